@@ -1,0 +1,259 @@
+/**
+ * The three AWS emulators (dynalite, s3rver, local-aws-sqs) started in this process, with the
+ * tables, bucket and queues created from lib/resources.ts: the same definitions the CDK stack deploys.
+ * Used by the local stack (npm start), the integration tests and the benchmarks.
+ */
+import { createServer, type Server } from 'node:http';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '../../lib/resources.ts';
+
+const require = createRequire(import.meta.url);
+
+/** s3rver accepts only this key pair; the local stack uses it for every emulator. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_BUCKET = 'callvault-archive';
+
+export interface EmulatorOptions {
+  /** 0 picks a free port. */
+  dynamodbPort?: number;
+  s3Port?: number;
+  sqsPort?: number;
+  /** Keep DynamoDB and S3 data here across restarts; omit for in-memory/temporary state. */
+  dataDir?: string;
+  host?: string;
+  /** Put a fault-injecting TCP proxy in front of DynamoDB, so tests can take the table down and bring it back. */
+  faultableDynamo?: boolean;
+}
+
+export interface QueueUrls {
+  media: string;
+  mediaDlq: string;
+  insight: string;
+  insightDlq: string;
+  replay: string;
+  replayDlq: string;
+}
+
+export interface Emulators {
+  endpoints: { dynamodb: string; s3: string; sqs: string };
+  region: string;
+  tables: { calls: string; contacts: string };
+  bucket: string;
+  queues: QueueUrls;
+  /** Environment for the handlers and the AWS SDK: endpoints, credentials, resource names. */
+  env: Record<string, string>;
+  /** With `faultableDynamo`: refuse and reset every DynamoDB connection until `restoreDynamo`; the data survives. */
+  breakDynamo(): void;
+  restoreDynamo(): void;
+  close(): Promise<void>;
+}
+
+/** SDK client settings for talking to an emulator. */
+export function localClientConfig(endpoint: string) {
+  return { endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 };
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, host, resolve));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}
+
+function tableInput(def: TableDefinition): CreateTableCommandInput {
+  const attrs = new Map<string, 'S' | 'N'>();
+  const add = (a?: { name: string; type: 'S' | 'N' }) => a && attrs.set(a.name, a.type);
+  add(def.partitionKey);
+  add(def.sortKey);
+  def.indexes.forEach((i) => (add(i.partitionKey), add(i.sortKey)));
+  const keySchema = (pk: { name: string }, sk?: { name: string }) => [
+    { AttributeName: pk.name, KeyType: 'HASH' as const },
+    ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : []),
+  ];
+  return {
+    TableName: def.name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attrs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: keySchema(def.partitionKey, def.sortKey),
+    ...(def.indexes.length
+      ? {
+          GlobalSecondaryIndexes: def.indexes.map((i) => ({
+            IndexName: i.indexName,
+            KeySchema: keySchema(i.partitionKey, i.sortKey),
+            Projection: { ProjectionType: 'ALL' as const },
+          })),
+        }
+      : {}),
+  };
+}
+
+async function ensureTable(ddb: DynamoDBClient, def: TableDefinition): Promise<void> {
+  try {
+    await ddb.send(new DescribeTableCommand({ TableName: def.name }));
+    return;
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceNotFoundException') throw err;
+  }
+  await ddb.send(new CreateTableCommand(tableInput(def)));
+  for (let i = 0; i < 100; i++) {
+    const { Table } = await ddb.send(new DescribeTableCommand({ TableName: def.name }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`table ${def.name} did not become ACTIVE`);
+}
+
+async function ensureQueue(sqs: SQSClient, def: QueueDefinition): Promise<{ url: string; dlqUrl: string }> {
+  const { QueueUrl: dlqUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: dlqName(def), Attributes: { MessageRetentionPeriod: String(def.dlqRetentionDays * 86400) } }),
+  );
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+  const { QueueUrl: url } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: def.name,
+      Attributes: {
+        VisibilityTimeout: String(def.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(def.retentionDays * 86400),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: def.maxReceiveCount }),
+      },
+    }),
+  );
+  return { url: url!, dlqUrl: dlqUrl! };
+}
+
+/** A TCP pass-through that can reset every connection on demand: a DynamoDB outage without losing the data. */
+async function startFaultProxy(targetPort: number, host: string) {
+  const sockets = new Set<Socket>();
+  let down = false;
+  const server = createNetServer((client) => {
+    if (down) return client.destroy();
+    const upstream = connect(targetPort, host);
+    sockets.add(client).add(upstream);
+    const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  const port = await new Promise<number>((resolve) => server.listen(0, host, () => resolve((server.address() as AddressInfo).port)));
+  return {
+    port,
+    setDown(value: boolean) {
+      down = value;
+      if (value) for (const s of sockets) s.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Start dynalite, s3rver and local-aws-sqs, and create every resource from lib/resources.ts. */
+export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulators> {
+  const host = opts.host ?? '127.0.0.1';
+  const dynalite = require('dynalite') as (o: object) => Server;
+  const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+  const { createSqsServer } = require('local-aws-sqs') as { createSqsServer(o: object): Promise<Server> };
+
+  const dynamoPath = opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined;
+  const s3Dir = opts.dataDir ? join(opts.dataDir, 's3') : await (await import('node:fs/promises')).mkdtemp(join((await import('node:os')).tmpdir(), 'cv-s3-'));
+  if (dynamoPath) await mkdir(dynamoPath, { recursive: true });
+  await mkdir(s3Dir, { recursive: true });
+
+  const makeDynamo = () => dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dynamoPath ? { path: dynamoPath } : {}) });
+  const dynamo = makeDynamo();
+  const dynamoPort = await listen(dynamo, opts.dynamodbPort ?? 0, host);
+  const s3 = new S3rver({ port: opts.s3Port ?? 0, address: host, silent: true, directory: s3Dir, configureBuckets: [{ name: LOCAL_BUCKET }] });
+  const s3Addr = await s3.run();
+  const sqsServer = await createSqsServer({ port: opts.sqsPort ?? 0, hostname: host, emulateQueueCreationLifecycle: false });
+  const sqsPort = (sqsServer.address() as AddressInfo).port;
+
+  const endpoints = {
+    dynamodb: `http://${host}:${dynamoPort}`,
+    s3: `http://${host}:${s3Addr.port}`,
+    sqs: `http://${host}:${sqsPort}`,
+  };
+  const ddb = new DynamoDBClient(localClientConfig(endpoints.dynamodb));
+  const s3c = new S3Client(localClientConfig(endpoints.s3));
+  const sqs = new SQSClient(localClientConfig(endpoints.sqs));
+  for (const t of TABLES) await ensureTable(ddb, t);
+  try {
+    await s3c.send(new HeadBucketCommand({ Bucket: LOCAL_BUCKET }));
+  } catch {
+    await s3c.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET }));
+  }
+  const q: Record<string, { url: string; dlqUrl: string }> = {};
+  for (const def of QUEUES) q[def.name] = await ensureQueue(sqs, def);
+  ddb.destroy();
+  s3c.destroy();
+  sqs.destroy();
+
+  const queues: QueueUrls = {
+    media: q.media!.url,
+    mediaDlq: q.media!.dlqUrl,
+    insight: q.insight!.url,
+    insightDlq: q.insight!.dlqUrl,
+    replay: q.replay!.url,
+    replayDlq: q.replay!.dlqUrl,
+  };
+  const tables = { calls: 'calls', contacts: 'contacts' };
+  const env: Record<string, string> = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    CALLS_TABLE: tables.calls,
+    CONTACTS_TABLE: tables.contacts,
+    ARCHIVE_BUCKET: LOCAL_BUCKET,
+    MEDIA_QUEUE_URL: queues.media,
+    INSIGHT_QUEUE_URL: queues.insight,
+    REPLAY_QUEUE_URL: queues.replay,
+    CALLVAULT_MODE: 'local',
+  };
+
+  const proxy = opts.faultableDynamo ? await startFaultProxy(dynamoPort, host) : undefined;
+  if (proxy) env.AWS_ENDPOINT_URL_DYNAMODB = `http://${host}:${proxy.port}`;
+  return {
+    endpoints,
+    region: LOCAL_REGION,
+    tables,
+    bucket: LOCAL_BUCKET,
+    queues,
+    env,
+    breakDynamo() {
+      if (!proxy) throw new Error('startEmulators({ faultableDynamo: true }) is needed to break DynamoDB');
+      proxy.setDown(true);
+    },
+    restoreDynamo() {
+      proxy?.setDown(false);
+    },
+    async close() {
+      await Promise.allSettled([proxy?.close(), closeServer(dynamo), s3.close(), closeServer(sqsServer)]);
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The calls table: the idempotent, order-independent upsert of a delivery (optimistic concurrency on
+ * `version`), and the narrow updates the workers own (`recording`/`voicemail`/`transcript`, `insight`).
+ * Ingest writes only the attributes it owns, so it never overwrites what a worker wrote meanwhile.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mergeDelivery } from '../core/call-record.ts';
+import type { CallRecord, InsightInfo, MediaInfo, MediaKind, NormalisedEvent } from '../core/types.ts';
+import { callKeyOf } from '../core/types.ts';
+
+/** Attributes other writers own: the ingest upsert never sets them (except to create a `queued` media map). */
+const WORKER_OWNED = new Set(['recording', 'voicemail', 'transcript', 'insight', 'callKey']);
+
+export type ApplyOutcome = { outcome: 'stored' | 'duplicate'; record: CallRecord; previous: CallRecord | undefined };
+
+export interface ApplyInput {
+  source: string;
+  event: NormalisedEvent;
+  deliveryKey: string;
+  now: string;
+  /** Media refs of this delivery: their map is created as `queued` when the item has none yet. */
+  queuedMedia?: MediaKind[];
+}
+
+export class CallsTable {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly maxConflicts = 25,
+  ) {}
+
+  async get(callKey: string, options: { consistent?: boolean; abortSignal?: AbortSignal } = {}): Promise<CallRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { callKey }, ConsistentRead: options.consistent ?? true }),
+      { abortSignal: options.abortSignal },
+    );
+    return Item as CallRecord | undefined;
+  }
+
+  /**
+   * Merge one delivery into its call item. Read, merge in core, write back on the condition that nobody
+   * else wrote in between; on a conflict, read again. A delivery already applied answers `duplicate`.
+   */
+  async applyDelivery(input: ApplyInput, abortSignal?: AbortSignal): Promise<ApplyOutcome> {
+    const callKey = callKeyOf(input.event.provider, input.event.callId);
+    for (let attempt = 0; ; attempt++) {
+      const previous = await this.get(callKey, { consistent: true, abortSignal });
+      const { record, changed } = mergeDelivery(previous, { source: input.source, event: input.event, deliveryKey: input.deliveryKey, now: input.now });
+      if (!changed) return { outcome: 'duplicate', record, previous };
+      try {
+        await this.doc.send(this.upsertCommand(record, previous, input.queuedMedia ?? [], input.now), { abortSignal });
+        return { outcome: 'stored', record, previous };
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException) || attempt >= this.maxConflicts) throw err;
+        // Someone else wrote first: back off a little (jittered) and merge again on the fresh item.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 5 * (attempt + 1))));
+      }
+    }
+  }
+
+  private upsertCommand(record: CallRecord, previous: CallRecord | undefined, queuedMedia: MediaKind[], now: string) {
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    let i = 0;
+    for (const [key, value] of Object.entries(record)) {
+      if (WORKER_OWNED.has(key)) continue;
+      const n = `#a${i}`;
+      const v = `:a${i}`;
+      i++;
+      names[n] = key;
+      if (value === undefined) {
+        if (previous && key in previous) removes.push(n);
+        continue;
+      }
+      values[v] = value;
+      sets.push(`${n} = ${v}`);
+    }
+    for (const media of new Set(queuedMedia)) {
+      const n = `#m_${media}`;
+      names[n] = media;
+      values[`:m_${media}`] = { state: 'queued', attempts: 0, queuedAt: now, updatedAt: now } satisfies MediaInfo;
+      sets.push(`${n} = if_not_exists(${n}, :m_${media})`);
+    }
+    let condition: string;
+    if (previous?.version === undefined) condition = 'attribute_not_exists(#version)';
+    else {
+      condition = '#version = :expectedVersion';
+      values[':expectedVersion'] = previous.version;
+    }
+    return new UpdateCommand({
+      TableName: this.tableName,
+      Key: { callKey: record.callKey },
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** Set one media map (the media worker's attribute). Creates the item if the delivery has not landed yet. */
+  async setMedia(callKey: string, media: MediaKind, info: MediaInfo): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { callKey },
+        UpdateExpression: 'SET #m = :info',
+        ExpressionAttributeNames: { '#m': media },
+        ExpressionAttributeValues: { ':info': info },
+      }),
+    );
+  }
+
+  /** Set the insight outcome (the insight worker's attribute). */
+  async setInsight(callKey: string, info: InsightInfo): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { callKey },
+        UpdateExpression: 'SET #i = :info',
+        ExpressionAttributeNames: { '#i': 'insight' },
+        ExpressionAttributeValues: { ':info': info },
+      }),
+    );
+  }
+}

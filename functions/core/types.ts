@@ -1,0 +1,132 @@
+/** Provider types CallVault understands; a source is one configured webhook endpoint of a provider type. */
+export const PROVIDERS = ['hipcall', 'callhippo', 'postcall'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export type CallKind = 'call' | 'sms';
+export type Direction = 'inbound' | 'outbound' | 'internal' | 'unknown';
+export type CallStatus = 'ringing' | 'answered' | 'completed' | 'missed' | 'failed' | 'unknown';
+export const MEDIA_KINDS = ['recording', 'voicemail', 'transcript'] as const;
+export type MediaKind = (typeof MEDIA_KINDS)[number];
+export type MediaState = 'queued' | 'stored' | 'failed' | 'expired' | 'rejected';
+export type InsightState = 'sent' | 'no_match' | 'failed' | 'stale';
+
+/** The call fields one delivery tells us; every field is optional because deliveries are partial. */
+export interface CallFields {
+  kind?: CallKind;
+  direction?: Direction;
+  fromNumber?: string;
+  toNumber?: string;
+  customerNumber?: string;
+  status?: CallStatus;
+  startedAt?: string;
+  answeredAt?: string;
+  endedAt?: string;
+  durationSec?: number;
+  hangupBy?: string;
+  caller?: Record<string, unknown>;
+  analysis?: Record<string, unknown>;
+  agent?: { id?: string; email?: string; name?: string };
+}
+
+/** A media file a delivery points at (a pre-signed URL that expires). */
+export interface MediaRef {
+  media: MediaKind;
+  url: string;
+}
+
+/** One delivery, normalised: what the calls table merge and the job queues consume. */
+export interface NormalisedEvent {
+  provider: Provider;
+  callId: string;
+  /** The provider's event type as delivered, e.g. `call_init`, `call_hangup`, `call_activity`, `sms_activity`, `call_status`, `post_call`. */
+  kind: string;
+  /** ISO-8601 UTC of when the event happened (falls back to receipt time). */
+  occurredAt: string;
+  fields: CallFields;
+  media: MediaRef[];
+}
+
+/** What a provider adapter makes of one delivery. */
+export type AdapterResult =
+  | { outcome: 'events'; eventType: string; events: NormalisedEvent[] }
+  /** A valid delivery that is not about a call (e.g. Hipcall `task_create`): archived raw and acknowledged. */
+  | { outcome: 'archived'; eventType: string; reason: string };
+
+/** Context a provider adapter needs; adapters are pure so this is passed in. */
+export interface AdapterContext {
+  /** ISO 3166-1 alpha-2 country used to read national-format numbers. */
+  defaultCountry: string;
+  /** ISO-8601 UTC receipt time, the fallback for `occurredAt`. */
+  receivedAt: string;
+}
+
+/** The state of one stored (or pending) media file on the call item. */
+export interface MediaInfo {
+  state: MediaState;
+  s3Key?: string;
+  bytes?: number;
+  sha256?: string;
+  contentType?: string;
+  attempts?: number;
+  error?: string;
+  /** When the media was first queued; used to tell "not uploaded yet" from "expired". */
+  queuedAt?: string;
+  updatedAt?: string;
+}
+
+export interface InsightInfo {
+  state: InsightState;
+  httpStatus?: number;
+  at: string;
+  error?: string;
+}
+
+/** The calls table item. Attribute names are part of the product: users query them. */
+export interface CallRecord extends CallFields {
+  callKey: string;
+  provider: Provider;
+  source: string;
+  callId: string;
+  kind: CallKind;
+  direction: Direction;
+  status: CallStatus;
+  recording?: MediaInfo;
+  voicemail?: MediaInfo;
+  transcript?: MediaInfo;
+  insight?: InsightInfo;
+  /** Delivery keys already applied (sorted), so a repeat is a no-op. */
+  events: string[];
+  createdAt: string;
+  updatedAt: string;
+  /** `YYYY-MM-DD` of `startedAt`, for the by-day index. */
+  day?: string;
+  /** Optimistic-concurrency counter; bumped by every ingest write. */
+  version: number;
+}
+
+/** A job on the media queue. */
+export interface MediaJob {
+  provider: Provider;
+  source: string;
+  callId: string;
+  media: MediaKind;
+  url: string;
+  /** ISO time the call ended or the job was first queued, for the expiry rule. */
+  queuedAt: string;
+}
+
+/** A job on the insight queue (Hipcall `call_init` only). */
+export interface InsightJob {
+  provider: Provider;
+  source: string;
+  callId: string;
+  direction: Direction;
+  fromNumber?: string;
+  toNumber?: string;
+  customerNumber?: string;
+  occurredAt: string;
+  /** When the ingest accepted the delivery; staleness is measured from the earlier of this and occurredAt. */
+  receivedAt: string;
+}
+
+export const callKeyOf = (provider: Provider, callId: string): string => `${provider}#${callId}`;

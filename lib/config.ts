@@ -1,0 +1,156 @@
+/**
+ * The deployment config: the `callvault` block of cdk.json context, validated with zod.
+ * It is read by the CDK app at synth time and, as the JSON the stack passes to each function
+ * (`CALLVAULT_CONFIG`), by the handlers at cold start. No aws-cdk-lib here: functions bundle it.
+ */
+import { z } from 'zod';
+import { PROVIDERS, type Provider } from '../functions/core/types.ts';
+
+/** Media delay per provider type, in seconds (Hipcall advises waiting ~10 s after hangup). */
+export const DEFAULT_MEDIA_DELAY: Record<Provider, number> = { hipcall: 10, callhippo: 5, postcall: 5 };
+
+const ipv4Cidr = z
+  .string()
+  .regex(/^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/, 'must be an IPv4 address or CIDR such as 31.192.211.2/32');
+
+/** One row of the Insight Card built from a contact. */
+export const cardRowSchema = z.strictObject({
+  /** Contact field shown on the row: name, company, balance, owner (a `user` row), link, or an extra field. */
+  field: z.string().min(1),
+  label: z.string().min(1),
+  /** `currency` formats a number as money; `user` renders a Hipcall user row. */
+  format: z.enum(['text', 'currency', 'user']).default('text'),
+});
+
+export const cardTemplateSchema = z.strictObject({
+  title: z.string().min(1).default('CallVault'),
+  /** Title row link; `{link}` is replaced by the contact's link. */
+  titleLink: z.string().optional(),
+  rows: z
+    .array(cardRowSchema)
+    .default([
+      { field: 'name', label: 'Name', format: 'text' },
+      { field: 'company', label: 'Company', format: 'text' },
+      { field: 'balance', label: 'Balance', format: 'currency' },
+    ]),
+  /** ISO 4217 code for `currency` rows. */
+  currency: z.string().length(3).default('USD'),
+  /** BCP 47 locale for number formatting. */
+  locale: z.string().default('en-US'),
+  /** Include every extra column of the contact as a row. */
+  includeExtras: z.boolean().default(true),
+});
+
+export const crmSchema = z.strictObject({
+  /** https URL with `{phone}` (E.164, URL-encoded), e.g. https://crm.example.com/api/lookup?phone={phone} */
+  urlTemplate: z.string().refine((s) => s.includes('{phone}'), 'must contain {phone}'),
+  /** Header that carries the CRM credential; its value is read from the source's CRM secret. */
+  authHeader: z.string().optional(),
+  timeoutMs: z.number().int().min(100).max(5000).default(1500),
+  /** Where each contact field is in the CRM's JSON answer (dot paths). */
+  mapping: z.record(z.string(), z.string()).default({ name: 'name', company: 'company', balance: 'balance' }),
+});
+
+export const insightSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** A card for a call_init older than this is not sent: nobody would see it. */
+  staleSeconds: z.number().int().min(1).max(300).default(20),
+  card: cardTemplateSchema.default(cardTemplateSchema.parse({})),
+  crm: crmSchema.optional(),
+});
+
+export const sourceSchema = z
+  .strictObject({
+    /** The `{source}` path segment of the webhook URL. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes (at most 40), e.g. "hipcall-eu"'),
+    provider: z.enum(PROVIDERS),
+    /** How long a media job waits on the queue before the first download (0-900 s). */
+    mediaDelaySeconds: z.number().int().min(0).max(900).optional(),
+    /** Hipcall API base URL for Insight Cards and fresh record URLs, e.g. https://use.hipcall.com/api/v3 */
+    hipcallApiBaseUrl: z.url({ protocol: /^https$/, message: 'must be an https URL such as https://use.hipcall.com/api/v3' }).optional(),
+    /** Only accept deliveries from these addresses (IPv4 or CIDR). */
+    allowedSourceIps: z.array(ipv4Cidr).optional(),
+    /** Only download media from these host names (exact or `*.example.com`). */
+    mediaHostAllowlist: z.array(z.string().min(1)).optional(),
+    insight: insightSchema.optional(),
+  })
+  .transform((s) => ({ ...s, mediaDelaySeconds: s.mediaDelaySeconds ?? DEFAULT_MEDIA_DELAY[s.provider] }));
+
+export const configSchema = z.strictObject({
+  /** ISO 3166-1 alpha-2 country used to read national-format phone numbers. */
+  defaultCountry: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, 'must be a two-letter ISO country code such as "GB" or "US"')
+    .transform((s) => s.toUpperCase())
+    .default('US'),
+  sources: z
+    .array(sourceSchema)
+    .min(1, 'must list at least one source')
+    .default([
+      { id: 'hipcall', provider: 'hipcall', mediaDelaySeconds: 10 },
+      { id: 'callhippo', provider: 'callhippo', mediaDelaySeconds: 5 },
+      { id: 'postcall', provider: 'postcall', mediaDelaySeconds: 5 },
+    ])
+    .refine((list) => new Set(list.map((s) => s.id)).size === list.length, 'source ids must be unique'),
+  retention: z
+    .strictObject({
+      /** Move recordings, voicemails and transcripts to S3 Standard-IA after this many days (0 = never). */
+      recordingsInfrequentAccessDays: z.number().int().min(0).default(30),
+      /** Move them to Glacier Instant Retrieval after this many days (0 = never). */
+      recordingsGlacierDays: z.number().int().min(0).default(180),
+      /** Delete raw deliveries after this many days (0 = keep forever). */
+      rawExpireDays: z.number().int().min(0).default(0),
+    })
+    .refine(
+      (r) => !r.recordingsInfrequentAccessDays || !r.recordingsGlacierDays || r.recordingsGlacierDays > r.recordingsInfrequentAccessDays,
+      'recordingsGlacierDays must be later than recordingsInfrequentAccessDays',
+    )
+    .refine((r) => !r.recordingsInfrequentAccessDays || r.recordingsInfrequentAccessDays >= 30, 'recordingsInfrequentAccessDays must be 0 or at least 30 (an S3 rule)')
+    .default({ recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 180, rawExpireDays: 0 }),
+  limits: z
+    .strictObject({
+      /** Largest webhook body accepted, in bytes. */
+      maxBodyBytes: z.number().int().min(1024).max(6 * 1024 * 1024).default(1024 * 1024),
+      /** Largest media file downloaded, in bytes. */
+      mediaMaxBytes: z.number().int().min(1024).default(2 * 1024 ** 3),
+    })
+    .default({ maxBodyBytes: 1024 * 1024, mediaMaxBytes: 2 * 1024 ** 3 }),
+  throttle: z
+    .strictObject({
+      rateLimit: z.number().int().min(1).default(50),
+      burstLimit: z.number().int().min(1).default(100),
+    })
+    .default({ rateLimit: 50, burstLimit: 100 }),
+  /** Email address subscribed to the DLQ alarms (optional). */
+  alarmEmail: z.email().optional(),
+});
+
+export type CallVaultConfig = z.output<typeof configSchema>;
+export type SourceConfig = CallVaultConfig['sources'][number];
+export type InsightConfig = z.output<typeof insightSchema>;
+export type CardTemplate = z.output<typeof cardTemplateSchema>;
+
+/** A config that failed validation; the message names each key and what is allowed. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Validate a raw config block; throws ConfigError naming every bad key (e.g. `callvault.sources[0].provider`). */
+export function parseConfig(raw: unknown, where = 'callvault'): CallVaultConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const path = issue.path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : `${acc}.${String(part)}`), where);
+    return `  - ${path}: ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid CallVault config:\n${lines.join('\n')}`);
+}
+
+export function sourceById(config: CallVaultConfig, id: string): SourceConfig | undefined {
+  return config.sources.find((s) => s.id === id);
+}
+
+/** Insight settings for a source, with defaults when the source has none. */
+export function insightOf(source: SourceConfig): InsightConfig {
+  return source.insight ?? insightSchema.parse({});
+}
