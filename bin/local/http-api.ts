@@ -1,0 +1,85 @@
+/**
+ * Local stand-in for the HTTP API: turns a node:http request into the API Gateway (HTTP API v2)
+ * event the ingest Lambda receives in AWS, and the handler's result back into a response.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { fakeContext } from './poller.ts';
+
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | unknown>;
+
+const ROUTE = /^\/webhooks\/([^/]+)\/([^/]+)\/?$/;
+/** API Gateway's own payload limit. */
+const API_GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
+const TEXT_TYPES = /^(text\/|application\/(json|[a-z0-9.+-]+\+json|xml|x-www-form-urlencoded|javascript))/i;
+
+async function readAll(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/** Serve `/webhooks/{source}/{token}` with the real ingest handler. Returns false for other paths. */
+export async function serveWebhook(req: IncomingMessage, res: ServerResponse, handler: HttpHandler): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const match = ROUTE.exec(url.pathname);
+  if (!match) return false;
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (method !== 'POST' && method !== 'GET') {
+    send(res, 404, JSON.stringify({ message: 'Not Found' }));
+    return true;
+  }
+  const bytes = await readAll(req, API_GATEWAY_MAX_BYTES);
+  if (!bytes) {
+    send(res, 413, JSON.stringify({ message: 'Request Entity Too Large' }));
+    req.resume();
+    return true;
+  }
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  const contentType = headers['content-type'] ?? '';
+  const isText = bytes.length === 0 || contentType === '' || TEXT_TYPES.test(contentType);
+  const now = new Date();
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: `${method} /webhooks/{source}/{token}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    headers,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: crypto.randomUUID(),
+      routeKey: `${method} /webhooks/{source}/{token}`,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    pathParameters: { source: decodeURIComponent(match[1]!), token: decodeURIComponent(match[2]!) },
+    body: bytes.length ? (isText ? bytes.toString('utf8') : bytes.toString('base64')) : undefined,
+    isBase64Encoded: bytes.length > 0 && !isText,
+  };
+  try {
+    const result = (await handler(event, fakeContext('callvault-ingest', 6000))) as APIGatewayProxyStructuredResultV2;
+    const outHeaders: Record<string, string> = {};
+    for (const [k, v] of Object.entries(result.headers ?? {})) outHeaders[k] = String(v);
+    send(res, result.statusCode ?? 200, result.body ?? '', outHeaders);
+  } catch {
+    // What API Gateway answers when the function itself fails.
+    send(res, 500, JSON.stringify({ message: 'Internal Server Error' }));
+  }
+  return true;
+}

@@ -1,0 +1,174 @@
+/**
+ * The whole of CallVault on one machine: the three emulators, the HTTP API on the real ingest handler,
+ * SQS pollers feeding the real media and insight handlers (and the replay queue back to ingest),
+ * a stand-in Hipcall API and a demo media server. No AWS account, no network beyond this machine.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { parseConfig, type CallVaultConfig } from '../../lib/config.ts';
+import { INSIGHT_QUEUE, MEDIA_QUEUE, REPLAY_QUEUE } from '../../lib/resources.ts';
+import { localClientConfig, startEmulators, type Emulators } from './emulators.ts';
+import { serveWebhook, type HttpHandler } from './http-api.ts';
+import { startPoller, type SqsHandler } from './poller.ts';
+import { createHipcallMock } from './hipcall-mock.ts';
+import { startDemoMedia } from './demo-media.ts';
+
+export const HIPCALL_MOCK_PATH = '/_local/hipcall/api/v3';
+/** The bearer token the stand-in Hipcall API expects from local mode. */
+export const LOCAL_HIPCALL_API_TOKEN = 'local-hipcall-api-token';
+
+export interface LocalStackOptions {
+  port?: number;
+  dynamodbPort?: number;
+  s3Port?: number;
+  sqsPort?: number;
+  dataDir?: string;
+  token?: string;
+  fetchAllow?: string[];
+  mediaDelaySeconds?: number;
+  host?: string;
+  config?: CallVaultConfig;
+  log?: (line: string) => void;
+}
+
+export interface Endpoints {
+  api: string;
+  dynamodb: string;
+  s3: string;
+  sqs: string;
+  region: string;
+  tables: { calls: string; contacts: string };
+  bucket: string;
+  queues: Emulators['queues'];
+  hipcallMock: string;
+  demoMedia: string;
+  token: string;
+  sources: { id: string; provider: string; url: string }[];
+}
+
+export interface LocalStack {
+  endpoints: Endpoints;
+  close(): Promise<void>;
+}
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** The `callvault` block of cdk.json: local mode runs the same sources as a deploy would. */
+export async function readProjectConfig(): Promise<CallVaultConfig> {
+  const cdk = JSON.parse(await readFile(join(root, 'cdk.json'), 'utf8')) as { context?: { callvault?: unknown } };
+  return parseConfig(cdk.context?.callvault ?? {});
+}
+
+const num = (v: string | undefined, fallback: number) => (v === undefined || v === '' ? fallback : Number(v));
+
+/** Options from the environment, as DESIGN.md's local-stack table documents them. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStackOptions {
+  return {
+    port: num(env.PORT, 3000),
+    dynamodbPort: num(env.DYNAMODB_PORT, 8000),
+    s3Port: num(env.S3_PORT, 4568),
+    sqsPort: num(env.SQS_PORT, 9324),
+    dataDir: env.CALLVAULT_DATA_DIR || '.callvault',
+    token: env.CALLVAULT_LOCAL_TOKEN || 'dev-token',
+    fetchAllow: (env.CALLVAULT_FETCH_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    mediaDelaySeconds: env.CALLVAULT_MEDIA_DELAY_SECONDS ? Number(env.CALLVAULT_MEDIA_DELAY_SECONDS) : undefined,
+  };
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.log ?? (() => undefined);
+  const dataDir = resolve(opts.dataDir ?? '.callvault');
+  await mkdir(dataDir, { recursive: true });
+  const config = opts.config ?? (await readProjectConfig());
+  const token = opts.token ?? 'dev-token';
+
+  const emulators = await startEmulators({ dynamodbPort: opts.dynamodbPort ?? 0, s3Port: opts.s3Port ?? 0, sqsPort: opts.sqsPort ?? 0, dataDir, host });
+  const demo = await startDemoMedia({ host });
+  const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
+
+  // The HTTP server starts first so the stand-in Hipcall API's URL is known before the handlers load.
+  let ingest: HttpHandler | undefined;
+  const server: Server = createServer((req, res) => {
+    void route(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'local stack error' }));
+    });
+  });
+  const route = async (req: Parameters<typeof serveWebhook>[0], res: Parameters<typeof serveWebhook>[1]) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path.startsWith(HIPCALL_MOCK_PATH + '/') && (await hipcall.handle(req, res, path.slice(HIPCALL_MOCK_PATH.length)))) return;
+    if (ingest && (await serveWebhook(req, res, ingest))) return;
+    if (path === '/' || path === '/_local/health') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', message: 'CallVault local stack. POST webhooks to /webhooks/{source}/{token}.' }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ message: 'Not found. Webhooks go to /webhooks/{source}/{token}.' }));
+  };
+  await new Promise<void>((ok, fail) => server.once('error', fail).listen(opts.port ?? 0, host, () => ok()));
+  const api = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const hipcallMock = `${api}${HIPCALL_MOCK_PATH}`;
+
+  const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
+  const fetchAllow = [...(opts.fetchAllow ?? []), demo.hostPort];
+  Object.assign(process.env, emulators.env, {
+    CALLVAULT_CONFIG: JSON.stringify(config),
+    CALLVAULT_LOCAL_TOKEN: token,
+    CALLVAULT_FETCH_ALLOW: fetchAllow.join(','),
+    CALLVAULT_LOCAL_HIPCALL_API: JSON.stringify(Object.fromEntries(hipcallSources.map((id) => [id, hipcallMock]))),
+    CALLVAULT_LOCAL_HIPCALL_TOKENS: JSON.stringify(Object.fromEntries(hipcallSources.map((id) => [id, LOCAL_HIPCALL_API_TOKEN]))),
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    ...(opts.mediaDelaySeconds !== undefined ? { CALLVAULT_MEDIA_DELAY_SECONDS: String(opts.mediaDelaySeconds) } : {}),
+  });
+  // Imported only now: each handler reads its environment once, at "cold start", as in Lambda.
+  const ingestModule = await import('../../functions/ingest/handler.ts');
+  const mediaModule = await import('../../functions/media/handler.ts');
+  const insightModule = await import('../../functions/insight/handler.ts');
+  ingest = ingestModule.handler as unknown as HttpHandler;
+
+  const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
+  const onError = (err: unknown) => log(`poller: ${(err as Error).message}`);
+  const stops = [
+    startPoller({ sqs, queueUrl: emulators.queues.media, handler: mediaModule.handler as unknown as SqsHandler, name: 'callvault-media', batchSize: MEDIA_QUEUE.batchSize, timeoutMs: MEDIA_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 2, onError }),
+    startPoller({ sqs, queueUrl: emulators.queues.insight, handler: insightModule.handler as unknown as SqsHandler, name: 'callvault-insight', batchSize: INSIGHT_QUEUE.batchSize, timeoutMs: INSIGHT_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 4, onError }),
+    startPoller({ sqs, queueUrl: emulators.queues.replay, handler: ingestModule.handler as unknown as SqsHandler, name: 'callvault-ingest-replay', batchSize: REPLAY_QUEUE.batchSize, timeoutMs: REPLAY_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 1, onError }),
+  ];
+
+  const endpoints: Endpoints = {
+    api,
+    dynamodb: emulators.endpoints.dynamodb,
+    s3: emulators.endpoints.s3,
+    sqs: emulators.endpoints.sqs,
+    region: emulators.region,
+    tables: emulators.tables,
+    bucket: emulators.bucket,
+    queues: emulators.queues,
+    hipcallMock,
+    demoMedia: demo.url,
+    token,
+    sources: config.sources.map((s) => ({ id: s.id, provider: s.provider, url: `${api}/webhooks/${s.id}/${token}` })),
+  };
+  await writeFile(join(dataDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
+
+  let closed = false;
+  return {
+    endpoints,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled(stops.map((stop) => stop()));
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      await Promise.allSettled([demo.close(), emulators.close()]);
+      sqs.destroy();
+    },
+  };
+}

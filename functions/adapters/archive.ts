@@ -1,0 +1,50 @@
+/** The archive bucket's raw/ and quarantine/ writes: every delivery lands in one of them, verbatim. */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+export class DeliveryArchive {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  /** Store an accepted delivery's body exactly as received. */
+  async putRaw(key: string, bytes: Buffer, meta: { source: string; receivedAt: string; contentType?: string }, abortSignal?: AbortSignal): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentType: 'application/json',
+        Metadata: { source: meta.source, 'received-at': meta.receivedAt, 'sent-content-type': (meta.contentType ?? '').slice(0, 200) },
+      }),
+      { abortSignal },
+    );
+  }
+
+  /** Store a refused delivery with the reason, so nothing a provider sent is lost. */
+  async putQuarantine(
+    key: string,
+    entry: { source: string; receivedAt: string; status: number; reason: string; contentType?: string; bytes: Buffer },
+    abortSignal?: AbortSignal,
+  ): Promise<void> {
+    const text = entry.bytes.toString('utf8');
+    const isText = Buffer.from(text, 'utf8').equals(entry.bytes);
+    const document = {
+      source: entry.source,
+      receivedAt: entry.receivedAt,
+      status: entry.status,
+      reason: entry.reason,
+      contentType: entry.contentType ?? null,
+      ...(isText ? { body: text } : { bodyBase64: entry.bytes.toString('base64') }),
+    };
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(document), ContentType: 'application/json' }),
+      { abortSignal },
+    );
+  }
+
+  async getBytes(key: string, abortSignal?: AbortSignal): Promise<Buffer> {
+    const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal });
+    return Buffer.from(await res.Body!.transformToByteArray());
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Reading a webhook body: decoding, size and content-type rules, JSON parsing. Pure: every refusal
+ * says what to fix, and the bytes are returned so the caller can quarantine them.
+ */
+import { createHash } from 'node:crypto';
+
+/** A delivery refused before any adapter saw it. */
+export interface Refusal {
+  status: 400 | 413 | 415;
+  message: string;
+}
+
+export type BodyResult =
+  | { ok: true; bytes: Buffer; sha256: string; json: Record<string, unknown> }
+  | { ok: false; refusal: Refusal; bytes: Buffer; sha256: string };
+
+export interface BodyInput {
+  body: string | undefined | null;
+  isBase64Encoded?: boolean;
+  contentType: string | undefined;
+  maxBytes: number;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export const sha256Hex = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
+
+/** JSON media types we accept; a missing content type is tolerated when the body is JSON. */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (!contentType) return true;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || type === 'text/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
+/** Decode, check and parse a webhook body. */
+export function readBody(input: BodyInput): BodyResult {
+  const text = input.body ?? '';
+  let bytes: Buffer;
+  if (input.isBase64Encoded) {
+    const compact = text.replace(/\s+/g, '');
+    if (compact.length % 4 === 1 || !BASE64.test(compact)) {
+      const raw = Buffer.from(text, 'utf8');
+      return refuse(raw, 400, 'The body is marked base64-encoded but is not valid base64. Send the JSON body as plain UTF-8 text.');
+    }
+    bytes = Buffer.from(compact, 'base64');
+  } else {
+    bytes = Buffer.from(text, 'utf8');
+  }
+  if (bytes.length > input.maxBytes) {
+    return refuse(bytes, 413, `The body is ${bytes.length} bytes; the limit is ${input.maxBytes} bytes. Send smaller deliveries or raise limits.maxBodyBytes in the callvault config.`);
+  }
+  if (!isJsonContentType(input.contentType)) {
+    return refuse(bytes, 415, `Content-Type "${String(input.contentType).slice(0, 100)}" is not JSON. Send the delivery as application/json.`);
+  }
+  if (bytes.length === 0 || bytes.toString('utf8').trim() === '') {
+    return refuse(bytes, 400, 'The body is empty. Send the provider\'s JSON delivery as the request body.');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    return refuse(bytes, 400, `The body is not valid JSON (${(err as Error).message.slice(0, 160)}). Send the provider's delivery unchanged as application/json.`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    const what = Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`;
+    return refuse(bytes, 400, `The body is ${what}; a delivery must be a JSON object such as {"event": "call_hangup", "data": {...}}.`);
+  }
+  return { ok: true, bytes, sha256: sha256Hex(bytes), json: parsed as Record<string, unknown> };
+}
+
+function refuse(bytes: Buffer, status: Refusal['status'], message: string): BodyResult {
+  return { ok: false, refusal: { status, message }, bytes, sha256: sha256Hex(bytes) };
+}

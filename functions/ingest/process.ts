@@ -1,0 +1,277 @@
+/**
+ * The ingest path: authenticate, read, normalise, then write in parallel (calls table upsert, raw/
+ * archive, media and insight jobs). A failed write never costs a delivery: the verbatim delivery goes
+ * on the replay queue (or, failing that, into raw/) and the provider still gets a 2xx, within 3 s.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { CallVaultConfig, SourceConfig } from '../../lib/config.ts';
+import { sourceById } from '../../lib/config.ts';
+import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '../../lib/resources.ts';
+import { deliveryKey } from '../core/call-record.ts';
+import { ValidationError } from '../core/errors.ts';
+import { normaliseDelivery } from '../core/providers/index.ts';
+import { readBody, sha256Hex } from '../core/request.ts';
+import { ipAllowed } from '../core/source-ip.ts';
+import type { InsightJob, MediaJob, NormalisedEvent } from '../core/types.ts';
+import type { DeliveryArchive } from '../adapters/archive.ts';
+import type { CallsTable } from '../adapters/calls-table.ts';
+import { MAX_INLINE_REPLAY_BYTES, type JobQueues, type ReplayMessage } from '../adapters/job-queues.ts';
+import type { WebhookTokens } from '../adapters/webhook-tokens.ts';
+
+/** Log fields only: never bodies, tokens, phone numbers or URLs. */
+export interface IngestLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface IngestDeps {
+  config: CallVaultConfig;
+  tokens: WebhookTokens;
+  calls: CallsTable;
+  archive: DeliveryArchive;
+  queues: JobQueues;
+  log: IngestLog;
+  /** Overrides every source's media delay (local mode). */
+  mediaDelayOverride?: number;
+  now?: () => Date;
+  /** Share of the 3 s answer budget for the parallel writes; the rest is for the fallback. */
+  writeBudgetMs?: number;
+}
+
+export type IngestStatus = 'stored' | 'duplicate' | 'archived' | 'ignored' | 'queued';
+
+type Answer = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
+
+const json = (statusCode: number, body: Record<string, unknown>): Answer => ({
+  statusCode,
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+const NOT_FOUND = () => json(404, { message: 'Not found. Check the webhook URL: it must be /webhooks/{source}/{token} as printed by CallVault.' });
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === wanted) return v;
+  return undefined;
+}
+
+/** A delivery whose identity is known, ready to be written. */
+interface Accepted {
+  source: SourceConfig;
+  receivedAt: string;
+  bytes: Buffer;
+  sha256: string;
+  contentType?: string;
+  eventType: string;
+  events: NormalisedEvent[];
+}
+
+/** Handle one HTTP request from API Gateway (HTTP API, payload v2). Never throws. */
+export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): Promise<Answer> {
+  const started = Date.now();
+  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const method = event.requestContext?.http?.method ?? 'POST';
+  const sourceId = event.pathParameters?.source ?? '';
+  const token = event.pathParameters?.token ?? '';
+  const source = sourceById(deps.config, sourceId);
+  try {
+    if (!source || !(await deps.tokens.verify(source.id, token))) {
+      deps.log.warn('webhook refused: unknown source or token', { method });
+      return NOT_FOUND();
+    }
+  } catch (err) {
+    // The token store is down: answering 5xx lets the provider know to retry, if it ever does.
+    deps.log.error('token check failed', { source: sourceId, error: (err as Error).name });
+    return json(503, { message: 'CallVault could not check the webhook token right now; the delivery was not accepted. Retry shortly.' });
+  }
+  if (source.allowedSourceIps && !ipAllowed(event.requestContext?.http?.sourceIp ?? '', source.allowedSourceIps)) {
+    deps.log.warn('webhook refused: source address not allowed', { source: source.id });
+    return json(403, { message: 'This address may not deliver to this source. Add it to allowedSourceIps in the callvault config if it should.' });
+  }
+  if (method === 'GET' || method === 'HEAD') return json(200, { status: 'ok', message: 'CallVault webhook endpoint: POST deliveries here.' });
+  if (method !== 'POST') return json(405, { message: `${method} is not accepted here: providers POST deliveries (GET answers 200 for URL checks).` });
+
+  const contentType = header(event, 'content-type');
+  const body = readBody({ body: event.body, isBase64Encoded: event.isBase64Encoded, contentType, maxBytes: deps.config.limits.maxBodyBytes });
+  if (!body.ok) {
+    await quarantine(deps, source, receivedAt, body.bytes, body.sha256, body.refusal.status, body.refusal.message, contentType);
+    deps.log.warn('delivery refused', { source: source.id, status: body.refusal.status, bytes: body.bytes.length });
+    return json(body.refusal.status, { message: body.refusal.message });
+  }
+  let result;
+  try {
+    result = normaliseDelivery(source.provider, body.json, { defaultCountry: deps.config.defaultCountry, receivedAt });
+  } catch (err) {
+    const message = err instanceof ValidationError ? err.message : `The delivery could not be read as a ${source.provider} event.`;
+    if (!(err instanceof ValidationError)) deps.log.error('adapter failed', { source: source.id, error: (err as Error).name });
+    await quarantine(deps, source, receivedAt, body.bytes, body.sha256, 400, message, contentType);
+    deps.log.warn('delivery refused', { source: source.id, status: 400 });
+    return json(400, { message });
+  }
+  const accepted: Accepted = {
+    source,
+    receivedAt,
+    bytes: body.bytes,
+    sha256: body.sha256,
+    contentType,
+    eventType: result.eventType,
+    events: result.outcome === 'events' ? result.events : [],
+  };
+  if (result.outcome === 'archived') {
+    return withFallback(deps, accepted, started, async (signal) => {
+      await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt, contentType }, signal);
+      deps.log.info('delivery archived', { source: source.id, eventType: result.eventType });
+      return json(200, { status: 'archived', event: result.eventType, message: `${result.eventType} is not a call event: archived as received.` });
+    });
+  }
+  return withFallback(deps, accepted, started, async (signal) => {
+    const statuses = await applyAccepted(deps, accepted, signal);
+    const status: IngestStatus = statuses.every((s) => s === 'duplicate') ? 'duplicate' : 'stored';
+    deps.log.info('delivery applied', { source: source.id, eventType: accepted.eventType, status, ms: Date.now() - started });
+    return json(200, { status, event: accepted.eventType, callIds: accepted.events.map((e) => e.callId) });
+  });
+}
+
+/** Run the writes within the budget; if they fail, make the delivery durable another way and still answer 2xx. */
+async function withFallback(deps: IngestDeps, accepted: Accepted, started: number, write: (signal: AbortSignal) => Promise<Answer>): Promise<Answer> {
+  const writeBudget = deps.writeBudgetMs ?? 1600;
+  const signal = AbortSignal.timeout(writeBudget);
+  try {
+    return await write(signal);
+  } catch (err) {
+    const reason = `${(err as Error).name}: ${(err as Error).message}`.slice(0, 300);
+    deps.log.warn('write failed; falling back to the replay queue', { source: accepted.source.id, error: (err as Error).name });
+    const remaining = Math.max(300, INGEST_ANSWER_BUDGET_MS - 300 - (Date.now() - started));
+    return fallback(deps, accepted, reason, remaining);
+  }
+}
+
+async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, budgetMs: number): Promise<Answer> {
+  const deadline = Date.now() + budgetMs;
+  const source = accepted.source;
+  const inline = accepted.bytes.length <= MAX_INLINE_REPLAY_BYTES && Buffer.from(accepted.bytes.toString('utf8'), 'utf8').equals(accepted.bytes);
+  const rawKey = rawKeyOf(accepted, accepted.events[0]);
+  const message: ReplayMessage = {
+    source: source.id,
+    receivedAt: accepted.receivedAt,
+    contentType: accepted.contentType,
+    reason,
+    ...(inline ? { body: accepted.bytes.toString('utf8') } : { rawKey }),
+  };
+  try {
+    if (!inline) await deps.archive.putRaw(rawKey, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, AbortSignal.timeout(Math.max(100, (deadline - Date.now()) / 2)));
+    await deps.queues.sendReplay(message, AbortSignal.timeout(Math.max(100, deadline - Date.now() - 50)));
+    deps.log.warn('delivery queued for replay', { source: source.id, eventType: accepted.eventType });
+    return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted; it will be applied shortly.' });
+  } catch (err) {
+    deps.log.error('replay queue unavailable', { source: source.id, error: (err as Error).name });
+  }
+  try {
+    // Last resort: keep the bytes in raw/, where `callvault replay --raw` can apply them later.
+    await deps.archive.putRaw(`${rawKey.replace(/\.json$/, '')}.unapplied.json`, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, AbortSignal.timeout(Math.max(100, deadline - Date.now())));
+    deps.log.error('delivery kept in raw/ for a manual replay', { source: source.id, eventType: accepted.eventType });
+    return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted and archived; it will be applied by a replay.' });
+  } catch (err) {
+    deps.log.error('delivery could not be made durable', { source: source.id, error: (err as Error).name });
+    return json(503, { message: 'CallVault could not store this delivery right now. Please retry it.' });
+  }
+}
+
+/** The parallel writes for an accepted call delivery. Throws if any of them failed (the caller falls back). */
+async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: AbortSignal): Promise<('stored' | 'duplicate')[]> {
+  const source = accepted.source;
+  const writes: Promise<unknown>[] = [];
+  const statuses: ('stored' | 'duplicate')[] = [];
+  for (const event of accepted.events) {
+    const key = deliveryKey(accepted.eventType, accepted.sha256);
+    writes.push(
+      deps.calls
+        .applyDelivery({ source: source.id, event, deliveryKey: key, now: accepted.receivedAt, queuedMedia: event.media.map((m) => m.media) }, signal)
+        .then((r) => statuses.push(r.outcome)),
+    );
+    writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, signal));
+    // The worker is idempotent (it skips stored media), so jobs go out in parallel with the upsert.
+    const jobs: MediaJob[] = event.media.map((m) => ({ provider: event.provider, source: source.id, callId: event.callId, media: m.media, url: m.url, queuedAt: accepted.receivedAt }));
+    if (jobs.length) writes.push(deps.queues.sendMedia(jobs, deps.mediaDelayOverride ?? source.mediaDelaySeconds, signal));
+    if (event.provider === 'hipcall' && event.kind === 'call_init' && (source.insight?.enabled ?? true)) {
+      const job: InsightJob = {
+        provider: event.provider,
+        source: source.id,
+        callId: event.callId,
+        direction: event.fields.direction ?? 'unknown',
+        fromNumber: event.fields.fromNumber,
+        toNumber: event.fields.toNumber,
+        customerNumber: event.fields.customerNumber,
+        occurredAt: event.occurredAt,
+        receivedAt: accepted.receivedAt,
+      };
+      writes.push(deps.queues.sendInsight(job, signal));
+    }
+  }
+  const settled = await Promise.allSettled(writes);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+  return statuses;
+}
+
+function rawKeyOf(accepted: Accepted, event: NormalisedEvent | undefined): string {
+  const callId = event?.callId ?? accepted.eventType;
+  const at = event?.fields.startedAt ?? accepted.receivedAt;
+  return S3_KEYS.raw(accepted.source.provider, at, callId, accepted.receivedAt, `${accepted.eventType}-${accepted.sha256.slice(0, 16)}`);
+}
+
+async function quarantine(deps: IngestDeps, source: SourceConfig, receivedAt: string, bytes: Buffer, sha256: string, status: number, reason: string, contentType?: string) {
+  try {
+    await deps.archive.putQuarantine(
+      S3_KEYS.quarantine(source.provider, receivedAt, sha256 || sha256Hex(bytes)),
+      { source: source.id, receivedAt, status, reason, contentType, bytes },
+      AbortSignal.timeout(1500),
+    );
+  } catch (err) {
+    deps.log.error('quarantine write failed', { source: source.id, error: (err as Error).name });
+  }
+}
+
+/** Apply deliveries from the replay queue; a failure stays on the queue (partial batch response). */
+export async function handleReplay(event: SQSEvent, deps: IngestDeps): Promise<SQSBatchResponse> {
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  await Promise.all(
+    event.Records.map(async (record) => {
+      try {
+        await replayOne(JSON.parse(record.body) as ReplayMessage, deps);
+      } catch (err) {
+        deps.log.warn('replay failed; will retry', { error: (err as Error).name });
+        failures.push({ itemIdentifier: record.messageId });
+      }
+    }),
+  );
+  return { batchItemFailures: failures };
+}
+
+async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void> {
+  const source = sourceById(deps.config, message.source);
+  if (!source) {
+    deps.log.error('replay for a source that is no longer configured; dropped to the DLQ', { source: message.source });
+    throw new Error('unknown source');
+  }
+  const bytes = message.body !== undefined ? Buffer.from(message.body, 'utf8') : await deps.archive.getBytes(message.rawKey!);
+  const body = readBody({ body: bytes.toString('utf8'), contentType: message.contentType, maxBytes: Number.MAX_SAFE_INTEGER });
+  if (!body.ok) throw new ValidationError(body.refusal.message);
+  const result = normaliseDelivery(source.provider, body.json, { defaultCountry: deps.config.defaultCountry, receivedAt: message.receivedAt });
+  const accepted: Accepted = {
+    source,
+    receivedAt: message.receivedAt,
+    bytes: body.bytes,
+    sha256: body.sha256,
+    contentType: message.contentType,
+    eventType: result.eventType,
+    events: result.outcome === 'events' ? result.events : [],
+  };
+  if (result.outcome === 'archived') {
+    await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType });
+    return;
+  }
+  await applyAccepted(deps, accepted, AbortSignal.timeout(20_000));
+  deps.log.info('replayed delivery applied', { source: source.id, eventType: accepted.eventType });
+}

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { localClientConfig } from '../../bin/local/emulators.ts';
+import { startPoller, type SqsHandler } from '../../bin/local/poller.ts';
+import { startIngestHarness, type IngestHarness } from '../support/ingest-harness.ts';
+
+const hangup = (uuid: string) =>
+  JSON.stringify({
+    event: 'call_hangup',
+    data: {
+      uuid,
+      direction: 'inbound',
+      caller_number: '+442045205757',
+      callee_number: '+441234567890',
+      call_duration: 45,
+      started_at: '2026-04-02T10:00:00Z',
+      answered_at: '2026-04-02T10:00:03Z',
+      ended_at: '2026-04-02T10:00:45Z',
+      record_url: 'https://storage.example.com/recordings/call_abc123.mp3?token=abc',
+      hangup_by: 'callee',
+    },
+  });
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('ingest handler: idempotence and durability', () => {
+  let h: IngestHarness;
+  beforeAll(async () => {
+    h = await startIngestHarness({
+      sources: [
+        { id: 'hipcall', provider: 'hipcall', mediaDelaySeconds: 2 },
+        { id: 'callhippo', provider: 'callhippo' },
+        { id: 'postcall', provider: 'postcall' },
+      ],
+    });
+  });
+  afterAll(async () => h?.close());
+
+  it('turns 50 concurrent identical deliveries into one item and one stored answer', async () => {
+    const body = hangup('concurrent-call');
+    const answers = await Promise.all(Array.from({ length: 50 }, () => h.post('hipcall', body)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(answers.filter((a) => a.json.status === 'stored')).toHaveLength(1);
+    expect(answers.filter((a) => a.json.status === 'duplicate')).toHaveLength(49);
+    const item = await h.item('hipcall#concurrent-call');
+    expect(item?.events).toHaveLength(1);
+    expect(item?.version).toBe(1);
+    expect(item?.status).toBe('completed');
+  });
+
+  it('answers a repeated delivery with duplicate and changes nothing on the item', async () => {
+    const body = hangup('repeat-call');
+    expect((await h.post('hipcall', body)).json.status).toBe('stored');
+    const before = await h.item('hipcall#repeat-call');
+    const again = await h.post('hipcall', body);
+    expect(again.status).toBe(200);
+    expect(again.json.status).toBe('duplicate');
+    expect(await h.item('hipcall#repeat-call')).toEqual(before);
+  });
+
+  it('queues a recording job with the source delay and the call identity', async () => {
+    await h.post('hipcall', hangup('media-job-call'));
+    const mine = async () => (await h.receive('media', 1000)).filter((m) => m.Body?.includes('media-job-call'));
+    // Delayed: the provider needs a moment to upload the file after hangup.
+    expect(await mine()).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 2200));
+    const messages = await mine();
+    const jobs = messages.map((m) => JSON.parse(m.Body!) as Record<string, unknown>).filter((j) => j.callId === 'media-job-call');
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ provider: 'hipcall', source: 'hipcall', media: 'recording', url: 'https://storage.example.com/recordings/call_abc123.mp3?token=abc' });
+    const item = await h.item('hipcall#media-job-call');
+    expect((item?.recording as { state: string }).state).toBe('queued');
+  });
+
+  it('queues an insight job for a Hipcall call_init', async () => {
+    const init = { event: 'call_init', data: { uuid: 'insight-job-call', direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', started_at: new Date().toISOString() } };
+    expect((await h.post('hipcall', JSON.stringify(init))).status).toBe(200);
+    const jobs = (await h.receive('insight', 1000)).map((m) => JSON.parse(m.Body!) as Record<string, unknown>);
+    expect(jobs.find((j) => j.callId === 'insight-job-call')).toMatchObject({ source: 'hipcall', direction: 'inbound', customerNumber: '+442045205757' });
+  });
+
+  it('still answers 2xx while DynamoDB is down, and applies the delivery once the table is back', async () => {
+    const body = hangup('outage-call');
+    h.emulators.breakDynamo();
+    try {
+      const res = await h.post('hipcall', body);
+      expect(res.status).toBe(202);
+      expect(res.json.status).toBe('queued');
+      expect(await h.depth('replay')).toBeGreaterThanOrEqual(1);
+    } finally {
+      h.emulators.restoreDynamo();
+    }
+    expect(await h.item('hipcall#outage-call')).toBeUndefined();
+
+    // The replay queue feeds the same ingest function, as its event source does in AWS.
+    const sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
+    const stop = startPoller({ sqs, queueUrl: h.emulators.queues.replay, handler: h.handler as unknown as SqsHandler, name: 'replay', waitTimeSeconds: 1 });
+    try {
+      const item = await waitFor(() => h.item('hipcall#outage-call'));
+      expect(item).toMatchObject({ status: 'completed', durationSec: 45, customerNumber: '+442045205757' });
+      expect(item.events).toHaveLength(1);
+      // The provider's repeat after recovery is recognised as the same delivery.
+      expect((await h.post('hipcall', body)).json.status).toBe('duplicate');
+    } finally {
+      await stop();
+      sqs.destroy();
+    }
+    const raw = await h.objects('raw/hipcall/2026/04/02/outage-call/');
+    expect(raw.length).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * Integration harness for the ingest handler: the three emulators (DynamoDB behind a fault proxy),
+ * the real handler imported after its environment is set, and readers for what it wrote.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { localClientConfig, startEmulators, type Emulators } from '../../bin/local/emulators.ts';
+import { fakeContext } from '../../bin/local/poller.ts';
+import type { CallVaultConfig } from '../../lib/config.ts';
+import { parseConfig } from '../../lib/config.ts';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
+export const fixture = (path: string): string => readFileSync(join(fixturesDir, path), 'utf8');
+
+export interface IngestHarness {
+  emulators: Emulators;
+  config: CallVaultConfig;
+  handler: (event: APIGatewayProxyEventV2 | SQSEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | SQSBatchResponse>;
+  post(source: string, body: string | Buffer | undefined, options?: PostOptions): Promise<Answer>;
+  item(callKey: string): Promise<Record<string, unknown> | undefined>;
+  objects(prefix: string): Promise<string[]>;
+  object(key: string): Promise<string>;
+  receive(queue: keyof Emulators['queues'], max?: number): Promise<Message[]>;
+  depth(queue: keyof Emulators['queues']): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface PostOptions {
+  token?: string;
+  contentType?: string | null;
+  base64?: boolean;
+  rawBase64?: string;
+  method?: string;
+  sourceIp?: string;
+}
+
+export interface Answer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+export function apiEvent(source: string, body: string | undefined, options: PostOptions & { isBase64Encoded?: boolean } = {}): APIGatewayProxyEventV2 {
+  const method = options.method ?? 'POST';
+  const headers: Record<string, string> = {};
+  if (options.contentType !== null) headers['content-type'] = options.contentType ?? 'application/json';
+  return {
+    version: '2.0',
+    routeKey: `${method} /webhooks/{source}/{token}`,
+    rawPath: `/webhooks/${source}/${options.token ?? TOKEN}`,
+    rawQueryString: '',
+    headers,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'test',
+      domainName: 'localhost',
+      domainPrefix: 'test',
+      http: { method, path: `/webhooks/${source}/x`, protocol: 'HTTP/1.1', sourceIp: options.sourceIp ?? '203.0.113.9', userAgent: 'test' },
+      requestId: crypto.randomUUID(),
+      routeKey: `${method} /webhooks/{source}/{token}`,
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    pathParameters: { source, token: options.token ?? TOKEN },
+    body,
+    isBase64Encoded: options.isBase64Encoded ?? false,
+  };
+}
+
+/** Start emulators, point the ingest handler at them and import it. */
+export async function startIngestHarness(rawConfig: unknown = {}, extraEnv: Record<string, string> = {}): Promise<IngestHarness> {
+  const emulators = await startEmulators({ faultableDynamo: true });
+  const config = parseConfig(rawConfig);
+  Object.assign(process.env, emulators.env, {
+    CALLVAULT_CONFIG: JSON.stringify(config),
+    CALLVAULT_LOCAL_TOKEN: TOKEN,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...extraEnv,
+  });
+  const mod = await import('../../functions/ingest/handler.ts');
+  const handler = mod.handler as unknown as IngestHarness['handler'];
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
+  const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));
+  const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
+
+  return {
+    emulators,
+    config,
+    handler,
+    async post(source, body, options = {}) {
+      let text: string | undefined;
+      let isBase64Encoded = false;
+      if (options.rawBase64 !== undefined) {
+        text = options.rawBase64;
+        isBase64Encoded = true;
+      } else if (Buffer.isBuffer(body) || options.base64) {
+        text = Buffer.from(body ?? '').toString('base64');
+        isBase64Encoded = true;
+      } else text = body;
+      const res = (await handler(apiEvent(source, text, { ...options, isBase64Encoded }), fakeContext('ingest', 6000))) as APIGatewayProxyStructuredResultV2;
+      return { status: res.statusCode ?? 0, json: JSON.parse(res.body ?? '{}') as Record<string, unknown> };
+    },
+    async item(callKey) {
+      const { Item } = await doc.send(new GetCommand({ TableName: emulators.tables.calls, Key: { callKey }, ConsistentRead: true }));
+      return Item;
+    },
+    async objects(prefix) {
+      const out: string[] = [];
+      let token: string | undefined;
+      do {
+        const res = await s3.send(new ListObjectsV2Command({ Bucket: emulators.bucket, Prefix: prefix, ContinuationToken: token }));
+        out.push(...(res.Contents ?? []).map((o) => o.Key!));
+        token = res.NextContinuationToken;
+      } while (token);
+      return out.sort();
+    },
+    async object(key) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: emulators.bucket, Key: key }));
+      return res.Body!.transformToString();
+    },
+    async receive(queue, max = 10) {
+      const all: Message[] = [];
+      for (;;) {
+        const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: emulators.queues[queue], MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60, MessageSystemAttributeNames: ['All'] }));
+        if (!Messages?.length || all.length >= max) return all;
+        all.push(...Messages);
+        if (Messages.length < 10) return all;
+      }
+    },
+    async depth(queue) {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: emulators.queues[queue], AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    },
+    async close() {
+      doc.destroy();
+      s3.destroy();
+      sqs.destroy();
+      await emulators.close();
+    },
+  };
+}
