@@ -1,0 +1,157 @@
+/**
+ * Ingest benchmarks.
+ * 1. Latency against the emulators: the real handler vs the same writes issued bare with the SDK, in
+ *    parallel (conditional create of the item, raw/ put, media job), for new calls. Ratio of medians.
+ * 2. CPU per delivery with I/O stubbed: the handler's own work (auth, parse, normalise, merge, keys).
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { startEmulators } from '../bin/local/emulators.ts';
+import { fakeContext } from '../bin/local/poller.ts';
+import { parseConfig } from '../lib/config.ts';
+import { FAST, dynamoDocument, s3Client, sqsClient } from '../functions/adapters/aws.ts';
+import { deliveryKey, mergeDelivery } from '../functions/core/call-record.ts';
+import { normaliseDelivery } from '../functions/core/providers/index.ts';
+import { sha256Hex } from '../functions/core/request.ts';
+import { CallsTable as CallsTableImpl } from '../functions/adapters/calls-table.ts';
+import { S3_KEYS } from '../lib/resources.ts';
+import type { CallRecord } from '../functions/core/types.ts';
+import { handleWebhook, type IngestDeps } from '../functions/ingest/process.ts';
+import { StaticTokens } from '../functions/adapters/webhook-tokens.ts';
+import type { CallsTable } from '../functions/adapters/calls-table.ts';
+import type { DeliveryArchive } from '../functions/adapters/archive.ts';
+import type { JobQueues } from '../functions/adapters/job-queues.ts';
+import { apiEvent } from '../test/support/ingest-harness.ts';
+import { median, type BenchRow } from './stats.ts';
+
+const TOKEN = 'bench-token-0123456789';
+
+/** A realistic Hipcall call_hangup with a recording URL: the heaviest common delivery. */
+function hangup(uuid: string): string {
+  return JSON.stringify({
+    event: 'call_hangup',
+    data: {
+      uuid,
+      hangup_by: 'user',
+      call_flow: [
+        { action: 'hangup', detail: { hangup_by: 'user' }, timestamp: 1731840066 },
+        { action: 'init', detail: { id: null, type: 'contact' }, timestamp: 1731840060 },
+      ],
+      direction: 'inbound',
+      caller_number: '+442045205757',
+      callee_number: '+441234567890',
+      call_duration: 45,
+      started_at: '2026-04-02T10:00:00Z',
+      answered_at: '2026-04-02T10:00:03Z',
+      ended_at: '2026-04-02T10:00:45Z',
+      record_url: `https://storage.example.com/recordings/${uuid}.mp3?X-Amz-Expires=604800&token=abc`,
+      user_id: 1121,
+      missing_call: false,
+    },
+  });
+}
+
+const event = (body: string): APIGatewayProxyEventV2 => ({ ...apiEvent('hipcall', body, { token: TOKEN }) });
+
+export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
+  const emulators = await startEmulators();
+  const config = parseConfig({});
+  Object.assign(process.env, emulators.env, { CALLVAULT_CONFIG: JSON.stringify(config), CALLVAULT_LOCAL_TOKEN: TOKEN, POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  const { handler } = await import('../functions/ingest/handler.ts');
+  const doc = dynamoDocument(FAST);
+  const s3 = s3Client(FAST);
+  const sqs = sqsClient(FAST);
+
+  const config0 = config;
+  const table = new CallsTableImpl(doc, emulators.tables.calls);
+  /** Exactly the writes the handler makes for a new call, prepared outside the timing. */
+  const prepareBare = (uuid: string, body: string) => {
+    const receivedAt = new Date().toISOString();
+    const sha = sha256Hex(body);
+    const result = normaliseDelivery('hipcall', JSON.parse(body), { defaultCountry: config0.defaultCountry, receivedAt });
+    if (result.outcome !== 'events') throw new Error('bench body must be a call event');
+    const ev = result.events[0]!;
+    const { record } = mergeDelivery(undefined, { source: 'hipcall', event: ev, deliveryKey: deliveryKey(result.eventType, sha), now: receivedAt });
+    const update = table.upsertCommand(record, undefined, ev.media.map((m) => m.media), receivedAt);
+    const put = new PutObjectCommand({
+      Bucket: emulators.bucket,
+      Key: S3_KEYS.raw('hipcall', ev.fields.startedAt ?? receivedAt, uuid, receivedAt, `${result.eventType}-${sha.slice(0, 16)}`),
+      Body: Buffer.from(body),
+      ContentType: 'application/json',
+      Metadata: { source: 'hipcall', 'received-at': receivedAt, 'sent-content-type': 'application/json' },
+    });
+    const job = { provider: 'hipcall', source: 'hipcall', callId: uuid, media: 'recording', url: ev.media[0]!.url, queuedAt: receivedAt };
+    const send = new SendMessageBatchCommand({ QueueUrl: emulators.queues.media, Entries: [{ Id: '0', MessageBody: JSON.stringify(job), DelaySeconds: 10 }] });
+    return () => Promise.all([doc.send(update), s3.send(put), sqs.send(send)]);
+  };
+  const bare = async (uuid: string, body: string) => {
+    const run = prepareBare(uuid, body);
+    const t = performance.now();
+    await run();
+    return performance.now() - t;
+  };
+  const handlerRun = async (_uuid: string, body: string) => {
+    const res = (await handler(event(body), fakeContext('ingest', 6000))) as { statusCode: number };
+    if (res.statusCode !== 200) throw new Error(`handler answered ${res.statusCode}`);
+  };
+
+  // Warm both paths (connections, JIT), then interleave so drift hits both equally.
+  for (let i = 0; i < 30; i++) {
+    await bare(`warm-bare-${i}`, hangup(`warm-bare-${i}`));
+    await handlerRun(`warm-h-${i}`, hangup(`warm-h-${i}`));
+  }
+  const tHandler: number[] = [];
+  const tBare: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = `bench-h-${i}`;
+    const b = `bench-b-${i}`;
+    const bodyA = hangup(a);
+    const bodyB = hangup(b);
+    const t = performance.now();
+    await handlerRun(a, bodyA);
+    tHandler.push(performance.now() - t);
+    tBare.push(await bare(b, bodyB));
+  }
+  doc.destroy();
+  s3.destroy();
+  sqs.destroy();
+  await emulators.close();
+  const mh = median(tHandler);
+  const mb = median(tBare);
+  return [
+    { name: 'ingest median latency (handler, emulators)', value: mh, unit: 'ms', goal: '', pass: true },
+    { name: 'same SDK calls bare, in parallel', value: mb, unit: 'ms', goal: '', pass: true },
+    { name: 'ingest latency ratio handler / bare', value: mh / mb, unit: 'x', goal: '<= 1.15', pass: mh / mb <= 1.15 },
+  ];
+}
+
+/** The handler with every I/O port answered in memory: what remains is its own CPU work. */
+export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
+  const items = new Map<string, CallRecord>();
+  const calls = {
+    async applyDelivery(input: Parameters<CallsTable['applyDelivery']>[0]) {
+      const key = `${input.event.provider}#${input.event.callId}`;
+      const previous = items.get(key);
+      const { record, changed } = mergeDelivery(previous, input);
+      if (changed) items.set(key, record);
+      return { outcome: changed ? 'stored' : 'duplicate', record, previous };
+    },
+  } as unknown as CallsTable;
+  const archive = { putRaw: async () => undefined, putQuarantine: async () => undefined } as unknown as DeliveryArchive;
+  const queues = { sendMedia: async () => undefined, sendInsight: async () => undefined, sendReplay: async () => undefined } as unknown as JobQueues;
+  const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const deps: IngestDeps = { config: parseConfig({}), tokens: new StaticTokens(TOKEN), calls, archive, queues, log: silent };
+  const bodies = Array.from({ length: n }, (_, i) => event(hangup(`cpu-${i}`)));
+  for (let i = 0; i < 2000; i++) await handleWebhook(event(hangup(`cpu-warm-${i}`)), deps);
+  const samples: number[] = [];
+  for (const e of bodies) {
+    const c = process.cpuUsage();
+    const res = await handleWebhook(e, deps);
+    const d = process.cpuUsage(c);
+    if (res.statusCode !== 200) throw new Error(`stubbed handler answered ${res.statusCode}`);
+    samples.push((d.user + d.system) / 1000);
+  }
+  const m = median(samples);
+  return [{ name: 'ingest CPU per delivery, I/O stubbed (median)', value: m, unit: 'ms', goal: '< 0.3', pass: m < 0.3 }];
+}
