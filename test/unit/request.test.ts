@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { isJsonContentType, readBody } from '../../functions/core/request.ts';
+import { ipAllowed } from '../../functions/core/source-ip.ts';
+
+const read = (body: string | undefined, extra: Partial<Parameters<typeof readBody>[0]> = {}) =>
+  readBody({ body, contentType: 'application/json', maxBytes: 1024, ...extra });
+
+describe('readBody', () => {
+  it('parses a JSON object and hashes the exact bytes', () => {
+    const r = read('{"a":1}');
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.json).toEqual({ a: 1 });
+      expect(r.sha256).toBe('015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862');
+    }
+  });
+
+  it('decodes a base64 body', () => {
+    const r = read(Buffer.from('{"b":2}').toString('base64'), { isBase64Encoded: true });
+    expect(r.ok && r.json).toEqual({ b: 2 });
+  });
+
+  it.each([
+    ['invalid base64', '@@@@', { isBase64Encoded: true }, 400, /not valid base64/],
+    ['a body over the limit', 'x'.repeat(1025), {}, 413, /1025 bytes; the limit is 1024/],
+    ['a form body', 'a=1', { contentType: 'application/x-www-form-urlencoded' }, 415, /not JSON/],
+    ['an empty body', '', {}, 400, /empty/],
+    ['whitespace only', '  \n', {}, 400, /empty/],
+    ['broken JSON', '{"a":', {}, 400, /not valid JSON/],
+    ['an array', '[1,2]', {}, 400, /is an array/],
+    ['a number', '42', {}, 400, /is a number/],
+    ['null', 'null', {}, 400, /is null/],
+  ] as const)('refuses %s', (_name, body, extra, status, message) => {
+    const r = read(body, extra);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.refusal.status).toBe(status);
+      expect(r.refusal.message).toMatch(message);
+      expect(r.bytes.length).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('checks the size after decoding base64', () => {
+    const r = read(Buffer.from(`{"p":"${'y'.repeat(1100)}"}`).toString('base64'), { isBase64Encoded: true });
+    expect(!r.ok && r.refusal.status).toBe(413);
+  });
+});
+
+describe('isJsonContentType', () => {
+  it.each([
+    ['application/json', true],
+    ['application/json; charset=utf-8', true],
+    ['Application/JSON', true],
+    ['application/vnd.api+json', true],
+    ['text/json', true],
+    [undefined, true],
+    ['text/plain', false],
+    ['multipart/form-data; boundary=x', false],
+    ['application/xml', false],
+  ])('%s → %s', (type, expected) => expect(isJsonContentType(type)).toBe(expected));
+});
+
+describe('ipAllowed', () => {
+  it('matches exact addresses and CIDRs', () => {
+    expect(ipAllowed('31.192.211.2', ['31.192.211.2'])).toBe(true);
+    expect(ipAllowed('31.192.211.2', ['31.192.211.0/24'])).toBe(true);
+    expect(ipAllowed('31.192.212.2', ['31.192.211.0/24'])).toBe(false);
+    expect(ipAllowed('::ffff:31.192.211.2', ['31.192.211.2/32'])).toBe(true);
+    expect(ipAllowed('10.0.0.1', ['0.0.0.0/0'])).toBe(true);
+  });
+  it('refuses what it cannot read', () => {
+    expect(ipAllowed('not-an-ip', ['0.0.0.0/0'])).toBe(false);
+    expect(ipAllowed('1.2.3.4', ['1.2.3.4/40'])).toBe(false);
+    expect(ipAllowed('256.1.1.1', ['0.0.0.0/0'])).toBe(false);
+  });
+});
