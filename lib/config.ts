@@ -13,6 +13,14 @@ const ipv4Cidr = z
   .string()
   .regex(/^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/, 'must be an IPv4 address or CIDR such as 31.192.211.2/32');
 
+function isLocale(tag: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(tag).length === 1;
+  } catch {
+    return false;
+  }
+}
+
 /** One row of the Insight Card built from a contact. */
 export const cardRowSchema = z.strictObject({
   /** Contact field shown on the row: name, company, balance, owner (a `user` row), link, or an extra field. */
@@ -32,11 +40,16 @@ export const cardTemplateSchema = z.strictObject({
       { field: 'name', label: 'Name', format: 'text' },
       { field: 'company', label: 'Company', format: 'text' },
       { field: 'balance', label: 'Balance', format: 'currency' },
+      { field: 'owner', label: 'Account owner', format: 'user' },
     ]),
   /** ISO 4217 code for `currency` rows. */
-  currency: z.string().length(3).default('USD'),
+  currency: z
+    .string()
+    .regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 currency code such as "USD", "GBP" or "TRY"')
+    .transform((s) => s.toUpperCase())
+    .default('USD'),
   /** BCP 47 locale for number formatting. */
-  locale: z.string().default('en-US'),
+  locale: z.string().refine(isLocale, 'must be a BCP 47 locale such as "en-US", "en-GB" or "tr-TR"').default('en-US'),
   /** Include every extra column of the contact as a row. */
   includeExtras: z.boolean().default(true),
 });
@@ -44,7 +57,7 @@ export const cardTemplateSchema = z.strictObject({
 export const crmSchema = z.strictObject({
   /** https URL with `{phone}` (E.164, URL-encoded), e.g. https://crm.example.com/api/lookup?phone={phone} */
   urlTemplate: z.string().refine((s) => s.includes('{phone}'), 'must contain {phone}'),
-  /** Header that carries the CRM credential; its value is read from the source's CRM secret. */
+  /** Header that carries the CRM credential; its value is `crmAuthorization` in the source's Hipcall API secret. */
   authHeader: z.string().optional(),
   timeoutMs: z.number().int().min(100).max(5000).default(1500),
   /** Where each contact field is in the CRM's JSON answer (dot paths). */
@@ -101,10 +114,16 @@ export const configSchema = z.strictObject({
       /** Delete raw deliveries after this many days (0 = keep forever). */
       rawExpireDays: z.number().int().min(0).default(0),
     })
-    .refine(
-      (r) => !r.recordingsInfrequentAccessDays || !r.recordingsGlacierDays || r.recordingsGlacierDays > r.recordingsInfrequentAccessDays,
-      'recordingsGlacierDays must be later than recordingsInfrequentAccessDays',
-    )
+    .superRefine((r, ctx) => {
+      const ia = r.recordingsInfrequentAccessDays;
+      if (ia && r.recordingsGlacierDays && r.recordingsGlacierDays < ia + 30) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['recordingsGlacierDays'],
+          message: `must be at least ${ia + 30} (recordingsInfrequentAccessDays + 30): S3 keeps objects in Standard-IA for 30 days before a Glacier transition`,
+        });
+      }
+    })
     .refine((r) => !r.recordingsInfrequentAccessDays || r.recordingsInfrequentAccessDays >= 30, 'recordingsInfrequentAccessDays must be 0 or at least 30 (an S3 rule)')
     .default({ recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 180, rawExpireDays: 0 }),
   limits: z

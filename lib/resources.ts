@@ -80,10 +80,11 @@ export const INSIGHT_QUEUE: QueueDefinition = {
 
 export const REPLAY_QUEUE: QueueDefinition = {
   name: 'replay',
-  consumerTimeoutSeconds: 30,
-  visibilityTimeoutSeconds: 180,
+  // Consumed by the ingest function itself, so its timeout is the ingest's.
+  consumerTimeoutSeconds: 6,
+  visibilityTimeoutSeconds: 60,
   maxReceiveCount: 10,
-  batchSize: 10,
+  batchSize: 5,
   maxBatchingWindowSeconds: 0,
   retentionDays: 14,
   dlqRetentionDays: 14,

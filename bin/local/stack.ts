@@ -92,7 +92,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
 
   // The HTTP server starts first so the stand-in Hipcall API's URL is known before the handlers load.
-  let ingest: HttpHandler | undefined;
+  const loaded: { ingest?: HttpHandler } = {};
   const server: Server = createServer((req, res) => {
     void route(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -102,7 +102,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const route = async (req: Parameters<typeof serveWebhook>[0], res: Parameters<typeof serveWebhook>[1]) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path.startsWith(HIPCALL_MOCK_PATH + '/') && (await hipcall.handle(req, res, path.slice(HIPCALL_MOCK_PATH.length)))) return;
-    if (ingest && (await serveWebhook(req, res, ingest))) return;
+    if (loaded.ingest && (await serveWebhook(req, res, loaded.ingest))) return;
     if (path === '/' || path === '/_local/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'ok', message: 'CallVault local stack. POST webhooks to /webhooks/{source}/{token}.' }));
@@ -130,7 +130,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const ingestModule = await import('../../functions/ingest/handler.ts');
   const mediaModule = await import('../../functions/media/handler.ts');
   const insightModule = await import('../../functions/insight/handler.ts');
-  ingest = ingestModule.handler as unknown as HttpHandler;
+  loaded.ingest = ingestModule.handler as unknown as HttpHandler;
 
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
   const onError = (err: unknown) => log(`poller: ${(err as Error).message}`);

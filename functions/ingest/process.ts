@@ -272,6 +272,6 @@ async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void
     await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType });
     return;
   }
-  await applyAccepted(deps, accepted, AbortSignal.timeout(20_000));
+  await applyAccepted(deps, accepted, AbortSignal.timeout(4_500));
   deps.log.info('replayed delivery applied', { source: source.id, eventType: accepted.eventType });
 }

@@ -1,0 +1,127 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ConfigError, type CallVaultConfig } from '../config.ts';
+import { ENV } from '../resources.ts';
+
+/** The three Lambda functions; each one's handler is `functions/{name}/handler.ts`, export `handler`. */
+export type FunctionName = 'ingest' | 'media' | 'insight';
+
+/** The repository root: entries, the lock file and tsconfig are resolved from here, whatever the cwd. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Entry file of a function's handler. */
+export const entryOf = (name: FunctionName): string => fileURLToPath(new URL(`../../functions/${name}/handler.ts`, import.meta.url));
+
+/** Bundled ESM still meets CommonJS dependencies that call `require`: give them one. */
+const REQUIRE_BANNER = "import { createRequire as __cvCreateRequire } from 'node:module'; const require = __cvCreateRequire(import.meta.url);";
+
+/** Lambda caps the whole environment at 4 KB; the config must leave room for the resource names. */
+const MAX_CONFIG_ENV_BYTES = 3 * 1024;
+
+export interface CallVaultFunctionProps {
+  /** Which handler to bundle: `functions/{name}/handler.ts`. */
+  readonly name: FunctionName;
+  /** The validated deployment config, passed to the handler as `CALLVAULT_CONFIG`. */
+  readonly config: CallVaultConfig;
+  /** Hard limit of one invocation. */
+  readonly timeout: Duration;
+  /** Memory (and so CPU) of the function, in MB. */
+  readonly memorySize: number;
+  /** One-line description shown in the Lambda console. @default - none */
+  readonly description?: string;
+  /**
+   * X-Ray tracing. Off by default: the handlers carry no tracer SDK, so active tracing would add
+   * cost and only the Lambda service segment.
+   * @default lambda.Tracing.DISABLED
+   */
+  readonly tracing?: lambda.Tracing;
+  /** How long the function's logs are kept. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The function defaults in one place: Node.js 24 on arm64, minified ESM bundled by the local esbuild
+ * (source maps on, AWS SDK bundled so the deployed SDK is the tested one), its own log group with a
+ * retention, and its own role that may write to that log group and nothing else until a construct
+ * grants more. The role and log group are created beside the function (`{id}Role`, `{id}LogGroup`)
+ * because a Function subclass cannot create children before `super()`.
+ */
+export class CallVaultFunction extends NodejsFunction {
+  /** The execution role: log writes only, plus whatever the owning construct grants. */
+  public readonly executionRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: CallVaultFunctionProps) {
+    const configJson = JSON.stringify(props.config);
+    if (Buffer.byteLength(configJson) > MAX_CONFIG_ENV_BYTES) {
+      throw new ConfigError(
+        `Invalid CallVault config:\n  - callvault: is ${Buffer.byteLength(configJson)} bytes as JSON, over ${MAX_CONFIG_ENV_BYTES}: the functions receive it in their environment, which Lambda limits to 4 KB. Shorten card templates or CRM mappings.`,
+      );
+    }
+    // Our own role instead of the default one: AWSLambdaBasicExecutionRole allows logs:* writes on every log group ("*").
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the CallVault ${props.name} function`,
+    });
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: entryOf(props.name),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      description: props.description,
+      tracing: props.tracing ?? lambda.Tracing.DISABLED,
+      role,
+      logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [ENV.config]: configJson,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+      },
+    });
+    this.executionRole = role;
+    logGroup.grantWrite(role);
+
+    Validations.of(this).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: 'No asynchronous invocations: the API invokes it synchronously and SQS through an event source mapping, whose failures go to the queue redrive DLQ.',
+      },
+      ...(props.tracing === lambda.Tracing.ACTIVE
+        ? []
+        : [
+            {
+              id: 'Serverless-LambdaTracing',
+              reason: 'The handlers carry no tracer SDK; latency is watched through Lambda metrics and structured logs. Pass tracing: Tracing.ACTIVE to turn it on.',
+            },
+          ]),
+    );
+    if (props.tracing === lambda.Tracing.ACTIVE) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; AWS requires "*".',
+      });
+    }
+  }
+}

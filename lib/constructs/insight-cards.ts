@@ -1,0 +1,80 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { CallVaultConfig } from '../config.ts';
+import { ENV, INSIGHT_QUEUE } from '../resources.ts';
+import { CallVaultFunction } from './callvault-function.ts';
+import type { Storage } from './storage.ts';
+import { WorkerQueue } from './worker-queue.ts';
+
+export interface InsightCardsProps {
+  readonly config: CallVaultConfig;
+  readonly storage: Storage;
+  /** Topic the insight DLQ alarm notifies. */
+  readonly alarmTopic: sns.ITopic;
+  /** Memory of the worker, in MB. @default 256 */
+  readonly memorySize?: number;
+}
+
+/** The value a Hipcall API token secret must be given after deploy. */
+export const HIPCALL_API_SECRET_SHAPE = '{"token":"<your Hipcall API token>"}';
+
+/**
+ * Insight Cards: the insight queue (Hipcall `call_init` jobs) and its worker, which looks the caller up
+ * in the contacts table (or the user's CRM) and posts a card to the Hipcall API. Holds one Hipcall API
+ * token secret per Hipcall source; the user sets its value after deploy (the CLI command is an output).
+ */
+export class InsightCards extends Construct {
+  public readonly worker: CallVaultFunction;
+  public readonly jobs: WorkerQueue;
+  /** Hipcall API token secret of each Hipcall source id: `{"token": "...", "crmAuthorization"?: "..."}`. */
+  public readonly hipcallApiSecrets: ReadonlyMap<string, secretsmanager.Secret>;
+
+  constructor(scope: Construct, id: string, props: InsightCardsProps) {
+    super(scope, id);
+    const secrets = new Map<string, secretsmanager.Secret>();
+    for (const source of props.config.sources.filter((s) => s.provider === 'hipcall')) {
+      // Generated rather than a plaintext placeholder in the template: the value is `{"token": "", "placeholder": "<random>"}`,
+      // which the functions read as "no token yet" until the user puts the real one.
+      const secret = new secretsmanager.Secret(this, `HipcallApiToken-${source.id}`, {
+        description: `CallVault: Hipcall API token of source "${source.id}". Set it with put-secret-value to ${HIPCALL_API_SECRET_SHAPE}`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ token: '' }),
+          generateStringKey: 'placeholder',
+          excludePunctuation: true,
+          passwordLength: 32,
+        },
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'The value is an API token issued in the Hipcall dashboard; only the user can renew it there, so it cannot be rotated by a Lambda.',
+      });
+      secrets.set(source.id, secret);
+    }
+    this.hipcallApiSecrets = secrets;
+
+    this.worker = new CallVaultFunction(this, 'Worker', {
+      name: 'insight',
+      config: props.config,
+      description: 'CallVault insight: look up the caller and push an Insight Card to Hipcall',
+      timeout: Duration.seconds(INSIGHT_QUEUE.consumerTimeoutSeconds),
+      memorySize: props.memorySize ?? 256,
+    });
+    this.jobs = new WorkerQueue(this, INSIGHT_QUEUE.name, { definition: INSIGHT_QUEUE, alarmTopic: props.alarmTopic, consumer: this.worker });
+    props.storage.bindCalls(this.worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    props.storage.bindContacts(this.worker, ['dynamodb:GetItem']);
+    this.bindHipcallApiSecrets(this.worker);
+  }
+
+  /** Let `fn` read the Hipcall API token secrets (GetSecretValue only) and set HIPCALL_API_SECRETS (`{sourceId: arn}`). */
+  public bindHipcallApiSecrets(fn: lambda.Function): void {
+    const arns = Object.fromEntries([...this.hipcallApiSecrets].map(([sourceId, secret]) => [sourceId, secret.secretArn]));
+    if (this.hipcallApiSecrets.size > 0) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: Object.values(arns) }));
+    }
+    fn.addEnvironment(ENV.hipcallApiSecrets, Stack.of(this).toJsonString(arns));
+  }
+}

@@ -1,0 +1,53 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { CallVaultConfig } from '../config.ts';
+import { ENV, MEDIA_QUEUE, PREFIX } from '../resources.ts';
+import { CallVaultFunction } from './callvault-function.ts';
+import type { Storage } from './storage.ts';
+import { WorkerQueue } from './worker-queue.ts';
+
+export interface MediaPipelineProps {
+  readonly config: CallVaultConfig;
+  readonly storage: Storage;
+  /** Topic the media DLQ alarm notifies. */
+  readonly alarmTopic: sns.ITopic;
+  /**
+   * Memory of the worker, in MB. Streaming keeps memory flat whatever the file size, so this buys CPU
+   * for hashing and TLS, not buffer room.
+   * @default 256
+   */
+  readonly memorySize?: number;
+}
+
+/**
+ * Media downloads: the media queue (jobs delayed per source by the ingest) and its worker, which
+ * streams each recording, voicemail or transcript into S3 with a multipart upload and records it on
+ * the call item. The worker may write media and CDR objects, never read them.
+ */
+export class MediaPipeline extends Construct {
+  public readonly worker: CallVaultFunction;
+  public readonly jobs: WorkerQueue;
+
+  constructor(scope: Construct, id: string, props: MediaPipelineProps) {
+    super(scope, id);
+    this.worker = new CallVaultFunction(this, 'Worker', {
+      name: 'media',
+      config: props.config,
+      description: 'CallVault media: stream provider recordings, voicemails and transcripts into S3',
+      timeout: Duration.seconds(MEDIA_QUEUE.consumerTimeoutSeconds),
+      memorySize: props.memorySize ?? 256,
+    });
+    this.jobs = new WorkerQueue(this, MEDIA_QUEUE.name, { definition: MEDIA_QUEUE, alarmTopic: props.alarmTopic, consumer: this.worker });
+    // The worker sets a per-message backoff with ChangeMessageVisibility, so it needs its own queue URL.
+    this.worker.addEnvironment(ENV.mediaQueueUrl, this.jobs.queue.queueUrl);
+
+    props.storage.bindCalls(this.worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    props.storage.bindArchive(
+      this.worker,
+      [PREFIX.recordings, PREFIX.voicemails, PREFIX.transcripts, PREFIX.cdr],
+      // PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+      ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+    );
+  }
+}

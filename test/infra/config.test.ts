@@ -1,0 +1,147 @@
+/**
+ * What the deployment config does to the app: bad values stop synth with the key named, and the
+ * optional settings (alarm email, raw expiry, several Hipcall sources) shape the stack.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { App, Duration, Stack, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../bin/app.ts';
+import type { CallVaultStack } from '../../lib/callvault-stack.ts';
+import { ConfigError, parseConfig } from '../../lib/config.ts';
+import { archiveLifecycleRules } from '../../lib/constructs/storage.ts';
+import { WorkerQueue } from '../../lib/constructs/worker-queue.ts';
+import { ENV, INSIGHT_QUEUE } from '../../lib/resources.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('a bad config', () => {
+  it('makes the app throw a ConfigError naming the key', () => {
+    const build = () => createApp({ context: { callvault: { sources: [{ id: 'hipcall', provider: 'hipcal' }] } } });
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(/callvault\.sources\[0\]\.provider/);
+  });
+
+  it('names the retention key when Glacier would follow Standard-IA too soon for S3', () => {
+    const build = () => createApp({ context: { callvault: { retention: { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 45 } } } });
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(/callvault\.retention\.recordingsGlacierDays: must be at least 60/);
+  });
+
+  it('stops `cdk synth` with the message and exit code 1, without a stack trace', () => {
+    // The CDK CLI hands the context to the app as CDK_CONTEXT_JSON; no CDK_OUTDIR, so nothing is written.
+    const { CDK_OUTDIR: _outdir, ...env } = process.env;
+    const run = spawnSync(`${ROOT}node_modules/.bin/tsx`, ['bin/app.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...env, CDK_CONTEXT_JSON: JSON.stringify({ callvault: { defaultCountry: 'GBR', throttle: { rateLimit: 0 } } }) },
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('callvault.defaultCountry: must be a two-letter ISO country code');
+    expect(run.stderr).toContain('callvault.throttle.rateLimit');
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('archive lifecycle', () => {
+  const retention = (r: Partial<ReturnType<typeof parseConfig>['retention']>) => ({ ...parseConfig({}).retention, ...r });
+
+  it('moves media to Standard-IA only when Glacier is 0', () => {
+    const rules = archiveLifecycleRules(retention({ recordingsInfrequentAccessDays: 60, recordingsGlacierDays: 0 }), 30);
+    const tiers = rules.filter((r) => r.id?.startsWith('Tier-'));
+    expect(tiers.map((r) => r.prefix)).toEqual(['recordings/', 'voicemails/', 'transcripts/']);
+    for (const r of tiers) expect(r.transitions?.map((t) => [t.storageClass.value, t.transitionAfter?.toDays()])).toEqual([['STANDARD_IA', 60]]);
+  });
+
+  it('adds no tiering rule when both are 0, but still aborts stale uploads', () => {
+    const rules = archiveLifecycleRules(retention({ recordingsInfrequentAccessDays: 0, recordingsGlacierDays: 0 }), 30);
+    expect(rules.map((r) => r.id)).toEqual(['AbortIncompleteMultipartUploads', 'ExpireNoncurrentVersions']);
+  });
+
+  it('expires raw/ when rawExpireDays is set', () => {
+    const rules = archiveLifecycleRules(retention({ rawExpireDays: 400 }), 30);
+    expect(rules.find((r) => r.id === 'ExpireRaw')).toMatchObject({ prefix: 'raw/', expiration: Duration.days(400) });
+  });
+});
+
+describe('WorkerQueue', () => {
+  it('refuses a visibility timeout shorter than 6x the consumer timeout', () => {
+    const stack = new Stack(new App(), 'Test');
+    const consumer = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+      timeout: Duration.seconds(30),
+    });
+    const alarmTopic = new sns.Topic(stack, 'Topic');
+    expect(() => new WorkerQueue(stack, 'insight', { definition: INSIGHT_QUEUE, alarmTopic, consumer })).toThrow(
+      /insight queue's visibility timeout \(60 s\) must be at least 6x its consumer's timeout \(30 s\), i\.e\. 180 s/,
+    );
+  });
+});
+
+describe('a stack with an alarm email, raw expiry and two Hipcall sources', () => {
+  let app: App;
+  let stack: CallVaultStack;
+  let template: Template;
+  const idOf = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
+
+  beforeAll(() => {
+    ({ app, stack } = createApp({
+      context: {
+        callvault: {
+          alarmEmail: 'ops@example.com',
+          retention: { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 180, rawExpireDays: 400 },
+          sources: [
+            { id: 'hipcall', provider: 'hipcall' },
+            { id: 'hipcall-eu', provider: 'hipcall' },
+            { id: 'postcall', provider: 'postcall' },
+          ],
+        },
+      },
+    }));
+    template = Template.fromStack(stack);
+  });
+
+  it('subscribes the email to the alarm topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: idOf(stack.monitoring.alarmTopic) },
+    });
+  });
+
+  it('expires raw deliveries after rawExpireDays', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'raw/', ExpirationInDays: 400, Status: 'Enabled' })]) },
+    });
+  });
+
+  it('creates a webhook token per source and a Hipcall API token per Hipcall source, with outputs', () => {
+    expect([...stack.webhookApi.tokenSecrets.keys()]).toEqual(['hipcall', 'hipcall-eu', 'postcall']);
+    expect([...stack.insightCards.hipcallApiSecrets.keys()]).toEqual(['hipcall', 'hipcall-eu']);
+    const outputs = Object.keys(template.toJSON().Outputs as object);
+    expect(outputs).toEqual(expect.arrayContaining(['WebhookUrlHipcallEu', 'WebhookTokenCommandHipcallEu', 'HipcallApiTokenCommandHipcallEu']));
+    expect(outputs.filter((o) => o.startsWith('HipcallApiTokenSecretArn'))).toHaveLength(2);
+  });
+
+  it('hands both Hipcall API secrets to the media and insight workers', () => {
+    for (const fn of [stack.mediaPipeline.worker, stack.insightCards.worker]) {
+      const env = (template.toJSON().Resources[idOf(fn)].Properties.Environment.Variables as Record<string, unknown>)[ENV.hipcallApiSecrets];
+      const text = JSON.stringify(env);
+      for (const secret of stack.insightCards.hipcallApiSecrets.values()) expect(text).toContain(idOf(secret));
+    }
+  });
+
+  it('stays clean under cdk-nag', () => {
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toEqual([]);
+    }
+  });
+});
