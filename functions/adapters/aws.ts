@@ -33,6 +33,8 @@ function common(budget: ClientBudget) {
     requestHandler: new NodeHttpHandler({
       connectionTimeout: budget.connectionTimeoutMs,
       requestTimeout: budget.requestTimeoutMs,
+      // Without this the SDK only warns when the timeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
       httpAgent: new Agent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     }),

@@ -76,7 +76,8 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
   const token = event.pathParameters?.token ?? '';
   const source = sourceById(deps.config, sourceId);
   try {
-    if (!source || !(await deps.tokens.verify(source.id, token))) {
+    // The token store gets a slice of the 3 s budget of its own (a cold start reads Secrets Manager).
+    if (!source || !(await deps.tokens.verify(source.id, token, AbortSignal.timeout(800)))) {
       deps.log.warn('webhook refused: unknown source or token', { method });
       return NOT_FOUND();
     }
@@ -184,14 +185,8 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
   const writes: Promise<unknown>[] = [];
   const statuses: ('stored' | 'duplicate')[] = [];
   for (const event of accepted.events) {
-    const key = deliveryKey(accepted.eventType, accepted.sha256);
-    writes.push(
-      deps.calls
-        .applyDelivery({ source: source.id, event, deliveryKey: key, now: accepted.receivedAt, queuedMedia: event.media.map((m) => m.media) }, signal)
-        .then((r) => statuses.push(r.outcome)),
-    );
-    writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, signal));
-    // The worker is idempotent (it skips stored media), so jobs go out in parallel with the upsert.
+    // Queue sends are the slowest leg, so they start first; all legs then run in parallel.
+    // The worker is idempotent (it skips stored media), so jobs go out without waiting for the upsert.
     const jobs: MediaJob[] = event.media.map((m) => ({ provider: event.provider, source: source.id, callId: event.callId, media: m.media, url: m.url, queuedAt: accepted.receivedAt }));
     if (jobs.length) writes.push(deps.queues.sendMedia(jobs, deps.mediaDelayOverride ?? source.mediaDelaySeconds, signal));
     if (event.provider === 'hipcall' && event.kind === 'call_init' && (source.insight?.enabled ?? true)) {
@@ -208,6 +203,12 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
       };
       writes.push(deps.queues.sendInsight(job, signal));
     }
+    writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, signal));
+    writes.push(
+      deps.calls
+        .applyDelivery({ source: source.id, event, deliveryKey: deliveryKey(accepted.eventType, accepted.sha256), now: accepted.receivedAt, queuedMedia: event.media.map((m) => m.media) }, signal)
+        .then((r) => statuses.push(r.outcome)),
+    );
   }
   const settled = await Promise.allSettled(writes);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -117,4 +117,18 @@ describe('ingest handler: idempotence and durability', () => {
     const raw = await h.objects('raw/hipcall/2026/04/02/outage-call/');
     expect(raw.length).toBeGreaterThanOrEqual(1);
   });
+
+  it('gives up on the table within its own budget and queues the delivery for replay', async () => {
+    h.emulators.breakDynamo('hang');
+    try {
+      // Without per-call timeouts this request would hang past the test's own timeout.
+      const res = await h.post('hipcall', hangup('hanging-table-call'));
+      expect(res.status).toBe(202);
+      expect(res.json.status).toBe('queued');
+      const replay = (await h.receive('replay', 100)).map((m) => JSON.parse(m.Body!) as { source: string; body?: string });
+      expect(replay.find((m) => m.body?.includes('hanging-table-call'))).toMatchObject({ source: 'hipcall' });
+    } finally {
+      h.emulators.restoreDynamo();
+    }
+  }, 10_000);
 });
