@@ -92,6 +92,10 @@ export function startPoller(opts: PollerOptions): () => Promise<void> {
     }
   };
 
+  // local-aws-sqs holds a long poll until MaxNumberOfMessages have arrived or the wait ends (SQS answers
+  // as soon as any message is there), which would add up to WaitTimeSeconds to every job. So when idle,
+  // long-poll for one message; once messages flow, take batches without waiting until one comes back empty.
+  let busy = false;
   const loop = async () => {
     while (!abort.signal.aborted) {
       if (inflight.size >= concurrency) {
@@ -102,12 +106,16 @@ export function startPoller(opts: PollerOptions): () => Promise<void> {
         const { Messages } = await opts.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: opts.queueUrl,
-            MaxNumberOfMessages: opts.batchSize ?? 10,
-            WaitTimeSeconds: opts.waitTimeSeconds ?? 1,
+            MaxNumberOfMessages: busy ? (opts.batchSize ?? 10) : 1,
+            WaitTimeSeconds: busy ? 0 : (opts.waitTimeSeconds ?? 1),
             MessageSystemAttributeNames: ['All'],
+            // local-aws-sqs only answers the older parameter (without it, ApproximateReceiveCount is missing).
+            AttributeNames: ['All'],
           }),
-          { abortSignal: abort.signal },
+          // Not aborted on stop: an abandoned long poll would still take messages off the queue and hide
+          // them for a whole visibility timeout. Stopping waits for it instead (<= WaitTimeSeconds).
         );
+        busy = Boolean(Messages?.length);
         if (!Messages?.length) continue;
         const p = runBatch(Messages).finally(() => inflight.delete(p));
         inflight.add(p);
