@@ -7,7 +7,7 @@
  * Both timestamps come from this machine's clock (the stack runs here), in milliseconds.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactsTable } from '../functions/adapters/contacts-table.ts';
 import type { Contact } from '../functions/core/contact.ts';
 import { percentile, type BenchRow } from './stats.ts';
@@ -16,7 +16,7 @@ import { percentile, type BenchRow } from './stats.ts';
 export interface InsightBenchEndpoints {
   dynamodb: string;
   region: string;
-  tables: { contacts: string };
+  tables: { contacts: string; calls?: string };
   hipcallMock: string;
   token: string;
   api: string;
@@ -91,8 +91,9 @@ export async function runInsightBench(endpoints: InsightBenchEndpoints, options:
   );
   try {
     await new ContactsTable(doc, endpoints.tables.contacts).putAll(contacts);
-  } finally {
+  } catch (err) {
     doc.destroy();
+    throw err;
   }
   log(`insight bench: ${total} contacts imported; sending ${total} call_init at ${rate}/s`);
 
@@ -128,9 +129,11 @@ export async function runInsightBench(endpoints: InsightBenchEndpoints, options:
     await new Promise((r) => setTimeout(r, 200));
   }
 
-  (globalThis as { __acked?: unknown }).__acked = acked;
   const latencies = [...arrived].map(([id, at]) => at - acked.get(id)!);
   if (failures.length) log(`insight bench: ${failures.length} deliveries failed, e.g. ${failures[0]}`);
+  const missing = [...acked.keys()].filter((id) => !arrived.has(id));
+  if (missing.length) log(`insight bench: ${missing.length} card(s) missing; their insight outcomes: ${JSON.stringify(await outcomesOf(doc, endpoints.tables.calls ?? 'calls', missing))}`);
+  doc.destroy();
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
   return [
@@ -139,4 +142,17 @@ export async function runInsightBench(endpoints: InsightBenchEndpoints, options:
     { name: 'insight card latency max', value: latencies.length ? Math.max(...latencies) : NaN, unit: 'ms', goal: '', pass: true },
     { name: 'insight cards delivered', value: arrived.size, unit: `of ${calls}`, goal: `= ${calls}`, pass: arrived.size === calls && failures.length === 0 },
   ];
+}
+
+/** How many of (the first 100 of) the calls ended in each insight state (`none`: the worker recorded nothing). */
+async function outcomesOf(doc: DynamoDBDocumentClient, table: string, callIds: string[]): Promise<Record<string, number>> {
+  const keys = callIds.slice(0, 100).map((id) => ({ callKey: `hipcall#${id}` }));
+  const out = await doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'insight' } } }));
+  const found = out.Responses?.[table] ?? [];
+  const counts: Record<string, number> = { none: keys.length - found.length };
+  for (const item of found) {
+    const state = String((item.insight as { state?: string } | undefined)?.state ?? 'none');
+    counts[state] = (counts[state] ?? 0) + 1;
+  }
+  return counts;
 }

@@ -1,0 +1,72 @@
+/**
+ * What every CLI command needs: the project config (cdk.json), the local stack's endpoints.json, and
+ * AWS clients for either the local stack (--local) or the default credential chain.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { parseConfig, type CallVaultConfig } from '../../lib/config.ts';
+
+/** A failure the user can fix; printed without a stack trace, exit code 1. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+/** `{CALLVAULT_DATA_DIR}/endpoints.json`, written by the local stack (`npm start`). */
+export interface LocalEndpoints {
+  api: string;
+  dynamodb: string;
+  s3: string;
+  sqs: string;
+  region: string;
+  tables: { calls: string; contacts: string };
+  bucket: string;
+  queues: Record<string, string>;
+  hipcallMock: string;
+  token: string;
+  sources: { id: string; provider: string; url: string }[];
+}
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.CALLVAULT_DATA_DIR || '.callvault');
+}
+
+/** The running local stack's endpoints; CliError saying how to start it when there are none. */
+export async function readLocalEndpoints(env: NodeJS.ProcessEnv = process.env): Promise<LocalEndpoints> {
+  const file = join(dataDir(env), 'endpoints.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new CliError(`No local stack found (${file} does not exist). Start it with "npm start" in another terminal, or set CALLVAULT_DATA_DIR to its data directory.`);
+  }
+  try {
+    return JSON.parse(text) as LocalEndpoints;
+  } catch {
+    throw new CliError(`${file} is not valid JSON: restart the local stack ("npm start") to rewrite it.`);
+  }
+}
+
+/** The `callvault` block of ./cdk.json, validated; the defaults when there is no cdk.json. */
+export async function readProjectConfig(cwd = process.cwd()): Promise<CallVaultConfig> {
+  let text: string;
+  try {
+    text = await readFile(join(cwd, 'cdk.json'), 'utf8');
+  } catch {
+    return parseConfig({});
+  }
+  const context = (JSON.parse(text) as { context?: { callvault?: unknown } }).context;
+  return parseConfig(context?.callvault ?? {});
+}
+
+/** A DynamoDB document client for the local stack or for AWS (default credential chain and region). */
+export function documentClient(target: { local: LocalEndpoints } | { region?: string }): DynamoDBDocumentClient {
+  const client =
+    'local' in target
+      ? new DynamoDBClient({ endpoint: target.local.dynamodb, region: target.local.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 })
+      : new DynamoDBClient({ ...(target.region ? { region: target.region } : {}), maxAttempts: 5 });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}

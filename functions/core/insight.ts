@@ -1,0 +1,133 @@
+/**
+ * The insight worker's decisions, pure: whose number to look up, whether a card would still be seen,
+ * whether a failed post is worth another try, and whether a call may be claimed.
+ *
+ * A card matters only while the phone rings (5-15 s; one later than ~3 s after call_init is often
+ * missed), so everything here is measured against the staleness budget, not against SQS redelivery.
+ */
+import { toE164 } from './phone.ts';
+import type { InsightInfo, InsightJob } from './types.ts';
+
+/**
+ * The customer's number in E.164: the caller on an inbound call, the callee on an outbound one.
+ * Internal calls have no customer. With no direction, the number the ingest chose as the customer's.
+ */
+export function customerNumberOf(job: Pick<InsightJob, 'direction' | 'fromNumber' | 'toNumber' | 'customerNumber'>, defaultCountry: string): string | undefined {
+  switch (job.direction) {
+    case 'inbound':
+      return toE164(job.fromNumber ?? job.customerNumber, defaultCountry);
+    case 'outbound':
+      return toE164(job.toNumber ?? job.customerNumber, defaultCountry);
+    case 'internal':
+      return undefined;
+    default:
+      return toE164(job.customerNumber, defaultCountry);
+  }
+}
+
+export interface Staleness {
+  stale: boolean;
+  /** How long ago the call started, as far as we can tell. */
+  ageMs: number;
+  /** Time left before a card would no longer be worth sending (0 when stale). */
+  remainingMs: number;
+}
+
+const timeOf = (iso: string | undefined): number | undefined => {
+  if (!iso) return undefined;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : t;
+};
+
+/**
+ * Age of the event from the earlier of `occurredAt` and `receivedAt`. A time in the future (clock skew
+ * between Hipcall and AWS) counts as now, so skew never makes an old event look fresh.
+ */
+export function stalenessOf(job: Pick<InsightJob, 'occurredAt' | 'receivedAt'>, nowMs: number, staleSeconds: number): Staleness {
+  const times = [timeOf(job.occurredAt), timeOf(job.receivedAt)].filter((t): t is number => t !== undefined);
+  const start = Math.min(nowMs, ...times);
+  const ageMs = nowMs - start;
+  const remainingMs = Math.max(0, staleSeconds * 1000 - ageMs);
+  return { stale: remainingMs <= 0, ageMs, remainingMs };
+}
+
+/** What one POST to the Insight Card API came to. */
+export type PostResult = { status: number; message?: string; retryAfterMs?: number } | { networkError: string };
+
+export interface RetryPolicy {
+  /** First backoff; it doubles per attempt, with jitter. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+  /** The shortest attempt worth making: no retry when less than delay + this remains. */
+  minAttemptMs: number;
+}
+
+/** Quick retries: a card is only useful within seconds. */
+export const CARD_RETRY: RetryPolicy = { baseDelayMs: 100, maxDelayMs: 1000, maxAttempts: 6, minAttemptMs: 250 };
+
+/** 429 and 5xx may succeed on another try; any other answer will not. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+export type RetryDecision = { retry: true; delayMs: number } | { retry: false; reason: 'succeeded' | 'permanent' | 'attempts' | 'budget' };
+
+/**
+ * Whether to try again after attempt number `attempt` (1-based) came to `result`, given the time left in
+ * the staleness budget. Backoff is exponential with jitter (`random` in [0,1)); a Retry-After longer than
+ * the backoff is honoured if it fits in the budget.
+ */
+export function retryDecision(
+  input: { attempt: number; result: PostResult; remainingMs: number },
+  policy: RetryPolicy = CARD_RETRY,
+  random: () => number = Math.random,
+): RetryDecision {
+  const { attempt, result, remainingMs } = input;
+  if ('status' in result) {
+    if (result.status >= 200 && result.status < 300) return { retry: false, reason: 'succeeded' };
+    if (!isRetryableStatus(result.status)) return { retry: false, reason: 'permanent' };
+  }
+  if (attempt >= policy.maxAttempts) return { retry: false, reason: 'attempts' };
+  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  let delayMs = Math.round(backoff / 2 + (random() * backoff) / 2);
+  if ('status' in result && result.retryAfterMs !== undefined) delayMs = Math.max(delayMs, result.retryAfterMs);
+  if (delayMs + policy.minAttemptMs > remainingMs) return { retry: false, reason: 'budget' };
+  return { retry: true, delayMs };
+}
+
+/** Retry-After in milliseconds (seconds or an HTTP date), or undefined. */
+export function retryAfterMs(header: string | undefined, nowMs: number): number | undefined {
+  if (!header) return undefined;
+  const value = header.trim();
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** A claim on a call's card: written to `insight` before the lookup so a repeated job posts nothing. */
+export interface PendingInsight {
+  state: 'pending';
+  at: string;
+  claimId: string;
+}
+
+/** What the `insight` attribute holds: a final outcome or a claim in progress. */
+export type StoredInsight = InsightInfo | PendingInsight;
+
+/**
+ * A call may be claimed when it has no insight yet, or when an earlier claim was abandoned (a worker
+ * that died mid-way: its claim is older than the lease). A final outcome is never replaced.
+ * The conditional write in functions/adapters/insight-claims.ts is this rule in DynamoDB terms.
+ */
+export function isClaimable(existing: { state: string; at?: string } | undefined, nowMs: number, leaseMs: number): boolean {
+  if (!existing) return true;
+  if (existing.state !== 'pending') return false;
+  const at = timeOf(existing.at);
+  return at === undefined || at < nowMs - leaseMs;
+}
+
+/** Text safe to log: anything that looks like a phone number (7+ digits, with spacing) becomes `[number]`. */
+export function redactNumbers(text: string): string {
+  return text.replace(/\+?\d(?:[\s().-]{0,3}\d){6,}/g, '[number]');
+}

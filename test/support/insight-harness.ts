@@ -1,0 +1,151 @@
+/**
+ * Integration harness for the insight worker: the three emulators, the stand-in Hipcall API and a
+ * fake CRM on real local HTTP servers, the real handler imported after its environment is set, and
+ * readers for what it did. Every server is closed by `close()`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Message } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { localClientConfig, startEmulators, type Emulators } from '../../bin/local/emulators.ts';
+import { createHipcallMock, type HipcallMock } from '../../bin/local/hipcall-mock.ts';
+import { fakeContext, toSqsRecord } from '../../bin/local/poller.ts';
+import { ContactsTable } from '../../functions/adapters/contacts-table.ts';
+import type { Contact } from '../../functions/core/contact.ts';
+import type { InsightJob } from '../../functions/core/types.ts';
+
+export const API_TOKEN = 'test-hipcall-api-token-5f2b9c';
+export const CRM_SECRET = 'test-crm-key-0a1b2c';
+export const MOCK_PATH = '/_local/hipcall/api/v3';
+
+/** What the fake CRM answers for a number (E.164): a JSON body, or a status, optionally after a delay. */
+export type CrmBehaviour = { json?: unknown; status?: number; delayMs?: number };
+
+export interface InsightHarness {
+  emulators: Emulators;
+  mock: HipcallMock;
+  /** Base URL of the stand-in Hipcall API. */
+  apiBase: string;
+  crmBase: string;
+  /** Fake CRM answers by number; requests it received (number and the auth header). */
+  crm: { answers: Map<string, CrmBehaviour>; requests: { phone: string; apiKey: string | undefined }[] };
+  contacts: ContactsTable;
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  /** Run the handler on a batch of jobs (or raw bodies) as one SQS event. */
+  run(jobs: (InsightJob | string)[]): Promise<SQSBatchResponse>;
+  item(callKey: string): Promise<Record<string, unknown> | undefined>;
+  /** Everything the handler's logger wrote so far. */
+  logs(): string;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const closeServer = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+
+/** A job as the ingest would enqueue it for a Hipcall call_init received `ageMs` ago. */
+export function jobOf(patch: Partial<InsightJob> & { callId: string }, ageMs = 0): InsightJob {
+  const at = new Date(Date.now() - ageMs).toISOString();
+  return {
+    provider: 'hipcall',
+    source: 'hipcall',
+    direction: 'inbound',
+    fromNumber: '+442045205757',
+    toNumber: '+441234567890',
+    occurredAt: at,
+    receivedAt: at,
+    ...patch,
+  };
+}
+
+export async function startInsightHarness(rawConfig: (urls: { crmBase: string }) => unknown, contacts: Contact[], extraEnv: Record<string, string> = {}): Promise<InsightHarness> {
+  const emulators = await startEmulators();
+  const mock = createHipcallMock({ token: API_TOKEN });
+  const mockServer = createServer((req, res) => {
+    void mock.handle(req, res).then((handled) => {
+      if (!handled) res.writeHead(404).end();
+    });
+  });
+  const apiBase = `${await listen(mockServer)}${MOCK_PATH}`;
+
+  const crm = { answers: new Map<string, CrmBehaviour>(), requests: [] as { phone: string; apiKey: string | undefined }[] };
+  const crmServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const phone = new URL(req.url ?? '/', 'http://x').searchParams.get('phone') ?? '';
+    const apiKey = req.headers['x-api-key'] as string | undefined;
+    crm.requests.push({ phone, apiKey });
+    const answer = apiKey === CRM_SECRET ? (crm.answers.get(phone) ?? { status: 404, json: { message: 'no such contact' } }) : { status: 401, json: { message: 'bad key' } };
+    setTimeout(() => {
+      if (res.destroyed) return;
+      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(answer.json ?? {}));
+    }, answer.delayMs ?? 0);
+  });
+  const crmBase = await listen(crmServer);
+
+  const config = rawConfig({ crmBase }) as { sources: { id: string; provider: string }[] };
+  const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
+  Object.assign(process.env, emulators.env, {
+    CALLVAULT_CONFIG: JSON.stringify(config),
+    CALLVAULT_LOCAL_HIPCALL_API: JSON.stringify(Object.fromEntries(hipcallSources.map((id) => [id, apiBase]))),
+    CALLVAULT_LOCAL_HIPCALL_TOKENS: JSON.stringify(Object.fromEntries(hipcallSources.map((id) => [id, { token: API_TOKEN, crmAuthorization: CRM_SECRET }]))),
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    ...extraEnv,
+  });
+
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
+  const table = new ContactsTable(doc, emulators.tables.contacts);
+  await table.putAll(contacts);
+
+  // Capture what the handler logs (powertools writes JSON lines: INFO to stdout, WARN and ERROR to stderr).
+  let logged = '';
+  const streams = [process.stdout, process.stderr] as const;
+  const writes = streams.map((stream) => stream.write);
+  for (const stream of streams) {
+    const original = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      if (!text.startsWith('{"level"')) return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+      logged += text; // kept for the assertions, not echoed: the test output stays readable
+      return true;
+    }) as typeof stream.write;
+  }
+
+  const { handler } = (await import('../../functions/insight/handler.ts')) as unknown as { handler: InsightHarness['handler'] };
+  const arn = 'arn:aws:sqs:us-east-1:000000000000:insight';
+  let n = 0;
+  return {
+    emulators,
+    mock,
+    apiBase,
+    crmBase,
+    crm,
+    contacts: table,
+    handler,
+    run(jobs) {
+      const records = jobs.map((job) => {
+        const id = `m-${++n}`;
+        const message: Message = { MessageId: id, ReceiptHandle: `rh-${id}`, Body: typeof job === 'string' ? job : JSON.stringify(job) };
+        return toSqsRecord(message, arn, 'us-east-1');
+      });
+      return handler({ Records: records }, fakeContext('callvault-insight', 10_000));
+    },
+    async item(callKey) {
+      const { Item } = await doc.send(new GetCommand({ TableName: emulators.tables.calls, Key: { callKey }, ConsistentRead: true }));
+      return Item;
+    },
+    logs: () => logged,
+    async close() {
+      streams.forEach((stream, i) => (stream.write = writes[i]!));
+      doc.destroy();
+      await Promise.allSettled([closeServer(mockServer), closeServer(crmServer), emulators.close()]);
+    },
+  };
+}
