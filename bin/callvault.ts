@@ -4,6 +4,7 @@
  * and a function from its arguments to an exit code; a CliError is printed without a stack trace.
  */
 import { CliError } from './cli/context.ts';
+import { callsCommand, replayCommand, urlsCommand } from './cli/archive.ts';
 import { contactsCommand } from './cli/contacts.ts';
 
 export interface Command {
@@ -12,7 +13,10 @@ export interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  urls: { summary: 'urls [--local]                         print each source\'s webhook URL, token included', run: (argv) => urlsCommand(argv) },
+  calls: { summary: 'calls --day D | --customer N [--local]  list calls from the archive', run: (argv) => callsCommand(argv) },
   contacts: { summary: 'contacts import FILE.csv [--local]   load contacts for Insight Cards', run: (argv) => contactsCommand(argv) },
+  replay: { summary: 'replay --dlq NAME | --unapplied       send dead-lettered or unapplied work round again', run: (argv) => replayCommand(argv) },
 };
 
 const usage = () =>

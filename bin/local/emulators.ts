@@ -5,7 +5,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
@@ -50,7 +51,7 @@ export interface Emulators {
   /** Environment for the handlers and the AWS SDK: endpoints, credentials, resource names. */
   env: Record<string, string>;
   /** With `faultableDynamo`: refuse and reset every DynamoDB connection until `restoreDynamo`; the data survives. */
-  breakDynamo(): void;
+  breakDynamo(mode?: 'reset' | 'hang'): void;
   restoreDynamo(): void;
   close(): Promise<void>;
 }
@@ -146,9 +147,16 @@ async function ensureQueue(sqs: SQSClient, def: QueueDefinition): Promise<{ url:
 /** A TCP pass-through that can reset every connection on demand: a DynamoDB outage without losing the data. */
 async function startFaultProxy(targetPort: number, host: string) {
   const sockets = new Set<Socket>();
-  let down = false;
+  let down: false | 'reset' | 'hang' = false;
   const server = createNetServer((client) => {
-    if (down) return client.destroy();
+    if (down === 'reset') return client.destroy();
+    if (down === 'hang') {
+      // Accept and never answer: the worst kind of outage, where only the caller's own timeouts help.
+      sockets.add(client);
+      client.on('error', () => sockets.delete(client)).on('close', () => sockets.delete(client));
+      client.resume();
+      return;
+    }
     const upstream = connect(targetPort, host);
     sockets.add(client).add(upstream);
     const drop = () => (client.destroy(), upstream.destroy(), sockets.delete(client), sockets.delete(upstream));
@@ -159,7 +167,7 @@ async function startFaultProxy(targetPort: number, host: string) {
   const port = await new Promise<number>((resolve) => server.listen(0, host, () => resolve((server.address() as AddressInfo).port)));
   return {
     port,
-    setDown(value: boolean) {
+    setDown(value: false | 'reset' | 'hang') {
       down = value;
       if (value) for (const s of sockets) s.destroy();
     },
@@ -171,15 +179,64 @@ async function startFaultProxy(targetPort: number, host: string) {
   };
 }
 
+type KoaMiddleware = (ctx: { method: string; url: string; status: number; body: unknown; type: string }, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * s3rver lacks AbortMultipartUpload and ListMultipartUploads (it answers 405/501), which lib-storage
+ * needs to clean up after a failed upload and tests need to prove nothing was left open. Both act on
+ * s3rver's own uploads directory (`{bucket}/._S3rver_uploads/{uploadId}/key`).
+ */
+function multipartGaps(dir: string): KoaMiddleware {
+  const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return async (ctx, next) => {
+    const url = new URL(ctx.url, 'http://s3.local');
+    const [bucket, ...keyParts] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const uploads = bucket ? join(dir, bucket, '._S3rver_uploads') : '';
+    const uploadId = url.searchParams.get('uploadId') ?? '';
+    if (ctx.method === 'DELETE' && bucket && keyParts.length && /^[A-Za-z0-9_-]+$/.test(uploadId)) {
+      const { rm, stat } = await import('node:fs/promises');
+      const exists = await stat(join(uploads, uploadId)).then(() => true, () => false);
+      ctx.type = 'application/xml';
+      if (!exists) {
+        ctx.status = 404;
+        ctx.body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>`;
+        return;
+      }
+      await rm(join(uploads, uploadId), { recursive: true, force: true });
+      ctx.status = 204;
+      ctx.body = '';
+      return;
+    }
+    if (ctx.method === 'GET' && bucket && !keyParts.length && url.searchParams.has('uploads')) {
+      const { readdir, readFile, stat } = await import('node:fs/promises');
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const entries = [];
+      for (const id of await readdir(uploads).catch(() => [] as string[])) {
+        const key = await readFile(join(uploads, id, 'key'), 'utf8').catch(() => undefined);
+        if (key === undefined || !key.startsWith(prefix)) continue;
+        const initiated = (await stat(join(uploads, id))).birthtime.toISOString();
+        entries.push(`<Upload><Key>${xml(key)}</Key><UploadId>${xml(id)}</UploadId><Initiated>${initiated}</Initiated></Upload>`);
+      }
+      ctx.type = 'application/xml';
+      ctx.status = 200;
+      ctx.body = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket><Prefix>${xml(prefix)}</Prefix><IsTruncated>false</IsTruncated>${entries.join('')}</ListMultipartUploadsResult>`;
+      return;
+    }
+    await next();
+  };
+}
+
 /** Start dynalite, s3rver and local-aws-sqs, and create every resource from lib/resources.ts. */
 export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulators> {
   const host = opts.host ?? '127.0.0.1';
   const dynalite = require('dynalite') as (o: object) => Server;
-  const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+  const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void>; middleware: KoaMiddleware[] };
   const { createSqsServer } = require('local-aws-sqs') as { createSqsServer(o: object): Promise<Server> };
 
   const dynamoPath = opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined;
-  const s3Dir = opts.dataDir ? join(opts.dataDir, 's3') : await (await import('node:fs/promises')).mkdtemp(join((await import('node:os')).tmpdir(), 'cv-s3-'));
+  // Without a data dir, S3 objects live in a temporary directory removed on close.
+  const tempS3Dir = opts.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'cv-s3-'));
+  const s3Dir = tempS3Dir ?? join(opts.dataDir!, 's3');
   if (dynamoPath) await mkdir(dynamoPath, { recursive: true });
   await mkdir(s3Dir, { recursive: true });
 
@@ -187,6 +244,7 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
   const dynamo = makeDynamo();
   const dynamoPort = await listen(dynamo, opts.dynamodbPort ?? 0, host);
   const s3 = new S3rver({ port: opts.s3Port ?? 0, address: host, silent: true, directory: s3Dir, configureBuckets: [{ name: LOCAL_BUCKET }] });
+  s3.middleware.unshift(multipartGaps(s3Dir));
   const s3Addr = await s3.run();
   const sqsServer = await createSqsServer({ port: opts.sqsPort ?? 0, hostname: host, emulateQueueCreationLifecycle: false });
   const sqsPort = (sqsServer.address() as AddressInfo).port;
@@ -245,15 +303,16 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     bucket: LOCAL_BUCKET,
     queues,
     env,
-    breakDynamo() {
+    breakDynamo(mode = 'reset') {
       if (!proxy) throw new Error('startEmulators({ faultableDynamo: true }) is needed to break DynamoDB');
-      proxy.setDown(true);
+      proxy.setDown(mode);
     },
     restoreDynamo() {
       proxy?.setDown(false);
     },
     async close() {
       await Promise.allSettled([proxy?.close(), closeServer(dynamo), s3.close(), closeServer(sqsServer)]);
+      if (tempS3Dir) await rm(tempS3Dir, { recursive: true, force: true });
     },
   };
 }
