@@ -14,5 +14,16 @@ if (want('ingest')) {
   rows.push(...(await runIngestLatencyBench()));
   rows.push(...(await runIngestOutageBench()));
 }
+if (want('insight')) {
+  // The real local stack, as a user runs it (npm start), in a child process on free ports.
+  const { startLocalStackProcess } = await import('../test/support/local-stack-process.ts');
+  const { runInsightBench } = await import('./insight.ts');
+  const stack = await startLocalStackProcess();
+  try {
+    rows.push(...(await runInsightBench(stack.endpoints)));
+  } finally {
+    await stack.stop();
+  }
+}
 printTable(rows);
 process.exit(rows.every((r) => r.pass) ? 0 : 1);
