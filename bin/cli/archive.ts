@@ -150,7 +150,7 @@ async function target(values: { local: boolean; stack: string; region?: string }
       sqs: new SQSClient({ ...client, endpoint: e.sqs }),
       s3: new S3Client({ ...client, endpoint: e.s3, forcePathStyle: true }),
       bucket: e.bucket,
-      queue: (name) => e.queues[name],
+      queue: (name) => (e.queues as unknown as Record<string, string>)[name],
     };
   }
   const o = await stackOutputs(values.stack, values.region);

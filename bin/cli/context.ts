@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseConfig, type CallVaultConfig } from '../../lib/config.ts';
+import type { Endpoints } from '../local/stack.ts';
 
 /** A failure the user can fix; printed without a stack trace, exit code 1. */
 export class CliError extends Error {
@@ -14,19 +15,7 @@ export class CliError extends Error {
 }
 
 /** `{CALLVAULT_DATA_DIR}/endpoints.json`, written by the local stack (`npm start`). */
-export interface LocalEndpoints {
-  api: string;
-  dynamodb: string;
-  s3: string;
-  sqs: string;
-  region: string;
-  tables: { calls: string; contacts: string };
-  bucket: string;
-  queues: Record<string, string>;
-  hipcallMock: string;
-  token: string;
-  sources: { id: string; provider: string; url: string }[];
-}
+export type LocalEndpoints = Endpoints;
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 

@@ -12,6 +12,7 @@ import { DeliveryArchive } from '../adapters/archive.ts';
 import { FAST, dynamoDocument, requireEnv, s3Client, secretsClient, sqsClient } from '../adapters/aws.ts';
 import { CallsTable } from '../adapters/calls-table.ts';
 import { JobQueues } from '../adapters/job-queues.ts';
+import { powertoolsLog } from '../adapters/log.ts';
 import { SecretsManagerTokens, StaticTokens } from '../adapters/webhook-tokens.ts';
 import { handleReplay, handleWebhook, type IngestDeps } from './process.ts';
 
@@ -33,11 +34,7 @@ const deps: IngestDeps = {
     insight: requireEnv(ENV.insightQueueUrl),
     replay: requireEnv(ENV.replayQueueUrl),
   }),
-  log: {
-    info: (m, f) => logger.info(m, f ?? {}),
-    warn: (m, f) => logger.warn(m, f ?? {}),
-    error: (m, f) => logger.error(m, f ?? {}),
-  },
+  log: powertoolsLog(logger),
   mediaDelayOverride: delayOverride === undefined || delayOverride === '' ? undefined : Number(delayOverride),
 };
 

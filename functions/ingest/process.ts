@@ -17,13 +17,10 @@ import type { DeliveryArchive } from '../adapters/archive.ts';
 import type { CallsTable } from '../adapters/calls-table.ts';
 import { MAX_INLINE_REPLAY_BYTES, type JobQueues, type ReplayMessage } from '../adapters/job-queues.ts';
 import type { WebhookTokens } from '../adapters/webhook-tokens.ts';
+import type { Log } from '../adapters/log.ts';
 
 /** Log fields only: never bodies, tokens, phone numbers or URLs. */
-export interface IngestLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+export type IngestLog = Log;
 
 export interface IngestDeps {
   config: CallVaultConfig;

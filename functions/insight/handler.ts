@@ -17,6 +17,7 @@ import { HipcallCards, hipcallApiBaseUrls } from '../adapters/hipcall-cards.ts';
 import { InsightClaims } from '../adapters/insight-claims.ts';
 import { JsonHttp } from '../adapters/json-http.ts';
 import { HipcallApiSecrets } from '../adapters/secrets.ts';
+import { powertoolsLog } from '../adapters/log.ts';
 import { redactNumbers } from '../core/insight.ts';
 import { parseInsightJob, processInsightJob, type InsightDeps } from './process.ts';
 
@@ -39,11 +40,7 @@ const deps: InsightDeps = {
   cards: new HipcallCards(http),
   token: (sourceId, signal) => secrets.token(sourceId, signal),
   apiBaseUrls: hipcallApiBaseUrls(config),
-  log: {
-    info: (m, f) => logger.info(m, f ?? {}),
-    warn: (m, f) => logger.warn(m, f ?? {}),
-    error: (m, f) => logger.error(m, f ?? {}),
-  },
+  log: powertoolsLog(logger),
 };
 
 /** One record; a failure is logged (without the body) and left to SQS to redeliver, then to the DLQ. */

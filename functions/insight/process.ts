@@ -17,6 +17,7 @@ import type { CardSink } from '../adapters/hipcall-cards.ts';
 import type { ContactSource } from '../adapters/contacts-table.ts';
 import type { CrmAnswer, CrmLookup } from '../adapters/crm-lookup.ts';
 import type { InsightClaims } from '../adapters/insight-claims.ts';
+import type { Log } from '../adapters/log.ts';
 import { buildCard, hasContent } from '../core/card.ts';
 import type { Contact } from '../core/contact.ts';
 import { ValidationError } from '../core/errors.ts';
@@ -25,11 +26,7 @@ import { PROVIDERS, callKeyOf, type Direction, type InsightInfo, type InsightJob
 
 const DIRECTIONS: readonly Direction[] = ['inbound', 'outbound', 'internal', 'unknown'];
 
-export interface InsightLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+export type InsightLog = Log;
 
 export interface InsightDeps {
   config: CallVaultConfig;
