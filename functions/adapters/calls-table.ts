@@ -107,17 +107,27 @@ export class CallsTable {
     });
   }
 
-  /** Set one media map (the media worker's attribute). Creates the item if the delivery has not landed yet. */
-  async setMedia(callKey: string, media: MediaKind, info: MediaInfo): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { callKey },
-        UpdateExpression: 'SET #m = :info',
-        ExpressionAttributeNames: { '#m': media },
-        ExpressionAttributeValues: { ':info': info },
-      }),
-    );
+  /**
+   * Set one media map (the media worker's attribute). Creates the item if the delivery has not landed yet.
+   * With `unlessStored`, a map that is already `stored` is left alone and the answer is false.
+   */
+  async setMedia(callKey: string, media: MediaKind, info: MediaInfo, options: { unlessStored?: boolean } = {}): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { callKey },
+          UpdateExpression: 'SET #m = :info',
+          ExpressionAttributeNames: { '#m': media, ...(options.unlessStored ? { '#s': 'state' } : {}) },
+          ExpressionAttributeValues: { ':info': info, ...(options.unlessStored ? { ':stored': 'stored' } : {}) },
+          ...(options.unlessStored ? { ConditionExpression: 'attribute_not_exists(#m.#s) OR #m.#s <> :stored' } : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (options.unlessStored && err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   /** Set the insight outcome (the insight worker's attribute). */

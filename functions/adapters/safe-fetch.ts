@@ -1,0 +1,247 @@
+/**
+ * Safe fetch: a GET that a hostile URL cannot turn against the network it runs in.
+ * - every URL (the first and every redirect hop) passes `checkUrl` (scheme, credentials, allowlist, host);
+ * - the connector resolves the host itself and checks EVERY address it resolves to, and the IP literal
+ *   when there is no name (net.connect does not call `lookup` for literals), then connects to the checked
+ *   address, so a DNS answer cannot change between the check and the connect; the peer address of the
+ *   connected socket is checked once more;
+ * - redirects are followed by hand (at most 5); nothing from the first request (no Authorization, no
+ *   cookies, no credentials) is ever sent, on any hop;
+ * - connect, headers and idle-body timeouts, and a size cap enforced while streaming.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP, type Socket } from 'node:net';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Agent, buildConnector, request } from 'undici';
+import { checkAddress, checkUrl, hostPortPair, type SafeFetchPolicy } from '../core/address-policy.ts';
+import { PermanentError, RetryableError } from '../core/errors.ts';
+import { urlForLog, type FailureKind } from '../core/media.ts';
+
+/** The URL (or an address it leads to) is refused by the address rules: the media ends `rejected`, never fetched. */
+export class RefusedUrlError extends PermanentError {
+  readonly code = 'MEDIA_URL_REFUSED';
+  constructor(readonly reason: string) {
+    super(`refused: ${reason}`);
+  }
+}
+
+/** The file is larger than the configured limit (`limits.mediaMaxBytes`). */
+export class MediaTooLargeError extends PermanentError {
+  readonly code = 'MEDIA_TOO_LARGE';
+  constructor(readonly maxBytes: number, seen: number | 'announced', announced?: number) {
+    super(
+      seen === 'announced'
+        ? `the file is ${announced} bytes, over the ${maxBytes}-byte limit (limits.mediaMaxBytes): raise the limit in the callvault config and redrive the DLQ to archive it`
+        : `the file is over the ${maxBytes}-byte limit (limits.mediaMaxBytes; ${seen} bytes read when the download was stopped): raise the limit in the callvault config and redrive the DLQ to archive it`,
+    );
+  }
+}
+
+/** More redirects than allowed, or a redirect without a usable Location. */
+export class RedirectError extends PermanentError {
+  readonly code = 'MEDIA_REDIRECT';
+}
+
+/** The body ended before the length the server announced. */
+export class TruncatedBodyError extends RetryableError {
+  readonly code = 'MEDIA_TRUNCATED';
+}
+
+export type LookupAll = (hostname: string) => Promise<{ address: string; family: number }[]>;
+
+export interface SafeFetcherOptions {
+  /** host:port pairs exempt from the address rules (local mode's CALLVAULT_FETCH_ALLOW only). */
+  exemptHostPorts?: readonly string[];
+  /** TCP+TLS connect timeout, DNS included. @default 10 000 */
+  connectTimeoutMs?: number;
+  /** Time to the response headers. @default 30 000 */
+  headersTimeoutMs?: number;
+  /** Longest silence between two body chunks. @default 30 000 */
+  idleTimeoutMs?: number;
+  /** Resolver (tests point names at local servers); node's getaddrinfo by default. */
+  lookup?: LookupAll;
+}
+
+export interface SafeFetchRequest {
+  policy: SafeFetchPolicy;
+  /** Largest body accepted; enforced on Content-Length and while streaming. */
+  maxBytes: number;
+  /** @default 5 */
+  maxRedirects?: number;
+  signal?: AbortSignal;
+}
+
+/** A response whose status is final (no more redirects). The caller must consume or destroy `body`. */
+export interface SafeResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  contentType?: string;
+  /** From Content-Length, when the server sent one. */
+  contentLength?: number;
+  /** The URL that answered (after redirects). */
+  url: URL;
+  redirects: number;
+  /** The body, erroring with MediaTooLargeError past `maxBytes` and TruncatedBodyError if it ends short of Content-Length. */
+  body: Readable;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const defaultLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+/** Drop a body we will not read (destroying an undici body without a listener would throw its AbortError). */
+const discard = (body: Readable): void => void body.on('error', () => undefined).destroy();
+
+const header = (h: SafeResponse['headers'], name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** Fetches media over one connection pool whose connector enforces the address rules. One per cold start. */
+export class SafeFetcher {
+  private readonly agent: Agent;
+  private readonly exempt: Set<string>;
+  private readonly lookup: LookupAll;
+  private readonly connectTimeoutMs: number;
+
+  constructor(options: SafeFetcherOptions = {}) {
+    this.exempt = new Set((options.exemptHostPorts ?? []).map((p) => p.trim().toLowerCase()).filter(Boolean));
+    this.lookup = options.lookup ?? defaultLookup;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    const base = buildConnector({ timeout: this.connectTimeoutMs, allowH2: false });
+    this.agent = new Agent({
+      connect: (opts, callback) => this.connect(base, opts, callback),
+      headersTimeout: options.headersTimeoutMs ?? 30_000,
+      bodyTimeout: options.idleTimeoutMs ?? 30_000,
+      keepAliveTimeout: 4_000,
+      connections: 8,
+    });
+  }
+
+  /** GET `url`, following up to `maxRedirects` redirects by hand, every hop checked. */
+  async get(url: string, req: SafeFetchRequest): Promise<SafeResponse> {
+    const maxRedirects = req.maxRedirects ?? 5;
+    let current = url;
+    for (let redirects = 0; ; redirects++) {
+      const refused = checkUrl(current, req.policy);
+      if (refused) throw new RefusedUrlError(redirects ? `redirect ${redirects} to ${urlForLog(current)}: ${refused}` : refused);
+      const target = new URL(current);
+      const res = await request(target, {
+        method: 'GET',
+        dispatcher: this.agent,
+        // Only these: never Authorization, cookies or anything a hop could learn from the first request.
+        headers: { 'user-agent': 'CallVault-media/1', accept: '*/*', 'accept-encoding': 'identity' },
+        signal: req.signal,
+      });
+      const headers = res.headers as SafeResponse['headers'];
+      if (REDIRECTS.has(res.statusCode)) {
+        discard(res.body);
+        const location = header(headers, 'location');
+        if (!location) throw new RedirectError(`the media host answered ${res.statusCode} without a Location`);
+        if (redirects >= maxRedirects) throw new RedirectError(`more than ${maxRedirects} redirects`);
+        try {
+          current = new URL(location, target).href;
+        } catch {
+          throw new RedirectError(`the media host redirected to an invalid URL`);
+        }
+        continue;
+      }
+      const lengthText = header(headers, 'content-length');
+      const contentLength = lengthText && /^\d+$/.test(lengthText) ? Number(lengthText) : undefined;
+      if (res.statusCode >= 200 && res.statusCode < 300 && contentLength !== undefined && contentLength > req.maxBytes) {
+        discard(res.body);
+        throw new MediaTooLargeError(req.maxBytes, 'announced', contentLength);
+      }
+      // pipeline: a reset or timeout of the socket fails the capped stream, and destroying it releases the socket.
+      const body = pipeline(res.body, new ByteCap(req.maxBytes, res.statusCode < 300 ? contentLength : undefined), () => undefined);
+      return { status: res.statusCode, headers, contentType: header(headers, 'content-type'), contentLength, url: target, redirects, body };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** undici's connector, with every address checked before (and after) the TCP connect. */
+  private connect(base: buildConnector.connector, opts: buildConnector.Options, callback: buildConnector.Callback): void {
+    const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+    const exempt = this.exempt.has(hostPortPair(opts.hostname, port));
+    this.resolve(opts.hostname, exempt).then(
+      (address) => {
+        base({ ...opts, hostname: address }, (err, socket) => {
+          if (err || !socket) return callback(err ?? new Error('connect failed'), null);
+          const peer = (socket as Socket).remoteAddress;
+          const refused = !exempt && peer ? checkAddress(peer) : null;
+          if (refused) {
+            socket.destroy();
+            return callback(new RefusedUrlError(`host ${opts.hostname} connected to ${refused}`), null);
+          }
+          callback(null, socket);
+        });
+      },
+      (err: Error) => callback(err, null),
+    );
+  }
+
+  /** The address to connect to: the literal itself, or the first of the host's addresses, all of them checked. */
+  private async resolve(hostname: string, exempt: boolean): Promise<string> {
+    if (isIP(hostname)) {
+      const refused = exempt ? null : checkAddress(hostname);
+      if (refused) throw new RefusedUrlError(refused);
+      return hostname;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new RetryableError(`DNS lookup of ${hostname} timed out`), { code: 'ETIMEOUT' })), this.connectTimeoutMs);
+    });
+    let addresses: { address: string; family: number }[];
+    try {
+      addresses = await Promise.race([this.lookup(hostname), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!addresses.length) throw Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' });
+    if (!exempt) {
+      // All of them, not just the one we use: a name that resolves to any internal address is refused.
+      for (const a of addresses) {
+        const refused = checkAddress(a.address);
+        if (refused) throw new RefusedUrlError(`host ${hostname} resolves to ${refused}`);
+      }
+    }
+    // Lambda outside a VPC has no IPv6 egress: prefer IPv4.
+    return (addresses.find((a) => a.family === 4) ?? addresses[0]!).address;
+  }
+}
+
+/** Counts bytes through; errors past `maxBytes`, or at the end when fewer than `expected` bytes came. */
+class ByteCap extends Transform {
+  private seen = 0;
+  constructor(
+    private readonly maxBytes: number,
+    private readonly expected: number | undefined,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.maxBytes) return callback(new MediaTooLargeError(this.maxBytes, this.seen));
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    if (this.expected !== undefined && this.seen !== this.expected) {
+      return callback(new TruncatedBodyError(`the body ended after ${this.seen} of ${this.expected} bytes`));
+    }
+    callback();
+  }
+}
+
+/** How a failed download should be judged by decideRetry (undici and node error codes). */
+export function failureKindOf(err: unknown): FailureKind {
+  if (err instanceof MediaTooLargeError) return 'too-large';
+  if (err instanceof TruncatedBodyError) return 'reset';
+  if (err instanceof PermanentError) return 'permanent';
+  const code = (err as { code?: string } | undefined)?.code ?? '';
+  const name = (err as Error | undefined)?.name ?? '';
+  if (['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ETIMEOUT'].includes(code) || name === 'TimeoutError') return 'timeout';
+  if (['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_ABORTED'].includes(code)) return 'reset';
+  return 'network';
+}
