@@ -14,6 +14,10 @@ if (want('ingest')) {
   rows.push(...(await runIngestLatencyBench()));
   rows.push(...(await runIngestOutageBench()));
 }
+if (want('media')) {
+  const { runMediaBench } = await import('./media.ts');
+  rows.push(...(await runMediaBench()));
+}
 if (want('insight')) {
   // The real local stack, as a user runs it (npm start), in a child process on free ports.
   const { startLocalStackProcess } = await import('../test/support/local-stack-process.ts');

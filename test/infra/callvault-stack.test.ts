@@ -96,7 +96,9 @@ describe('functions', () => {
     expect(envKeys(stack.webhookApi.ingestFunction)).toEqual(
       sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.insightQueueUrl, ENV.replayQueueUrl, ENV.webhookSecrets]),
     );
-    expect(envKeys(stack.mediaPipeline.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.hipcallApiSecrets]));
+    expect(envKeys(stack.mediaPipeline.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.hipcallApiSecrets, 'MALLOC_MMAP_THRESHOLD_']));
+    // The allocator setting the media memory benchmark was measured with.
+    expect((props(stack.mediaPipeline.worker).Environment as { Variables: Json }).Variables.MALLOC_MMAP_THRESHOLD_).toBe('131072');
     expect(envKeys(stack.insightCards.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.contactsTable, ENV.hipcallApiSecrets]));
   });
 
