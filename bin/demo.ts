@@ -16,12 +16,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { demoMediaBytes } from './local/demo-media.ts';
 import { callKeyOf, type CallRecord, type MediaInfo, type MediaKind, type Provider } from '../functions/core/types.ts';
+import { ContactsTable } from '../functions/adapters/contacts-table.ts';
+import type { Contact } from '../functions/core/contact.ts';
 
 interface Endpoints {
   api: string;
   dynamodb: string;
   region: string;
-  tables: { calls: string };
+  tables: { calls: string; contacts: string };
+  hipcallMock: string;
   demoMedia?: string;
   token: string;
   sources: { id: string; provider: string; url: string }[];
@@ -57,7 +60,7 @@ async function readEndpoints(): Promise<Endpoints> {
 }
 
 /** The seeds' flows for all three providers, with fresh call ids and media URLs on the demo media server. */
-function flows(media: string): { deliveries: Delivery[]; expected: Expected[] } {
+function flows(media: string): { deliveries: Delivery[]; expected: Expected[]; cards: string[] } {
   const run = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const now = Date.now();
   const iso = (offsetS: number) => new Date(now + offsetS * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -84,7 +87,7 @@ function flows(media: string): { deliveries: Delivery[]; expected: Expected[] } 
     number_id: 328,
     channel_id: 328,
     user_id: 1121,
-    started_at: iso(-60),
+    started_at: iso(-2),
     answered_at: null,
     ended_at: null,
     hangup_by: null,
@@ -92,7 +95,7 @@ function flows(media: string): { deliveries: Delivery[]; expected: Expected[] } 
     record_url: null,
     voicemail_url: null,
     missing_call: null,
-    call_flow: [{ action: 'init', detail: { id: null, type: 'contact' }, timestamp: epoch(-60) }],
+    call_flow: [{ action: 'init', detail: { id: null, type: 'contact' }, timestamp: epoch(-2) }],
     ...extra,
   });
   const deliveries: Delivery[] = [
@@ -103,15 +106,15 @@ function flows(media: string): { deliveries: Delivery[]; expected: Expected[] } 
       body: {
         event: 'call_hangup',
         data: hipcallData(answered, {
-          answered_at: iso(-55),
-          ended_at: iso(-10),
+          answered_at: iso(-1),
+          ended_at: iso(0),
           hangup_by: 'user',
-          call_duration: 45,
+          call_duration: 1,
           missing_call: false,
           record_url: `${media}${p.rec}`,
           call_flow: [
-            { action: 'hangup', detail: { hangup_by: 'user' }, timestamp: epoch(-10) },
-            { action: 'init', detail: { id: null, type: 'contact' }, timestamp: epoch(-60) },
+            { action: 'hangup', detail: { hangup_by: 'user' }, timestamp: epoch(0) },
+            { action: 'init', detail: { id: null, type: 'contact' }, timestamp: epoch(-2) },
           ],
         }),
       },
@@ -123,9 +126,9 @@ function flows(media: string): { deliveries: Delivery[]; expected: Expected[] } 
       body: {
         event: 'call_hangup',
         data: hipcallData(missed, {
-          ended_at: iso(-20),
+          ended_at: iso(0),
           hangup_by: 'contact',
-          call_duration: 23,
+          call_duration: 2,
           missing_call: true,
           missing_call_reason: 'no_answer',
           voicemail_type: 'user',
@@ -175,7 +178,8 @@ function flows(media: string): { deliveries: Delivery[]; expected: Expected[] } 
     { provider: 'postcall', callId: pc, media: 'recording', path: p.pcRec },
     { provider: 'postcall', callId: pc, media: 'transcript', path: p.pcTx },
   ];
-  return { deliveries, expected };
+  // Both Hipcall calls come from the demo contact: each call_init must put a card on the agent's screen.
+  return { deliveries, expected, cards: [answered, missed] };
 }
 
 async function post(url: string, body: unknown): Promise<string> {
@@ -195,7 +199,8 @@ interface Row {
 
 async function round(endpoints: Endpoints, doc: DynamoDBDocumentClient, timeoutS: number): Promise<boolean> {
   if (!endpoints.demoMedia) throw new Error('endpoints.json has no "demoMedia": restart the local stack (npm start) so its demo media server is running.');
-  const { deliveries, expected } = flows(endpoints.demoMedia);
+  const { deliveries, expected, cards } = flows(endpoints.demoMedia);
+  await new ContactsTable(doc, endpoints.tables.contacts).putAll([DEMO_CONTACT]);
   for (const d of deliveries) {
     const source = endpoints.sources.find((s) => s.provider === d.provider);
     if (!source) throw new Error(`The local stack has no ${d.provider} source (see the callvault config in cdk.json).`);
@@ -218,8 +223,37 @@ async function round(endpoints: Endpoints, doc: DynamoDBDocumentClient, timeoutS
     await new Promise((r) => setTimeout(r, 500));
   }
   printTable(rows);
-  const ok = rows.every((r) => r.match);
-  console.log(ok ? `\nAll ${rows.length} media files stored and verified.` : `\nNot all media were stored within ${timeoutS} s (is the local stack running its media poller?).`);
+  const mediaOk = rows.every((r) => r.match);
+  console.log(mediaOk ? `\nAll ${rows.length} media files stored and verified.` : `\nNot all media were stored within ${timeoutS} s (is the local stack running its media poller?).`);
+  const cardsOk = await checkCards(endpoints, doc, cards, deadline);
+  return mediaOk && cardsOk;
+}
+
+/** The contact the demo's Hipcall calls come from (seed 003's caller). */
+const DEMO_CONTACT: Contact = { phone: '+442045205757', name: 'Jane Smith', company: 'Acme Corp', balance: 4250, link: 'https://crm.example.com/contacts/jane' };
+
+/** Every demo call_init has its Insight Card at the stand-in Hipcall API and `insight.state = sent` on its item. */
+async function checkCards(endpoints: Endpoints, doc: DynamoDBDocumentClient, callIds: string[], deadline: number): Promise<boolean> {
+  let found: { callId: string; card: unknown }[] = [];
+  let states = new Map<string, string>();
+  for (;;) {
+    const res = await fetch(`${endpoints.hipcallMock}/_cards`, { signal: AbortSignal.timeout(5000) });
+    found = ((await res.json()) as { callId: string; card: unknown }[]).filter((c) => callIds.includes(c.callId));
+    const items = await doc.send(new BatchGetCommand({ RequestItems: { [endpoints.tables.calls]: { Keys: callIds.map((id) => ({ callKey: callKeyOf('hipcall', id) })), ConsistentRead: true } } }));
+    states = new Map(((items.Responses?.[endpoints.tables.calls] ?? []) as CallRecord[]).map((i) => [i.callId, i.insight?.state ?? 'none']));
+    const done = callIds.every((id) => found.some((c) => c.callId === id) && states.get(id) === 'sent');
+    if (done || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  console.log('\nInsight Cards (Hipcall call_init → stand-in Hipcall API):');
+  let ok = true;
+  for (const id of callIds) {
+    const card = found.find((c) => c.callId === id);
+    const good = Boolean(card) && states.get(id) === 'sent';
+    ok &&= good;
+    console.log(`  ${id.padEnd(34)} insight=${(states.get(id) ?? 'none').padEnd(9)} card=${card ? 'received' : 'missing'}  ${good ? 'ok' : 'FAIL'}`);
+  }
+  console.log(ok ? `All ${callIds.length} cards delivered.` : 'Not every card arrived (is the local stack running its insight poller?).');
   return ok;
 }
 

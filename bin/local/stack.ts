@@ -76,6 +76,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStack
     token: env.CALLVAULT_LOCAL_TOKEN || 'dev-token',
     fetchAllow: (env.CALLVAULT_FETCH_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     mediaDelaySeconds: env.CALLVAULT_MEDIA_DELAY_SECONDS ? Number(env.CALLVAULT_MEDIA_DELAY_SECONDS) : undefined,
+    // A whole callvault config as JSON, instead of the one in cdk.json (tests use it to fence media hosts).
+    config: env.CALLVAULT_CONFIG ? parseConfig(JSON.parse(env.CALLVAULT_CONFIG), 'CALLVAULT_CONFIG') : undefined,
   };
 }
 

@@ -14,7 +14,9 @@ describe('local stack (npm start) over HTTP', () => {
   let doc: DynamoDBDocumentClient;
   let s3: S3Client;
   beforeAll(async () => {
-    stack = await startLocalStackProcess();
+    // Media may only come from this machine: the seeds' example.com links are refused before any DNS lookup.
+    const sources = ['hipcall', 'callhippo', 'postcall'].map((id) => ({ id, provider: id, mediaHostAllowlist: ['127.0.0.1'] }));
+    stack = await startLocalStackProcess({ CALLVAULT_MEDIA_DELAY_SECONDS: '1', CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'US', sources }) });
     doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(stack.endpoints.dynamodb)));
     s3 = new S3Client(localClientConfig(stack.endpoints.s3));
   });
@@ -119,4 +121,17 @@ describe('local stack (npm start) over HTTP', () => {
       sqs.destroy();
     }
   });
+
+  it('npm run demo -- --once stores every recording, voicemail and transcript and delivers every card', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/demo.ts', '--once', '--timeout=60'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      env: { ...process.env, CALLVAULT_DATA_DIR: stack.dataDir },
+      timeout: 90_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/All 5 media files stored and verified/);
+    expect(run.stdout).toMatch(/All 2 cards delivered/);
+  }, 100_000);
 });
