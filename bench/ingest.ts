@@ -22,35 +22,10 @@ import { StaticTokens } from '../functions/adapters/webhook-tokens.ts';
 import type { CallsTable } from '../functions/adapters/calls-table.ts';
 import type { DeliveryArchive } from '../functions/adapters/archive.ts';
 import type { JobQueues } from '../functions/adapters/job-queues.ts';
-import { apiEvent } from '../test/support/ingest-harness.ts';
+import { apiEvent, hipcallHangup as hangup } from '../test/support/ingest-harness.ts';
 import { median, type BenchRow } from './stats.ts';
 
 const TOKEN = 'bench-token-0123456789';
-
-/** A realistic Hipcall call_hangup with a recording URL: the heaviest common delivery. */
-function hangup(uuid: string): string {
-  return JSON.stringify({
-    event: 'call_hangup',
-    data: {
-      uuid,
-      hangup_by: 'user',
-      call_flow: [
-        { action: 'hangup', detail: { hangup_by: 'user' }, timestamp: 1731840066 },
-        { action: 'init', detail: { id: null, type: 'contact' }, timestamp: 1731840060 },
-      ],
-      direction: 'inbound',
-      caller_number: '+442045205757',
-      callee_number: '+441234567890',
-      call_duration: 45,
-      started_at: '2026-04-02T10:00:00Z',
-      answered_at: '2026-04-02T10:00:03Z',
-      ended_at: '2026-04-02T10:00:45Z',
-      record_url: `https://storage.example.com/recordings/${uuid}.mp3?X-Amz-Expires=604800&token=abc`,
-      user_id: 1121,
-      missing_call: false,
-    },
-  });
-}
 
 const event = (body: string): APIGatewayProxyEventV2 => ({ ...apiEvent('hipcall', body, { token: TOKEN }) });
 

@@ -5,12 +5,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseConfig, type CallVaultConfig } from '../../lib/config.ts';
 import { INSIGHT_QUEUE, MEDIA_QUEUE, REPLAY_QUEUE } from '../../lib/resources.ts';
+import { readProjectConfig } from '../cli/context.ts';
 import { localClientConfig, startEmulators, type Emulators } from './emulators.ts';
 import { serveWebhook, type HttpHandler } from './http-api.ts';
 import { startPoller, type SqsHandler } from './poller.ts';
@@ -55,13 +56,8 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
+/** The project root: local mode runs the sources of its cdk.json, as a deploy would. */
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-
-/** The `callvault` block of cdk.json: local mode runs the same sources as a deploy would. */
-export async function readProjectConfig(): Promise<CallVaultConfig> {
-  const cdk = JSON.parse(await readFile(join(root, 'cdk.json'), 'utf8')) as { context?: { callvault?: unknown } };
-  return parseConfig(cdk.context?.callvault ?? {});
-}
 
 const num = (v: string | undefined, fallback: number) => (v === undefined || v === '' ? fallback : Number(v));
 
@@ -86,7 +82,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const log = opts.log ?? (() => undefined);
   const dataDir = resolve(opts.dataDir ?? '.callvault');
   await mkdir(dataDir, { recursive: true });
-  const config = opts.config ?? (await readProjectConfig());
+  const config = opts.config ?? (await readProjectConfig(root));
   const token = opts.token ?? 'dev-token';
 
   const emulators = await startEmulators({ dynamodbPort: opts.dynamodbPort ?? 0, s3Port: opts.s3Port ?? 0, sqsPort: opts.sqsPort ?? 0, dataDir, host });

@@ -2,24 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig } from '../../bin/local/emulators.ts';
 import { startPoller, type SqsHandler } from '../../bin/local/poller.ts';
-import { startIngestHarness, type IngestHarness } from '../support/ingest-harness.ts';
-
-const hangup = (uuid: string) =>
-  JSON.stringify({
-    event: 'call_hangup',
-    data: {
-      uuid,
-      direction: 'inbound',
-      caller_number: '+442045205757',
-      callee_number: '+441234567890',
-      call_duration: 45,
-      started_at: '2026-04-02T10:00:00Z',
-      answered_at: '2026-04-02T10:00:03Z',
-      ended_at: '2026-04-02T10:00:45Z',
-      record_url: 'https://storage.example.com/recordings/call_abc123.mp3?token=abc',
-      hangup_by: 'callee',
-    },
-  });
+import { hipcallHangup as hangup, startIngestHarness, type IngestHarness } from '../support/ingest-harness.ts';
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -76,7 +59,7 @@ describe('ingest handler: idempotence and durability', () => {
     const messages = await mine();
     const jobs = messages.map((m) => JSON.parse(m.Body!) as Record<string, unknown>).filter((j) => j.callId === 'media-job-call');
     expect(jobs).toHaveLength(1);
-    expect(jobs[0]).toMatchObject({ provider: 'hipcall', source: 'hipcall', media: 'recording', url: 'https://storage.example.com/recordings/call_abc123.mp3?token=abc' });
+    expect(jobs[0]).toMatchObject({ provider: 'hipcall', source: 'hipcall', media: 'recording', url: 'https://storage.example.com/recordings/media-job-call.mp3?X-Amz-Expires=604800&token=abc' });
     const item = await h.item('hipcall#media-job-call');
     expect((item?.recording as { state: string }).state).toBe('queued');
   });

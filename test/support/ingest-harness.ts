@@ -18,6 +18,31 @@ export const TOKEN = 'test-token-0123456789abcdef';
 export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
 export const fixture = (path: string): string => readFileSync(join(fixturesDir, path), 'utf8');
 
+/** A realistic answered inbound Hipcall call_hangup with a recording URL (seeds 000 and 001). */
+export function hipcallHangup(uuid: string): string {
+  return JSON.stringify({
+    event: 'call_hangup',
+    data: {
+      uuid,
+      hangup_by: 'user',
+      call_flow: [
+        { action: 'hangup', detail: { hangup_by: 'user' }, timestamp: 1775124045 },
+        { action: 'init', detail: { id: null, type: 'contact' }, timestamp: 1775124000 },
+      ],
+      direction: 'inbound',
+      caller_number: '+442045205757',
+      callee_number: '+441234567890',
+      call_duration: 45,
+      started_at: '2026-04-02T10:00:00Z',
+      answered_at: '2026-04-02T10:00:03Z',
+      ended_at: '2026-04-02T10:00:45Z',
+      record_url: `https://storage.example.com/recordings/${uuid}.mp3?X-Amz-Expires=604800&token=abc`,
+      user_id: 1121,
+      missing_call: false,
+    },
+  });
+}
+
 export interface IngestHarness {
   emulators: Emulators;
   config: CallVaultConfig;
