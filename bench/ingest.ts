@@ -7,22 +7,22 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { startEmulators } from '../bin/local/emulators.ts';
-import { fakeContext } from '../bin/local/poller.ts';
-import { parseConfig } from '../lib/config.ts';
-import { FAST, dynamoDocument, s3Client, sqsClient } from '../functions/adapters/aws.ts';
-import { deliveryKey, mergeDelivery } from '../functions/core/call-record.ts';
-import { normaliseDelivery } from '../functions/core/providers/index.ts';
-import { sha256Hex } from '../functions/core/request.ts';
-import { CallsTable as CallsTableImpl } from '../functions/adapters/calls-table.ts';
-import { S3_KEYS } from '../lib/resources.ts';
-import type { CallRecord } from '../functions/core/types.ts';
-import { handleWebhook, type IngestDeps } from '../functions/ingest/process.ts';
-import { StaticTokens } from '../functions/adapters/webhook-tokens.ts';
-import type { CallsTable } from '../functions/adapters/calls-table.ts';
-import type { DeliveryArchive } from '../functions/adapters/archive.ts';
-import type { JobQueues } from '../functions/adapters/job-queues.ts';
-import { apiEvent, hipcallHangup as hangup } from '../test/support/ingest-harness.ts';
+import { startEmulators } from '#bin/local/emulators.ts';
+import { fakeContext } from '#bin/local/poller.ts';
+import { parseConfig } from '#lib/config.ts';
+import { FAST, dynamoDocument, s3Client, sqsClient } from '#adapters/aws.ts';
+import { deliveryKey, mergeDelivery } from '#core/call-record.ts';
+import { normaliseDelivery } from '#core/providers/index.ts';
+import { sha256Hex } from '#core/request.ts';
+import { CallsTable as CallsTableImpl } from '#adapters/calls-table.ts';
+import { S3_KEYS } from '#lib/resources.ts';
+import type { CallRecord } from '#core/types.ts';
+import { handleWebhook, type IngestDeps } from '#functions/ingest/process.ts';
+import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import type { CallsTable } from '#adapters/calls-table.ts';
+import type { DeliveryArchive } from '#adapters/archive.ts';
+import type { JobQueues } from '#adapters/job-queues.ts';
+import { apiEvent, hipcallHangup as hangup } from '#test/support/ingest-harness.ts';
 import { median, type BenchRow } from './stats.ts';
 
 const TOKEN = 'bench-token-0123456789';
@@ -33,7 +33,7 @@ export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
   const emulators = await startEmulators();
   const config = parseConfig({});
   Object.assign(process.env, emulators.env, { CALLVAULT_CONFIG: JSON.stringify(config), CALLVAULT_LOCAL_TOKEN: TOKEN, POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  const { handler } = await import('../functions/ingest/handler.ts');
+  const { handler } = await import('#functions/ingest/handler.ts');
   const doc = dynamoDocument(FAST);
   const s3 = s3Client(FAST);
   const sqs = sqsClient(FAST);
@@ -135,9 +135,9 @@ export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
 export async function runIngestOutageBench(n = 20): Promise<BenchRow[]> {
   const emulators = await startEmulators({ faultableDynamo: true });
   Object.assign(process.env, emulators.env, { CALLVAULT_CONFIG: JSON.stringify(parseConfig({})), CALLVAULT_LOCAL_TOKEN: TOKEN, POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  const { handleWebhook: handle } = await import('../functions/ingest/process.ts');
-  const { DeliveryArchive } = await import('../functions/adapters/archive.ts');
-  const { JobQueues } = await import('../functions/adapters/job-queues.ts');
+  const { handleWebhook: handle } = await import('#functions/ingest/process.ts');
+  const { DeliveryArchive } = await import('#adapters/archive.ts');
+  const { JobQueues } = await import('#adapters/job-queues.ts');
   const deps: IngestDeps = {
     config: parseConfig({}),
     tokens: new StaticTokens(TOKEN),

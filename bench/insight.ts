@@ -8,8 +8,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ContactsTable } from '../functions/adapters/contacts-table.ts';
-import type { Contact } from '../functions/core/contact.ts';
+import { ContactsTable } from '#adapters/contacts-table.ts';
+import type { Contact } from '#core/contact.ts';
 import { percentile, type BenchRow } from './stats.ts';
 
 /** The parts of the local stack's endpoints.json the benchmark uses. */

@@ -38,7 +38,7 @@ type Run = () => Promise<{ bytes: number; failures: number }>;
 
 /** Load everything first (a warm Lambda), then hand back the job to time. */
 async function prepareWorker(): Promise<Run> {
-  const [{ handler }, { fakeContext }] = await Promise.all([import('../functions/media/handler.ts'), import('../bin/local/poller.ts')]);
+  const [{ handler }, { fakeContext }] = await Promise.all([import('#functions/media/handler.ts'), import('#bin/local/poller.ts')]);
   const event: SQSEvent = {
     Records: [
       {
@@ -61,7 +61,7 @@ async function prepareWorker(): Promise<Run> {
 }
 
 async function prepareBare(): Promise<Run> {
-  const [{ request }, { Upload }, { s3Client, PATIENT }] = await Promise.all([import('undici'), import('@aws-sdk/lib-storage'), import('../functions/adapters/aws.ts')]);
+  const [{ request }, { Upload }, { s3Client, PATIENT }] = await Promise.all([import('undici'), import('@aws-sdk/lib-storage'), import('#adapters/aws.ts')]);
   const client = s3Client(PATIENT);
   return async () => {
     const res = await request(input.url);

@@ -22,9 +22,9 @@ import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
-import { localClientConfig, startEmulators, type Emulators } from '../bin/local/emulators.ts';
-import { callKeyOf, type CallRecord, type MediaJob } from '../functions/core/types.ts';
-import { MEDIA_FUNCTION_ENV } from '../functions/core/media.ts';
+import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
+import { callKeyOf, type CallRecord, type MediaJob } from '#core/types.ts';
+import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
 import type { BenchRow } from './stats.ts';
 
 const MiB = 1024 * 1024;

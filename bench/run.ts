@@ -20,7 +20,7 @@ if (want('media')) {
 }
 if (want('insight')) {
   // The real local stack, as a user runs it (npm start), in a child process on free ports.
-  const { startLocalStackProcess } = await import('../test/support/local-stack-process.ts');
+  const { startLocalStackProcess } = await import('#test/support/local-stack-process.ts');
   const { runInsightBench } = await import('./insight.ts');
   const stack = await startLocalStackProcess();
   try {

@@ -15,9 +15,9 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { demoMediaBytes } from './local/demo-media.ts';
-import { callKeyOf, type CallRecord, type MediaInfo, type MediaKind, type Provider } from '../functions/core/types.ts';
-import { ContactsTable } from '../functions/adapters/contacts-table.ts';
-import type { Contact } from '../functions/core/contact.ts';
+import { callKeyOf, type CallRecord, type MediaInfo, type MediaKind, type Provider } from '#core/types.ts';
+import { ContactsTable } from '#adapters/contacts-table.ts';
+import type { Contact } from '#core/contact.ts';
 
 interface Endpoints {
   api: string;

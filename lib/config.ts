@@ -4,7 +4,8 @@
  * (`CALLVAULT_CONFIG`), by the handlers at cold start. No aws-cdk-lib here: functions bundle it.
  */
 import { z } from 'zod';
-import { PROVIDERS, type Provider } from '../functions/core/types.ts';
+import type { CardTemplate as CoreCardTemplate } from '#core/card.ts';
+import { PROVIDERS, type Provider } from '#core/types.ts';
 
 /** Media delay per provider type, in seconds (Hipcall advises waiting ~10 s after hangup). */
 export const DEFAULT_MEDIA_DELAY: Record<Provider, number> = { hipcall: 10, callhippo: 5, postcall: 5 };
@@ -148,6 +149,9 @@ export type CallVaultConfig = z.output<typeof configSchema>;
 export type SourceConfig = CallVaultConfig['sources'][number];
 export type InsightConfig = z.output<typeof insightSchema>;
 export type CardTemplate = z.output<typeof cardTemplateSchema>;
+// The schema's output must be what core's card builder takes.
+const _cardTemplateFits: (t: CardTemplate) => CoreCardTemplate = (t) => t;
+void _cardTemplateFits;
 
 /** A config that failed validation; the message names each key and what is allowed. */
 export class ConfigError extends Error {

@@ -3,7 +3,7 @@
  * so the emulated tables, queues and bucket layout cannot drift from what is deployed.
  * Plain data only: no aws-cdk-lib, no AWS SDK.
  */
-import type { MediaKind, Provider } from '../functions/core/types.ts';
+import type { MediaKind, Provider } from '#core/types.ts';
 
 export interface KeyAttribute {
   name: string;

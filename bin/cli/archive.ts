@@ -9,7 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { parseTokenSecret } from '../../functions/adapters/webhook-tokens.ts';
+import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
 import { CliError, LOCAL_CREDENTIALS, documentClient, readLocalEndpoints, readProjectConfig, type LocalEndpoints } from './context.ts';
 
 type Out = (line: string) => void;
@@ -97,7 +97,7 @@ export async function callsCommand(argv: string[], out: Out = console.log): Prom
   }
   let customer = values.customer;
   if (customer) {
-    const { toE164 } = await import('../../functions/core/phone.ts');
+    const { toE164 } = await import('#core/phone.ts');
     customer = toE164(customer, (await readProjectConfig()).defaultCountry) ?? customer;
   }
   try {

@@ -8,9 +8,9 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ContactsTable } from '../../functions/adapters/contacts-table.ts';
-import { parseContactsCsv, type ContactsCsv } from '../../functions/core/contacts-csv.ts';
-import { ValidationError } from '../../functions/core/errors.ts';
+import { ContactsTable } from '#adapters/contacts-table.ts';
+import { parseContactsCsv, type ContactsCsv } from '#core/contacts-csv.ts';
+import { ValidationError } from '#core/errors.ts';
 import { CliError, documentClient, readLocalEndpoints, readProjectConfig } from './context.ts';
 
 export const CONTACTS_USAGE = `Usage: callvault contacts import FILE.csv [options]

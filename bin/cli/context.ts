@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseConfig, type CallVaultConfig } from '../../lib/config.ts';
-import type { Endpoints } from '../local/stack.ts';
+import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
+import type { Endpoints } from '#bin/local/stack.ts';
 
 /** A failure the user can fix; printed without a stack trace, exit code 1. */
 export class CliError extends Error {

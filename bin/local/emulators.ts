@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '../../lib/resources.ts';
+import { QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '#lib/resources.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -9,9 +9,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { parseConfig, type CallVaultConfig } from '../../lib/config.ts';
-import { INSIGHT_QUEUE, MEDIA_QUEUE, REPLAY_QUEUE } from '../../lib/resources.ts';
-import { readProjectConfig } from '../cli/context.ts';
+import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
+import { INSIGHT_QUEUE, MEDIA_QUEUE, REPLAY_QUEUE } from '#lib/resources.ts';
+import { readProjectConfig } from '#bin/cli/context.ts';
 import { localClientConfig, startEmulators, type Emulators } from './emulators.ts';
 import { serveWebhook, type HttpHandler } from './http-api.ts';
 import { startPoller, type SqsHandler } from './poller.ts';
@@ -125,9 +125,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     ...(opts.mediaDelaySeconds !== undefined ? { CALLVAULT_MEDIA_DELAY_SECONDS: String(opts.mediaDelaySeconds) } : {}),
   });
   // Imported only now: each handler reads its environment once, at "cold start", as in Lambda.
-  const ingestModule = await import('../../functions/ingest/handler.ts');
-  const mediaModule = await import('../../functions/media/handler.ts');
-  const insightModule = await import('../../functions/insight/handler.ts');
+  const ingestModule = await import('#functions/ingest/handler.ts');
+  const mediaModule = await import('#functions/media/handler.ts');
+  const insightModule = await import('#functions/insight/handler.ts');
   loaded.ingest = ingestModule.handler as unknown as HttpHandler;
 
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));

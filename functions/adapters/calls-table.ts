@@ -5,9 +5,9 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mergeDelivery } from '../core/call-record.ts';
-import type { CallRecord, InsightInfo, MediaInfo, MediaKind, NormalisedEvent } from '../core/types.ts';
-import { callKeyOf } from '../core/types.ts';
+import { mergeDelivery } from '#core/call-record.ts';
+import type { CallRecord, InsightInfo, MediaInfo, MediaKind, NormalisedEvent } from '#core/types.ts';
+import { callKeyOf } from '#core/types.ts';
 
 /** Attributes other writers own: the ingest upsert never sets them (except to create a `queued` media map). */
 const WORKER_OWNED = new Set(['recording', 'voicemail', 'transcript', 'insight', 'callKey']);

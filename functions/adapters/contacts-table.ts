@@ -4,7 +4,7 @@
  * so importing the same file twice leaves the table exactly as once.
  */
 import { BatchWriteCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseAmount, parseUserId, safeLink, textOf, type Contact } from '../core/contact.ts';
+import { parseAmount, parseUserId, safeLink, textOf, type Contact } from '#core/contact.ts';
 
 /** Where the insight worker finds a contact by number. */
 export interface ContactSource {

@@ -4,8 +4,8 @@
  * `crmAuthorization` in the source's Hipcall API secret), a hard timeout, and a mapping from the
  * CRM's JSON to contact fields by dot path (`data.0.full_name`). A root array means its first element.
  */
-import type { CallVaultConfig } from '../../lib/config.ts';
-import { parseAmount, parseUserId, safeLink, standardField, textOf, type Contact } from '../core/contact.ts';
+import type { CallVaultConfig } from '#lib/config.ts';
+import { parseAmount, parseUserId, safeLink, standardField, textOf, type Contact } from '#core/contact.ts';
 import { apiMessage } from './hipcall-cards.ts';
 import type { JsonHttp } from './json-http.ts';
 

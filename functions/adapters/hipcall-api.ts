@@ -5,8 +5,8 @@
  * is an ordinary client, not safe fetch; the URL it returns goes through safe fetch like any other.
  */
 import { request } from 'undici';
-import { PermanentError, RetryableError } from '../core/errors.ts';
-import type { MediaKind } from '../core/types.ts';
+import { PermanentError, RetryableError } from '#core/errors.ts';
+import type { MediaKind } from '#core/types.ts';
 
 /** Largest API answer read (a call record is a few KB). */
 const MAX_ANSWER_BYTES = 1024 * 1024;

@@ -3,10 +3,10 @@
  * One attempt per call; the retry policy is the worker's (core/insight.ts). The API's own message is
  * returned so a 422 or 401 can be logged with what the API said.
  */
-import type { CallVaultConfig } from '../../lib/config.ts';
-import { ENV } from '../../lib/resources.ts';
-import type { CardRow } from '../core/card.ts';
-import { retryAfterMs, type PostResult } from '../core/insight.ts';
+import type { CallVaultConfig } from '#lib/config.ts';
+import { ENV } from '#lib/resources.ts';
+import type { CardRow } from '#core/card.ts';
+import { retryAfterMs, type PostResult } from '#core/insight.ts';
 import { JsonHttp } from './json-http.ts';
 
 /** What the Insight Card API answered; the network failure kind when it did not. */

@@ -8,8 +8,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PendingInsight } from '../core/insight.ts';
-import type { InsightInfo } from '../core/types.ts';
+import type { PendingInsight } from '#core/insight.ts';
+import type { InsightInfo } from '#core/types.ts';
 
 export class InsightClaims {
   /**

@@ -1,6 +1,6 @@
 /** The queues the ingest feeds: media jobs (delayed), insight jobs (immediate) and the replay queue. */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { InsightJob, MediaJob } from '../core/types.ts';
+import type { InsightJob, MediaJob } from '#core/types.ts';
 
 /** What the replay queue carries: enough to apply the delivery again, later, exactly as first received. */
 export interface ReplayMessage {

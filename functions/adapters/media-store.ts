@@ -15,8 +15,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AbortMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { RetryableError } from '../core/errors.ts';
-import type { CallRecord } from '../core/types.ts';
+import { RetryableError } from '#core/errors.ts';
+import type { CallRecord } from '#core/types.ts';
 
 /** S3's minimum part size is 5 MiB; 8 MiB parts keep memory small and still allow 78 GiB files. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;

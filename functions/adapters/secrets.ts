@@ -7,8 +7,8 @@
  * `crm.authHeader`), so a CRM lookup needs no second secret or grant. Values are never logged.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ENV } from '../../lib/resources.ts';
-import { PermanentError, RetryableError } from '../core/errors.ts';
+import { ENV } from '#lib/resources.ts';
+import { PermanentError, RetryableError } from '#core/errors.ts';
 import { FAST, secretsClient } from './aws.ts';
 
 /** What one source's Hipcall API secret holds. */

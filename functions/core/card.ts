@@ -4,10 +4,30 @@
  * The Insight Card API refuses (HTTP 422) a row that carries any field its type does not allow, even
  * with a null value, so every card goes through `sanitiseCard` before it is posted.
  */
-import type { CardTemplate } from '../../lib/config.ts';
 import { contactField, parseAmount, parseUserId, safeLink, standardField, textOf, type Contact } from './contact.ts';
 
 export type RowType = 'title' | 'shortText' | 'user';
+
+/** One configured row of a card: which contact field, under which label, formatted how. */
+export interface CardTemplateRow {
+  field: string;
+  label: string;
+  format: 'text' | 'currency' | 'user';
+}
+
+/** The card template of a source (validated by lib/config.ts's cardTemplateSchema). */
+export interface CardTemplate {
+  title: string;
+  /** Title row link; `{link}` is replaced by the contact's link. */
+  titleLink?: string | undefined;
+  rows: CardTemplateRow[];
+  /** ISO 4217 code for `currency` rows. */
+  currency: string;
+  /** BCP 47 locale for number formatting. */
+  locale: string;
+  /** Include every extra column of the contact as a row. */
+  includeExtras: boolean;
+}
 
 export interface TitleRow {
   type: 'title';

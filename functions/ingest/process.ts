@@ -4,20 +4,20 @@
  * on the replay queue (or, failing that, into raw/) and the provider still gets a 2xx, within 3 s.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { CallVaultConfig, SourceConfig } from '../../lib/config.ts';
-import { sourceById } from '../../lib/config.ts';
-import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '../../lib/resources.ts';
-import { deliveryKey } from '../core/call-record.ts';
-import { ValidationError } from '../core/errors.ts';
-import { normaliseDelivery } from '../core/providers/index.ts';
-import { readBody, sha256Hex } from '../core/request.ts';
-import { ipAllowed } from '../core/source-ip.ts';
-import type { InsightJob, MediaJob, NormalisedEvent } from '../core/types.ts';
-import type { DeliveryArchive } from '../adapters/archive.ts';
-import type { CallsTable } from '../adapters/calls-table.ts';
-import { MAX_INLINE_REPLAY_BYTES, type JobQueues, type ReplayMessage } from '../adapters/job-queues.ts';
-import type { WebhookTokens } from '../adapters/webhook-tokens.ts';
-import type { Log } from '../adapters/log.ts';
+import type { CallVaultConfig, SourceConfig } from '#lib/config.ts';
+import { sourceById } from '#lib/config.ts';
+import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '#lib/resources.ts';
+import { deliveryKey } from '#core/call-record.ts';
+import { ValidationError } from '#core/errors.ts';
+import { normaliseDelivery } from '#core/providers/index.ts';
+import { readBody, sha256Hex } from '#core/request.ts';
+import { ipAllowed } from '#core/source-ip.ts';
+import type { InsightJob, MediaJob, NormalisedEvent } from '#core/types.ts';
+import type { DeliveryArchive } from '#adapters/archive.ts';
+import type { CallsTable } from '#adapters/calls-table.ts';
+import { MAX_INLINE_REPLAY_BYTES, type JobQueues, type ReplayMessage } from '#adapters/job-queues.ts';
+import type { WebhookTokens } from '#adapters/webhook-tokens.ts';
+import type { Log } from '#adapters/log.ts';
 
 /** Log fields only: never bodies, tokens, phone numbers or URLs. */
 export type IngestLog = Log;

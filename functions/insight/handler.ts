@@ -8,17 +8,17 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { parseConfig } from '../../lib/config.ts';
-import { ENV } from '../../lib/resources.ts';
-import { FAST, dynamoDocument, requireEnv } from '../adapters/aws.ts';
-import { ContactsTable } from '../adapters/contacts-table.ts';
-import { CrmLookup } from '../adapters/crm-lookup.ts';
-import { HipcallCards, hipcallApiBaseUrls } from '../adapters/hipcall-cards.ts';
-import { InsightClaims } from '../adapters/insight-claims.ts';
-import { JsonHttp } from '../adapters/json-http.ts';
-import { HipcallApiSecrets } from '../adapters/secrets.ts';
-import { powertoolsLog } from '../adapters/log.ts';
-import { redactNumbers } from '../core/insight.ts';
+import { parseConfig } from '#lib/config.ts';
+import { ENV } from '#lib/resources.ts';
+import { FAST, dynamoDocument, requireEnv } from '#adapters/aws.ts';
+import { ContactsTable } from '#adapters/contacts-table.ts';
+import { CrmLookup } from '#adapters/crm-lookup.ts';
+import { HipcallCards, hipcallApiBaseUrls } from '#adapters/hipcall-cards.ts';
+import { InsightClaims } from '#adapters/insight-claims.ts';
+import { JsonHttp } from '#adapters/json-http.ts';
+import { HipcallApiSecrets } from '#adapters/secrets.ts';
+import { powertoolsLog } from '#adapters/log.ts';
+import { redactNumbers } from '#core/insight.ts';
 import { parseInsightJob, processInsightJob, type InsightDeps } from './process.ts';
 
 const logger = new Logger({ serviceName: 'callvault-insight' });

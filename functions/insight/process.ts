@@ -11,18 +11,18 @@
  * the agent sees after answering is worth little, and one after the call is worth nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { insightOf, sourceById, type CallVaultConfig, type SourceConfig } from '../../lib/config.ts';
-import { INSIGHT_QUEUE } from '../../lib/resources.ts';
-import type { CardSink } from '../adapters/hipcall-cards.ts';
-import type { ContactSource } from '../adapters/contacts-table.ts';
-import type { CrmAnswer, CrmLookup } from '../adapters/crm-lookup.ts';
-import type { InsightClaims } from '../adapters/insight-claims.ts';
-import type { Log } from '../adapters/log.ts';
-import { buildCard, hasContent } from '../core/card.ts';
-import type { Contact } from '../core/contact.ts';
-import { ValidationError } from '../core/errors.ts';
-import { CARD_RETRY, customerNumberOf, redactNumbers, retryDecision, stalenessOf, type PostResult, type RetryPolicy } from '../core/insight.ts';
-import { PROVIDERS, callKeyOf, type Direction, type InsightInfo, type InsightJob, type InsightState } from '../core/types.ts';
+import { insightOf, sourceById, type CallVaultConfig, type SourceConfig } from '#lib/config.ts';
+import { INSIGHT_QUEUE } from '#lib/resources.ts';
+import type { CardSink } from '#adapters/hipcall-cards.ts';
+import type { ContactSource } from '#adapters/contacts-table.ts';
+import type { CrmAnswer, CrmLookup } from '#adapters/crm-lookup.ts';
+import type { InsightClaims } from '#adapters/insight-claims.ts';
+import type { Log } from '#adapters/log.ts';
+import { buildCard, hasContent } from '#core/card.ts';
+import type { Contact } from '#core/contact.ts';
+import { ValidationError } from '#core/errors.ts';
+import { CARD_RETRY, customerNumberOf, redactNumbers, retryDecision, stalenessOf, type PostResult, type RetryPolicy } from '#core/insight.ts';
+import { PROVIDERS, callKeyOf, type Direction, type InsightInfo, type InsightJob, type InsightState } from '#core/types.ts';
 
 const DIRECTIONS: readonly Direction[] = ['inbound', 'outbound', 'internal', 'unknown'];
 

@@ -6,18 +6,18 @@
  * lets the message go to the DLQ). Attempts are counted on the item, so a crash still counts as one.
  */
 import { z } from 'zod';
-import type { CallVaultConfig, SourceConfig } from '../../lib/config.ts';
-import { sourceById } from '../../lib/config.ts';
-import { S3_KEYS } from '../../lib/resources.ts';
-import { checkUrl, type SafeFetchPolicy } from '../core/address-policy.ts';
-import { ValidationError } from '../core/errors.ts';
-import { decideRetry, linkExpiresAt, mediaExtension, storedContentType, urlForLog, type RetryDecision, type RetryTiming } from '../core/media.ts';
-import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaInfo, type MediaJob, type MediaState } from '../core/types.ts';
-import type { CallsTable } from '../adapters/calls-table.ts';
-import { StorageError, type MediaStore } from '../adapters/media-store.ts';
-import { failureKindOf, RefusedUrlError, type SafeFetcher, type SafeResponse } from '../adapters/safe-fetch.ts';
-import type { HipcallCallsApi } from '../adapters/hipcall-api.ts';
-import type { Log } from '../adapters/log.ts';
+import type { CallVaultConfig, SourceConfig } from '#lib/config.ts';
+import { sourceById } from '#lib/config.ts';
+import { S3_KEYS } from '#lib/resources.ts';
+import { checkUrl, type SafeFetchPolicy } from '#core/address-policy.ts';
+import { ValidationError } from '#core/errors.ts';
+import { decideRetry, linkExpiresAt, mediaExtension, storedContentType, urlForLog, type RetryDecision, type RetryTiming } from '#core/media.ts';
+import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaInfo, type MediaJob, type MediaState } from '#core/types.ts';
+import type { CallsTable } from '#adapters/calls-table.ts';
+import { StorageError, type MediaStore } from '#adapters/media-store.ts';
+import { failureKindOf, RefusedUrlError, type SafeFetcher, type SafeResponse } from '#adapters/safe-fetch.ts';
+import type { HipcallCallsApi } from '#adapters/hipcall-api.ts';
+import type { Log } from '#adapters/log.ts';
 
 /** Log fields only: never phone numbers, tokens or full URLs (urlForLog gives host and path). */
 export type MediaLog = Log;

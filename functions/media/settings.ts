@@ -5,10 +5,10 @@
  * CALLVAULT_MEDIA_* tunables whose defaults are the deployed behaviour (tests shrink the timings).
  */
 import { z } from 'zod';
-import { parseConfig, sourceById, type CallVaultConfig } from '../../lib/config.ts';
-import { ENV, MEDIA_QUEUE } from '../../lib/resources.ts';
-import { DEFAULT_RETRY_TIMING, SQS_MAX_VISIBILITY_SECONDS, type RetryTiming } from '../core/media.ts';
-import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '../adapters/media-store.ts';
+import { parseConfig, sourceById, type CallVaultConfig } from '#lib/config.ts';
+import { ENV, MEDIA_QUEUE } from '#lib/resources.ts';
+import { DEFAULT_RETRY_TIMING, SQS_MAX_VISIBILITY_SECONDS, type RetryTiming } from '#core/media.ts';
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE } from '#adapters/media-store.ts';
 
 const seconds = (fallback: number) => z.coerce.number().min(0).max(SQS_MAX_VISIBILITY_SECONDS).default(fallback);
 

@@ -5,8 +5,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ConfigError, type CallVaultConfig } from '../config.ts';
-import { ENV } from '../resources.ts';
+import { ConfigError, type CallVaultConfig } from '#lib/config.ts';
+import { ENV } from '#lib/resources.ts';
 
 /** The three Lambda functions; each one's handler is `functions/{name}/handler.ts`, export `handler`. */
 export type FunctionName = 'ingest' | 'media' | 'insight';

@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { CallVaultConfig } from '../config.ts';
-import { ENV, MEDIA_QUEUE, PREFIX } from '../resources.ts';
+import type { CallVaultConfig } from '#lib/config.ts';
+import { ENV, MEDIA_QUEUE, PREFIX } from '#lib/resources.ts';
 import { CallVaultFunction } from './callvault-function.ts';
 import type { Storage } from './storage.ts';
 import { WorkerQueue } from './worker-queue.ts';
-import { MEDIA_FUNCTION_ENV } from '../../functions/core/media.ts';
+import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
 
 export interface MediaPipelineProps {
   readonly config: CallVaultConfig;

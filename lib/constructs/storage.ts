@@ -4,8 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { CallVaultConfig } from '../config.ts';
-import { CALLS_TABLE, CONTACTS_TABLE, ENV, PREFIX, type KeyAttribute, type TableDefinition } from '../resources.ts';
+import type { CallVaultConfig } from '#lib/config.ts';
+import { CALLS_TABLE, CONTACTS_TABLE, ENV, PREFIX, type KeyAttribute, type TableDefinition } from '#lib/resources.ts';
 
 /** Item-level DynamoDB actions a function may be granted on a table (never Scan or DeleteItem). */
 export type TableAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem';

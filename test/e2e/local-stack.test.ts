@@ -4,10 +4,10 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { spawnSync } from 'node:child_process';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { localClientConfig } from '../../bin/local/emulators.ts';
-import { fixture } from '../support/ingest-harness.ts';
-import { projectRoot, startLocalStackProcess, type LocalStackProcess } from '../support/local-stack-process.ts';
-import { SEED_DELIVERIES, SEED_ITEMS } from '../support/seeds.ts';
+import { localClientConfig } from '#bin/local/emulators.ts';
+import { fixture } from '#test/support/ingest-harness.ts';
+import { projectRoot, startLocalStackProcess, type LocalStackProcess } from '#test/support/local-stack-process.ts';
+import { SEED_DELIVERIES, SEED_ITEMS } from '#test/support/seeds.ts';
 
 describe('local stack (npm start) over HTTP', () => {
   let stack: LocalStackProcess;

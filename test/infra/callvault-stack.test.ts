@@ -9,10 +9,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks, type NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../bin/app.ts';
-import type { CallVaultStack } from '../../lib/callvault-stack.ts';
-import { parseConfig } from '../../lib/config.ts';
-import { CALLS_TABLE, CONTACTS_TABLE, ENV, INGEST_TIMEOUT_SECONDS, INSIGHT_QUEUE, MEDIA_QUEUE, QUEUES, REPLAY_QUEUE, dlqName } from '../../lib/resources.ts';
+import { createApp } from '#bin/app.ts';
+import type { CallVaultStack } from '#lib/callvault-stack.ts';
+import { parseConfig } from '#lib/config.ts';
+import { CALLS_TABLE, CONTACTS_TABLE, ENV, INGEST_TIMEOUT_SECONDS, INSIGHT_QUEUE, MEDIA_QUEUE, QUEUES, REPLAY_QUEUE, dlqName } from '#lib/resources.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };

@@ -11,12 +11,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../bin/app.ts';
-import type { CallVaultStack } from '../../lib/callvault-stack.ts';
-import { ConfigError, parseConfig } from '../../lib/config.ts';
-import { archiveLifecycleRules } from '../../lib/constructs/storage.ts';
-import { WorkerQueue } from '../../lib/constructs/worker-queue.ts';
-import { ENV, INSIGHT_QUEUE } from '../../lib/resources.ts';
+import { createApp } from '#bin/app.ts';
+import type { CallVaultStack } from '#lib/callvault-stack.ts';
+import { ConfigError, parseConfig } from '#lib/config.ts';
+import { archiveLifecycleRules } from '#lib/constructs/storage.ts';
+import { WorkerQueue } from '#lib/constructs/worker-queue.ts';
+import { ENV, INSIGHT_QUEUE } from '#lib/resources.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIngestHarness, type IngestHarness } from '../support/ingest-harness.ts';
+import { startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 
 const hangup = {
   event: 'call_hangup',

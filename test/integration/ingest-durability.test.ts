@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { localClientConfig } from '../../bin/local/emulators.ts';
-import { startPoller, type SqsHandler } from '../../bin/local/poller.ts';
-import { hipcallHangup as hangup, startIngestHarness, type IngestHarness } from '../support/ingest-harness.ts';
+import { localClientConfig } from '#bin/local/emulators.ts';
+import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
+import { hipcallHangup as hangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const until = Date.now() + timeoutMs;

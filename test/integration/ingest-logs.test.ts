@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fixture, startIngestHarness, TOKEN, type IngestHarness } from '../support/ingest-harness.ts';
-import { SEED_DELIVERIES } from '../support/seeds.ts';
+import { fixture, startIngestHarness, TOKEN, type IngestHarness } from '#test/support/ingest-harness.ts';
+import { SEED_DELIVERIES } from '#test/support/seeds.ts';
 
 describe('ingest handler: logs', () => {
   let h: IngestHarness;

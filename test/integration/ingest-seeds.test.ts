@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { localClientConfig } from '../../bin/local/emulators.ts';
-import { fixture, startIngestHarness, type IngestHarness } from '../support/ingest-harness.ts';
-import { SEED_DELIVERIES, SEED_ITEMS, SEED_MEDIA, SEED_SMS } from '../support/seeds.ts';
+import { localClientConfig } from '#bin/local/emulators.ts';
+import { fixture, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
+import { SEED_DELIVERIES, SEED_ITEMS, SEED_MEDIA, SEED_SMS } from '#test/support/seeds.ts';
 
 describe('ingest handler: the providers\' own payloads', () => {
   let h: IngestHarness;

@@ -10,8 +10,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { localClientConfig, startEmulators, type Emulators } from '../../bin/local/emulators.ts';
-import { ContactsTable } from '../../functions/adapters/contacts-table.ts';
+import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
+import { ContactsTable } from '#adapters/contacts-table.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHipcallMock, type HipcallMock } from '../../bin/local/hipcall-mock.ts';
+import { createHipcallMock, type HipcallMock } from '#bin/local/hipcall-mock.ts';
 
 let server: Server;
 let mock: HipcallMock;

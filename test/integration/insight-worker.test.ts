@@ -3,15 +3,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { localClientConfig } from '../../bin/local/emulators.ts';
-import { startPoller, type SqsHandler } from '../../bin/local/poller.ts';
-import { JobQueues } from '../../functions/adapters/job-queues.ts';
-import { allowedRowFields } from '../../functions/core/card.ts';
-import { parseContactsCsv } from '../../functions/core/contacts-csv.ts';
-import { CallsTable } from '../../functions/adapters/calls-table.ts';
+import { localClientConfig } from '#bin/local/emulators.ts';
+import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
+import { JobQueues } from '#adapters/job-queues.ts';
+import { allowedRowFields } from '#core/card.ts';
+import { parseContactsCsv } from '#core/contacts-csv.ts';
+import { CallsTable } from '#adapters/calls-table.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { API_TOKEN, CRM_SECRET, jobOf, startInsightHarness, type InsightHarness } from '../support/insight-harness.ts';
+import { API_TOKEN, CRM_SECRET, jobOf, startInsightHarness, type InsightHarness } from '#test/support/insight-harness.ts';
 
 let h: InsightHarness;
 let seq = 0;

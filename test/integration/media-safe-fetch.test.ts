@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { localClientConfig, startEmulators, type Emulators } from '../../bin/local/emulators.ts';
-import type { SafeFetchPolicy } from '../../functions/core/address-policy.ts';
-import { failureKindOf, MediaTooLargeError, RefusedUrlError, SafeFetcher, type LookupAll } from '../../functions/adapters/safe-fetch.ts';
-import { HashingChunker, MediaStore, StorageError } from '../../functions/adapters/media-store.ts';
+import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
+import type { SafeFetchPolicy } from '#core/address-policy.ts';
+import { failureKindOf, MediaTooLargeError, RefusedUrlError, SafeFetcher, type LookupAll } from '#adapters/safe-fetch.ts';
+import { HashingChunker, MediaStore, StorageError } from '#adapters/media-store.ts';
 
 const MiB = 1024 * 1024;
 type Route = (req: IncomingMessage, res: ServerResponse) => void;

@@ -12,9 +12,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { localClientConfig, startEmulators, type Emulators } from '../../bin/local/emulators.ts';
-import { startPoller, type SqsHandler } from '../../bin/local/poller.ts';
-import { callKeyOf, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type Provider } from '../../functions/core/types.ts';
+import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
+import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
+import { callKeyOf, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type Provider } from '#core/types.ts';
 
 const MiB = 1024 * 1024;
 const CAP = 12 * MiB;
@@ -149,7 +149,7 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
   });
   // Imported only now: the handler reads its environment once, at cold start.
-  const { handler } = await import('../../functions/media/handler.ts');
+  const { handler } = await import('#functions/media/handler.ts');
   sqs = new SQSClient(localClientConfig(em.endpoints.sqs));
   stopPoller = startPoller({ sqs, queueUrl: em.queues.media, handler: handler as unknown as SqsHandler, name: 'media-test', batchSize: 1, timeoutMs: 60_000, waitTimeSeconds: 1, concurrency: 2 });
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(em.endpoints.dynamodb)), { marshallOptions: { removeUndefinedValues: true } });

@@ -9,10 +9,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { localClientConfig, startEmulators, type Emulators } from '../../bin/local/emulators.ts';
-import { fakeContext } from '../../bin/local/poller.ts';
-import type { CallVaultConfig } from '../../lib/config.ts';
-import { parseConfig } from '../../lib/config.ts';
+import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
+import { fakeContext } from '#bin/local/poller.ts';
+import type { CallVaultConfig } from '#lib/config.ts';
+import { parseConfig } from '#lib/config.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
@@ -108,7 +108,7 @@ export async function startIngestHarness(rawConfig: unknown = {}, extraEnv: Reco
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     ...extraEnv,
   });
-  const mod = await import('../../functions/ingest/handler.ts');
+  const mod = await import('#functions/ingest/handler.ts');
   const handler = mod.handler as unknown as IngestHarness['handler'];
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));

@@ -9,12 +9,12 @@ import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { localClientConfig, startEmulators, type Emulators } from '../../bin/local/emulators.ts';
-import { createHipcallMock, type HipcallMock } from '../../bin/local/hipcall-mock.ts';
-import { fakeContext, toSqsRecord } from '../../bin/local/poller.ts';
-import { ContactsTable } from '../../functions/adapters/contacts-table.ts';
-import type { Contact } from '../../functions/core/contact.ts';
-import type { InsightJob } from '../../functions/core/types.ts';
+import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
+import { createHipcallMock, type HipcallMock } from '#bin/local/hipcall-mock.ts';
+import { fakeContext, toSqsRecord } from '#bin/local/poller.ts';
+import { ContactsTable } from '#adapters/contacts-table.ts';
+import type { Contact } from '#core/contact.ts';
+import type { InsightJob } from '#core/types.ts';
 
 export const API_TOKEN = 'test-hipcall-api-token-5f2b9c';
 export const CRM_SECRET = 'test-crm-key-0a1b2c';
@@ -118,7 +118,7 @@ export async function startInsightHarness(rawConfig: (urls: { crmBase: string })
     }) as typeof stream.write;
   }
 
-  const { handler } = (await import('../../functions/insight/handler.ts')) as unknown as { handler: InsightHarness['handler'] };
+  const { handler } = (await import('#functions/insight/handler.ts')) as unknown as { handler: InsightHarness['handler'] };
   const arn = 'arn:aws:sqs:us-east-1:000000000000:insight';
   let n = 0;
   return {

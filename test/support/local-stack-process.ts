@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../bin/local/emulators.ts';
-import type { Endpoints } from '../../bin/local/stack.ts';
+import { freePort } from '#bin/local/emulators.ts';
+import type { Endpoints } from '#bin/local/stack.ts';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -9,7 +9,7 @@ import {
   parseIPv4,
   parseIPv6,
   type SafeFetchPolicy,
-} from '../../functions/core/address-policy.ts';
+} from '#core/address-policy.ts';
 
 const deployed: SafeFetchPolicy = { allowHttp: false };
 const local: SafeFetchPolicy = { allowHttp: true, exemptHostPorts: ['127.0.0.1:4599', '[::1]:4600', 'localhost:4601'] };

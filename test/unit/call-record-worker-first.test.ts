@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mergeDelivery, type StoredCallRecord } from '../../functions/core/call-record.ts';
-import { normaliseDelivery } from '../../functions/core/providers/index.ts';
+import { mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
+import { normaliseDelivery } from '#core/providers/index.ts';
 import { fixture } from './fixtures.ts';
 
 describe('mergeDelivery onto an item a worker created first', () => {

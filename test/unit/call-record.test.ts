@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { STATUS_RANK, deliveryKey, mediaToQueue, mergeDelivery, type StoredCallRecord } from '../../functions/core/call-record.ts';
-import { normaliseDelivery } from '../../functions/core/providers/index.ts';
-import type { AdapterContext, CallRecord, NormalisedEvent, Provider } from '../../functions/core/types.ts';
+import { STATUS_RANK, deliveryKey, mediaToQueue, mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
+import { normaliseDelivery } from '#core/providers/index.ts';
+import type { AdapterContext, CallRecord, NormalisedEvent, Provider } from '#core/types.ts';
 import { fixture, fixtureSha256, fixtureWith, permutations } from './fixtures.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2030-01-01T00:00:00.000Z' };

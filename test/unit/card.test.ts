@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cardTemplateSchema, type CardTemplate } from '../../lib/config.ts';
-import { allowedRowFields, buildCard, disallowedFields, formatCurrency, hasContent, sanitiseCard } from '../../functions/core/card.ts';
-import type { Contact } from '../../functions/core/contact.ts';
+import { cardTemplateSchema, type CardTemplate } from '#lib/config.ts';
+import { allowedRowFields, buildCard, disallowedFields, formatCurrency, hasContent, sanitiseCard } from '#core/card.ts';
+import type { Contact } from '#core/contact.ts';
 
 const template = (raw: Record<string, unknown> = {}): CardTemplate => cardTemplateSchema.parse(raw);
 const jane: Contact = { phone: '+442045205757', name: 'Jane Smith', company: 'Acme Corp', balance: 4250 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseContactsCsv, parseCsv } from '../../functions/core/contacts-csv.ts';
-import { ValidationError } from '../../functions/core/errors.ts';
+import { parseContactsCsv, parseCsv } from '#core/contacts-csv.ts';
+import { ValidationError } from '#core/errors.ts';
 import { fixtureText } from './fixtures.ts';
 
 const GB = { defaultCountry: 'GB' };

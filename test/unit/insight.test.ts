@@ -8,15 +8,15 @@ import {
   retryAfterMs,
   retryDecision,
   stalenessOf,
-} from '../../functions/core/insight.ts';
-import { contactFromCrm, crmUrl } from '../../functions/adapters/crm-lookup.ts';
-import { HipcallApiSecrets, SECRET_CACHE_MS, parseHipcallApiSecret } from '../../functions/adapters/secrets.ts';
-import { parseInsightJob, processInsightJob, type InsightDeps } from '../../functions/insight/process.ts';
-import type { Contact } from '../../functions/core/contact.ts';
-import { PermanentError, RetryableError } from '../../functions/core/errors.ts';
-import type { PostResult } from '../../functions/core/insight.ts';
-import type { InsightInfo } from '../../functions/core/types.ts';
-import { parseConfig } from '../../lib/config.ts';
+} from '#core/insight.ts';
+import { contactFromCrm, crmUrl } from '#adapters/crm-lookup.ts';
+import { HipcallApiSecrets, SECRET_CACHE_MS, parseHipcallApiSecret } from '#adapters/secrets.ts';
+import { parseInsightJob, processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
+import type { Contact } from '#core/contact.ts';
+import { PermanentError, RetryableError } from '#core/errors.ts';
+import type { PostResult } from '#core/insight.ts';
+import type { InsightInfo } from '#core/types.ts';
+import { parseConfig } from '#lib/config.ts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 const NOW = Date.parse('2026-03-01T10:00:30.000Z');

@@ -11,7 +11,7 @@ import {
   storedContentType,
   urlForLog,
   type RetryInput,
-} from '../../functions/core/media.ts';
+} from '#core/media.ts';
 
 const T0 = Date.parse('2026-04-02T10:00:45Z');
 const at = (seconds: number) => T0 + seconds * 1000;

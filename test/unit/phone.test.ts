@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalisePhone, toE164 } from '../../functions/core/phone.ts';
+import { normalisePhone, toE164 } from '#core/phone.ts';
 
 describe('toE164', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isJsonContentType, readBody } from '../../functions/core/request.ts';
-import { ipAllowed } from '../../functions/core/source-ip.ts';
+import { isJsonContentType, readBody } from '#core/request.ts';
+import { ipAllowed } from '#core/source-ip.ts';
 
 const read = (body: string | undefined, extra: Partial<Parameters<typeof readBody>[0]> = {}) =>
   readBody({ body, contentType: 'application/json', maxBytes: 1024, ...extra });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTokenSecret, StaticTokens, tokensMatch } from '../../functions/adapters/webhook-tokens.ts';
+import { parseTokenSecret, StaticTokens, tokensMatch } from '#adapters/webhook-tokens.ts';
 
 describe('webhook tokens', () => {
   const current = 'a'.repeat(64);

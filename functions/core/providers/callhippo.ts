@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { normalisePhone } from '../phone.ts';
-import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction, NormalisedEvent } from '../types.ts';
-import { ValidationError } from '../errors.ts';
+import { normalisePhone } from '#core/phone.ts';
+import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction, NormalisedEvent } from '#core/types.ts';
+import { ValidationError } from '#core/errors.ts';
 import { compact, identity, isoFromMs, lenient, parseDelivery, toIsoTime } from './lenient.ts';
 
 const shapeSchema = z.object(

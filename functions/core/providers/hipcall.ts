@@ -4,8 +4,8 @@
  * company) are not about a call: they are archived raw and acknowledged.
  */
 import { z } from 'zod';
-import { normalisePhone } from '../phone.ts';
-import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction, MediaRef } from '../types.ts';
+import { normalisePhone } from '#core/phone.ts';
+import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction, MediaRef } from '#core/types.ts';
 import { compact, eventName, identity, lenient, parseDelivery } from './lenient.ts';
 
 const EVENT_MESSAGE = 'Hipcall delivery has no valid "event": every webhook body names its event type, e.g. {"event": "call_hangup", "data": {...}}';

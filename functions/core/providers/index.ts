@@ -1,6 +1,6 @@
 /** The provider adapters by provider type: the one entry point the ingest uses. */
-import { ValidationError } from '../errors.ts';
-import { PROVIDERS, type AdapterContext, type AdapterResult, type Provider } from '../types.ts';
+import { ValidationError } from '#core/errors.ts';
+import { PROVIDERS, type AdapterContext, type AdapterResult, type Provider } from '#core/types.ts';
 import * as callhippo from './callhippo.ts';
 import * as hipcall from './hipcall.ts';
 import * as postcall from './postcall.ts';

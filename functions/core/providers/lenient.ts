@@ -4,7 +4,7 @@
  * because a provider that changes a field must not lose us a call (the raw body is archived anyway).
  */
 import { z } from 'zod';
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '#core/errors.ts';
 
 /** Keys that could reach an object's prototype if copied blindly. */
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);

@@ -4,8 +4,8 @@
  * The provider never retries, so only a missing `callId` refuses a delivery.
  */
 import { z } from 'zod';
-import { normalisePhone } from '../phone.ts';
-import type { AdapterContext, AdapterResult, Direction, MediaRef } from '../types.ts';
+import { normalisePhone } from '#core/phone.ts';
+import type { AdapterContext, AdapterResult, Direction, MediaRef } from '#core/types.ts';
 import { compact, identity, lenient, parseDelivery, toText } from './lenient.ts';
 
 /** A post-call delivery: strict on `callId`, lenient on the rest. */

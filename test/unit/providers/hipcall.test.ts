@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../functions/core/errors.ts';
-import { normalise } from '../../../functions/core/providers/hipcall.ts';
-import type { AdapterContext, NormalisedEvent } from '../../../functions/core/types.ts';
-import { fixture, fixtureWith } from '../fixtures.ts';
+import { ValidationError } from '#core/errors.ts';
+import { normalise } from '#core/providers/hipcall.ts';
+import type { AdapterContext, NormalisedEvent } from '#core/types.ts';
+import { fixture, fixtureWith } from '#test/unit/fixtures.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'GB', receivedAt: '2030-01-01T00:00:00.000Z' };
 
