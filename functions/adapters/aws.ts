@@ -24,12 +24,34 @@ export const FAST: ClientBudget = { connectionTimeoutMs: 300, requestTimeoutMs: 
 /** For workers that have minutes: ordinary SDK behaviour, but never hang forever. */
 export const PATIENT: ClientBudget = { connectionTimeoutMs: 2000, requestTimeoutMs: 30_000, maxAttempts: 4 };
 
-function common(budget: ClientBudget) {
+/** The AWS services the functions call. */
+export type AwsService = 'dynamodb' | 's3' | 'sqs' | 'secretsmanager';
+
+/** Any SDK v3 client (what `AwsTarget.instrument` receives). */
+export type SdkClient = DynamoDBClient | S3Client | SQSClient | SecretsManagerClient;
+
+/**
+ * Where the clients connect. In Lambda nothing is set and the SDK finds AWS itself; the local stack and
+ * the tests point each service at an emulator, and may instrument every client (tests record each call).
+ */
+export interface AwsTarget {
+  endpoints?: Partial<Record<AwsService, string>>;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Called once with every client built, e.g. to add a middleware. */
+  instrument?: (client: SdkClient, service: AwsService) => void;
+}
+
+function common(budget: ClientBudget, service: AwsService, target: AwsTarget) {
   const agentOptions = { keepAlive: true, maxSockets: 64 };
+  const endpoint = target.endpoints?.[service];
   return {
     maxAttempts: budget.maxAttempts,
-    // Emulators speak path-style only; real S3 is fine with it too when an endpoint is forced.
-    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
+    ...(endpoint ? { endpoint } : {}),
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.credentials ? { credentials: target.credentials } : {}),
+    // Emulators speak path-style only. (TODO(issue 8): the env fallback goes when every composition root passes a target.)
+    ...(service === 's3' && (endpoint || process.env.AWS_ENDPOINT_URL_S3) ? { forcePathStyle: true } : {}),
     requestHandler: new NodeHttpHandler({
       connectionTimeout: budget.connectionTimeoutMs,
       requestTimeout: budget.requestTimeoutMs,
@@ -41,13 +63,19 @@ function common(budget: ClientBudget) {
   };
 }
 
-export const dynamoDocument = (budget: ClientBudget = PATIENT) =>
-  DynamoDBDocumentClient.from(new DynamoDBClient(common(budget)), {
+function built<C extends SdkClient>(client: C, service: AwsService, target: AwsTarget): C {
+  target.instrument?.(client, service);
+  return client;
+}
+
+export const dynamoDocument = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) =>
+  DynamoDBDocumentClient.from(built(new DynamoDBClient(common(budget, 'dynamodb', target)), 'dynamodb', target), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
-export const s3Client = (budget: ClientBudget = PATIENT) => new S3Client(common(budget));
-export const sqsClient = (budget: ClientBudget = PATIENT) => new SQSClient(common(budget));
-export const secretsClient = (budget: ClientBudget = PATIENT) => new SecretsManagerClient(common(budget));
+export const s3Client = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) => built(new S3Client(common(budget, 's3', target)), 's3', target);
+export const sqsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) => built(new SQSClient(common(budget, 'sqs', target)), 'sqs', target);
+export const secretsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) =>
+  built(new SecretsManagerClient(common(budget, 'secretsmanager', target)), 'secretsmanager', target);
 
 /** Read a required environment variable at cold start; fail fast with a message that says what to set. */
 export function requireEnv(name: string): string {
