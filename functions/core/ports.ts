@@ -1,0 +1,221 @@
+/**
+ * The ports: every interface the processes (functions/<name>/process.ts) depend on. Adapters in
+ * functions/adapters implement them against AWS and HTTP; tests implement them with in-memory fakes.
+ * Types only: nothing here does I/O.
+ */
+import type { Readable } from 'node:stream';
+import type { SafeFetchPolicy } from './address-policy.ts';
+import type { DeliveryInput } from './call-record.ts';
+import type { CardRow } from './card.ts';
+import type { Contact } from './contact.ts';
+import type { PendingInsight, PostResult } from './insight.ts';
+import type { CallRecord, InsightInfo, InsightJob, MediaInfo, MediaJob, MediaKind } from './types.ts';
+
+// ── Shared ────────────────────────────────────────────────────────────────────────────────────────
+
+/** Structured log lines: a message plus fields, never bodies, tokens, phone numbers or full URLs. */
+export interface Log {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The time, in epoch milliseconds (tests pass a fake one). */
+export type Clock = () => number;
+
+// ── Calls table ───────────────────────────────────────────────────────────────────────────────────
+
+/** One delivery to apply to its call item, plus the media whose map it creates as `queued`. */
+export interface ApplyDelivery extends DeliveryInput {
+  queuedMedia?: MediaKind[];
+}
+
+export type ApplyOutcome = { outcome: 'stored' | 'duplicate'; record: CallRecord; previous: CallRecord | undefined };
+
+/** The calls table: the ingest's order-independent upsert and the workers' narrow updates. */
+export interface CallsStore {
+  get(callKey: string, options?: { consistent?: boolean; abortSignal?: AbortSignal }): Promise<CallRecord | undefined>;
+  /** Merge one delivery into its item; `duplicate` when it was applied before. */
+  applyDelivery(input: ApplyDelivery, abortSignal?: AbortSignal): Promise<ApplyOutcome>;
+  /** Set one media map; with `unlessStored`, false (and nothing written) when it is already `stored`. */
+  setMedia(callKey: string, media: MediaKind, info: MediaInfo, options?: { unlessStored?: boolean }): Promise<boolean>;
+}
+
+// ── Archive bucket ────────────────────────────────────────────────────────────────────────────────
+
+export interface RawMeta {
+  source: string;
+  receivedAt: string;
+  contentType?: string;
+}
+
+export interface QuarantineEntry extends RawMeta {
+  status: number;
+  reason: string;
+  bytes: Buffer;
+}
+
+/** raw/ and quarantine/: every delivery lands in one of them, verbatim. */
+export interface DeliveryArchive {
+  putRaw(key: string, bytes: Buffer, meta: RawMeta, abortSignal?: AbortSignal): Promise<void>;
+  putQuarantine(key: string, entry: QuarantineEntry, abortSignal?: AbortSignal): Promise<void>;
+  getBytes(key: string, abortSignal?: AbortSignal): Promise<Buffer>;
+}
+
+// ── Queues ────────────────────────────────────────────────────────────────────────────────────────
+
+/** What the replay queue carries: enough to apply the delivery again, later, exactly as first received. */
+export interface ReplayMessage {
+  source: string;
+  receivedAt: string;
+  contentType?: string;
+  /** The body as received (UTF-8), when it fits in a message. */
+  body?: string;
+  /** Otherwise the raw/ key the body was archived under. */
+  rawKey?: string;
+  /** Why the first attempt could not finish (for the logs; never contains the body). */
+  reason: string;
+}
+
+/** The queues the ingest feeds. */
+export interface JobQueues {
+  sendMedia(jobs: MediaJob[], delaySeconds: number, abortSignal?: AbortSignal): Promise<void>;
+  sendInsight(job: InsightJob, abortSignal?: AbortSignal): Promise<void>;
+  sendReplay(message: ReplayMessage, abortSignal?: AbortSignal): Promise<void>;
+}
+
+/** A received SQS message, as a worker needs to hand it back. */
+export interface QueueMessageRef {
+  messageId: string;
+  receiptHandle: string;
+  /** The ARN of the queue it came from (the event source). */
+  queueArn: string;
+}
+
+/** Hands a message back to its queue to come again later (ChangeMessageVisibility). */
+export interface RetryQueue {
+  /** Make the message visible again in `delaySeconds` (capped to what SQS allows); never throws. */
+  delay(message: QueueMessageRef, delaySeconds: number): Promise<void>;
+}
+
+// ── Webhook tokens and API secrets ────────────────────────────────────────────────────────────────
+
+export interface TokenStore {
+  /** True when `presented` is a valid token of `sourceId`. Never throws for a bad token. */
+  verify(sourceId: string, presented: string, abortSignal?: AbortSignal): Promise<boolean>;
+}
+
+/** What one source's Hipcall API secret holds. */
+export interface HipcallApiSecret {
+  token: string;
+  /** Header value for the source's CRM (`insight.crm.authHeader`), when it has one. */
+  crmAuthorization?: string;
+}
+
+/** The Hipcall API secret of each source (cached by the adapter). */
+export interface ApiSecrets {
+  get(sourceId: string, abortSignal?: AbortSignal): Promise<HipcallApiSecret>;
+}
+
+// ── Media ─────────────────────────────────────────────────────────────────────────────────────────
+
+export interface MediaRequest {
+  policy: SafeFetchPolicy;
+  /** Largest body accepted; enforced on Content-Length and while streaming. */
+  maxBytes: number;
+  maxRedirects?: number;
+  signal?: AbortSignal;
+}
+
+/** A response whose status is final (no more redirects). The caller must consume or destroy `body`. */
+export interface MediaResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  contentType?: string;
+  contentLength?: number;
+  /** The URL that answered (after redirects). */
+  url: URL;
+  redirects: number;
+  body: Readable;
+}
+
+/** Where recordings come from: a fetch that applies the address rules at connect time. */
+export interface MediaSource {
+  get(url: string, request: MediaRequest): Promise<MediaResponse>;
+}
+
+export interface PutMediaInput {
+  key: string;
+  body: Readable;
+  contentType: string;
+  /** Object metadata (x-amz-meta-*). */
+  metadata: Record<string, string>;
+  /** Largest body expected. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface StoredObject {
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Where recordings and the cdr/ JSON go. */
+export interface MediaArchive {
+  putStream(input: PutMediaInput): Promise<StoredObject>;
+  putCallRecord(key: string, record: CallRecord, signal?: AbortSignal): Promise<void>;
+}
+
+/** A fresh media link for a call whose pre-signed URL has expired (the Hipcall API). */
+export interface MediaLinks {
+  /** True when the source has an API token and base URL to ask with. */
+  canRefresh(sourceId: string): boolean;
+  freshMediaUrl(sourceId: string, callId: string, media: MediaKind, signal?: AbortSignal): Promise<string | undefined>;
+}
+
+// ── Insight cards ─────────────────────────────────────────────────────────────────────────────────
+
+/** Where the insight worker finds a contact by E.164 number. */
+export interface ContactLookup {
+  find(phone: string, abortSignal?: AbortSignal): Promise<Contact | undefined>;
+}
+
+/** A source's CRM settings (`insight.crm` in the config). */
+export interface CrmSettings {
+  urlTemplate: string;
+  authHeader?: string | undefined;
+  timeoutMs: number;
+  mapping: Record<string, string>;
+}
+
+export type CrmAnswer =
+  | { outcome: 'found'; contact: Contact }
+  | { outcome: 'not_found'; status?: number }
+  /** `status` is absent for a network failure or timeout. */
+  | { outcome: 'error'; status?: number; message: string };
+
+/** The user's own CRM over HTTP. */
+export interface CrmDirectory {
+  find(sourceId: string, crm: CrmSettings, phone: string, options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<CrmAnswer>;
+}
+
+/** The item's `insight` attribute as a claim, so a repeated job posts no second card. */
+export interface InsightClaims {
+  claim(callKey: string, value: PendingInsight | InsightInfo, options: { nowMs: number; leaseMs: number; abortSignal?: AbortSignal }): Promise<boolean>;
+  settle(callKey: string, claimId: string, outcome: InsightInfo, abortSignal?: AbortSignal): Promise<boolean>;
+}
+
+export interface CardPost {
+  baseUrl: string;
+  callId: string;
+  token: string;
+  card: readonly CardRow[];
+  timeoutMs: number;
+  abortSignal?: AbortSignal;
+}
+
+/** Where an Insight Card goes (Hipcall's card API). One attempt; the retry policy is core's. */
+export interface CardSink {
+  post(input: CardPost): Promise<PostResult>;
+}
