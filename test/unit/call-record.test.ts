@@ -115,12 +115,14 @@ describe('mergeDelivery', () => {
       durationSec: 272,
       hangupBy: 'contact',
       agent: { id: '1121' },
+      callAt: '2025-06-03T09:15:02.000Z',
       day: '2025-06-03',
       events: deliveries.map((d) => d.deliveryKey).sort(),
       version: 3,
       fieldSources: Object.fromEntries(
-        ['source', 'kind', 'direction', 'fromNumber', 'toNumber', 'customerNumber', 'hangupBy', 'agent.id'].map((field) => [field, hangupPrecedence]),
+        ['kind', 'direction', 'fromNumber', 'toNumber', 'customerNumber', 'hangupBy', 'agent.id'].map((field) => [field, hangupPrecedence]),
       ),
+      firstOccurredAt: '2025-06-03T09:15:02.000Z',
       createdAt: '2030-01-01T00:00:00.000Z',
       updatedAt: '2030-01-01T00:00:02.000Z',
     });
@@ -152,10 +154,12 @@ describe('mergeDelivery', () => {
       durationSec: 271,
       hangupBy: 'Client',
       agent: { id: '610c2a9e4b7f1d3a5c8e0b24', email: 'maria@example.com', name: 'Maria Agent' },
+      callAt: '2024-03-28T10:05:10.000Z',
       day: '2024-03-28',
       events: expect.any(Array),
       version: 4,
       fieldSources: expect.any(Object),
+      firstOccurredAt: '2024-03-28T10:05:10.000Z',
     });
     expect(record.events).toHaveLength(4);
     expect(record.fieldSources?.['agent.id']).toMatch(/^3\|2024-03-28T10:09:49.000Z\|call_status#/);
@@ -228,10 +232,9 @@ describe('mergeDelivery', () => {
     expect(mergeAll([second, first]).record.agent).toEqual({ email: 'second@example.com' });
   });
 
-  it('defaults kind to call and direction and status to unknown, and leaves day unset without startedAt', () => {
+  it('defaults kind to call and direction and status to unknown, and indexes a call without any time by its receipt', () => {
     const { record } = mergeAll([fromBody('callhippo', { callSid: 'CA4', dateTime: 'later' })]);
-    expect(record).toMatchObject({ kind: 'call', direction: 'unknown', status: 'unknown', version: 1 });
-    expect(record).not.toHaveProperty('day');
+    expect(record).toMatchObject({ kind: 'call', direction: 'unknown', status: 'unknown', version: 1, callAt: ctx.receivedAt, day: '2030-01-01' });
     expect(record).not.toHaveProperty('startedAt');
   });
 
