@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import type { CallFields, ExtrasField, ExtrasPointer } from './types.ts';
 
-/** DynamoDB's largest number magnitude (docs: "Supported data types and naming rules"). */
-export const DYNAMO_NUMBER_MAX = 9.9999999999999999999999999999999999999e125;
+/** DynamoDB's largest number magnitude is 9.9999999999999999999999999999999999999E+125: every double below 1e126. */
+export const DYNAMO_NUMBER_LIMIT = 1e126;
 /** DynamoDB's smallest non-zero number magnitude. */
 export const DYNAMO_NUMBER_MIN = 1e-130;
 /** DynamoDB keeps at most 38 significant digits. */
@@ -47,7 +47,7 @@ export function isDynamoNumber(n: number): boolean {
   if (!Number.isFinite(n)) return false;
   const abs = Math.abs(n);
   // lib-dynamodb refuses anything beyond MAX_SAFE_INTEGER, which also covers DynamoDB's upper bound.
-  return abs <= Number.MAX_SAFE_INTEGER && (abs === 0 || abs >= DYNAMO_NUMBER_MIN) && abs <= DYNAMO_NUMBER_MAX;
+  return abs <= Number.MAX_SAFE_INTEGER && (abs === 0 || abs >= DYNAMO_NUMBER_MIN) && abs < DYNAMO_NUMBER_LIMIT;
 }
 
 /**
