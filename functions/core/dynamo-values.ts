@@ -182,7 +182,7 @@ export function isExtrasPointer(value: unknown): value is ExtrasPointer {
  * numbers about one byte per two significant digits plus one, 3 bytes per list or map plus one per
  * element, 1 byte for booleans and nulls). Rounded up where DynamoDB's own rule is approximate.
  */
-export function itemSizeBytes(item: Record<string, unknown>): number {
+export function itemSizeBytes(item: object): number {
   let total = 0;
   for (const [name, value] of Object.entries(item)) {
     if (value === undefined) continue;
