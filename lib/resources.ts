@@ -133,7 +133,8 @@ const KEY_PART_SAFE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
  * cut to 200 characters, and suffixed with `~` and 16 hex digits of the SHA-256 of its exact UTF-8 bytes.
  * `~` never occurs in an ordinary id, so a sanitised key never equals an ordinary one. (`~` is on S3's
  * "avoid" list for old URL encoders, but it is unreserved in RFC 3986 and SigV4, unlike `!`, `*`, `'`,
- * `(`, `)`, which some SigV4 signers encode wrongly.) At most 217 characters, all ASCII.
+ * `(`, `)`, which some SigV4 signers encode wrongly.) At most 217 characters, all ASCII. Ids that are
+ * not well-formed UTF-16 never get here (normaliseDelivery refuses them): UTF-8 could not tell them apart.
  */
 export function safeKeyPart(s: string): string {
   if (s.length <= KEY_PART_MAX_CHARS && KEY_PART_SAFE.test(s)) return s;
