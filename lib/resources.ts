@@ -3,7 +3,8 @@
  * so the emulated tables, queues and bucket layout cannot drift from what is deployed.
  * Plain data only: no aws-cdk-lib, no AWS SDK.
  */
-import type { MediaKind, Provider } from '#core/types.ts';
+import { createHash } from 'node:crypto';
+import type { ExtrasField, MediaKind, Provider } from '#core/types.ts';
 
 export interface KeyAttribute {
   name: string;
@@ -106,6 +107,7 @@ export const PREFIX = {
   cdr: 'cdr/',
   raw: 'raw/',
   quarantine: 'quarantine/',
+  extras: 'extras/',
 } as const;
 
 export const MEDIA_PREFIX: Record<MediaKind, string> = {
@@ -121,10 +123,28 @@ export function datePath(iso: string): string {
   return `${t.getUTCFullYear()}/${String(t.getUTCMonth() + 1).padStart(2, '0')}/${String(t.getUTCDate()).padStart(2, '0')}`;
 }
 
-/** Object keys must not be steered by a provider: keep ids to a safe alphabet. */
+/** Longest id used as is in a key, and longest readable part of a sanitised one. */
+export const KEY_PART_MAX_CHARS = 200;
+const KEY_PART_SAFE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/**
+ * An id as one segment of an object key, one-to-one with the id: an ordinary id (`[A-Za-z0-9._-]`,
+ * not starting with `.`, at most 200 characters) is used as is; any other is sanitised to that alphabet,
+ * cut to 200 characters, and suffixed with `~` and 16 hex digits of the SHA-256 of its exact UTF-8 bytes.
+ * `~` never occurs in an ordinary id, so a sanitised key never equals an ordinary one. (`~` is on S3's
+ * "avoid" list for old URL encoders, but it is unreserved in RFC 3986 and SigV4, unlike `!`, `*`, `'`,
+ * `(`, `)`, which some SigV4 signers encode wrongly.) At most 217 characters, all ASCII. Ids that are
+ * not well-formed UTF-16 never get here (normaliseDelivery refuses them): UTF-8 could not tell them apart.
+ */
 export function safeKeyPart(s: string): string {
-  const cleaned = s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
-  return cleaned.slice(0, 200) || '_';
+  if (s.length <= KEY_PART_MAX_CHARS && KEY_PART_SAFE.test(s)) return s;
+  const cleaned = s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_').slice(0, KEY_PART_MAX_CHARS);
+  return `${cleaned}~${createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
+/** A timestamp we generated (ISO-8601) as a key segment: readable, `:` replaced (one-to-one for ISO text). */
+function timeKeyPart(iso: string): string {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(iso) ? iso.replace(/:/g, '_') : safeKeyPart(iso);
 }
 
 export const S3_KEYS = {
@@ -132,9 +152,12 @@ export const S3_KEYS = {
     `${MEDIA_PREFIX[media]}${provider}/${datePath(at)}/${safeKeyPart(callId)}.${ext}`,
   cdr: (provider: Provider, at: string, callId: string) => `${PREFIX.cdr}${provider}/${datePath(at)}/${safeKeyPart(callId)}.json`,
   raw: (provider: Provider, at: string, callId: string, receivedAt: string, eventKey: string) =>
-    `${PREFIX.raw}${provider}/${datePath(at)}/${safeKeyPart(callId)}/${safeKeyPart(receivedAt)}-${safeKeyPart(eventKey)}.json`,
+    `${PREFIX.raw}${provider}/${datePath(at)}/${safeKeyPart(callId)}/${timeKeyPart(receivedAt)}-${safeKeyPart(eventKey)}.json`,
   quarantine: (provider: Provider | 'unknown', receivedAt: string, sha256: string) =>
-    `${PREFIX.quarantine}${provider}/${datePath(receivedAt)}/${safeKeyPart(receivedAt)}-${sha256}.json`,
+    `${PREFIX.quarantine}${provider}/${datePath(receivedAt)}/${timeKeyPart(receivedAt)}-${safeKeyPart(sha256)}.json`,
+  /** An extras value too large for the item (`caller`, `analysis`), named by its content hash. */
+  extras: (provider: Provider, at: string, callId: string, field: ExtrasField, sha256: string) =>
+    `${PREFIX.extras}${provider}/${datePath(at)}/${safeKeyPart(callId)}/${field}-${sha256.slice(0, 16).toLowerCase()}.json`,
 };
 
 /** Environment variable names the functions read at cold start (set by CDK and by bin/local.ts). */

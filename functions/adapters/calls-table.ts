@@ -6,13 +6,19 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mergeDelivery } from '#core/call-record.ts';
-import type { CallRecord, InsightInfo, MediaInfo, MediaKind, NormalisedEvent } from '#core/types.ts';
+import type { CallRecord, InsightInfo, MediaInfo, MediaKind, NormalisedEvent, RejectedMediaRef } from '#core/types.ts';
 import { callKeyOf } from '#core/types.ts';
 
-/** Attributes other writers own: the ingest upsert never sets them (except to create a `queued` media map). */
+/** Attributes other writers own: the ingest upsert never sets them (except to create a `queued` or `rejected` media map). */
 const WORKER_OWNED = new Set(['recording', 'voicemail', 'transcript', 'insight', 'callKey']);
 
-export type ApplyOutcome = { outcome: 'stored' | 'duplicate'; record: CallRecord; previous: CallRecord | undefined };
+/**
+ * What applying a delivery did: `stored`, `duplicate` (already applied), or `foreign`: the call belongs
+ * to another source of the same provider (`owner`), so the delivery changed nothing.
+ */
+export type ApplyOutcome =
+  | { outcome: 'stored' | 'duplicate'; record: CallRecord; previous: CallRecord | undefined }
+  | { outcome: 'foreign'; owner: string; record: CallRecord; previous: CallRecord | undefined };
 
 export interface ApplyInput {
   source: string;
@@ -21,6 +27,8 @@ export interface ApplyInput {
   now: string;
   /** Media refs of this delivery: their map is created as `queued` when the item has none yet. */
   queuedMedia?: MediaKind[];
+  /** Media links of this delivery that will not be fetched; defaults to `event.rejectedMedia`. Their map is created as `rejected` when the item has none yet. */
+  rejectedMedia?: RejectedMediaRef[];
 }
 
 export class CallsTable {
@@ -48,10 +56,13 @@ export class CallsTable {
       // First try: assume the call is new and create it blind (one round trip, the common case for the
       // first delivery of a call). If it exists, the condition fails and we read, merge and write back.
       const previous = attempt === 0 ? undefined : await this.get(callKey, { consistent: true, abortSignal });
-      const { record, changed } = mergeDelivery(previous, { source: input.source, event: input.event, deliveryKey: input.deliveryKey, now: input.now });
-      if (!changed) return { outcome: 'duplicate', record, previous };
+      const merged = mergeDelivery(previous, { source: input.source, event: input.event, deliveryKey: input.deliveryKey, now: input.now });
+      const { record } = merged;
+      // The read that found the owner was consistent, and the owner never changes once set: no write needed.
+      if (merged.foreign) return { outcome: 'foreign', owner: merged.owner, record, previous };
+      if (!merged.changed) return { outcome: 'duplicate', record, previous };
       try {
-        await this.doc.send(this.upsertCommand(record, previous, input.queuedMedia ?? [], input.now), { abortSignal });
+        await this.doc.send(this.upsertCommand(record, previous, input.queuedMedia ?? [], input.now, input.rejectedMedia ?? input.event.rejectedMedia ?? []), { abortSignal });
         return { outcome: 'stored', record, previous };
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException) || attempt >= this.maxConflicts) throw err;
@@ -62,7 +73,7 @@ export class CallsTable {
   }
 
   /** The conditional UpdateItem that writes a merged record (public for the benchmark's bare baseline). */
-  upsertCommand(record: CallRecord, previous: CallRecord | undefined, queuedMedia: MediaKind[], now: string) {
+  upsertCommand(record: CallRecord, previous: CallRecord | undefined, queuedMedia: MediaKind[], now: string, rejectedMedia: RejectedMediaRef[] = []) {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
@@ -85,6 +96,16 @@ export class CallsTable {
       const n = `#m_${media}`;
       names[n] = media;
       values[`:m_${media}`] = { state: 'queued', attempts: 0, queuedAt: now, updatedAt: now } satisfies MediaInfo;
+      sets.push(`${n} = if_not_exists(${n}, :m_${media})`);
+    }
+    // A refused link shows on the item as a `rejected` map, unless a fetchable link of the same media
+    // came with it or the map already exists (a worker's state always wins).
+    const queued = new Set(queuedMedia);
+    const rejected = new Map(rejectedMedia.filter((ref) => !queued.has(ref.media)).map((ref) => [ref.media, ref.reason]));
+    for (const [media, reason] of rejected) {
+      const n = `#m_${media}`;
+      names[n] = media;
+      values[`:m_${media}`] = { state: 'rejected', error: reason, attempts: 0, updatedAt: now } satisfies MediaInfo;
       sets.push(`${n} = if_not_exists(${n}, :m_${media})`);
     }
     let condition: string;

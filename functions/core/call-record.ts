@@ -5,7 +5,10 @@
  * - `status` keeps the highest lifecycle rank (STATUS_RANK), so a late `call_init` never undoes a hangup;
  * - every other field keeps the value of the delivery with the highest precedence (see precedenceOf),
  *   which the item remembers per field in `fieldSources`;
- * - `events` lists the applied delivery keys, so a repeat is a no-op.
+ * - `events` lists the applied delivery keys, so a repeat is a no-op;
+ * - `callAt` (the indexes' sort key) is `startedAt`, else the earliest `occurredAt` seen (`firstOccurredAt`).
+ * A call belongs to the source that first delivered it: a delivery through another source of the same
+ * provider changes nothing (`foreign`), so one source cannot rewrite another's calls.
  * Media maps (`recording`, `voicemail`, `transcript`) and `insight` belong to other writers and pass through.
  */
 import { callKeyOf, type CallRecord, type CallStatus, type MediaRef, type NormalisedEvent } from './types.ts';
@@ -16,8 +19,18 @@ import { callKeyOf, type CallRecord, type CallStatus, type MediaRef, type Normal
  */
 export type FieldSources = Record<string, string>;
 
-/** The item as stored: a CallRecord plus the internal `fieldSources` map. */
-export type StoredCallRecord = CallRecord & { fieldSources?: FieldSources };
+/**
+ * The item as stored: a CallRecord plus internal attributes: `fieldSources`, and `firstOccurredAt`, the
+ * earliest `occurredAt` of the deliveries applied (what `callAt` falls back to, kept so the fallback is
+ * the same whatever order the deliveries arrive in).
+ */
+export type StoredCallRecord = CallRecord & { fieldSources?: FieldSources; firstOccurredAt?: string };
+
+/** What merging one delivery did: changed the item, nothing (a repeat), or nothing because another source owns the call. */
+export type MergeResult =
+  | { record: StoredCallRecord; changed: true; foreign?: false }
+  | { record: StoredCallRecord; changed: false; foreign?: false }
+  | { record: StoredCallRecord; changed: false; foreign: true; owner: string };
 
 /** One delivery to merge: the source it came through, its normalised event, and its delivery key. */
 export interface DeliveryInput {
@@ -44,11 +57,16 @@ export function deliveryKey(eventType: string, bodySha256: string): string {
   return `${eventType}#${bodySha256.slice(0, 16).toLowerCase()}`;
 }
 
-/** Merge one delivery into the item (pure); `changed` is false, and the item returned as is, for a repeated delivery. */
-export function mergeDelivery(existing: StoredCallRecord | undefined, input: DeliveryInput): { record: StoredCallRecord; changed: boolean } {
+/**
+ * Merge one delivery into the item (pure). `changed` is false, and the item returned as is, for a repeated
+ * delivery, and for a delivery through another source than the one that owns the call (`foreign`).
+ */
+export function mergeDelivery(existing: StoredCallRecord | undefined, input: DeliveryInput): MergeResult {
   const { event, deliveryKey: key } = input;
   const callKey = callKeyOf(event.provider, event.callId);
   if (existing && existing.callKey !== callKey) throw new Error(`mergeDelivery: delivery for ${callKey} merged into ${existing.callKey}`);
+  // An item a worker created first (media before the delivery) has no source yet: the first delivery claims it.
+  if (existing?.source !== undefined && existing.source !== input.source) return { record: existing, changed: false, foreign: true, owner: existing.source };
   if (existing?.events?.includes(key)) return { record: existing, changed: false };
 
   const fields = event.fields;
@@ -69,6 +87,8 @@ export function mergeDelivery(existing: StoredCallRecord | undefined, input: Del
     name: lastWriter('agent.name', existing?.agent?.name, fields.agent?.name),
   });
   const startedAt = earliest(existing?.startedAt, fields.startedAt);
+  const firstOccurredAt = earliest(existing?.firstOccurredAt, event.occurredAt);
+  const callAt = startedAt ?? firstOccurredAt;
   const events = [...(existing?.events ?? []), key].sort();
 
   const record: StoredCallRecord = compact({
@@ -76,12 +96,13 @@ export function mergeDelivery(existing: StoredCallRecord | undefined, input: Del
     callKey,
     provider: event.provider,
     callId: event.callId,
-    source: lastWriter('source', existing?.source, input.source) ?? input.source,
+    source: existing?.source ?? input.source,
     kind: lastWriter('kind', existing?.kind, fields.kind) ?? 'call',
     direction: lastWriter('direction', existing?.direction, fields.direction === 'unknown' ? undefined : fields.direction) ?? 'unknown',
     fromNumber: lastWriter('fromNumber', existing?.fromNumber, fields.fromNumber),
     toNumber: lastWriter('toNumber', existing?.toNumber, fields.toNumber),
     customerNumber: lastWriter('customerNumber', existing?.customerNumber, fields.customerNumber),
+    customerNumberAsSent: lastWriter('customerNumberAsSent', existing?.customerNumberAsSent, fields.customerNumberAsSent),
     hangupBy: lastWriter('hangupBy', existing?.hangupBy, fields.hangupBy),
     caller: lastWriter('caller', existing?.caller, fields.caller),
     analysis: lastWriter('analysis', existing?.analysis, fields.analysis),
@@ -91,10 +112,12 @@ export function mergeDelivery(existing: StoredCallRecord | undefined, input: Del
     answeredAt: earliest(existing?.answeredAt, fields.answeredAt),
     endedAt: latest(existing?.endedAt, fields.endedAt),
     durationSec: largest(existing?.durationSec, fields.durationSec),
-    day: startedAt === undefined ? undefined : dayOf(startedAt),
+    callAt,
+    day: callAt === undefined ? undefined : dayOf(callAt),
     events,
     version: events.length,
     fieldSources: sources,
+    firstOccurredAt,
     createdAt: existing?.createdAt ?? input.now,
     updatedAt: input.now,
   });

@@ -3,6 +3,7 @@
  * says what to fix, and the bytes are returned so the caller can quarantine them.
  */
 import { createHash } from 'node:crypto';
+import { exactJsonNumber } from './dynamo-values.ts';
 
 /** A delivery refused before any adapter saw it. */
 export interface Refusal {
@@ -52,12 +53,15 @@ export function readBody(input: BodyInput): BodyResult {
   if (!isJsonContentType(input.contentType)) {
     return refuse(bytes, 415, `Content-Type "${String(input.contentType).slice(0, 100)}" is not JSON. Send the delivery as application/json.`);
   }
-  if (bytes.length === 0 || bytes.toString('utf8').trim() === '') {
+  // A UTF-8 byte order mark is legal before JSON text (RFC 8259 lets parsers ignore it); the bytes,
+  // hash and archive keep it, only the parser skips it.
+  const jsonText = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  if (jsonText.trim() === '') {
     return refuse(bytes, 400, 'The body is empty. Send the provider\'s JSON delivery as the request body.');
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    parsed = parseJsonExact(jsonText);
   } catch (err) {
     return refuse(bytes, 400, `The body is not valid JSON (${(err as Error).message.slice(0, 160)}). Send the provider's delivery unchanged as application/json.`);
   }
@@ -66,6 +70,21 @@ export function readBody(input: BodyInput): BodyResult {
     return refuse(bytes, 400, `The body is ${what}; a delivery must be a JSON object such as {"event": "call_hangup", "data": {...}}.`);
   }
   return { ok: true, bytes, sha256: sha256Hex(bytes), json: parsed as Record<string, unknown> };
+}
+
+/** JSON.parse's reviver context (Node 22+, not yet in TypeScript's lib). */
+interface ReviverContext {
+  source?: string;
+}
+
+/**
+ * JSON.parse, except that a number JavaScript cannot hold exactly (a nanosecond timestamp, more digits
+ * than a double keeps) or DynamoDB cannot store (`1e200`, `5e-324`) is kept as its exact source text.
+ */
+export function parseJsonExact(text: string): unknown {
+  return JSON.parse(text, function (this: unknown, _key: string, value: unknown, context?: ReviverContext) {
+    return typeof value === 'number' && context?.source !== undefined ? exactJsonNumber(value, context.source) : value;
+  } as (this: unknown, key: string, value: unknown) => unknown);
 }
 
 function refuse(bytes: Buffer, status: Refusal['status'], message: string): BodyResult {

@@ -17,13 +17,17 @@ export interface CallFields {
   fromNumber?: string;
   toNumber?: string;
   customerNumber?: string;
+  /** The external party's number as sent when it does not look like a phone number: kept, but not indexed (see fitFields). */
+  customerNumberAsSent?: string;
   status?: CallStatus;
   startedAt?: string;
   answeredAt?: string;
   endedAt?: string;
   durationSec?: number;
   hangupBy?: string;
+  /** Post-call caller details, or an ExtrasPointer when they were too large for the item. */
   caller?: Record<string, unknown>;
+  /** Post-call AI analysis, or an ExtrasPointer when it was too large for the item. */
   analysis?: Record<string, unknown>;
   agent?: { id?: string; email?: string; name?: string };
 }
@@ -32,6 +36,24 @@ export interface CallFields {
 export interface MediaRef {
   media: MediaKind;
   url: string;
+}
+
+/** A media link a delivery carried that CallVault will not fetch (not http(s), or not an absolute URL). */
+export interface RejectedMediaRef {
+  media: MediaKind;
+  /** Why, for the media map's `error`; never the URL itself (it may carry a signature). */
+  reason: string;
+}
+
+/** The extras fields that move to S3 when they are too large for the item. */
+export type ExtrasField = 'caller' | 'analysis';
+
+/** What stands on the item in place of an extras value stored in S3 (`extras/...`). */
+export interface ExtrasPointer {
+  s3Key: string;
+  bytes: number;
+  sha256: string;
+  oversized: true;
 }
 
 /** One delivery, normalised: what the calls table merge and the job queues consume. */
@@ -44,6 +66,8 @@ export interface NormalisedEvent {
   occurredAt: string;
   fields: CallFields;
   media: MediaRef[];
+  /** Media links the delivery carried that will not be fetched; their map is created as `rejected`. */
+  rejectedMedia?: RejectedMediaRef[];
 }
 
 /** What a provider adapter makes of one delivery. */
@@ -98,7 +122,12 @@ export interface CallRecord extends CallFields {
   events: string[];
   createdAt: string;
   updatedAt: string;
-  /** `YYYY-MM-DD` of `startedAt`, for the by-day index. */
+  /**
+   * When the call happened, the sort key of both indexes: `startedAt` when known, else the earliest
+   * `occurredAt` of the deliveries applied (post-call and status-only calls carry no start time).
+   */
+  callAt?: string;
+  /** `YYYY-MM-DD` (UTC) of `callAt`, for the by-day index. */
   day?: string;
   /** Optimistic-concurrency counter; bumped by every ingest write. */
   version: number;

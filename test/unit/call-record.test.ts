@@ -115,12 +115,14 @@ describe('mergeDelivery', () => {
       durationSec: 272,
       hangupBy: 'contact',
       agent: { id: '1121' },
+      callAt: '2025-06-03T09:15:02.000Z',
       day: '2025-06-03',
       events: deliveries.map((d) => d.deliveryKey).sort(),
       version: 3,
       fieldSources: Object.fromEntries(
-        ['source', 'kind', 'direction', 'fromNumber', 'toNumber', 'customerNumber', 'hangupBy', 'agent.id'].map((field) => [field, hangupPrecedence]),
+        ['kind', 'direction', 'fromNumber', 'toNumber', 'customerNumber', 'hangupBy', 'agent.id'].map((field) => [field, hangupPrecedence]),
       ),
+      firstOccurredAt: '2025-06-03T09:15:02.000Z',
       createdAt: '2030-01-01T00:00:00.000Z',
       updatedAt: '2030-01-01T00:00:02.000Z',
     });
@@ -152,10 +154,12 @@ describe('mergeDelivery', () => {
       durationSec: 271,
       hangupBy: 'Client',
       agent: { id: '610c2a9e4b7f1d3a5c8e0b24', email: 'maria@example.com', name: 'Maria Agent' },
+      callAt: '2024-03-28T10:05:10.000Z',
       day: '2024-03-28',
       events: expect.any(Array),
       version: 4,
       fieldSources: expect.any(Object),
+      firstOccurredAt: '2024-03-28T10:05:10.000Z',
     });
     expect(record.events).toHaveLength(4);
     expect(record.fieldSources?.['agent.id']).toMatch(/^3\|2024-03-28T10:09:49.000Z\|call_status#/);
@@ -228,10 +232,9 @@ describe('mergeDelivery', () => {
     expect(mergeAll([second, first]).record.agent).toEqual({ email: 'second@example.com' });
   });
 
-  it('defaults kind to call and direction and status to unknown, and leaves day unset without startedAt', () => {
+  it('defaults kind to call and direction and status to unknown, and indexes a call without any time by its receipt', () => {
     const { record } = mergeAll([fromBody('callhippo', { callSid: 'CA4', dateTime: 'later' })]);
-    expect(record).toMatchObject({ kind: 'call', direction: 'unknown', status: 'unknown', version: 1 });
-    expect(record).not.toHaveProperty('day');
+    expect(record).toMatchObject({ kind: 'call', direction: 'unknown', status: 'unknown', version: 1, callAt: ctx.receivedAt, day: '2030-01-01' });
     expect(record).not.toHaveProperty('startedAt');
   });
 
@@ -265,6 +268,93 @@ describe('mergeDelivery', () => {
     const existing = mergeAll([fromFixture('hipcall', 'hipcall/inbound/call_init.json')]).record;
     const other = fromFixture('hipcall', 'hipcall/call_init.json');
     expect(() => mergeDelivery(existing, { ...other, now: '2030-01-02T00:00:00.000Z' })).toThrow(/merged into hipcall#7f1c/);
+  });
+});
+
+describe('mergeDelivery: a call belongs to the source that first delivered it', () => {
+  const init = () => fromFixture('hipcall', 'hipcall/inbound/call_init.json');
+  const hangup = () => fromFixture('hipcall', 'hipcall/inbound/call_hangup.json');
+  const through = (d: Delivery, source: string): Delivery => ({ ...d, source });
+
+  it('ignores a delivery through another source of the provider, and says who owns the call', () => {
+    const owned = mergeAll([through(init(), 'hipcall')]).record;
+    const foreign = mergeDelivery(owned, { ...through(hangup(), 'hipcall-tr'), now: '2030-01-02T00:00:00.000Z' });
+    expect(foreign).toEqual({ record: owned, changed: false, foreign: true, owner: 'hipcall' });
+  });
+
+  it('keeps the first source whichever of the two delivers first', () => {
+    const orders: [Delivery, Delivery][] = [
+      [through(init(), 'hipcall'), through(hangup(), 'hipcall-tr')],
+      [through(hangup(), 'hipcall-tr'), through(init(), 'hipcall')],
+    ];
+    for (const [first, second] of orders) {
+      const alone = mergeAll([first]).record;
+      const { record, changes } = mergeAll([first, second]);
+      expect(changes).toEqual([true, false]);
+      expect(record.source).toBe(first.source);
+      expect(content(record)).toStrictEqual(content(alone));
+    }
+  });
+
+  it('still applies every delivery of the owning source, in any order', () => {
+    const deliveries = hipcallCall().map((d) => through(d, 'hipcall-tr'));
+    const foreign = through(fromBody('hipcall', fixtureWith('hipcall/inbound/call_hangup.json', { call_duration: 999 }, 'data')), 'hipcall');
+    const expected = content(mergeAll(deliveries).record);
+    for (const order of permutations(deliveries)) {
+      // The foreign delivery comes after the owner's first: it must change nothing wherever it lands.
+      const { record } = mergeAll([order[0]!, foreign, ...order.slice(1)]);
+      expect(content(record)).toStrictEqual(expected);
+      expect(record.durationSec).toBe(272);
+    }
+  });
+
+  it('lets the first delivery claim an item a worker created first', () => {
+    const workerOnly = { callKey: 'hipcall#7f1c2b9e-3d4a-4e5b-8c6d-0a1b2c3d4e5f', recording: { state: 'stored' } } as unknown as StoredCallRecord;
+    const { record } = mergeAll([through(hangup(), 'hipcall-tr'), through(init(), 'hipcall')], workerOnly);
+    expect(record.source).toBe('hipcall-tr');
+    expect(record.events).toHaveLength(1);
+  });
+});
+
+describe('mergeDelivery: callAt and day, the index keys', () => {
+  const answered = () => fromFixture('callhippo', 'callhippo/lifecycle/status_answered.json');
+  const completed = () => fromFixture('callhippo', 'callhippo/lifecycle/status_completed.json');
+
+  it('indexes a status-only call with no start time by the earliest occurrence, in every order', () => {
+    const deliveries = [answered(), completed()];
+    const expected = content(mergeAll(deliveries).record);
+    expect(expected).not.toHaveProperty('startedAt');
+    expect(expected).toMatchObject({ callAt: '2024-03-28T10:05:18.000Z', day: '2024-03-28', firstOccurredAt: '2024-03-28T10:05:18.000Z' });
+    expect(expectOrderIndependent(deliveries, [[0], [1]], expected)).toBe(2 * 3);
+  });
+
+  it('moves callAt to startedAt once a delivery brings it, in every order', () => {
+    const deliveries = callhippoCall();
+    const expected = content(mergeAll(deliveries).record);
+    expect(expected).toMatchObject({ callAt: expected.startedAt, day: '2024-03-28' });
+    for (const order of permutations(deliveries)) expect(content(mergeAll(order).record)).toStrictEqual(expected);
+  });
+
+  it('takes day from callAt, not from the receipt time, for a post-call delivery', () => {
+    const { record } = mergeAll([fromFixture('postcall', 'postcall/post_call.json')]);
+    expect(record).not.toHaveProperty('startedAt');
+    expect(record).toMatchObject({ callAt: ctx.receivedAt, day: '2030-01-01' });
+  });
+
+  it('keeps day the UTC date of callAt across midnight in other offsets', () => {
+    const late = fromBody('callhippo', { callSid: 'CA9', status: 'answered', dateTime: '2024-03-28T23:30:00-02:00' });
+    expect(mergeAll([late]).record).toMatchObject({ callAt: '2024-03-29T01:30:00.000Z', day: '2024-03-29' });
+  });
+});
+
+describe('mergeDelivery: numbers that are not phone numbers', () => {
+  it('keeps a non-dialable customer number as customerNumberAsSent, next to an indexed one from another delivery', () => {
+    const odd = fromBody('callhippo', { callSid: 'CA10', callType: 'Incoming', fromNumber: 'Anonymous', status: 'ringing', dateTime: '2024-01-01T10:00:00Z' });
+    const real = fromBody('callhippo', { callSid: 'CA10', callType: 'Incoming', fromNumber: '+14155552671', status: 'completed', dateTime: '2024-01-01T10:05:00Z' });
+    for (const order of permutations([odd, real])) {
+      expect(mergeAll(order).record).toMatchObject({ customerNumber: '+14155552671', customerNumberAsSent: 'Anonymous' });
+    }
+    expect(mergeAll([odd]).record).not.toHaveProperty('customerNumber');
   });
 });
 

@@ -40,6 +40,30 @@ describe('readBody', () => {
     }
   });
 
+  it('parses a body that starts with a UTF-8 byte order mark, and keeps the mark in the bytes', () => {
+    const r = read('\uFEFF{"a":1}');
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.json).toEqual({ a: 1 });
+      expect([...r.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    }
+  });
+
+  it('parses a base64 body that starts with a byte order mark', () => {
+    const r = read(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"b":2}')]).toString('base64'), { isBase64Encoded: true });
+    expect(r.ok && r.json).toEqual({ b: 2 });
+  });
+
+  it('refuses a body that is only a byte order mark as empty', () => {
+    const r = read('\uFEFF');
+    expect(!r.ok && r.refusal.message).toMatch(/empty/);
+  });
+
+  it('keeps numbers JavaScript cannot hold exactly as their source text', () => {
+    const r = read('{"ns":1737367200123456789,"score":85}');
+    expect(r.ok && r.json).toEqual({ ns: '1737367200123456789', score: 85 });
+  });
+
   it('checks the size after decoding base64', () => {
     const r = read(Buffer.from(`{"p":"${'y'.repeat(1100)}"}`).toString('base64'), { isBase64Encoded: true });
     expect(!r.ok && r.refusal.status).toBe(413);

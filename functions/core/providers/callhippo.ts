@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { normalisePhone } from '#core/phone.ts';
 import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction, NormalisedEvent } from '#core/types.ts';
 import { ValidationError } from '#core/errors.ts';
-import { compact, identity, isoFromMs, lenient, parseDelivery, toIsoTime } from './lenient.ts';
+import { compact, identity, isoFromMs, lenient, mediaOf, parseDelivery, toIsoTime } from './lenient.ts';
 
 const shapeSchema = z.object(
   { activityType: lenient.text, callSid: z.unknown().optional(), dateTime: z.unknown().optional() },
@@ -31,7 +31,7 @@ export const callActivitySchema = z.object({
   email: lenient.text,
   callerName: lenient.text,
   hangupBy: lenient.text,
-  recordingUrl: lenient.url,
+  recordingUrl: lenient.mediaLink,
 });
 
 const SMS_TIME_MESSAGE = 'CallHippo SMS activity has no "time": an SMS has no id, so CallVault identifies it by from, to, time and smsType';
@@ -126,7 +126,7 @@ function callActivity(body: unknown, ctx: AdapterContext): NormalisedEvent {
       hangupBy: log.hangupBy,
       agent: agentOf({ email: log.email, name: log.callerName }),
     }),
-    media: log.recordingUrl ? [{ media: 'recording', url: log.recordingUrl }] : [],
+    ...mediaOf([['recording', log.recordingUrl]]),
   };
 }
 

@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { normalisePhone } from '#core/phone.ts';
-import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction, MediaRef } from '#core/types.ts';
-import { compact, eventName, identity, lenient, parseDelivery } from './lenient.ts';
+import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction } from '#core/types.ts';
+import { compact, eventName, identity, lenient, mediaOf, parseDelivery } from './lenient.ts';
 
 const EVENT_MESSAGE = 'Hipcall delivery has no valid "event": every webhook body names its event type, e.g. {"event": "call_hangup", "data": {...}}';
 
@@ -31,8 +31,8 @@ export const hipcallCallSchema = z.object({
       hangup_by: lenient.text,
       missing_call: lenient.boolean,
       user_id: lenient.text,
-      record_url: lenient.url,
-      voicemail_url: lenient.url,
+      record_url: lenient.mediaLink,
+      voicemail_url: lenient.mediaLink,
       call_flow: lenient.list(callFlowStepSchema),
     },
     { error: 'Hipcall call event has no "data" object: the call (with its uuid) is expected in "data"' },
@@ -71,14 +71,15 @@ export function normalise(body: unknown, ctx: AdapterContext): AdapterResult {
     hangupBy: data.hangup_by,
     agent: data.user_id ? { id: data.user_id } : undefined,
   });
-  const media: MediaRef[] = [];
-  if (data.record_url) media.push({ media: 'recording', url: data.record_url });
-  if (data.voicemail_url) media.push({ media: 'voicemail', url: data.voicemail_url });
+  const media = mediaOf([
+    ['recording', data.record_url],
+    ['voicemail', data.voicemail_url],
+  ]);
 
   return {
     outcome: 'events',
     eventType: event,
-    events: [{ provider: 'hipcall', callId: data.uuid, kind: event, occurredAt: occurredAt(event, data) ?? ctx.receivedAt, fields, media }],
+    events: [{ provider: 'hipcall', callId: data.uuid, kind: event, occurredAt: occurredAt(event, data) ?? ctx.receivedAt, fields, ...media }],
   };
 }
 

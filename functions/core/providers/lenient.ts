@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '#core/errors.ts';
+import type { MediaKind, MediaRef, RejectedMediaRef } from '#core/types.ts';
 
 /** Keys that could reach an object's prototype if copied blindly. */
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -74,6 +75,35 @@ export function toHttpUrl(value: unknown): string | undefined {
   return protocol === 'https:' || protocol === 'http:' ? text : undefined;
 }
 
+/** A media link as the adapters read it: a URL to fetch, or why it will not be fetched. */
+export type MediaLink = { url: string } | { rejected: string };
+
+/**
+ * A media link: an http(s) URL exactly as sent, or, for any other text, the reason it is refused
+ * (the item then shows the media as `rejected` rather than silently missing); undefined when absent.
+ */
+export function toMediaLink(value: unknown): MediaLink | undefined {
+  const text = toText(value);
+  if (!text) return undefined;
+  const url = toHttpUrl(text);
+  if (url) return { url };
+  if (!URL.canParse(text)) return { rejected: 'the link is not an absolute URL, so it cannot be fetched; ask the provider to send a full https:// link' };
+  const scheme = new URL(text).protocol.replace(/:$/, '').slice(0, 20);
+  return { rejected: `the link uses the "${scheme}" scheme; only http(s) links are fetched` };
+}
+
+/** The media refs to fetch and the refused links of a delivery, from its links by media kind. */
+export function mediaOf(links: [MediaKind, MediaLink | undefined][]): { media: MediaRef[]; rejectedMedia?: RejectedMediaRef[] } {
+  const media: MediaRef[] = [];
+  const rejectedMedia: RejectedMediaRef[] = [];
+  for (const [kind, link] of links) {
+    if (!link) continue;
+    if ('url' in link) media.push({ media: kind, url: link.url });
+    else rejectedMedia.push({ media: kind, reason: link.rejected });
+  }
+  return rejectedMedia.length > 0 ? { media, rejectedMedia } : { media };
+}
+
 /** A JSON-safe deep copy without prototype-polluting keys, nulls or non-finite numbers. */
 export function sanitise(value: unknown, depth = 0): unknown {
   if (typeof value === 'string' || typeof value === 'boolean') return value;
@@ -109,6 +139,7 @@ export const lenient = {
   seconds: z.unknown().transform(toSeconds).optional(),
   time: z.unknown().transform(toIsoTime).optional(),
   url: z.unknown().transform(toHttpUrl).optional(),
+  mediaLink: z.unknown().transform(toMediaLink).optional(),
   record: z.unknown().transform(toRecord).optional(),
   /** A list whose malformed items are dropped; anything but an array reads as empty. */
   list: <T extends z.ZodType>(item: T) =>

@@ -5,15 +5,15 @@
  */
 import { z } from 'zod';
 import { normalisePhone } from '#core/phone.ts';
-import type { AdapterContext, AdapterResult, Direction, MediaRef } from '#core/types.ts';
-import { compact, identity, lenient, parseDelivery, toText } from './lenient.ts';
+import type { AdapterContext, AdapterResult, Direction } from '#core/types.ts';
+import { compact, identity, lenient, mediaOf, parseDelivery, toText } from './lenient.ts';
 
 /** A post-call delivery: strict on `callId`, lenient on the rest. */
 export const postCallSchema = z.object(
   {
     callId: identity("Post-call delivery has no callId: every post-call webhook must carry the call's callId", 'Post-call callId'),
-    recordingUri: lenient.url,
-    transcriptUri: lenient.url,
+    recordingUri: lenient.mediaLink,
+    transcriptUri: lenient.mediaLink,
     callerDetails: lenient.record,
     callAnalysis: lenient.record,
     direction: lenient.text,
@@ -30,9 +30,10 @@ const DIRECTIONS = new Map<string, Direction>([
 /** Normalise one post-call delivery. */
 export function normalise(body: unknown, ctx: AdapterContext): AdapterResult {
   const call = parseDelivery(postCallSchema, body);
-  const media: MediaRef[] = [];
-  if (call.recordingUri) media.push({ media: 'recording', url: call.recordingUri });
-  if (call.transcriptUri) media.push({ media: 'transcript', url: call.transcriptUri });
+  const media = mediaOf([
+    ['recording', call.recordingUri],
+    ['transcript', call.transcriptUri],
+  ]);
   return {
     outcome: 'events',
     eventType: 'post_call',
@@ -52,7 +53,7 @@ export function normalise(body: unknown, ctx: AdapterContext): AdapterResult {
           caller: call.callerDetails,
           analysis: call.callAnalysis,
         }),
-        media,
+        ...media,
       },
     ],
   };
