@@ -145,13 +145,13 @@ const describeRaw = (value: unknown): string => {
   return JSON.stringify(value);
 };
 
-/** The role logical id of each function, found by the function's construct path. */
-export function functionRoles(template: CfnTemplate): Record<ContractFunction, string> {
+/** The function and role logical ids of each function, found by the function's construct path. */
+export function functionRoles(template: CfnTemplate): Record<ContractFunction, { functionId: string; roleId: string }> {
   const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
   if (functions.length > 0 && functions.every(([, r]) => !pathOf(r))) {
     throw new Error('The template has no aws:cdk:path metadata: synthesise it with synthTemplate() from test/support/permissions-contract.ts (it sets aws:cdk:enable-path-metadata).');
   }
-  const roles = {} as Record<ContractFunction, string>;
+  const roles = {} as Record<ContractFunction, { functionId: string; roleId: string }>;
   for (const [fn, path] of Object.entries(FUNCTION_PATHS) as [ContractFunction, string][]) {
     const found = functions.find(([, r]) => constructPath(r) === path);
     if (!found) {
@@ -162,7 +162,7 @@ export function functionRoles(template: CfnTemplate): Record<ContractFunction, s
     if (!roleId || template.Resources[roleId]?.Type !== 'AWS::IAM::Role') {
       throw new Error(`The ${fn} function's Role is not a role of this template (${JSON.stringify(roleRef)}): the checker needs the execution role in the same stack.`);
     }
-    roles[fn] = roleId;
+    roles[fn] = { functionId: found[0], roleId };
   }
   return roles;
 }
@@ -244,6 +244,22 @@ function statementMatches(st: ResolvedStatement, action: string, arn: string): b
   return (st.notActions ? !actionHit : actionHit) && (st.notResources ? !resourceHit : resourceHit);
 }
 
+/**
+ * What Lambda itself does with the function's role for each SQS event source mapping of the function:
+ * the poller receives, deletes and reads attributes (AWS's documented minimum for an SQS trigger).
+ * No test client makes these calls (bin/local's poller stands in for the mapping), so they count as used.
+ */
+const EVENT_SOURCE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
+
+function eventSourceUses(template: CfnTemplate, functionId: string): Pick<AwsCall, 'action' | 'resource'>[] {
+  const resolve = resolver(template);
+  return Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping' && (r.Properties?.FunctionName as Json | undefined)?.Ref === functionId)
+    .map((r) => resolve(r.Properties?.EventSourceArn))
+    .filter((arn): arn is string => arn?.startsWith(`arn:${PARTITION}:sqs:`) ?? false)
+    .flatMap((arn) => EVENT_SOURCE_ACTIONS.map((action) => ({ action, resource: readableArn(arn) })));
+}
+
 /** Log writes to the function's own log group are granted by CallVaultFunction and out of the contract. */
 const outOfScope = (action: string) => /^logs:/i.test(action);
 
@@ -251,15 +267,17 @@ const outOfScope = (action: string) => /^logs:/i.test(action);
  * Check recorded calls against the roles of a synthesised template. A call is allowed when an Allow
  * statement of its function's role matches its action and resource (IAM wildcards) and no Deny does.
  * Conditions are not evaluated: an Allow with a condition counts as allowing (optimistic), a Deny as
- * denying (pessimistic).
+ * denying (pessimistic). A grant counts as exercised when a recorded call or the function's own SQS
+ * event source mapping uses it.
  */
 export function checkPermissions(template: CfnTemplate, calls: readonly AwsCall[]): PermissionReport {
   const roles = functionRoles(template);
   const violations: string[] = [];
   const unexercised: string[] = [];
-  for (const [fn, roleId] of Object.entries(roles) as [ContractFunction, string][]) {
+  for (const [fn, { functionId, roleId }] of Object.entries(roles) as [ContractFunction, { functionId: string; roleId: string }][]) {
     const statements = roleStatements(template, roleId);
     const mine = calls.filter((c) => c.fn === fn);
+    const used: Pick<AwsCall, 'action' | 'resource'>[] = [...mine, ...eventSourceUses(template, functionId)];
     const seen = new Set<string>();
     for (const call of mine) {
       const key = `${call.action} ${call.resource}`;
@@ -281,8 +299,8 @@ export function checkPermissions(template: CfnTemplate, calls: readonly AwsCall[
       for (const action of st.actions) {
         if (outOfScope(action)) continue;
         for (const resource of st.resources) {
-          const used = resource.arn !== undefined && mine.some((c) => iamMatch(action, c.action, true) && iamMatch(resource.arn!, arnOfCall(c)));
-          if (!used) {
+          const exercised = resource.arn !== undefined && used.some((c) => iamMatch(action, c.action, true) && iamMatch(resource.arn!, arnOfCall(c)));
+          if (!exercised) {
             const where = resource.arn !== undefined ? readableArn(resource.arn) : `${resource.raw} (not resolvable to a local resource)`;
             unexercised.push(`${fn}: ${action} on ${where} (${st.source}) was used by no recorded call`);
           }
