@@ -1,9 +1,11 @@
 /**
  * Real SDK clients that never reach the network: an instrument that ends every client's middleware
- * stack at the `build` step (after serialization and the limits layer, before signing and sending)
- * and answers with an empty output, or with an error a test chose. For fast offline unit tests of
+ * stack where the HTTP request would be sent (first in the deserialize step: after serialization,
+ * the limits layer, retries and signing) and answers with an empty output, or with an error a test
+ * chose (which the SDK's retry strategy then sees as it would see AWS's). For fast offline unit tests of
  * middleware on the AwsTarget seam.
  */
+import { createHash } from 'node:crypto';
 import type { AwsService, AwsTarget, SdkClient } from '#adapters/aws.ts';
 import type { MiddlewareStackLike } from '#test/support/aws-limits.ts';
 
@@ -32,13 +34,26 @@ export function offlineAws(): OfflineAws {
     failWith: (err) => void (failure = err),
     terminal: (client, service) => {
       (client.middlewareStack as unknown as MiddlewareStackLike).add(
-        (_next, context) => async () => {
-          sent.push(`${service}:${String(context.commandName).replace(/Command$/, '')}`);
+        (_next, context) => async (args) => {
+          const command = String(context.commandName).replace(/Command$/, '');
+          sent.push(`${service}:${command}`);
           if (failure) throw failure;
-          return { output: { $metadata: {} }, response: {} };
+          return { output: { $metadata: {}, ...sqsChecksums(command, args.input as Record<string, unknown>) }, response: {} };
         },
-        { step: 'build', priority: 'low', name: 'offlineTerminal', override: true },
+        { step: 'deserialize', priority: 'high', name: 'offlineTerminal', override: true },
       );
     },
   };
+}
+
+const md5 = (s: unknown) => createHash('md5').update(String(s ?? '')).digest('hex');
+
+/** The SQS client verifies the MD5 of what it sent against the answer: answer like SQS does. */
+function sqsChecksums(command: string, input: Record<string, unknown>): Record<string, unknown> {
+  if (command === 'SendMessage') return { MessageId: 'offline', MD5OfMessageBody: md5(input.MessageBody) };
+  if (command === 'SendMessageBatch') {
+    const entries = (input.Entries as { Id: string; MessageBody?: string }[]) ?? [];
+    return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: `offline-${e.Id}`, MD5OfMessageBody: md5(e.MessageBody) })), Failed: [] };
+  }
+  return {};
 }
