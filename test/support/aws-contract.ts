@@ -18,8 +18,9 @@
  * must not be recorded, or the check would judge the test's permissions instead of the function's.
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { AwsService, AwsTarget, SdkClient } from '#adapters/aws.ts';
+import { CALL_LOG_ENV } from '#test/support/aws-call-log.setup.ts';
 import { limitsInstrument, type MiddlewareStackLike } from '#test/support/aws-limits.ts';
 
 /** The functions whose roles the contract checks. */
@@ -47,10 +48,7 @@ export interface CallSink {
   record(call: AwsCall): void;
 }
 
-/** The environment variable naming the call log directory. */
-export const CALL_LOG_ENV = 'CALLVAULT_AWS_CALL_LOG';
-/** Where `npm test` keeps the log of one run (cleared by the integration project's global setup). */
-export const DEFAULT_CALL_LOG_DIR = resolve(new URL('../../.test-output/aws-calls', import.meta.url).pathname);
+export { CALL_LOG_ENV, callLogDir } from '#test/support/aws-call-log.setup.ts';
 
 /** Calls kept in memory, for a test that asserts on its own calls. */
 export function memorySink(): CallSink & { calls: AwsCall[] } {
@@ -69,7 +67,10 @@ export function fileSink(dir: string): CallSink {
   const file = join(dir, `${process.pid}.jsonl`);
   return {
     record(call) {
-      if (!ready) (mkdirSync(dir, { recursive: true }), (ready = true));
+      if (!ready) {
+        mkdirSync(dir, { recursive: true });
+        ready = true;
+      }
       appendFileSync(file, `${JSON.stringify(call)}\n`);
     },
   };

@@ -93,7 +93,12 @@ function* stringsOf(v: AttributeValue): Generator<string> {
   if (v.S !== undefined) yield v.S;
   if (v.SS) yield* v.SS;
   if (v.L) for (const e of v.L) yield* stringsOf(e);
-  if (v.M) for (const [k, e] of Object.entries(v.M)) (yield k, yield* stringsOf(e));
+  if (v.M) {
+    for (const [k, e] of Object.entries(v.M)) {
+      yield k;
+      yield* stringsOf(e);
+    }
+  }
 }
 function* numbersOf(v: AttributeValue): Generator<string> {
   if (v.N !== undefined) yield v.N;
@@ -201,8 +206,12 @@ function topLevelParts(s: string): string[] {
   for (const c of s) {
     if (c === '(') depth++;
     if (c === ')') depth--;
-    if (c === ',' && depth === 0) (parts.push(current), (current = ''));
-    else current += c;
+    if (c === ',' && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
   }
   if (current.trim()) parts.push(current);
   return parts;
