@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { CALL_LOG_ENV, callLogDir } from './test/support/aws-call-log.setup.ts';
+
+/** Integration and e2e tests log their functions' AWS calls here; the contract project checks them. */
+const callLog = { [CALL_LOG_ENV]: callLogDir() };
 
 export default defineConfig({
   test: {
@@ -10,6 +14,9 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
+          env: callLog,
+          // Each run starts from an empty call log.
+          globalSetup: ['test/support/aws-call-log.setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -19,9 +26,21 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
+          env: callLog,
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'contract',
+          include: ['test/contract/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // After every other project: it reads the AWS calls the integration and e2e tests logged.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
