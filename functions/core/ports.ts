@@ -90,6 +90,8 @@ export interface QueueMessageRef {
   receiptHandle: string;
   /** The ARN of the queue it came from (the event source). */
   queueArn: string;
+  /** When the worker received it (epoch ms): the 12 h visibility cap counts from here. */
+  receivedAt?: number;
 }
 
 /** Hands a message back to its queue to come again later (ChangeMessageVisibility). */
