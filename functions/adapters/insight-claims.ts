@@ -7,11 +7,12 @@
  * the upsert never touches `insight`, so neither write undoes the other.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { PendingInsight } from '#core/insight.ts';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ClaimAnswer, PendingInsight } from '#core/insight.ts';
+import type { InsightClaims as InsightClaimsPort } from '#core/ports.ts';
 import type { InsightInfo } from '#core/types.ts';
 
-export class InsightClaims {
+export class InsightClaims implements InsightClaimsPort {
   /**
    * @param doc for the claim, on the card's critical path: short timeouts.
    * @param settleDoc for recording the outcome once the card is out: more patience, because a lost
@@ -27,26 +28,36 @@ export class InsightClaims {
    * Write `value` to the item's `insight` if it has none, or holds a pending claim older than `leaseMs`.
    * A pending claim with the same `claimId` counts as ours, so an SDK retry after a timed-out write that
    * did land still succeeds. False when someone else holds the call (or it already has an outcome).
+   * With `source`, the call must be that source's (or not written by the ingest yet): a call another
+   * source owns answers `{ ownedBy }` (read only then, off the usual path).
    */
-  async claim(callKey: string, value: PendingInsight | InsightInfo, options: { nowMs: number; leaseMs: number; abortSignal?: AbortSignal }): Promise<boolean> {
+  async claim(callKey: string, value: PendingInsight | InsightInfo, options: { nowMs: number; leaseMs: number; source?: string; abortSignal?: AbortSignal }): Promise<ClaimAnswer> {
     const ours = 'claimId' in value;
-    return this.conditional(
+    const owned = options.source !== undefined;
+    const claimed = await this.conditional(
       this.doc,
       new UpdateCommand({
         TableName: this.tableName,
         Key: { callKey },
         UpdateExpression: 'SET #i = :value',
-        ConditionExpression: `attribute_not_exists(#i) OR (#i.#s = :pending AND (attribute_not_exists(#i.#at) OR #i.#at < :expired${ours ? ' OR #i.#c = :claimId' : ''}))`,
-        ExpressionAttributeNames: { '#i': 'insight', '#s': 'state', '#at': 'at', ...(ours ? { '#c': 'claimId' } : {}) },
+        ConditionExpression:
+          (owned ? '(attribute_not_exists(#src) OR #src = :source) AND ' : '') +
+          `(attribute_not_exists(#i) OR (#i.#s = :pending AND (attribute_not_exists(#i.#at) OR #i.#at < :expired${ours ? ' OR #i.#c = :claimId' : ''})))`,
+        ExpressionAttributeNames: { '#i': 'insight', '#s': 'state', '#at': 'at', ...(ours ? { '#c': 'claimId' } : {}), ...(owned ? { '#src': 'source' } : {}) },
         ExpressionAttributeValues: {
           ':value': value,
           ':pending': 'pending',
           ':expired': new Date(options.nowMs - options.leaseMs).toISOString(),
           ...(ours ? { ':claimId': value.claimId } : {}),
+          ...(owned ? { ':source': options.source } : {}),
         },
       }),
       options.abortSignal,
     );
+    if (claimed || !owned) return claimed;
+    const item = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { callKey }, ConsistentRead: true, ProjectionExpression: '#src', ExpressionAttributeNames: { '#src': 'source' } }), { abortSignal: options.abortSignal });
+    const owner = item.Item?.source;
+    return typeof owner === 'string' && owner !== options.source ? { ownedBy: owner } : false;
   }
 
   /** Replace our own claim with the outcome. False when the claim was lost (it expired and another worker took it). */

@@ -15,7 +15,7 @@ import { pipeline, Transform, type Readable, type TransformCallback } from 'node
 import { Agent, buildConnector, request } from 'undici';
 import { checkAddress, checkUrl, hostPortPair, type SafeFetchPolicy } from '#core/address-policy.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
-import { urlForLog, type FailureKind } from '#core/media.ts';
+import { urlForLog } from '#core/media.ts';
 
 /** The URL (or an address it leads to) is refused by the address rules: the media ends `rejected`, never fetched. */
 export class RefusedUrlError extends PermanentError {
@@ -234,14 +234,5 @@ class ByteCap extends Transform {
   }
 }
 
-/** How a failed download should be judged by decideRetry (undici and node error codes). */
-export function failureKindOf(err: unknown): FailureKind {
-  if (err instanceof MediaTooLargeError) return 'too-large';
-  if (err instanceof TruncatedBodyError) return 'reset';
-  if (err instanceof PermanentError) return 'permanent';
-  const code = (err as { code?: string } | undefined)?.code ?? '';
-  const name = (err as Error | undefined)?.name ?? '';
-  if (['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ETIMEOUT'].includes(code) || name === 'TimeoutError') return 'timeout';
-  if (['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_ABORTED'].includes(code)) return 'reset';
-  return 'network';
-}
+/** How a failed download should be judged: the rule is core's, judged by these classes' codes. */
+export { failureKindOf } from '#core/media.ts';

@@ -131,3 +131,9 @@ export function isClaimable(existing: { state: string; at?: string } | undefined
 export function redactNumbers(text: string): string {
   return text.replace(/\+?\d(?:[\s().-]{0,3}\d){6,}/g, '[number]');
 }
+
+/**
+ * What a claim came to: true when it is ours; false when another delivery holds the call or it already
+ * has an outcome; `{ ownedBy }` when the call belongs to another source (it gets no card from this one).
+ */
+export type ClaimAnswer = boolean | { ownedBy: string };

@@ -8,7 +8,7 @@ import type { SafeFetchPolicy } from './address-policy.ts';
 import type { DeliveryInput } from './call-record.ts';
 import type { CardRow } from './card.ts';
 import type { Contact } from './contact.ts';
-import type { PendingInsight, PostResult } from './insight.ts';
+import type { ClaimAnswer, PendingInsight, PostResult } from './insight.ts';
 import type { CallRecord, InsightInfo, InsightJob, MediaInfo, MediaJob, MediaKind } from './types.ts';
 
 // ── Shared ────────────────────────────────────────────────────────────────────────────────────────
@@ -90,6 +90,8 @@ export interface QueueMessageRef {
   receiptHandle: string;
   /** The ARN of the queue it came from (the event source). */
   queueArn: string;
+  /** When the worker received it (epoch ms): the 12 h visibility cap counts from here. */
+  receivedAt?: number;
 }
 
 /** Hands a message back to its queue to come again later (ChangeMessageVisibility). */
@@ -202,7 +204,8 @@ export interface CrmDirectory {
 
 /** The item's `insight` attribute as a claim, so a repeated job posts no second card. */
 export interface InsightClaims {
-  claim(callKey: string, value: PendingInsight | InsightInfo, options: { nowMs: number; leaseMs: number; abortSignal?: AbortSignal }): Promise<boolean>;
+  /** With `source`, only when the call is that source's (or has no source yet): another source's call answers `{ ownedBy }`. */
+  claim(callKey: string, value: PendingInsight | InsightInfo, options: { nowMs: number; leaseMs: number; source?: string; abortSignal?: AbortSignal }): Promise<ClaimAnswer>;
   settle(callKey: string, claimId: string, outcome: InsightInfo, abortSignal?: AbortSignal): Promise<boolean>;
 }
 

@@ -7,10 +7,9 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { ChangeMessageVisibilityCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ENV, MEDIA_QUEUE } from '#lib/resources.ts';
-import { backoffSeconds, SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
+import { backoffSeconds } from '#core/media.ts';
 import { dynamoDocument, PATIENT, s3Client, sqsClient } from '#adapters/aws.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
 import { HipcallCallsApi } from '#adapters/hipcall-api.ts';
@@ -18,6 +17,7 @@ import { MediaStore } from '#adapters/media-store.ts';
 import { SafeFetcher } from '#adapters/safe-fetch.ts';
 import { hipcallApiToken } from '#adapters/secrets.ts';
 import { powertoolsLog } from '#adapters/log.ts';
+import { isLastDelivery, SqsRetryQueue } from '#adapters/retry-queue.ts';
 import { parseMediaJob, processMediaJob, type MediaWorkerDeps } from './process.ts';
 import { mediaSettingsFromEnv } from './settings.ts';
 
@@ -41,7 +41,6 @@ const deps: MediaWorkerDeps = {
     idleTimeoutMs: settings.idleTimeoutMs,
   }),
   hipcall: new HipcallCallsApi({ baseUrlFor: (id) => settings.hipcallApi.get(id), tokenFor: hipcallApiToken }),
-  refreshableSources: new Set(settings.hipcallApi.keys()),
   local: settings.local,
   exemptHostPorts: settings.fetchAllow,
   timing: settings.timing,
@@ -49,35 +48,13 @@ const deps: MediaWorkerDeps = {
   log,
 };
 const processor = new BatchProcessor(EventType.SQS);
-const queueUrls = new Map<string, Promise<string>>();
-
-/** The queue URL of a record: MEDIA_QUEUE_URL when it names the same queue, else GetQueueUrl (cached). */
-function queueUrlOf(record: SQSRecord): Promise<string> {
-  const arn = record.eventSourceARN;
-  let url = queueUrls.get(arn);
-  if (!url) {
-    const [, , , , account, name] = arn.split(':');
-    url =
-      settings.queueUrl && settings.queueUrl.split('/').pop() === name
-        ? Promise.resolve(settings.queueUrl)
-        : sqs.send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account })).then((r) => r.QueueUrl!);
-    url.catch(() => queueUrls.delete(arn));
-    queueUrls.set(arn, url);
-  }
-  return url;
-}
+const retryQueue = new SqsRetryQueue(sqs, { queueUrl: settings.queueUrl, log });
+/** The local SQS emulator counts every ChangeMessageVisibility as a receive (see isLastDelivery). */
+const receivesPerDelay = settings.local ? 1 : 0;
 
 /** Make the message visible again in `delaySeconds` (capped so the total stays within SQS's 12 h). */
-async function delayMessage(record: SQSRecord, delaySeconds: number, startedAt: number): Promise<void> {
-  const spent = Math.ceil((Date.now() - startedAt) / 1000);
-  const visibility = Math.max(0, Math.min(Math.round(delaySeconds), SQS_MAX_VISIBILITY_SECONDS - spent - 5));
-  try {
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: await queueUrlOf(record), ReceiptHandle: record.receiptHandle, VisibilityTimeout: visibility }));
-  } catch (err) {
-    // The message still comes back, after the queue's visibility timeout.
-    logger.warn('could not delay the message', { messageId: record.messageId, error: (err as Error).name });
-  }
-}
+const delayMessage = (record: SQSRecord, delaySeconds: number, startedAt: number): Promise<void> =>
+  retryQueue.delay({ messageId: record.messageId, receiptHandle: record.receiptHandle, queueArn: record.eventSourceARN, receivedAt: startedAt }, delaySeconds);
 
 class JobNotDone extends Error {
   override readonly name = 'JobNotDone';
@@ -85,9 +62,7 @@ class JobNotDone extends Error {
 
 async function handleRecord(record: SQSRecord, signal: AbortSignal, startedAt: number): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-  // The local SQS emulator counts every ChangeMessageVisibility as a receive and moves the message to
-  // the DLQ when its visibility lapses at the limit: there, the delay we are about to set is the last.
-  const lastDelivery = receiveCount + (settings.local ? 1 : 0) >= MEDIA_QUEUE.maxReceiveCount;
+  const lastDelivery = isLastDelivery(receiveCount, MEDIA_QUEUE.maxReceiveCount, receivesPerDelay);
   let job;
   try {
     job = parseMediaJob(record.body);

@@ -1,43 +1,39 @@
 /**
- * One media job, start to finish: skip it if the file is already stored; refuse a URL the address rules
- * refuse (`rejected`, never fetched); otherwise stream the file into S3 (hashing and counting on the way),
- * record it on the item and rewrite the call's cdr/ JSON once the call has ended. A failed attempt is
- * judged by decideRetry: retry later (the caller delays the message), `expired`, or `failed` (the caller
- * lets the message go to the DLQ). Attempts are counted on the item, so a crash still counts as one.
+ * One media job, start to finish: a loop that performs the actions `nextMediaStep` (core/media-steps.ts)
+ * decides — read the item, count the attempt, fetch, store, ask for a fresh link, record the outcome —
+ * and feeds each result back. Every rule (ownership, retries, expiry, refused URLs) is in core.
+ * Attempts are counted on the item before trying, so a crash still counts as one.
  */
 import { z } from 'zod';
-import type { CallVaultConfig, SourceConfig } from '#lib/config.ts';
+import type { CallVaultConfig } from '#lib/config.ts';
 import { sourceById } from '#lib/config.ts';
 import { S3_KEYS } from '#lib/resources.ts';
-import { checkUrl, type SafeFetchPolicy } from '#core/address-policy.ts';
+import type { SafeFetchPolicy } from '#core/address-policy.ts';
 import { ValidationError } from '#core/errors.ts';
-import { decideRetry, linkExpiresAt, mediaExtension, storedContentType, urlForLog, type RetryDecision, type RetryTiming } from '#core/media.ts';
-import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaInfo, type MediaJob, type MediaState } from '#core/types.ts';
-import type { CallsTable } from '#adapters/calls-table.ts';
-import { StorageError, type MediaStore } from '#adapters/media-store.ts';
-import { failureKindOf, RefusedUrlError, type SafeFetcher, type SafeResponse } from '#adapters/safe-fetch.ts';
-import type { HipcallCallsApi } from '#adapters/hipcall-api.ts';
-import type { Log } from '#adapters/log.ts';
+import { failureKindOf, refusalOf, type RetryTiming } from '#core/media.ts';
+import { nextMediaStep, STORED_MEANWHILE, type JobOutcome, type MediaAction, type MediaJobContext, type MediaStepOutcome, type MediaStepState, type SourceMediaRules, type StepLog } from '#core/media-steps.ts';
+import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaJob } from '#core/types.ts';
+import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource } from '#core/ports.ts';
+
+export type { JobOutcome } from '#core/media-steps.ts';
 
 /** Log fields only: never phone numbers, tokens or full URLs (urlForLog gives host and path). */
 export type MediaLog = Log;
 
 export interface MediaWorkerDeps {
   config: CallVaultConfig;
-  calls: Pick<CallsTable, 'get' | 'setMedia'>;
-  store: Pick<MediaStore, 'putStream' | 'putCallRecord'>;
-  fetcher: Pick<SafeFetcher, 'get'>;
-  /** Asks Hipcall for a fresh record_url when a link has expired (sources with an API token only). */
-  hipcall?: Pick<HipcallCallsApi, 'freshMediaUrl'>;
-  /** Source ids that have a Hipcall API token and base URL configured. */
-  refreshableSources?: ReadonlySet<string>;
+  calls: Pick<CallsStore, 'get' | 'setMedia'>;
+  store: MediaArchive;
+  fetcher: MediaSource;
+  /** Asks Hipcall for a fresh record_url when a link has expired (sources it `canRefresh` only). */
+  hipcall?: MediaLinks;
   /** Local mode: http allowed, and `exemptHostPorts` skip the address rules. */
   local: boolean;
   exemptHostPorts?: readonly string[];
   timing: RetryTiming;
   maxAttempts: number;
   log: MediaLog;
-  now?: () => number;
+  now?: Clock;
   random?: () => number;
 }
 
@@ -50,13 +46,6 @@ export interface JobDelivery {
   /** Aborts the download before the function's deadline. */
   signal?: AbortSignal;
 }
-
-export type JobOutcome =
-  | { outcome: 'skipped'; reason: string }
-  | { outcome: 'stored' | 'rejected' | 'expired'; info: MediaInfo }
-  | { outcome: 'retry'; delaySeconds: number; info: MediaInfo }
-  /** `failed`: the message should go on to the DLQ (the item already says why). */
-  | { outcome: 'failed'; info: MediaInfo };
 
 const jobSchema = z.object({
   provider: z.enum(PROVIDERS),
@@ -80,146 +69,95 @@ export function parseMediaJob(body: string): MediaJob {
   return parsed.data;
 }
 
-/** The fetch policy of a job's source. */
-export function policyFor(source: SourceConfig | undefined, deps: Pick<MediaWorkerDeps, 'local' | 'exemptHostPorts'>): SafeFetchPolicy {
-  return {
-    allowHttp: deps.local,
-    exemptHostPorts: deps.local ? (deps.exemptHostPorts ?? []) : [],
-    hostAllowlist: source?.mediaHostAllowlist,
+/** The media rules of a source: its host allowlist (default rules when it is not configured), and whether it may refresh links. */
+export function mediaRulesOf(sourceId: string, deps: Pick<MediaWorkerDeps, 'config' | 'local' | 'exemptHostPorts' | 'hipcall'>): SourceMediaRules {
+  const source = sourceById(deps.config, sourceId);
+  const policy: SafeFetchPolicy = { allowHttp: deps.local, exemptHostPorts: deps.local ? (deps.exemptHostPorts ?? []) : [], hostAllowlist: source?.mediaHostAllowlist };
+  return { policy, configured: source !== undefined, canRefresh: deps.hipcall?.canRefresh(sourceId) ?? false };
+}
+
+/** Process one job. Throws only when the item cannot be read or written (the caller retries the message). */
+export async function processMediaJob(job: MediaJob, delivery: JobDelivery, deps: MediaWorkerDeps): Promise<JobOutcome> {
+  const clock = deps.now ?? Date.now;
+  const callKey = callKeyOf(job.provider, job.callId);
+  const fields = { provider: job.provider, source: job.source, callId: job.callId, media: job.media, receiveCount: delivery.receiveCount };
+  const say = (line: StepLog | undefined) => line && deps.log[line.level](line.message, { ...fields, ...line.fields });
+  const ctx: MediaJobContext = {
+    job,
+    ...delivery,
+    maxAttempts: deps.maxAttempts,
+    timing: deps.timing,
+    rulesOf: (id) => mediaRulesOf(id, deps),
+    ...(deps.random ? { random: deps.random } : {}),
   };
+  let state: MediaStepState = { ctx, now: clock() };
+  let outcome: MediaStepOutcome = { step: 'item', item: await deps.calls.get(callKey, { consistent: true }) };
+  let response: MediaResponse | undefined;
+  for (;;) {
+    const step = nextMediaStep({ ...state, now: clock() }, outcome);
+    const action: MediaAction = step.action;
+    state = step.state;
+    say(step.note);
+    if (action.action === 'finish') {
+      say(action.log);
+      return action.result;
+    }
+    if (action.action === 'record') {
+      const written = await deps.calls.setMedia(callKey, job.media, action.info, action.unlessStored ? { unlessStored: true } : undefined);
+      if (!written && action.unlessStored) return STORED_MEANWHILE;
+      if (action.then === 'continue') {
+        outcome = { step: 'counted' };
+        continue;
+      }
+      say(action.log);
+      if (action.then.outcome === 'stored') await rewriteCallRecord(job, deps);
+      return action.then;
+    }
+    if (action.action === 'fetch') [outcome, response] = await fetchMedia(action.url, action.policy, delivery.signal, deps);
+    else if (action.action === 'store') outcome = await storeMedia(job, response!, action, delivery.signal, deps);
+    else outcome = await freshLink(job, action.sourceId, delivery.signal, deps.hipcall!);
+  }
+}
+
+/** GET the URL; a non-2xx body is dropped here, a 2xx one is kept for the store. */
+async function fetchMedia(url: string, policy: SafeFetchPolicy, signal: AbortSignal | undefined, deps: MediaWorkerDeps): Promise<[MediaStepOutcome, MediaResponse?]> {
+  let res: MediaResponse;
+  try {
+    res = await deps.fetcher.get(url, { policy, maxBytes: deps.config.limits.mediaMaxBytes, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    const refused = refusalOf(err);
+    return [{ step: 'fetch-failed', kind: failureKindOf(err), message: (err as Error).message, ...(refused !== undefined ? { refused } : {}) }];
+  }
+  const retryAfter = Number(res.headers['retry-after']);
+  const answer: MediaStepOutcome = { step: 'response', status: res.status, finalUrl: res.url.href, ...(res.contentType ? { contentType: res.contentType } : {}), ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}) };
+  if (res.status >= 200 && res.status < 300) return [answer, res];
+  res.body.destroy();
+  return [answer];
+}
+
+/** Stream the body into S3, hashing on the way. */
+async function storeMedia(job: MediaJob, res: MediaResponse, action: Extract<MediaAction, { action: 'store' }>, signal: AbortSignal | undefined, deps: MediaWorkerDeps): Promise<MediaStepOutcome> {
+  const key = S3_KEYS.media(job.media, job.provider, action.at, job.callId, action.ext);
+  try {
+    const metadata = { provider: job.provider, callid: job.callId, source: job.source, media: job.media };
+    const stored = await deps.store.putStream({ key, body: res.body, contentType: action.contentType, maxBytes: deps.config.limits.mediaMaxBytes, metadata, ...(signal ? { signal } : {}) });
+    return { step: 'stored', key: stored.key, bytes: stored.bytes, sha256: stored.sha256, contentType: action.contentType };
+  } catch (err) {
+    return { step: 'store-failed', kind: failureKindOf(err), message: (err as Error).message };
+  }
+}
+
+/** Ask the Hipcall API for a fresh link to the media. */
+async function freshLink(job: MediaJob, sourceId: string, signal: AbortSignal | undefined, links: MediaLinks): Promise<MediaStepOutcome> {
+  try {
+    return { step: 'link', url: await links.freshMediaUrl(sourceId, job.callId, job.media, signal) };
+  } catch (err) {
+    return { step: 'link-failed', kind: failureKindOf(err), message: (err as Error).message };
+  }
 }
 
 const ENDED = new Set(['completed', 'missed', 'failed']);
 const callEnded = (r: CallRecord | undefined): boolean => Boolean(r && (r.endedAt || ENDED.has(r.status)));
-
-/** Process one job. Throws only when the item cannot be read or written (the caller retries the message). */
-export async function processMediaJob(job: MediaJob, delivery: JobDelivery, deps: MediaWorkerDeps): Promise<JobOutcome> {
-  const now = deps.now ?? Date.now;
-  const callKey = callKeyOf(job.provider, job.callId);
-  const fields = { provider: job.provider, source: job.source, callId: job.callId, media: job.media, receiveCount: delivery.receiveCount };
-  const item = await deps.calls.get(callKey, { consistent: true });
-  const current = item?.[job.media];
-  if (current?.state === 'stored') {
-    deps.log.info('media already stored', fields);
-    return { outcome: 'skipped', reason: 'already stored' };
-  }
-  if (current?.state === 'failed' && delivery.receiveCount > 1) {
-    // This message already failed for good on an earlier delivery: let SQS move it to the DLQ.
-    deps.log.warn('media job already failed; on to the DLQ', fields);
-    return { outcome: 'failed', info: current };
-  }
-
-  // A job after a final state starts a new series of attempts (e.g. a redriven DLQ message, a fresh URL).
-  const finished = current && current.state !== 'queued';
-  const attempt = (finished ? 0 : (current?.attempts ?? 0)) + 1;
-  const queuedAt = finished ? job.queuedAt : (current?.queuedAt ?? job.queuedAt);
-  const base = (): Pick<MediaInfo, 'attempts' | 'queuedAt' | 'updatedAt'> => ({ attempts: attempt, queuedAt, updatedAt: new Date(now()).toISOString() });
-  const write = async (state: MediaState, extra: Partial<MediaInfo>): Promise<MediaInfo | undefined> => {
-    const info: MediaInfo = { state, ...base(), ...extra };
-    return (await deps.calls.setMedia(callKey, job.media, info, { unlessStored: true })) ? info : undefined;
-  };
-
-  // Count the attempt before trying: a crash or timeout mid-download still counts.
-  if (!(await write('queued', current?.error ? { error: current.error } : {}))) return { outcome: 'skipped', reason: 'stored meanwhile' };
-
-  const source = sourceById(deps.config, job.source);
-  if (!source) deps.log.warn('media job for a source not in the config; default rules apply', fields);
-  const policy = policyFor(source, deps);
-  const maxBytes = deps.config.limits.mediaMaxBytes;
-
-  /** Record a failed attempt as decided. `detail` is the error's own message; for a permanent failure it says it best. */
-  const finish = async (decision: RetryDecision, detail = '', permanent = false): Promise<JobOutcome> => {
-    const error = !detail ? decision.reason : permanent && decision.action === 'failed' ? detail : `${decision.reason}: ${detail}`;
-    const state: MediaState = decision.action === 'retry' ? 'queued' : decision.action;
-    const info = await write(state, { error: decision.action === 'retry' ? `${error} (attempt ${attempt}; retrying in ${decision.delaySeconds} s)` : error });
-    if (!info) return { outcome: 'skipped', reason: 'stored meanwhile' };
-    const log = decision.action === 'retry' ? deps.log.warn : deps.log.error;
-    log.call(deps.log, `media ${decision.action === 'retry' ? 'retry scheduled' : decision.action}`, { ...fields, attempt, error: info.error });
-    return decision.action === 'retry' ? { outcome: 'retry', delaySeconds: decision.delaySeconds, info } : { outcome: decision.action, info };
-  };
-  const reject = async (reason: string): Promise<JobOutcome> => {
-    const info = await write('rejected', { error: `refused: ${reason}` });
-    if (!info) return { outcome: 'skipped', reason: 'stored meanwhile' };
-    deps.log.warn('media URL rejected', { ...fields, url: urlForLog(job.url), reason });
-    return { outcome: 'rejected', info };
-  };
-  const judge = (input: { status?: number; error?: ReturnType<typeof failureKindOf>; url: string; retryAfterSeconds?: number }) =>
-    decideRetry({
-      ...input,
-      attempt,
-      maxAttempts: deps.maxAttempts,
-      lastDelivery: delivery.lastDelivery,
-      queuedAt: job.queuedAt,
-      now: now(),
-      linkExpiresAt: linkExpiresAt(input.url),
-      timing: deps.timing,
-      random: deps.random,
-    });
-
-  const firstRefusal = checkUrl(job.url, policy);
-  if (firstRefusal) return reject(firstRefusal);
-
-  let url = job.url;
-  let refreshed = false;
-  for (;;) {
-    let res: SafeResponse;
-    try {
-      res = await deps.fetcher.get(url, { policy, maxBytes, signal: delivery.signal });
-    } catch (err) {
-      if (err instanceof RefusedUrlError) return reject(err.reason);
-      const kind = failureKindOf(err);
-      return finish(judge({ error: kind, url }), (err as Error).message, kind === 'too-large' || kind === 'permanent');
-    }
-
-    if (res.status >= 200 && res.status < 300) {
-      const ext = mediaExtension(res.contentType, [res.url, url], job.media);
-      const contentType = storedContentType(res.contentType, ext);
-      const key = S3_KEYS.media(job.media, job.provider, item?.startedAt ?? job.queuedAt, job.callId, ext);
-      let stored;
-      try {
-        stored = await deps.store.putStream({
-          key,
-          body: res.body,
-          contentType,
-          maxBytes,
-          signal: delivery.signal,
-          metadata: { provider: job.provider, callid: job.callId, source: job.source, media: job.media },
-        });
-      } catch (err) {
-        const kind = err instanceof StorageError ? 'storage' : failureKindOf(err);
-        return finish(judge({ error: kind, url }), (err as Error).message, kind === 'too-large' || kind === 'permanent');
-      }
-      const info: MediaInfo = { state: 'stored', s3Key: stored.key, bytes: stored.bytes, sha256: stored.sha256, contentType, ...base() };
-      await deps.calls.setMedia(callKey, job.media, info);
-      deps.log.info('media stored', { ...fields, attempt, key: stored.key, bytes: stored.bytes, host: res.url.host });
-      await rewriteCallRecord(job, deps);
-      return { outcome: 'stored', info };
-    }
-
-    res.body.destroy();
-    const retryAfter = Number(res.headers['retry-after']);
-    const decision = judge({ status: res.status, url, retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined });
-    // An expired Hipcall link: ask the API for a fresh one, once per attempt.
-    if (decision.action === 'expired' && !refreshed && deps.hipcall && job.provider === 'hipcall' && deps.refreshableSources?.has(job.source)) {
-      refreshed = true;
-      let fresh: string | undefined;
-      try {
-        fresh = await deps.hipcall.freshMediaUrl(job.source, job.callId, job.media, delivery.signal);
-      } catch (err) {
-        deps.log.warn('fresh media URL not available', { ...fields, error: (err as Error).message });
-        if (failureKindOf(err) !== 'permanent') return finish(judge({ error: 'network', url }), `asking Hipcall for a fresh link failed: ${(err as Error).message}`);
-      }
-      if (fresh && fresh !== url) {
-        deps.log.info('retrying with a fresh media URL from the Hipcall API', { ...fields, url: urlForLog(fresh) });
-        const refused = checkUrl(fresh, policy);
-        if (refused) return reject(`fresh URL from the Hipcall API: ${refused}`);
-        url = fresh;
-        continue;
-      }
-    }
-    return finish(decision);
-  }
-}
 
 /** Once the call has ended, rewrite its cdr/ JSON with the media maps as they are now. A failure here never fails the job. */
 async function rewriteCallRecord(job: MediaJob, deps: MediaWorkerDeps): Promise<void> {
