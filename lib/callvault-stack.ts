@@ -45,6 +45,8 @@ export class CallVaultStack extends Stack {
       insightQueue: this.insightCards.jobs,
       alarmTopic,
     });
+    // Every variable is set by now: a config too big for Lambda's 4 KB environment stops here, as a ConfigError.
+    for (const fn of [this.webhookApi.ingestFunction, this.mediaPipeline.worker, this.insightCards.worker]) fn.assertEnvironmentFits();
     this.monitoring.alarmOnErrors('IngestErrorsAlarm', this.webhookApi.ingestFunction, 'The ingest function failed: a provider may have received a 5xx. Check its logs.');
 
     new CfnOutput(this, 'WebhookBaseUrl', { value: this.webhookApi.baseUrl, description: 'Base of every webhook URL: {base}/{source}/{token}' });

@@ -3,9 +3,11 @@
  * It is read by the CDK app at synth time and, as the JSON the stack passes to each function
  * (`CALLVAULT_CONFIG`), by the handlers at cold start. No aws-cdk-lib here: functions bundle it.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { CardTemplate as CoreCardTemplate } from '#core/card.ts';
 import { PROVIDERS, type Provider } from '#core/types.ts';
+import { MAX_MEDIA_DELAY_SECONDS } from '#lib/resources.ts';
 
 /** Media delay per provider type, in seconds (Hipcall advises waiting ~10 s after hangup). */
 export const DEFAULT_MEDIA_DELAY: Record<Provider, number> = { hipcall: 10, callhippo: 5, postcall: 5 };
@@ -79,7 +81,7 @@ export const sourceSchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes (at most 40), e.g. "hipcall-eu"'),
     provider: z.enum(PROVIDERS),
     /** How long a media job waits on the queue before the first download (0-900 s). */
-    mediaDelaySeconds: z.number().int().min(0).max(900).optional(),
+    mediaDelaySeconds: z.number().int().min(0).max(MAX_MEDIA_DELAY_SECONDS).optional(),
     /** Hipcall API base URL for Insight Cards and fresh record URLs, e.g. https://use.hipcall.com/api/v3 */
     hipcallApiBaseUrl: z.url({ protocol: /^https$/, message: 'must be an https URL such as https://use.hipcall.com/api/v3' }).optional(),
     /** Only accept deliveries from these addresses (IPv4 or CIDR). */
@@ -167,6 +169,41 @@ export function parseConfig(raw: unknown, where = 'callvault'): CallVaultConfig 
     return `  - ${path}: ${issue.message}`;
   });
   throw new ConfigError(`Invalid CallVault config:\n${lines.join('\n')}`);
+}
+
+const compacted = new WeakMap<CallVaultConfig, unknown>();
+
+/**
+ * The smallest config that parses back to exactly `config`: every value equal to its default left
+ * out, whether the user wrote it or not. The stack passes this to the functions (Lambda's whole
+ * environment is 4 KB) and `parseConfig` re-applies the defaults at cold start. Each key is dropped
+ * only when the whole config still parses to the same value, so a default can never change meaning.
+ */
+export function withoutDefaults(config: CallVaultConfig): unknown {
+  const cached = compacted.get(config);
+  if (cached !== undefined) return cached;
+  const root = structuredClone(config) as unknown as Record<string, unknown>;
+  const same = () => {
+    const result = configSchema.safeParse(root);
+    return result.success && isDeepStrictEqual(result.data, config);
+  };
+  const strip = (node: Record<string, unknown> | unknown[]): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) if (item && typeof item === 'object') strip(item as Record<string, unknown>);
+      return;
+    }
+    for (const key of Object.keys(node)) {
+      const kept = node[key];
+      delete node[key];
+      if (same()) continue;
+      node[key] = kept;
+      if (kept && typeof kept === 'object') strip(kept as Record<string, unknown>);
+    }
+  };
+  strip(root);
+  if (!same()) throw new Error('withoutDefaults: the compacted config no longer parses to the same config; pass the full config instead.');
+  compacted.set(config, root);
+  return root;
 }
 
 export function sourceById(config: CallVaultConfig, id: string): SourceConfig | undefined {

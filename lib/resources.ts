@@ -4,6 +4,7 @@
  * Plain data only: no aws-cdk-lib, no AWS SDK.
  */
 import { createHash } from 'node:crypto';
+import { SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
 import type { ExtrasField, MediaKind, Provider } from '#core/types.ts';
 
 export interface KeyAttribute {
@@ -23,12 +24,19 @@ export interface TableDefinition {
   indexes: IndexDefinition[];
 }
 
+/**
+ * The index time of a call: `startedAt` when known, else the earliest occurrence time of its deliveries.
+ * Every item carries it (unlike `startedAt`, which post-call and status-only calls lack), so both
+ * indexes cover every call; `day` is the UTC `YYYY-MM-DD` of it.
+ */
+export const CALL_INDEX_TIME = 'callAt';
+
 export const CALLS_TABLE: TableDefinition = {
   name: 'calls',
   partitionKey: { name: 'callKey', type: 'S' },
   indexes: [
-    { indexName: 'byCustomerNumber', partitionKey: { name: 'customerNumber', type: 'S' }, sortKey: { name: 'startedAt', type: 'S' } },
-    { indexName: 'byDay', partitionKey: { name: 'day', type: 'S' }, sortKey: { name: 'startedAt', type: 'S' } },
+    { indexName: 'byCustomerNumber', partitionKey: { name: 'customerNumber', type: 'S' }, sortKey: { name: CALL_INDEX_TIME, type: 'S' } },
+    { indexName: 'byDay', partitionKey: { name: 'day', type: 'S' }, sortKey: { name: CALL_INDEX_TIME, type: 'S' } },
   ],
 };
 
@@ -53,8 +61,54 @@ export interface QueueDefinition {
   batchSize: number;
   /** Max batching window; 0 for latency-sensitive queues. */
   maxBatchingWindowSeconds: number;
+  /**
+   * Longest a message may wait before its first receive: the largest `DelaySeconds` its producer sets
+   * (0 when it sets none).
+   */
+  maxDeliveryDelaySeconds: number;
+  /**
+   * Longest a message may stay hidden after one receive: the visibility timeout, or the longest
+   * `ChangeMessageVisibility` the consumer sets for a backoff.
+   */
+  maxHiddenSecondsPerReceive: number;
+  /** Kept this long, then deleted unread: long enough for every receive (see queueLifetimeSeconds). */
   retentionDays: number;
+  /**
+   * Kept this long in the DLQ. A standard queue's message keeps its first enqueue time in the DLQ, so
+   * this must exceed `retentionDays` by at least DLQ_OPERATOR_DAYS, or dead letters expire early.
+   */
   dlqRetentionDays: number;
+}
+
+/** SQS's longest retention (14 days). */
+export const SQS_MAX_RETENTION_DAYS = 14;
+/** The longest media delay a source may set (SQS's longest `DelaySeconds`, 15 min). */
+export const MAX_MEDIA_DELAY_SECONDS = 900;
+/** Time an operator has to look at a dead letter, at least, whenever it arrived. */
+export const DLQ_OPERATOR_DAYS = 7;
+
+/** The longest a message can spend on its queue before the DLQ takes it: the first delay, then every receive hidden as long as possible. */
+export const queueLifetimeSeconds = (q: QueueDefinition): number => q.maxDeliveryDelaySeconds + q.maxReceiveCount * q.maxHiddenSecondsPerReceive;
+
+/** Why a queue's retention would lose messages (empty when it would not): SQS limits, every receive fits, DLQ time for an operator. */
+export function queueRetentionProblems(q: QueueDefinition): string[] {
+  const problems: string[] = [];
+  const day = 86_400;
+  if (q.dlqRetentionDays > SQS_MAX_RETENTION_DAYS || q.retentionDays > SQS_MAX_RETENTION_DAYS) {
+    problems.push(`the ${q.name} queue's retention (${q.retentionDays} d) and its DLQ's (${q.dlqRetentionDays} d) must be at most ${SQS_MAX_RETENTION_DAYS} days (SQS's maximum)`);
+  }
+  const lifetime = queueLifetimeSeconds(q);
+  if (q.retentionDays * day < lifetime) {
+    problems.push(
+      `the ${q.name} queue keeps messages ${q.retentionDays} d, but ${q.maxReceiveCount} receives hidden up to ${q.maxHiddenSecondsPerReceive} s each (after a ${q.maxDeliveryDelaySeconds} s delay) take up to ${(lifetime / day).toFixed(2)} d: raise retentionDays to at least ${Math.ceil(lifetime / day)}`,
+    );
+  }
+  if (q.dlqRetentionDays - q.retentionDays < DLQ_OPERATOR_DAYS) {
+    problems.push(
+      `the ${q.name} DLQ keeps messages ${q.dlqRetentionDays} d, only ${q.dlqRetentionDays - q.retentionDays} d more than its queue (${q.retentionDays} d): a dead letter keeps its first enqueue time, so give the DLQ at least ${DLQ_OPERATOR_DAYS} days more (lower retentionDays)`,
+    );
+  }
+  return problems;
 }
 
 export const MEDIA_QUEUE: QueueDefinition = {
@@ -64,8 +118,13 @@ export const MEDIA_QUEUE: QueueDefinition = {
   maxReceiveCount: 8,
   batchSize: 1,
   maxBatchingWindowSeconds: 0,
-  retentionDays: 14,
-  dlqRetentionDays: 14,
+  // A source's mediaDelaySeconds delays the first receive.
+  maxDeliveryDelaySeconds: MAX_MEDIA_DELAY_SECONDS,
+  // The worker backs off with ChangeMessageVisibility, up to SQS's 12 h.
+  maxHiddenSecondsPerReceive: SQS_MAX_VISIBILITY_SECONDS,
+  // 8 receives x 12 h + 15 min = 4.01 days: 5 days leaves a day's slack and the DLQ 9 days.
+  retentionDays: 5,
+  dlqRetentionDays: SQS_MAX_RETENTION_DAYS,
 };
 
 export const INSIGHT_QUEUE: QueueDefinition = {
@@ -75,8 +134,11 @@ export const INSIGHT_QUEUE: QueueDefinition = {
   maxReceiveCount: 5,
   batchSize: 10,
   maxBatchingWindowSeconds: 0,
+  maxDeliveryDelaySeconds: 0,
+  maxHiddenSecondsPerReceive: 60,
+  // A card is worthless after the staleness limit (seconds); a day covers a consumer outage.
   retentionDays: 1,
-  dlqRetentionDays: 14,
+  dlqRetentionDays: SQS_MAX_RETENTION_DAYS,
 };
 
 export const REPLAY_QUEUE: QueueDefinition = {
@@ -87,8 +149,12 @@ export const REPLAY_QUEUE: QueueDefinition = {
   maxReceiveCount: 10,
   batchSize: 5,
   maxBatchingWindowSeconds: 0,
-  retentionDays: 14,
-  dlqRetentionDays: 14,
+  maxDeliveryDelaySeconds: 0,
+  maxHiddenSecondsPerReceive: 60,
+  // 10 receives take minutes; a replay may hold the only copy of a delivery (small bodies travel
+  // inline), so it outlives a long weekend of a stopped consumer. The DLQ still has 10 days more.
+  retentionDays: 4,
+  dlqRetentionDays: SQS_MAX_RETENTION_DAYS,
 };
 
 export const QUEUES = [MEDIA_QUEUE, INSIGHT_QUEUE, REPLAY_QUEUE] as const;

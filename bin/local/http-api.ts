@@ -1,6 +1,8 @@
 /**
  * Local stand-in for the HTTP API: turns a node:http request into the API Gateway (HTTP API v2)
- * event the ingest Lambda receives in AWS, and the handler's result back into a response.
+ * event the ingest Lambda receives in AWS, and the handler's result back into a response. It routes
+ * what the deployed API routes (POST, GET, HEAD) and refuses what API Gateway refuses before the
+ * function runs (unrouted methods, malformed paths, bodies over 10 MB) the way API Gateway does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -29,14 +31,35 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
   res.end(body);
 }
 
+/** The methods the deployed HTTP API routes to the ingest (lib/constructs/webhook-api.ts); any other answers 404 there. */
+const ROUTED_METHODS = new Set(['POST', 'GET', 'HEAD']);
+
+/** A path parameter decoded as API Gateway hands it to the function, or undefined when its percent-encoding is malformed. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Serve `/webhooks/{source}/{token}` with the real ingest handler. Returns false for other paths. */
 export async function serveWebhook(req: IncomingMessage, res: ServerResponse, handler: HttpHandler): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const match = ROUTE.exec(url.pathname);
   if (!match) return false;
   const method = (req.method ?? 'GET').toUpperCase();
-  if (method !== 'POST' && method !== 'GET') {
+  if (!ROUTED_METHODS.has(method)) {
     send(res, 404, JSON.stringify({ message: 'Not Found' }));
+    req.resume();
+    return true;
+  }
+  const source = decodeSegment(match[1]!);
+  const token = decodeSegment(match[2]!);
+  if (source === undefined || token === undefined) {
+    // API Gateway refuses such a path itself, with a 4xx, before any function runs.
+    send(res, 400, JSON.stringify({ message: 'Bad Request: the URL path has a malformed percent-encoding (a "%" not followed by two hex digits). Check the webhook URL.' }));
+    req.resume();
     return true;
   }
   const bytes = await readAll(req, API_GATEWAY_MAX_BYTES);
@@ -68,7 +91,7 @@ export async function serveWebhook(req: IncomingMessage, res: ServerResponse, ha
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
-    pathParameters: { source: decodeURIComponent(match[1]!), token: decodeURIComponent(match[2]!) },
+    pathParameters: { source, token },
     body: bytes.length ? (isText ? bytes.toString('utf8') : bytes.toString('base64')) : undefined,
     isBase64Encoded: bytes.length > 0 && !isText,
   };

@@ -36,7 +36,9 @@ const FIELD_ALIASES: Record<string, ContactField> = {
 
 /** The standard field a name refers to (`owner_user_id` and `ownerUserId` are `owner`), or undefined for an extra. */
 export function standardField(name: string): ContactField | undefined {
-  return FIELD_ALIASES[name.trim().toLowerCase()];
+  const key = name.trim().toLowerCase();
+  // Own keys only: `constructor` must be an extra, not Object.prototype.constructor.
+  return Object.hasOwn(FIELD_ALIASES, key) ? FIELD_ALIASES[key] : undefined;
 }
 
 /** The value of a named field of a contact (standard field or extra; extras match case-insensitively). */
@@ -56,7 +58,7 @@ export function contactField(contact: Contact, field: string): string | number |
       return contact.link;
     default: {
       const extras = contact.extras ?? {};
-      if (field in extras) return extras[field];
+      if (Object.hasOwn(extras, field)) return extras[field];
       const lower = field.toLowerCase();
       const key = Object.keys(extras).find((k) => k.toLowerCase() === lower);
       return key === undefined ? undefined : extras[key];

@@ -113,6 +113,18 @@ export interface ContactsCsv {
 /** Column key for a header name: `Owner User ID` → `owner_user_id`. */
 const columnKey = (name: string) => name.trim().toLowerCase().replace(/[\s-]+/g, '_');
 
+/**
+ * Names a plain object or the DynamoDB marshaller treats as machinery, not data: `__proto__` would set
+ * a prototype and drop the value, and a map with an own `constructor` is refused by the SDK.
+ */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The extras key of a column: its name, or for a reserved name the same with its first letter upper-cased
+ * (`constructor` → `Constructor`), so the value is kept and card rows still find it (extras match case-insensitively).
+ */
+export const extraKey = (name: string): string => (RESERVED_KEYS.has(name) ? name.replace(/[a-z]/, (c) => c.toUpperCase()) : name);
+
 /** A short, printable rendering of a value for a report line. */
 const shown = (value: string) => JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 
@@ -170,7 +182,8 @@ function contactOf(record: CsvRecord, columns: Column[], country: string): Conta
   }
 
   const contact: Partial<Contact> = {};
-  const extras: Record<string, string> = {};
+  // A Map: column names are the user's text and must never reach an object's prototype.
+  const extras = new Map<string, string>();
   for (const [i, col] of columns.entries()) {
     const value = (fields[i] ?? '').trim();
     if (!col.name || !value) continue;
@@ -209,10 +222,11 @@ function contactOf(record: CsvRecord, columns: Column[], country: string): Conta
         break;
       }
       default:
-        extras[col.name] = value;
+        extras.set(extraKey(col.name), value);
     }
   }
   if (!contact.phone) return { reason: 'phone is empty' };
-  if (Object.keys(extras).length) contact.extras = extras;
+  // Object.fromEntries defines own properties, so even an unforeseen key cannot touch a prototype.
+  if (extras.size) contact.extras = Object.fromEntries(extras);
   return contact as Contact;
 }

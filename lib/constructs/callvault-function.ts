@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ConfigError, type CallVaultConfig } from '#lib/config.ts';
+import { ConfigError, withoutDefaults, type CallVaultConfig } from '#lib/config.ts';
 import { ENV } from '#lib/resources.ts';
+import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateContextOf, estimateEnvironment, type EnvironmentEstimate } from './function-environment.ts';
 
 /** The three Lambda functions; each one's handler is `functions/{name}/handler.ts`, export `handler`. */
 export type FunctionName = 'ingest' | 'media' | 'insight';
@@ -20,13 +21,10 @@ export const entryOf = (name: FunctionName): string => fileURLToPath(new URL(`..
 /** Bundled ESM still meets CommonJS dependencies that call `require`: give them one. */
 const REQUIRE_BANNER = "import { createRequire as __cvCreateRequire } from 'node:module'; const require = __cvCreateRequire(import.meta.url);";
 
-/** Lambda caps the whole environment at 4 KB; the config must leave room for the resource names. */
-const MAX_CONFIG_ENV_BYTES = 3 * 1024;
-
 export interface CallVaultFunctionProps {
   /** Which handler to bundle: `functions/{name}/handler.ts`. */
   readonly name: FunctionName;
-  /** The validated deployment config, passed to the handler as `CALLVAULT_CONFIG`. */
+  /** The validated deployment config, passed to the handler as `CALLVAULT_CONFIG` without its defaults. */
   readonly config: CallVaultConfig;
   /** Hard limit of one invocation. */
   readonly timeout: Duration;
@@ -56,12 +54,8 @@ export class CallVaultFunction extends NodejsFunction {
   public readonly executionRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: CallVaultFunctionProps) {
-    const configJson = JSON.stringify(props.config);
-    if (Buffer.byteLength(configJson) > MAX_CONFIG_ENV_BYTES) {
-      throw new ConfigError(
-        `Invalid CallVault config:\n  - callvault: is ${Buffer.byteLength(configJson)} bytes as JSON, over ${MAX_CONFIG_ENV_BYTES}: the functions receive it in their environment, which Lambda limits to 4 KB. Shorten card templates or CRM mappings.`,
-      );
-    }
+    // As the user would write it, defaults left out: parseConfig puts them back at cold start.
+    const configJson = JSON.stringify(withoutDefaults(props.config));
     // Our own role instead of the default one: AWSLambdaBasicExecutionRole allows logs:* writes on every log group ("*").
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -102,6 +96,13 @@ export class CallVaultFunction extends NodejsFunction {
     });
     this.executionRole = role;
     logGroup.grantWrite(role);
+    // A safety net for variables added after the stack's own check (assertEnvironmentFits).
+    this.node.addValidation({
+      validate: () => {
+        const problem = this.environmentProblem();
+        return problem ? [problem] : [];
+      },
+    });
 
     Validations.of(this).acknowledge(
       {
@@ -123,5 +124,32 @@ export class CallVaultFunction extends NodejsFunction {
         reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; AWS requires "*".',
       });
     }
+  }
+
+  /** The size the function's environment will have once deployed, every unresolved value at its longest. */
+  public estimateEnvironment(): EnvironmentEstimate {
+    const stack = Stack.of(this);
+    const cfn = this.node.defaultChild as lambda.CfnFunction;
+    const environment = stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined;
+    return estimateEnvironment(environment?.variables ?? {}, estimateContextOf(this));
+  }
+
+  /** Throws a ConfigError naming the function, its estimated size and what to shorten when the environment would not fit Lambda's 4 KB. */
+  public assertEnvironmentFits(): void {
+    const problem = this.environmentProblem();
+    if (problem) throw new ConfigError(`Invalid CallVault config:\n  - callvault: ${problem}`);
+  }
+
+  private environmentProblem(): string | undefined {
+    const estimate = this.estimateEnvironment();
+    if (estimate.bytes < LAMBDA_ENVIRONMENT_LIMIT_BYTES) return undefined;
+    const largest = estimate.variables
+      .slice(0, 3)
+      .map((v) => `${v.name} ${v.bytes} B`)
+      .join(', ');
+    return (
+      `the environment of the ${this.node.path} function would be about ${estimate.bytes} bytes once deployed, and Lambda allows under ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} (largest: ${largest}). ` +
+      'Shorten what it carries: card templates and CRM mappings (CALLVAULT_CONFIG), source ids (WEBHOOK_SECRETS, HIPCALL_API_SECRETS) or the stack name; or split the sources across two stacks.'
+    );
   }
 }

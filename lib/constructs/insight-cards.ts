@@ -19,6 +19,9 @@ export interface InsightCardsProps {
   readonly memorySize?: number;
 }
 
+/** Name of a Hipcall source's API token secret (see webhookTokenSecretName for why it is named). */
+export const hipcallApiSecretName = (stackName: string, sourceId: string): string => `${stackName}/${sourceId}/hipcall-api`;
+
 /** The value a Hipcall API token secret must be given after deploy. */
 export const HIPCALL_API_SECRET_SHAPE = '{"token":"<your Hipcall API token>"}';
 
@@ -40,6 +43,7 @@ export class InsightCards extends Construct {
       // Generated rather than a plaintext placeholder in the template: the value is `{"token": "", "placeholder": "<random>"}`,
       // which the functions read as "no token yet" until the user puts the real one.
       const secret = new secretsmanager.Secret(this, `HipcallApiToken-${source.id}`, {
+        secretName: hipcallApiSecretName(Stack.of(this).stackName, source.id),
         description: `CallVault: Hipcall API token of source "${source.id}". Set it with put-secret-value to ${HIPCALL_API_SECRET_SHAPE}`,
         generateSecretString: {
           secretStringTemplate: JSON.stringify({ token: '' }),
@@ -64,17 +68,21 @@ export class InsightCards extends Construct {
       memorySize: props.memorySize ?? 256,
     });
     this.jobs = new WorkerQueue(this, INSIGHT_QUEUE.name, { definition: INSIGHT_QUEUE, alarmTopic: props.alarmTopic, consumer: this.worker });
-    props.storage.bindCalls(this.worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // The worker only claims and settles the item's `insight` (conditional UpdateItem); it never reads the item.
+    props.storage.bindCalls(this.worker, ['dynamodb:UpdateItem']);
     props.storage.bindContacts(this.worker, ['dynamodb:GetItem']);
     this.bindHipcallApiSecrets(this.worker);
   }
 
-  /** Let `fn` read the Hipcall API token secrets (GetSecretValue only) and set HIPCALL_API_SECRETS (`{sourceId: arn}`). */
+  /**
+   * Let `fn` read the Hipcall API token secrets (GetSecretValue on exactly those ARNs) and set
+   * HIPCALL_API_SECRETS (`{sourceId: secretName}`: names, not ARNs, to keep Lambda's 4 KB environment).
+   */
   public bindHipcallApiSecrets(fn: lambda.Function): void {
-    const arns = Object.fromEntries([...this.hipcallApiSecrets].map(([sourceId, secret]) => [sourceId, secret.secretArn]));
     if (this.hipcallApiSecrets.size > 0) {
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: Object.values(arns) }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...this.hipcallApiSecrets.values()].map((s) => s.secretArn) }));
     }
-    fn.addEnvironment(ENV.hipcallApiSecrets, Stack.of(this).toJsonString(arns));
+    const stackName = Stack.of(this).stackName;
+    fn.addEnvironment(ENV.hipcallApiSecrets, JSON.stringify(Object.fromEntries([...this.hipcallApiSecrets.keys()].map((id) => [id, hipcallApiSecretName(stackName, id)]))));
   }
 }

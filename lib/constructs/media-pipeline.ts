@@ -50,8 +50,9 @@ export class MediaPipeline extends Construct {
     props.storage.bindArchive(
       this.worker,
       [PREFIX.recordings, PREFIX.voicemails, PREFIX.transcripts, PREFIX.cdr],
-      // PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
-      ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      // What @aws-sdk/lib-storage's Upload sends: PutObject, or CreateMultipartUpload, UploadPart and
+      // CompleteMultipartUpload (all under s3:PutObject) and AbortMultipartUpload; never ListParts.
+      ['s3:PutObject', 's3:AbortMultipartUpload'],
     );
   }
 }

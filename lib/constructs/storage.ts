@@ -11,7 +11,7 @@ import { CALLS_TABLE, CONTACTS_TABLE, ENV, PREFIX, type KeyAttribute, type Table
 export type TableAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem';
 
 /** Object-level S3 actions a function may be granted on archive prefixes. */
-export type ObjectAction = 's3:PutObject' | 's3:GetObject' | 's3:AbortMultipartUpload' | 's3:ListMultipartUploadParts';
+export type ObjectAction = 's3:PutObject' | 's3:GetObject' | 's3:AbortMultipartUpload';
 
 /** A top-level prefix of the archive bucket, e.g. `raw/`. */
 export type ArchivePrefix = (typeof PREFIX)[keyof typeof PREFIX];
@@ -45,7 +45,7 @@ export class Storage extends Construct {
   public readonly callsTable: dynamodb.Table;
   /** The contacts table (`phone`, E.164). */
   public readonly contactsTable: dynamodb.Table;
-  /** The archive bucket: recordings, voicemails, transcripts, cdr, raw and quarantine prefixes. */
+  /** The archive bucket: recordings, voicemails, transcripts, cdr, raw, quarantine and extras prefixes. */
   public readonly bucket: s3.Bucket;
   /** Where the archive bucket's server access logs go. */
   public readonly accessLogsBucket: s3.Bucket;
@@ -162,5 +162,7 @@ export function archiveLifecycleRules(retention: CallVaultConfig['retention'], n
     for (const prefix of TIERED_PREFIXES) rules.push({ id: `Tier-${prefix.slice(0, -1)}`, prefix, transitions });
   }
   if (rawExpireDays > 0) rules.push({ id: 'ExpireRaw', prefix: PREFIX.raw, expiration: Duration.days(rawExpireDays) });
+  // extras/ holds the oversized caller/analysis values an item points to: part of the record, so it is
+  // neither expired (unlike raw/, a copy) nor tiered (small JSON would cost more in Standard-IA).
   return rules;
 }

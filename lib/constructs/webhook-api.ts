@@ -16,6 +16,13 @@ import { WorkerQueue } from './worker-queue.ts';
 /** The webhook route; `{token}` is the source's secret, compared in constant time by the ingest function. */
 export const WEBHOOK_PATH = '/webhooks/{source}/{token}';
 
+/**
+ * Name of a source's webhook token secret. Named (not generated) so WEBHOOK_SECRETS can hold short
+ * names; it ends in `/webhook`, never in `-` plus six characters, which Secrets Manager could
+ * mistake for the random suffix of a partial ARN.
+ */
+export const webhookTokenSecretName = (stackName: string, sourceId: string): string => `${stackName}/${sourceId}/webhook`;
+
 export interface WebhookApiProps {
   /** The validated config: sources, throttle, and what the function reads at cold start. */
   readonly config: CallVaultConfig;
@@ -41,7 +48,7 @@ export interface WebhookEndpoint {
 }
 
 /**
- * The front door: an HTTP API with `POST` and `GET /webhooks/{source}/{token}` on the ingest function,
+ * The front door: an HTTP API with `POST`, `GET` and `HEAD /webhooks/{source}/{token}` on the ingest function,
  * throttled per config and access-logged (as JSON, without the path: it carries the token). The ingest
  * function is also the consumer of the replay queue, where it parks deliveries it could not write.
  */
@@ -71,8 +78,11 @@ export class WebhookApi extends Construct {
       memorySize: props.memorySize ?? 512,
     });
     const ingest = this.ingestFunction;
-    storage.bindCalls(ingest, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
-    storage.bindArchive(ingest, [PREFIX.raw, PREFIX.quarantine], ['s3:PutObject']);
+    // The calls table adapter reads, then upserts with UpdateItem: never PutItem.
+    storage.bindCalls(ingest, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    storage.bindArchive(ingest, [PREFIX.raw, PREFIX.quarantine, PREFIX.extras], ['s3:PutObject']);
+    // A replay whose body was too big for the message reads it back from raw/.
+    storage.bindArchive(ingest, [PREFIX.raw], ['s3:GetObject']);
     props.mediaQueue.bindProducer(ingest, ENV.mediaQueueUrl);
     props.insightQueue.bindProducer(ingest, ENV.insightQueueUrl);
 
@@ -80,8 +90,10 @@ export class WebhookApi extends Construct {
     this.replayQueue.bindProducer(ingest, ENV.replayQueueUrl);
 
     const secrets = new Map<string, secretsmanager.Secret>();
+    const stackName = Stack.of(this).stackName;
     for (const source of config.sources) {
       const secret = new secretsmanager.Secret(this, `WebhookToken-${source.id}`, {
+        secretName: webhookTokenSecretName(stackName, source.id),
         description: `CallVault webhook token of source "${source.id}" (${source.provider}): {"current": "..."}; add "previous" while rotating`,
         generateSecretString: {
           secretStringTemplate: JSON.stringify({}),
@@ -102,7 +114,8 @@ export class WebhookApi extends Construct {
     ingest.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...secrets.values()].map((s) => s.secretArn) }),
     );
-    ingest.addEnvironment(ENV.webhookSecrets, Stack.of(this).toJsonString(Object.fromEntries([...secrets].map(([sourceId, s]) => [sourceId, s.secretArn]))));
+    // Names, not ARNs: GetSecretValue takes either, and a full ARN per source would outgrow Lambda's 4 KB environment.
+    ingest.addEnvironment(ENV.webhookSecrets, JSON.stringify(Object.fromEntries(config.sources.map((source) => [source.id, webhookTokenSecretName(stackName, source.id)]))));
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'CallVault webhooks: POST /webhooks/{source}/{token}',
@@ -142,7 +155,8 @@ export class WebhookApi extends Construct {
 
     this.api.addRoutes({
       path: WEBHOOK_PATH,
-      methods: [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET],
+      // HTTP APIs route HEAD only where a route names it; the handler answers it like GET (URL checks).
+      methods: [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET, apigwv2.HttpMethod.HEAD],
       integration: new HttpLambdaIntegration('IngestIntegration', ingest),
     });
     Validations.of(this.api).acknowledge({

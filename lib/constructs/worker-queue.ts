@@ -7,7 +7,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { dlqName, type QueueDefinition } from '#lib/resources.ts';
+import { dlqName, queueRetentionProblems, type QueueDefinition } from '#lib/resources.ts';
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the function timeout. */
 export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
@@ -40,6 +40,7 @@ export class WorkerQueue extends Construct {
     super(scope, id);
     const { definition, consumer } = props;
     if (consumer) assertVisibilityCoversConsumer(definition, consumer);
+    assertRetentionKeepsDeadLetters(definition);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -99,4 +100,10 @@ export function assertVisibilityCoversConsumer(definition: QueueDefinition, cons
       `The ${definition.name} queue's visibility timeout (${definition.visibilityTimeoutSeconds} s) must be at least ${VISIBILITY_TO_TIMEOUT_RATIO}x its consumer's timeout (${timeoutSeconds} s), i.e. ${needed} s: raise visibilityTimeoutSeconds of the ${definition.name} queue in lib/resources.ts or lower the function timeout.`,
     );
   }
+}
+
+/** Throws at synth when a message could expire on the queue before its last receive, or in the DLQ before an operator sees it. */
+export function assertRetentionKeepsDeadLetters(definition: QueueDefinition): void {
+  const problems = queueRetentionProblems(definition);
+  if (problems.length) throw new Error(`Queue retention of "${definition.name}" in lib/resources.ts would lose messages:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 }

@@ -12,7 +12,22 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { parseConfig } from '#lib/config.ts';
-import { CALLS_TABLE, CONTACTS_TABLE, ENV, INGEST_TIMEOUT_SECONDS, INSIGHT_QUEUE, MEDIA_QUEUE, QUEUES, REPLAY_QUEUE, dlqName } from '#lib/resources.ts';
+import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
+import { webhookTokenSecretName } from '#lib/constructs/webhook-api.ts';
+import {
+  CALLS_TABLE,
+  CONTACTS_TABLE,
+  DLQ_OPERATOR_DAYS,
+  ENV,
+  INGEST_TIMEOUT_SECONDS,
+  INSIGHT_QUEUE,
+  MEDIA_QUEUE,
+  QUEUES,
+  REPLAY_QUEUE,
+  SQS_MAX_RETENTION_DAYS,
+  dlqName,
+  queueLifetimeSeconds,
+} from '#lib/resources.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -102,15 +117,37 @@ describe('functions', () => {
     expect(envKeys(stack.insightCards.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.contactsTable, ENV.hipcallApiSecrets]));
   });
 
-  it('passes the validated config, which the handlers parse back to the same value', () => {
-    const raw = (props(stack.mediaPipeline.worker).Environment as { Variables: Json }).Variables[ENV.config] as string;
-    expect(parseConfig(JSON.parse(raw))).toEqual(config);
+  it('passes the config without its defaults, which every handler parses back to the same value', () => {
+    for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
+      const raw = (props(fn).Environment as { Variables: Json }).Variables[ENV.config] as string;
+      expect(parseConfig(JSON.parse(raw))).toEqual(config);
+      // cdk.json spells out the default retention and media delays: none of it travels.
+      expect(JSON.parse(raw)).not.toHaveProperty('retention');
+      expect(raw).not.toContain('mediaDelaySeconds');
+      expect(raw.length).toBeLessThan(JSON.stringify(config).length);
+    }
   });
 
-  it('maps every source to its webhook token secret in WEBHOOK_SECRETS', () => {
+  it('maps every source to the name of its webhook token secret in WEBHOOK_SECRETS, and names each secret so', () => {
     const env = (props(stack.webhookApi.ingestFunction).Environment as { Variables: Json }).Variables;
-    const text = flatten(env[ENV.webhookSecrets]);
-    for (const source of config.sources) expect(text).toContain(`"${source.id}":"${idOf(stack.webhookApi.tokenSecrets.get(source.id)!)}"`);
+    const names = JSON.parse(env[ENV.webhookSecrets] as string) as Record<string, string>;
+    expect(names).toEqual(Object.fromEntries(config.sources.map((s) => [s.id, `CallVault/${s.id}/webhook`])));
+    for (const source of config.sources) {
+      expect(props(stack.webhookApi.tokenSecrets.get(source.id)!).Name).toBe(webhookTokenSecretName(stack.stackName, source.id));
+    }
+  });
+
+  it('keeps every function environment under Lambda\'s 4 KB once every token is at its longest', () => {
+    const context = { stackName: stack.stackName, resources: resources as Record<string, TemplateResource> };
+    for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
+      const variables = (props(fn).Environment as { Variables: Json }).Variables;
+      const fromTemplate = estimateEnvironment(variables, context);
+      expect(fromTemplate.bytes, fn.node.path).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
+      // The construct measures the same thing at synth.
+      expect(fn.estimateEnvironment().bytes).toBe(fromTemplate.bytes);
+      // A queue URL counts as its longest: https://sqs.{14}.{16}/{12}/{name of up to 80}.
+      if (variables[ENV.mediaQueueUrl]) expect(fromTemplate.variables.find((v) => v.name === ENV.mediaQueueUrl)!.bytes).toBeGreaterThan(100);
+    }
   });
 
   it('bundles minified ESM with a require shim and source maps, without aws-cdk-lib', () => {
@@ -127,6 +164,17 @@ describe('functions', () => {
 });
 
 describe('storage', () => {
+  it('sorts both indexes by callAt, the time every call has', () => {
+    const indexes = props(stack.storage.callsTable).GlobalSecondaryIndexes as { IndexName: string; KeySchema: { AttributeName: string; KeyType: string }[] }[];
+    for (const index of indexes) expect(index.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName, index.IndexName).toBe('callAt');
+    expect(props(stack.storage.callsTable).AttributeDefinitions).toContainEqual({ AttributeName: 'callAt', AttributeType: 'S' });
+  });
+
+  it('keeps extras/ like the items that point to it: never expired, never tiered', () => {
+    const rules = (props(stack.storage.bucket).LifecycleConfiguration as { Rules: Json[] }).Rules;
+    expect(rules.filter((r) => typeof r.Prefix === 'string' && 'extras/'.startsWith(r.Prefix))).toEqual([]);
+  });
+
   it('keys the calls table on callKey with both indexes projecting everything', () => {
     const calls = resources[idOf(stack.storage.callsTable)]!;
     expect(calls.Properties).toMatchObject({
@@ -220,6 +268,20 @@ describe('queues', () => {
     }
   });
 
+  it('keeps every message until its last receive, and every dead letter at least a week longer than its queue would', () => {
+    for (const worker of workerQueues()) {
+      const queueSeconds = props(worker.queue).MessageRetentionPeriod as number;
+      const dlqSeconds = props(worker.deadLetterQueue).MessageRetentionPeriod as number;
+      const def = QUEUES.find((q) => q.name === worker.node.id)!;
+      expect(dlqSeconds, worker.node.path).toBe(SQS_MAX_RETENTION_DAYS * 86400);
+      // A standard queue's dead letter keeps its first enqueue time: the DLQ must outlast the queue.
+      expect(dlqSeconds - queueSeconds, worker.node.path).toBeGreaterThanOrEqual(DLQ_OPERATOR_DAYS * 86400);
+      expect(queueSeconds, worker.node.path).toBeGreaterThanOrEqual(queueLifetimeSeconds(def));
+    }
+    // Media: 8 receives, each hidden up to SQS's 12 h by the worker's backoff, after up to 15 min of delay.
+    expect(queueLifetimeSeconds(MEDIA_QUEUE)).toBe(900 + 8 * 12 * 3600);
+  });
+
   it('denies non-TLS access to every queue', () => {
     for (const [id] of ofType('AWS::SQS::Queue')) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -262,13 +324,14 @@ describe('queues', () => {
 });
 
 describe('webhook API', () => {
-  it('routes POST and GET /webhooks/{source}/{token} to the ingest function', () => {
+  it('routes POST, GET and HEAD /webhooks/{source}/{token} to the ingest function', () => {
     const integration = ofType('AWS::ApiGatewayV2::Integration');
     expect(integration).toHaveLength(1);
     expect(integration[0]![1].Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     expect(flatten(integration[0]![1].Properties?.IntegrationUri)).toBe(`${idOf(stack.webhookApi.ingestFunction)}.Arn`);
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
-    expect(routes.sort()).toEqual(['GET /webhooks/{source}/{token}', 'POST /webhooks/{source}/{token}']);
+    // HTTP APIs answer 404 to a HEAD no route names; the handler answers it as a URL check.
+    expect(routes.sort()).toEqual(['GET /webhooks/{source}/{token}', 'HEAD /webhooks/{source}/{token}', 'POST /webhooks/{source}/{token}']);
   });
 
   it('throttles the stage from config.throttle and access-logs as JSON without the token-bearing path', () => {
@@ -305,14 +368,18 @@ describe('least privilege', () => {
     ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'].map((a) => `${a} ${idOf(queue)}.Arn`);
   const logGroupOf = (fn: IConstruct) => flatten((props(fn).LoggingConfig as Json).LogGroup);
 
-  it('lets the ingest write calls, raw/ and quarantine/, enqueue, consume replays and read webhook tokens: nothing else', () => {
+  it('lets the ingest upsert calls, write raw/, quarantine/ and extras/, read raw/ back, enqueue, consume replays and read webhook tokens: nothing else', () => {
     const fn = stack.webhookApi.ingestFunction;
     expect(grantsOf(fn.executionRole)).toEqual(
       sorted([
         ...logWrites(logGroupOf(fn)),
-        ...['GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${calls()}`),
+        // The calls table adapter reads and then upserts with UpdateItem; it never puts a whole item.
+        ...['GetItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${calls()}`),
         `s3:PutObject ${bucket()}.Arn/raw/*`,
         `s3:PutObject ${bucket()}.Arn/quarantine/*`,
+        `s3:PutObject ${bucket()}.Arn/extras/*`,
+        // A replay whose body did not fit the message reads it back from raw/.
+        `s3:GetObject ${bucket()}.Arn/raw/*`,
         ...[stack.mediaPipeline.jobs, stack.insightCards.jobs, stack.webhookApi.replayQueue].map((w) => `sqs:SendMessage ${idOf(w.queue)}.Arn`),
         ...consume(stack.webhookApi.replayQueue.queue),
         ...[...stack.webhookApi.tokenSecrets.values()].map((s) => `secretsmanager:GetSecretValue ${idOf(s)}`),
@@ -328,19 +395,20 @@ describe('least privilege', () => {
         ...logWrites(logGroupOf(fn)),
         `dynamodb:GetItem ${calls()}`,
         `dynamodb:UpdateItem ${calls()}`,
-        ...prefixes.flatMap((p) => ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'].map((a) => `${a} ${bucket()}.Arn/${p}*`)),
+        // What lib-storage's Upload sends: multipart calls come under PutObject; it never lists parts.
+        ...prefixes.flatMap((p) => ['s3:PutObject', 's3:AbortMultipartUpload'].map((a) => `${a} ${bucket()}.Arn/${p}*`)),
         ...consume(stack.mediaPipeline.jobs.queue),
         ...[...stack.insightCards.hipcallApiSecrets.values()].map((s) => `secretsmanager:GetSecretValue ${idOf(s)}`),
       ]),
     );
   });
 
-  it('lets the insight worker update calls, get contacts and read Hipcall tokens: no S3', () => {
+  it('lets the insight worker claim calls, get contacts and read Hipcall tokens: no S3', () => {
     const fn = stack.insightCards.worker;
     expect(grantsOf(fn.executionRole)).toEqual(
       sorted([
         ...logWrites(logGroupOf(fn)),
-        `dynamodb:GetItem ${calls()}`,
+        // Claims and outcomes are conditional UpdateItems; the worker never reads the item.
         `dynamodb:UpdateItem ${calls()}`,
         `dynamodb:GetItem ${idOf(stack.storage.contactsTable)}.Arn`,
         ...consume(stack.insightCards.jobs.queue),
@@ -355,11 +423,12 @@ describe('least privilege', () => {
     const media = grantsOf(stack.mediaPipeline.worker.executionRole);
     const insight = grantsOf(stack.insightCards.worker.executionRole);
     expect(ingest.filter((g) => g.includes(contacts))).toEqual([]);
-    expect(ingest.filter((g) => g.startsWith('s3:') && !/\/(raw|quarantine)\/\*$/.test(g))).toEqual([]);
+    expect(ingest.filter((g) => g.startsWith('s3:') && !/\/(raw|quarantine|extras)\/\*$/.test(g))).toEqual([]);
+    expect(ingest.filter((g) => g.startsWith('s3:GetObject') && !g.endsWith('/raw/*'))).toEqual([]);
     expect(media.filter((g) => g.includes(contacts))).toEqual([]);
     expect(insight.filter((g) => g.startsWith('s3:') || g.includes(bucket()))).toEqual([]);
     for (const g of [...ingest, ...media, ...insight]) {
-      expect(g).not.toMatch(/ \*$|:\*( |$)|dynamodb:(Scan|DeleteItem|BatchWriteItem)|s3:(DeleteObject|ListBucket)/);
+      expect(g).not.toMatch(/ \*$|:\*( |$)|dynamodb:(Scan|DeleteItem|BatchWriteItem|PutItem)|s3:(DeleteObject|ListBucket|ListMultipartUploadParts)/);
     }
   });
 

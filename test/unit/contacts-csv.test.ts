@@ -1,4 +1,6 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { contactField } from '#core/contact.ts';
 import { parseContactsCsv, parseCsv } from '#core/contacts-csv.ts';
 import { ValidationError } from '#core/errors.ts';
 import { fixtureText } from './fixtures.ts';
@@ -128,6 +130,27 @@ describe('parseContactsCsv', () => {
     expect(() => parseContactsCsv('', GB)).toThrow(ValidationError);
     expect(() => parseContactsCsv('\uFEFF\r\n\r\n', GB)).toThrow(/empty/);
     expect(() => parseContactsCsv('phone,name,Name\n', GB)).toThrow(/"Name" twice/);
+  });
+
+  it('keeps columns named constructor, __proto__ and prototype as extras a DynamoDB item can hold', () => {
+    const csv = 'phone,constructor,__proto__,prototype,toString,name\n+442045205757,Acme Build,p1,p2,t,Ada\n';
+    const { contacts, rejected } = parseContactsCsv(csv, GB);
+    expect(rejected).toEqual([]);
+    const [contact] = contacts;
+    expect(contact).toEqual({ phone: '+442045205757', name: 'Ada', extras: { Constructor: 'Acme Build', __Proto__: 'p1', Prototype: 'p2', toString: 't' } });
+    expect(Object.getPrototypeOf(contact!.extras)).toBe(Object.prototype);
+    // The SDK's marshaller refuses a map with an own "constructor": the import would stop here.
+    expect(marshall({ ...contact }).extras).toEqual({ M: { Constructor: { S: 'Acme Build' }, __Proto__: { S: 'p1' }, Prototype: { S: 'p2' }, toString: { S: 't' } } });
+    // A card row naming the column as written still finds it.
+    expect(contactField(contact!, 'constructor')).toBe('Acme Build');
+    expect(contactField(contact!, '__proto__')).toBe('p1');
+  });
+
+  it('never reads a standard field or an extra from Object.prototype', () => {
+    const { contacts } = parseContactsCsv('phone,hasOwnProperty\n+442045205757,yes\n', GB);
+    expect(contacts[0]!.extras).toEqual({ hasOwnProperty: 'yes' });
+    expect(contactField({ phone: '+442045205757' }, 'constructor')).toBeUndefined();
+    expect(contactField({ phone: '+442045205757', extras: {} }, 'valueOf')).toBeUndefined();
   });
 
   it('gives the same contacts when imported twice (idempotent input)', () => {
