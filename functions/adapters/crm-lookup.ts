@@ -4,18 +4,12 @@
  * `crmAuthorization` in the source's Hipcall API secret), a hard timeout, and a mapping from the
  * CRM's JSON to contact fields by dot path (`data.0.full_name`). A root array means its first element.
  */
-import type { CallVaultConfig } from '#lib/config.ts';
 import { parseAmount, parseUserId, safeLink, standardField, textOf, type Contact } from '#core/contact.ts';
+import type { CrmAnswer, CrmDirectory, CrmSettings } from '#core/ports.ts';
 import { apiMessage } from './hipcall-cards.ts';
 import type { JsonHttp } from './json-http.ts';
 
-export type CrmConfig = NonNullable<NonNullable<CallVaultConfig['sources'][number]['insight']>['crm']>;
-
-export type CrmAnswer =
-  | { outcome: 'found'; contact: Contact }
-  | { outcome: 'not_found'; status?: number }
-  /** `status` is absent for a network failure or timeout. */
-  | { outcome: 'error'; status?: number; message: string };
+export type { CrmAnswer } from '#core/ports.ts';
 
 /** The lookup URL for a number. */
 export function crmUrl(template: string, phone: string): string {
@@ -71,7 +65,7 @@ export function contactFromCrm(json: unknown, mapping: Record<string, string>, p
   return Object.keys(contact).length > 1 ? contact : undefined;
 }
 
-export class CrmLookup {
+export class CrmLookup implements CrmDirectory {
   constructor(
     private readonly http: JsonHttp,
     /** The header value for a source's CRM, if it has one. */
@@ -79,7 +73,7 @@ export class CrmLookup {
   ) {}
 
   /** Look a number up in the source's CRM within `timeoutMs` (never more than the CRM's own timeout). */
-  async find(sourceId: string, crm: CrmConfig, phone: string, options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<CrmAnswer> {
+  async find(sourceId: string, crm: CrmSettings, phone: string, options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<CrmAnswer> {
     const headers: Record<string, string> = {};
     if (crm.authHeader) {
       let value: string | undefined;

@@ -90,6 +90,8 @@ export interface QueueMessageRef {
   receiptHandle: string;
   /** The ARN of the queue it came from (the event source). */
   queueArn: string;
+  /** When this delivery was received (epoch ms): SQS's 12 h visibility limit counts from then. */
+  receivedAtMs?: number;
 }
 
 /** Hands a message back to its queue to come again later (ChangeMessageVisibility). */

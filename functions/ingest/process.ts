@@ -3,7 +3,7 @@
  * archive, media and insight jobs). A failed write never costs a delivery: the verbatim delivery goes
  * on the replay queue (or, failing that, into raw/) and the provider still gets a 2xx, within 3 s.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CallVaultConfig, SourceConfig } from '#lib/config.ts';
 import { sourceById } from '#lib/config.ts';
 import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '#lib/resources.ts';
@@ -12,31 +12,31 @@ import { ValidationError } from '#core/errors.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { readBody, sha256Hex } from '#core/request.ts';
 import { ipAllowed } from '#core/source-ip.ts';
+import type { CallsStore, DeliveryArchive, JobQueues, Log, ReplayMessage, TokenStore } from '#core/ports.ts';
 import type { InsightJob, MediaJob, NormalisedEvent } from '#core/types.ts';
-import type { DeliveryArchive } from '#adapters/archive.ts';
-import type { CallsTable } from '#adapters/calls-table.ts';
-import { MAX_INLINE_REPLAY_BYTES, type JobQueues, type ReplayMessage } from '#adapters/job-queues.ts';
-import type { WebhookTokens } from '#adapters/webhook-tokens.ts';
-import type { Log } from '#adapters/log.ts';
-
-/** Log fields only: never bodies, tokens, phone numbers or URLs. */
-export type IngestLog = Log;
 
 export interface IngestDeps {
   config: CallVaultConfig;
-  tokens: WebhookTokens;
-  calls: CallsTable;
+  tokens: TokenStore;
+  calls: CallsStore;
   archive: DeliveryArchive;
   queues: JobQueues;
-  log: IngestLog;
-  /** Overrides every source's media delay (local mode). */
+  /** Log fields only: never bodies, tokens, phone numbers or URLs. */
+  log: Log;
+  /** Overrides every source's media delay (the local stack's CALLVAULT_MEDIA_DELAY_SECONDS). */
   mediaDelayOverride?: number;
   now?: () => Date;
   /** Share of the 3 s answer budget for the parallel writes; the rest is for the fallback. */
   writeBudgetMs?: number;
 }
 
-export type IngestStatus = 'stored' | 'duplicate' | 'archived' | 'ignored' | 'queued';
+export type IngestStatus = 'stored' | 'duplicate' | 'archived' | 'queued';
+
+/** SQS allows 256 KiB per message: a body up to this size travels inline, a larger one via raw/. */
+export const MAX_INLINE_REPLAY_BYTES = 200 * 1024;
+
+/** AbortSignal.timeout refuses a fractional delay (RangeError): every budget is whole milliseconds, at least `floor`. */
+const timeout = (ms: number, floor = 100): AbortSignal => AbortSignal.timeout(Math.max(floor, Math.floor(ms)));
 
 type Answer = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 
@@ -134,7 +134,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
 /** Run the writes within the budget; if they fail, make the delivery durable another way and still answer 2xx. */
 async function withFallback(deps: IngestDeps, accepted: Accepted, started: number, write: (signal: AbortSignal) => Promise<Answer>): Promise<Answer> {
   const writeBudget = deps.writeBudgetMs ?? 1600;
-  const signal = AbortSignal.timeout(writeBudget);
+  const signal = timeout(writeBudget, 1);
   try {
     return await write(signal);
   } catch (err) {
@@ -158,16 +158,16 @@ async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, bu
     ...(inline ? { body: accepted.bytes.toString('utf8') } : { rawKey }),
   };
   try {
-    if (!inline) await deps.archive.putRaw(rawKey, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, AbortSignal.timeout(Math.max(100, (deadline - Date.now()) / 2)));
-    await deps.queues.sendReplay(message, AbortSignal.timeout(Math.max(100, deadline - Date.now() - 50)));
+    if (!inline) await deps.archive.putRaw(rawKey, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, timeout((deadline - Date.now()) / 2));
+    await deps.queues.sendReplay(message, timeout(deadline - Date.now() - 50));
     deps.log.warn('delivery queued for replay', { source: source.id, eventType: accepted.eventType });
     return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted; it will be applied shortly.' });
   } catch (err) {
     deps.log.error('replay queue unavailable', { source: source.id, error: (err as Error).name });
   }
   try {
-    // Last resort: keep the bytes in raw/, where `callvault replay --raw` can apply them later.
-    await deps.archive.putRaw(`${rawKey.replace(/\.json$/, '')}.unapplied.json`, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, AbortSignal.timeout(Math.max(100, deadline - Date.now())));
+    // Last resort: keep the bytes in raw/, where `callvault replay --unapplied` can apply them later.
+    await deps.archive.putRaw(`${rawKey.replace(/\.json$/, '')}.unapplied.json`, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, timeout(deadline - Date.now()));
     deps.log.error('delivery kept in raw/ for a manual replay', { source: source.id, eventType: accepted.eventType });
     return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted and archived; it will be applied by a replay.' });
   } catch (err) {
@@ -231,20 +231,35 @@ async function quarantine(deps: IngestDeps, source: SourceConfig, receivedAt: st
   }
 }
 
-/** Apply deliveries from the replay queue; a failure stays on the queue (partial batch response). */
-export async function handleReplay(event: SQSEvent, deps: IngestDeps): Promise<SQSBatchResponse> {
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
-  await Promise.all(
-    event.Records.map(async (record) => {
-      try {
-        await replayOne(JSON.parse(record.body) as ReplayMessage, deps);
-      } catch (err) {
-        deps.log.warn('replay failed; will retry', { error: (err as Error).name });
-        failures.push({ itemIdentifier: record.messageId });
-      }
-    }),
-  );
-  return { batchItemFailures: failures };
+/** The replay queue's message body; ValidationError when it is not one (it will never apply). */
+export function parseReplayMessage(body: string): ReplayMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    throw new ValidationError('the replay message is not JSON');
+  }
+  const m = (raw ?? {}) as Partial<Record<keyof ReplayMessage, unknown>>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const source = text(m.source);
+  const receivedAt = text(m.receivedAt);
+  const inline = text(m.body);
+  const rawKey = text(m.rawKey);
+  if (!source || !receivedAt || (inline === undefined && !rawKey)) throw new ValidationError('the replay message has no source, receivedAt, or body/rawKey');
+  return { source, receivedAt, contentType: text(m.contentType), reason: text(m.reason) ?? '', ...(inline !== undefined ? { body: inline } : { rawKey }) };
+}
+
+/**
+ * Apply one delivery from the replay queue. Throws when it could not be applied: the caller reports the
+ * message failed, and SQS delivers it again (then to the DLQ).
+ */
+export async function replayDelivery(body: string, deps: IngestDeps): Promise<void> {
+  try {
+    await replayOne(parseReplayMessage(body), deps);
+  } catch (err) {
+    deps.log.warn('replay failed; will retry', { error: (err as Error).name });
+    throw err;
+  }
 }
 
 async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void> {
@@ -270,6 +285,6 @@ async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void
     await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType });
     return;
   }
-  await applyAccepted(deps, accepted, AbortSignal.timeout(4_500));
+  await applyAccepted(deps, accepted, timeout(4_500));
   deps.log.info('replayed delivery applied', { source: source.id, eventType: accepted.eventType });
 }

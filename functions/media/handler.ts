@@ -1,99 +1,46 @@
 /**
- * The media worker (SQS, partial batch responses): each message is one media job handed to
- * processMediaJob. A retry decision delays that message with ChangeMessageVisibility and reports it
- * failed; a final failure lets it go on to the DLQ (the item already says `failed` and why).
+ * The media worker's handler (SQS, partial batch responses): each message is one media job handed to
+ * processMediaJob. A retry decision delays that message through the retry queue and reports it failed;
+ * a final failure lets it go on to the DLQ (the item already says `failed` and why).
  */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { ChangeMessageVisibilityCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ENV, MEDIA_QUEUE } from '#lib/resources.ts';
-import { backoffSeconds, SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
-import { dynamoDocument, PATIENT, s3Client, sqsClient } from '#adapters/aws.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
-import { HipcallCallsApi } from '#adapters/hipcall-api.ts';
-import { MediaStore } from '#adapters/media-store.ts';
-import { SafeFetcher } from '#adapters/safe-fetch.ts';
-import { hipcallApiToken } from '#adapters/secrets.ts';
-import { powertoolsLog } from '#adapters/log.ts';
+import { MEDIA_QUEUE } from '#lib/resources.ts';
+import { backoffSeconds } from '#core/media.ts';
+import type { QueueMessageRef, RetryQueue } from '#core/ports.ts';
+import type { PowertoolsLog } from '#adapters/log.ts';
 import { parseMediaJob, processMediaJob, type MediaWorkerDeps } from './process.ts';
-import { mediaSettingsFromEnv } from './settings.ts';
+
+/** What the composition root (deps.ts) builds. */
+export interface MediaWiring extends MediaWorkerDeps {
+  log: PowertoolsLog;
+  retryQueue: RetryQueue;
+  /**
+   * The local SQS emulator counts every ChangeMessageVisibility as a receive and moves the message to the
+   * DLQ when its visibility lapses at the limit: there, the delay about to be set is the last one.
+   */
+  visibilityChangeCountsAsReceive?: boolean;
+}
 
 /** Time kept back from the function timeout to record the attempt and delay the message. */
 const DEADLINE_MARGIN_MS = 20_000;
-
-// Cold start: environment, clients and the connection pool, once.
-const logger = new Logger({ serviceName: 'callvault-media' });
-const settings = mediaSettingsFromEnv(process.env);
-if (!settings.local && process.env[ENV.fetchAllow]) logger.warn(`${ENV.fetchAllow} is ignored outside local mode`);
-const sqs = sqsClient(PATIENT);
-const log = powertoolsLog(logger);
-const deps: MediaWorkerDeps = {
-  config: settings.config,
-  calls: new CallsTable(dynamoDocument(PATIENT), settings.callsTable),
-  store: new MediaStore(s3Client(PATIENT), settings.bucket, { partSize: settings.partSize, queueSize: settings.queueSize }),
-  fetcher: new SafeFetcher({
-    exemptHostPorts: settings.fetchAllow,
-    connectTimeoutMs: settings.connectTimeoutMs,
-    headersTimeoutMs: settings.idleTimeoutMs,
-    idleTimeoutMs: settings.idleTimeoutMs,
-  }),
-  hipcall: new HipcallCallsApi({ baseUrlFor: (id) => settings.hipcallApi.get(id), tokenFor: hipcallApiToken }),
-  refreshableSources: new Set(settings.hipcallApi.keys()),
-  local: settings.local,
-  exemptHostPorts: settings.fetchAllow,
-  timing: settings.timing,
-  maxAttempts: settings.maxAttempts,
-  log,
-};
-const processor = new BatchProcessor(EventType.SQS);
-const queueUrls = new Map<string, Promise<string>>();
-
-/** The queue URL of a record: MEDIA_QUEUE_URL when it names the same queue, else GetQueueUrl (cached). */
-function queueUrlOf(record: SQSRecord): Promise<string> {
-  const arn = record.eventSourceARN;
-  let url = queueUrls.get(arn);
-  if (!url) {
-    const [, , , , account, name] = arn.split(':');
-    url =
-      settings.queueUrl && settings.queueUrl.split('/').pop() === name
-        ? Promise.resolve(settings.queueUrl)
-        : sqs.send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account })).then((r) => r.QueueUrl!);
-    url.catch(() => queueUrls.delete(arn));
-    queueUrls.set(arn, url);
-  }
-  return url;
-}
-
-/** Make the message visible again in `delaySeconds` (capped so the total stays within SQS's 12 h). */
-async function delayMessage(record: SQSRecord, delaySeconds: number, startedAt: number): Promise<void> {
-  const spent = Math.ceil((Date.now() - startedAt) / 1000);
-  const visibility = Math.max(0, Math.min(Math.round(delaySeconds), SQS_MAX_VISIBILITY_SECONDS - spent - 5));
-  try {
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: await queueUrlOf(record), ReceiptHandle: record.receiptHandle, VisibilityTimeout: visibility }));
-  } catch (err) {
-    // The message still comes back, after the queue's visibility timeout.
-    logger.warn('could not delay the message', { messageId: record.messageId, error: (err as Error).name });
-  }
-}
 
 class JobNotDone extends Error {
   override readonly name = 'JobNotDone';
 }
 
-async function handleRecord(record: SQSRecord, signal: AbortSignal, startedAt: number): Promise<void> {
+async function handleRecord(record: SQSRecord, signal: AbortSignal, receivedAtMs: number, deps: MediaWiring): Promise<void> {
+  const message: QueueMessageRef = { messageId: record.messageId, receiptHandle: record.receiptHandle, queueArn: record.eventSourceARN, receivedAtMs };
   const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-  // The local SQS emulator counts every ChangeMessageVisibility as a receive and moves the message to
-  // the DLQ when its visibility lapses at the limit: there, the delay we are about to set is the last.
-  const lastDelivery = receiveCount + (settings.local ? 1 : 0) >= MEDIA_QUEUE.maxReceiveCount;
+  const lastDelivery = receiveCount + (deps.visibilityChangeCountsAsReceive ? 1 : 0) >= MEDIA_QUEUE.maxReceiveCount;
   let job;
   try {
     job = parseMediaJob(record.body);
   } catch (err) {
-    logger.error('invalid media job; on to the DLQ', { messageId: record.messageId, error: (err as Error).message });
-    await delayMessage(record, 0, startedAt);
+    deps.log.error('invalid media job; on to the DLQ', { messageId: record.messageId, error: (err as Error).message });
+    await deps.retryQueue.delay(message, 0);
     throw err;
   }
   let result;
@@ -101,30 +48,33 @@ async function handleRecord(record: SQSRecord, signal: AbortSignal, startedAt: n
     result = await processMediaJob(job, { receiveCount, lastDelivery, signal }, deps);
   } catch (err) {
     // The calls table could not be read or written: the attempt is not recorded; try again later.
-    logger.error('media job could not be processed', { provider: job.provider, callId: job.callId, media: job.media, error: (err as Error).name });
-    await delayMessage(record, backoffSeconds(receiveCount, settings.timing.baseSeconds, settings.timing.maxDelaySeconds), startedAt);
+    deps.log.error('media job could not be processed', { provider: job.provider, callId: job.callId, media: job.media, error: (err as Error).name });
+    await deps.retryQueue.delay(message, backoffSeconds(receiveCount, deps.timing.baseSeconds, deps.timing.maxDelaySeconds));
     throw err;
   }
   if (result.outcome === 'retry') {
-    await delayMessage(record, result.delaySeconds, startedAt);
+    await deps.retryQueue.delay(message, result.delaySeconds);
     throw new JobNotDone(`retry in ${result.delaySeconds} s`);
   }
   if (result.outcome === 'failed') {
-    await delayMessage(record, 0, startedAt);
+    await deps.retryQueue.delay(message, 0);
     throw new JobNotDone('failed: on to the DLQ');
   }
 }
 
 /** SQS batch → one media job per record, partial batch response. */
-export const handler = middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event: SQSEvent, context: Context) => {
-    const startedAt = Date.now();
-    const signal = AbortSignal.timeout(Math.max(1000, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS));
-    // One at a time: memory is sized for one stream, whatever the batch size.
-    return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, signal, startedAt), processor, {
-      context,
-      throwOnFullBatchFailure: false,
-      processInParallel: false,
+export function createMediaHandler(deps: MediaWiring) {
+  return middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
+    .use(injectLambdaContext(deps.log.logger, { resetKeys: true }))
+    .handler(async (event: SQSEvent, context: Context) => {
+      const receivedAtMs = Date.now();
+      const signal = AbortSignal.timeout(Math.max(1000, Math.floor(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS)));
+      // A processor per invocation: it holds the batch's state, and batches may run concurrently.
+      // One record at a time: memory is sized for one stream, whatever the batch size.
+      return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, signal, receivedAtMs, deps), new BatchProcessor(EventType.SQS), {
+        context,
+        throwOnFullBatchFailure: false,
+        processInParallel: false,
+      });
     });
-  });
+}
