@@ -8,7 +8,7 @@ import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
 import { ENV } from '#lib/resources.ts';
 
 /** A variable the stack always sets: present and not empty. */
-export const required = z.string({ error: 'is not set' }).min(1, 'is empty');
+export const required = z.string().min(1);
 
 /** A JSON object keyed by source id whose values are strings, e.g. `{"hipcall": "arn:..."}`. */
 export const jsonMap = z
@@ -25,7 +25,7 @@ export const jsonMap = z
   });
 
 /** The validated callvault config the stack passes as JSON. */
-export const configJson = z.string({ error: 'is not set' }).transform((text, ctx): CallVaultConfig => {
+export const configJson = z.string().transform((text, ctx): CallVaultConfig => {
   try {
     return parseConfig(JSON.parse(text), ENV.config);
   } catch (err) {
@@ -53,6 +53,9 @@ export function readEnv<S extends z.ZodType>(schema: S, env: Env, fn: string): z
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(environment)'} ${i.message}`);
+  const problems = parsed.error.issues.map((i) => {
+    const name = i.path.map(String).join('.') || '(environment)';
+    return `${name} ${i.code === 'invalid_type' && !(name in present) ? 'is not set' : i.message}`;
+  });
   throw new Error(`Environment of the ${fn} function: ${problems.join('; ')}. The CDK stack sets these (redeploy it); locally, bin/local passes them.`);
 }
