@@ -13,7 +13,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, buildConnector, request } from 'undici';
-import { checkAddress, checkUrl, hostPortPair, type SafeFetchPolicy } from '#core/address-policy.ts';
+import { checkAddress, checkUrl, hostPortPair } from '#core/address-policy.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
 import { urlForLog, type FailureKind } from '#core/media.ts';
 import type { MediaRequest, MediaResponse, MediaSource } from '#core/ports.ts';
