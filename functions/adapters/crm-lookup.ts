@@ -4,7 +4,7 @@
  * `crmAuthorization` in the source's Hipcall API secret), a hard timeout, and a mapping from the
  * CRM's JSON to contact fields by dot path (`data.0.full_name`). A root array means its first element.
  */
-import { parseAmount, parseUserId, safeLink, standardField, textOf, type Contact } from '#core/contact.ts';
+import { parseAmount, parseUserId, safeLink, standardField, textOf, type Contact, type ContactField } from '#core/contact.ts';
 import type { CrmAnswer, CrmDirectory, CrmSettings } from '#core/ports.ts';
 import { apiMessage } from './hipcall-cards.ts';
 import type { JsonHttp } from './json-http.ts';
@@ -26,6 +26,15 @@ export function valueAt(root: unknown, path: string): unknown {
   return node;
 }
 
+/** How a CRM value becomes each standard contact field. */
+const FROM_CRM = {
+  name: (raw) => ({ name: textOf(raw) }),
+  company: (raw) => ({ company: textOf(raw) }),
+  balance: (raw) => ({ balance: parseAmount(raw) ?? textOf(raw) }),
+  owner: (raw) => ({ ownerUserId: parseUserId(raw) }),
+  link: (raw) => ({ link: safeLink(raw) }),
+} satisfies Record<Exclude<ContactField, 'phone'>, (raw: unknown) => Partial<Contact>>;
+
 /** A contact from a CRM answer through the mapping, or undefined when no mapped field has a value. */
 export function contactFromCrm(json: unknown, mapping: Record<string, string>, phone: string): Contact | undefined {
   const root = Array.isArray(json) ? json[0] : json;
@@ -35,28 +44,13 @@ export function contactFromCrm(json: unknown, mapping: Record<string, string>, p
   for (const [field, path] of Object.entries(mapping)) {
     const raw = valueAt(root, path);
     if (raw === undefined || raw === null || raw === '') continue;
-    switch (standardField(field)) {
-      case 'phone':
-        continue;
-      case 'name':
-        contact.name = textOf(raw);
-        break;
-      case 'company':
-        contact.company = textOf(raw);
-        break;
-      case 'balance':
-        contact.balance = parseAmount(raw) ?? textOf(raw);
-        break;
-      case 'owner':
-        contact.ownerUserId = parseUserId(raw);
-        break;
-      case 'link':
-        contact.link = safeLink(raw);
-        break;
-      default: {
-        const text = textOf(raw);
-        if (text !== undefined) extras[field] = text;
-      }
+    const standard = standardField(field);
+    // The phone is the number asked for, never the CRM's copy of it.
+    if (standard === 'phone') continue;
+    if (standard) Object.assign(contact, FROM_CRM[standard](raw));
+    else {
+      const text = textOf(raw);
+      if (text !== undefined) extras[field] = text;
     }
   }
   for (const key of Object.keys(contact) as (keyof Contact)[]) if (contact[key] === undefined) delete contact[key];

@@ -39,13 +39,12 @@ export interface IngestLocal {
 
 export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
   const e = readEnv(local.tokens ? schema : schema.required({ [ENV.webhookSecrets]: true }), env, 'ingest');
-  const target = local.target ?? {};
   return {
     config: e[ENV.config],
-    tokens: local.tokens ?? new SecretsManagerTokens(secretsClient(FAST, target), e[ENV.webhookSecrets] ?? {}),
-    calls: new CallsTable(dynamoDocument(FAST, target), e[ENV.callsTable]),
-    archive: new S3DeliveryArchive(s3Client(FAST, target), e[ENV.bucket]),
-    queues: new SqsJobQueues(sqsClient(FAST, target), { media: e[ENV.mediaQueueUrl], insight: e[ENV.insightQueueUrl], replay: e[ENV.replayQueueUrl] }),
+    tokens: local.tokens ?? new SecretsManagerTokens(secretsClient(FAST, local.target), e[ENV.webhookSecrets] ?? {}),
+    calls: new CallsTable(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
+    archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
+    queues: new SqsJobQueues(sqsClient(FAST, local.target), { media: e[ENV.mediaQueueUrl], insight: e[ENV.insightQueueUrl], replay: e[ENV.replayQueueUrl] }),
     log: powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL),
     ...(local.mediaDelaySeconds !== undefined ? { mediaDelayOverride: local.mediaDelaySeconds } : {}),
   };

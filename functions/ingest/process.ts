@@ -10,6 +10,7 @@ import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '#lib/resources.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { ValidationError } from '#core/errors.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
+import { messageJson } from '#core/queue-message.ts';
 import { readBody, sha256Hex } from '#core/request.ts';
 import { ipAllowed } from '#core/source-ip.ts';
 import type { CallsStore, DeliveryArchive, JobQueues, Log, ReplayMessage, TokenStore } from '#core/ports.ts';
@@ -233,13 +234,7 @@ async function quarantine(deps: IngestDeps, source: SourceConfig, receivedAt: st
 
 /** The replay queue's message body; ValidationError when it is not one (it will never apply). */
 export function parseReplayMessage(body: string): ReplayMessage {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body);
-  } catch {
-    throw new ValidationError('the replay message is not JSON');
-  }
-  const m = (raw ?? {}) as Partial<Record<keyof ReplayMessage, unknown>>;
+  const m = (messageJson(body, 'replay message') ?? {}) as Partial<Record<keyof ReplayMessage, unknown>>;
   const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
   const source = text(m.source);
   const receivedAt = text(m.receivedAt);

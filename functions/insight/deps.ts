@@ -34,13 +34,12 @@ export interface InsightLocal {
 
 export function insightDeps(env: Env = process.env, local: InsightLocal = {}): InsightWiring {
   const e = readEnv(schema, env, 'insight');
-  const target = local.target ?? {};
   const config = e[ENV.config];
-  const doc = dynamoDocument(FAST, target);
+  const doc = dynamoDocument(FAST, local.target);
   // Recording the outcome is off the card's critical path but must not be lost: a little more patience.
-  const settleDoc = dynamoDocument({ connectionTimeoutMs: 1000, requestTimeoutMs: 2000, maxAttempts: 3 }, target);
+  const settleDoc = dynamoDocument({ connectionTimeoutMs: 1000, requestTimeoutMs: 2000, maxAttempts: 3 }, local.target);
   const http = new JsonHttp();
-  const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, target) }, local.hipcall);
+  const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
   return {
     config,
     contacts: new ContactsTable(doc, e[ENV.contactsTable]),

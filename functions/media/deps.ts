@@ -61,16 +61,15 @@ export interface MediaLocal {
 
 export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): MediaWiring {
   const e = readEnv(schema, env, 'media');
-  const target = local.target ?? {};
   const config = e[ENV.config];
   const log = powertoolsLog('callvault-media', e.POWERTOOLS_LOG_LEVEL);
-  const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, target) }, local.hipcall);
+  const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
   const exemptHostPorts = [...(local.fetchAllow ?? [])];
   const ownQueue = e[ENV.mediaQueueUrl];
   return {
     config,
-    calls: new CallsTable(dynamoDocument(PATIENT, target), e[ENV.callsTable]),
-    store: new MediaStore(s3Client(PATIENT, target), e[ENV.bucket], { partSize: e.CALLVAULT_MEDIA_PART_SIZE_MIB * 1024 * 1024, queueSize: e.CALLVAULT_MEDIA_QUEUE_SIZE }),
+    calls: new CallsTable(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
+    store: new MediaStore(s3Client(PATIENT, local.target), e[ENV.bucket], { partSize: e.CALLVAULT_MEDIA_PART_SIZE_MIB * 1024 * 1024, queueSize: e.CALLVAULT_MEDIA_QUEUE_SIZE }),
     fetcher: new SafeFetcher({
       exemptHostPorts,
       connectTimeoutMs: e.CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS,
@@ -92,7 +91,7 @@ export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): Media
     },
     maxAttempts: e.CALLVAULT_MEDIA_MAX_ATTEMPTS,
     log,
-    retryQueue: new SqsRetryQueue(sqsClient(PATIENT, target), ownQueue ? [ownQueue] : [], log),
+    retryQueue: new SqsRetryQueue(sqsClient(PATIENT, local.target), ownQueue ? [ownQueue] : [], log),
     visibilityChangeCountsAsReceive: local.visibilityChangeCountsAsReceive ?? false,
   };
 }
