@@ -4,18 +4,19 @@ import type { Log } from '#core/ports.ts';
 
 export type { Log } from '#core/ports.ts';
 
-/** The Log port, plus the Powertools logger behind it (the handler's middleware adds the Lambda context to it). */
-export interface PowertoolsLog extends Log {
-  readonly logger: Logger;
-}
-
 type LogLevel = NonNullable<ConstructorParameters<typeof Logger>[0]>['logLevel'];
 
-/** A Powertools logger behind the Log port (structured JSON in CloudWatch). */
-export function powertoolsLog(serviceName: string, logLevel?: LogLevel): PowertoolsLog {
+/**
+ * A Powertools logger (structured JSON in CloudWatch; the handler's middleware adds the Lambda context to
+ * it) and the Log port the process writes through.
+ */
+export function powertoolsLog(serviceName: string, logLevel?: LogLevel): { logger: Logger; log: Log } {
   const logger = new Logger({ serviceName, ...(logLevel ? { logLevel } : {}) });
+  return { logger, log: powertoolsPort(logger) };
+}
+
+function powertoolsPort(logger: Logger): Log {
   return {
-    logger,
     info: (message, fields) => logger.info(message, fields ?? {}),
     warn: (message, fields) => logger.warn(message, fields ?? {}),
     error: (message, fields) => logger.error(message, fields ?? {}),

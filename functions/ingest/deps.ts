@@ -14,6 +14,7 @@ import { powertoolsLog } from '#adapters/log.ts';
 import { SecretsManagerTokens } from '#adapters/webhook-tokens.ts';
 import type { TokenStore } from '#core/ports.ts';
 import type { IngestWiring } from './handler.ts';
+import type { IngestDeps } from './process.ts';
 
 const schema = z.object({
   [ENV.config]: configJson,
@@ -39,13 +40,15 @@ export interface IngestLocal {
 
 export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
   const e = readEnv(local.tokens ? schema : schema.required({ [ENV.webhookSecrets]: true }), env, 'ingest');
-  return {
+  const { logger, log } = powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL);
+  const deps: IngestDeps = {
     config: e[ENV.config],
     tokens: local.tokens ?? new SecretsManagerTokens(secretsClient(FAST, local.target), e[ENV.webhookSecrets] ?? {}),
     calls: new CallsTable(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
     archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
     queues: new SqsJobQueues(sqsClient(FAST, local.target), { media: e[ENV.mediaQueueUrl], insight: e[ENV.insightQueueUrl], replay: e[ENV.replayQueueUrl] }),
-    log: powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL),
+    log,
     ...(local.mediaDelaySeconds !== undefined ? { mediaDelayOverride: local.mediaDelaySeconds } : {}),
   };
+  return { deps, logger };
 }

@@ -8,26 +8,29 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { PowertoolsLog } from '#adapters/log.ts';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { handleWebhook, replayDelivery, type IngestDeps } from './process.ts';
 
-/** What the composition root (deps.ts) builds: the process's dependencies, logging through Powertools. */
-export type IngestWiring = IngestDeps & { log: PowertoolsLog };
+/** What the composition root (deps.ts) builds: the process's dependencies, and the logger behind their log. */
+export interface IngestWiring {
+  deps: IngestDeps;
+  logger: Logger;
+}
 
 export type IngestEvent = APIGatewayProxyEventV2 | SQSEvent;
 export type IngestResult = APIGatewayProxyStructuredResultV2 | SQSBatchResponse;
 
 /** `POST|GET /webhooks/{source}/{token}` from the HTTP API (payload v2). */
-export function createWebhookHandler(deps: IngestWiring) {
+export function createWebhookHandler({ deps, logger }: IngestWiring) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(injectLambdaContext(deps.log.logger))
+    .use(injectLambdaContext(logger))
     .handler((event) => handleWebhook(event, deps));
 }
 
 /** Replay queue batches: each record is one delivery applied again; a failure stays on the queue. */
-export function createReplayHandler(deps: IngestWiring) {
+export function createReplayHandler({ deps, logger }: IngestWiring) {
   return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(deps.log.logger))
+    .use(injectLambdaContext(logger))
     .handler((event, context) =>
       // A processor per invocation: it holds the batch's state, and batches may run concurrently.
       processPartialResponse(event, (record: SQSRecord) => replayDelivery(record.body, deps), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }),
@@ -38,8 +41,8 @@ export function createReplayHandler(deps: IngestWiring) {
 const fromSqs = (event: IngestEvent): event is SQSEvent => 'Records' in event;
 
 /** The one ingest function: webhooks and replays, told apart by their event source. */
-export function createIngestHandler(deps: IngestWiring): (event: IngestEvent, context: Context) => Promise<IngestResult> {
-  const webhook = createWebhookHandler(deps);
-  const replay = createReplayHandler(deps);
+export function createIngestHandler(wiring: IngestWiring): (event: IngestEvent, context: Context) => Promise<IngestResult> {
+  const webhook = createWebhookHandler(wiring);
+  const replay = createReplayHandler(wiring);
   return (event, context) => (fromSqs(event) ? replay(event, context) : webhook(event, context));
 }

@@ -15,6 +15,7 @@ import { DynamoInsightClaims } from '#adapters/insight-claims.ts';
 import { JsonHttp } from '#adapters/json-http.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import type { InsightWiring } from './handler.ts';
+import type { InsightDeps } from './process.ts';
 
 const schema = z.object({
   [ENV.config]: configJson,
@@ -40,7 +41,8 @@ export function insightDeps(env: Env = process.env, local: InsightLocal = {}): I
   const settleDoc = dynamoDocument({ connectionTimeoutMs: 1000, requestTimeoutMs: 2000, maxAttempts: 3 }, local.target);
   const http = new JsonHttp();
   const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
-  return {
+  const { logger, log } = powertoolsLog('callvault-insight', e.POWERTOOLS_LOG_LEVEL);
+  const deps: InsightDeps = {
     config,
     contacts: new ContactsTable(doc, e[ENV.contactsTable]),
     crm: new CrmLookup(http, async (sourceId, signal) => (await hipcall.secrets.get(sourceId, signal)).crmAuthorization),
@@ -48,6 +50,7 @@ export function insightDeps(env: Env = process.env, local: InsightLocal = {}): I
     cards: new HipcallCards(http),
     token: (sourceId, signal) => hipcall.secrets.token(sourceId, signal),
     apiBaseUrls: hipcall.baseUrls,
-    log: powertoolsLog('callvault-insight', e.POWERTOOLS_LOG_LEVEL),
+    log,
   };
+  return { deps, logger };
 }

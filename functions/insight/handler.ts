@@ -7,17 +7,20 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { redactNumbers } from '#core/insight.ts';
-import type { PowertoolsLog } from '#adapters/log.ts';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { parseInsightJob, processInsightJob, type InsightDeps } from './process.ts';
 
-/** What the composition root (deps.ts) builds. */
-export type InsightWiring = InsightDeps & { log: PowertoolsLog };
+/** What the composition root (deps.ts) builds: the process's dependencies, and the logger behind their log. */
+export interface InsightWiring {
+  deps: InsightDeps;
+  logger: Logger;
+}
 
 /** Time kept before the function's timeout to record the outcome. */
 const OUTCOME_MARGIN_MS = 2500;
 
 /** One record; a failure is logged (without the body) and left to SQS to redeliver, then to the DLQ. */
-async function processRecord(record: SQSRecord, context: Context, signal: AbortSignal, deps: InsightWiring) {
+async function processRecord(record: SQSRecord, context: Context, signal: AbortSignal, deps: InsightDeps) {
   try {
     return await processInsightJob(parseInsightJob(record.body), deps, { abortSignal: signal, deadlineMs: Date.now() + context.getRemainingTimeInMillis() - OUTCOME_MARGIN_MS });
   } catch (err) {
@@ -27,9 +30,9 @@ async function processRecord(record: SQSRecord, context: Context, signal: AbortS
   }
 }
 
-export function createInsightHandler(deps: InsightWiring) {
+export function createInsightHandler({ deps, logger }: InsightWiring) {
   return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(deps.log.logger))
+    .use(injectLambdaContext(logger))
     .handler((event, context, { signal }) =>
       // A processor per invocation: it holds the batch's state, and batches may run concurrently.
       processPartialResponse(event, (record: SQSRecord) => processRecord(record, context, signal, deps), new BatchProcessor(EventType.SQS), { context }),

@@ -17,6 +17,7 @@ import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, MediaStore } from '#adapters/med
 import { SqsRetryQueue } from '#adapters/retry-queue.ts';
 import { SafeFetcher } from '#adapters/safe-fetch.ts';
 import type { MediaWiring } from './handler.ts';
+import type { MediaWorkerDeps } from './process.ts';
 
 const seconds = (fallback: number) => z.coerce.number().min(0).max(SQS_MAX_VISIBILITY_SECONDS).default(fallback);
 
@@ -62,11 +63,11 @@ export interface MediaLocal {
 export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): MediaWiring {
   const e = readEnv(schema, env, 'media');
   const config = e[ENV.config];
-  const log = powertoolsLog('callvault-media', e.POWERTOOLS_LOG_LEVEL);
+  const { logger, log } = powertoolsLog('callvault-media', e.POWERTOOLS_LOG_LEVEL);
   const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
   const exemptHostPorts = [...(local.fetchAllow ?? [])];
   const ownQueue = e[ENV.mediaQueueUrl];
-  return {
+  const worker: MediaWorkerDeps = {
     config,
     calls: new CallsTable(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
     store: new MediaStore(s3Client(PATIENT, local.target), e[ENV.bucket], { partSize: e.CALLVAULT_MEDIA_PART_SIZE_MIB * 1024 * 1024, queueSize: e.CALLVAULT_MEDIA_QUEUE_SIZE }),
@@ -91,6 +92,10 @@ export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): Media
     },
     maxAttempts: e.CALLVAULT_MEDIA_MAX_ATTEMPTS,
     log,
+  };
+  return {
+    worker,
+    logger,
     retryQueue: new SqsRetryQueue(sqsClient(PATIENT, local.target), ownQueue ? [ownQueue] : [], log),
     visibilityChangeCountsAsReceive: local.visibilityChangeCountsAsReceive ?? false,
   };

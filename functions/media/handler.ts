@@ -10,12 +10,13 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { MEDIA_QUEUE } from '#lib/resources.ts';
 import { backoffSeconds } from '#core/media.ts';
 import type { QueueMessageRef, RetryQueue } from '#core/ports.ts';
-import type { PowertoolsLog } from '#adapters/log.ts';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { parseMediaJob, processMediaJob, type MediaWorkerDeps } from './process.ts';
 
-/** What the composition root (deps.ts) builds. */
-export interface MediaWiring extends MediaWorkerDeps {
-  log: PowertoolsLog;
+/** What the composition root (deps.ts) builds: the worker's dependencies, the logger behind their log, the retry queue. */
+export interface MediaWiring {
+  worker: MediaWorkerDeps;
+  logger: Logger;
   retryQueue: RetryQueue;
   /**
    * The local SQS emulator counts every ChangeMessageVisibility as a receive and moves the message to the
@@ -31,16 +32,17 @@ class JobNotDone extends Error {
   override readonly name = 'JobNotDone';
 }
 
-async function handleRecord(record: SQSRecord, signal: AbortSignal, receivedAtMs: number, deps: MediaWiring): Promise<void> {
+async function handleRecord(record: SQSRecord, signal: AbortSignal, receivedAtMs: number, wiring: MediaWiring): Promise<void> {
+  const { worker: deps, retryQueue } = wiring;
   const message: QueueMessageRef = { messageId: record.messageId, receiptHandle: record.receiptHandle, queueArn: record.eventSourceARN, receivedAtMs };
   const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-  const lastDelivery = receiveCount + (deps.visibilityChangeCountsAsReceive ? 1 : 0) >= MEDIA_QUEUE.maxReceiveCount;
+  const lastDelivery = receiveCount + (wiring.visibilityChangeCountsAsReceive ? 1 : 0) >= MEDIA_QUEUE.maxReceiveCount;
   let job;
   try {
     job = parseMediaJob(record.body);
   } catch (err) {
     deps.log.error('invalid media job; on to the DLQ', { messageId: record.messageId, error: (err as Error).message });
-    await deps.retryQueue.delay(message, 0);
+    await retryQueue.delay(message, 0);
     throw err;
   }
   let result;
@@ -49,29 +51,29 @@ async function handleRecord(record: SQSRecord, signal: AbortSignal, receivedAtMs
   } catch (err) {
     // The calls table could not be read or written: the attempt is not recorded; try again later.
     deps.log.error('media job could not be processed', { provider: job.provider, callId: job.callId, media: job.media, error: (err as Error).name });
-    await deps.retryQueue.delay(message, backoffSeconds(receiveCount, deps.timing.baseSeconds, deps.timing.maxDelaySeconds));
+    await retryQueue.delay(message, backoffSeconds(receiveCount, deps.timing.baseSeconds, deps.timing.maxDelaySeconds));
     throw err;
   }
   if (result.outcome === 'retry') {
-    await deps.retryQueue.delay(message, result.delaySeconds);
+    await retryQueue.delay(message, result.delaySeconds);
     throw new JobNotDone(`retry in ${result.delaySeconds} s`);
   }
   if (result.outcome === 'failed') {
-    await deps.retryQueue.delay(message, 0);
+    await retryQueue.delay(message, 0);
     throw new JobNotDone('failed: on to the DLQ');
   }
 }
 
 /** SQS batch → one media job per record, partial batch response. */
-export function createMediaHandler(deps: MediaWiring) {
+export function createMediaHandler(wiring: MediaWiring) {
   return middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
-    .use(injectLambdaContext(deps.log.logger, { resetKeys: true }))
+    .use(injectLambdaContext(wiring.logger, { resetKeys: true }))
     .handler(async (event: SQSEvent, context: Context) => {
       const receivedAtMs = Date.now();
       const signal = AbortSignal.timeout(Math.max(1000, Math.floor(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS)));
       // A processor per invocation: it holds the batch's state, and batches may run concurrently.
       // One record at a time: memory is sized for one stream, whatever the batch size.
-      return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, signal, receivedAtMs, deps), new BatchProcessor(EventType.SQS), {
+      return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, signal, receivedAtMs, wiring), new BatchProcessor(EventType.SQS), {
         context,
         throwOnFullBatchFailure: false,
         processInParallel: false,

@@ -23,7 +23,7 @@ describe('ingestDeps', () => {
 
   it('needs WEBHOOK_SECRETS deployed, but not when the local stack passes its own token store', () => {
     expect(() => ingestDeps(resources)).toThrow(/WEBHOOK_SECRETS is not set/);
-    expect(ingestDeps(resources, { tokens: new StaticTokens('a-local-token') }).tokens).toBeInstanceOf(StaticTokens);
+    expect(ingestDeps(resources, { tokens: new StaticTokens('a-local-token') }).deps.tokens).toBeInstanceOf(StaticTokens);
   });
 
   it('refuses a WEBHOOK_SECRETS that is not a JSON object of strings, naming it', () => {
@@ -37,31 +37,31 @@ describe('ingestDeps', () => {
 
   it('passes the local media delay through, and none when the stack does not set one', () => {
     const tokens = new StaticTokens('a-local-token');
-    expect(ingestDeps(resources, { tokens, mediaDelaySeconds: 0 }).mediaDelayOverride).toBe(0);
-    expect(ingestDeps(resources, { tokens }).mediaDelayOverride).toBeUndefined();
+    expect(ingestDeps(resources, { tokens, mediaDelaySeconds: 0 }).deps.mediaDelayOverride).toBe(0);
+    expect(ingestDeps(resources, { tokens }).deps.mediaDelayOverride).toBeUndefined();
   });
 });
 
 describe('mediaDeps', () => {
   it('keeps https-only and no exempt hosts unless the local stack passes them', () => {
-    const deployed = mediaDeps(resources);
+    const deployed = mediaDeps(resources).worker;
     expect(deployed.local).toBe(false);
     expect(deployed.exemptHostPorts).toEqual([]);
-    const local = mediaDeps(resources, { allowHttp: true, fetchAllow: ['127.0.0.1:9999'] });
+    const local = mediaDeps(resources, { allowHttp: true, fetchAllow: ['127.0.0.1:9999'] }).worker;
     expect(local.local).toBe(true);
     expect(local.exemptHostPorts).toEqual(['127.0.0.1:9999']);
   });
 
   it('reads the tunables, and names one that is out of range', () => {
-    expect(mediaDeps({ ...resources, CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: '7' }).timing.baseSeconds).toBe(7);
+    expect(mediaDeps({ ...resources, CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: '7' }).worker.timing.baseSeconds).toBe(7);
     expect(() => mediaDeps({ ...resources, CALLVAULT_MEDIA_PART_SIZE_MIB: '1' })).toThrow(/Environment of the media function: CALLVAULT_MEDIA_PART_SIZE_MIB/);
   });
 
   it('lets only sources with both an API secret and a base URL refresh expired links', () => {
     const config = JSON.stringify({ sources: [{ id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3' }, { id: 'bare', provider: 'hipcall' }] });
-    const deps = mediaDeps({ ...resources, [ENV.config]: config, [ENV.hipcallApiSecrets]: '{"hipcall": "arn:1", "bare": "arn:2"}' });
+    const deps = mediaDeps({ ...resources, [ENV.config]: config, [ENV.hipcallApiSecrets]: '{"hipcall": "arn:1", "bare": "arn:2"}' }).worker;
     expect([...(deps.refreshableSources ?? [])]).toEqual(['hipcall']);
-    const local = mediaDeps({ ...resources, [ENV.config]: config }, { hipcall: { baseUrls: { bare: 'http://127.0.0.1:1/api' }, secrets: { bare: 't' } } });
+    const local = mediaDeps({ ...resources, [ENV.config]: config }, { hipcall: { baseUrls: { bare: 'http://127.0.0.1:1/api' }, secrets: { bare: 't' } } }).worker;
     expect([...(local.refreshableSources ?? [])]).toEqual(['bare']);
   });
 });
@@ -74,8 +74,8 @@ describe('insightDeps', () => {
 
   it("uses the local stack's stand-in Hipcall API over the configured base URL", async () => {
     const config = JSON.stringify({ sources: [{ id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3' }] });
-    expect(insightDeps({ ...resources, [ENV.config]: config }).apiBaseUrls.get('hipcall')).toBe('https://use.hipcall.com/api/v3');
-    const local = insightDeps({ ...resources, [ENV.config]: config }, { hipcall: { baseUrls: { hipcall: 'http://127.0.0.1:3000/_local/hipcall/api/v3' }, secrets: { hipcall: 'local-token' } } });
+    expect(insightDeps({ ...resources, [ENV.config]: config }).deps.apiBaseUrls.get('hipcall')).toBe('https://use.hipcall.com/api/v3');
+    const local = insightDeps({ ...resources, [ENV.config]: config }, { hipcall: { baseUrls: { hipcall: 'http://127.0.0.1:3000/_local/hipcall/api/v3' }, secrets: { hipcall: 'local-token' } } }).deps;
     expect(local.apiBaseUrls.get('hipcall')).toBe('http://127.0.0.1:3000/_local/hipcall/api/v3');
     expect(await local.token('hipcall')).toBe('local-token');
   });
