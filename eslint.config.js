@@ -16,6 +16,25 @@ export default tseslint.config(
     },
   },
   {
+    // Deployed code reads its environment in one place per function (functions/<name>/deps.ts), and never
+    // switches to local behaviour by itself: the local stack passes what it needs into the composition root.
+    files: ['functions/**/*.ts'],
+    ignores: ['functions/*/deps.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: "Read the environment in the function's composition root (functions/<name>/deps.ts) and pass values in." }],
+    },
+  },
+  {
+    files: ['functions/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'Literal[value=/^CALLVAULT_(LOCAL|MODE)/]', message: 'No local-mode switches in deployed code: bin/local builds the local dependencies and passes them to the composition root.' },
+        { selector: 'TemplateElement[value.raw=/CALLVAULT_(LOCAL|MODE)/]', message: 'No local-mode switches in deployed code: bin/local builds the local dependencies and passes them to the composition root.' },
+      ],
+    },
+  },
+  {
     // The domain stays pure: no AWS SDK, no I/O, no lib/ (CDK-side code) and no environment in functions/core.
     files: ['functions/core/**/*.ts'],
     rules: {

@@ -20,8 +20,12 @@ import type { CallRecord } from '#core/types.ts';
 import { handleWebhook, type IngestDeps } from '#functions/ingest/process.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import type { CallsTable } from '#adapters/calls-table.ts';
-import type { DeliveryArchive } from '#adapters/archive.ts';
-import type { JobQueues } from '#adapters/job-queues.ts';
+import type { DeliveryArchive, JobQueues } from '#core/ports.ts';
+import { S3DeliveryArchive } from '#adapters/archive.ts';
+import { SqsJobQueues } from '#adapters/job-queues.ts';
+import { ENV } from '#lib/resources.ts';
+import { ingestDeps } from '#functions/ingest/deps.ts';
+import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { apiEvent, hipcallHangup as hangup } from '#test/support/ingest-harness.ts';
 import { median, type BenchRow } from './stats.ts';
 
@@ -32,11 +36,11 @@ const event = (body: string): APIGatewayProxyEventV2 => ({ ...apiEvent('hipcall'
 export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
   const emulators = await startEmulators();
   const config = parseConfig({});
-  Object.assign(process.env, emulators.env, { CALLVAULT_CONFIG: JSON.stringify(config), CALLVAULT_LOCAL_TOKEN: TOKEN, POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  const { handler } = await import('#functions/ingest/handler.ts');
-  const doc = dynamoDocument(FAST);
-  const s3 = s3Client(FAST);
-  const sqs = sqsClient(FAST);
+  const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
+  const handler = createIngestHandler(ingestDeps(env, { target: emulators.target, tokens: new StaticTokens(TOKEN) }));
+  const doc = dynamoDocument(FAST, emulators.target);
+  const s3 = s3Client(FAST, emulators.target);
+  const sqs = sqsClient(FAST, emulators.target);
 
   const config0 = config;
   const table = new CallsTableImpl(doc, emulators.tables.calls);
@@ -134,16 +138,14 @@ export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
 /** The 3 s promise: answer time while DynamoDB accepts connections and never answers (worst case of n). */
 export async function runIngestOutageBench(n = 20): Promise<BenchRow[]> {
   const emulators = await startEmulators({ faultableDynamo: true });
-  Object.assign(process.env, emulators.env, { CALLVAULT_CONFIG: JSON.stringify(parseConfig({})), CALLVAULT_LOCAL_TOKEN: TOKEN, POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  const { handleWebhook: handle } = await import('#functions/ingest/process.ts');
-  const { DeliveryArchive } = await import('#adapters/archive.ts');
-  const { JobQueues } = await import('#adapters/job-queues.ts');
+  const handle = handleWebhook;
+  const t = emulators.target;
   const deps: IngestDeps = {
     config: parseConfig({}),
     tokens: new StaticTokens(TOKEN),
-    calls: new CallsTableImpl(dynamoDocument(FAST), emulators.tables.calls),
-    archive: new DeliveryArchive(s3Client(FAST), emulators.bucket),
-    queues: new JobQueues(sqsClient(FAST), emulators.queues),
+    calls: new CallsTableImpl(dynamoDocument(FAST, t), emulators.tables.calls),
+    archive: new S3DeliveryArchive(s3Client(FAST, t), emulators.bucket),
+    queues: new SqsJobQueues(sqsClient(FAST, t), emulators.queues),
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
   };
   emulators.breakDynamo('hang');

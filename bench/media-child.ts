@@ -36,9 +36,19 @@ subscribe('undici:request:bodyChunkReceived', (message) => {
 
 type Run = () => Promise<{ bytes: number; failures: number }>;
 
+/** The emulators, from the environment bench/media.ts gives this process. */
+async function emulatorTarget() {
+  const { localTarget } = await import('#bin/local/target.ts');
+  const env = process.env;
+  return localTarget({ dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB!, s3: env.AWS_ENDPOINT_URL_S3!, sqs: env.AWS_ENDPOINT_URL_SQS! });
+}
+
 /** Load everything first (a warm Lambda), then hand back the job to time. */
 async function prepareWorker(): Promise<Run> {
-  const [{ handler }, { fakeContext }] = await Promise.all([import('#functions/media/handler.ts'), import('#bin/local/poller.ts')]);
+  const [{ createMediaHandler }, { mediaDeps }, { fakeContext }] = await Promise.all([import('#functions/media/handler.ts'), import('#functions/media/deps.ts'), import('#bin/local/poller.ts')]);
+  // As the local stack builds it: http and the bench's media server allowed.
+  const fetchAllow = (process.env.CALLVAULT_FETCH_ALLOW ?? '').split(',').filter(Boolean);
+  const handler = createMediaHandler(mediaDeps(process.env, { target: await emulatorTarget(), allowHttp: true, fetchAllow, visibilityChangeCountsAsReceive: true }));
   const event: SQSEvent = {
     Records: [
       {
@@ -62,7 +72,7 @@ async function prepareWorker(): Promise<Run> {
 
 async function prepareBare(): Promise<Run> {
   const [{ request }, { Upload }, { s3Client, PATIENT }] = await Promise.all([import('undici'), import('@aws-sdk/lib-storage'), import('#adapters/aws.ts')]);
-  const client = s3Client(PATIENT);
+  const client = s3Client(PATIENT, await emulatorTarget());
   return async () => {
     const res = await request(input.url);
     const upload = new Upload({

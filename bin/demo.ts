@@ -9,26 +9,16 @@
  *
  * Reads `${CALLVAULT_DATA_DIR:-.callvault}/endpoints.json`, written by the local stack when it is ready.
  */
-import { readFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient, readLocalEndpoints, type LocalEndpoints } from './cli/context.ts';
 import { demoMediaBytes } from './local/demo-media.ts';
 import { callKeyOf, type CallRecord, type MediaInfo, type MediaKind, type Provider } from '#core/types.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import type { Contact } from '#core/contact.ts';
 
-interface Endpoints {
-  api: string;
-  dynamodb: string;
-  region: string;
-  tables: { calls: string; contacts: string };
-  hipcallMock: string;
-  demoMedia?: string;
-  token: string;
-  sources: { id: string; provider: string; url: string }[];
-}
+/** endpoints.json as the local stack writes it. */
+type Endpoints = LocalEndpoints;
 
 /** One webhook delivery, and the media it should end up storing. */
 interface Delivery {
@@ -49,15 +39,6 @@ const args = new Map(
     return [k!, v ?? 'true'] as const;
   }),
 );
-
-async function readEndpoints(): Promise<Endpoints> {
-  const file = join(resolve(process.env.CALLVAULT_DATA_DIR || '.callvault'), 'endpoints.json');
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as Endpoints;
-  } catch {
-    throw new Error(`Cannot read ${file}: start the local stack first with "npm start" (it writes that file when it is ready).`);
-  }
-}
 
 /** The seeds' flows for all three providers, with fresh call ids and media URLs on the demo media server. */
 function flows(media: string): { deliveries: Delivery[]; expected: Expected[]; cards: string[] } {
@@ -277,10 +258,8 @@ function printTable(rows: Row[]): void {
 }
 
 async function main(): Promise<number> {
-  const endpoints = await readEndpoints();
-  const doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: endpoints.dynamodb, region: endpoints.region, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 3 }),
-  );
+  const endpoints = await readLocalEndpoints();
+  const doc = documentClient({ local: endpoints });
   const timeoutS = Number(args.get('timeout') ?? 60);
   try {
     if (args.has('once')) {

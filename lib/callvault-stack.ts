@@ -6,14 +6,12 @@ import { MediaPipeline } from './constructs/media-pipeline.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Storage } from './constructs/storage.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
+import { pascal } from './resources.ts';
 
 export interface CallVaultStackProps extends StackProps {
   /** The validated `callvault` block of cdk.json (see lib/config.ts). */
   readonly config: CallVaultConfig;
 }
-
-/** `hipcall-eu` → `HipcallEu`: source ids inside output names. */
-const pascal = (id: string): string => id.replace(/(^|-)([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
 
 /**
  * CallVault: composes the constructs and prints what a user needs after `cdk deploy`.

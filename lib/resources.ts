@@ -226,7 +226,10 @@ export const S3_KEYS = {
     `${PREFIX.extras}${provider}/${datePath(at)}/${safeKeyPart(callId)}/${field}-${sha256.slice(0, 16).toLowerCase()}.json`,
 };
 
-/** Environment variable names the functions read at cold start (set by CDK and by bin/local.ts). */
+/** `hipcall-eu` → `HipcallEu`: a source id inside a stack output name (the stack writes them, the CLI reads them). */
+export const pascal = (id: string): string => id.replace(/(^|-)([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
+
+/** Environment variable names the functions read at cold start (set by CDK; the local stack passes the same). */
 export const ENV = {
   config: 'CALLVAULT_CONFIG',
   callsTable: 'CALLS_TABLE',
@@ -239,14 +242,4 @@ export const ENV = {
   webhookSecrets: 'WEBHOOK_SECRETS',
   /** JSON `{sourceId: secretArn}` of the Hipcall API token secrets. */
   hipcallApiSecrets: 'HIPCALL_API_SECRETS',
-  /** Local mode only: the webhook token of every source, instead of Secrets Manager. */
-  localToken: 'CALLVAULT_LOCAL_TOKEN',
-  /** Local mode only: JSON `{sourceId: token}` of Hipcall API tokens, instead of Secrets Manager. */
-  localHipcallApiTokens: 'CALLVAULT_LOCAL_HIPCALL_TOKENS',
-  /** Local mode only: JSON `{sourceId: baseUrl}` overriding the Hipcall API base URL (the stand-in). */
-  localHipcallApiBase: 'CALLVAULT_LOCAL_HIPCALL_API',
-  fetchAllow: 'CALLVAULT_FETCH_ALLOW',
-  mediaDelayOverride: 'CALLVAULT_MEDIA_DELAY_SECONDS',
-  /** `local` relaxes https-only for media (never the address rules). */
-  mode: 'CALLVAULT_MODE',
 } as const;

@@ -10,8 +10,9 @@ import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } fro
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
-import { CALL_INDEX_TIME } from '#lib/resources.ts';
-import { CliError, LOCAL_CREDENTIALS, documentClient, readLocalEndpoints, readProjectConfig, type LocalEndpoints } from './context.ts';
+import { CALL_INDEX_TIME, pascal } from '#lib/resources.ts';
+import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
+import { CliError, documentClient, readLocalEndpoints, readProjectConfig, type LocalEndpoints } from './context.ts';
 
 type Out = (line: string) => void;
 
@@ -35,7 +36,6 @@ async function stackOutputs(stack: string, region?: string): Promise<Record<stri
   }
 }
 
-const pascal = (id: string) => id.split(/[^A-Za-z0-9]+/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('');
 
 export const URLS_USAGE = `Usage: callvault urls [--local] [--stack CallVault] [--region R]
 Prints each source's webhook URL, token included, to paste into the provider's dashboard.`;

@@ -8,6 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
 import type { Endpoints } from '#bin/local/stack.ts';
+import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
 
 /** A failure the user can fix; printed without a stack trace, exit code 1. */
 export class CliError extends Error {
@@ -16,8 +17,6 @@ export class CliError extends Error {
 
 /** `{CALLVAULT_DATA_DIR}/endpoints.json`, written by the local stack (`npm start`). */
 export type LocalEndpoints = Endpoints;
-
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.CALLVAULT_DATA_DIR || '.callvault');

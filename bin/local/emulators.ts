@@ -12,13 +12,13 @@ import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '#lib/resources.ts';
+import { ENV, QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '#lib/resources.ts';
+import type { AwsTarget } from '#adapters/aws.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig, localTarget } from './target.ts';
+
+export { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig } from './target.ts';
 
 const require = createRequire(import.meta.url);
-
-/** s3rver accepts only this key pair; the local stack uses it for every emulator. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_BUCKET = 'callvault-archive';
 
 export interface EmulatorOptions {
@@ -48,17 +48,14 @@ export interface Emulators {
   tables: { calls: string; contacts: string };
   bucket: string;
   queues: QueueUrls;
-  /** Environment for the handlers and the AWS SDK: endpoints, credentials, resource names. */
+  /** The functions' resource environment (table, bucket and queue names), as the stack sets it; plus AWS_* for child processes. */
   env: Record<string, string>;
+  /** Where the composition roots point their clients (the emulators). */
+  target: AwsTarget;
   /** With `faultableDynamo`: refuse and reset every DynamoDB connection until `restoreDynamo`; the data survives. */
   breakDynamo(mode?: 'reset' | 'hang'): void;
   restoreDynamo(): void;
   close(): Promise<void>;
-}
-
-/** SDK client settings for talking to an emulator. */
-export function localClientConfig(endpoint: string) {
-  return { endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 };
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -285,13 +282,12 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-    CALLS_TABLE: tables.calls,
-    CONTACTS_TABLE: tables.contacts,
-    ARCHIVE_BUCKET: LOCAL_BUCKET,
-    MEDIA_QUEUE_URL: queues.media,
-    INSIGHT_QUEUE_URL: queues.insight,
-    REPLAY_QUEUE_URL: queues.replay,
-    CALLVAULT_MODE: 'local',
+    [ENV.callsTable]: tables.calls,
+    [ENV.contactsTable]: tables.contacts,
+    [ENV.bucket]: LOCAL_BUCKET,
+    [ENV.mediaQueueUrl]: queues.media,
+    [ENV.insightQueueUrl]: queues.insight,
+    [ENV.replayQueueUrl]: queues.replay,
   };
 
   const proxy = opts.faultableDynamo ? await startFaultProxy(dynamoPort, host) : undefined;
@@ -303,6 +299,7 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     bucket: LOCAL_BUCKET,
     queues,
     env,
+    target: localTarget({ ...endpoints, dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB! }),
     breakDynamo(mode = 'reset') {
       if (!proxy) throw new Error('startEmulators({ faultableDynamo: true }) is needed to break DynamoDB');
       proxy.setDown(mode);

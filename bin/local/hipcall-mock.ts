@@ -17,6 +17,7 @@
  * caught here as it would be by the real API.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readRequestBody } from './http-api.ts';
 
 /** Fields each Insight Card row type may carry besides `type` (Hipcall's documented rules). */
 const ROW_FIELDS: Record<string, readonly string[]> = {
@@ -112,16 +113,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+const readBody = async (req: IncomingMessage, max: number): Promise<string | undefined> => (await readRequestBody(req, max))?.toString('utf8');
 
 /** A fresh stand-in Hipcall API with nothing received. */
 export function createHipcallMock(options: HipcallMockOptions = {}): HipcallMock {

@@ -15,7 +15,8 @@ const ROUTE = /^\/webhooks\/([^/]+)\/([^/]+)\/?$/;
 const API_GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 const TEXT_TYPES = /^(text\/|application\/(json|[a-z0-9.+-]+\+json|xml|x-www-form-urlencoded|javascript))/i;
 
-async function readAll(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/** A request's whole body; undefined once it passes `limit` bytes (the rest is left unread). */
+export async function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -62,7 +63,7 @@ export async function serveWebhook(req: IncomingMessage, res: ServerResponse, ha
     req.resume();
     return true;
   }
-  const bytes = await readAll(req, API_GATEWAY_MAX_BYTES);
+  const bytes = await readRequestBody(req, API_GATEWAY_MAX_BYTES);
   if (!bytes) {
     send(res, 413, JSON.stringify({ message: 'Request Entity Too Large' }));
     req.resume();

@@ -10,13 +10,22 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
-import { INSIGHT_QUEUE, MEDIA_QUEUE, REPLAY_QUEUE } from '#lib/resources.ts';
+import { ENV, INSIGHT_QUEUE, MEDIA_QUEUE, REPLAY_QUEUE } from '#lib/resources.ts';
+import type { LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { ingestDeps } from '#functions/ingest/deps.ts';
+import { createReplayHandler, createWebhookHandler } from '#functions/ingest/handler.ts';
+import { insightDeps } from '#functions/insight/deps.ts';
+import { createInsightHandler } from '#functions/insight/handler.ts';
+import { mediaDeps } from '#functions/media/deps.ts';
+import { createMediaHandler } from '#functions/media/handler.ts';
 import { readProjectConfig } from '#bin/cli/context.ts';
-import { localClientConfig, startEmulators, type Emulators } from './emulators.ts';
+import { startEmulators, type Emulators } from './emulators.ts';
 import { serveWebhook, type HttpHandler } from './http-api.ts';
-import { startPoller, type SqsHandler } from './poller.ts';
+import { startPoller } from './poller.ts';
 import { createHipcallMock } from './hipcall-mock.ts';
 import { startDemoMedia } from './demo-media.ts';
+import { LOCAL_ENV, localClientConfig } from './target.ts';
 
 export const HIPCALL_MOCK_PATH = '/_local/hipcall/api/v3';
 /** The bearer token the stand-in Hipcall API expects from local mode. */
@@ -33,6 +42,8 @@ export interface LocalStackOptions {
   mediaDelaySeconds?: number;
   host?: string;
   config?: CallVaultConfig;
+  /** The handlers' Powertools log level. @default WARN */
+  logLevel?: string;
   log?: (line: string) => void;
 }
 
@@ -63,17 +74,20 @@ const num = (v: string | undefined, fallback: number) => (v === undefined || v =
 
 /** Options from the environment, as DESIGN.md's local-stack table documents them. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStackOptions {
+  const config = env[ENV.config];
+  const delay = env[LOCAL_ENV.mediaDelay];
   return {
-    port: num(env.PORT, 3000),
-    dynamodbPort: num(env.DYNAMODB_PORT, 8000),
-    s3Port: num(env.S3_PORT, 4568),
-    sqsPort: num(env.SQS_PORT, 9324),
-    dataDir: env.CALLVAULT_DATA_DIR || '.callvault',
-    token: env.CALLVAULT_LOCAL_TOKEN || 'dev-token',
-    fetchAllow: (env.CALLVAULT_FETCH_ALLOW ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    mediaDelaySeconds: env.CALLVAULT_MEDIA_DELAY_SECONDS ? Number(env.CALLVAULT_MEDIA_DELAY_SECONDS) : undefined,
+    port: num(env[LOCAL_ENV.port], 3000),
+    dynamodbPort: num(env[LOCAL_ENV.dynamodbPort], 8000),
+    s3Port: num(env[LOCAL_ENV.s3Port], 4568),
+    sqsPort: num(env[LOCAL_ENV.sqsPort], 9324),
+    dataDir: env[LOCAL_ENV.dataDir] || '.callvault',
+    token: env[LOCAL_ENV.token] || 'dev-token',
+    fetchAllow: (env[LOCAL_ENV.fetchAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    mediaDelaySeconds: delay ? Number(delay) : undefined,
     // A whole callvault config as JSON, instead of the one in cdk.json (tests use it to fence media hosts).
-    config: env.CALLVAULT_CONFIG ? parseConfig(JSON.parse(env.CALLVAULT_CONFIG), 'CALLVAULT_CONFIG') : undefined,
+    config: config ? parseConfig(JSON.parse(config), ENV.config) : undefined,
+    logLevel: env.POWERTOOLS_LOG_LEVEL || undefined,
   };
 }
 
@@ -89,8 +103,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const demo = await startDemoMedia({ host });
   const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
 
-  // The HTTP server starts first so the stand-in Hipcall API's URL is known before the handlers load.
-  const loaded: { ingest?: HttpHandler } = {};
+  // The HTTP server starts first so the stand-in Hipcall API's URL is known before the handlers are built.
+  const loaded: { webhook?: HttpHandler } = {};
   const server: Server = createServer((req, res) => {
     void route(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -100,7 +114,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const route = async (req: Parameters<typeof serveWebhook>[0], res: Parameters<typeof serveWebhook>[1]) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path.startsWith(HIPCALL_MOCK_PATH + '/') && (await hipcall.handle(req, res, path.slice(HIPCALL_MOCK_PATH.length)))) return;
-    if (loaded.ingest && (await serveWebhook(req, res, loaded.ingest))) return;
+    if (loaded.webhook && (await serveWebhook(req, res, loaded.webhook))) return;
     if (path === '/' || path === '/_local/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'ok', message: 'CallVault local stack. POST webhooks to /webhooks/{source}/{token}.' }));
@@ -113,29 +127,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const api = `http://${host}:${(server.address() as AddressInfo).port}`;
   const hipcallMock = `${api}${HIPCALL_MOCK_PATH}`;
 
+  // The functions get the environment the stack would give them; what only local mode has is passed in.
+  const fnEnv = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN' };
+  const target = emulators.target;
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
-  const fetchAllow = [...(opts.fetchAllow ?? []), demo.hostPort];
-  Object.assign(process.env, emulators.env, {
-    CALLVAULT_CONFIG: JSON.stringify(config),
-    CALLVAULT_LOCAL_TOKEN: token,
-    CALLVAULT_FETCH_ALLOW: fetchAllow.join(','),
-    CALLVAULT_LOCAL_HIPCALL_API: JSON.stringify(Object.fromEntries(hipcallSources.map((id) => [id, hipcallMock]))),
-    CALLVAULT_LOCAL_HIPCALL_TOKENS: JSON.stringify(Object.fromEntries(hipcallSources.map((id) => [id, LOCAL_HIPCALL_API_TOKEN]))),
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-    ...(opts.mediaDelaySeconds !== undefined ? { CALLVAULT_MEDIA_DELAY_SECONDS: String(opts.mediaDelaySeconds) } : {}),
-  });
-  // Imported only now: each handler reads its environment once, at "cold start", as in Lambda.
-  const ingestModule = await import('#functions/ingest/handler.ts');
-  const mediaModule = await import('#functions/media/handler.ts');
-  const insightModule = await import('#functions/insight/handler.ts');
-  loaded.ingest = ingestModule.handler as unknown as HttpHandler;
+  const hipcallApi: LocalHipcallApi = {
+    baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, hipcallMock])),
+    secrets: Object.fromEntries(hipcallSources.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])),
+  };
+  const ingest = ingestDeps(fnEnv, { target, tokens: new StaticTokens(token), ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
+  const media = createMediaHandler(
+    mediaDeps(fnEnv, { target, allowHttp: true, fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort], hipcall: hipcallApi, visibilityChangeCountsAsReceive: true }),
+  );
+  const insight = createInsightHandler(insightDeps(fnEnv, { target, hipcall: hipcallApi }));
+  loaded.webhook = createWebhookHandler(ingest);
 
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
   const onError = (err: unknown) => log(`poller: ${(err as Error).message}`);
   const stops = [
-    startPoller({ sqs, queueUrl: emulators.queues.media, handler: mediaModule.handler as unknown as SqsHandler, name: 'callvault-media', batchSize: MEDIA_QUEUE.batchSize, timeoutMs: MEDIA_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 2, onError }),
-    startPoller({ sqs, queueUrl: emulators.queues.insight, handler: insightModule.handler as unknown as SqsHandler, name: 'callvault-insight', batchSize: INSIGHT_QUEUE.batchSize, timeoutMs: INSIGHT_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 4, onError }),
-    startPoller({ sqs, queueUrl: emulators.queues.replay, handler: ingestModule.handler as unknown as SqsHandler, name: 'callvault-ingest-replay', batchSize: REPLAY_QUEUE.batchSize, timeoutMs: REPLAY_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 1, onError }),
+    startPoller({ sqs, queueUrl: emulators.queues.media, handler: media, name: 'callvault-media', batchSize: MEDIA_QUEUE.batchSize, timeoutMs: MEDIA_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 2, onError }),
+    startPoller({ sqs, queueUrl: emulators.queues.insight, handler: insight, name: 'callvault-insight', batchSize: INSIGHT_QUEUE.batchSize, timeoutMs: INSIGHT_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 4, onError }),
+    startPoller({ sqs, queueUrl: emulators.queues.replay, handler: createReplayHandler(ingest), name: 'callvault-ingest-replay', batchSize: REPLAY_QUEUE.batchSize, timeoutMs: REPLAY_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 1, onError }),
   ];
 
   const endpoints: Endpoints = {

@@ -1,14 +1,15 @@
 /** The archive bucket's raw/ and quarantine/ writes: every delivery lands in one of them, verbatim. */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DeliveryArchive, QuarantineEntry, RawMeta } from '#core/ports.ts';
 
-export class DeliveryArchive {
+export class S3DeliveryArchive implements DeliveryArchive {
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
   ) {}
 
   /** Store an accepted delivery's body exactly as received. */
-  async putRaw(key: string, bytes: Buffer, meta: { source: string; receivedAt: string; contentType?: string }, abortSignal?: AbortSignal): Promise<void> {
+  async putRaw(key: string, bytes: Buffer, meta: RawMeta, abortSignal?: AbortSignal): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -24,7 +25,7 @@ export class DeliveryArchive {
   /** Store a refused delivery with the reason, so nothing a provider sent is lost. */
   async putQuarantine(
     key: string,
-    entry: { source: string; receivedAt: string; status: number; reason: string; contentType?: string; bytes: Buffer },
+    entry: QuarantineEntry,
     abortSignal?: AbortSignal,
   ): Promise<void> {
     const text = entry.bytes.toString('utf8');

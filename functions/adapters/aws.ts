@@ -1,6 +1,6 @@
 /**
- * AWS SDK clients, built once per cold start. Endpoints come from the standard
- * `AWS_ENDPOINT_URL_<SERVICE>` variables (the local stack and tests point them at the emulators).
+ * AWS SDK clients, built once per cold start by the composition roots. In Lambda the SDK finds AWS
+ * itself; the local stack and the tests pass an AwsTarget that points each service at an emulator.
  * Each client has its own short timeouts and retry budget: a slow dependency must not hold a handler.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -50,8 +50,8 @@ function common(budget: ClientBudget, service: AwsService, target: AwsTarget) {
     ...(endpoint ? { endpoint } : {}),
     ...(target.region ? { region: target.region } : {}),
     ...(target.credentials ? { credentials: target.credentials } : {}),
-    // Emulators speak path-style only. (TODO(issue 8): the env fallback goes when every composition root passes a target.)
-    ...(service === 's3' && (endpoint || process.env.AWS_ENDPOINT_URL_S3) ? { forcePathStyle: true } : {}),
+    // An endpoint means an emulator, and emulators speak path-style only.
+    ...(service === 's3' && endpoint ? { forcePathStyle: true } : {}),
     requestHandler: new NodeHttpHandler({
       connectionTimeout: budget.connectionTimeoutMs,
       requestTimeout: budget.requestTimeoutMs,
@@ -77,9 +77,3 @@ export const sqsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}
 export const secretsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) =>
   built(new SecretsManagerClient(common(budget, 'secretsmanager', target)), 'secretsmanager', target);
 
-/** Read a required environment variable at cold start; fail fast with a message that says what to set. */
-export function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`Environment variable ${name} is not set: the CDK stack (or bin/local.ts) must set it for this function.`);
-  return value;
-}

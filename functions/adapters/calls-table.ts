@@ -1,37 +1,19 @@
 /**
  * The calls table: the idempotent, order-independent upsert of a delivery (optimistic concurrency on
- * `version`), and the narrow updates the workers own (`recording`/`voicemail`/`transcript`, `insight`).
+ * `version`), and the media worker's narrow update (`recording`/`voicemail`/`transcript`; `insight` is insight-claims.ts's).
  * Ingest writes only the attributes it owns, so it never overwrites what a worker wrote meanwhile.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mergeDelivery } from '#core/call-record.ts';
-import type { CallRecord, InsightInfo, MediaInfo, MediaKind, NormalisedEvent, RejectedMediaRef } from '#core/types.ts';
+import type { ApplyDelivery, ApplyOutcome, CallsStore } from '#core/ports.ts';
+import type { CallRecord, MediaInfo, MediaKind, RejectedMediaRef } from '#core/types.ts';
 import { callKeyOf } from '#core/types.ts';
 
 /** Attributes other writers own: the ingest upsert never sets them (except to create a `queued` or `rejected` media map). */
 const WORKER_OWNED = new Set(['recording', 'voicemail', 'transcript', 'insight', 'callKey']);
 
-/**
- * What applying a delivery did: `stored`, `duplicate` (already applied), or `foreign`: the call belongs
- * to another source of the same provider (`owner`), so the delivery changed nothing.
- */
-export type ApplyOutcome =
-  | { outcome: 'stored' | 'duplicate'; record: CallRecord; previous: CallRecord | undefined }
-  | { outcome: 'foreign'; owner: string; record: CallRecord; previous: CallRecord | undefined };
-
-export interface ApplyInput {
-  source: string;
-  event: NormalisedEvent;
-  deliveryKey: string;
-  now: string;
-  /** Media refs of this delivery: their map is created as `queued` when the item has none yet. */
-  queuedMedia?: MediaKind[];
-  /** Media links of this delivery that will not be fetched; defaults to `event.rejectedMedia`. Their map is created as `rejected` when the item has none yet. */
-  rejectedMedia?: RejectedMediaRef[];
-}
-
-export class CallsTable {
+export class CallsTable implements CallsStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
@@ -50,7 +32,7 @@ export class CallsTable {
    * Merge one delivery into its call item. Read, merge in core, write back on the condition that nobody
    * else wrote in between; on a conflict, read again. A delivery already applied answers `duplicate`.
    */
-  async applyDelivery(input: ApplyInput, abortSignal?: AbortSignal): Promise<ApplyOutcome> {
+  async applyDelivery(input: ApplyDelivery, abortSignal?: AbortSignal): Promise<ApplyOutcome> {
     const callKey = callKeyOf(input.event.provider, input.event.callId);
     for (let attempt = 0; ; attempt++) {
       // First try: assume the call is new and create it blind (one round trip, the common case for the
@@ -149,18 +131,5 @@ export class CallsTable {
       if (options.unlessStored && err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
-  }
-
-  /** Set the insight outcome (the insight worker's attribute). */
-  async setInsight(callKey: string, info: InsightInfo): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { callKey },
-        UpdateExpression: 'SET #i = :info',
-        ExpressionAttributeNames: { '#i': 'insight' },
-        ExpressionAttributeValues: { ':info': info },
-      }),
-    );
   }
 }

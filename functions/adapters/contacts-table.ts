@@ -5,12 +5,10 @@
  */
 import { BatchWriteCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseAmount, parseUserId, safeLink, textOf, type Contact } from '#core/contact.ts';
+import type { ContactLookup } from '#core/ports.ts';
 
-/** Where the insight worker finds a contact by number. */
-export interface ContactSource {
-  /** The contact for an E.164 number, or undefined. */
-  find(phone: string, abortSignal?: AbortSignal): Promise<Contact | undefined>;
-}
+/** Where the insight worker finds a contact by number (the ContactLookup port). */
+export type ContactSource = ContactLookup;
 
 const BATCH = 25;
 
@@ -39,7 +37,7 @@ export function contactFromItem(item: Record<string, unknown>): Contact | undefi
   return contact;
 }
 
-export class ContactsTable implements ContactSource {
+export class ContactsTable implements ContactLookup {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,

@@ -4,18 +4,12 @@
  * `crmAuthorization` in the source's Hipcall API secret), a hard timeout, and a mapping from the
  * CRM's JSON to contact fields by dot path (`data.0.full_name`). A root array means its first element.
  */
-import type { CallVaultConfig } from '#lib/config.ts';
-import { parseAmount, parseUserId, safeLink, standardField, textOf, type Contact } from '#core/contact.ts';
+import { parseAmount, parseUserId, safeLink, standardField, textOf, type Contact, type ContactField } from '#core/contact.ts';
+import type { CrmAnswer, CrmDirectory, CrmSettings } from '#core/ports.ts';
 import { apiMessage } from './hipcall-cards.ts';
 import type { JsonHttp } from './json-http.ts';
 
-export type CrmConfig = NonNullable<NonNullable<CallVaultConfig['sources'][number]['insight']>['crm']>;
-
-export type CrmAnswer =
-  | { outcome: 'found'; contact: Contact }
-  | { outcome: 'not_found'; status?: number }
-  /** `status` is absent for a network failure or timeout. */
-  | { outcome: 'error'; status?: number; message: string };
+export type { CrmAnswer } from '#core/ports.ts';
 
 /** The lookup URL for a number. */
 export function crmUrl(template: string, phone: string): string {
@@ -32,6 +26,15 @@ export function valueAt(root: unknown, path: string): unknown {
   return node;
 }
 
+/** How a CRM value becomes each standard contact field. */
+const FROM_CRM = {
+  name: (raw) => ({ name: textOf(raw) }),
+  company: (raw) => ({ company: textOf(raw) }),
+  balance: (raw) => ({ balance: parseAmount(raw) ?? textOf(raw) }),
+  owner: (raw) => ({ ownerUserId: parseUserId(raw) }),
+  link: (raw) => ({ link: safeLink(raw) }),
+} satisfies Record<Exclude<ContactField, 'phone'>, (raw: unknown) => Partial<Contact>>;
+
 /** A contact from a CRM answer through the mapping, or undefined when no mapped field has a value. */
 export function contactFromCrm(json: unknown, mapping: Record<string, string>, phone: string): Contact | undefined {
   const root = Array.isArray(json) ? json[0] : json;
@@ -41,28 +44,13 @@ export function contactFromCrm(json: unknown, mapping: Record<string, string>, p
   for (const [field, path] of Object.entries(mapping)) {
     const raw = valueAt(root, path);
     if (raw === undefined || raw === null || raw === '') continue;
-    switch (standardField(field)) {
-      case 'phone':
-        continue;
-      case 'name':
-        contact.name = textOf(raw);
-        break;
-      case 'company':
-        contact.company = textOf(raw);
-        break;
-      case 'balance':
-        contact.balance = parseAmount(raw) ?? textOf(raw);
-        break;
-      case 'owner':
-        contact.ownerUserId = parseUserId(raw);
-        break;
-      case 'link':
-        contact.link = safeLink(raw);
-        break;
-      default: {
-        const text = textOf(raw);
-        if (text !== undefined) extras[field] = text;
-      }
+    const standard = standardField(field);
+    // The phone is the number asked for, never the CRM's copy of it.
+    if (standard === 'phone') continue;
+    if (standard) Object.assign(contact, FROM_CRM[standard](raw));
+    else {
+      const text = textOf(raw);
+      if (text !== undefined) extras[field] = text;
     }
   }
   for (const key of Object.keys(contact) as (keyof Contact)[]) if (contact[key] === undefined) delete contact[key];
@@ -71,7 +59,7 @@ export function contactFromCrm(json: unknown, mapping: Record<string, string>, p
   return Object.keys(contact).length > 1 ? contact : undefined;
 }
 
-export class CrmLookup {
+export class CrmLookup implements CrmDirectory {
   constructor(
     private readonly http: JsonHttp,
     /** The header value for a source's CRM, if it has one. */
@@ -79,7 +67,7 @@ export class CrmLookup {
   ) {}
 
   /** Look a number up in the source's CRM within `timeoutMs` (never more than the CRM's own timeout). */
-  async find(sourceId: string, crm: CrmConfig, phone: string, options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<CrmAnswer> {
+  async find(sourceId: string, crm: CrmSettings, phone: string, options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<CrmAnswer> {
     const headers: Record<string, string> = {};
     if (crm.authHeader) {
       let value: string | undefined;

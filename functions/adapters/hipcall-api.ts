@@ -6,6 +6,7 @@
  */
 import { request } from 'undici';
 import { PermanentError, RetryableError } from '#core/errors.ts';
+import type { MediaLinks } from '#core/ports.ts';
 import type { MediaKind } from '#core/types.ts';
 
 /** Largest API answer read (a call record is a few KB). */
@@ -34,7 +35,7 @@ export function mediaUrlFromCall(answer: unknown, media: MediaKind): string | un
   return undefined;
 }
 
-export class HipcallCallsApi {
+export class HipcallCallsApi implements MediaLinks {
   constructor(private readonly options: HipcallCallsApiOptions) {}
 
   /** True when the source has an API base URL, so a fresh URL can be asked for. */

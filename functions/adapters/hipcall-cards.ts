@@ -4,18 +4,14 @@
  * returned so a 422 or 401 can be logged with what the API said.
  */
 import type { CallVaultConfig } from '#lib/config.ts';
-import { ENV } from '#lib/resources.ts';
-import type { CardRow } from '#core/card.ts';
 import { retryAfterMs, type PostResult } from '#core/insight.ts';
+import type { CardPost, CardSink } from '#core/ports.ts';
 import { JsonHttp } from './json-http.ts';
+
+export type { CardSink } from '#core/ports.ts';
 
 /** What the Insight Card API answered; the network failure kind when it did not. */
 export type CardPostResult = PostResult;
-
-/** Where an Insight Card goes. */
-export interface CardSink {
-  post(input: { baseUrl: string; callId: string; token: string; card: readonly CardRow[]; timeoutMs: number; abortSignal?: AbortSignal }): Promise<CardPostResult>;
-}
 
 /** A readable message from an API error body: `message`, `error`, `errors` or the text itself. */
 export function apiMessage(json: unknown, text: string): string | undefined {
@@ -43,7 +39,7 @@ export function cardsUrl(baseUrl: string, callId: string): string {
 export class HipcallCards implements CardSink {
   constructor(private readonly http: JsonHttp = new JsonHttp()) {}
 
-  async post(input: { baseUrl: string; callId: string; token: string; card: readonly CardRow[]; timeoutMs: number; abortSignal?: AbortSignal }): Promise<CardPostResult> {
+  async post(input: CardPost): Promise<CardPostResult> {
     const out = await this.http.send(cardsUrl(input.baseUrl, input.callId), {
       method: 'POST',
       headers: { authorization: `Bearer ${input.token}` },
@@ -65,21 +61,12 @@ export class HipcallCards implements CardSink {
 }
 
 /**
- * The Hipcall API base URL of each source: the source's `hipcallApiBaseUrl`, overridden in local mode by
- * CALLVAULT_LOCAL_HIPCALL_API (`{sourceId: baseUrl}`, the stand-in API).
+ * The Hipcall API base URL of each source: the source's `hipcallApiBaseUrl`, replaced by `overrides`
+ * (the local stack passes its stand-in API's URL for every Hipcall source).
  */
-export function hipcallApiBaseUrls(config: CallVaultConfig, env: NodeJS.ProcessEnv = process.env): Map<string, string> {
+export function hipcallApiBaseUrls(config: CallVaultConfig, overrides: Readonly<Record<string, string>> = {}): Map<string, string> {
   const urls = new Map<string, string>();
   for (const s of config.sources) if (s.hipcallApiBaseUrl) urls.set(s.id, s.hipcallApiBaseUrl);
-  const raw = env[ENV.localHipcallApiBase];
-  if (raw) {
-    let overrides: unknown;
-    try {
-      overrides = JSON.parse(raw);
-    } catch {
-      throw new Error(`Environment variable ${ENV.localHipcallApiBase} must be a JSON object such as {"hipcall": "http://127.0.0.1:3000/_local/hipcall/api/v3"}.`);
-    }
-    for (const [id, url] of Object.entries((overrides ?? {}) as Record<string, unknown>)) if (typeof url === 'string' && url) urls.set(id, url);
-  }
+  for (const [id, url] of Object.entries(overrides)) if (url) urls.set(id, url);
   return urls;
 }

@@ -9,10 +9,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClaimAnswer, PendingInsight } from '#core/insight.ts';
-import type { InsightClaims as InsightClaimsPort } from '#core/ports.ts';
+import type { InsightClaims } from '#core/ports.ts';
 import type { InsightInfo } from '#core/types.ts';
 
-export class InsightClaims implements InsightClaimsPort {
+export type { InsightClaims } from '#core/ports.ts';
+
+/** Claims on the calls table's `insight` attribute (conditional writes). */
+export class DynamoInsightClaims implements InsightClaims {
   /**
    * @param doc for the claim, on the card's critical path: short timeouts.
    * @param settleDoc for recording the outcome once the card is out: more patience, because a lost

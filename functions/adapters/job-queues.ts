@@ -1,24 +1,10 @@
 /** The queues the ingest feeds: media jobs (delayed), insight jobs (immediate) and the replay queue. */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { JobQueues, ReplayMessage } from '#core/ports.ts';
 import type { InsightJob, MediaJob } from '#core/types.ts';
 
-/** What the replay queue carries: enough to apply the delivery again, later, exactly as first received. */
-export interface ReplayMessage {
-  source: string;
-  receivedAt: string;
-  contentType?: string;
-  /** The body as received (UTF-8), when it fits in a message. */
-  body?: string;
-  /** Otherwise the raw/ key the body was archived under. */
-  rawKey?: string;
-  /** Why the first attempt could not finish (for the logs; never contains the body). */
-  reason: string;
-}
-
-/** SQS allows 256 KiB per message; keep headroom for the envelope. */
-export const MAX_INLINE_REPLAY_BYTES = 200 * 1024;
-
-export class JobQueues {
+/** The three queues over SQS. */
+export class SqsJobQueues implements JobQueues {
   constructor(
     private readonly sqs: SQSClient,
     private readonly urls: { media: string; insight: string; replay: string },

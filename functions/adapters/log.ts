@@ -1,14 +1,21 @@
-/** The log port the workers write to: message plus fields, never bodies, tokens, phone numbers or full URLs. */
-import type { Logger } from '@aws-lambda-powertools/logger';
+/** The Log port over Powertools: message plus fields, never bodies, tokens, phone numbers or full URLs. */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Log } from '#core/ports.ts';
 
-export interface Log {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
+export type { Log } from '#core/ports.ts';
+
+type LogLevel = NonNullable<ConstructorParameters<typeof Logger>[0]>['logLevel'];
+
+/**
+ * A Powertools logger (structured JSON in CloudWatch; the handler's middleware adds the Lambda context to
+ * it) and the Log port the process writes through.
+ */
+export function powertoolsLog(serviceName: string, logLevel?: LogLevel): { logger: Logger; log: Log } {
+  const logger = new Logger({ serviceName, ...(logLevel ? { logLevel } : {}) });
+  return { logger, log: powertoolsPort(logger) };
 }
 
-/** A Powertools logger behind the Log port (structured JSON in CloudWatch). */
-export function powertoolsLog(logger: Logger): Log {
+function powertoolsPort(logger: Logger): Log {
   return {
     info: (message, fields) => logger.info(message, fields ?? {}),
     warn: (message, fields) => logger.warn(message, fields ?? {}),

@@ -12,11 +12,14 @@
  * the safety net).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { AbortMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { RetryableError } from '#core/errors.ts';
+import type { MediaArchive, PutMediaInput, StoredObject } from '#core/ports.ts';
 import type { CallRecord } from '#core/types.ts';
+
+export type { PutMediaInput, StoredObject } from '#core/ports.ts';
 
 /** S3's minimum part size is 5 MiB; 8 MiB parts keep memory small and still allow 78 GiB files. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -29,23 +32,6 @@ const MAX_PARTS = 10_000;
 /** S3 failed while storing (not the media host): worth another attempt. */
 export class StorageError extends RetryableError {
   readonly code = 'MEDIA_STORAGE';
-}
-
-export interface PutMediaInput {
-  key: string;
-  body: Readable;
-  contentType: string;
-  /** Object metadata (x-amz-meta-*): ASCII, made safe here. */
-  metadata: Record<string, string>;
-  /** Largest body expected: picks a part size that stays under S3's 10 000 parts. */
-  maxBytes?: number;
-  signal?: AbortSignal;
-}
-
-export interface StoredObject {
-  key: string;
-  bytes: number;
-  sha256: string;
 }
 
 export interface MediaStoreOptions {
@@ -154,7 +140,7 @@ function safeMetadata(meta: Record<string, string>): Record<string, string> {
   return out;
 }
 
-export class MediaStore {
+export class MediaStore implements MediaArchive {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly collectGarbage: boolean;

@@ -13,9 +13,10 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, buildConnector, request } from 'undici';
-import { checkAddress, checkUrl, hostPortPair, type SafeFetchPolicy } from '#core/address-policy.ts';
+import { checkAddress, checkUrl, hostPortPair } from '#core/address-policy.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
 import { urlForLog } from '#core/media.ts';
+import type { MediaRequest, MediaResponse, MediaSource } from '#core/ports.ts';
 
 /** The URL (or an address it leads to) is refused by the address rules: the media ends `rejected`, never fetched. */
 export class RefusedUrlError extends PermanentError {
@@ -62,28 +63,10 @@ export interface SafeFetcherOptions {
   lookup?: LookupAll;
 }
 
-export interface SafeFetchRequest {
-  policy: SafeFetchPolicy;
-  /** Largest body accepted; enforced on Content-Length and while streaming. */
-  maxBytes: number;
-  /** @default 5 */
-  maxRedirects?: number;
-  signal?: AbortSignal;
-}
-
-/** A response whose status is final (no more redirects). The caller must consume or destroy `body`. */
-export interface SafeResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  contentType?: string;
-  /** From Content-Length, when the server sent one. */
-  contentLength?: number;
-  /** The URL that answered (after redirects). */
-  url: URL;
-  redirects: number;
-  /** The body, erroring with MediaTooLargeError past `maxBytes` and TruncatedBodyError if it ends short of Content-Length. */
-  body: Readable;
-}
+/** `maxRedirects` defaults to 5. */
+export type SafeFetchRequest = MediaRequest;
+/** The body errors with MediaTooLargeError past `maxBytes`, and TruncatedBodyError if it ends short of Content-Length. */
+export type SafeResponse = MediaResponse;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const defaultLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
@@ -97,7 +80,7 @@ const header = (h: SafeResponse['headers'], name: string): string | undefined =>
 };
 
 /** Fetches media over one connection pool whose connector enforces the address rules. One per cold start. */
-export class SafeFetcher {
+export class SafeFetcher implements MediaSource {
   private readonly agent: Agent;
   private readonly exempt: Set<string>;
   private readonly lookup: LookupAll;

@@ -1,7 +1,7 @@
 /**
  * The per-source Hipcall API secret: `{"token": "..."}` in Secrets Manager (HIPCALL_API_SECRETS maps
  * source id → secret ARN), read once and cached for five minutes so a rotation is picked up without a
- * cold start. In local mode CALLVAULT_LOCAL_HIPCALL_TOKENS (`{sourceId: token}`) replaces Secrets Manager.
+ * cold start. The local stack passes a StaticApiSecrets instead (its composition root chooses, never this file).
  *
  * The same secret may carry `crmAuthorization`: the header value for the source's own CRM (insight
  * `crm.authHeader`), so a CRM lookup needs no second secret or grant. Values are never logged.
@@ -9,14 +9,9 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV } from '#lib/resources.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
-import { FAST, secretsClient } from './aws.ts';
+import type { ApiSecrets, HipcallApiSecret } from '#core/ports.ts';
 
-/** What one source's Hipcall API secret holds. */
-export interface HipcallApiSecret {
-  token: string;
-  /** Header value for the source's CRM (`insight.crm.authHeader`), when it has one. */
-  crmAuthorization?: string;
-}
+export type { HipcallApiSecret } from '#core/ports.ts';
 
 export const SECRET_CACHE_MS = 5 * 60 * 1000;
 
@@ -40,45 +35,24 @@ export function parseHipcallApiSecret(raw: unknown): HipcallApiSecret | undefine
   return crm ? { token, crmAuthorization: crm } : { token };
 }
 
-function parseJsonMap(name: string, text: string | undefined): Record<string, unknown> | undefined {
-  if (!text) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`Environment variable ${name} must be a JSON object such as {"hipcall": "..."}.`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`Environment variable ${name} must be a JSON object keyed by source id.`);
-  return parsed as Record<string, unknown>;
+/** The sources' Hipcall API secrets, with the bearer token on its own. */
+export interface HipcallApiTokens extends ApiSecrets {
+  token(sourceId: string, abortSignal?: AbortSignal): Promise<string>;
 }
 
 export interface HipcallApiSecretsOptions {
   /** Source id → secret ARN (HIPCALL_API_SECRETS). */
-  secretArns?: Record<string, string>;
-  /** Local mode: source id → token, or → `{token, crmAuthorization}` (CALLVAULT_LOCAL_HIPCALL_TOKENS). */
-  localSecrets?: Record<string, unknown>;
-  client?: SecretsManagerClient;
+  secretArns: Record<string, string>;
+  client: SecretsManagerClient;
   cacheMs?: number;
   now?: () => number;
 }
 
-/** The Hipcall API secrets of every source, cached. One instance per cold start. */
-export class HipcallApiSecrets {
+/** Deployed: the Hipcall API secrets of every source from Secrets Manager, cached. One instance per cold start. */
+export class HipcallApiSecrets implements HipcallApiTokens {
   private readonly cache = new Map<string, { value: Promise<HipcallApiSecret>; expires: number }>();
-  private client: SecretsManagerClient | undefined;
 
-  constructor(private readonly options: HipcallApiSecretsOptions) {
-    this.client = options.client;
-  }
-
-  /** Built from HIPCALL_API_SECRETS, or CALLVAULT_LOCAL_HIPCALL_TOKENS when set (local mode). */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env, client?: SecretsManagerClient): HipcallApiSecrets {
-    const localSecrets = parseJsonMap(ENV.localHipcallApiTokens, env[ENV.localHipcallApiTokens]);
-    const arns = parseJsonMap(ENV.hipcallApiSecrets, env[ENV.hipcallApiSecrets]);
-    const secretArns: Record<string, string> = {};
-    for (const [k, v] of Object.entries(arns ?? {})) if (typeof v === 'string') secretArns[k] = v;
-    return new HipcallApiSecrets({ localSecrets, secretArns, client });
-  }
+  constructor(private readonly options: HipcallApiSecretsOptions) {}
 
   /** The source's secret. PermanentError when none is configured or it holds no token; RetryableError when Secrets Manager fails. */
   async get(sourceId: string, abortSignal?: AbortSignal): Promise<HipcallApiSecret> {
@@ -98,18 +72,11 @@ export class HipcallApiSecrets {
   }
 
   private async load(sourceId: string, abortSignal?: AbortSignal): Promise<HipcallApiSecret> {
-    const { localSecrets, secretArns } = this.options;
-    if (localSecrets) {
-      const secret = parseHipcallApiSecret(localSecrets[sourceId]);
-      if (!secret) throw new PermanentError(`No Hipcall API token for source "${sourceId}" in ${ENV.localHipcallApiTokens}.`);
-      return secret;
-    }
-    const arn = secretArns?.[sourceId];
+    const arn = this.options.secretArns[sourceId];
     if (!arn) throw new PermanentError(`No Hipcall API token secret for source "${sourceId}" (${ENV.hipcallApiSecrets} has no entry): redeploy the stack.`);
-    this.client ??= secretsClient(FAST);
     let raw: string | undefined;
     try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal });
+      const out = await this.options.client.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal });
       raw = out.SecretString;
     } catch (err) {
       const name = (err as Error).name;
@@ -126,10 +93,25 @@ export class HipcallApiSecrets {
   }
 }
 
-let fromEnv: HipcallApiSecrets | undefined;
+/** Local mode: fixed secrets per source (the stand-in Hipcall API's token), built by the local stack. */
+export class StaticApiSecrets implements HipcallApiTokens {
+  private readonly secrets: ReadonlyMap<string, HipcallApiSecret>;
 
-/** The bearer token of a source's Hipcall API, from the environment's secrets (cached five minutes). */
-export function hipcallApiToken(sourceId: string, abortSignal?: AbortSignal): Promise<string> {
-  fromEnv ??= HipcallApiSecrets.fromEnv();
-  return fromEnv.token(sourceId, abortSignal);
+  /** `secrets`: source id → a token, or `{token, crmAuthorization}`. */
+  constructor(secrets: Readonly<Record<string, string | HipcallApiSecret>>) {
+    this.secrets = new Map(Object.entries(secrets).flatMap(([id, raw]) => {
+      const secret = parseHipcallApiSecret(raw);
+      return secret ? [[id, secret] as const] : [];
+    }));
+  }
+
+  async get(sourceId: string): Promise<HipcallApiSecret> {
+    const secret = this.secrets.get(sourceId);
+    if (!secret) throw new PermanentError(`No Hipcall API token for source "${sourceId}" in the local stack: add the source to its config.`);
+    return secret;
+  }
+
+  async token(sourceId: string): Promise<string> {
+    return (await this.get(sourceId)).token;
+  }
 }

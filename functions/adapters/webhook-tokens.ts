@@ -5,11 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-
-export interface WebhookTokens {
-  /** True when `presented` is a valid token of `sourceId`. Never throws for a bad token. */
-  verify(sourceId: string, presented: string, abortSignal?: AbortSignal): Promise<boolean>;
-}
+import type { TokenStore } from '#core/ports.ts';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -22,7 +18,7 @@ export function tokensMatch(presented: string, valid: readonly string[]): boolea
 }
 
 /** Local mode: one token for every source. */
-export class StaticTokens implements WebhookTokens {
+export class StaticTokens implements TokenStore {
   constructor(private readonly token: string) {}
   async verify(_sourceId: string, presented: string): Promise<boolean> {
     return tokensMatch(presented, [this.token]);
@@ -32,7 +28,7 @@ export class StaticTokens implements WebhookTokens {
 const CACHE_MS = 5 * 60_000;
 
 /** Deployed: tokens read from Secrets Manager and cached for five minutes (stale values kept if a refresh fails). */
-export class SecretsManagerTokens implements WebhookTokens {
+export class SecretsManagerTokens implements TokenStore {
   private readonly cache = new Map<string, { tokens: string[]; at: number }>();
   constructor(
     private readonly client: SecretsManagerClient,

@@ -9,7 +9,7 @@ import type { DeliveryInput } from './call-record.ts';
 import type { CardRow } from './card.ts';
 import type { Contact } from './contact.ts';
 import type { ClaimAnswer, PendingInsight, PostResult } from './insight.ts';
-import type { CallRecord, InsightInfo, InsightJob, MediaInfo, MediaJob, MediaKind } from './types.ts';
+import type { CallRecord, InsightInfo, InsightJob, MediaInfo, MediaJob, MediaKind, RejectedMediaRef } from './types.ts';
 
 // ── Shared ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -27,10 +27,19 @@ export type Clock = () => number;
 
 /** One delivery to apply to its call item, plus the media whose map it creates as `queued`. */
 export interface ApplyDelivery extends DeliveryInput {
+  /** Media refs of this delivery: their map is created as `queued` when the item has none yet. */
   queuedMedia?: MediaKind[];
+  /** Media links that will not be fetched; defaults to `event.rejectedMedia`. Their map is created as `rejected` when the item has none yet. */
+  rejectedMedia?: RejectedMediaRef[];
 }
 
-export type ApplyOutcome = { outcome: 'stored' | 'duplicate'; record: CallRecord; previous: CallRecord | undefined };
+/**
+ * What applying a delivery did: `stored`, `duplicate` (already applied), or `foreign`: the call belongs
+ * to another source of the same provider (`owner`), so the delivery changed nothing.
+ */
+export type ApplyOutcome =
+  | { outcome: 'stored' | 'duplicate'; record: CallRecord; previous: CallRecord | undefined }
+  | { outcome: 'foreign'; owner: string; record: CallRecord; previous: CallRecord | undefined };
 
 /** The calls table: the ingest's order-independent upsert and the workers' narrow updates. */
 export interface CallsStore {

@@ -1,48 +1,48 @@
 /**
- * Ingest Lambda: API Gateway webhooks, and the replay queue's redeliveries of the same webhooks.
- * Wiring only: configuration and clients at cold start, then one call into process.ts.
+ * Ingest Lambda handlers: the middy chains only. One function serves two event sources, so there are two
+ * chains over the same dependencies: webhooks from API Gateway, and the replay queue's redeliveries of
+ * the same webhooks (partial batch responses, like the workers). The Lambda entry (index.ts) routes by
+ * event source; the local stack calls the two chains directly.
  */
 import middy from '@middy/core';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseConfig } from '#lib/config.ts';
-import { ENV } from '#lib/resources.ts';
-import { DeliveryArchive } from '#adapters/archive.ts';
-import { FAST, dynamoDocument, requireEnv, s3Client, secretsClient, sqsClient } from '#adapters/aws.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
-import { JobQueues } from '#adapters/job-queues.ts';
-import { powertoolsLog } from '#adapters/log.ts';
-import { SecretsManagerTokens, StaticTokens } from '#adapters/webhook-tokens.ts';
-import { handleReplay, handleWebhook, type IngestDeps } from './process.ts';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { handleWebhook, replayDelivery, type IngestDeps } from './process.ts';
 
-const logger = new Logger({ serviceName: 'callvault-ingest' });
+/** What the composition root (deps.ts) builds: the process's dependencies, and the logger behind their log. */
+export interface IngestWiring {
+  deps: IngestDeps;
+  logger: Logger;
+}
 
-const config = parseConfig(JSON.parse(process.env[ENV.config] ?? '{}'), ENV.config);
-const localToken = process.env[ENV.localToken];
-const delayOverride = process.env[ENV.mediaDelayOverride];
+export type IngestEvent = APIGatewayProxyEventV2 | SQSEvent;
+export type IngestResult = APIGatewayProxyStructuredResultV2 | SQSBatchResponse;
 
-const deps: IngestDeps = {
-  config,
-  tokens: localToken
-    ? new StaticTokens(localToken)
-    : new SecretsManagerTokens(secretsClient(FAST), JSON.parse(requireEnv(ENV.webhookSecrets)) as Record<string, string>),
-  calls: new CallsTable(dynamoDocument(FAST), requireEnv(ENV.callsTable)),
-  archive: new DeliveryArchive(s3Client(FAST), requireEnv(ENV.bucket)),
-  queues: new JobQueues(sqsClient(FAST), {
-    media: requireEnv(ENV.mediaQueueUrl),
-    insight: requireEnv(ENV.insightQueueUrl),
-    replay: requireEnv(ENV.replayQueueUrl),
-  }),
-  log: powertoolsLog(logger),
-  mediaDelayOverride: delayOverride === undefined || delayOverride === '' ? undefined : Number(delayOverride),
-};
+/** `POST|GET /webhooks/{source}/{token}` from the HTTP API (payload v2). */
+export function createWebhookHandler({ deps, logger }: IngestWiring) {
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(logger))
+    .handler((event) => handleWebhook(event, deps));
+}
 
-type IngestEvent = APIGatewayProxyEventV2 | SQSEvent;
-type IngestResult = APIGatewayProxyStructuredResultV2 | SQSBatchResponse;
+/** Replay queue batches: each record is one delivery applied again; a failure stays on the queue. */
+export function createReplayHandler({ deps, logger }: IngestWiring) {
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(logger))
+    .handler((event, context) =>
+      // A processor per invocation: it holds the batch's state, and batches may run concurrently.
+      processPartialResponse(event, (record: SQSRecord) => replayDelivery(record.body, deps), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }),
+    );
+}
 
-const isSqs = (event: IngestEvent): event is SQSEvent => Array.isArray((event as SQSEvent).Records);
+/** Lambda hands an SQS event source a `Records` array of `aws:sqs` records; API Gateway never sends one. */
+const fromSqs = (event: IngestEvent): event is SQSEvent => 'Records' in event;
 
-export const handler = middy<IngestEvent, IngestResult>()
-  .use(injectLambdaContext(logger))
-  .handler((event) => (isSqs(event) ? handleReplay(event, deps) : handleWebhook(event, deps)));
+/** The one ingest function: webhooks and replays, told apart by their event source. */
+export function createIngestHandler(wiring: IngestWiring): (event: IngestEvent, context: Context) => Promise<IngestResult> {
+  const webhook = createWebhookHandler(wiring);
+  const replay = createReplayHandler(wiring);
+  return (event, context) => (fromSqs(event) ? replay(event, context) : webhook(event, context));
+}

@@ -3,40 +3,43 @@
  * archive, media and insight jobs). A failed write never costs a delivery: the verbatim delivery goes
  * on the replay queue (or, failing that, into raw/) and the provider still gets a 2xx, within 3 s.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { CallVaultConfig, SourceConfig } from '#lib/config.ts';
 import { sourceById } from '#lib/config.ts';
 import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '#lib/resources.ts';
 import { deliveryKey } from '#core/call-record.ts';
-import { ValidationError } from '#core/errors.ts';
+import { isPermanentWriteError, ValidationError } from '#core/errors.ts';
+import { splitOversized } from '#core/dynamo-values.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
+import { messageJson } from '#core/queue-message.ts';
 import { readBody, sha256Hex } from '#core/request.ts';
 import { ipAllowed } from '#core/source-ip.ts';
+import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, ReplayMessage, TokenStore } from '#core/ports.ts';
 import type { InsightJob, MediaJob, NormalisedEvent } from '#core/types.ts';
-import type { DeliveryArchive } from '#adapters/archive.ts';
-import type { CallsTable } from '#adapters/calls-table.ts';
-import { MAX_INLINE_REPLAY_BYTES, type JobQueues, type ReplayMessage } from '#adapters/job-queues.ts';
-import type { WebhookTokens } from '#adapters/webhook-tokens.ts';
-import type { Log } from '#adapters/log.ts';
-
-/** Log fields only: never bodies, tokens, phone numbers or URLs. */
-export type IngestLog = Log;
 
 export interface IngestDeps {
   config: CallVaultConfig;
-  tokens: WebhookTokens;
-  calls: CallsTable;
+  tokens: TokenStore;
+  calls: CallsStore;
   archive: DeliveryArchive;
   queues: JobQueues;
-  log: IngestLog;
-  /** Overrides every source's media delay (local mode). */
+  /** Log fields only: never bodies, tokens, phone numbers or URLs. */
+  log: Log;
+  /** Overrides every source's media delay (the local stack's CALLVAULT_MEDIA_DELAY_SECONDS). */
   mediaDelayOverride?: number;
   now?: () => Date;
   /** Share of the 3 s answer budget for the parallel writes; the rest is for the fallback. */
   writeBudgetMs?: number;
 }
 
+/** `ignored`: the call belongs to another source (its first deliverer); the delivery is archived and changes nothing. */
 export type IngestStatus = 'stored' | 'duplicate' | 'archived' | 'ignored' | 'queued';
+
+/** SQS allows 256 KiB per message: a body up to this size travels inline, a larger one via raw/. */
+export const MAX_INLINE_REPLAY_BYTES = 200 * 1024;
+
+/** AbortSignal.timeout refuses a fractional delay (RangeError): every budget is whole milliseconds, at least `floor`. */
+const timeout = (ms: number, floor = 100): AbortSignal => AbortSignal.timeout(Math.max(floor, Math.floor(ms)));
 
 type Answer = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 
@@ -124,20 +127,45 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
     });
   }
   return withFallback(deps, accepted, started, async (signal) => {
-    const statuses = await applyAccepted(deps, accepted, signal);
-    const status: IngestStatus = statuses.every((s) => s === 'duplicate') ? 'duplicate' : 'stored';
+    const outcomes = await applyAccepted(deps, accepted, signal);
+    const status = statusOf(outcomes);
     deps.log.info('delivery applied', { source: source.id, eventType: accepted.eventType, status, ms: Date.now() - started });
+    if (status === 'ignored') {
+      deps.log.warn('delivery for a call another source owns: archived, not applied', { source: source.id, owners: [...new Set(outcomes.map((o) => (o.outcome === 'foreign' ? o.owner : undefined)))] });
+      return json(200, {
+        status,
+        event: accepted.eventType,
+        callIds: accepted.events.map((e) => e.callId),
+        message: 'This call was first delivered through another CallVault source, which owns it: the delivery was archived as received and changed nothing.',
+      });
+    }
     return json(200, { status, event: accepted.eventType, callIds: accepted.events.map((e) => e.callId) });
   });
 }
 
-/** Run the writes within the budget; if they fail, make the delivery durable another way and still answer 2xx. */
+/** One answer for a delivery's events: all duplicates, all for calls other sources own, or stored. */
+function statusOf(outcomes: readonly ApplyOutcome[]): IngestStatus {
+  if (outcomes.length > 0 && outcomes.every((o) => o.outcome === 'foreign')) return 'ignored';
+  return outcomes.every((o) => o.outcome !== 'stored') ? 'duplicate' : 'stored';
+}
+
+/**
+ * Run the writes within the budget; if they fail, make the delivery durable another way and still answer
+ * 2xx. A write AWS refuses as sent (e.g. DynamoDB's ValidationException) is never queued for a replay that
+ * would only fail again: the delivery is quarantined and refused with a 422 (its raw/ copy stays).
+ */
 async function withFallback(deps: IngestDeps, accepted: Accepted, started: number, write: (signal: AbortSignal) => Promise<Answer>): Promise<Answer> {
   const writeBudget = deps.writeBudgetMs ?? 1600;
-  const signal = AbortSignal.timeout(writeBudget);
+  const signal = timeout(writeBudget, 1);
   try {
     return await write(signal);
   } catch (err) {
+    if (isPermanentWriteError(err)) {
+      const message = unstorableMessage(err);
+      await quarantine(deps, accepted.source, accepted.receivedAt, accepted.bytes, accepted.sha256, 422, message, accepted.contentType);
+      deps.log.error('delivery refused by storage; quarantined, not replayed', { source: accepted.source.id, error: (err as Error).name });
+      return json(422, { message });
+    }
     const reason = `${(err as Error).name}: ${(err as Error).message}`.slice(0, 300);
     deps.log.warn('write failed; falling back to the replay queue', { source: accepted.source.id, error: (err as Error).name });
     const remaining = Math.max(300, INGEST_ANSWER_BUDGET_MS - 300 - (Date.now() - started));
@@ -158,16 +186,16 @@ async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, bu
     ...(inline ? { body: accepted.bytes.toString('utf8') } : { rawKey }),
   };
   try {
-    if (!inline) await deps.archive.putRaw(rawKey, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, AbortSignal.timeout(Math.max(100, (deadline - Date.now()) / 2)));
-    await deps.queues.sendReplay(message, AbortSignal.timeout(Math.max(100, deadline - Date.now() - 50)));
+    if (!inline) await deps.archive.putRaw(rawKey, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, timeout((deadline - Date.now()) / 2));
+    await deps.queues.sendReplay(message, timeout(deadline - Date.now() - 50));
     deps.log.warn('delivery queued for replay', { source: source.id, eventType: accepted.eventType });
     return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted; it will be applied shortly.' });
   } catch (err) {
     deps.log.error('replay queue unavailable', { source: source.id, error: (err as Error).name });
   }
   try {
-    // Last resort: keep the bytes in raw/, where `callvault replay --raw` can apply them later.
-    await deps.archive.putRaw(`${rawKey.replace(/\.json$/, '')}.unapplied.json`, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, AbortSignal.timeout(Math.max(100, deadline - Date.now())));
+    // Last resort: keep the bytes in raw/, where `callvault replay --unapplied` can apply them later.
+    await deps.archive.putRaw(`${rawKey.replace(/\.json$/, '')}.unapplied.json`, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, timeout(deadline - Date.now()));
     deps.log.error('delivery kept in raw/ for a manual replay', { source: source.id, eventType: accepted.eventType });
     return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted and archived; it will be applied by a replay.' });
   } catch (err) {
@@ -176,12 +204,21 @@ async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, bu
   }
 }
 
+const unstorableMessage = (err: unknown): string =>
+  `CallVault cannot store this delivery as sent (${(err as Error).name}: ${(err as Error).message.slice(0, 200)}). It is kept in quarantine; please report it so the provider adapter can be fixed.`;
+
 /** The parallel writes for an accepted call delivery. Throws if any of them failed (the caller falls back). */
-async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: AbortSignal): Promise<('stored' | 'duplicate')[]> {
+async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: AbortSignal): Promise<ApplyOutcome[]> {
   const source = accepted.source;
   const writes: Promise<unknown>[] = [];
-  const statuses: ('stored' | 'duplicate')[] = [];
-  for (const event of accepted.events) {
+  const outcomes: ApplyOutcome[] = [];
+  const meta = { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType };
+  for (const original of accepted.events) {
+    // Extras too large for the item (a long transcript analysis) go to extras/, the item keeps a pointer.
+    const at = original.fields.startedAt ?? accepted.receivedAt;
+    const { fields, extras } = splitOversized(original.fields, (field, sha) => S3_KEYS.extras(original.provider, at, original.callId, field, sha));
+    const event: NormalisedEvent = extras.length ? { ...original, fields } : original;
+    for (const extra of extras) writes.push(deps.archive.putRaw(extra.key, Buffer.from(extra.body, 'utf8'), { ...meta, contentType: 'application/json' }, signal));
     // Queue sends are the slowest leg, so they start first; all legs then run in parallel.
     // The worker is idempotent (it skips stored media), so jobs go out without waiting for the upsert.
     const jobs: MediaJob[] = event.media.map((m) => ({ provider: event.provider, source: source.id, callId: event.callId, media: m.media, url: m.url, queuedAt: accepted.receivedAt }));
@@ -200,17 +237,19 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
       };
       writes.push(deps.queues.sendInsight(job, signal));
     }
-    writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, signal));
+    writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, meta, signal));
     writes.push(
       deps.calls
         .applyDelivery({ source: source.id, event, deliveryKey: deliveryKey(accepted.eventType, accepted.sha256), now: accepted.receivedAt, queuedMedia: event.media.map((m) => m.media) }, signal)
-        .then((r) => statuses.push(r.outcome)),
+        .then((r) => outcomes.push(r)),
     );
   }
   const settled = await Promise.allSettled(writes);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
-  return statuses;
+  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => (s.reason instanceof Error ? s.reason : new Error(String(s.reason))));
+  // A refusal outranks a timeout elsewhere: replaying would meet the same refusal.
+  const failed = failures.find(isPermanentWriteError) ?? failures[0];
+  if (failed) throw failed;
+  return outcomes;
 }
 
 function rawKeyOf(accepted: Accepted, event: NormalisedEvent | undefined): string {
@@ -231,27 +270,54 @@ async function quarantine(deps: IngestDeps, source: SourceConfig, receivedAt: st
   }
 }
 
-/** Apply deliveries from the replay queue; a failure stays on the queue (partial batch response). */
-export async function handleReplay(event: SQSEvent, deps: IngestDeps): Promise<SQSBatchResponse> {
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
-  await Promise.all(
-    event.Records.map(async (record) => {
-      try {
-        await replayOne(JSON.parse(record.body) as ReplayMessage, deps);
-      } catch (err) {
-        deps.log.warn('replay failed; will retry', { error: (err as Error).name });
-        failures.push({ itemIdentifier: record.messageId });
-      }
-    }),
-  );
-  return { batchItemFailures: failures };
+/** The replay queue's message body; ValidationError when it is not one (it will never apply). */
+export function parseReplayMessage(body: string): ReplayMessage {
+  const m = (messageJson(body, 'replay message') ?? {}) as Partial<Record<keyof ReplayMessage, unknown>>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const source = text(m.source);
+  const receivedAt = text(m.receivedAt);
+  const inline = text(m.body);
+  const rawKey = text(m.rawKey);
+  if (!source || !receivedAt || (inline === undefined && !rawKey)) throw new ValidationError('the replay message has no source, receivedAt, or body/rawKey');
+  return { source, receivedAt, contentType: text(m.contentType), reason: text(m.reason) ?? '', ...(inline !== undefined ? { body: inline } : { rawKey }) };
+}
+
+/**
+ * Apply one delivery from the replay queue. Throws when it could not be applied: the caller reports the
+ * message failed, and SQS delivers it again (then to the DLQ).
+ */
+export async function replayDelivery(body: string, deps: IngestDeps): Promise<void> {
+  const message = parseReplayMessage(body);
+  try {
+    await replayOne(message, deps);
+  } catch (err) {
+    if (!(err instanceof UnknownSourceError) && isPermanentWriteError(err)) {
+      // It would fail the same way on every receive: keep the bytes in quarantine/ with the reason, and let the message go.
+      await quarantineReplay(deps, message, err);
+      return;
+    }
+    deps.log.warn('replay failed; will retry', { error: (err as Error).name });
+    throw err;
+  }
+}
+
+class UnknownSourceError extends Error {
+  override readonly name = 'UnknownSourceError';
+}
+
+async function quarantineReplay(deps: IngestDeps, message: ReplayMessage, err: unknown): Promise<void> {
+  const source = sourceById(deps.config, message.source)!;
+  const bytes = message.body !== undefined ? Buffer.from(message.body, 'utf8') : await deps.archive.getBytes(message.rawKey!);
+  const reason = err instanceof ValidationError ? err.message : unstorableMessage(err);
+  await deps.archive.putQuarantine(S3_KEYS.quarantine(source.provider, message.receivedAt, sha256Hex(bytes)), { source: source.id, receivedAt: message.receivedAt, status: 422, reason, contentType: message.contentType, bytes }, timeout(1500));
+  deps.log.error('replayed delivery refused as sent; quarantined, not retried', { source: source.id, error: (err as Error).name });
 }
 
 async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void> {
   const source = sourceById(deps.config, message.source);
   if (!source) {
-    deps.log.error('replay for a source that is no longer configured; dropped to the DLQ', { source: message.source });
-    throw new Error('unknown source');
+    deps.log.error('replay for a source that is no longer configured; on to the DLQ', { source: message.source });
+    throw new UnknownSourceError(`source "${message.source}" is not in the config: add it back, then redrive the replay DLQ`);
   }
   const bytes = message.body !== undefined ? Buffer.from(message.body, 'utf8') : await deps.archive.getBytes(message.rawKey!);
   const body = readBody({ body: bytes.toString('utf8'), contentType: message.contentType, maxBytes: Number.MAX_SAFE_INTEGER });
@@ -270,6 +336,6 @@ async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void
     await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType });
     return;
   }
-  await applyAccepted(deps, accepted, AbortSignal.timeout(4_500));
+  await applyAccepted(deps, accepted, timeout(4_500));
   deps.log.info('replayed delivery applied', { source: source.id, eventType: accepted.eventType });
 }

@@ -15,8 +15,8 @@ export type FunctionName = 'ingest' | 'media' | 'insight';
 /** The repository root: entries, the lock file and tsconfig are resolved from here, whatever the cwd. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Entry file of a function's handler. */
-export const entryOf = (name: FunctionName): string => fileURLToPath(new URL(`../../functions/${name}/handler.ts`, import.meta.url));
+/** A function's Lambda entry: index.ts builds its dependencies (deps.ts) and exports the handler. */
+export const entryOf = (name: FunctionName): string => fileURLToPath(new URL(`../../functions/${name}/index.ts`, import.meta.url));
 
 /** Bundled ESM still meets CommonJS dependencies that call `require`: give them one. */
 const REQUIRE_BANNER = "import { createRequire as __cvCreateRequire } from 'node:module'; const require = __cvCreateRequire(import.meta.url);";

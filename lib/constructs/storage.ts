@@ -53,7 +53,8 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     // Grant log delivery through a bucket policy instead of the legacy LogDeliveryWrite ACL, so both
-    // buckets can disable ACLs (BucketOwnerEnforced). Set here because cdk.json does not set the flag.
+    // buckets can disable ACLs (BucketOwnerEnforced). cdk.json sets the flag too; set here as well so the
+    // construct keeps this behaviour in an app (or a test) whose context lacks it.
     this.node.setContext(S3_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     this.callsTable = this.table(CALLS_TABLE);
     this.contactsTable = this.table(CONTACTS_TABLE);

@@ -25,7 +25,6 @@ import {
   QUEUES,
   REPLAY_QUEUE,
   SQS_MAX_RETENTION_DAYS,
-  dlqName,
   queueLifetimeSeconds,
 } from '#lib/resources.ts';
 
@@ -252,10 +251,11 @@ describe('storage', () => {
 describe('queues', () => {
   const workerQueues = () => [stack.mediaPipeline.jobs, stack.insightCards.jobs, stack.webhookApi.replayQueue];
 
-  it('gives every work queue a dead-letter queue with the defined maxReceiveCount', () => {
+  it('gives every work queue a dead-letter queue with the defined maxReceiveCount, printed for `callvault replay --dlq`', () => {
     const queues = ofType('AWS::SQS::Queue');
     expect(queues).toHaveLength(QUEUES.length * 2);
-    for (const [def, worker] of [[MEDIA_QUEUE, stack.mediaPipeline.jobs], [INSIGHT_QUEUE, stack.insightCards.jobs], [REPLAY_QUEUE, stack.webhookApi.replayQueue]] as const) {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    for (const [def, worker, output] of [[MEDIA_QUEUE, stack.mediaPipeline.jobs, 'MediaDlqUrl'], [INSIGHT_QUEUE, stack.insightCards.jobs, 'InsightDlqUrl'], [REPLAY_QUEUE, stack.webhookApi.replayQueue, 'ReplayDlqUrl']] as const) {
       expect(props(worker.queue)).toMatchObject({
         VisibilityTimeout: def.visibilityTimeoutSeconds,
         MessageRetentionPeriod: def.retentionDays * 86400,
@@ -264,7 +264,8 @@ describe('queues', () => {
       });
       expect(props(worker.deadLetterQueue)).toMatchObject({ MessageRetentionPeriod: def.dlqRetentionDays * 86400, SqsManagedSseEnabled: true });
       expect(worker.node.id).toBe(def.name);
-      expect(dlqName(def)).toBe(`${def.name}-dlq`);
+      // The CLI finds each DLQ by this output: it must name the worker's own dead-letter queue.
+      expect(flatten(outputs[output]?.Value)).toBe(idOf(worker.deadLetterQueue));
     }
   });
 

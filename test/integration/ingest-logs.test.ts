@@ -6,7 +6,7 @@ describe('ingest handler: logs', () => {
   let h: IngestHarness;
   const lines: string[] = [];
   beforeAll(async () => {
-    h = await startIngestHarness({ defaultCountry: 'US' }, { POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+    h = await startIngestHarness({ defaultCountry: 'US' }, { env: { POWERTOOLS_LOG_LEVEL: 'DEBUG' } });
     const capture = (chunk: unknown) => (lines.push(String(chunk)), true);
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);

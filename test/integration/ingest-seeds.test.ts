@@ -10,7 +10,7 @@ describe('ingest handler: the providers\' own payloads', () => {
   const answers: { fixture: string; status: number; json: Record<string, unknown> }[] = [];
 
   beforeAll(async () => {
-    h = await startIngestHarness({ defaultCountry: 'US' }, { CALLVAULT_MEDIA_DELAY_SECONDS: '0' });
+    h = await startIngestHarness({ defaultCountry: 'US' }, { local: { mediaDelaySeconds: 0 } });
     for (const d of SEED_DELIVERIES) answers.push({ fixture: d.fixture, ...(await h.post(d.source, fixture(d.fixture))) });
   });
   afterAll(async () => h?.close());

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
-import { InsightClaims } from '#adapters/insight-claims.ts';
+import { DynamoInsightClaims } from '#adapters/insight-claims.ts';
 
 let em: Emulators;
 let doc: DynamoDBDocumentClient;
-let claims: InsightClaims;
+let claims: DynamoInsightClaims;
 const NOW = Date.parse('2026-04-02T10:00:00Z');
 const lease = (source?: string) => ({ nowMs: NOW, leaseMs: 60_000, ...(source ? { source } : {}) });
 const pending = (claimId: string) => ({ state: 'pending' as const, at: new Date(NOW).toISOString(), claimId });
@@ -16,7 +16,7 @@ const insightOf = async (callKey: string) => (await doc.send(new GetCommand({ Ta
 beforeAll(async () => {
   em = await startEmulators();
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(em.endpoints.dynamodb)));
-  claims = new InsightClaims(doc, em.tables.calls);
+  claims = new DynamoInsightClaims(doc, em.tables.calls);
 });
 
 afterAll(async () => {

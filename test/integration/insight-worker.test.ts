@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
-import { JobQueues } from '#adapters/job-queues.ts';
+import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { allowedRowFields } from '#core/card.ts';
 import { parseContactsCsv } from '#core/contacts-csv.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
@@ -257,7 +257,7 @@ describe('insight worker', () => {
 
   it('feeds cards through the emulated queue and poller within the ring time', async () => {
     const sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
-    const queues = new JobQueues(sqs, { media: h.emulators.queues.media, insight: h.emulators.queues.insight, replay: h.emulators.queues.replay });
+    const queues = new SqsJobQueues(sqs, { media: h.emulators.queues.media, insight: h.emulators.queues.insight, replay: h.emulators.queues.replay });
     const stop = startPoller({ sqs, queueUrl: h.emulators.queues.insight, handler: h.handler as unknown as SqsHandler, name: 'callvault-insight', waitTimeSeconds: 1, concurrency: 4 });
     try {
       const sent = new Map<string, number>();

@@ -2,7 +2,7 @@
  * The media worker against the three emulators and real HTTP servers on 127.0.0.1: jobs go through the
  * real media queue and the local poller (so ChangeMessageVisibility, redelivery and the DLQ redrive are
  * the emulator's), and every file is checked byte for byte in S3.
- * Timings are shrunk with the worker's CALLVAULT_MEDIA_* overrides so nothing waits for minutes.
+ * Timings are shrunk with the worker's CALLVAULT_MEDIA_* tunables so nothing waits for minutes.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,7 +13,10 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
-import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
+import { startPoller } from '#bin/local/poller.ts';
+import { ENV } from '#lib/resources.ts';
+import { mediaDeps } from '#functions/media/deps.ts';
+import { createMediaHandler } from '#functions/media/handler.ts';
 import { callKeyOf, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type Provider } from '#core/types.ts';
 
 const MiB = 1024 * 1024;
@@ -136,22 +139,28 @@ beforeAll(async () => {
     },
   });
 
-  Object.assign(process.env, em.env, {
-    CALLVAULT_CONFIG: JSON.stringify({ limits: { mediaMaxBytes: CAP } }),
-    CALLVAULT_FETCH_ALLOW: media.hostPort,
-    CALLVAULT_LOCAL_HIPCALL_API: JSON.stringify({ hipcall: hipcallApi.url('/api/v3') }),
-    CALLVAULT_LOCAL_HIPCALL_TOKENS: JSON.stringify({ hipcall: 'test-hipcall-token' }),
+  const env = {
+    ...em.env,
+    [ENV.config]: JSON.stringify({ limits: { mediaMaxBytes: CAP } }),
     CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: '3',
     CALLVAULT_MEDIA_NOT_YET_BACKOFF_SECONDS: '1',
     CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: '1',
     CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '3000',
     CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS: '2000',
     POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
-  });
-  // Imported only now: the handler reads its environment once, at cold start.
-  const { handler } = await import('#functions/media/handler.ts');
+  };
+  // As the local stack builds it: http and the media server allowed, a stand-in Hipcall API, the emulator's receive count.
+  const handler = createMediaHandler(
+    mediaDeps(env, {
+      target: em.target,
+      allowHttp: true,
+      fetchAllow: [media.hostPort],
+      hipcall: { baseUrls: { hipcall: hipcallApi.url('/api/v3') }, secrets: { hipcall: 'test-hipcall-token' } },
+      visibilityChangeCountsAsReceive: true,
+    }),
+  );
   sqs = new SQSClient(localClientConfig(em.endpoints.sqs));
-  stopPoller = startPoller({ sqs, queueUrl: em.queues.media, handler: handler as unknown as SqsHandler, name: 'media-test', batchSize: 1, timeoutMs: 60_000, waitTimeSeconds: 1, concurrency: 2 });
+  stopPoller = startPoller({ sqs, queueUrl: em.queues.media, handler, name: 'media-test', batchSize: 1, timeoutMs: 60_000, waitTimeSeconds: 1, concurrency: 2 });
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(em.endpoints.dynamodb)), { marshallOptions: { removeUndefinedValues: true } });
   s3 = new S3Client(localClientConfig(em.endpoints.s3));
 });

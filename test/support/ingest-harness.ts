@@ -1,6 +1,6 @@
 /**
  * Integration harness for the ingest handler: the three emulators (DynamoDB behind a fault proxy),
- * the real handler imported after its environment is set, and readers for what it wrote.
+ * the real handler built through its composition root, and readers for what it wrote.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,10 @@ import { localClientConfig, startEmulators, type Emulators } from '#bin/local/em
 import { fakeContext } from '#bin/local/poller.ts';
 import type { CallVaultConfig } from '#lib/config.ts';
 import { parseConfig } from '#lib/config.ts';
+import { ENV } from '#lib/resources.ts';
+import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
+import { createIngestHandler } from '#functions/ingest/handler.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
@@ -98,18 +102,19 @@ export function apiEvent(source: string, body: string | undefined, options: Post
   };
 }
 
-/** Start emulators, point the ingest handler at them and import it. */
-export async function startIngestHarness(rawConfig: unknown = {}, extraEnv: Record<string, string> = {}): Promise<IngestHarness> {
+export interface IngestHarnessOptions {
+  /** Added to the function's environment (e.g. POWERTOOLS_LOG_LEVEL). */
+  env?: Record<string, string>;
+  /** What the local stack would pass (e.g. a media delay). */
+  local?: Omit<IngestLocal, 'target' | 'tokens'>;
+}
+
+/** Start emulators and build the ingest handler against them through its composition root. */
+export async function startIngestHarness(rawConfig: unknown = {}, options: IngestHarnessOptions = {}): Promise<IngestHarness> {
   const emulators = await startEmulators({ faultableDynamo: true });
   const config = parseConfig(rawConfig);
-  Object.assign(process.env, emulators.env, {
-    CALLVAULT_CONFIG: JSON.stringify(config),
-    CALLVAULT_LOCAL_TOKEN: TOKEN,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    ...extraEnv,
-  });
-  const mod = await import('#functions/ingest/handler.ts');
-  const handler = mod.handler as unknown as IngestHarness['handler'];
+  const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.env };
+  const handler = createIngestHandler(ingestDeps(env, { ...options.local, target: emulators.target, tokens: new StaticTokens(TOKEN) }));
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));

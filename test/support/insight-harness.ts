@@ -1,6 +1,6 @@
 /**
  * Integration harness for the insight worker: the three emulators, the stand-in Hipcall API and a
- * fake CRM on real local HTTP servers, the real handler imported after its environment is set, and
+ * fake CRM on real local HTTP servers, the real handler built through its composition root, and
  * readers for what it did. Every server is closed by `close()`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,7 +12,10 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { createHipcallMock, type HipcallMock } from '#bin/local/hipcall-mock.ts';
 import { fakeContext, toSqsRecord } from '#bin/local/poller.ts';
+import { ENV } from '#lib/resources.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
+import { insightDeps } from '#functions/insight/deps.ts';
+import { createInsightHandler } from '#functions/insight/handler.ts';
 import type { Contact } from '#core/contact.ts';
 import type { InsightJob } from '#core/types.ts';
 
@@ -92,13 +95,11 @@ export async function startInsightHarness(rawConfig: (urls: { crmBase: string })
 
   const config = rawConfig({ crmBase }) as { sources: { id: string; provider: string }[] };
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
-  Object.assign(process.env, emulators.env, {
-    CALLVAULT_CONFIG: JSON.stringify(config),
-    CALLVAULT_LOCAL_HIPCALL_API: JSON.stringify(Object.fromEntries(hipcallSources.map((id) => [id, apiBase]))),
-    CALLVAULT_LOCAL_HIPCALL_TOKENS: JSON.stringify(Object.fromEntries(hipcallSources.map((id) => [id, { token: API_TOKEN, crmAuthorization: CRM_SECRET }]))),
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    ...extraEnv,
-  });
+  const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'INFO', ...extraEnv };
+  const hipcall = {
+    baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, apiBase])),
+    secrets: Object.fromEntries(hipcallSources.map((id) => [id, { token: API_TOKEN, crmAuthorization: CRM_SECRET }])),
+  };
 
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const table = new ContactsTable(doc, emulators.tables.contacts);
@@ -118,7 +119,7 @@ export async function startInsightHarness(rawConfig: (urls: { crmBase: string })
     }) as typeof stream.write;
   }
 
-  const { handler } = (await import('#functions/insight/handler.ts')) as unknown as { handler: InsightHarness['handler'] };
+  const handler = createInsightHandler(insightDeps(env, { target: emulators.target, hipcall }));
   const arn = 'arn:aws:sqs:us-east-1:000000000000:insight';
   let n = 0;
   return {

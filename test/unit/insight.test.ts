@@ -10,7 +10,7 @@ import {
   stalenessOf,
 } from '#core/insight.ts';
 import { contactFromCrm, crmUrl } from '#adapters/crm-lookup.ts';
-import { HipcallApiSecrets, SECRET_CACHE_MS, parseHipcallApiSecret } from '#adapters/secrets.ts';
+import { HipcallApiSecrets, SECRET_CACHE_MS, StaticApiSecrets, parseHipcallApiSecret } from '#adapters/secrets.ts';
 import { parseInsightJob, processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
 import type { Contact } from '#core/contact.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
@@ -277,10 +277,11 @@ describe('HipcallApiSecrets', () => {
     await expect(secrets.token('other')).rejects.toBeInstanceOf(PermanentError);
   });
 
-  it('uses CALLVAULT_LOCAL_HIPCALL_TOKENS in local mode', async () => {
-    const secrets = HipcallApiSecrets.fromEnv({ CALLVAULT_LOCAL_HIPCALL_TOKENS: '{"hipcall":"local-token","crm":{"token":"t","crmAuthorization":"k"}}' });
+  it('serves the local stack its fixed tokens, and refuses a source it has none for', async () => {
+    const secrets = new StaticApiSecrets({ hipcall: 'local-token', crm: { token: 't', crmAuthorization: 'k' }, blank: '  ' });
     expect(await secrets.token('hipcall')).toBe('local-token');
     expect((await secrets.get('crm')).crmAuthorization).toBe('k');
+    await expect(secrets.token('blank')).rejects.toBeInstanceOf(PermanentError);
     expect(parseHipcallApiSecret('  ')).toBeUndefined();
   });
 });

@@ -30,13 +30,14 @@ describe('readBody', () => {
     ['an array', '[1,2]', {}, 400, /is an array/],
     ['a number', '42', {}, 400, /is a number/],
     ['null', 'null', {}, 400, /is null/],
-  ] as const)('refuses %s', (_name, body, extra, status, message) => {
+  ] as const)('refuses %s, and keeps the bytes as received for quarantine', (_name, body, extra, status, message) => {
     const r = read(body, extra);
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.refusal.status).toBe(status);
       expect(r.refusal.message).toMatch(message);
-      expect(r.bytes.length).toBeGreaterThanOrEqual(0);
+      // What goes to quarantine/ is exactly what arrived (a body that is not valid base64 is kept as its text).
+      expect(r.bytes.equals(Buffer.from(body, 'utf8'))).toBe(true);
     }
   });
 

@@ -7,8 +7,8 @@ import { fixture } from '#test/unit/fixtures.ts';
 const ctx: AdapterContext = { defaultCountry: 'GB', receivedAt: '2030-01-01T00:00:00.000Z' };
 
 describe('provider adapters', () => {
-  it('has an adapter for every provider type', () => {
-    for (const provider of PROVIDERS) expect(typeof adapterFor(provider).normalise).toBe('function');
+  it('has an adapter for every provider type, each refusing a delivery without its identity', () => {
+    for (const provider of PROVIDERS) expect(() => adapterFor(provider).normalise({}, ctx), provider).toThrow(ValidationError);
   });
 
   it.each([

@@ -1,0 +1,54 @@
+/**
+ * The ingest function's composition root: its environment, validated once at cold start, and the
+ * dependencies built from it. The local stack and the tests call it with their own environment and
+ * pass what they build themselves in `local` (emulator endpoints, a fixed webhook token, a media delay).
+ */
+import { z } from 'zod';
+import { ENV } from '#lib/resources.ts';
+import { S3DeliveryArchive } from '#adapters/archive.ts';
+import { FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
+import { CallsTable } from '#adapters/calls-table.ts';
+import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { SqsJobQueues } from '#adapters/job-queues.ts';
+import { powertoolsLog } from '#adapters/log.ts';
+import { SecretsManagerTokens } from '#adapters/webhook-tokens.ts';
+import type { TokenStore } from '#core/ports.ts';
+import type { IngestWiring } from './handler.ts';
+import type { IngestDeps } from './process.ts';
+
+const schema = z.object({
+  [ENV.config]: configJson,
+  [ENV.callsTable]: required,
+  [ENV.bucket]: required,
+  [ENV.mediaQueueUrl]: required,
+  [ENV.insightQueueUrl]: required,
+  [ENV.replayQueueUrl]: required,
+  /** `{sourceId: secretArn}` of the webhook tokens; not needed when `local.tokens` replaces them. */
+  [ENV.webhookSecrets]: jsonMap.optional(),
+  POWERTOOLS_LOG_LEVEL: logLevel,
+});
+
+/** What the local stack (or a test) builds itself instead of reading it from AWS. */
+export interface IngestLocal {
+  /** Where the AWS clients connect (the emulators), and how they are instrumented. */
+  target?: AwsTarget;
+  /** Replaces the Secrets Manager webhook tokens (the local stack: one token for every source). */
+  tokens?: TokenStore;
+  /** Overrides every source's media delay (seconds). */
+  mediaDelaySeconds?: number;
+}
+
+export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
+  const e = readEnv(local.tokens ? schema : schema.required({ [ENV.webhookSecrets]: true }), env, 'ingest');
+  const { logger, log } = powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL);
+  const deps: IngestDeps = {
+    config: e[ENV.config],
+    tokens: local.tokens ?? new SecretsManagerTokens(secretsClient(FAST, local.target), e[ENV.webhookSecrets] ?? {}),
+    calls: new CallsTable(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
+    archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
+    queues: new SqsJobQueues(sqsClient(FAST, local.target), { media: e[ENV.mediaQueueUrl], insight: e[ENV.insightQueueUrl], replay: e[ENV.replayQueueUrl] }),
+    log,
+    ...(local.mediaDelaySeconds !== undefined ? { mediaDelayOverride: local.mediaDelaySeconds } : {}),
+  };
+  return { deps, logger };
+}

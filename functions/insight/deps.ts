@@ -1,0 +1,56 @@
+/**
+ * The insight worker's composition root: its environment, validated once at cold start, and the
+ * dependencies built from it. The local stack passes its emulator endpoints and its stand-in Hipcall
+ * API (base URL and token per source) in `local`.
+ */
+import { z } from 'zod';
+import { ENV } from '#lib/resources.ts';
+import { FAST, dynamoDocument, secretsClient, type AwsTarget } from '#adapters/aws.ts';
+import { ContactsTable } from '#adapters/contacts-table.ts';
+import { CrmLookup } from '#adapters/crm-lookup.ts';
+import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { HipcallCards } from '#adapters/hipcall-cards.ts';
+import { DynamoInsightClaims } from '#adapters/insight-claims.ts';
+import { JsonHttp } from '#adapters/json-http.ts';
+import { powertoolsLog } from '#adapters/log.ts';
+import type { InsightWiring } from './handler.ts';
+import type { InsightDeps } from './process.ts';
+
+const schema = z.object({
+  [ENV.config]: configJson,
+  [ENV.callsTable]: required,
+  [ENV.contactsTable]: required,
+  /** `{sourceId: secretArn}` of the Hipcall API secrets (token, CRM header). */
+  [ENV.hipcallApiSecrets]: jsonMap.default({}),
+  POWERTOOLS_LOG_LEVEL: logLevel,
+});
+
+/** What the local stack (or a test) builds itself. */
+export interface InsightLocal {
+  target?: AwsTarget;
+  /** The stand-in Hipcall API, instead of the sources' API and Secrets Manager. */
+  hipcall?: LocalHipcallApi;
+}
+
+export function insightDeps(env: Env = process.env, local: InsightLocal = {}): InsightWiring {
+  const e = readEnv(schema, env, 'insight');
+  const config = e[ENV.config];
+  const doc = dynamoDocument(FAST, local.target);
+  // Recording the outcome is off the card's critical path but must not be lost: a little more patience.
+  const settleDoc = dynamoDocument({ connectionTimeoutMs: 1000, requestTimeoutMs: 2000, maxAttempts: 3 }, local.target);
+  const http = new JsonHttp();
+  const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
+  const { logger, log } = powertoolsLog('callvault-insight', e.POWERTOOLS_LOG_LEVEL);
+  const deps: InsightDeps = {
+    config,
+    contacts: new ContactsTable(doc, e[ENV.contactsTable]),
+    crm: new CrmLookup(http, async (sourceId, signal) => (await hipcall.secrets.get(sourceId, signal)).crmAuthorization),
+    claims: new DynamoInsightClaims(doc, e[ENV.callsTable], settleDoc),
+    cards: new HipcallCards(http),
+    token: (sourceId, signal) => hipcall.secrets.token(sourceId, signal),
+    apiBaseUrls: hipcall.baseUrls,
+    log,
+  };
+  return { deps, logger };
+}

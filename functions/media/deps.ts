@@ -1,0 +1,101 @@
+/**
+ * The media worker's composition root: its environment (resources and config from the stack, and the
+ * CALLVAULT_MEDIA_* tunables whose defaults are the deployed behaviour), validated once at cold start,
+ * and the dependencies built from it. The local stack passes what only it has in `local`: emulator
+ * endpoints, http and its demo media server allowed, its stand-in Hipcall API, the emulator's quirk.
+ */
+import { z } from 'zod';
+import { ENV, MEDIA_QUEUE } from '#lib/resources.ts';
+import { DEFAULT_RETRY_TIMING, SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
+import { PATIENT, FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
+import { CallsTable } from '#adapters/calls-table.ts';
+import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { HipcallCallsApi } from '#adapters/hipcall-api.ts';
+import { powertoolsLog } from '#adapters/log.ts';
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, MediaStore } from '#adapters/media-store.ts';
+import { SqsRetryQueue } from '#adapters/retry-queue.ts';
+import { SafeFetcher } from '#adapters/safe-fetch.ts';
+import type { MediaWiring } from './handler.ts';
+import type { MediaWorkerDeps } from './process.ts';
+
+const seconds = (fallback: number) => z.coerce.number().min(0).max(SQS_MAX_VISIBILITY_SECONDS).default(fallback);
+
+const schema = z.object({
+  [ENV.config]: configJson,
+  [ENV.callsTable]: required,
+  [ENV.bucket]: required,
+  /** The function's own queue, so a retry needs no GetQueueUrl. */
+  [ENV.mediaQueueUrl]: z.string().optional(),
+  /** `{sourceId: secretArn}`: sources that may ask the Hipcall API for a fresh link. */
+  [ENV.hipcallApiSecrets]: jsonMap.default({}),
+  /** How long after the job was queued a 403/404/410 still means "not uploaded yet" (s). */
+  CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: seconds(DEFAULT_RETRY_TIMING.notYetWindowSeconds),
+  /** First retry delay while the file may not be uploaded yet (s, doubles per attempt). */
+  CALLVAULT_MEDIA_NOT_YET_BACKOFF_SECONDS: seconds(DEFAULT_RETRY_TIMING.notYetBaseSeconds),
+  /** First retry delay for 5xx, timeouts, resets and storage errors (s, doubles per attempt). */
+  CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: seconds(DEFAULT_RETRY_TIMING.baseSeconds),
+  /** Attempts per job before it is `failed` (the queue's maxReceiveCount also bounds it). */
+  CALLVAULT_MEDIA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(MEDIA_QUEUE.maxReceiveCount),
+  /** Connect timeout, DNS included (ms). */
+  CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Longest wait for the response headers, and longest silence within the body (ms). */
+  CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Multipart part size (MiB, at least 5) and parts in flight: memory is about partSize x (queueSize + 1). */
+  CALLVAULT_MEDIA_PART_SIZE_MIB: z.coerce.number().int().min(5).max(512).default(DEFAULT_PART_SIZE / 1024 / 1024),
+  CALLVAULT_MEDIA_QUEUE_SIZE: z.coerce.number().int().min(1).max(16).default(DEFAULT_QUEUE_SIZE),
+  POWERTOOLS_LOG_LEVEL: logLevel,
+});
+
+/** What the local stack (or a test) builds itself. */
+export interface MediaLocal {
+  target?: AwsTarget;
+  /** Fetch over http too (never lifts the address rules). */
+  allowHttp?: boolean;
+  /** `host:port` pairs exempt from the address rules (the local demo media server). */
+  fetchAllow?: readonly string[];
+  /** The stand-in Hipcall API, instead of the sources' API and Secrets Manager. */
+  hipcall?: LocalHipcallApi;
+  /** The local SQS emulator's receive count (see MediaWiring). */
+  visibilityChangeCountsAsReceive?: boolean;
+}
+
+export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): MediaWiring {
+  const e = readEnv(schema, env, 'media');
+  const config = e[ENV.config];
+  const { logger, log } = powertoolsLog('callvault-media', e.POWERTOOLS_LOG_LEVEL);
+  const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
+  const exemptHostPorts = [...(local.fetchAllow ?? [])];
+  const ownQueue = e[ENV.mediaQueueUrl];
+  const worker: MediaWorkerDeps = {
+    config,
+    calls: new CallsTable(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
+    store: new MediaStore(s3Client(PATIENT, local.target), e[ENV.bucket], { partSize: e.CALLVAULT_MEDIA_PART_SIZE_MIB * 1024 * 1024, queueSize: e.CALLVAULT_MEDIA_QUEUE_SIZE }),
+    fetcher: new SafeFetcher({
+      exemptHostPorts,
+      connectTimeoutMs: e.CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: e.CALLVAULT_MEDIA_IDLE_TIMEOUT_MS,
+      idleTimeoutMs: e.CALLVAULT_MEDIA_IDLE_TIMEOUT_MS,
+    }),
+    hipcall: new HipcallCallsApi({
+      baseUrlFor: (id) => (hipcall.reachable.has(id) ? hipcall.baseUrls.get(id) : undefined),
+      tokenFor: (id, signal) => hipcall.secrets.token(id, signal),
+    }),
+    local: local.allowHttp ?? false,
+    exemptHostPorts,
+    timing: {
+      notYetWindowSeconds: e.CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS,
+      notYetBaseSeconds: e.CALLVAULT_MEDIA_NOT_YET_BACKOFF_SECONDS,
+      baseSeconds: e.CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS,
+      maxDelaySeconds: SQS_MAX_VISIBILITY_SECONDS,
+    },
+    maxAttempts: e.CALLVAULT_MEDIA_MAX_ATTEMPTS,
+    log,
+  };
+  return {
+    worker,
+    logger,
+    retryQueue: new SqsRetryQueue(sqsClient(PATIENT, local.target), { queueUrl: ownQueue, log }),
+    visibilityChangeCountsAsReceive: local.visibilityChangeCountsAsReceive ?? false,
+  };
+}
