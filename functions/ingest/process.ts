@@ -287,11 +287,13 @@ export function parseReplayMessage(body: string): ReplayMessage {
  * message failed, and SQS delivers it again (then to the DLQ).
  */
 export async function replayDelivery(body: string, deps: IngestDeps): Promise<void> {
-  const message = parseReplayMessage(body);
+  let message: ReplayMessage | undefined;
   try {
+    message = parseReplayMessage(body);
     await replayOne(message, deps);
   } catch (err) {
-    if (!(err instanceof UnknownSourceError) && isPermanentWriteError(err)) {
+    // A message that is not ours to read goes on to the DLQ, where an operator can look at it.
+    if (message && !(err instanceof UnknownSourceError) && isPermanentWriteError(err)) {
       // It would fail the same way on every receive: keep the bytes in quarantine/ with the reason, and let the message go.
       await quarantineReplay(deps, message, err);
       return;

@@ -68,8 +68,9 @@ export class InsightCards extends Construct {
       memorySize: props.memorySize ?? 256,
     });
     this.jobs = new WorkerQueue(this, INSIGHT_QUEUE.name, { definition: INSIGHT_QUEUE, alarmTopic: props.alarmTopic, consumer: this.worker });
-    // The worker only claims and settles the item's `insight` (conditional UpdateItem); it never reads the item.
-    props.storage.bindCalls(this.worker, ['dynamodb:UpdateItem']);
+    // The worker claims and settles the item's `insight` (conditional UpdateItem), and reads the item only
+    // when a claim is refused, to tell "another source owns this call" from "a card is already out".
+    props.storage.bindCalls(this.worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     props.storage.bindContacts(this.worker, ['dynamodb:GetItem']);
     this.bindHipcallApiSecrets(this.worker);
   }

@@ -409,7 +409,8 @@ describe('least privilege', () => {
     expect(grantsOf(fn.executionRole)).toEqual(
       sorted([
         ...logWrites(logGroupOf(fn)),
-        // Claims and outcomes are conditional UpdateItems; the worker never reads the item.
+        // Claims and outcomes are conditional UpdateItems; a refused claim reads the item to name its owner.
+        `dynamodb:GetItem ${calls()}`,
         `dynamodb:UpdateItem ${calls()}`,
         `dynamodb:GetItem ${idOf(stack.storage.contactsTable)}.Arn`,
         ...consume(stack.insightCards.jobs.queue),

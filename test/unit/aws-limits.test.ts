@@ -88,9 +88,9 @@ describe('DynamoDB keys', () => {
     await expect(doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: `${'é'.repeat(1024)}x` } }))).rejects.toMatchObject(validation(/Size of hashkey has exceeded/));
   });
 
-  it('holds index keys to the same limits: customerNumber 2,048 bytes, startedAt (a sort key) 1,024', async () => {
+  it('holds index keys to the same limits: customerNumber 2,048 bytes, callAt (a sort key) 1,024', async () => {
     const { doc } = strict();
-    const item = (customerNumber: string, startedAt: string) => new PutCommand({ TableName: 'calls', Item: { callKey: 'k', customerNumber, startedAt } });
+    const item = (customerNumber: string, callAt: string) => new PutCommand({ TableName: 'calls', Item: { callKey: 'k', customerNumber, callAt } });
     await doc.send(item('x'.repeat(2048), 'y'.repeat(1024)));
     await expect(doc.send(item('x'.repeat(2049), 'y'))).rejects.toMatchObject(validation(/Size of hashkey.*IndexName: byCustomerNumber/));
     await expect(doc.send(item('x', 'y'.repeat(1025)))).rejects.toMatchObject(validation(/range keys has exceeded the size limit of 1024 bytes/));
@@ -116,7 +116,7 @@ describe('DynamoDB keys', () => {
 
   it('refuses an index key of the wrong type', async () => {
     const { doc } = strict();
-    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', startedAt: 1775124000 } }))).rejects.toMatchObject(validation(/Type mismatch for Index Key startedAt/));
+    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', callAt: 1775124000 } }))).rejects.toMatchObject(validation(/Type mismatch for Index Key callAt/));
   });
 });
 

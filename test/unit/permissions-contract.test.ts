@@ -15,8 +15,10 @@ const day = '2026/04/02';
 /** What the three functions do in a realistic run: every call the handlers make against the local names. */
 function realisticCalls(): AwsCall[] {
   return [
-    ...['GetItem', 'PutItem', 'UpdateItem'].map((a) => call('ingest', `dynamodb:${a}`, 'calls')),
+    ...['GetItem', 'UpdateItem'].map((a) => call('ingest', `dynamodb:${a}`, 'calls')),
     call('ingest', 's3:PutObject', `callvault-archive/raw/hipcall/${day}/uuid-1/2026-04-02T10_00_00Z-call_hangup.json`),
+    call('ingest', 's3:GetObject', `callvault-archive/raw/hipcall/${day}/uuid-1/2026-04-02T10_00_00Z-call_hangup.json`),
+    call('ingest', 's3:PutObject', `callvault-archive/extras/postcall/${day}/uuid-1/analysis-0123456789abcdef.json`),
     call('ingest', 's3:PutObject', `callvault-archive/quarantine/unknown/${day}/2026-04-02T10_00_00Z-abc.json`),
     ...['media', 'insight', 'replay'].map((q) => call('ingest', 'sqs:SendMessage', q)),
     ...['hipcall', 'callhippo', 'postcall'].map((s) => call('ingest', 'secretsmanager:GetSecretValue', `WebhookToken-${s}`)),
@@ -57,12 +59,15 @@ describe('checkPermissions', () => {
     expect(violations[0]).toMatch(/^media: dynamodb:UpdateItem on calls is not granted by the media role/);
   });
 
-  it('fails when a role loses a resource: dropping raw/* refuses the ingest archive write', () => {
+  it('fails when a role loses a resource: dropping raw/* refuses the ingest archive write and the replay read', () => {
     const edited = editStatements('WebhookApiIngestFunctionRole', (st) => {
       st.Resource = asList(st.Resource).filter((r) => !JSON.stringify(r).includes('/raw/*'));
     });
     const { violations } = checkPermissions(edited, realisticCalls());
-    expect(violations).toEqual([expect.stringMatching(/^ingest: s3:PutObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/)]);
+    expect([...violations].sort()).toEqual([
+      expect.stringMatching(/^ingest: s3:GetObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/),
+      expect.stringMatching(/^ingest: s3:PutObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/),
+    ]);
   });
 
   it('refuses a call outside the granted prefix, including a look-alike prefix and another bucket', () => {
@@ -79,9 +84,9 @@ describe('checkPermissions', () => {
     ]);
   });
 
-  it('refuses an action the role does not have on a resource it does: ingest reading raw/ back', () => {
-    const { violations } = checkPermissions(template, [call('ingest', 's3:GetObject', `callvault-archive/raw/hipcall/${day}/uuid-1/x.json`)]);
-    expect(violations).toEqual([expect.stringMatching(/^ingest: s3:GetObject on callvault-archive\/raw\/hipcall\/.* is not granted by the ingest role/)]);
+  it('refuses an action the role does not have on a prefix it may write: ingest reading quarantine/ back', () => {
+    const { violations } = checkPermissions(template, [call('ingest', 's3:GetObject', `callvault-archive/quarantine/hipcall/${day}/x.json`)]);
+    expect(violations).toEqual([expect.stringMatching(/^ingest: s3:GetObject on callvault-archive\/quarantine\/hipcall\/.* is not granted by the ingest role/)]);
   });
 
   it('does not let a table grant cover its indexes, or one table cover another', () => {
