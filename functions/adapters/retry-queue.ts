@@ -34,15 +34,8 @@ export function cappedVisibility(delaySeconds: number, spentSeconds = 0): number
   return Math.max(0, Math.min(Math.round(delaySeconds), room));
 }
 
-/**
- * True when SQS will not deliver the message again after this failure: its receive count reaches the
- * queue's maxReceiveCount. `receivesPerDelay` is what one ChangeMessageVisibility adds to the count:
- * 0 on SQS, 1 on the local emulator (it counts the change as a receive and moves the message to the
- * DLQ when its visibility lapses at the limit), so there the delay about to be set is the last.
- */
-export function isLastDelivery(receiveCount: number, maxReceiveCount: number, receivesPerDelay = 0): boolean {
-  return receiveCount + receivesPerDelay >= maxReceiveCount;
-}
+/** Pure rule, kept in core beside the other retry decisions. */
+export { isLastDelivery } from '#core/media.ts';
 
 export interface SqsRetryQueueOptions {
   /** The queue's URL as configured (e.g. MEDIA_QUEUE_URL): used without a lookup for records from that queue. */

@@ -41,29 +41,25 @@ export function standardField(name: string): ContactField | undefined {
   return Object.hasOwn(FIELD_ALIASES, key) ? FIELD_ALIASES[key] : undefined;
 }
 
+/** Where each standard field's value is on a contact. */
+const STANDARD_VALUES: Record<ContactField, (c: Contact) => string | number | undefined> = {
+  phone: (c) => c.phone,
+  name: (c) => c.name,
+  company: (c) => c.company,
+  balance: (c) => c.balance,
+  owner: (c) => c.ownerUserId,
+  link: (c) => c.link,
+};
+
 /** The value of a named field of a contact (standard field or extra; extras match case-insensitively). */
 export function contactField(contact: Contact, field: string): string | number | undefined {
-  switch (standardField(field)) {
-    case 'phone':
-      return contact.phone;
-    case 'name':
-      return contact.name;
-    case 'company':
-      return contact.company;
-    case 'balance':
-      return contact.balance;
-    case 'owner':
-      return contact.ownerUserId;
-    case 'link':
-      return contact.link;
-    default: {
-      const extras = contact.extras ?? {};
-      if (Object.hasOwn(extras, field)) return extras[field];
-      const lower = field.toLowerCase();
-      const key = Object.keys(extras).find((k) => k.toLowerCase() === lower);
-      return key === undefined ? undefined : extras[key];
-    }
-  }
+  const standard = standardField(field);
+  if (standard) return STANDARD_VALUES[standard](contact);
+  const extras = contact.extras ?? {};
+  if (Object.hasOwn(extras, field)) return extras[field];
+  const lower = field.toLowerCase();
+  const key = Object.keys(extras).find((k) => k.toLowerCase() === lower);
+  return key === undefined ? undefined : extras[key];
 }
 
 /**

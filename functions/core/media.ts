@@ -330,3 +330,13 @@ export function refusalOf(err: unknown): string | undefined {
   const e = err as { code?: unknown; reason?: unknown } | undefined;
   return e?.code === MEDIA_ERROR_CODES.refused && typeof e.reason === 'string' ? e.reason : undefined;
 }
+
+/**
+ * True when SQS will not deliver the message again after this failure: its receive count reaches the
+ * queue's maxReceiveCount. `receivesPerDelay` is what one ChangeMessageVisibility adds to the count:
+ * 0 on SQS, 1 on the local emulator (it counts the change as a receive and moves the message to the
+ * DLQ when its visibility lapses at the limit), so there the delay about to be set is the last.
+ */
+export function isLastDelivery(receiveCount: number, maxReceiveCount: number, receivesPerDelay = 0): boolean {
+  return receiveCount + receivesPerDelay >= maxReceiveCount;
+}

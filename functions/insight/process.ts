@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { insightOf, sourceById, type CallVaultConfig, type SourceConfig } from '#lib/config.ts';
 import { INSIGHT_QUEUE } from '#lib/resources.ts';
 import { ValidationError } from '#core/errors.ts';
+import { messageJson } from '#core/queue-message.ts';
 import { CARD_RETRY, retryDecision, type PostResult, type RetryPolicy } from '#core/insight.ts';
 import { budgetOf, nextInsightStep, settledResult, type InsightAction, type InsightJobContext, type InsightResult, type InsightSourceRules, type InsightStepOutcome, type InsightStepState, type Lookup } from '#core/insight-steps.ts';
 import type { ApiSecrets, CardSink, Clock, ContactLookup, CrmAnswer, CrmDirectory, InsightClaims, Log } from '#core/ports.ts';
@@ -54,13 +55,7 @@ const defaultSleep = (ms: number, signal?: AbortSignal) => new Promise<void>((re
 
 /** The job from an SQS message body; ValidationError when it is not one (it will never succeed). */
 export function parseInsightJob(body: string): InsightJob {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body);
-  } catch {
-    throw new ValidationError('insight job is not JSON');
-  }
-  const o = (raw ?? {}) as Record<string, unknown>;
+  const o = (messageJson(body, 'insight job') ?? {}) as Record<string, unknown>;
   const str = (k: string) => (typeof o[k] === 'string' && o[k] ? (o[k] as string) : undefined);
   const provider = str('provider');
   const source = str('source');

@@ -10,10 +10,11 @@ import { sourceById } from '#lib/config.ts';
 import { S3_KEYS } from '#lib/resources.ts';
 import type { SafeFetchPolicy } from '#core/address-policy.ts';
 import { ValidationError } from '#core/errors.ts';
-import { failureKindOf, refusalOf, type RetryTiming } from '#core/media.ts';
+import { messageJson } from '#core/queue-message.ts';
+import { backoffSeconds, failureKindOf, isLastDelivery, refusalOf, type RetryTiming } from '#core/media.ts';
 import { nextMediaStep, STORED_MEANWHILE, type JobOutcome, type MediaAction, type MediaJobContext, type MediaStepOutcome, type MediaStepState, type SourceMediaRules, type StepLog } from '#core/media-steps.ts';
 import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaJob } from '#core/types.ts';
-import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource } from '#core/ports.ts';
+import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource, QueueMessageRef, RetryQueue } from '#core/ports.ts';
 
 export type { JobOutcome } from '#core/media-steps.ts';
 
@@ -58,13 +59,7 @@ const jobSchema = z.object({
 
 /** Read a media queue message; ValidationError when it is not a MediaJob. */
 export function parseMediaJob(body: string): MediaJob {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body);
-  } catch {
-    throw new ValidationError('the media job is not JSON');
-  }
-  const parsed = jobSchema.safeParse(raw);
+  const parsed = jobSchema.safeParse(messageJson(body, 'media job'));
   if (!parsed.success) throw new ValidationError(`the media job is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   return parsed.data;
 }
@@ -167,5 +162,54 @@ async function rewriteCallRecord(job: MediaJob, deps: MediaWorkerDeps): Promise<
     await deps.store.putCallRecord(S3_KEYS.cdr(record.provider, record.startedAt ?? job.queuedAt, record.callId), record);
   } catch (err) {
     deps.log.error('cdr rewrite failed (the media is stored)', { provider: job.provider, callId: job.callId, error: (err as Error).name });
+  }
+}
+
+/** One media queue message as the handler hands it over. */
+export interface MediaMessage {
+  body: string;
+  /** SQS's ApproximateReceiveCount. */
+  receiveCount: number;
+  /** How to hand the message back to its queue. */
+  ref: QueueMessageRef;
+}
+
+/** The message goes back on its queue (to be retried later, or on to the DLQ): the batch reports it failed. */
+export class JobNotDone extends Error {
+  override readonly name = 'JobNotDone';
+}
+
+/**
+ * One message, start to finish: parse the job, process it, and hand the message back to its queue as the
+ * outcome says (delayed for a retry, at once for the DLQ). Throws when the message is not done, so the
+ * batch reports it failed. `receivesPerDelay` is what one delay adds to SQS's receive count (see isLastDelivery).
+ */
+export async function processMediaMessage(message: MediaMessage, deps: MediaWorkerDeps, queue: RetryQueue, options: { maxReceiveCount: number; receivesPerDelay: number; signal?: AbortSignal }): Promise<void> {
+  const { receiveCount, ref } = message;
+  const lastDelivery = isLastDelivery(receiveCount, options.maxReceiveCount, options.receivesPerDelay);
+  let job: MediaJob;
+  try {
+    job = parseMediaJob(message.body);
+  } catch (err) {
+    deps.log.error('invalid media job; on to the DLQ', { messageId: ref.messageId, error: (err as Error).message });
+    await queue.delay(ref, 0);
+    throw err;
+  }
+  let result: JobOutcome;
+  try {
+    result = await processMediaJob(job, { receiveCount, lastDelivery, signal: options.signal }, deps);
+  } catch (err) {
+    // The calls table could not be read or written: the attempt is not recorded; try again later.
+    deps.log.error('media job could not be processed', { provider: job.provider, callId: job.callId, media: job.media, error: (err as Error).name });
+    await queue.delay(ref, backoffSeconds(receiveCount, deps.timing.baseSeconds, deps.timing.maxDelaySeconds));
+    throw err;
+  }
+  if (result.outcome === 'retry') {
+    await queue.delay(ref, result.delaySeconds);
+    throw new JobNotDone(`retry in ${result.delaySeconds} s`);
+  }
+  if (result.outcome === 'failed') {
+    await queue.delay(ref, 0);
+    throw new JobNotDone('failed: on to the DLQ');
   }
 }

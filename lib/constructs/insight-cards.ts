@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -6,9 +6,9 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CallVaultConfig } from '#lib/config.ts';
 import { ENV, INSIGHT_QUEUE } from '#lib/resources.ts';
-import { CallVaultFunction } from './callvault-function.ts';
+import type { CallVaultFunction } from './callvault-function.ts';
 import type { Storage } from './storage.ts';
-import { WorkerQueue } from './worker-queue.ts';
+import { queueWorker, type WorkerQueue } from './worker-queue.ts';
 
 export interface InsightCardsProps {
   readonly config: CallVaultConfig;
@@ -60,14 +60,7 @@ export class InsightCards extends Construct {
     }
     this.hipcallApiSecrets = secrets;
 
-    this.worker = new CallVaultFunction(this, 'Worker', {
-      name: 'insight',
-      config: props.config,
-      description: 'CallVault insight: look up the caller and push an Insight Card to Hipcall',
-      timeout: Duration.seconds(INSIGHT_QUEUE.consumerTimeoutSeconds),
-      memorySize: props.memorySize ?? 256,
-    });
-    this.jobs = new WorkerQueue(this, INSIGHT_QUEUE.name, { definition: INSIGHT_QUEUE, alarmTopic: props.alarmTopic, consumer: this.worker });
+    ({ worker: this.worker, jobs: this.jobs } = queueWorker(this, 'insight', INSIGHT_QUEUE, 'CallVault insight: look up the caller and push an Insight Card to Hipcall', props));
     // The worker claims and settles the item's `insight` (conditional UpdateItem), and reads the item only
     // when a claim is refused, to tell "another source owns this call" from "a card is already out".
     props.storage.bindCalls(this.worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);

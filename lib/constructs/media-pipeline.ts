@@ -1,11 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CallVaultConfig } from '#lib/config.ts';
 import { ENV, MEDIA_QUEUE, PREFIX } from '#lib/resources.ts';
-import { CallVaultFunction } from './callvault-function.ts';
+import type { CallVaultFunction } from './callvault-function.ts';
 import type { Storage } from './storage.ts';
-import { WorkerQueue } from './worker-queue.ts';
+import { queueWorker, type WorkerQueue } from './worker-queue.ts';
 import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
 
 export interface MediaPipelineProps {
@@ -32,14 +31,7 @@ export class MediaPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: MediaPipelineProps) {
     super(scope, id);
-    this.worker = new CallVaultFunction(this, 'Worker', {
-      name: 'media',
-      config: props.config,
-      description: 'CallVault media: stream provider recordings, voicemails and transcripts into S3',
-      timeout: Duration.seconds(MEDIA_QUEUE.consumerTimeoutSeconds),
-      memorySize: props.memorySize ?? 256,
-    });
-    this.jobs = new WorkerQueue(this, MEDIA_QUEUE.name, { definition: MEDIA_QUEUE, alarmTopic: props.alarmTopic, consumer: this.worker });
+    ({ worker: this.worker, jobs: this.jobs } = queueWorker(this, 'media', MEDIA_QUEUE, 'CallVault media: stream provider recordings, voicemails and transcripts into S3', props));
     // The worker sets a per-message backoff with ChangeMessageVisibility, so it needs its own queue URL.
     this.worker.addEnvironment(ENV.mediaQueueUrl, this.jobs.queue.queueUrl);
     // glibc's moving mmap threshold fragments the heap around the 8 MiB part buffers; pinning it keeps

@@ -7,7 +7,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { CallVaultConfig } from '#lib/config.ts';
 import { dlqName, queueRetentionProblems, type QueueDefinition } from '#lib/resources.ts';
+import { CallVaultFunction, type FunctionName } from './callvault-function.ts';
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the function timeout. */
 export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
@@ -106,4 +108,29 @@ export function assertVisibilityCoversConsumer(definition: QueueDefinition, cons
 export function assertRetentionKeepsDeadLetters(definition: QueueDefinition): void {
   const problems = queueRetentionProblems(definition);
   if (problems.length) throw new Error(`Queue retention of "${definition.name}" in lib/resources.ts would lose messages:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+}
+
+/** What a worker takes from its construct's props. */
+export interface QueueWorkerProps {
+  readonly config: CallVaultConfig;
+  readonly alarmTopic: sns.ITopic;
+  /** Memory of the worker, in MB. @default 256 */
+  readonly memorySize?: number;
+}
+
+/**
+ * A worker and the queue that feeds it, as one piece: the function `name` (timeout from the queue's
+ * definition) under construct id `Worker`, and its WorkerQueue under the definition's name, in `scope`.
+ */
+export function queueWorker(
+  scope: Construct,
+  name: FunctionName,
+  definition: QueueDefinition,
+  description: string,
+  props: QueueWorkerProps,
+): { worker: CallVaultFunction; jobs: WorkerQueue } {
+  const timeout = Duration.seconds(definition.consumerTimeoutSeconds);
+  const worker = new CallVaultFunction(scope, 'Worker', { name, config: props.config, description, timeout, memorySize: props.memorySize ?? 256 });
+  const jobs = new WorkerQueue(scope, definition.name, { definition, alarmTopic: props.alarmTopic, consumer: worker });
+  return { worker, jobs };
 }
