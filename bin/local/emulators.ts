@@ -109,7 +109,16 @@ function tableInput(def: TableDefinition): CreateTableCommandInput {
 
 async function ensureTable(ddb: DynamoDBClient, def: TableDefinition): Promise<void> {
   try {
-    await ddb.send(new DescribeTableCommand({ TableName: def.name }));
+    const { Table } = await ddb.send(new DescribeTableCommand({ TableName: def.name }));
+    // Data kept from an earlier version may have other index keys (e.g. before `callAt`): say so, rather than query the wrong index.
+    const keysOf = (schema?: { AttributeName?: string; KeyType?: string }[]) => (schema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
+    const found = Object.fromEntries((Table?.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, keysOf(i.KeySchema)]));
+    const wanted = Object.fromEntries((tableInput(def).GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, keysOf(i.KeySchema)]));
+    if (JSON.stringify(found, Object.keys(found).sort()) !== JSON.stringify(wanted, Object.keys(wanted).sort())) {
+      throw new Error(
+        `The local "${def.name}" table in the data directory was made by an earlier CallVault with other indexes (${JSON.stringify(found)}; this version needs ${JSON.stringify(wanted)}). Move the data directory aside (CALLVAULT_DATA_DIR, default .callvault) and start again.`,
+      );
+    }
     return;
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
@@ -254,17 +263,25 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
   const ddb = new DynamoDBClient(localClientConfig(endpoints.dynamodb));
   const s3c = new S3Client(localClientConfig(endpoints.s3));
   const sqs = new SQSClient(localClientConfig(endpoints.sqs));
-  for (const t of TABLES) await ensureTable(ddb, t);
-  try {
-    await s3c.send(new HeadBucketCommand({ Bucket: LOCAL_BUCKET }));
-  } catch {
-    await s3c.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET }));
-  }
   const q: Record<string, { url: string; dlqUrl: string }> = {};
-  for (const def of QUEUES) q[def.name] = await ensureQueue(sqs, def);
-  ddb.destroy();
-  s3c.destroy();
-  sqs.destroy();
+  try {
+    for (const t of TABLES) await ensureTable(ddb, t);
+    try {
+      await s3c.send(new HeadBucketCommand({ Bucket: LOCAL_BUCKET }));
+    } catch {
+      await s3c.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET }));
+    }
+    for (const def of QUEUES) q[def.name] = await ensureQueue(sqs, def);
+  } catch (err) {
+    // Nothing is left listening when the stack cannot start.
+    await Promise.allSettled([closeServer(dynamo), s3.close(), closeServer(sqsServer)]);
+    if (tempS3Dir) await rm(tempS3Dir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    ddb.destroy();
+    s3c.destroy();
+    sqs.destroy();
+  }
 
   const queues: QueueUrls = {
     media: q.media!.url,
