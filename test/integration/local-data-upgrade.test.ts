@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { localClientConfig } from '#bin/local/target.ts';
@@ -22,6 +22,15 @@ describe('local data kept from an earlier version', () => {
     const ddb = new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb));
     // The table as versions before callAt made it.
     await ddb.send(new DeleteTableCommand({ TableName: CALLS_TABLE.name }));
+    // Deleting is asynchronous even in dynalite: wait until the name is free.
+    for (let i = 0; i < 200; i++) {
+      try {
+        await ddb.send(new DescribeTableCommand({ TableName: CALLS_TABLE.name }));
+        await new Promise((r) => setTimeout(r, 25));
+      } catch {
+        break;
+      }
+    }
     await ddb.send(
       new CreateTableCommand({
         TableName: CALLS_TABLE.name,
