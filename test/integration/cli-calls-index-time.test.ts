@@ -4,17 +4,13 @@
  * delivery goes through the real ingest; the CLI command runs in-process against the same emulators
  * through an endpoints.json, as `--local` reads the local stack's.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callsCommand } from '#bin/cli/archive.ts';
-import type { Endpoints } from '#bin/local/stack.ts';
 import { fixture, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
+import { useLocalEndpoints } from '#test/support/local-endpoints.ts';
 
 let h: IngestHarness;
-let dataDir: string;
-const previousDataDir = process.env.CALLVAULT_DATA_DIR;
+let restoreEndpoints: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   h = await startIngestHarness({
@@ -24,31 +20,12 @@ beforeAll(async () => {
       { id: 'callhippo', provider: 'callhippo' },
     ],
   });
-  dataDir = await mkdtemp(join(tmpdir(), 'callvault-cli-'));
-  const e = h.emulators;
-  const endpoints: Endpoints = {
-    api: 'http://127.0.0.1:9',
-    dynamodb: e.endpoints.dynamodb,
-    s3: e.endpoints.s3,
-    sqs: e.endpoints.sqs,
-    region: e.region,
-    tables: e.tables,
-    bucket: e.bucket,
-    queues: e.queues,
-    hipcallMock: 'http://127.0.0.1:9',
-    demoMedia: 'http://127.0.0.1:9',
-    token: 'unused',
-    sources: [],
-  };
-  await writeFile(join(dataDir, 'endpoints.json'), JSON.stringify(endpoints));
-  process.env.CALLVAULT_DATA_DIR = dataDir;
+  restoreEndpoints = await useLocalEndpoints(h.emulators);
 });
 
 afterAll(async () => {
-  if (previousDataDir === undefined) delete process.env.CALLVAULT_DATA_DIR;
-  else process.env.CALLVAULT_DATA_DIR = previousDataDir;
+  await restoreEndpoints?.();
   await h?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 /** `callvault calls ... --local --json`, in-process: its exit code and the call keys it listed. */
