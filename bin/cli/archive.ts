@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
 import { CALL_INDEX_TIME, pascal } from '#lib/resources.ts';
@@ -250,9 +250,8 @@ export async function replayCommand(argv: string[], out: Out = console.log): Pro
       for (const o of page.Contents ?? []) {
         if (!o.Key?.endsWith('.unapplied.json') || sent >= max) continue;
         // raw/{provider}/{YYYY}/{MM}/{DD}/{callId}/{receivedAt}-{eventKey}.unapplied.json
-        const source = await sourceOfRaw(o.Key);
-        const receivedAt = (o.Key.split('/').pop() ?? '').slice(0, 24).replace(/_/g, ':');
-        await t.sqs.send(new SendMessageCommand({ QueueUrl: replay, MessageBody: JSON.stringify({ source, receivedAt, contentType: 'application/json', rawKey: o.Key, reason: 'callvault replay --unapplied' }) }));
+        const { source, receivedAt, contentType } = await deliveryOfRaw(t.s3, t.bucket, o.Key);
+        await t.sqs.send(new SendMessageCommand({ QueueUrl: replay, MessageBody: JSON.stringify({ source, receivedAt, contentType, rawKey: o.Key, reason: 'callvault replay --unapplied' }) }));
         sent++;
       }
       token = page.NextContinuationToken;
@@ -265,11 +264,18 @@ export async function replayCommand(argv: string[], out: Out = console.log): Pro
   }
 }
 
-/** raw/ keys name the provider, not the source: use the first configured source of that provider. */
-async function sourceOfRaw(key: string): Promise<string> {
+/**
+ * Who delivered a raw/ object, when and as what: the ingest writes them as the object's metadata. A key
+ * names only the provider, so an object without metadata falls back to the first source of its provider.
+ */
+async function deliveryOfRaw(s3: S3Client, bucket: string, key: string): Promise<{ source: string; receivedAt: string; contentType?: string }> {
+  const { Metadata = {} } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const receivedAt = Metadata['received-at'] || (key.split('/').pop() ?? '').slice(0, 24).replace(/_/g, ':');
+  const contentType = Metadata['sent-content-type'] || undefined;
+  if (Metadata.source) return { source: Metadata.source, receivedAt, contentType };
   const provider = key.split('/')[1];
   const config = await readProjectConfig();
   const source = config.sources.find((s) => s.provider === provider);
   if (!source) throw new CliError(`No configured source has provider "${provider}" (from ${key}).`);
-  return source.id;
+  return { source: source.id, receivedAt, contentType };
 }

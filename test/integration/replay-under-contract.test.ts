@@ -54,8 +54,8 @@ async function replayUntilStored(callKey: string): Promise<Record<string, unknow
 }
 
 beforeAll(async () => {
-  // Source ids as in cdk.json: `replay --unapplied` names the source from the project config.
-  h = await startIngestHarness({ sources: [{ id: 'hipcall', provider: 'hipcall' }, { id: 'postcall', provider: 'postcall' }] });
+  // Two sources of one provider: `replay --unapplied` must replay each delivery as the source that sent it.
+  h = await startIngestHarness({ sources: [{ id: 'hipcall', provider: 'hipcall' }, { id: 'postcall', provider: 'postcall' }, { id: 'postcall-eu', provider: 'postcall' }] });
   const env = { ...h.emulators.env, [ENV.config]: JSON.stringify(h.config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
   handler = createIngestHandler(ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest', teeSink(sink, envSink())), tokens: new StaticTokens(TOKEN) }));
   sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
@@ -112,5 +112,18 @@ describe('replays that read raw/ back', () => {
     expect(item).toMatchObject({ callId: 'pc-unapplied', status: 'completed', source: 'postcall' });
     expect(rawReads().slice(readsBefore).map((c) => c.resource)).toContain(`${h.emulators.bucket}/${unapplied}`);
     expect(await h.depth('replayDlq')).toBe(0);
+  });
+
+  it('replays an unapplied delivery as the source that sent it, not the first source of its provider', async () => {
+    const body = postCallOf('pc-unapplied-eu', 5);
+    const receivedAt = new Date().toISOString();
+    const rawKey = S3_KEYS.raw('postcall', receivedAt, 'pc-unapplied-eu', receivedAt, `post_call-${sha256(body).slice(0, 16)}`);
+    const unapplied = `${rawKey.replace(/\.json$/, '')}.unapplied.json`;
+    await s3.send(new PutObjectCommand({ Bucket: h.emulators.bucket, Key: unapplied, Body: body, ContentType: 'application/json', Metadata: { source: 'postcall-eu', 'received-at': receivedAt } }));
+
+    expect(await replayCommand(['--unapplied', '--local'], () => undefined)).toBe(0);
+
+    const item = await replayUntilStored('postcall#pc-unapplied-eu');
+    expect(item).toMatchObject({ callId: 'pc-unapplied-eu', source: 'postcall-eu' });
   });
 });
