@@ -17,6 +17,7 @@ import { ENV } from '#lib/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
+import { strictAwsTarget } from '#test/support/aws-contract.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
@@ -114,7 +115,10 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   const emulators = await startEmulators({ faultableDynamo: true });
   const config = parseConfig(rawConfig);
   const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.env };
-  const handler = createIngestHandler(ingestDeps(env, { ...options.local, target: emulators.target, tokens: new StaticTokens(TOKEN) }));
+  // The function's own clients are held to AWS's limits and its role (recorded for the contract test);
+  // the harness's readers below stay plain, so the contract judges the function, not the test.
+  const target = strictAwsTarget(emulators.target, 'ingest');
+  const handler = createIngestHandler(ingestDeps(env, { ...options.local, target, tokens: new StaticTokens(TOKEN) }));
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
