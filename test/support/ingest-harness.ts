@@ -17,7 +17,7 @@ import { ENV } from '#lib/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
-import { strictAwsTarget } from '#test/support/aws-contract.ts';
+import { envSink, strictAwsTarget, teeSink, type CallSink } from '#test/support/aws-contract.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
@@ -108,6 +108,8 @@ export interface IngestHarnessOptions {
   env?: Record<string, string>;
   /** What the local stack would pass (e.g. a media delay). */
   local?: Omit<IngestLocal, 'target' | 'tokens'>;
+  /** Also gets every AWS call the function makes (they always go to the run's call log too). */
+  calls?: CallSink;
 }
 
 /** Start emulators and build the ingest handler against them through its composition root. */
@@ -117,7 +119,7 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.env };
   // The function's own clients are held to AWS's limits and its role (recorded for the contract test);
   // the harness's readers below stay plain, so the contract judges the function, not the test.
-  const target = strictAwsTarget(emulators.target, 'ingest');
+  const target = strictAwsTarget(emulators.target, 'ingest', options.calls ? teeSink(options.calls, envSink()) : envSink());
   const handler = createIngestHandler(ingestDeps(env, { ...options.local, target, tokens: new StaticTokens(TOKEN) }));
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));
