@@ -26,6 +26,7 @@ import { startPoller } from './poller.ts';
 import { createHipcallMock } from './hipcall-mock.ts';
 import { startDemoMedia } from './demo-media.ts';
 import { LOCAL_ENV, localClientConfig } from './target.ts';
+import { localFunctionTarget, type ContractFunction } from './aws-contract.ts';
 
 export const HIPCALL_MOCK_PATH = '/_local/hipcall/api/v3';
 /** The bearer token the stand-in Hipcall API expects from local mode. */
@@ -129,17 +130,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
   // The functions get the environment the stack would give them; what only local mode has is passed in.
   const fnEnv = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN' };
-  const target = emulators.target;
+  // Each function's own clients go through AWS's limits (and, under test, the call recorder).
+  const targetOf = (fn: ContractFunction) => localFunctionTarget(emulators.target, fn);
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
   const hipcallApi: LocalHipcallApi = {
     baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, hipcallMock])),
     secrets: Object.fromEntries(hipcallSources.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])),
   };
-  const ingest = ingestDeps(fnEnv, { target, tokens: new StaticTokens(token), ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
+  const ingest = ingestDeps(fnEnv, { target: targetOf('ingest'), tokens: new StaticTokens(token), ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
   const media = createMediaHandler(
-    mediaDeps(fnEnv, { target, allowHttp: true, fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort], hipcall: hipcallApi, visibilityChangeCountsAsReceive: true }),
+    mediaDeps(fnEnv, { target: targetOf('media'), allowHttp: true, fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort], hipcall: hipcallApi, visibilityChangeCountsAsReceive: true }),
   );
-  const insight = createInsightHandler(insightDeps(fnEnv, { target, hipcall: hipcallApi }));
+  const insight = createInsightHandler(insightDeps(fnEnv, { target: targetOf('insight'), hipcall: hipcallApi }));
   loaded.webhook = createWebhookHandler(ingest);
 
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));

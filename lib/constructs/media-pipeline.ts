@@ -41,10 +41,12 @@ export class MediaPipeline extends Construct {
     props.storage.bindCalls(this.worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     props.storage.bindArchive(
       this.worker,
-      [PREFIX.recordings, PREFIX.voicemails, PREFIX.transcripts, PREFIX.cdr],
+      [PREFIX.recordings, PREFIX.voicemails, PREFIX.transcripts],
       // What @aws-sdk/lib-storage's Upload sends: PutObject, or CreateMultipartUpload, UploadPart and
       // CompleteMultipartUpload (all under s3:PutObject) and AbortMultipartUpload; never ListParts.
       ['s3:PutObject', 's3:AbortMultipartUpload'],
     );
+    // The call record is one plain PutObject: no multipart upload to abort there.
+    props.storage.bindArchive(this.worker, [PREFIX.cdr], ['s3:PutObject']);
   }
 }

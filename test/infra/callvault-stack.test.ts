@@ -390,7 +390,7 @@ describe('least privilege', () => {
 
   it('lets the media worker update calls, write media and cdr objects, handle its own queue and read Hipcall tokens', () => {
     const fn = stack.mediaPipeline.worker;
-    const prefixes = ['recordings/', 'voicemails/', 'transcripts/', 'cdr/'];
+    const prefixes = ['recordings/', 'voicemails/', 'transcripts/'];
     expect(grantsOf(fn.executionRole)).toEqual(
       sorted([
         ...logWrites(logGroupOf(fn)),
@@ -398,6 +398,8 @@ describe('least privilege', () => {
         `dynamodb:UpdateItem ${calls()}`,
         // What lib-storage's Upload sends: multipart calls come under PutObject; it never lists parts.
         ...prefixes.flatMap((p) => ['s3:PutObject', 's3:AbortMultipartUpload'].map((a) => `${a} ${bucket()}.Arn/${p}*`)),
+        // The cdr/ record is a single PutObject, never a multipart upload.
+        `s3:PutObject ${bucket()}.Arn/cdr/*`,
         ...consume(stack.mediaPipeline.jobs.queue),
         ...[...stack.insightCards.hipcallApiSecrets.values()].map((s) => `secretsmanager:GetSecretValue ${idOf(s)}`),
       ]),

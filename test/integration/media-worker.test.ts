@@ -17,6 +17,7 @@ import { startPoller } from '#bin/local/poller.ts';
 import { ENV } from '#lib/resources.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
+import { strictAwsTarget } from '#test/support/aws-contract.ts';
 import { callKeyOf, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type Provider } from '#core/types.ts';
 
 const MiB = 1024 * 1024;
@@ -152,7 +153,8 @@ beforeAll(async () => {
   // As the local stack builds it: http and the media server allowed, a stand-in Hipcall API, the emulator's receive count.
   const handler = createMediaHandler(
     mediaDeps(env, {
-      target: em.target,
+      // AWS's limits and the media role apply to the worker's own clients (the test's readers stay plain).
+      target: strictAwsTarget(em.target, 'media'),
       allowHttp: true,
       fetchAllow: [media.hostPort],
       hipcall: { baseUrls: { hipcall: hipcallApi.url('/api/v3') }, secrets: { hipcall: 'test-hipcall-token' } },

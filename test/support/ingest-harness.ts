@@ -17,6 +17,7 @@ import { ENV } from '#lib/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
+import { envSink, strictAwsTarget, teeSink, type CallSink } from '#test/support/aws-contract.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
@@ -107,14 +108,26 @@ export interface IngestHarnessOptions {
   env?: Record<string, string>;
   /** What the local stack would pass (e.g. a media delay). */
   local?: Omit<IngestLocal, 'target' | 'tokens'>;
+  /**
+   * Read the webhook tokens from Secrets Manager at this endpoint, as deployed (WEBHOOK_SECRETS maps
+   * each source to `secretArns[source]`), instead of the local stack's one static token.
+   */
+  secretsManager?: { endpoint: string; secretArns: Record<string, string> };
+  /** Also gets every AWS call the function makes (they always go to the run's call log too). */
+  calls?: CallSink;
 }
 
 /** Start emulators and build the ingest handler against them through its composition root. */
 export async function startIngestHarness(rawConfig: unknown = {}, options: IngestHarnessOptions = {}): Promise<IngestHarness> {
   const emulators = await startEmulators({ faultableDynamo: true });
   const config = parseConfig(rawConfig);
-  const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.env };
-  const handler = createIngestHandler(ingestDeps(env, { ...options.local, target: emulators.target, tokens: new StaticTokens(TOKEN) }));
+  const sm = options.secretsManager;
+  const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', ...(sm ? { [ENV.webhookSecrets]: JSON.stringify(sm.secretArns) } : {}), ...options.env };
+  // The function's own clients are held to AWS's limits and its role (recorded for the contract test);
+  // the harness's readers below stay plain, so the contract judges the function, not the test.
+  const base = sm ? { ...emulators.target, endpoints: { ...emulators.target.endpoints, secretsmanager: sm.endpoint } } : emulators.target;
+  const target = strictAwsTarget(base, 'ingest', options.calls ? teeSink(options.calls, envSink()) : envSink());
+  const handler = createIngestHandler(ingestDeps(env, { ...options.local, target, ...(sm ? {} : { tokens: new StaticTokens(TOKEN) }) }));
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));

@@ -16,6 +16,7 @@ import { ENV } from '#lib/resources.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { insightDeps } from '#functions/insight/deps.ts';
 import { createInsightHandler } from '#functions/insight/handler.ts';
+import { strictAwsTarget } from '#test/support/aws-contract.ts';
 import type { Contact } from '#core/contact.ts';
 import type { InsightJob } from '#core/types.ts';
 
@@ -119,7 +120,8 @@ export async function startInsightHarness(rawConfig: (urls: { crmBase: string })
     }) as typeof stream.write;
   }
 
-  const handler = createInsightHandler(insightDeps(env, { target: emulators.target, hipcall }));
+  // Only the function's clients are strict and recorded; the harness's own setup and readers stay plain.
+  const handler = createInsightHandler(insightDeps(env, { target: strictAwsTarget(emulators.target, 'insight'), hipcall }));
   const arn = 'arn:aws:sqs:us-east-1:000000000000:insight';
   let n = 0;
   return {
