@@ -139,6 +139,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, hipcallMock])),
     secrets: Object.fromEntries(hipcallSources.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])),
   };
+  const unsigned = config.sources.filter((s) => s.signature && !opts.signingSecret?.trim()).map((s) => s.id);
+  if (unsigned.length > 0) log(`Sources ${unsigned.join(', ')} require a signature but ${LOCAL_ENV.signingSecret} is not set: they answer 401 to every POST.`);
   const signingSecrets = new StaticSigningSecrets(opts.signingSecret, `start the local stack with ${LOCAL_ENV.signingSecret}=whsec_... (the secret the sender signs with).`);
   const ingest = ingestDeps(fnEnv, { target, tokens: new StaticTokens(token), signingSecrets, ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
   const media = createMediaHandler(
