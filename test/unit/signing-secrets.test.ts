@@ -7,6 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FAST, secretsClient } from '#adapters/aws.ts';
 import { parseSigningSecret, SecretsManagerSigningSecrets, StaticSigningSecrets } from '#adapters/signing-secrets.ts';
+import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { ingestDeps } from '#functions/ingest/deps.ts';
+import { ENV } from '#lib/resources.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 /** What the stack's generated placeholder looks like once Secrets Manager has filled it in. */
@@ -114,5 +117,37 @@ describe('StaticSigningSecrets', () => {
     expect(await new StaticSigningSecrets(SECRET, 'set X').get('a')).toEqual({ secret: SECRET });
     expect(await new StaticSigningSecrets(undefined, 'set CALLVAULT_LOCAL_SIGNING_SECRET').get('a')).toEqual({ unset: 'No signing secret for source "a": set CALLVAULT_LOCAL_SIGNING_SECRET' });
     expect(await new StaticSigningSecrets('  ', 'set X').get('a')).toMatchObject({ unset: expect.any(String) });
+  });
+});
+
+describe('the ingest composition root', () => {
+  const env = {
+    [ENV.config]: JSON.stringify({ sources: [{ id: 'relay', provider: 'postcall', signature: 'standard-webhooks' }] }),
+    [ENV.callsTable]: 'calls',
+    [ENV.bucket]: 'archive',
+    [ENV.mediaQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/media',
+    [ENV.insightQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/insight',
+    [ENV.replayQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/replay',
+    [ENV.webhookSecrets]: '{"relay": "CallVault/relay/webhook"}',
+  };
+
+  it('refuses a SIGNING_SECRETS that is not a JSON object of strings, naming it', () => {
+    expect(() => ingestDeps({ ...env, [ENV.signingSecrets]: '["CallVault/relay/signing"]' })).toThrow(/SIGNING_SECRETS must be a JSON object of strings keyed by source id/);
+  });
+
+  it('reads the signing secrets SIGNING_SECRETS names, from Secrets Manager', async () => {
+    values['CallVault/relay/signing'] = SECRET;
+    const target = { endpoints: { secretsmanager: endpoint }, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const { deps } = ingestDeps({ ...env, [ENV.signingSecrets]: '{"relay": "CallVault/relay/signing"}' }, { target });
+    expect(await deps.signingSecrets!.get('relay')).toEqual({ secret: SECRET });
+    expect(requests).toEqual(['secretsmanager.GetSecretValue CallVault/relay/signing']);
+  });
+
+  it('without SIGNING_SECRETS, answers a signing source unset without asking AWS; the local stack passes its own', async () => {
+    const { deps } = ingestDeps(env, { target: { endpoints: { secretsmanager: endpoint } } });
+    expect(await deps.signingSecrets!.get('relay')).toMatchObject({ unset: expect.stringMatching(/redeploy/) });
+    expect(requests).toEqual([]);
+    const local = new StaticSigningSecrets(SECRET, 'set it');
+    expect(ingestDeps(env, { tokens: new StaticTokens('a-local-token'), signingSecrets: local }).deps.signingSecrets).toBe(local);
   });
 });
