@@ -67,6 +67,12 @@ export class CallVaultStack extends Stack {
         description: `Run once after deploy with your Hipcall API token: Insight Cards and fresh recording URLs of "${sourceId}" need it`,
       });
     }
+    for (const [sourceId, secret] of this.webhookApi.signingSecrets) {
+      new CfnOutput(this, `SigningSecretCommand${pascal(sourceId)}`, {
+        value: `aws secretsmanager put-secret-value --secret-id ${secret.secretArn} --secret-string 'whsec_...'`,
+        description: `Run once after deploy with the sender's Standard Webhooks secret: until then "${sourceId}" refuses every delivery with 401`,
+      });
+    }
     new CfnOutput(this, 'CallsTableName', { value: this.storage.callsTable.tableName });
     new CfnOutput(this, 'ContactsTableName', { value: this.storage.contactsTable.tableName });
     new CfnOutput(this, 'ArchiveBucketName', { value: this.storage.bucket.bucketName });

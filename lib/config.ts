@@ -88,6 +88,11 @@ export const sourceSchema = z
     allowedSourceIps: z.array(ipv4Cidr).optional(),
     /** Only download media from these host names (exact or `*.example.com`). */
     mediaHostAllowlist: z.array(z.string().min(1)).optional(),
+    /**
+     * Also require a signature of this scheme on every POST (the sender signs with a secret held in
+     * Secrets Manager, `{stack}/{source}/signing`). Absent: no signature is checked.
+     */
+    signature: z.enum(['standard-webhooks'], { message: 'must be "standard-webhooks" (the only signature scheme CallVault verifies), or left out' }).optional(),
     insight: insightSchema.optional(),
   })
   .transform((s) => ({ ...s, mediaDelaySeconds: s.mediaDelaySeconds ?? DEFAULT_MEDIA_DELAY[s.provider] }));

@@ -240,6 +240,8 @@ export const ENV = {
   replayQueueUrl: 'REPLAY_QUEUE_URL',
   /** JSON `{sourceId: secretArn}` of the webhook token secrets. */
   webhookSecrets: 'WEBHOOK_SECRETS',
+  /** JSON `{sourceId: secretName}` of the signing secrets, only for sources that set `signature`. */
+  signingSecrets: 'SIGNING_SECRETS',
   /** JSON `{sourceId: secretArn}` of the Hipcall API token secrets. */
   hipcallApiSecrets: 'HIPCALL_API_SECRETS',
 } as const;

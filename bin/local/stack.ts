@@ -12,6 +12,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
 import { ENV, INSIGHT_QUEUE, MEDIA_QUEUE, REPLAY_QUEUE } from '#lib/resources.ts';
 import type { LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { StaticSigningSecrets } from '#adapters/signing-secrets.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createReplayHandler, createWebhookHandler } from '#functions/ingest/handler.ts';
@@ -39,6 +40,8 @@ export interface LocalStackOptions {
   sqsPort?: number;
   dataDir?: string;
   token?: string;
+  /** The Standard Webhooks secret of every source whose config sets `signature` (CALLVAULT_LOCAL_SIGNING_SECRET). */
+  signingSecret?: string;
   fetchAllow?: string[];
   mediaDelaySeconds?: number;
   host?: string;
@@ -84,6 +87,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStack
     sqsPort: num(env[LOCAL_ENV.sqsPort], 9324),
     dataDir: env[LOCAL_ENV.dataDir] || '.callvault',
     token: env[LOCAL_ENV.token] || 'dev-token',
+    signingSecret: env[LOCAL_ENV.signingSecret] || undefined,
     fetchAllow: (env[LOCAL_ENV.fetchAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     mediaDelaySeconds: delay ? Number(delay) : undefined,
     // A whole callvault config as JSON, instead of the one in cdk.json (tests use it to fence media hosts).
@@ -137,7 +141,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, hipcallMock])),
     secrets: Object.fromEntries(hipcallSources.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])),
   };
-  const ingest = ingestDeps(fnEnv, { target: targetOf('ingest'), tokens: new StaticTokens(token), ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
+  const unsigned = config.sources.filter((s) => s.signature && !opts.signingSecret?.trim()).map((s) => s.id);
+  if (unsigned.length > 0) log(`Sources ${unsigned.join(', ')} require a signature but ${LOCAL_ENV.signingSecret} is not set: they answer 401 to every POST.`);
+  const signingSecrets = new StaticSigningSecrets(opts.signingSecret, `start the local stack with ${LOCAL_ENV.signingSecret}=whsec_... (the secret the sender signs with).`);
+  const ingest = ingestDeps(fnEnv, { target: targetOf('ingest'), tokens: new StaticTokens(token), signingSecrets, ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
   const media = createMediaHandler(
     mediaDeps(fnEnv, { target: targetOf('media'), allowHttp: true, fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort], hipcall: hipcallApi, visibilityChangeCountsAsReceive: true }),
   );

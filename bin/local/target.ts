@@ -22,6 +22,8 @@ export const LOCAL_ENV = {
   fetchAllow: 'CALLVAULT_FETCH_ALLOW',
   /** Overrides every source's media delay (seconds). */
   mediaDelay: 'CALLVAULT_MEDIA_DELAY_SECONDS',
+  /** The `whsec_` secret of every local source whose config sets `signature`. */
+  signingSecret: 'CALLVAULT_LOCAL_SIGNING_SECRET',
 } as const;
 
 /** SDK client settings for talking to one emulator directly (tests, CLI, benchmarks). */

@@ -11,8 +11,9 @@ import { CallsTable } from '#adapters/calls-table.ts';
 import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { powertoolsLog } from '#adapters/log.ts';
+import { SecretsManagerSigningSecrets } from '#adapters/signing-secrets.ts';
 import { SecretsManagerTokens } from '#adapters/webhook-tokens.ts';
-import type { TokenStore } from '#core/ports.ts';
+import type { SigningSecrets, TokenStore } from '#core/ports.ts';
 import type { IngestWiring } from './handler.ts';
 import type { IngestDeps } from './process.ts';
 
@@ -25,6 +26,8 @@ const schema = z.object({
   [ENV.replayQueueUrl]: required,
   /** `{sourceId: secretArn}` of the webhook tokens; not needed when `local.tokens` replaces them. */
   [ENV.webhookSecrets]: jsonMap.optional(),
+  /** `{sourceId: secretName}` of the signing secrets; set only when a source sets `signature`. */
+  [ENV.signingSecrets]: jsonMap.optional(),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
@@ -34,6 +37,8 @@ export interface IngestLocal {
   target?: AwsTarget;
   /** Replaces the Secrets Manager webhook tokens (the local stack: one token for every source). */
   tokens?: TokenStore;
+  /** Replaces the Secrets Manager signing secrets (the local stack: CALLVAULT_LOCAL_SIGNING_SECRET for every signing source). */
+  signingSecrets?: SigningSecrets;
   /** Overrides every source's media delay (seconds). */
   mediaDelaySeconds?: number;
 }
@@ -41,9 +46,13 @@ export interface IngestLocal {
 export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
   const e = readEnv(local.tokens ? schema : schema.required({ [ENV.webhookSecrets]: true }), env, 'ingest');
   const { logger, log } = powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL);
+  let secretsManager: ReturnType<typeof secretsClient> | undefined;
+  const secrets = () => (secretsManager ??= secretsClient(FAST, local.target));
   const deps: IngestDeps = {
     config: e[ENV.config],
-    tokens: local.tokens ?? new SecretsManagerTokens(secretsClient(FAST, local.target), e[ENV.webhookSecrets] ?? {}),
+    tokens: local.tokens ?? new SecretsManagerTokens(secrets(), e[ENV.webhookSecrets] ?? {}),
+    // Without SIGNING_SECRETS no source has a secret: a signing source then answers 401, never reading AWS.
+    signingSecrets: local.signingSecrets ?? new SecretsManagerSigningSecrets(secrets(), e[ENV.signingSecrets] ?? {}),
     calls: new CallsTable(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
     archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
     queues: new SqsJobQueues(sqsClient(FAST, local.target), { media: e[ENV.mediaQueueUrl], insight: e[ENV.insightQueueUrl], replay: e[ENV.replayQueueUrl] }),

@@ -13,13 +13,16 @@ import { splitOversized } from '#core/dynamo-values.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { messageJson } from '#core/queue-message.ts';
 import { readBody, sha256Hex } from '#core/request.ts';
+import { SIGNATURE_HEADERS, verifyStandardWebhook } from '#core/signature.ts';
 import { ipAllowed } from '#core/source-ip.ts';
-import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, ReplayMessage, TokenStore } from '#core/ports.ts';
+import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, ReplayMessage, SigningSecret, SigningSecrets, TokenStore } from '#core/ports.ts';
 import type { InsightJob, MediaJob, NormalisedEvent } from '#core/types.ts';
 
 export interface IngestDeps {
   config: CallVaultConfig;
   tokens: TokenStore;
+  /** The secrets of sources that set `signature`; without it such a source refuses every POST (401). */
+  signingSecrets?: SigningSecrets;
   calls: CallsStore;
   archive: DeliveryArchive;
   queues: JobQueues;
@@ -70,11 +73,14 @@ interface Accepted {
 /** Handle one HTTP request from API Gateway (HTTP API, payload v2). Never throws. */
 export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): Promise<Answer> {
   const started = Date.now();
-  const receivedAt = (deps.now?.() ?? new Date()).toISOString();
+  const now = deps.now?.() ?? new Date();
+  const receivedAt = now.toISOString();
   const method = event.requestContext?.http?.method ?? 'POST';
   const sourceId = event.pathParameters?.source ?? '';
   const token = event.pathParameters?.token ?? '';
   const source = sourceById(deps.config, sourceId);
+  // Read alongside the token check: on a cold start both wait on Secrets Manager, within one 3 s budget.
+  const signing = source?.signature ? signingSecretOf(deps, source.id) : undefined;
   try {
     // The token store gets a slice of the 3 s budget of its own (a cold start reads Secrets Manager).
     if (!source || !(await deps.tokens.verify(source.id, token, AbortSignal.timeout(800)))) {
@@ -95,6 +101,11 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
 
   const contentType = header(event, 'content-type');
   const body = readBody({ body: event.body, isBase64Encoded: event.isBase64Encoded, contentType, maxBytes: deps.config.limits.maxBodyBytes });
+  if (signing) {
+    // Checked before anything about the body is answered: an unsigned sender learns nothing else.
+    const refused = await refuseUnsigned(deps, event, source, signing, now, receivedAt, body.bytes, body.sha256, contentType);
+    if (refused) return refused;
+  }
   if (!body.ok) {
     await quarantine(deps, source, receivedAt, body.bytes, body.sha256, body.refusal.status, body.refusal.message, contentType);
     deps.log.warn('delivery refused', { source: source.id, status: body.refusal.status, bytes: body.bytes.length });
@@ -141,6 +152,58 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
     }
     return json(200, { status, event: accepted.eventType, callIds: accepted.events.map((e) => e.callId) });
   });
+}
+
+type SecretRead = { ok: true; value: SigningSecret } | { ok: false; error: Error };
+
+/** The source's signing secret, settled so an early answer (a wrong token) leaves no rejection unhandled. */
+function signingSecretOf(deps: IngestDeps, sourceId: string): Promise<SecretRead> {
+  if (!deps.signingSecrets) return Promise.resolve({ ok: true, value: { unset: `This CallVault cannot read signing secrets, but source "${sourceId}" requires a signature: redeploy the stack.` } });
+  return deps.signingSecrets.get(sourceId, AbortSignal.timeout(800)).then(
+    (value): SecretRead => ({ ok: true, value }),
+    (error: unknown): SecretRead => ({ ok: false, error: error as Error }),
+  );
+}
+
+/**
+ * For a source that sets `signature`: the answer when the delivery's Standard Webhooks signature does
+ * not verify (401, quarantined with the reason), or undefined when it does. Only the secret store being
+ * down answers 503, as for the token store: nothing a sender changes would help.
+ */
+async function refuseUnsigned(
+  deps: IngestDeps,
+  event: APIGatewayProxyEventV2,
+  source: SourceConfig,
+  signing: Promise<SecretRead>,
+  now: Date,
+  receivedAt: string,
+  bytes: Buffer,
+  sha256: string,
+  contentType: string | undefined,
+): Promise<Answer | undefined> {
+  const read = await signing;
+  if (!read.ok) {
+    deps.log.error('signing secret read failed', { source: source.id, error: read.error.name });
+    return json(503, { message: 'CallVault could not read this source\'s signing secret right now; the delivery was not accepted. Retry shortly.' });
+  }
+  let reason: string;
+  let message: string;
+  if ('unset' in read.value) {
+    reason = 'secret_unset';
+    message = read.value.unset;
+  } else {
+    const check = verifyStandardWebhook(
+      { id: header(event, SIGNATURE_HEADERS.id), timestamp: header(event, SIGNATURE_HEADERS.timestamp), signature: header(event, SIGNATURE_HEADERS.signature), body: bytes },
+      read.value.secret,
+      now.getTime(),
+    );
+    if (check.ok) return undefined;
+    reason = check.reason;
+    message = check.message;
+  }
+  await quarantine(deps, source, receivedAt, bytes, sha256, 401, message, contentType);
+  deps.log.warn('webhook refused: signature not verified', { source: source.id, reason });
+  return json(401, { message });
 }
 
 /** One answer for a delivery's events: all duplicates, all for calls other sources own, or stored. */

@@ -23,6 +23,9 @@ export const WEBHOOK_PATH = '/webhooks/{source}/{token}';
  */
 export const webhookTokenSecretName = (stackName: string, sourceId: string): string => `${stackName}/${sourceId}/webhook`;
 
+/** Name of a signing source's Standard Webhooks secret (the sender's `whsec_…`), named like the token secret. */
+export const signingSecretName = (stackName: string, sourceId: string): string => `${stackName}/${sourceId}/signing`;
+
 export interface WebhookApiProps {
   /** The validated config: sources, throttle, and what the function reads at cold start. */
   readonly config: CallVaultConfig;
@@ -60,6 +63,8 @@ export class WebhookApi extends Construct {
   public readonly replayQueue: WorkerQueue;
   /** Webhook token secret of each source id: `{"current": "...", "previous": "..."}`. */
   public readonly tokenSecrets: ReadonlyMap<string, secretsmanager.Secret>;
+  /** Signing secret of each source that sets `signature`: a placeholder until the user puts the sender's `whsec_…`. */
+  public readonly signingSecrets: ReadonlyMap<string, secretsmanager.Secret>;
   public readonly accessLogGroup: logs.LogGroup;
   /** `https://{api}.execute-api.{region}.amazonaws.com/webhooks` */
   public readonly baseUrl: string;
@@ -111,11 +116,36 @@ export class WebhookApi extends Construct {
       secrets.set(source.id, secret);
     }
     this.tokenSecrets = secrets;
+
+    const signing = new Map<string, secretsmanager.Secret>();
+    for (const source of config.sources.filter((s) => s.signature)) {
+      const secret = new secretsmanager.Secret(this, `SigningSecret-${source.id}`, {
+        secretName: signingSecretName(stackName, source.id),
+        description: `CallVault signing secret of source "${source.id}" (${source.signature}): put the sender's whsec_... secret here; until then its deliveries are refused with 401`,
+        // A generated placeholder keeps any value out of the template; the ingest reads it as "not put yet".
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ unset: "Replace this whole value with the sender's whsec_ secret" }),
+          generateStringKey: 'placeholder',
+          excludePunctuation: true,
+          passwordLength: 32,
+        },
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The sender (the provider or a signing relay) owns this secret and rotates it on its side; CallVault only holds a copy. During a rotation the sender signs with old and new secrets at once, so the copy is replaced by hand without losing deliveries.',
+      });
+      signing.set(source.id, secret);
+    }
+    this.signingSecrets = signing;
+
     ingest.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...secrets.values()].map((s) => s.secretArn) }),
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...secrets.values(), ...signing.values()].map((s) => s.secretArn) }),
     );
     // Names, not ARNs: GetSecretValue takes either, and a full ARN per source would outgrow Lambda's 4 KB environment.
     ingest.addEnvironment(ENV.webhookSecrets, JSON.stringify(Object.fromEntries(config.sources.map((source) => [source.id, webhookTokenSecretName(stackName, source.id)]))));
+    // Only sources that sign: the others pay nothing of the 4 KB.
+    if (signing.size > 0) ingest.addEnvironment(ENV.signingSecrets, JSON.stringify(Object.fromEntries([...signing.keys()].map((id) => [id, signingSecretName(stackName, id)]))));
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'CallVault webhooks: POST /webhooks/{source}/{token}',

@@ -68,6 +68,8 @@ export interface PostOptions {
   rawBase64?: string;
   method?: string;
   sourceIp?: string;
+  /** More request headers (e.g. a signature's), as the sender sets them. */
+  headers?: Record<string, string>;
 }
 
 export interface Answer {
@@ -79,6 +81,7 @@ export function apiEvent(source: string, body: string | undefined, options: Post
   const method = options.method ?? 'POST';
   const headers: Record<string, string> = {};
   if (options.contentType !== null) headers['content-type'] = options.contentType ?? 'application/json';
+  for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
   return {
     version: '2.0',
     routeKey: `${method} /webhooks/{source}/{token}`,

@@ -1,0 +1,78 @@
+/**
+ * The Standard Webhooks signing secrets: one Secrets Manager secret per source that sets `signature`
+ * (`{stack}/{source}/signing`, SIGNING_SECRETS maps source id → its name), cached for five minutes like
+ * the webhook tokens; or one fixed secret for every signing source in local mode. Values are never logged.
+ *
+ * The stack creates each secret with a generated JSON placeholder; the user replaces it with the
+ * sender's secret: the bare `whsec_…` string, or `{"secret": "whsec_…"}`.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SigningSecret, SigningSecrets } from '#core/ports.ts';
+
+const CACHE_MS = 5 * 60_000;
+// A secret not put yet is re-read sooner, so deliveries start passing soon after the user puts it.
+const UNSET_CACHE_MS = 30_000;
+
+const putCommand = (name: string) => `aws secretsmanager put-secret-value --secret-id ${name} --secret-string 'whsec_...'`;
+
+/** The signing secret a Secrets Manager value holds; undefined for the stack's placeholder or an empty value. */
+export function parseSigningSecret(value: string): string | undefined {
+  const text = value.trim();
+  if (!text) return undefined;
+  if (!text.startsWith('{')) return text;
+  try {
+    const secret = (JSON.parse(text) as Record<string, unknown>).secret;
+    return typeof secret === 'string' && secret.trim() ? secret.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Deployed: read from Secrets Manager, cached; a stale value is kept if a refresh fails. */
+export class SecretsManagerSigningSecrets implements SigningSecrets {
+  private readonly cache = new Map<string, { answer: SigningSecret; until: number }>();
+  constructor(
+    private readonly client: SecretsManagerClient,
+    /** Source id → secret name (SIGNING_SECRETS). */
+    private readonly secretNames: Readonly<Record<string, string>>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(sourceId: string, abortSignal?: AbortSignal): Promise<SigningSecret> {
+    const name = this.secretNames[sourceId];
+    if (!name) {
+      return { unset: `Source "${sourceId}" requires a signature, but this deployment has no signing secret for it: redeploy the stack (cdk deploy), then put the sender's whsec_ secret in its {stack}/${sourceId}/signing secret.` };
+    }
+    const cached = this.cache.get(sourceId);
+    if (cached && this.now() < cached.until) return cached.answer;
+    let answer: SigningSecret;
+    try {
+      const { SecretString } = await this.client.send(new GetSecretValueCommand({ SecretId: name }), { abortSignal });
+      const secret = parseSigningSecret(SecretString ?? '');
+      answer = secret ? { secret } : { unset: `No signing secret has been put for source "${sourceId}" yet. Put the sender's whsec_ secret: ${putCommand(name)}` };
+    } catch (err) {
+      if ((err as Error).name === 'ResourceNotFoundException') {
+        answer = { unset: `The signing secret ${name} of source "${sourceId}" does not exist: redeploy the stack (cdk deploy), then ${putCommand(name)}` };
+      } else {
+        if (cached) return cached.answer;
+        throw err;
+      }
+    }
+    this.cache.set(sourceId, { answer, until: this.now() + ('secret' in answer ? CACHE_MS : UNSET_CACHE_MS) });
+    return answer;
+  }
+}
+
+/** Local mode: one secret for every signing source, or none (each then answers `unset` with `whereToPut`). */
+export class StaticSigningSecrets implements SigningSecrets {
+  constructor(
+    private readonly secret: string | undefined,
+    /** What to do when there is no secret, e.g. "set CALLVAULT_LOCAL_SIGNING_SECRET". */
+    private readonly whereToPut: string,
+  ) {}
+
+  async get(sourceId: string): Promise<SigningSecret> {
+    const secret = this.secret?.trim();
+    return secret ? { secret } : { unset: `No signing secret for source "${sourceId}": ${this.whereToPut}` };
+  }
+}
