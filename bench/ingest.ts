@@ -120,7 +120,7 @@ export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
   const archive = { putRaw: async () => undefined, putQuarantine: async () => undefined } as unknown as DeliveryArchive;
   const queues = { sendMedia: async () => undefined, sendInsight: async () => undefined, sendReplay: async () => undefined } as unknown as JobQueues;
   const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const deps: IngestDeps = { config: parseConfig({}), tokens: new StaticTokens(TOKEN), calls, archive, queues, log: silent };
+  const deps: IngestDeps = { config: parseConfig({}), tokens: new StaticTokens(TOKEN), calls, archive, queues, log: silent, metrics: { count: () => undefined, measure: () => undefined } };
   const bodies = Array.from({ length: n }, (_, i) => event(hangup(`cpu-${i}`)));
   for (let i = 0; i < 2000; i++) await handleWebhook(event(hangup(`cpu-warm-${i}`)), deps);
   const samples: number[] = [];
@@ -147,6 +147,7 @@ export async function runIngestOutageBench(n = 20): Promise<BenchRow[]> {
     archive: new S3DeliveryArchive(s3Client(FAST, t), emulators.bucket),
     queues: new SqsJobQueues(sqsClient(FAST, t), emulators.queues),
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    metrics: { count: () => undefined, measure: () => undefined },
   };
   emulators.breakDynamo('hang');
   const times: number[] = [];

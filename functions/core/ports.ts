@@ -9,6 +9,7 @@ import type { DeliveryInput } from './call-record.ts';
 import type { CardRow } from './card.ts';
 import type { Contact } from './contact.ts';
 import type { ClaimAnswer, PendingInsight, PostResult } from './insight.ts';
+import type { MetricName } from './metrics.ts';
 import type { CallRecord, InsightInfo, InsightJob, MediaInfo, MediaJob, MediaKind, RejectedMediaRef } from './types.ts';
 
 // ── Shared ────────────────────────────────────────────────────────────────────────────────────────
@@ -18,6 +19,25 @@ export interface Log {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a metric is about: the configured source, and for a refused delivery the HTTP status answered. */
+export interface MetricDims {
+  source?: string | undefined;
+  status?: number | undefined;
+}
+
+export type MetricUnit = 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds';
+
+/**
+ * Metrics (names in core/metrics.ts), emitted where an outcome is decided. The adapter publishes each with
+ * `source` and also without it, so an alarm can watch one source or the whole pipeline.
+ */
+export interface Metrics {
+  /** Count one outcome (or `value` of them). */
+  count(name: MetricName, dims?: MetricDims, value?: number): void;
+  /** Record a size or a duration. */
+  measure(name: MetricName, value: number, unit: MetricUnit, dims?: MetricDims): void;
 }
 
 /** The time, in epoch milliseconds (tests pass a fake one). */

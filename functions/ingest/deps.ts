@@ -11,6 +11,7 @@ import { CallsTable } from '#adapters/calls-table.ts';
 import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { powertoolsLog } from '#adapters/log.ts';
+import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
 import { SecretsManagerSigningSecrets } from '#adapters/signing-secrets.ts';
 import { SecretsManagerTokens } from '#adapters/webhook-tokens.ts';
 import type { SigningSecrets, TokenStore } from '#core/ports.ts';
@@ -41,11 +42,14 @@ export interface IngestLocal {
   signingSecrets?: SigningSecrets;
   /** Overrides every source's media delay (seconds). */
   mediaDelaySeconds?: number;
+  /** Where the EMF metric lines go instead of stdout (the local stack: a file under its data dir). */
+  metricsOut?: MetricsOut;
 }
 
 export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
   const e = readEnv(local.tokens ? schema : schema.required({ [ENV.webhookSecrets]: true }), env, 'ingest');
   const { logger, log } = powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL);
+  const metrics = new EmfMetrics('callvault-ingest', local.metricsOut);
   let secretsManager: ReturnType<typeof secretsClient> | undefined;
   const secrets = () => (secretsManager ??= secretsClient(FAST, local.target));
   const deps: IngestDeps = {
@@ -57,7 +61,8 @@ export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): Ing
     archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
     queues: new SqsJobQueues(sqsClient(FAST, local.target), { media: e[ENV.mediaQueueUrl], insight: e[ENV.insightQueueUrl], replay: e[ENV.replayQueueUrl] }),
     log,
+    metrics,
     ...(local.mediaDelaySeconds !== undefined ? { mediaDelayOverride: local.mediaDelaySeconds } : {}),
   };
-  return { deps, logger };
+  return { deps, logger, metrics };
 }

@@ -9,28 +9,33 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { flushMetrics, type EmfMetrics } from '#adapters/metrics.ts';
 import { handleWebhook, replayDelivery, type IngestDeps } from './process.ts';
 
-/** What the composition root (deps.ts) builds: the process's dependencies, and the logger behind their log. */
+/** What the composition root (deps.ts) builds: the process's dependencies, and the logger and metrics behind them. */
 export interface IngestWiring {
   deps: IngestDeps;
   logger: Logger;
+  /** Flushed after every invocation, by the chain's last middleware. */
+  metrics: Pick<EmfMetrics, 'flush'>;
 }
 
 export type IngestEvent = APIGatewayProxyEventV2 | SQSEvent;
 export type IngestResult = APIGatewayProxyStructuredResultV2 | SQSBatchResponse;
 
 /** `POST|GET /webhooks/{source}/{token}` from the HTTP API (payload v2). */
-export function createWebhookHandler({ deps, logger }: IngestWiring) {
+export function createWebhookHandler({ deps, logger, metrics }: IngestWiring) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger))
+    .use(flushMetrics(metrics))
     .handler((event) => handleWebhook(event, deps));
 }
 
 /** Replay queue batches: each record is one delivery applied again; a failure stays on the queue. */
-export function createReplayHandler({ deps, logger }: IngestWiring) {
+export function createReplayHandler({ deps, logger, metrics }: IngestWiring) {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger))
+    .use(flushMetrics(metrics))
     .handler((event, context) =>
       // A processor per invocation: it holds the batch's state, and batches may run concurrently.
       processPartialResponse(event, (record: SQSRecord) => replayDelivery(record.body, deps), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }),

@@ -15,7 +15,8 @@ import { messageJson } from '#core/queue-message.ts';
 import { readBody, sha256Hex } from '#core/request.ts';
 import { SIGNATURE_HEADERS, verifyStandardWebhook } from '#core/signature.ts';
 import { ipAllowed } from '#core/source-ip.ts';
-import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, ReplayMessage, SigningSecret, SigningSecrets, TokenStore } from '#core/ports.ts';
+import { METRIC } from '#core/metrics.ts';
+import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, Metrics, ReplayMessage, SigningSecret, SigningSecrets, TokenStore } from '#core/ports.ts';
 import type { InsightJob, MediaJob, NormalisedEvent } from '#core/types.ts';
 
 export interface IngestDeps {
@@ -28,6 +29,8 @@ export interface IngestDeps {
   queues: JobQueues;
   /** Log fields only: never bodies, tokens, phone numbers or URLs. */
   log: Log;
+  /** Each delivery's outcome, by source (core/metrics.ts). */
+  metrics: Metrics;
   /** Overrides every source's media delay (the local stack's CALLVAULT_MEDIA_DELAY_SECONDS). */
   mediaDelayOverride?: number;
   now?: () => Date;
@@ -70,8 +73,18 @@ interface Accepted {
   events: NormalisedEvent[];
 }
 
+const STATUS_METRIC = { stored: METRIC.deliveryStored, duplicate: METRIC.deliveryDuplicate, ignored: METRIC.deliveryIgnored } as const;
+
 /** Handle one HTTP request from API Gateway (HTTP API, payload v2). Never throws. */
 export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): Promise<Answer> {
+  const answer = await answerWebhook(event, deps);
+  // Every refusal leaves through here, whichever check made it: one place counts them all, by status.
+  // Only a configured source id becomes a dimension: the path's id is whatever a caller typed.
+  if (answer.statusCode >= 400) deps.metrics.count(METRIC.deliveryRefused, { source: sourceById(deps.config, event.pathParameters?.source ?? '')?.id, status: answer.statusCode });
+  return answer;
+}
+
+async function answerWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): Promise<Answer> {
   const started = Date.now();
   const now = deps.now?.() ?? new Date();
   const receivedAt = now.toISOString();
@@ -134,6 +147,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
     return withFallback(deps, accepted, started, async (signal) => {
       await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt, contentType }, signal);
       deps.log.info('delivery archived', { source: source.id, eventType: result.eventType });
+      deps.metrics.count(METRIC.deliveryArchived, { source: source.id });
       return json(200, { status: 'archived', event: result.eventType, message: `${result.eventType} is not a call event: archived as received.` });
     });
   }
@@ -141,6 +155,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
     const outcomes = await applyAccepted(deps, accepted, signal);
     const status = statusOf(outcomes);
     deps.log.info('delivery applied', { source: source.id, eventType: accepted.eventType, status, ms: Date.now() - started });
+    deps.metrics.count(STATUS_METRIC[status], { source: source.id });
     if (status === 'ignored') {
       deps.log.warn('delivery for a call another source owns: archived, not applied', { source: source.id, owners: [...new Set(outcomes.map((o) => (o.outcome === 'foreign' ? o.owner : undefined)))] });
       return json(200, {
@@ -207,7 +222,7 @@ async function refuseUnsigned(
 }
 
 /** One answer for a delivery's events: all duplicates, all for calls other sources own, or stored. */
-function statusOf(outcomes: readonly ApplyOutcome[]): IngestStatus {
+function statusOf(outcomes: readonly ApplyOutcome[]): 'stored' | 'duplicate' | 'ignored' {
   if (outcomes.length > 0 && outcomes.every((o) => o.outcome === 'foreign')) return 'ignored';
   return outcomes.every((o) => o.outcome !== 'stored') ? 'duplicate' : 'stored';
 }
@@ -252,6 +267,7 @@ async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, bu
     if (!inline) await deps.archive.putRaw(rawKey, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, timeout((deadline - Date.now()) / 2));
     await deps.queues.sendReplay(message, timeout(deadline - Date.now() - 50));
     deps.log.warn('delivery queued for replay', { source: source.id, eventType: accepted.eventType });
+    deps.metrics.count(METRIC.deliveryQueuedForReplay, { source: source.id });
     return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted; it will be applied shortly.' });
   } catch (err) {
     deps.log.error('replay queue unavailable', { source: source.id, error: (err as Error).name });
@@ -260,6 +276,7 @@ async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, bu
     // Last resort: keep the bytes in raw/, where `callvault replay --unapplied` can apply them later.
     await deps.archive.putRaw(`${rawKey.replace(/\.json$/, '')}.unapplied.json`, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, timeout(deadline - Date.now()));
     deps.log.error('delivery kept in raw/ for a manual replay', { source: source.id, eventType: accepted.eventType });
+    deps.metrics.count(METRIC.deliveryUnapplied, { source: source.id });
     return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted and archived; it will be applied by a replay.' });
   } catch (err) {
     deps.log.error('delivery could not be made durable', { source: source.id, error: (err as Error).name });
@@ -399,8 +416,10 @@ async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void
   };
   if (result.outcome === 'archived') {
     await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType });
+    deps.metrics.count(METRIC.replayApplied, { source: source.id });
     return;
   }
   await applyAccepted(deps, accepted, timeout(4_500));
   deps.log.info('replayed delivery applied', { source: source.id, eventType: accepted.eventType });
+  deps.metrics.count(METRIC.replayApplied, { source: source.id });
 }

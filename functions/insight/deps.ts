@@ -14,6 +14,7 @@ import { HipcallCards } from '#adapters/hipcall-cards.ts';
 import { DynamoInsightClaims } from '#adapters/insight-claims.ts';
 import { JsonHttp } from '#adapters/json-http.ts';
 import { powertoolsLog } from '#adapters/log.ts';
+import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
 import type { InsightWiring } from './handler.ts';
 import type { InsightDeps } from './process.ts';
 
@@ -31,6 +32,8 @@ export interface InsightLocal {
   target?: AwsTarget;
   /** The stand-in Hipcall API, instead of the sources' API and Secrets Manager. */
   hipcall?: LocalHipcallApi;
+  /** Where the EMF metric lines go instead of stdout (the local stack: a file under its data dir). */
+  metricsOut?: MetricsOut;
 }
 
 export function insightDeps(env: Env = process.env, local: InsightLocal = {}): InsightWiring {
@@ -42,6 +45,7 @@ export function insightDeps(env: Env = process.env, local: InsightLocal = {}): I
   const http = new JsonHttp();
   const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
   const { logger, log } = powertoolsLog('callvault-insight', e.POWERTOOLS_LOG_LEVEL);
+  const metrics = new EmfMetrics('callvault-insight', local.metricsOut);
   const deps: InsightDeps = {
     config,
     contacts: new ContactsTable(doc, e[ENV.contactsTable]),
@@ -51,6 +55,7 @@ export function insightDeps(env: Env = process.env, local: InsightLocal = {}): I
     token: (sourceId, signal) => hipcall.secrets.token(sourceId, signal),
     apiBaseUrls: hipcall.baseUrls,
     log,
+    metrics,
   };
-  return { deps, logger };
+  return { deps, logger, metrics };
 }

@@ -8,12 +8,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { redactNumbers } from '#core/insight.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { flushMetrics, type EmfMetrics } from '#adapters/metrics.ts';
 import { parseInsightJob, processInsightJob, type InsightDeps } from './process.ts';
 
 /** What the composition root (deps.ts) builds: the process's dependencies, and the logger behind their log. */
 export interface InsightWiring {
   deps: InsightDeps;
   logger: Logger;
+  /** Flushed after every invocation, by the chain's last middleware. */
+  metrics: Pick<EmfMetrics, 'flush'>;
 }
 
 /** Time kept before the function's timeout to record the outcome. */
@@ -30,9 +33,10 @@ async function processRecord(record: SQSRecord, context: Context, signal: AbortS
   }
 }
 
-export function createInsightHandler({ deps, logger }: InsightWiring) {
+export function createInsightHandler({ deps, logger, metrics }: InsightWiring) {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger))
+    .use(flushMetrics(metrics))
     .handler((event, context, { signal }) =>
       // A processor per invocation: it holds the batch's state, and batches may run concurrently.
       processPartialResponse(event, (record: SQSRecord) => processRecord(record, context, signal, deps), new BatchProcessor(EventType.SQS), { context }),

@@ -14,7 +14,8 @@ import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';
 import { CARD_RETRY, retryDecision, type PostResult, type RetryPolicy } from '#core/insight.ts';
 import { budgetOf, nextInsightStep, settledResult, type InsightAction, type InsightJobContext, type InsightResult, type InsightSourceRules, type InsightStepOutcome, type InsightStepState, type Lookup } from '#core/insight-steps.ts';
-import type { ApiSecrets, CardSink, Clock, ContactLookup, CrmAnswer, CrmDirectory, InsightClaims, Log } from '#core/ports.ts';
+import { METRIC } from '#core/metrics.ts';
+import type { ApiSecrets, CardSink, Clock, ContactLookup, CrmAnswer, CrmDirectory, InsightClaims, Log, Metrics } from '#core/ports.ts';
 import { PROVIDERS, callKeyOf, type Direction, type InsightJob } from '#core/types.ts';
 
 export type { InsightResult } from '#core/insight-steps.ts';
@@ -34,6 +35,8 @@ export interface InsightDeps {
   /** Hipcall API base URL per source id. */
   apiBaseUrls: ReadonlyMap<string, string>;
   log: InsightLog;
+  /** Each job's outcome, by source (core/metrics.ts). */
+  metrics: Metrics;
   now?: Clock;
   sleep?: (ms: number, abortSignal?: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -119,6 +122,7 @@ export async function processInsightJob(job: InsightJob, deps: InsightDeps, opti
     state = step.state;
     if (action.action === 'finish') {
       if (action.log) deps.log[action.log.level](action.log.message, { ...where, ...action.log.fields });
+      countOutcome(job, action.result, clock(), deps.metrics);
       return action.result;
     }
     if (action.action === 'claim-stale') outcome = { step: 'stale-claimed', claim: await deps.claims.claim(callKey, action.info, lease) };
@@ -148,9 +152,21 @@ export async function processInsightJob(job: InsightJob, deps: InsightDeps, opti
       if (!kept) deps.log.warn('insight claim was taken over before the outcome was recorded', fields);
       if (action.info.state === 'failed') deps.log.error('insight card failed', { ...fields, error: action.info.error });
       else deps.log.info(`insight ${action.info.state}`, fields);
-      return settledResult(action.info, action.extra);
+      const result = settledResult(action.info, action.extra);
+      countOutcome(job, result, clock(), deps.metrics);
+      return result;
     }
   }
+}
+
+const OUTCOME_METRIC = { sent: METRIC.insightSent, no_match: METRIC.insightNoMatch, stale: METRIC.insightStale, failed: METRIC.insightFailed } as const;
+
+/** Count an outcome the job decided (a duplicate or a skipped job decided nothing); a sent card also gives the time from call_init. */
+function countOutcome(job: InsightJob, result: InsightResult, nowMs: number, metrics: Metrics): void {
+  if (result.outcome === 'duplicate' || result.outcome === 'skipped') return;
+  const dims = { source: job.source };
+  metrics.count(OUTCOME_METRIC[result.outcome], dims);
+  if (result.outcome === 'sent') metrics.measure(METRIC.insightCallInitToCardMs, nowMs - Date.parse(job.occurredAt), 'Milliseconds', dims);
 }
 
 /** The contact from the source's CRM (retried once on a network error or 5xx, within the budget) or the contacts table. */

@@ -13,6 +13,7 @@ import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#ada
 import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallCallsApi } from '#adapters/hipcall-api.ts';
 import { powertoolsLog } from '#adapters/log.ts';
+import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, MediaStore } from '#adapters/media-store.ts';
 import { SqsRetryQueue } from '#adapters/retry-queue.ts';
 import { SafeFetcher } from '#adapters/safe-fetch.ts';
@@ -58,12 +59,15 @@ export interface MediaLocal {
   hipcall?: LocalHipcallApi;
   /** The local SQS emulator's receive count (see MediaWiring). */
   visibilityChangeCountsAsReceive?: boolean;
+  /** Where the EMF metric lines go instead of stdout (the local stack: a file under its data dir). */
+  metricsOut?: MetricsOut;
 }
 
 export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): MediaWiring {
   const e = readEnv(schema, env, 'media');
   const config = e[ENV.config];
   const { logger, log } = powertoolsLog('callvault-media', e.POWERTOOLS_LOG_LEVEL);
+  const metrics = new EmfMetrics('callvault-media', local.metricsOut);
   const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
   const exemptHostPorts = [...(local.fetchAllow ?? [])];
   const ownQueue = e[ENV.mediaQueueUrl];
@@ -91,10 +95,12 @@ export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): Media
     },
     maxAttempts: e.CALLVAULT_MEDIA_MAX_ATTEMPTS,
     log,
+    metrics,
   };
   return {
     worker,
     logger,
+    metrics,
     retryQueue: new SqsRetryQueue(sqsClient(PATIENT, local.target), { queueUrl: ownQueue, log }),
     visibilityChangeCountsAsReceive: local.visibilityChangeCountsAsReceive ?? false,
   };

@@ -10,12 +10,15 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { MEDIA_QUEUE } from '#lib/resources.ts';
 import type { RetryQueue } from '#core/ports.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { flushMetrics, type EmfMetrics } from '#adapters/metrics.ts';
 import { processMediaMessage, type MediaMessage, type MediaWorkerDeps } from './process.ts';
 
 /** What the composition root (deps.ts) builds: the worker's dependencies, the logger behind their log, the retry queue. */
 export interface MediaWiring {
   worker: MediaWorkerDeps;
   logger: Logger;
+  /** Flushed after every invocation, by the chain's last middleware. */
+  metrics: Pick<EmfMetrics, 'flush'>;
   retryQueue: RetryQueue;
   /**
    * The local SQS emulator counts every ChangeMessageVisibility as a receive and moves the message to the
@@ -37,6 +40,7 @@ const messageOf = (record: SQSRecord, receivedAt: number): MediaMessage => ({
 export function createMediaHandler(wiring: MediaWiring) {
   return middy<SQSEvent, SQSBatchResponse>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(wiring.logger, { resetKeys: true }))
+    .use(flushMetrics(wiring.metrics))
     .handler(async (event: SQSEvent, context: Context) => {
       const receivedAt = Date.now();
       const signal = AbortSignal.timeout(Math.max(1000, Math.floor(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS)));

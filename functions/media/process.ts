@@ -14,7 +14,8 @@ import { messageJson } from '#core/queue-message.ts';
 import { backoffSeconds, failureKindOf, isLastDelivery, refusalOf, type RetryTiming } from '#core/media.ts';
 import { nextMediaStep, STORED_MEANWHILE, type JobOutcome, type MediaAction, type MediaJobContext, type MediaStepOutcome, type MediaStepState, type SourceMediaRules, type StepLog } from '#core/media-steps.ts';
 import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaJob } from '#core/types.ts';
-import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource, QueueMessageRef, RetryQueue } from '#core/ports.ts';
+import { METRIC } from '#core/metrics.ts';
+import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource, Metrics, QueueMessageRef, RetryQueue } from '#core/ports.ts';
 
 export type { JobOutcome } from '#core/media-steps.ts';
 
@@ -34,6 +35,8 @@ export interface MediaWorkerDeps {
   timing: RetryTiming;
   maxAttempts: number;
   log: MediaLog;
+  /** Each job's final outcome, by source (core/metrics.ts). */
+  metrics: Metrics;
   now?: Clock;
   random?: () => number;
 }
@@ -105,6 +108,7 @@ export async function processMediaJob(job: MediaJob, delivery: JobDelivery, deps
         continue;
       }
       say(action.log);
+      countOutcome(job, action.then, clock(), deps.metrics);
       if (action.then.outcome === 'stored') await rewriteCallRecord(job, deps);
       return action.then;
     }
@@ -112,6 +116,22 @@ export async function processMediaJob(job: MediaJob, delivery: JobDelivery, deps
     else if (action.action === 'store') outcome = await storeMedia(job, response!, action, delivery.signal, deps);
     else outcome = await freshLink(job, action.sourceId, delivery.signal, deps.hipcall!);
   }
+}
+
+const OUTCOME_METRIC = { stored: METRIC.mediaStored, expired: METRIC.mediaExpired, rejected: METRIC.mediaRejected, failed: METRIC.mediaFailed } as const;
+
+/**
+ * Count a final outcome, once: only where it is written to the item (a retry is not an outcome, and a job
+ * that finds its media already stored or failed counts nothing again). A stored file also gives its size,
+ * and the time from the job's `queuedAt` (the ingest's receipt of the hangup) to now.
+ */
+function countOutcome(job: MediaJob, result: JobOutcome, nowMs: number, metrics: Metrics): void {
+  if (result.outcome === 'retry' || result.outcome === 'skipped') return;
+  const dims = { source: job.source };
+  metrics.count(OUTCOME_METRIC[result.outcome], dims);
+  if (result.outcome !== 'stored') return;
+  if (result.info.bytes !== undefined) metrics.measure(METRIC.mediaBytes, result.info.bytes, 'Bytes', dims);
+  metrics.measure(METRIC.mediaHangupToStoredSeconds, (nowMs - Date.parse(job.queuedAt)) / 1000, 'Seconds', dims);
 }
 
 /** GET the URL; a non-2xx body is dropped here, a 2xx one is kept for the store. */

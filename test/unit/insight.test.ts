@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import {
   CARD_RETRY,
   customerNumberOf,
@@ -180,6 +181,7 @@ describe('processInsightJob (fake adapters, fake clock)', () => {
       token: async () => 'tok',
       apiBaseUrls: new Map([['hipcall', 'https://use.hipcall.com/api/v3']]),
       log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      metrics: new MemoryMetrics(),
       now: () => clock,
       sleep: async (ms) => void (clock += ms),
       random: () => 0.5,

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import { parseConfig } from '#lib/config.ts';
 import { DEFAULT_RETRY_TIMING } from '#core/media.ts';
 import type { CallsStore, MediaArchive, MediaSource, PutMediaInput } from '#core/ports.ts';
@@ -48,6 +49,7 @@ function harness(owner: string, status = 200) {
     timing: DEFAULT_RETRY_TIMING,
     maxAttempts: 8,
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    metrics: new MemoryMetrics(),
     now: () => NOW,
     random: () => 1,
   };

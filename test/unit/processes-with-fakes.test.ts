@@ -37,6 +37,8 @@ import { handleWebhook, replayDelivery, type IngestDeps } from '#functions/inges
 import { processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
 import { apiEvent, hipcallHangup } from '#test/support/ingest-harness.ts';
+import { MemoryMetrics } from '#test/support/memory-metrics.ts';
+import { METRIC } from '#core/metrics.ts';
 
 class MemoryLog implements Log {
   readonly lines: { level: string; message: string }[] = [];
@@ -125,6 +127,7 @@ function ingestWorld() {
     archive: new MemoryArchive(),
     queues: new MemoryQueues(),
     log: new MemoryLog(),
+    metrics: new MemoryMetrics(),
   } satisfies IngestDeps;
   return deps;
 }
@@ -140,6 +143,7 @@ describe('ingest process with in-memory ports', () => {
     expect([...deps.archive.raw.keys()]).toEqual([expect.stringMatching(/^raw\/hipcall\/2026\/04\/02\/fake-1\//)]);
     expect(deps.queues.media).toEqual([{ jobs: [expect.objectContaining({ callId: 'fake-1', media: 'recording' })], delaySeconds: 10 }]);
     expect(deps.queues.insight).toHaveLength(0);
+    expect(deps.metrics.recorded).toEqual([{ name: METRIC.deliveryStored, value: 1, unit: 'Count', dims: { source: 'hipcall' } }]);
   });
 
   it('answers a repeat as duplicate and writes no second event', async () => {
@@ -148,6 +152,7 @@ describe('ingest process with in-memory ports', () => {
     const again = await handleWebhook(apiEvent('hipcall', hipcallHangup('fake-2'), { token: TOKEN }), deps);
     expect(JSON.parse(again.body)).toMatchObject({ status: 'duplicate' });
     expect(deps.calls.items.get('hipcall#fake-2')?.events).toHaveLength(1);
+    expect(deps.metrics.names()).toEqual([METRIC.deliveryStored, METRIC.deliveryDuplicate]);
   });
 
   it('refuses a wrong token with 404 and touches nothing', async () => {
@@ -155,6 +160,13 @@ describe('ingest process with in-memory ports', () => {
     const answer = await handleWebhook(apiEvent('hipcall', hipcallHangup('fake-3'), { token: 'not-the-token-at-all' }), deps);
     expect(answer.statusCode).toBe(404);
     expect(deps.calls.items.size + deps.archive.raw.size + deps.archive.quarantined.size + deps.queues.media.length).toBe(0);
+    expect(deps.metrics.recorded).toEqual([{ name: METRIC.deliveryRefused, value: 1, unit: 'Count', dims: { source: 'hipcall', status: 404 } }]);
+  });
+
+  it('counts a refusal for a source not in the config by status only: the path\'s id is whatever a caller typed', async () => {
+    const deps = ingestWorld();
+    await handleWebhook(apiEvent('no-such-source', hipcallHangup('fake-3b'), { token: TOKEN }), deps);
+    expect(deps.metrics.recorded).toEqual([{ name: METRIC.deliveryRefused, value: 1, unit: 'Count', dims: { source: undefined, status: 404 } }]);
   });
 
   it('queues the verbatim delivery for replay when the table is down, and the replay applies it later', async () => {
@@ -169,6 +181,7 @@ describe('ingest process with in-memory ports', () => {
     deps.calls.failWrites = false;
     await replayDelivery(JSON.stringify(deps.queues.replay[0]), deps);
     expect(deps.calls.items.get('hipcall#fake-4')).toMatchObject({ status: 'completed' });
+    expect(deps.metrics.names()).toEqual([METRIC.deliveryQueuedForReplay, METRIC.replayApplied]);
   });
 
   it('lets a replay that cannot apply throw, so SQS keeps the message', async () => {
@@ -209,6 +222,7 @@ describe('media process with in-memory ports', () => {
     const audio = Buffer.from('ID3 fake mp3 bytes');
     const fetcher = new FixedMedia(audio);
     const store = new MemoryMediaArchive();
+    const metrics = new MemoryMetrics();
     const deps: MediaWorkerDeps = {
       config: parseConfig({}),
       calls,
@@ -218,6 +232,7 @@ describe('media process with in-memory ports', () => {
       timing: { notYetWindowSeconds: 60, notYetBaseSeconds: 1, baseSeconds: 1, maxDelaySeconds: 60 },
       maxAttempts: 3,
       log: new MemoryLog(),
+      metrics,
     };
     const job = ingest.queues.media[0]!.jobs[0]!;
     const outcome = await processMediaJob(job, { receiveCount: 1, lastDelivery: false }, deps);
@@ -228,6 +243,11 @@ describe('media process with in-memory ports', () => {
     expect(recording).toMatchObject({ state: 'stored', sha256: createHash('sha256').update(audio).digest('hex') });
     expect(store.objects.get(recording!.s3Key!)).toEqual(audio);
     expect([...store.objects.keys()].some((k) => k.startsWith('cdr/hipcall/'))).toBe(true);
+    expect(metrics.recorded).toEqual([
+      { name: METRIC.mediaStored, value: 1, unit: 'Count', dims: { source: 'hipcall' } },
+      { name: METRIC.mediaBytes, value: audio.length, unit: 'Bytes', dims: { source: 'hipcall' } },
+      expect.objectContaining({ name: METRIC.mediaHangupToStoredSeconds, unit: 'Seconds', dims: { source: 'hipcall' } }),
+    ]);
   });
 });
 
@@ -269,6 +289,7 @@ describe('insight process with in-memory ports', () => {
       token: async () => 'api-token',
       apiBaseUrls: new Map([['hipcall', 'https://api.example.test/v3']]),
       log: new MemoryLog(),
+      metrics: new MemoryMetrics(),
     } satisfies InsightDeps;
     return deps;
   };
@@ -285,6 +306,8 @@ describe('insight process with in-memory ports', () => {
     expect(deps.cards.posts[0]).toMatchObject({ baseUrl: 'https://api.example.test/v3', callId: 'fake-i', token: 'api-token' });
     expect(JSON.stringify(deps.cards.posts[0]!.card)).toContain('Ada Lovelace');
     expect(deps.claims.values.get('hipcall#fake-i')).toMatchObject({ state: 'sent' });
+    expect(deps.metrics.names()).toEqual([METRIC.insightSent, METRIC.insightCallInitToCardMs]);
+    expect(deps.metrics.recorded[1]).toMatchObject({ unit: 'Milliseconds', dims: { source: 'hipcall' } });
   });
 
   it('posts nothing for a second delivery of the same job', async () => {
@@ -292,5 +315,7 @@ describe('insight process with in-memory ports', () => {
     await processInsightJob(job('fake-j'), deps);
     expect(await processInsightJob(job('fake-j'), deps)).toEqual({ outcome: 'duplicate' });
     expect(deps.cards.posts).toHaveLength(1);
+    // The second delivery decided nothing: one outcome counted, not two.
+    expect(deps.metrics.names().filter((n) => n === METRIC.insightSent)).toHaveLength(1);
   });
 });

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { EmfMetrics } from '#adapters/metrics.ts';
+import { METRIC } from '#core/metrics.ts';
+
+interface Emf {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  [key: string]: unknown;
+}
+
+function capture() {
+  const lines: Emf[] = [];
+  return { lines, metrics: new EmfMetrics('callvault-test', (line) => lines.push(JSON.parse(line) as Emf)) };
+}
+
+describe('EmfMetrics', () => {
+  it('files a source metric under the source and under the total, in one line', () => {
+    const { lines, metrics } = capture();
+    metrics.count(METRIC.deliveryStored, { source: 'hipcall' });
+    metrics.flush();
+    expect(lines).toHaveLength(1);
+    const [directive] = lines[0]!._aws.CloudWatchMetrics;
+    expect(directive).toEqual({ Namespace: 'CallVault', Dimensions: [['source'], []], Metrics: [{ Name: 'DeliveryStored', Unit: 'Count' }] });
+    expect(lines[0]).toMatchObject({ source: 'hipcall', DeliveryStored: 1, service: 'callvault-test' });
+  });
+
+  it('keeps a refusal\'s status in both dimension sets', () => {
+    const { lines, metrics } = capture();
+    metrics.count(METRIC.deliveryRefused, { source: 'hipcall', status: 413 });
+    metrics.count(METRIC.deliveryRefused, { status: 404 });
+    metrics.flush();
+    expect(lines.map((l) => l._aws.CloudWatchMetrics[0]!.Dimensions)).toEqual([[['source', 'status'], ['status']], [['status']]]);
+    expect(lines.map((l) => l.status)).toEqual(['413', '404']);
+  });
+
+  it('writes one line per source, so a batch of two sources keeps them apart', () => {
+    const { lines, metrics } = capture();
+    metrics.count(METRIC.mediaStored, { source: 'a' });
+    metrics.measure(METRIC.mediaBytes, 2048, 'Bytes', { source: 'a' });
+    metrics.count(METRIC.mediaStored, { source: 'b' });
+    metrics.flush();
+    expect(lines.map((l) => [l.source, l.MediaStored, l.MediaBytes])).toEqual([['a', 1, 2048], ['b', 1, undefined]]);
+    expect(lines[0]!._aws.CloudWatchMetrics[0]!.Metrics).toContainEqual({ Name: 'MediaBytes', Unit: 'Bytes' });
+  });
+
+  it('writes nothing when nothing happened, and nothing twice', () => {
+    const { lines, metrics } = capture();
+    metrics.flush();
+    metrics.count(METRIC.insightSent, { source: 'hipcall' });
+    metrics.flush();
+    metrics.flush();
+    expect(lines).toHaveLength(1);
+  });
+
+  it('drops a negative duration: it is clock skew, not a measurement', () => {
+    const { lines, metrics } = capture();
+    metrics.measure(METRIC.insightCallInitToCardMs, -5, 'Milliseconds', { source: 'hipcall' });
+    metrics.flush();
+    expect(lines).toHaveLength(0);
+  });
+
+  it('publishes a busy group through its own output before Powertools would print it itself', () => {
+    const { lines, metrics } = capture();
+    for (let i = 0; i < 250; i++) metrics.count(METRIC.deliveryStored, { source: 'hipcall' });
+    metrics.flush();
+    const total = lines.reduce((sum, l) => sum + ([l.DeliveryStored].flat() as number[]).reduce((a, b) => a + b, 0), 0);
+    expect(total).toBe(250);
+    expect(lines.every((l) => l.source === 'hipcall')).toBe(true);
+  });
+});
