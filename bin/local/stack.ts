@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,9 @@ import { createHipcallMock } from './hipcall-mock.ts';
 import { startDemoMedia } from './demo-media.ts';
 import { LOCAL_ENV, localClientConfig } from './target.ts';
 import { localFunctionTarget, type ContractFunction } from './aws-contract.ts';
+
+/** Where the local stack writes the functions' EMF metric lines, under its data dir. */
+export const METRICS_LOG = 'metrics.log';
 
 export const HIPCALL_MOCK_PATH = '/_local/hipcall/api/v3';
 /** The bearer token the stand-in Hipcall API expects from local mode. */
@@ -102,6 +106,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const dataDir = resolve(opts.dataDir ?? '.callvault');
   await mkdir(dataDir, { recursive: true });
   const config = opts.config ?? (await readProjectConfig(root));
+  // A line per invocation per source would bury the console: the lines go to a file (in Lambda, stdout).
+  const metricsPath = join(dataDir, METRICS_LOG);
+  const metricsFile = createWriteStream(metricsPath, { flags: 'a' });
+  const metricsOut = (line: string) => void metricsFile.write(`${line}\n`);
+  log(`Metrics (CloudWatch EMF, namespace CallVault) are appended to ${metricsPath}.`);
   const token = opts.token ?? 'dev-token';
 
   const emulators = await startEmulators({ dynamodbPort: opts.dynamodbPort ?? 0, s3Port: opts.s3Port ?? 0, sqsPort: opts.sqsPort ?? 0, dataDir, host });
@@ -144,11 +153,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const unsigned = config.sources.filter((s) => s.signature && !opts.signingSecret?.trim()).map((s) => s.id);
   if (unsigned.length > 0) log(`Sources ${unsigned.join(', ')} require a signature but ${LOCAL_ENV.signingSecret} is not set: they answer 401 to every POST.`);
   const signingSecrets = new StaticSigningSecrets(opts.signingSecret, `start the local stack with ${LOCAL_ENV.signingSecret}=whsec_... (the secret the sender signs with).`);
-  const ingest = ingestDeps(fnEnv, { target: targetOf('ingest'), tokens: new StaticTokens(token), signingSecrets, ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
+  const ingest = ingestDeps(fnEnv, { target: targetOf('ingest'), tokens: new StaticTokens(token), signingSecrets, metricsOut, ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
   const media = createMediaHandler(
-    mediaDeps(fnEnv, { target: targetOf('media'), allowHttp: true, fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort], hipcall: hipcallApi, visibilityChangeCountsAsReceive: true }),
+    mediaDeps(fnEnv, { target: targetOf('media'), allowHttp: true, fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort], hipcall: hipcallApi, visibilityChangeCountsAsReceive: true, metricsOut }),
   );
-  const insight = createInsightHandler(insightDeps(fnEnv, { target: targetOf('insight'), hipcall: hipcallApi }));
+  const insight = createInsightHandler(insightDeps(fnEnv, { target: targetOf('insight'), hipcall: hipcallApi, metricsOut }));
   loaded.webhook = createWebhookHandler(ingest);
 
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
@@ -188,6 +197,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       });
       await Promise.allSettled([demo.close(), emulators.close()]);
       sqs.destroy();
+      await new Promise<void>((ok) => metricsFile.end(() => ok()));
     },
   };
 }
