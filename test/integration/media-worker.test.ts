@@ -19,6 +19,19 @@ import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
 import { strictAwsTarget } from '#test/support/aws-contract.ts';
 import { callKeyOf, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type Provider } from '#core/types.ts';
+import { METRIC, type MetricName } from '#core/metrics.ts';
+import { filedBySourceAndTotal, parseEmf, type EmfMetric } from '#test/support/emf.ts';
+
+/** The worker's EMF lines; a metric is flushed when its invocation ends, a moment after the item says so. */
+const emf: string[] = [];
+async function metricOf(name: MetricName, source: string): Promise<EmfMetric | undefined> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = parseEmf(emf.join('\n')).find((m) => m.name === name && filedBySourceAndTotal(m, source));
+    if (found || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 const MiB = 1024 * 1024;
 const CAP = 12 * MiB;
@@ -159,6 +172,7 @@ beforeAll(async () => {
       fetchAllow: [media.hostPort],
       hipcall: { baseUrls: { hipcall: hipcallApi.url('/api/v3') }, secrets: { hipcall: 'test-hipcall-token' } },
       visibilityChangeCountsAsReceive: true,
+      metricsOut: (line) => emf.push(line),
     }),
   );
   sqs = new SQSClient(localClientConfig(em.endpoints.sqs));
@@ -302,6 +316,7 @@ describe('media worker', () => {
     expect(info.error).toMatch(/answered 403 .*the link has expired/);
     expect(media.hits('/forbidden.mp3')).toBeGreaterThan(1);
     expect(await keysFor('ch-403')).toEqual([]);
+    expect(await metricOf(METRIC.mediaExpired, 'callhippo')).toBeDefined();
   });
 
   it('retries a server that resets mid-body and stores the whole file, leaving no multipart upload open', async () => {
@@ -350,6 +365,7 @@ describe('media worker', () => {
     while ((await dlqSize()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(await dlqSize()).toBe(before + 1);
     expect(media.hits('/down.mp3')).toBe(info.attempts);
+    expect((await metricOf(METRIC.mediaFailed, 'postcall'))?.values).toEqual([1]);
   });
 
   it('rejects a redirect to a private address without ever connecting to it', async () => {
@@ -372,6 +388,7 @@ describe('media worker', () => {
     const info = await settled('callhippo', 'ch-internal', 'recording');
     expect(info).toMatchObject({ state: 'rejected', error: expect.stringMatching(/^refused: 127\.0\.0\.1 is a loopback address/) });
     expect(internal.hits('/secret.mp3')).toBe(0);
+    expect(await metricOf(METRIC.mediaRejected, 'callhippo')).toBeDefined();
   });
 
   it('follows at most 5 redirects', async () => {
