@@ -12,6 +12,8 @@ import { CallsTable } from '#adapters/calls-table.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { API_TOKEN, CRM_SECRET, jobOf, startInsightHarness, type InsightHarness } from '#test/support/insight-harness.ts';
+import { METRIC } from '#core/metrics.ts';
+import { filedBySourceAndTotal, parseEmf } from '#test/support/emf.ts';
 
 let h: InsightHarness;
 let seq = 0;
@@ -169,6 +171,15 @@ describe('insight worker', () => {
     await h.run([jobOf({ callId: id })]);
     expect(requestsFor(id)).toHaveLength(1);
     expect(await insightOf(id)).toMatchObject({ state: 'failed', httpStatus: 401, error: 'Insight Card API answered 401: Unauthenticated' });
+  });
+
+  it('counts a failed card as InsightFailed for its source and in total, and sends no InsightSent', async () => {
+    const before = parseEmf(h.metrics()).length;
+    h.mock.fail({ status: 401, message: 'Unauthenticated' });
+    await h.run([jobOf({ callId: callId('401-metric') })]);
+    const emitted = parseEmf(h.metrics()).slice(before);
+    expect(emitted.map((m) => m.name)).toEqual([METRIC.insightFailed]);
+    expect(filedBySourceAndTotal(emitted[0]!, 'hipcall')).toBe(true);
   });
 
   it('gives up within the staleness budget when the API keeps failing', async () => {

@@ -42,6 +42,8 @@ export interface InsightHarness {
   item(callKey: string): Promise<Record<string, unknown> | undefined>;
   /** Everything the handler's logger wrote so far. */
   logs(): string;
+  /** The handler's EMF metric lines (one invocation's are there when `run` resolves). */
+  metrics(): string;
   close(): Promise<void>;
 }
 
@@ -121,7 +123,8 @@ export async function startInsightHarness(rawConfig: (urls: { crmBase: string })
   }
 
   // Only the function's clients are strict and recorded; the harness's own setup and readers stay plain.
-  const handler = createInsightHandler(insightDeps(env, { target: strictAwsTarget(emulators.target, 'insight'), hipcall }));
+  const emf: string[] = [];
+  const handler = createInsightHandler(insightDeps(env, { target: strictAwsTarget(emulators.target, 'insight'), hipcall, metricsOut: (line) => emf.push(line) }));
   const arn = 'arn:aws:sqs:us-east-1:000000000000:insight';
   let n = 0;
   return {
@@ -145,6 +148,7 @@ export async function startInsightHarness(rawConfig: (urls: { crmBase: string })
       return Item;
     },
     logs: () => logged,
+    metrics: () => emf.join('\n'),
     async close() {
       streams.forEach((stream, i) => (stream.write = writes[i]!));
       doc.destroy();
