@@ -25,10 +25,17 @@ describe('ingest handler: logs', () => {
   afterAll(async () => h?.close());
 
   it('writes structured lines for what it did', () => {
-    const json = lines.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { message: string; level: string });
+    // The EMF metric lines share stdout with the log (as in Lambda): they are not log lines.
+    const json = lines.join('').split('\n').filter((l) => l.startsWith('{') && !l.startsWith('{"_aws"')).map((l) => JSON.parse(l) as { message: string; level: string });
     expect(json.some((l) => l.message === 'delivery applied')).toBe(true);
     expect(json.some((l) => l.message === 'delivery refused')).toBe(true);
     expect(json.some((l) => l.message.includes('replay'))).toBe(true);
+  });
+
+  it('writes the metrics to stdout as EMF when nothing else is given, as Lambda needs', () => {
+    const emf = lines.join('').split('\n').filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf.some((l) => l.DeliveryStored !== undefined && l.source === 'hipcall')).toBe(true);
+    expect(emf.some((l) => l.DeliveryQueuedForReplay !== undefined)).toBe(true);
   });
 
   it('never logs a token, a phone number, a recording URL or a body', () => {
