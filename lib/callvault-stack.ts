@@ -31,7 +31,7 @@ export class CallVaultStack extends Stack {
 
     this.monitoring = new Monitoring(this, 'Monitoring', { alarmEmail: config.alarmEmail });
     const alarmTopic = this.monitoring.alarmTopic;
-    this.storage = new Storage(this, 'Storage', { retention: config.retention });
+    this.storage = new Storage(this, 'Storage', { retention: config.retention, protection: config.protection });
     this.insightCards = new InsightCards(this, 'InsightCards', { config, storage: this.storage, alarmTopic });
     this.mediaPipeline = new MediaPipeline(this, 'MediaPipeline', { config, storage: this.storage, alarmTopic });
     // The media worker asks the Hipcall API for fresh recording URLs with the same token.

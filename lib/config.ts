@@ -97,6 +97,51 @@ export const sourceSchema = z
   })
   .transform((s) => ({ ...s, mediaDelaySeconds: s.mediaDelaySeconds ?? DEFAULT_MEDIA_DELAY[s.provider] }));
 
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Data protection options, all off by default (see README, Configure: Data protection). */
+export const protectionSchema = z
+  .strictObject({
+    /**
+     * One customer-managed KMS key (rotated yearly, kept when the stack is deleted) for the bucket, the
+     * tables, the queues, the secrets and the log groups. `true`, or `{ "alias": "..." }` to name it.
+     */
+    kms: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          alias: z
+            .string()
+            .regex(/^(alias\/)?[a-zA-Z0-9/_-]{1,250}$/, 'must be a KMS alias such as "alias/callvault" (letters, digits, "/", "_" and "-")')
+            .refine((a) => !a.replace(/^alias\//, '').startsWith('aws/'), 'must not start with "aws/": that prefix is reserved for AWS-managed keys')
+            .optional(),
+        }),
+      ])
+      .default(false),
+    /** S3 Object Lock on the archive bucket: every new object version is locked for `days`. */
+    objectLock: z
+      .strictObject({
+        mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { message: 'must be "GOVERNANCE" (users with s3:BypassGovernanceRetention may still delete) or "COMPLIANCE" (nobody can, not even the root user)' }),
+        days: z.number().int().min(1).max(36500),
+      })
+      .optional(),
+    /** Delete recordings, voicemails and transcripts (and their old versions) this many days after upload. */
+    recordingsExpireDays: z.number().int().min(1).optional(),
+    /** Delete each call item this many days after the call (DynamoDB TTL on `expiresAt`). */
+    itemTtlDays: z.number().int().min(1).optional(),
+    /**
+     * How long every log group (the functions' and the API access logs) is kept, in days.
+     * @default 30 for the functions, 90 for the API access logs
+     */
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`)
+      .optional(),
+  })
+  .default({ kms: false });
+
 export const configSchema = z.strictObject({
   /** ISO 3166-1 alpha-2 country used to read national-format phone numbers. */
   defaultCountry: z
@@ -148,8 +193,37 @@ export const configSchema = z.strictObject({
       burstLimit: z.number().int().min(1).default(100),
     })
     .default({ rateLimit: 50, burstLimit: 100 }),
+  protection: protectionSchema,
   /** Email address subscribed to the DLQ alarms (optional). */
   alarmEmail: z.email().optional(),
+}).superRefine((config, ctx) => {
+  const { retention, protection } = config;
+  const expire = protection.recordingsExpireDays;
+  const tierDays = Math.max(retention.recordingsInfrequentAccessDays, retention.recordingsGlacierDays);
+  if (expire !== undefined && tierDays > 0 && expire <= tierDays) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['protection', 'recordingsExpireDays'],
+      message: `must be more than ${tierDays} (the last storage-class move in retention): lower retention.recordingsInfrequentAccessDays/recordingsGlacierDays (0 = never) or keep recordings longer`,
+    });
+  }
+  const lock = protection.objectLock;
+  if (!lock) return;
+  // S3 cannot delete a locked version: an expiry shorter than the lock would silently not happen.
+  if (expire !== undefined && lock.days > expire) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['protection', 'objectLock', 'days'],
+      message: `must be at most recordingsExpireDays (${expire}): S3 cannot delete a recording while it is locked; lower the lock or keep recordings longer`,
+    });
+  }
+  if (retention.rawExpireDays > 0 && lock.days > retention.rawExpireDays) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['protection', 'objectLock', 'days'],
+      message: `must be at most retention.rawExpireDays (${retention.rawExpireDays}): raw/ is locked too, and S3 cannot delete a locked delivery; lower the lock or raise rawExpireDays`,
+    });
+  }
 });
 
 export type CallVaultConfig = z.output<typeof configSchema>;

@@ -38,7 +38,7 @@ export class CallsTable implements CallsStore {
       // First try: assume the call is new and create it blind (one round trip, the common case for the
       // first delivery of a call). If it exists, the condition fails and we read, merge and write back.
       const previous = attempt === 0 ? undefined : await this.get(callKey, { consistent: true, abortSignal });
-      const merged = mergeDelivery(previous, { source: input.source, event: input.event, deliveryKey: input.deliveryKey, now: input.now });
+      const merged = mergeDelivery(previous, { source: input.source, event: input.event, deliveryKey: input.deliveryKey, now: input.now, itemTtlDays: input.itemTtlDays });
       const { record } = merged;
       // The read that found the owner was consistent, and the owner never changes once set: no write needed.
       if (merged.foreign) return { outcome: 'foreign', owner: merged.owner, record, previous };

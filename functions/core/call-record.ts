@@ -39,6 +39,8 @@ export interface DeliveryInput {
   deliveryKey: string;
   /** ISO time of the write, for createdAt/updatedAt. */
   now: string;
+  /** `protection.itemTtlDays`: when set, the item gets `expiresAt` that many days after the call. */
+  itemTtlDays?: number;
 }
 
 /**
@@ -120,8 +122,15 @@ export function mergeDelivery(existing: StoredCallRecord | undefined, input: Del
     firstOccurredAt,
     createdAt: existing?.createdAt ?? input.now,
     updatedAt: input.now,
+    // From callAt, so it is the same whatever order the deliveries arrive in; off, an existing value stays.
+    expiresAt: input.itemTtlDays === undefined ? existing?.expiresAt : expiresAtOf(callAt ?? existing?.createdAt ?? input.now, input.itemTtlDays),
   });
   return { record, changed: true };
+}
+
+/** Epoch seconds `days` after the ISO time `at`: the DynamoDB TTL attribute's format. */
+export function expiresAtOf(at: string, days: number): number {
+  return Math.floor(Date.parse(at) / 1000) + days * 86_400;
 }
 
 /** The media of `event` to download: every ref whose media is not already stored on the item (once per kind and URL). */

@@ -131,6 +131,11 @@ export interface CallRecord extends CallFields {
   day?: string;
   /** Optimistic-concurrency counter; bumped by every ingest write. */
   version: number;
+  /**
+   * Epoch seconds after which DynamoDB's TTL deletes the item: `callAt` plus `protection.itemTtlDays`.
+   * Only set when that option is on.
+   */
+  expiresAt?: number;
 }
 
 /** A job on the media queue. */

@@ -320,7 +320,7 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
     writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, meta, signal));
     writes.push(
       deps.calls
-        .applyDelivery({ source: source.id, event, deliveryKey: deliveryKey(accepted.eventType, accepted.sha256), now: accepted.receivedAt, queuedMedia: event.media.map((m) => m.media) }, signal)
+        .applyDelivery({ source: source.id, event, deliveryKey: deliveryKey(accepted.eventType, accepted.sha256), now: accepted.receivedAt, queuedMedia: event.media.map((m) => m.media), itemTtlDays: deps.config.protection.itemTtlDays }, signal)
         .then((r) => outcomes.push(r)),
     );
   }

@@ -1,12 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ConfigError, withoutDefaults, type CallVaultConfig } from '#lib/config.ts';
 import { ENV } from '#lib/resources.ts';
+import { DEFAULT_FUNCTION_LOG_RETENTION, logRetentionFor } from './protection.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateContextOf, estimateEnvironment, type EnvironmentEstimate } from './function-environment.ts';
 
 /** The three Lambda functions; each one's handler is `functions/{name}/handler.ts`, export `handler`. */
@@ -38,8 +40,10 @@ export interface CallVaultFunctionProps {
    * @default lambda.Tracing.DISABLED
    */
   readonly tracing?: lambda.Tracing;
-  /** How long the function's logs are kept. @default logs.RetentionDays.ONE_MONTH */
+  /** How long the function's logs are kept. @default config.protection.logRetentionDays, else logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Customer-managed key of the function's log group (protection.kms). @default - CloudWatch Logs encryption */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -62,7 +66,8 @@ export class CallVaultFunction extends NodejsFunction {
       description: `Execution role of the CallVault ${props.name} function`,
     });
     const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? logRetentionFor(props.config.protection, DEFAULT_FUNCTION_LOG_RETENTION),
+      encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     super(scope, id, {

@@ -1,5 +1,6 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -7,6 +8,7 @@ import { Construct } from 'constructs';
 import type { CallVaultConfig } from '#lib/config.ts';
 import { ENV, INSIGHT_QUEUE } from '#lib/resources.ts';
 import type { CallVaultFunction } from './callvault-function.ts';
+import { grantKeyUse } from './protection.ts';
 import type { Storage } from './storage.ts';
 import { queueWorker, type WorkerQueue } from './worker-queue.ts';
 
@@ -36,8 +38,12 @@ export class InsightCards extends Construct {
   /** Hipcall API token secret of each Hipcall source id: `{"token": "...", "crmAuthorization"?: "..."}`. */
   public readonly hipcallApiSecrets: ReadonlyMap<string, secretsmanager.Secret>;
 
+  /** The secrets' customer-managed key, when protection.kms is on. */
+  private readonly encryptionKey?: kms.IKey;
+
   constructor(scope: Construct, id: string, props: InsightCardsProps) {
     super(scope, id);
+    this.encryptionKey = props.storage.encryptionKey;
     const secrets = new Map<string, secretsmanager.Secret>();
     for (const source of props.config.sources.filter((s) => s.provider === 'hipcall')) {
       // Generated rather than a plaintext placeholder in the template: the value is `{"token": "", "placeholder": "<random>"}`,
@@ -51,6 +57,7 @@ export class InsightCards extends Construct {
           excludePunctuation: true,
           passwordLength: 32,
         },
+        encryptionKey: props.storage.encryptionKey,
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
@@ -60,7 +67,10 @@ export class InsightCards extends Construct {
     }
     this.hipcallApiSecrets = secrets;
 
-    ({ worker: this.worker, jobs: this.jobs } = queueWorker(this, 'insight', INSIGHT_QUEUE, 'CallVault insight: look up the caller and push an Insight Card to Hipcall', props));
+    ({ worker: this.worker, jobs: this.jobs } = queueWorker(this, 'insight', INSIGHT_QUEUE, 'CallVault insight: look up the caller and push an Insight Card to Hipcall', {
+      ...props,
+      encryptionKey: props.storage.encryptionKey,
+    }));
     // The worker claims and settles the item's `insight` (conditional UpdateItem), and reads the item only
     // when a claim is refused, to tell "another source owns this call" from "a card is already out".
     props.storage.bindCalls(this.worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
@@ -75,6 +85,7 @@ export class InsightCards extends Construct {
   public bindHipcallApiSecrets(fn: lambda.Function): void {
     if (this.hipcallApiSecrets.size > 0) {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...this.hipcallApiSecrets.values()].map((s) => s.secretArn) }));
+      if (this.encryptionKey) grantKeyUse(fn, this.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
     }
     const stackName = Stack.of(this).stackName;
     fn.addEnvironment(ENV.hipcallApiSecrets, JSON.stringify(Object.fromEntries([...this.hipcallApiSecrets.keys()].map((id) => [id, hipcallApiSecretName(stackName, id)]))));

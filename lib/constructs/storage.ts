@@ -1,11 +1,13 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { CallVaultConfig } from '#lib/config.ts';
 import { CALLS_TABLE, CONTACTS_TABLE, ENV, PREFIX, type KeyAttribute, type TableDefinition } from '#lib/resources.ts';
+import { dataKeyFor, grantKeyUse, type KeyAction } from './protection.ts';
 
 /** Item-level DynamoDB actions a function may be granted on a table (never Scan or DeleteItem). */
 export type TableAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem';
@@ -19,6 +21,9 @@ export type ArchivePrefix = (typeof PREFIX)[keyof typeof PREFIX];
 /** Prefixes whose objects move to cheaper storage classes as they age (config.retention). */
 const TIERED_PREFIXES: readonly ArchivePrefix[] = [PREFIX.recordings, PREFIX.voicemails, PREFIX.transcripts];
 
+/** The calls table's TTL attribute (epoch seconds), set by the ingest merge when `protection.itemTtlDays` is. */
+export const CALLS_TTL_ATTRIBUTE = 'expiresAt';
+
 const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 
 export interface StorageProps {
@@ -28,6 +33,8 @@ export interface StorageProps {
   readonly noncurrentVersionExpirationDays?: number;
   /** Days the S3 server access logs are kept. @default 365 */
   readonly accessLogExpirationDays?: number;
+  /** Data protection options (KMS key, Object Lock, expiry, item TTL). @default - all off */
+  readonly protection?: CallVaultConfig['protection'];
 }
 
 const attribute = (key: KeyAttribute): dynamodb.Attribute => ({
@@ -49,6 +56,12 @@ export class Storage extends Construct {
   public readonly bucket: s3.Bucket;
   /** Where the archive bucket's server access logs go. */
   public readonly accessLogsBucket: s3.Bucket;
+  /**
+   * The customer-managed key of `protection.kms`, for every construct that stores data; the `bind*`
+   * methods grant its use with the data access.
+   * @default - none: AWS-managed encryption everywhere
+   */
+  public readonly encryptionKey?: kms.Key;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -56,7 +69,9 @@ export class Storage extends Construct {
     // buckets can disable ACLs (BucketOwnerEnforced). cdk.json sets the flag too; set here as well so the
     // construct keeps this behaviour in an app (or a test) whose context lacks it.
     this.node.setContext(S3_ACCESS_LOGS_USE_BUCKET_POLICY, true);
-    this.callsTable = this.table(CALLS_TABLE);
+    const protection = props.protection ?? { kms: false };
+    this.encryptionKey = dataKeyFor(this, protection);
+    this.callsTable = this.table(CALLS_TABLE, protection.itemTtlDays ? CALLS_TTL_ATTRIBUTE : undefined);
     this.contactsTable = this.table(CONTACTS_TABLE);
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
@@ -69,18 +84,28 @@ export class Storage extends Construct {
       lifecycleRules: [{ id: 'ExpireAccessLogs', expiration: Duration.days(props.accessLogExpirationDays ?? 365) }],
     });
 
+    const lock = protection.objectLock;
     this.bucket = new s3.Bucket(this, 'ArchiveBucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      // SSE-S3: no per-request KMS charge on multi-GB multipart media uploads and no key policy to keep;
-      // who may read is decided by IAM in the user's own account either way.
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      // By default SSE-S3: no per-request KMS charge on multi-GB multipart media uploads and no key policy
+      // to keep. With protection.kms, SSE-KMS with a bucket key, which keeps KMS requests to a few per object.
+      ...(this.encryptionKey
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
       enforceSSL: true,
       versioned: true,
+      ...(lock
+        ? {
+            objectLockEnabled: true,
+            objectLockDefaultRetention:
+              lock.mode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance(Duration.days(lock.days)) : s3.ObjectLockRetention.governance(Duration.days(lock.days)),
+          }
+        : {}),
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'archive/',
-      lifecycleRules: archiveLifecycleRules(props.retention, props.noncurrentVersionExpirationDays ?? 30),
+      lifecycleRules: archiveLifecycleRules(props.retention, props.noncurrentVersionExpirationDays ?? 30, protection.recordingsExpireDays),
     });
   }
 
@@ -106,6 +131,13 @@ export class Storage extends Construct {
         resources: prefixes.map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
       }),
     );
+    if (this.encryptionKey) {
+      // A multipart upload reads its own parts back (kms:Decrypt) to complete.
+      const keyActions = new Set<KeyAction>();
+      if (actions.includes('s3:PutObject')) keyActions.add('kms:GenerateDataKey').add('kms:Decrypt');
+      if (actions.includes('s3:GetObject')) keyActions.add('kms:Decrypt');
+      if (keyActions.size > 0) grantKeyUse(fn, this.encryptionKey, 's3', [...keyActions]);
+    }
     fn.addEnvironment(ENV.bucket, this.bucket.bucketName);
     // The object ARNs end in `prefix/*` by nature; acknowledge exactly those findings, nothing broader.
     const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
@@ -122,17 +154,24 @@ export class Storage extends Construct {
   private bindTable(fn: lambda.Function, table: dynamodb.Table, envName: string, actions: readonly TableAction[]): void {
     if (actions.length === 0) throw new Error(`Binding ${fn.node.id} to ${table.node.id} needs at least one action.`);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
+    if (this.encryptionKey) {
+      const writes = actions.some((a) => a !== 'dynamodb:GetItem');
+      grantKeyUse(fn, this.encryptionKey, 'dynamodb', writes ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt', 'kms:DescribeKey']);
+    }
     fn.addEnvironment(envName, table.tableName);
   }
 
-  private table(definition: TableDefinition): dynamodb.Table {
+  private table(definition: TableDefinition, timeToLiveAttribute?: string): dynamodb.Table {
     const table = new dynamodb.Table(this, definition.name, {
       partitionKey: attribute(definition.partitionKey),
       sortKey: definition.sortKey ? attribute(definition.sortKey) : undefined,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      ...(this.encryptionKey
+        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: this.encryptionKey }
+        : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+      timeToLiveAttribute,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     for (const index of definition.indexes) {
@@ -148,7 +187,11 @@ export class Storage extends Construct {
 }
 
 /** Lifecycle of the archive bucket from config.retention (validated in lib/config.ts). */
-export function archiveLifecycleRules(retention: CallVaultConfig['retention'], noncurrentVersionExpirationDays: number): s3.LifecycleRule[] {
+export function archiveLifecycleRules(
+  retention: CallVaultConfig['retention'],
+  noncurrentVersionExpirationDays: number,
+  recordingsExpireDays?: number,
+): s3.LifecycleRule[] {
   const { recordingsInfrequentAccessDays: iaDays, recordingsGlacierDays: glacierDays, rawExpireDays } = retention;
   const transitions: s3.Transition[] = [
     ...(iaDays > 0 ? [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(iaDays) }] : []),
@@ -161,6 +204,12 @@ export function archiveLifecycleRules(retention: CallVaultConfig['retention'], n
   ];
   if (transitions.length > 0) {
     for (const prefix of TIERED_PREFIXES) rules.push({ id: `Tier-${prefix.slice(0, -1)}`, prefix, transitions });
+  }
+  if (recordingsExpireDays !== undefined) {
+    // Deletion rules mean gone: once expired, the old version goes a day later, not after the bucket-wide 30 days.
+    for (const prefix of TIERED_PREFIXES) {
+      rules.push({ id: `Expire-${prefix.slice(0, -1)}`, prefix, expiration: Duration.days(recordingsExpireDays), noncurrentVersionExpiration: Duration.days(1) });
+    }
   }
   if (rawExpireDays > 0) rules.push({ id: 'ExpireRaw', prefix: PREFIX.raw, expiration: Duration.days(rawExpireDays) });
   // extras/ holds the oversized caller/analysis values an item points to: part of the record, so it is

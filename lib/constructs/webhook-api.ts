@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { CallVaultConfig } from '#lib/config.ts';
 import { ENV, INGEST_TIMEOUT_SECONDS, PREFIX, REPLAY_QUEUE } from '#lib/resources.ts';
 import { CallVaultFunction } from './callvault-function.ts';
+import { DEFAULT_ACCESS_LOG_RETENTION, grantKeyUse, logRetentionFor } from './protection.ts';
 import type { Storage } from './storage.ts';
 import { WorkerQueue } from './worker-queue.ts';
 
@@ -38,7 +39,7 @@ export interface WebhookApiProps {
   readonly alarmTopic: sns.ITopic;
   /** Memory of the ingest function, in MB. @default 512 */
   readonly memorySize?: number;
-  /** How long API access logs are kept. @default logs.RetentionDays.THREE_MONTHS */
+  /** How long API access logs are kept. @default config.protection.logRetentionDays, else logs.RetentionDays.THREE_MONTHS */
   readonly accessLogRetention?: logs.RetentionDays;
 }
 
@@ -81,6 +82,7 @@ export class WebhookApi extends Construct {
       description: 'CallVault ingest: authenticate, validate, store and enqueue webhook deliveries',
       timeout: Duration.seconds(INGEST_TIMEOUT_SECONDS),
       memorySize: props.memorySize ?? 512,
+      encryptionKey: storage.encryptionKey,
     });
     const ingest = this.ingestFunction;
     // The calls table adapter reads, then upserts with UpdateItem: never PutItem.
@@ -91,7 +93,12 @@ export class WebhookApi extends Construct {
     props.mediaQueue.bindProducer(ingest, ENV.mediaQueueUrl);
     props.insightQueue.bindProducer(ingest, ENV.insightQueueUrl);
 
-    this.replayQueue = new WorkerQueue(this, REPLAY_QUEUE.name, { definition: REPLAY_QUEUE, alarmTopic: props.alarmTopic, consumer: ingest });
+    this.replayQueue = new WorkerQueue(this, REPLAY_QUEUE.name, {
+      definition: REPLAY_QUEUE,
+      alarmTopic: props.alarmTopic,
+      consumer: ingest,
+      encryptionKey: storage.encryptionKey,
+    });
     this.replayQueue.bindProducer(ingest, ENV.replayQueueUrl);
 
     const secrets = new Map<string, secretsmanager.Secret>();
@@ -107,6 +114,7 @@ export class WebhookApi extends Construct {
           // 64 characters of [A-Za-z0-9]: about 381 bits, URL-safe in a path segment.
           passwordLength: 64,
         },
+        encryptionKey: storage.encryptionKey,
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
@@ -129,6 +137,7 @@ export class WebhookApi extends Construct {
           excludePunctuation: true,
           passwordLength: 32,
         },
+        encryptionKey: storage.encryptionKey,
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
@@ -142,6 +151,7 @@ export class WebhookApi extends Construct {
     ingest.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...secrets.values(), ...signing.values()].map((s) => s.secretArn) }),
     );
+    if (storage.encryptionKey) grantKeyUse(ingest, storage.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
     // Names, not ARNs: GetSecretValue takes either, and a full ARN per source would outgrow Lambda's 4 KB environment.
     ingest.addEnvironment(ENV.webhookSecrets, JSON.stringify(Object.fromEntries(config.sources.map((source) => [source.id, webhookTokenSecretName(stackName, source.id)]))));
     // Only sources that sign: the others pay nothing of the 4 KB.
@@ -152,7 +162,8 @@ export class WebhookApi extends Construct {
       createDefaultStage: false,
     });
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.accessLogRetention ?? logs.RetentionDays.THREE_MONTHS,
+      retention: props.accessLogRetention ?? logRetentionFor(config.protection, DEFAULT_ACCESS_LOG_RETENTION),
+      encryptionKey: storage.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // Throttling goes in the stage's defaultRouteSettings, which covers every route; per-route

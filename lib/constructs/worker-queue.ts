@@ -2,6 +2,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -10,6 +11,7 @@ import { Construct } from 'constructs';
 import type { CallVaultConfig } from '#lib/config.ts';
 import { dlqName, queueRetentionProblems, type QueueDefinition } from '#lib/resources.ts';
 import { CallVaultFunction, type FunctionName } from './callvault-function.ts';
+import { grantKeyUse } from './protection.ts';
 
 /** AWS guidance for SQS event sources: visibility timeout at least six times the function timeout. */
 export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
@@ -24,6 +26,11 @@ export interface WorkerQueueProps {
    * @default - no consumer: the queue is only produced to
    */
   readonly consumer?: lambda.Function;
+  /**
+   * Customer-managed key for the queue and its DLQ (protection.kms); producers get its use in bindProducer.
+   * @default - SQS-managed encryption
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -37,15 +44,21 @@ export class WorkerQueue extends Construct {
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   /** The consumer's event source, when there is a consumer. */
   public readonly eventSource?: SqsEventSource;
+  /** The queues' customer-managed key, when protection.kms is on. */
+  public readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: WorkerQueueProps) {
     super(scope, id);
-    const { definition, consumer } = props;
+    const { definition, consumer, encryptionKey } = props;
+    this.encryptionKey = encryptionKey;
+    const encryption: Pick<sqs.QueueProps, 'encryption' | 'encryptionMasterKey'> = encryptionKey
+      ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: encryptionKey }
+      : { encryption: sqs.QueueEncryption.SQS_MANAGED };
     if (consumer) assertVisibilityCoversConsumer(definition, consumer);
     assertRetentionKeepsDeadLetters(definition);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      ...encryption,
       enforceSSL: true,
       retentionPeriod: Duration.days(definition.dlqRetentionDays),
     });
@@ -55,7 +68,7 @@ export class WorkerQueue extends Construct {
     });
 
     this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      ...encryption,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
       retentionPeriod: Duration.days(definition.retentionDays),
@@ -89,6 +102,8 @@ export class WorkerQueue extends Construct {
   /** Let `fn` send to this queue (sqs:SendMessage only) and set `envName` to the queue URL. */
   public bindProducer(fn: lambda.Function, envName: string): void {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    // SQS encrypts each message under a data key it asks KMS for as the sender.
+    if (this.encryptionKey) grantKeyUse(fn, this.encryptionKey, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']);
     fn.addEnvironment(envName, this.queue.queueUrl);
   }
 }
@@ -116,6 +131,8 @@ export interface QueueWorkerProps {
   readonly alarmTopic: sns.ITopic;
   /** Memory of the worker, in MB. @default 256 */
   readonly memorySize?: number;
+  /** Customer-managed key for the queues and the worker's log group. @default - AWS-managed encryption */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -130,7 +147,8 @@ export function queueWorker(
   props: QueueWorkerProps,
 ): { worker: CallVaultFunction; jobs: WorkerQueue } {
   const timeout = Duration.seconds(definition.consumerTimeoutSeconds);
-  const worker = new CallVaultFunction(scope, 'Worker', { name, config: props.config, description, timeout, memorySize: props.memorySize ?? 256 });
-  const jobs = new WorkerQueue(scope, definition.name, { definition, alarmTopic: props.alarmTopic, consumer: worker });
+  const { encryptionKey } = props;
+  const worker = new CallVaultFunction(scope, 'Worker', { name, config: props.config, description, timeout, memorySize: props.memorySize ?? 256, encryptionKey });
+  const jobs = new WorkerQueue(scope, definition.name, { definition, alarmTopic: props.alarmTopic, consumer: worker, encryptionKey });
   return { worker, jobs };
 }

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CallsTable } from '#adapters/calls-table.ts';
+import { deliveryKey } from '#core/call-record.ts';
+import { normaliseDelivery } from '#core/providers/index.ts';
+import { sha256Hex } from '#core/request.ts';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
 import { hipcallHangup as hangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
@@ -27,17 +33,44 @@ describe('ingest handler: idempotence and durability', () => {
   });
   afterAll(async () => h?.close());
 
-  it('turns 50 concurrent identical deliveries into one item and one stored answer', async () => {
+  it('turns 50 concurrent identical deliveries into one item: every answer 2xx, the delivery applied once', async () => {
     const body = hangup('concurrent-call');
     const answers = await Promise.all(Array.from({ length: 50 }, () => h.post('hipcall', body)));
-    const statuses = answers.map((a) => a.status);
-    expect(statuses.every((s) => s === 200)).toBe(true);
-    expect(answers.filter((a) => a.json.status === 'stored')).toHaveLength(1);
-    expect(answers.filter((a) => a.json.status === 'duplicate')).toHaveLength(49);
+    // Each answer is stored, duplicate, or (when a CPU-starved emulator outlasts the ingest's budget,
+    // as the design allows) queued for replay; never an error, and at most one of them applied it.
+    expect(answers.map((a) => a.status).every((s) => s === 200 || s === 202)).toBe(true);
+    expect(answers.every((a) => ['stored', 'duplicate', 'queued'].includes(String(a.json.status)))).toBe(true);
+    expect(answers.filter((a) => a.json.status === 'stored').length).toBeLessThanOrEqual(1);
+    // Whatever was deferred is applied by the replay queue, as a duplicate of what is already there.
+    const sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
+    const stop = startPoller({ sqs, queueUrl: h.emulators.queues.replay, handler: h.handler as unknown as SqsHandler, name: 'replay', waitTimeSeconds: 1 });
+    try {
+      await waitFor(async () => ((await h.depth('replay')) === 0 ? true : undefined));
+    } finally {
+      await stop();
+      sqs.destroy();
+    }
     const item = await h.item('hipcall#concurrent-call');
     expect(item?.events).toHaveLength(1);
     expect(item?.version).toBe(1);
     expect(item?.status).toBe('completed');
+    expect(await h.depth('replayDlq')).toBe(0);
+  });
+
+  it('applies 50 concurrent identical deliveries to the calls table exactly once: one stored, 49 duplicates', async () => {
+    // The property itself, at the layer that owns it, with a client that waits as long as the emulator needs.
+    const calls = new CallsTable(DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))), h.emulators.tables.calls);
+    const body = hangup('concurrent-table-call');
+    const result = normaliseDelivery('hipcall', JSON.parse(body), { defaultCountry: 'GB', receivedAt: '2026-04-02T10:01:00.000Z' });
+    if (result.outcome !== 'events') throw new Error('expected a call event');
+    const event = result.events[0]!;
+    const input = { source: 'hipcall', event, deliveryKey: deliveryKey(result.eventType, sha256Hex(Buffer.from(body))), now: '2026-04-02T10:01:00.000Z' };
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => calls.applyDelivery(input)));
+    expect(outcomes.filter((o) => o.outcome === 'stored')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(49);
+    const item = await h.item('hipcall#concurrent-table-call');
+    expect(item?.events).toHaveLength(1);
+    expect(item?.version).toBe(1);
   });
 
   it('answers a repeated delivery with duplicate and changes nothing on the item', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isJsonContentType, readBody } from '#core/request.ts';
+import { isJsonContentType, mayHoldInexactNumber, readBody } from '#core/request.ts';
 import { ipAllowed } from '#core/source-ip.ts';
 
 const read = (body: string | undefined, extra: Partial<Parameters<typeof readBody>[0]> = {}) =>
@@ -97,5 +97,18 @@ describe('ipAllowed', () => {
     expect(ipAllowed('not-an-ip', ['0.0.0.0/0'])).toBe(false);
     expect(ipAllowed('1.2.3.4', ['1.2.3.4/40'])).toBe(false);
     expect(ipAllowed('256.1.1.1', ['0.0.0.0/0'])).toBe(false);
+  });
+});
+
+describe('mayHoldInexactNumber (the fast path that skips the exact parse)', () => {
+  it.each([
+    ['a nanosecond timestamp', '{"t": 1737367200123456789}', true],
+    ['a long decimal', '{"x": 0.10000000000000000000001}', true],
+    ['an exponent', '{"x": 1e200}', true],
+    ['a negative exponent', '{"x": 5E-324}', true],
+    ['ordinary numbers and a hex id with "7e3" in it', '{"uuid": "2483a75a-56a2-41f1-991b-92b1667e324a", "d": 45, "ts": 1775124045, "p": 1.5}', false],
+    ['15 digits', '{"n": 123456789012345}', false],
+  ])('%s → %s', (_name, text, expected) => {
+    expect(mayHoldInexactNumber(text)).toBe(expected);
   });
 });
