@@ -168,7 +168,7 @@ export const configSchema = z.strictObject({
   /** Default throttle of each source's routes (a source's own `throttle` overrides it). */
   throttle: throttleSchema.default({ rateLimit: 50, burstLimit: 100 }),
   concurrency: concurrencySchema.default({ ingestReserved: 50, mediaMax: 5, insightMax: 10 }),
-  /** Email address subscribed to the DLQ alarms (optional). */
+  /** Email address subscribed to every alarm (optional). */
   alarmEmail: z.email().optional(),
 });
 

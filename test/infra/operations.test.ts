@@ -10,6 +10,7 @@ import { createApp } from '#bin/app.ts';
 import { METRIC, METRICS_NAMESPACE } from '#core/metrics.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { CLIENT_ERROR_SPIKE, METRIC_SERVICE } from '#lib/constructs/monitoring.ts';
+import { ConfigError, parseConfig, throttleOf, withoutDefaults } from '#lib/config.ts';
 import { UNKNOWN_SOURCE_THROTTLE } from '#lib/constructs/webhook-api.ts';
 import { REPLAY_QUEUE, queueLifetimeSeconds } from '#lib/resources.ts';
 
@@ -216,5 +217,32 @@ describe('isolation', () => {
     expect(routes).toHaveLength(21 * 3);
     expect(Object.keys(big.resources[idOf(big.stack.webhookApi.stage)]?.Properties?.RouteSettings as Json)).toHaveLength(21 * 3);
     expect(count).toBeLessThan(400);
+  });
+});
+
+describe('the concurrency and throttle config', () => {
+  it('defaults to 50 reserved for the ingest, 5 media and 10 insight executions at most', () => {
+    expect(parseConfig({}).concurrency).toEqual({ ingestReserved: 50, mediaMax: 5, insightMax: 10 });
+  });
+
+  it("refuses a MaximumConcurrency under AWS's minimum of 2, naming the key", () => {
+    expect(() => parseConfig({ concurrency: { mediaMax: 1 } })).toThrow(ConfigError);
+    expect(() => parseConfig({ concurrency: { mediaMax: 1 } })).toThrow(/callvault\.concurrency\.mediaMax: must be at least 2/);
+    expect(() => parseConfig({ concurrency: { ingestReserved: -1 } })).toThrow(/callvault\.concurrency\.ingestReserved/);
+  });
+
+  it("gives a source its own throttle, else the global one, and refuses a misspelt key", () => {
+    const config = parseConfig({ throttle: { rateLimit: 7 }, sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3, burstLimit: 4 } }, { id: 'b', provider: 'postcall' }] });
+    expect(config.sources.map((source) => throttleOf(config, source))).toEqual([
+      { rateLimit: 3, burstLimit: 4 },
+      { rateLimit: 7, burstLimit: 100 },
+    ]);
+    expect(() => parseConfig({ sources: [{ id: 'a', provider: 'postcall', throttle: { rate: 3 } }] })).toThrow(/callvault\.sources\[0\]\.throttle/);
+  });
+
+  it('hands the functions the new keys only when they differ from the defaults', () => {
+    const config = parseConfig({ concurrency: { mediaMax: 3 }, sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }] });
+    expect(withoutDefaults(config)).toEqual({ concurrency: { mediaMax: 3 }, sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }] });
+    expect(withoutDefaults(parseConfig({ concurrency: { ingestReserved: 50 } }))).toEqual({});
   });
 });
