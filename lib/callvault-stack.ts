@@ -3,7 +3,8 @@ import type { Construct } from 'constructs';
 import type { CallVaultConfig } from './config.ts';
 import { HIPCALL_API_SECRET_SHAPE, InsightCards } from './constructs/insight-cards.ts';
 import { MediaPipeline } from './constructs/media-pipeline.ts';
-import { Monitoring } from './constructs/monitoring.ts';
+import { Monitoring, type PipelineAlarms } from './constructs/monitoring.ts';
+import { PipelineDashboard } from './constructs/pipeline-dashboard.ts';
 import { Storage } from './constructs/storage.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { pascal } from './resources.ts';
@@ -24,6 +25,8 @@ export class CallVaultStack extends Stack {
   public readonly insightCards: InsightCards;
   public readonly mediaPipeline: MediaPipeline;
   public readonly webhookApi: WebhookApi;
+  public readonly pipelineAlarms: PipelineAlarms;
+  public readonly dashboard: PipelineDashboard;
 
   constructor(scope: Construct, id: string, props: CallVaultStackProps) {
     super(scope, id, { description: 'CallVault: call records, recordings and transcripts archived in your own AWS account', ...props });
@@ -45,7 +48,30 @@ export class CallVaultStack extends Stack {
     });
     // Every variable is set by now: a config too big for Lambda's 4 KB environment stops here, as a ConfigError.
     for (const fn of [this.webhookApi.ingestFunction, this.mediaPipeline.worker, this.insightCards.worker]) fn.assertEnvironmentFits();
-    this.monitoring.alarmOnErrors('IngestErrorsAlarm', this.webhookApi.ingestFunction, 'The ingest function failed: a provider may have received a 5xx. Check its logs.');
+    const ingest = this.webhookApi.ingestFunction;
+    // The handler answers every request it can, fallbacks included; Errors counts only invocations that threw or timed out.
+    this.monitoring.alarmOnErrors(
+      'IngestErrorsAlarm',
+      ingest,
+      'The ingest function crashed or timed out (a bug or a hung dependency, not a refused delivery: those are answered, and the API 5xx alarm counts them). ' +
+        `A webhook request it was serving got a 5xx from API Gateway; a replay batch is retried. First: aws logs tail ${ingest.logGroup.logGroupName} --since 1h`,
+    );
+    this.pipelineAlarms = this.monitoring.watchPipeline({
+      api: this.webhookApi.api,
+      accessLogGroupName: this.webhookApi.accessLogGroup.logGroupName,
+      ingest,
+      media: this.mediaPipeline.worker,
+      insight: this.insightCards.worker,
+      replayQueue: this.webhookApi.replayQueue.queue,
+    });
+    this.dashboard = new PipelineDashboard(this, 'Dashboard', {
+      api: this.webhookApi.api,
+      ingest,
+      media: this.mediaPipeline.worker,
+      insight: this.insightCards.worker,
+      queues: [this.mediaPipeline.jobs, this.insightCards.jobs, this.webhookApi.replayQueue],
+      sourceIds: config.sources.map((s) => s.id),
+    });
 
     new CfnOutput(this, 'WebhookBaseUrl', { value: this.webhookApi.baseUrl, description: 'Base of every webhook URL: {base}/{source}/{token}' });
     for (const endpoint of this.webhookApi.endpoints) {
@@ -82,6 +108,10 @@ export class CallVaultStack extends Stack {
     new CfnOutput(this, 'InsightDlqUrl', { value: this.insightCards.jobs.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ReplayQueueUrl', { value: this.webhookApi.replayQueue.queue.queueUrl });
     new CfnOutput(this, 'ReplayDlqUrl', { value: this.webhookApi.replayQueue.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn, description: 'Subscribe here to receive the DLQ and ingest alarms' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn, description: 'Subscribe here to receive every CallVault alarm (README: "Operating CallVault")' });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboardName}`,
+      description: 'The pipeline end to end, per source',
+    });
   }
 }

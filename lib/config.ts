@@ -75,6 +75,24 @@ export const insightSchema = z.strictObject({
   crm: crmSchema.optional(),
 });
 
+/** API Gateway throttling of one route: steady requests per second, and the burst above it. */
+export const throttleSchema = z.strictObject({
+  rateLimit: z.number().int().min(1).default(50),
+  burstLimit: z.number().int().min(1).default(100),
+});
+
+/**
+ * Lambda concurrency. `ingestReserved` both guarantees the ingest that many executions and caps it
+ * there (0: nothing reserved, for accounts whose concurrency quota is too low to reserve any);
+ * `mediaMax`/`insightMax` cap how many executions each queue's event source may run at once
+ * (AWS's minimum is 2), so 900-second media runs cannot take the account's concurrency from the ingest.
+ */
+export const concurrencySchema = z.strictObject({
+  ingestReserved: z.number().int().min(0).max(1000).default(50),
+  mediaMax: z.number().int().min(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)').max(1000).default(5),
+  insightMax: z.number().int().min(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)').max(1000).default(10),
+});
+
 export const sourceSchema = z
   .strictObject({
     /** The `{source}` path segment of the webhook URL. */
@@ -94,6 +112,11 @@ export const sourceSchema = z
      */
     signature: z.enum(['standard-webhooks'], { message: 'must be "standard-webhooks" (the only signature scheme CallVault verifies), or left out' }).optional(),
     insight: insightSchema.optional(),
+    /**
+     * Throttle of this source's own webhook routes (each method's route has its own bucket), so its
+     * bursts never spend another source's allowance. Absent: the global `throttle`.
+     */
+    throttle: throttleSchema.optional(),
   })
   .transform((s) => ({ ...s, mediaDelaySeconds: s.mediaDelaySeconds ?? DEFAULT_MEDIA_DELAY[s.provider] }));
 
@@ -187,14 +210,11 @@ export const configSchema = z.strictObject({
       mediaMaxBytes: z.number().int().min(1024).default(2 * 1024 ** 3),
     })
     .default({ maxBodyBytes: 1024 * 1024, mediaMaxBytes: 2 * 1024 ** 3 }),
-  throttle: z
-    .strictObject({
-      rateLimit: z.number().int().min(1).default(50),
-      burstLimit: z.number().int().min(1).default(100),
-    })
-    .default({ rateLimit: 50, burstLimit: 100 }),
+  /** Default throttle of each source's routes (a source's own `throttle` overrides it). */
+  throttle: throttleSchema.default({ rateLimit: 50, burstLimit: 100 }),
+  concurrency: concurrencySchema.default({ ingestReserved: 50, mediaMax: 5, insightMax: 10 }),
   protection: protectionSchema,
-  /** Email address subscribed to the DLQ alarms (optional). */
+  /** Email address subscribed to every alarm (optional). */
   alarmEmail: z.email().optional(),
 }).superRefine((config, ctx) => {
   const { retention, protection } = config;
@@ -283,6 +303,11 @@ export function withoutDefaults(config: CallVaultConfig): unknown {
   if (!same()) throw new Error('withoutDefaults: the compacted config no longer parses to the same config; pass the full config instead.');
   compacted.set(config, root);
   return root;
+}
+
+/** The throttle of a source's webhook routes: its own, or the global one. */
+export function throttleOf(config: CallVaultConfig, source: SourceConfig): z.output<typeof throttleSchema> {
+  return source.throttle ?? config.throttle;
 }
 
 export function sourceById(config: CallVaultConfig, id: string): SourceConfig | undefined {

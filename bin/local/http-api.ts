@@ -44,8 +44,13 @@ function decodeSegment(segment: string): string | undefined {
   }
 }
 
-/** Serve `/webhooks/{source}/{token}` with the real ingest handler. Returns false for other paths. */
-export async function serveWebhook(req: IncomingMessage, res: ServerResponse, handler: HttpHandler): Promise<boolean> {
+/**
+ * Serve `/webhooks/{source}/{token}` with the real ingest handler. Returns false for other paths.
+ * `routedSources`: the source ids with a route of their own (`/webhooks/{id}/{token}`, as the deployed
+ * API has one per configured source, for its throttle); their requests carry that route key and no
+ * `source` parameter, as in AWS. Others take the generic route.
+ */
+export async function serveWebhook(req: IncomingMessage, res: ServerResponse, handler: HttpHandler, routedSources: ReadonlySet<string> = new Set()): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const match = ROUTE.exec(url.pathname);
   if (!match) return false;
@@ -74,9 +79,11 @@ export async function serveWebhook(req: IncomingMessage, res: ServerResponse, ha
   const contentType = headers['content-type'] ?? '';
   const isText = bytes.length === 0 || contentType === '' || TEXT_TYPES.test(contentType);
   const now = new Date();
+  const ownRoute = routedSources.has(match[1]!);
+  const routeKey = ownRoute ? `${method} /webhooks/${match[1]!}/{token}` : `${method} /webhooks/{source}/{token}`;
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
-    routeKey: `${method} /webhooks/{source}/{token}`,
+    routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.replace(/^\?/, ''),
     headers,
@@ -87,12 +94,12 @@ export async function serveWebhook(req: IncomingMessage, res: ServerResponse, ha
       domainPrefix: 'local',
       http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
       requestId: crypto.randomUUID(),
-      routeKey: `${method} /webhooks/{source}/{token}`,
+      routeKey,
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
-    pathParameters: { source, token },
+    pathParameters: ownRoute ? { token } : { source, token },
     body: bytes.length ? (isText ? bytes.toString('utf8') : bytes.toString('base64')) : undefined,
     isBase64Encoded: bytes.length > 0 && !isText,
   };

@@ -125,10 +125,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       res.end(JSON.stringify({ message: 'local stack error' }));
     });
   });
+  // Each configured source has its own route, as in the deployed API (lib/constructs/webhook-api.ts).
+  const routedSources = new Set(config.sources.map((s) => s.id));
   const route = async (req: Parameters<typeof serveWebhook>[0], res: Parameters<typeof serveWebhook>[1]) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path.startsWith(HIPCALL_MOCK_PATH + '/') && (await hipcall.handle(req, res, path.slice(HIPCALL_MOCK_PATH.length)))) return;
-    if (loaded.webhook && (await serveWebhook(req, res, loaded.webhook))) return;
+    if (loaded.webhook && (await serveWebhook(req, res, loaded.webhook, routedSources))) return;
     if (path === '/' || path === '/_local/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'ok', message: 'CallVault local stack. POST webhooks to /webhooks/{source}/{token}.' }));

@@ -75,6 +75,17 @@ interface Accepted {
 
 const STATUS_METRIC = { stored: METRIC.deliveryStored, duplicate: METRIC.deliveryDuplicate, ignored: METRIC.deliveryIgnored } as const;
 
+/** A per-source route key, `POST /webhooks/hipcall/{token}`: the source is a literal segment, not a path parameter. */
+const LITERAL_SOURCE_ROUTE = /^[A-Z]+ \/webhooks\/([a-z0-9-]+)\/\{token\}$/;
+
+/**
+ * The source a request was routed for: the `{source}` parameter of the generic route, else the
+ * literal segment of the source's own route (each source has one, for its own throttle).
+ */
+export function routeSourceId(event: Pick<APIGatewayProxyEventV2, 'pathParameters' | 'routeKey'>): string {
+  return event.pathParameters?.source ?? LITERAL_SOURCE_ROUTE.exec(event.routeKey ?? '')?.[1] ?? '';
+}
+
 /** Handle one HTTP request from API Gateway (HTTP API, payload v2). Never throws. */
 export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): Promise<Answer> {
   const answer = await answerWebhook(event, deps);
@@ -89,7 +100,7 @@ async function answerWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): P
   const now = deps.now?.() ?? new Date();
   const receivedAt = now.toISOString();
   const method = event.requestContext?.http?.method ?? 'POST';
-  const sourceId = event.pathParameters?.source ?? '';
+  const sourceId = routeSourceId(event);
   const token = event.pathParameters?.token ?? '';
   const source = sourceById(deps.config, sourceId);
   // Read alongside the token check: on a cold start both wait on Secrets Manager, within one 3 s budget.

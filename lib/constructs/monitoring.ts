@@ -1,3 +1,10 @@
+/**
+ * Alarms to one SNS topic. The CallVault metrics (functions/core/metrics.ts) are read as the functions emit
+ * them (functions/adapters/metrics.ts): every value is filed under `[source]` and under no dimension at all
+ * (`DeliveryRefused` under `[source, status]` and `[status]`). The whole-pipeline alarms read the series
+ * without dimensions; the dashboard's per-source graphs read `[source]`. Powertools' `service` dimension
+ * is not used, so a metric is addressed by its name and these dimensions alone.
+ */
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -7,6 +14,60 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { METRIC, METRICS_NAMESPACE, METRIC_DIMENSION, type MetricName } from '#core/metrics.ts';
+import { REPLAY_QUEUE, queueLifetimeSeconds } from '#lib/resources.ts';
+
+
+/** Period of every count alarm. */
+const ALARM_PERIOD = Duration.minutes(5);
+
+/**
+ * A 4xx spike: Hipcall stops after 2-3 failed deliveries, so a wrong URL shows as a handful of 4xx, not
+ * a flood; 10 in 5 minutes stays above the odd scanner's 404s and still catches a busy misconfigured source.
+ */
+export const CLIENT_ERROR_SPIKE = { threshold: 10, period: Duration.minutes(5) } as const;
+
+/** A CallVault metric from its namespace: the whole pipeline (no dimension), or one source (`[source]`). */
+export function pipelineMetric(name: MetricName, opts: { source?: string; statistic?: string; period?: Duration; label?: string } = {}): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: opts.source ? { [METRIC_DIMENSION.source]: opts.source } : {},
+    statistic: opts.statistic ?? cloudwatch.Stats.SUM,
+    period: opts.period ?? Duration.minutes(5),
+    label: opts.label,
+  });
+}
+
+/** What the pipeline alarms watch. */
+export interface PipelineWatchProps {
+  readonly api: apigwv2.HttpApi;
+  /** Name of the API's access log group, quoted in the 4xx alarm. */
+  readonly accessLogGroupName: string;
+  readonly ingest: lambda.Function;
+  readonly media: lambda.Function;
+  readonly insight: lambda.Function;
+  readonly replayQueue: sqs.Queue;
+  /** When the 4xx alarm fires. @default CLIENT_ERROR_SPIKE */
+  readonly clientErrorSpike?: { readonly threshold: number; readonly period: Duration };
+}
+
+/** The alarms `watchPipeline` creates. */
+export interface PipelineAlarms {
+  readonly apiServerErrors: cloudwatch.Alarm;
+  readonly apiClientErrorSpike: cloudwatch.Alarm;
+  /** By function: ingest, media, insight. */
+  readonly throttles: ReadonlyMap<string, cloudwatch.Alarm>;
+  readonly deliveryQueuedForReplay: cloudwatch.Alarm;
+  readonly deliveryUnapplied: cloudwatch.Alarm;
+  readonly replayQueueAge: cloudwatch.Alarm;
+  readonly mediaFailed: cloudwatch.Alarm;
+  readonly mediaExpired: cloudwatch.Alarm;
+  readonly mediaRejected: cloudwatch.Alarm;
+  readonly insightFailed: cloudwatch.Alarm;
+}
 
 export interface MonitoringProps {
   /**
@@ -74,13 +135,108 @@ export class Monitoring extends Construct {
     }
   }
 
-  /** Alarm as soon as `fn` reports an error (ingest errors mean a provider may have been refused). */
+  /** Alarm as soon as `fn` reports an error: an invocation that threw or timed out (not a request the handler answered). */
   public alarmOnErrors(id: string, fn: lambda.Function, description: string): cloudwatch.Alarm {
+    return this.alarm(id, fn.metricErrors({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }), 1, description);
+  }
+
+  /**
+   * The pipeline's alarms, each to the topic, each saying what it means and the first command to run:
+   * API 5xx and a 4xx spike, throttles of each function, ingest fallbacks, the replay queue's age,
+   * media failed/expired/rejected and insight failed. (DLQ alarms belong to each WorkerQueue.)
+   */
+  public watchPipeline(props: PipelineWatchProps): PipelineAlarms {
+    const { api, ingest, media, insight, replayQueue } = props;
+    const tail = (fn: lambda.Function) => `aws logs tail ${fn.logGroup.logGroupName} --since 1h`;
+    const spike = props.clientErrorSpike ?? CLIENT_ERROR_SPIKE;
+    const replayAgeSeconds = queueLifetimeSeconds(REPLAY_QUEUE);
+    const count = (name: MetricName) => pipelineMetric(name, { statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
+
+    const throttles = new Map<string, cloudwatch.Alarm>();
+    const throttleHints: [string, lambda.Function, string][] = [
+      ['Ingest', ingest, 'API Gateway answered those webhook requests with a 5xx and the provider may not retry. Raise concurrency.ingestReserved in cdk.json (or 0 to reserve nothing and share the account pool), then redeploy'],
+      ['Media', media, 'media jobs wait on their queue and are retried; concurrency.mediaMax normally keeps this away, so the account is short of concurrency. Check: aws lambda get-account-settings'],
+      ['Insight', insight, 'Insight Cards may arrive late (and go stale); concurrency.insightMax normally keeps this away, so the account is short of concurrency. Check: aws lambda get-account-settings'],
+    ];
+    for (const [name, fn, hint] of throttleHints) {
+      throttles.set(
+        name.toLowerCase(),
+        this.alarm(`${name}ThrottlesAlarm`, fn.metricThrottles({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }), 1, `Lambda throttled the ${name.toLowerCase()} function: ${hint}. First: ${tail(fn)}`),
+      );
+    }
+
+    return {
+      apiServerErrors: this.alarm(
+        'ApiServerErrorsAlarm',
+        api.metricServerError({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }),
+        1,
+        'The webhook API answered a 5xx: a provider may have lost a delivery (Hipcall never retries, and marks the integration Broken after 2-3 failures). ' +
+          `First: ${tail(ingest)}. Then re-enable any integration the provider dashboard shows as Broken.`,
+      ),
+      apiClientErrorSpike: this.alarm(
+        'ApiClientErrorSpikeAlarm',
+        api.metricClientError({ period: spike.period, statistic: cloudwatch.Stats.SUM }),
+        spike.threshold,
+        `The webhook API answered ${spike.threshold} or more 4xx within ${spike.period.toMinutes()} minutes: a provider probably has a wrong webhook URL or token (404), a signature fails (401), or a source is throttled (429). ` +
+          `First: npx callvault urls, and compare each URL with the provider dashboard; the access log (status, routeKey) is ${props.accessLogGroupName}.`,
+      ),
+      throttles,
+      deliveryQueuedForReplay: this.alarm(
+        'DeliveryQueuedForReplayAlarm',
+        count(METRIC.deliveryQueuedForReplay),
+        1,
+        'A write to DynamoDB or S3 failed, so the ingest put the delivery on the replay queue (the provider got 202); the ingest applies it within minutes. ' +
+          `First: ${tail(ingest)} to see which write failed; if the ReplayQueueAge or replay DLQ alarm follows: npx callvault replay --dlq replay`,
+      ),
+      deliveryUnapplied: this.alarm(
+        'DeliveryUnappliedAlarm',
+        count(METRIC.deliveryUnapplied),
+        1,
+        'A write failed and the replay queue failed too: the delivery is kept in raw/ as .unapplied.json and is NOT in the calls table until it is replayed. ' +
+          `First: npx callvault replay --unapplied (then ${tail(ingest)} for the cause)`,
+      ),
+      replayQueueAge: this.alarm(
+        'ReplayQueueAgeAlarm',
+        replayQueue.metricApproximateAgeOfOldestMessage({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
+        replayAgeSeconds,
+        `A replay has waited ${replayAgeSeconds} s or more, longer than its ${REPLAY_QUEUE.maxReceiveCount} receives can take: the ingest is not consuming the replay queue (event source mapping disabled, throttled, or every replay failing). ` +
+          `First: aws lambda list-event-source-mappings --function-name ${ingest.functionName}, then ${tail(ingest)}`,
+      ),
+      mediaFailed: this.alarm(
+        'MediaFailedAlarm',
+        count(METRIC.mediaFailed),
+        1,
+        `A recording, voicemail or transcript download failed for good: the call item shows state "failed" and the job is in the media DLQ. First: ${tail(media)}; once fixed: npx callvault replay --dlq media`,
+      ),
+      mediaExpired: this.alarm(
+        'MediaExpiredAlarm',
+        count(METRIC.mediaExpired),
+        1,
+        `A media URL stayed refused past its lifetime (state "expired"): the worker could not download it in time, often after a backlog, or for Hipcall while its API token is unset (fresh URLs need it: run the HipcallApiTokenCommand output). First: ${tail(media)}`,
+      ),
+      mediaRejected: this.alarm(
+        'MediaRejectedAlarm',
+        count(METRIC.mediaRejected),
+        1,
+        `A media URL was refused before any fetch (state "rejected"): not https, a private or blocked address, a host outside mediaHostAllowlist, or over limits.mediaMaxBytes. First: ${tail(media)} for the reason; fix the source's mediaHostAllowlist in cdk.json if the host is genuine`,
+      ),
+      insightFailed: this.alarm(
+        'InsightFailedAlarm',
+        count(METRIC.insightFailed),
+        1,
+        'An Insight Card could not be posted to Hipcall. Every call_init fails until the Hipcall API token placeholder is replaced: run the HipcallApiTokenCommand output of the stack with your token. ' +
+          `First: ${tail(insight)}`,
+      ),
+    };
+  }
+
+  /** A count (or gauge) alarm at `threshold` or above, to the topic; no data is no problem. */
+  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, description: string): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       alarmDescription: description,
-      metric: fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      metric,
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });

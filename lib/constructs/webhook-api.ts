@@ -3,11 +3,12 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { CallVaultConfig } from '#lib/config.ts';
+import { throttleOf, type CallVaultConfig } from '#lib/config.ts';
 import { ENV, INGEST_TIMEOUT_SECONDS, PREFIX, REPLAY_QUEUE } from '#lib/resources.ts';
 import { CallVaultFunction } from './callvault-function.ts';
 import { DEFAULT_ACCESS_LOG_RETENTION, grantKeyUse, logRetentionFor } from './protection.ts';
@@ -16,6 +17,19 @@ import { WorkerQueue } from './worker-queue.ts';
 
 /** The webhook route; `{token}` is the source's secret, compared in constant time by the ingest function. */
 export const WEBHOOK_PATH = '/webhooks/{source}/{token}';
+
+/** A configured source's own route (the ingest reads the source from the route key): its throttle is its own. */
+export const sourceWebhookPath = (sourceId: string): string => `/webhooks/${sourceId}/{token}`;
+
+/** The methods every webhook route takes. HTTP APIs route HEAD only where a route names it; the handler answers it like GET (URL checks). */
+export const WEBHOOK_METHODS = [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET, apigwv2.HttpMethod.HEAD] as const;
+
+/**
+ * Throttle of the generic `{source}` route, which only unknown sources reach (and paths that spell a
+ * source id with percent-escapes): small, so a flood of wrong URLs is refused there with 429s and
+ * never spends a real source's allowance.
+ */
+export const UNKNOWN_SOURCE_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
 
 /**
  * Name of a source's webhook token secret. Named (not generated) so WEBHOOK_SECRETS can hold short
@@ -41,6 +55,8 @@ export interface WebhookApiProps {
   readonly memorySize?: number;
   /** How long API access logs are kept. @default config.protection.logRetentionDays, else logs.RetentionDays.THREE_MONTHS */
   readonly accessLogRetention?: logs.RetentionDays;
+  /** Throttle of the generic route that unknown sources reach. @default UNKNOWN_SOURCE_THROTTLE */
+  readonly unknownSourceThrottle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 /** A configured source's webhook endpoint, for outputs and the CLI. */
@@ -53,8 +69,10 @@ export interface WebhookEndpoint {
 
 /**
  * The front door: an HTTP API with `POST`, `GET` and `HEAD /webhooks/{source}/{token}` on the ingest function,
- * throttled per config and access-logged (as JSON, without the path: it carries the token). The ingest
- * function is also the consumer of the replay queue, where it parks deliveries it could not write.
+ * one such route per configured source with its own throttle (plus the generic route for unknown sources,
+ * throttled low), and access-logged (as JSON, without the path: it carries the token). The ingest
+ * function is also the consumer of the replay queue, where it parks deliveries it could not write; its
+ * reserved concurrency (config `concurrency.ingestReserved`) keeps the workers from taking its executions.
  */
 export class WebhookApi extends Construct {
   public readonly api: apigwv2.HttpApi;
@@ -85,6 +103,10 @@ export class WebhookApi extends Construct {
       encryptionKey: storage.encryptionKey,
     });
     const ingest = this.ingestFunction;
+    // 0 reserves nothing (an account with a low concurrency quota cannot reserve); never a reserved 0, which would stop the function.
+    if (config.concurrency.ingestReserved > 0) {
+      (ingest.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = config.concurrency.ingestReserved;
+    }
     // The calls table adapter reads, then upserts with UpdateItem: never PutItem.
     storage.bindCalls(ingest, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     storage.bindArchive(ingest, [PREFIX.raw, PREFIX.quarantine, PREFIX.extras], ['s3:PutObject']);
@@ -166,8 +188,7 @@ export class WebhookApi extends Construct {
       encryptionKey: storage.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // Throttling goes in the stage's defaultRouteSettings, which covers every route; per-route
-    // routeSettings would have to name route keys that CloudFormation may not have created yet.
+    // The stage default covers any route without settings of its own; every webhook route has its own below.
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       autoDeploy: true,
@@ -194,12 +215,19 @@ export class WebhookApi extends Construct {
       },
     });
 
-    this.api.addRoutes({
-      path: WEBHOOK_PATH,
-      // HTTP APIs route HEAD only where a route names it; the handler answers it like GET (URL checks).
-      methods: [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET, apigwv2.HttpMethod.HEAD],
-      integration: new HttpLambdaIntegration('IngestIntegration', ingest),
-    });
+    // One integration for every route; API Gateway picks a source's literal route over the generic one.
+    const integration = new HttpLambdaIntegration('IngestIntegration', ingest);
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const addWebhookRoutes = (path: string, throttle: { rateLimit: number; burstLimit: number }): void => {
+      for (const route of this.api.addRoutes({ path, methods: [...WEBHOOK_METHODS], integration })) {
+        routeSettings[(route.node.defaultChild as apigwv2.CfnRoute).routeKey] = { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit };
+        // CloudFormation refuses route settings that name a route key it has not created yet.
+        this.stage.node.addDependency(route);
+      }
+    };
+    addWebhookRoutes(WEBHOOK_PATH, props.unknownSourceThrottle ?? UNKNOWN_SOURCE_THROTTLE);
+    for (const source of config.sources) addWebhookRoutes(sourceWebhookPath(source.id), throttleOf(config, source));
+    (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = routeSettings;
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:

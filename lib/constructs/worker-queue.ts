@@ -31,6 +31,11 @@ export interface WorkerQueueProps {
    * @default - SQS-managed encryption
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Most concurrent executions the event source may invoke (SQS `MaximumConcurrency`, 2-1000).
+   * @default - no cap: the source scales up to the function's concurrency
+   */
+  readonly maxConcurrency?: number;
 }
 
 /**
@@ -90,6 +95,7 @@ export class WorkerQueue extends Construct {
         batchSize: definition.batchSize,
         maxBatchingWindow: definition.maxBatchingWindowSeconds > 0 ? Duration.seconds(definition.maxBatchingWindowSeconds) : undefined,
         reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency,
       });
       consumer.addEventSource(this.eventSource);
       Validations.of(consumer).acknowledge({
@@ -125,6 +131,9 @@ export function assertRetentionKeepsDeadLetters(definition: QueueDefinition): vo
   if (problems.length) throw new Error(`Queue retention of "${definition.name}" in lib/resources.ts would lose messages:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 }
 
+/** The config key that caps each worker's event source (the ingest is capped by its reserved concurrency instead). */
+const WORKER_CONCURRENCY_KEY = { media: 'mediaMax', insight: 'insightMax' } as const satisfies Partial<Record<FunctionName, keyof CallVaultConfig['concurrency']>>;
+
 /** What a worker takes from its construct's props. */
 export interface QueueWorkerProps {
   readonly config: CallVaultConfig;
@@ -141,7 +150,7 @@ export interface QueueWorkerProps {
  */
 export function queueWorker(
   scope: Construct,
-  name: FunctionName,
+  name: keyof typeof WORKER_CONCURRENCY_KEY,
   definition: QueueDefinition,
   description: string,
   props: QueueWorkerProps,
@@ -149,6 +158,7 @@ export function queueWorker(
   const timeout = Duration.seconds(definition.consumerTimeoutSeconds);
   const { encryptionKey } = props;
   const worker = new CallVaultFunction(scope, 'Worker', { name, config: props.config, description, timeout, memorySize: props.memorySize ?? 256, encryptionKey });
-  const jobs = new WorkerQueue(scope, definition.name, { definition, alarmTopic: props.alarmTopic, consumer: worker, encryptionKey });
+  const maxConcurrency = props.config.concurrency[WORKER_CONCURRENCY_KEY[name]];
+  const jobs = new WorkerQueue(scope, definition.name, { definition, alarmTopic: props.alarmTopic, consumer: worker, encryptionKey, maxConcurrency });
   return { worker, jobs };
 }

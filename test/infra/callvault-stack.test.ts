@@ -325,14 +325,15 @@ describe('queues', () => {
 });
 
 describe('webhook API', () => {
-  it('routes POST, GET and HEAD /webhooks/{source}/{token} to the ingest function', () => {
+  it('routes POST, GET and HEAD /webhooks/{source}/{token}, and the same on each source\'s own route, to the ingest function', () => {
     const integration = ofType('AWS::ApiGatewayV2::Integration');
     expect(integration).toHaveLength(1);
     expect(integration[0]![1].Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     expect(flatten(integration[0]![1].Properties?.IntegrationUri)).toBe(`${idOf(stack.webhookApi.ingestFunction)}.Arn`);
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
     // HTTP APIs answer 404 to a HEAD no route names; the handler answers it as a URL check.
-    expect(routes.sort()).toEqual(['GET /webhooks/{source}/{token}', 'HEAD /webhooks/{source}/{token}', 'POST /webhooks/{source}/{token}']);
+    const expected = ['{source}', ...config.sources.map((s) => s.id)].flatMap((segment) => ['GET', 'HEAD', 'POST'].map((m) => `${m} /webhooks/${segment}/{token}`));
+    expect(routes.sort()).toEqual(expected.sort());
   });
 
   it('throttles the stage from config.throttle and access-logs as JSON without the token-bearing path', () => {
@@ -461,8 +462,8 @@ describe('monitoring', () => {
       MetricName: 'Errors',
       Namespace: 'AWS/Lambda',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: idOf(stack.webhookApi.ingestFunction) } }],
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       AlarmActions: [{ Ref: idOf(stack.monitoring.alarmTopic) }],
     });
   });

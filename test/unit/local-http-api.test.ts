@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serveWebhook } from '#bin/local/http-api.ts';
+import { routeSourceId } from '#functions/ingest/process.ts';
 
 let server: Server;
 let port: number;
@@ -25,10 +26,15 @@ function send(method: string, path: string): Promise<{ status: number; body: str
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    void serveWebhook(req, res, async (event) => {
-      seen.push(event);
-      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'ok' }) };
-    }).then((served) => {
+    void serveWebhook(
+      req,
+      res,
+      async (event) => {
+        seen.push(event);
+        return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'ok' }) };
+      },
+      new Set(['postcall']),
+    ).then((served) => {
       if (!served) res.writeHead(404).end();
     });
   });
@@ -66,5 +72,15 @@ describe('serveWebhook', () => {
   it('hands the handler decoded path parameters', async () => {
     await send('GET', '/webhooks/hipcall-eu/a%2Bb');
     expect(seen[0]?.pathParameters).toEqual({ source: 'hipcall-eu', token: 'a+b' });
+  });
+
+  it('routes a source with its own route as the deployed API does: a literal route key and no source parameter, which the ingest reads back', async () => {
+    await send('POST', '/webhooks/postcall/dev-token');
+    await send('POST', '/webhooks/unknown/dev-token');
+    expect(seen.map((e) => [e.routeKey, e.requestContext.routeKey, e.pathParameters])).toEqual([
+      ['POST /webhooks/postcall/{token}', 'POST /webhooks/postcall/{token}', { token: 'dev-token' }],
+      ['POST /webhooks/{source}/{token}', 'POST /webhooks/{source}/{token}', { source: 'unknown', token: 'dev-token' }],
+    ]);
+    expect(seen.map((e) => routeSourceId(e))).toEqual(['postcall', 'unknown']);
   });
 });
