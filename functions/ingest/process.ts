@@ -91,7 +91,7 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
   const answer = await answerWebhook(event, deps);
   // Every refusal leaves through here, whichever check made it: one place counts them all, by status.
   // Only a configured source id becomes a dimension: the path's id is whatever a caller typed.
-  if (answer.statusCode >= 400) deps.metrics.count(METRIC.deliveryRefused, { source: sourceById(deps.config, event.pathParameters?.source ?? '')?.id, status: answer.statusCode });
+  if (answer.statusCode >= 400) deps.metrics.count(METRIC.deliveryRefused, { source: sourceById(deps.config, routeSourceId(event))?.id, status: answer.statusCode });
   return answer;
 }
 
