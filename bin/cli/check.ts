@@ -146,7 +146,10 @@ async function deployedTarget(stack: string, region: string | undefined): Promis
   for (const s of config.sources) {
     const arn = /--secret-id\s+(\S+)/.exec(o[`WebhookTokenCommand${pascal(s.id)}`] ?? '')?.[1];
     const token = arn ? parseTokenSecret((await secret(arn)) ?? '')[0] : undefined;
-    if (!token) throw new CliError(`Could not read the webhook token of source "${s.id}": check that your credentials may read ${arn ?? 'its token secret'} (see "callvault urls").`);
+    if (!token) {
+      sm.destroy();
+      throw new CliError(`Could not read the webhook token of source "${s.id}": check that your credentials may read ${arn ?? 'its token secret'} (see "callvault urls").`);
+    }
     sources.push({ id: s.id, provider: s.provider, url: `${base}/${s.id}/${token}`, signed: Boolean(s.signature) });
   }
   const doc = documentClient({ region });
