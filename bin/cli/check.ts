@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -184,20 +185,12 @@ async function deployedTarget(stack: string, region: string | undefined): Promis
 
 /** The stack's alarms in ALARM. Their names start with the stack name (CDK names them `{stack}-...`). */
 async function alarmsInAlarm(stack: string, region: string | undefined): Promise<CheckItem[]> {
-  // Loaded by name: @aws-sdk/client-cloudwatch is only needed for the deployed check.
-  const moduleName = '@aws-sdk/client-cloudwatch';
-  let cw: { CloudWatchClient: new (c: object) => { send(c: unknown): Promise<{ MetricAlarms?: { AlarmName?: string; StateReason?: string }[]; NextToken?: string }>; destroy(): void }; DescribeAlarmsCommand: new (i: object) => unknown };
-  try {
-    cw = (await import(moduleName)) as typeof cw;
-  } catch {
-    return [{ check: 'alarms', subject: 'alarms', ok: false, detail: `could not load ${moduleName}: run "npm install ${moduleName}" to check alarms` }];
-  }
-  const client = new cw.CloudWatchClient(region ? { region } : {});
+  const client = new CloudWatchClient(region ? { region } : {});
   try {
     const firing: CheckItem[] = [];
     let NextToken: string | undefined;
     do {
-      const page = await client.send(new cw.DescribeAlarmsCommand({ AlarmNamePrefix: stack, StateValue: 'ALARM', NextToken }));
+      const page = await client.send(new DescribeAlarmsCommand({ AlarmNamePrefix: stack, StateValue: 'ALARM', NextToken }));
       for (const a of page.MetricAlarms ?? []) firing.push({ check: 'alarms', subject: a.AlarmName ?? '?', ok: false, detail: `in ALARM: ${a.StateReason ?? ''}`.trim() });
       NextToken = page.NextToken;
     } while (NextToken);
