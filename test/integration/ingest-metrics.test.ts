@@ -4,10 +4,9 @@
  * Real handler chain through its composition root, EMF lines captured from its metrics output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
-import { ENV } from '#lib/resources.ts';
 import { METRIC, type MetricName } from '#core/metrics.ts';
 import { filedBySourceAndTotal, parseEmf, type EmfMetric } from '#test/support/emf.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
@@ -31,8 +30,11 @@ describe('ingest metrics under faults', () => {
   let noReplayQueue: IngestHarness;
   beforeAll(async () => {
     h = await startIngestHarness(SOURCES, { local: { metricsOut: (l) => lines.push(l) } });
-    // The replay queue's URL names a queue that does not exist: sending to it fails like an SQS outage.
-    noReplayQueue = await startIngestHarness(SOURCES, { local: { metricsOut: (l) => lines.push(l) }, env: { [ENV.replayQueueUrl]: 'http://127.0.0.1:1/000000000000/no-such-queue' } });
+    // Its own replay queue is deleted: sending to it fails like an SQS outage, on the queue the role is granted.
+    noReplayQueue = await startIngestHarness(SOURCES, { local: { metricsOut: (l) => lines.push(l) } });
+    const sqs = new SQSClient(localClientConfig(noReplayQueue.emulators.endpoints.sqs));
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: noReplayQueue.emulators.queues.replay }));
+    sqs.destroy();
   });
   afterAll(async () => Promise.all([h?.close(), noReplayQueue?.close()]));
 
