@@ -9,6 +9,7 @@
  * through Intl, so a DST change moves the window with the wall clock.
  */
 import { ValidationError } from './errors.ts';
+import { METRIC, type MetricName } from './metrics.ts';
 
 /** The config block as the user writes it, e.g. `{minutes: 60, days: "Mon-Fri", hours: "08:00-18:00", timeZone: "Europe/Istanbul"}`. */
 export interface SilenceConfig {
@@ -125,4 +126,19 @@ export function isSilent({ now, lastDeliveryAt, schedule }: { now: Date; lastDel
   if (lastDeliveryAt && lastDeliveryAt.getTime() > sinceMs) return false;
   for (let t = nowMs; t >= sinceMs; t -= MINUTE_MS) if (!isWorkingTime(t, schedule)) return false;
   return true;
+}
+
+/**
+ * Every metric that means "the source delivered something": a valid delivery, whatever became of it.
+ * Refused ones are left out on purpose: a flood of wrong-token requests is not a working integration.
+ */
+export const DELIVERY_METRICS: readonly MetricName[] = [METRIC.deliveryStored, METRIC.deliveryDuplicate, METRIC.deliveryArchived, METRIC.deliveryIgnored];
+
+/** When each source last delivered. */
+export interface DeliveryHistory {
+  /**
+   * The start of the latest minute within [since, until] in which `source` delivered (any of
+   * DELIVERY_METRICS), or undefined when it delivered nothing in that span.
+   */
+  lastDeliveryAt(source: string, since: Date, until: Date): Promise<Date | undefined>;
 }
