@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { CardTemplate as CoreCardTemplate } from '#core/card.ts';
 import { PROVIDERS, type Provider } from '#core/types.ts';
+import { isTimeZone, parseDays, parseHours } from '#core/silence.ts';
 import { MAX_MEDIA_DELAY_SECONDS } from '#lib/resources.ts';
 
 /** Media delay per provider type, in seconds (Hipcall advises waiting ~10 s after hangup). */
@@ -75,6 +76,32 @@ export const insightSchema = z.strictObject({
   crm: crmSchema.optional(),
 });
 
+/** A refinement that runs a core parser and reports its ValidationError message as the issue. */
+function parsedBy(parse: (s: string) => unknown) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    try {
+      parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  };
+}
+
+/**
+ * Silence detection (see README, Operating CallVault): alarm when the source has delivered nothing for
+ * `minutes`, all of them inside its working hours. Absent: off.
+ */
+export const silenceSchema = z.strictObject({
+  /** How long without a delivery, within working time, before the alarm (the check runs every 5 minutes). */
+  minutes: z.number().int().min(10, 'must be at least 10: CloudWatch takes a few minutes to show a delivery, so a shorter wait would alarm on a healthy source').max(1440),
+  /** Working days: ranges or lists such as "Mon-Fri" or "Mon,Wed,Sat". */
+  days: z.string().superRefine(parsedBy(parseDays)).default('Mon-Fri'),
+  /** Working hours "HH:MM-HH:MM" in 24-hour time; "22:00-06:00" crosses midnight, "00:00-24:00" is the whole day. */
+  hours: z.string().superRefine(parsedBy(parseHours)),
+  /** IANA time zone the days and hours are read in (DST included). */
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as "Europe/Istanbul" or "America/New_York"'),
+});
+
 /** API Gateway throttling of one route: steady requests per second, and the burst above it. */
 export const throttleSchema = z.strictObject({
   rateLimit: z.number().int().min(1).default(50),
@@ -117,6 +144,8 @@ export const sourceSchema = z
      * bursts never spend another source's allowance. Absent: the global `throttle`.
      */
     throttle: throttleSchema.optional(),
+    /** Alarm when the source goes quiet inside its working hours. Absent: never. */
+    silence: silenceSchema.optional(),
   })
   .transform((s) => ({ ...s, mediaDelaySeconds: s.mediaDelaySeconds ?? DEFAULT_MEDIA_DELAY[s.provider] }));
 
@@ -249,6 +278,7 @@ export const configSchema = z.strictObject({
 export type CallVaultConfig = z.output<typeof configSchema>;
 export type SourceConfig = CallVaultConfig['sources'][number];
 export type InsightConfig = z.output<typeof insightSchema>;
+export type SilenceSettings = z.output<typeof silenceSchema>;
 export type CardTemplate = z.output<typeof cardTemplateSchema>;
 // The schema's output must be what core's card builder takes.
 const _cardTemplateFits: (t: CardTemplate) => CoreCardTemplate = (t) => t;

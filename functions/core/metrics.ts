@@ -45,6 +45,8 @@ export const METRIC = {
   insightFailed: 'InsightFailed',
   /** From the call_init event to the card accepted by Hipcall (unit Milliseconds). */
   insightCallInitToCardMs: 'InsightCallInitToCardMs',
+  /** 1 when the scheduled check finds the source silent inside its working hours, else 0 (core/silence.ts). */
+  sourceSilent: 'SourceSilent',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

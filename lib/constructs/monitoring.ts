@@ -17,11 +17,13 @@ import { Construct } from 'constructs';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { METRIC, METRICS_NAMESPACE, METRIC_DIMENSION, type MetricName } from '#core/metrics.ts';
-import { REPLAY_QUEUE, queueLifetimeSeconds } from '#lib/resources.ts';
+import { REPLAY_QUEUE, pascal, queueLifetimeSeconds } from '#lib/resources.ts';
 
 
 /** Period of every count alarm. */
 const ALARM_PERIOD = Duration.minutes(5);
+/** The silence check runs every 5 minutes; a 10-minute period bridges one late or missed run without flapping to OK. */
+const SILENCE_PERIOD = Duration.minutes(10);
 
 /**
  * A 4xx spike: Hipcall stops after 2-3 failed deliveries, so a wrong URL shows as a handful of 4xx, not
@@ -228,6 +230,31 @@ export class Monitoring extends Construct {
           `First: ${tail(insight)}`,
       ),
     };
+  }
+
+  /**
+   * One alarm per source with `silence` config, on the `SourceSilent` gauge the scheduled silence check
+   * publishes (1 = no delivery for `minutes`, all inside working hours). Missing data is not breaching:
+   * outside working hours the check still publishes 0, and a check that stops running never pages.
+   */
+  public watchSilence(sources: readonly { id: string; silence?: { minutes: number; days: string; hours: string; timeZone: string } | undefined }[]): Map<string, cloudwatch.Alarm> {
+    const alarms = new Map<string, cloudwatch.Alarm>();
+    for (const source of sources) {
+      const s = source.silence;
+      if (!s) continue;
+      alarms.set(
+        source.id,
+        this.alarm(
+          `SourceSilentAlarm${pascal(source.id)}`,
+          pipelineMetric(METRIC.sourceSilent, { source: source.id, statistic: cloudwatch.Stats.MAXIMUM, period: SILENCE_PERIOD }),
+          1,
+          `Source "${source.id}" has delivered nothing for ${s.minutes} minutes inside its working hours (${s.days} ${s.hours} ${s.timeZone}). ` +
+            'Hipcall never retries and silently stops sending to an integration it marks Broken: check the integration in the provider dashboard and re-enable it. ' +
+            'First: npx callvault calls --day <today> to see the last calls that arrived, then npx callvault urls and compare the webhook URL with the provider dashboard.',
+        ),
+      );
+    }
+    return alarms;
   }
 
   /** A count (or gauge) alarm at `threshold` or above, to the topic; no data is no problem. */

@@ -110,7 +110,12 @@ export class PipelineDashboard extends Construct {
     );
     for (const source of props.sourceIds) {
       this.dashboard.addWidgets(
-        graph(`Deliveries: ${source}`, [...outcomes(DELIVERY_OUTCOMES, source), refusedByStatus(source)], HALF, { stacked: true }),
+        graph(`Deliveries: ${source}`, [...outcomes(DELIVERY_OUTCOMES, source), refusedByStatus(source)], HALF, {
+          stacked: true,
+          // 1 while the silence check finds the source quiet inside its working hours (sources with `silence` only).
+          right: [pipelineMetric(METRIC.sourceSilent, { source, statistic: cloudwatch.Stats.MAXIMUM, period: PERIOD, label: 'silent' })],
+          rightYAxis: { min: 0, max: 1, showUnits: false },
+        }),
         graph(`Media and cards: ${source}`, [...outcomes(MEDIA_OUTCOMES, source).map((m) => m.with({ label: `media ${m.label ?? ''}` })), ...outcomes(INSIGHT_OUTCOMES, source).map((m) => m.with({ label: `card ${m.label ?? ''}` }))], HALF),
       );
     }
