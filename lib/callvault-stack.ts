@@ -5,6 +5,8 @@ import { HIPCALL_API_SECRET_SHAPE, InsightCards } from './constructs/insight-car
 import { MediaPipeline } from './constructs/media-pipeline.ts';
 import { Monitoring, type PipelineAlarms } from './constructs/monitoring.ts';
 import { PipelineDashboard } from './constructs/pipeline-dashboard.ts';
+import { SilenceCheck } from './constructs/silence-check.ts';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Storage } from './constructs/storage.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { pascal } from './resources.ts';
@@ -27,6 +29,9 @@ export class CallVaultStack extends Stack {
   public readonly webhookApi: WebhookApi;
   public readonly pipelineAlarms: PipelineAlarms;
   public readonly dashboard: PipelineDashboard;
+  /** The scheduled silence check and one alarm per watched source, when any source sets `silence`. */
+  public readonly silenceCheck?: SilenceCheck;
+  public readonly silenceAlarms?: ReadonlyMap<string, cloudwatch.Alarm>;
 
   constructor(scope: Construct, id: string, props: CallVaultStackProps) {
     super(scope, id, { description: 'CallVault: call records, recordings and transcripts archived in your own AWS account', ...props });
@@ -46,8 +51,13 @@ export class CallVaultStack extends Stack {
       insightQueue: this.insightCards.jobs,
       alarmTopic,
     });
+    // Only when some source asks to be watched for silence.
+    if (config.sources.some((s) => s.silence)) {
+      this.silenceCheck = new SilenceCheck(this, 'SilenceCheck', { config, encryptionKey: this.storage.encryptionKey });
+      this.silenceAlarms = this.monitoring.watchSilence(config.sources);
+    }
     // Every variable is set by now: a config too big for Lambda's 4 KB environment stops here, as a ConfigError.
-    for (const fn of [this.webhookApi.ingestFunction, this.mediaPipeline.worker, this.insightCards.worker]) fn.assertEnvironmentFits();
+    for (const fn of [this.webhookApi.ingestFunction, this.mediaPipeline.worker, this.insightCards.worker, ...(this.silenceCheck ? [this.silenceCheck.function] : [])]) fn.assertEnvironmentFits();
     const ingest = this.webhookApi.ingestFunction;
     // The handler answers every request it can, fallbacks included; Errors counts only invocations that threw or timed out.
     this.monitoring.alarmOnErrors(

@@ -212,6 +212,9 @@ export function iamGrantsOf(service: AwsService, commandName: string, input: Jso
       return sqsGrants(command, input);
     case 'secretsmanager':
       return secretsGrants(command, input);
+    case 'cloudwatch':
+      // CloudWatch metric reads support no resource-level permissions.
+      return [{ action: `cloudwatch:${command}`, resource: '*' }];
   }
 }
 

@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -25,10 +26,10 @@ export const FAST: ClientBudget = { connectionTimeoutMs: 300, requestTimeoutMs: 
 export const PATIENT: ClientBudget = { connectionTimeoutMs: 2000, requestTimeoutMs: 30_000, maxAttempts: 4 };
 
 /** The AWS services the functions call. */
-export type AwsService = 'dynamodb' | 's3' | 'sqs' | 'secretsmanager';
+export type AwsService = 'dynamodb' | 's3' | 'sqs' | 'secretsmanager' | 'cloudwatch';
 
 /** Any SDK v3 client (what `AwsTarget.instrument` receives). */
-export type SdkClient = DynamoDBClient | S3Client | SQSClient | SecretsManagerClient;
+export type SdkClient = DynamoDBClient | S3Client | SQSClient | SecretsManagerClient | CloudWatchClient;
 
 /**
  * Where the clients connect. In Lambda nothing is set and the SDK finds AWS itself; the local stack and
@@ -76,4 +77,4 @@ export const s3Client = (budget: ClientBudget = PATIENT, target: AwsTarget = {})
 export const sqsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) => built(new SQSClient(common(budget, 'sqs', target)), 'sqs', target);
 export const secretsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) =>
   built(new SecretsManagerClient(common(budget, 'secretsmanager', target)), 'secretsmanager', target);
-
+export const cloudwatchClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) => built(new CloudWatchClient(common(budget, 'cloudwatch', target)), 'cloudwatch', target);

@@ -1,0 +1,33 @@
+/**
+ * The silence check's composition root: its environment, validated once at cold start, and the
+ * dependencies built from it (a CloudWatch reader of each source's delivery metrics, the log, the metrics).
+ */
+import { z } from 'zod';
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { ENV } from '#lib/resources.ts';
+import { PATIENT, cloudwatchClient, type AwsTarget } from '#adapters/aws.ts';
+import { CloudWatchDeliveryHistory } from '#adapters/delivery-history.ts';
+import { configJson, logLevel, readEnv, type Env } from '#adapters/env.ts';
+import { powertoolsLog } from '#adapters/log.ts';
+import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
+import type { SilenceWiring } from './handler.ts';
+
+const schema = z.object({
+  [ENV.config]: configJson,
+  POWERTOOLS_LOG_LEVEL: logLevel,
+});
+
+/** What a test builds itself. */
+export interface SilenceLocal {
+  target?: AwsTarget;
+  metricsOut?: MetricsOut;
+}
+
+export function silenceDeps(env: Env = process.env, local: SilenceLocal = {}): SilenceWiring {
+  const e = readEnv(schema, env, 'silence');
+  const cloudwatch = cloudwatchClient(PATIENT, local.target);
+  const { logger, log } = powertoolsLog('callvault-silence', e.POWERTOOLS_LOG_LEVEL);
+  const metrics = new EmfMetrics('callvault-silence', local.metricsOut);
+  const history = new CloudWatchDeliveryHistory((input) => cloudwatch.send(new GetMetricDataCommand(input)));
+  return { deps: { config: e[ENV.config], history, metrics, log }, logger, metrics };
+}
