@@ -4,7 +4,6 @@
  * Every command works against the local stack (--local) or the deployed stack (default AWS credentials).
  */
 import { parseArgs } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -12,7 +11,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchComma
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
 import { CALL_INDEX_TIME, pascal } from '#lib/resources.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
-import { CliError, documentClient, readLocalEndpoints, readProjectConfig, type LocalEndpoints } from './context.ts';
+import { CliError, documentClient, readLocalEndpoints, readProjectConfig, stackOutputs, type LocalEndpoints } from './context.ts';
 
 type Out = (line: string) => void;
 
@@ -23,18 +22,6 @@ const common = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** The deployed stack's outputs, by key. */
-async function stackOutputs(stack: string, region?: string): Promise<Record<string, string>> {
-  const cf = new CloudFormationClient(region ? { region } : {});
-  try {
-    const { Stacks } = await cf.send(new DescribeStacksCommand({ StackName: stack }));
-    return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
-  } catch (err) {
-    throw new CliError(`Could not read the outputs of stack "${stack}" (${(err as Error).message}). Deploy it with "npx cdk deploy", or pass --stack / --region, or use --local.`);
-  } finally {
-    cf.destroy();
-  }
-}
 
 
 export const URLS_USAGE = `Usage: callvault urls [--local] [--stack CallVault] [--region R]

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -19,7 +18,7 @@ import { parseSigningSecret } from '#adapters/signing-secrets.ts';
 import { parseHipcallApiSecret } from '#adapters/secrets.ts';
 import { SIGNATURE_HEADERS, signingKeyOf, standardWebhookSignature } from '#core/signature.ts';
 import { callKeyOf, type Provider } from '#core/types.ts';
-import { CliError, documentClient, readLocalEndpoints, readProjectConfig } from './context.ts';
+import { CliError, documentClient, readLocalEndpoints, readProjectConfig, stackOutputs } from './context.ts';
 
 type Out = (line: string) => void;
 
@@ -83,17 +82,6 @@ interface CheckTarget {
   close(): void;
 }
 
-async function stackOutputs(stack: string, region?: string): Promise<Record<string, string>> {
-  const cf = new CloudFormationClient(region ? { region } : {});
-  try {
-    const { Stacks } = await cf.send(new DescribeStacksCommand({ StackName: stack }));
-    return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
-  } catch (err) {
-    throw new CliError(`Could not read the outputs of stack "${stack}" (${(err as Error).message}). Deploy it with "npx cdk deploy", or pass --stack / --region, or use --local.`);
-  } finally {
-    cf.destroy();
-  }
-}
 
 /** The config the local stack runs: CALLVAULT_CONFIG when set (as `npm start` reads it), else cdk.json. */
 async function localConfig(env: NodeJS.ProcessEnv): Promise<CallVaultConfig> {

@@ -2,6 +2,7 @@
  * What every CLI command needs: the project config (cdk.json), the local stack's endpoints.json, and
  * AWS clients for either the local stack (--local) or the default credential chain.
  */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -57,4 +58,17 @@ export function documentClient(target: { local: LocalEndpoints } | { region?: st
       ? new DynamoDBClient({ endpoint: target.local.dynamodb, region: target.local.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 })
       : new DynamoDBClient({ ...(target.region ? { region: target.region } : {}), maxAttempts: 5 });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** The deployed stack's outputs, by key. */
+export async function stackOutputs(stack: string, region?: string): Promise<Record<string, string>> {
+  const cf = new CloudFormationClient(region ? { region } : {});
+  try {
+    const { Stacks } = await cf.send(new DescribeStacksCommand({ StackName: stack }));
+    return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
+  } catch (err) {
+    throw new CliError(`Could not read the outputs of stack "${stack}" (${(err as Error).message}). Deploy it with "npx cdk deploy", or pass --stack / --region, or use --local.`);
+  } finally {
+    cf.destroy();
+  }
 }
