@@ -123,61 +123,57 @@ export class WebhookApi extends Construct {
     });
     this.replayQueue.bindProducer(ingest, ENV.replayQueueUrl);
 
-    const secrets = new Map<string, secretsmanager.Secret>();
     const stackName = Stack.of(this).stackName;
-    for (const source of config.sources) {
-      const secret = new secretsmanager.Secret(this, `WebhookToken-${source.id}`, {
-        secretName: webhookTokenSecretName(stackName, source.id),
-        description: `CallVault webhook token of source "${source.id}" (${source.provider}): {"current": "..."}; add "previous" while rotating`,
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({}),
-          generateStringKey: 'current',
-          excludePunctuation: true,
+    /** A secret whose value is set by hand (pasted into a dashboard, or received from the sender), never rotated by a Lambda. */
+    const handKept = (id: string, props: { name: string; description: string; template: object; key: string; length: number; why: string }) => {
+      const secret = new secretsmanager.Secret(this, id, {
+        secretName: props.name,
+        description: props.description,
+        generateSecretString: { secretStringTemplate: JSON.stringify(props.template), generateStringKey: props.key, excludePunctuation: true, passwordLength: props.length },
+        encryptionKey: storage.encryptionKey,
+      });
+      Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: props.why });
+      return secret;
+    };
+    this.tokenSecrets = new Map(
+      config.sources.map((source) => [
+        source.id,
+        handKept(`WebhookToken-${source.id}`, {
+          name: webhookTokenSecretName(stackName, source.id),
+          description: `CallVault webhook token of source "${source.id}" (${source.provider}): {"current": "..."}; add "previous" while rotating`,
+          template: {},
+          key: 'current',
           // 64 characters of [A-Za-z0-9]: about 381 bits, URL-safe in a path segment.
-          passwordLength: 64,
-        },
-        encryptionKey: storage.encryptionKey,
-      });
-      Validations.of(secret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'Rotated by hand on purpose: the token is pasted into the provider dashboard, so a scheduled rotation would break deliveries. Add the new value as "current", keep the old as "previous" until the dashboard is updated.',
-      });
-      secrets.set(source.id, secret);
-    }
-    this.tokenSecrets = secrets;
-
-    const signing = new Map<string, secretsmanager.Secret>();
-    for (const source of config.sources.filter((s) => s.signature)) {
-      const secret = new secretsmanager.Secret(this, `SigningSecret-${source.id}`, {
-        secretName: signingSecretName(stackName, source.id),
-        description: `CallVault signing secret of source "${source.id}" (${source.signature}): put the sender's whsec_... secret here; until then its deliveries are refused with 401`,
-        // A generated placeholder keeps any value out of the template; the ingest reads it as "not put yet".
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({ unset: "Replace this whole value with the sender's whsec_ secret" }),
-          generateStringKey: 'placeholder',
-          excludePunctuation: true,
-          passwordLength: 32,
-        },
-        encryptionKey: storage.encryptionKey,
-      });
-      Validations.of(secret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'The sender (the provider or a signing relay) owns this secret and rotates it on its side; CallVault only holds a copy. During a rotation the sender signs with old and new secrets at once, so the copy is replaced by hand without losing deliveries.',
-      });
-      signing.set(source.id, secret);
-    }
-    this.signingSecrets = signing;
+          length: 64,
+          why: 'Rotated by hand on purpose: the token is pasted into the provider dashboard, so a scheduled rotation would break deliveries. Add the new value as "current", keep the old as "previous" until the dashboard is updated.',
+        }),
+      ]),
+    );
+    // A generated placeholder keeps any value out of the template; the ingest reads it as "not put yet".
+    this.signingSecrets = new Map(
+      config.sources
+        .filter((s) => s.signature)
+        .map((source) => [
+          source.id,
+          handKept(`SigningSecret-${source.id}`, {
+            name: signingSecretName(stackName, source.id),
+            description: `CallVault signing secret of source "${source.id}" (${source.signature}): put the sender's whsec_... secret here; until then its deliveries are refused with 401`,
+            template: { unset: "Replace this whole value with the sender's whsec_ secret" },
+            key: 'placeholder',
+            length: 32,
+            why: 'The sender (the provider or a signing relay) owns this secret and rotates it on its side; CallVault only holds a copy. During a rotation the sender signs with old and new secrets at once, so the copy is replaced by hand without losing deliveries.',
+          }),
+        ]),
+    );
 
     ingest.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...secrets.values(), ...signing.values()].map((s) => s.secretArn) }),
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...this.tokenSecrets.values(), ...this.signingSecrets.values()].map((s) => s.secretArn) }),
     );
     if (storage.encryptionKey) grantKeyUse(ingest, storage.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
     // Names, not ARNs: GetSecretValue takes either, and a full ARN per source would outgrow Lambda's 4 KB environment.
     ingest.addEnvironment(ENV.webhookSecrets, JSON.stringify(Object.fromEntries(config.sources.map((source) => [source.id, webhookTokenSecretName(stackName, source.id)]))));
     // Only sources that sign: the others pay nothing of the 4 KB.
-    if (signing.size > 0) ingest.addEnvironment(ENV.signingSecrets, JSON.stringify(Object.fromEntries([...signing.keys()].map((id) => [id, signingSecretName(stackName, id)]))));
+    if (this.signingSecrets.size > 0) ingest.addEnvironment(ENV.signingSecrets, JSON.stringify(Object.fromEntries([...this.signingSecrets.keys()].map((id) => [id, signingSecretName(stackName, id)]))));
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'CallVault webhooks: POST /webhooks/{source}/{token}',
@@ -238,7 +234,7 @@ export class WebhookApi extends Construct {
     this.endpoints = config.sources.map((source) => ({
       sourceId: source.id,
       urlPattern: `${this.baseUrl}/${source.id}/<token>`,
-      tokenSecret: secrets.get(source.id) as secretsmanager.Secret,
+      tokenSecret: this.tokenSecrets.get(source.id) as secretsmanager.Secret,
     }));
   }
 }
