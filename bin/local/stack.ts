@@ -21,14 +21,18 @@ import { insightDeps } from '#functions/insight/deps.ts';
 import { createInsightHandler } from '#functions/insight/handler.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
+import { silenceDeps } from '#functions/silence/deps.ts';
+import { createSilenceHandler } from '#functions/silence/handler.ts';
 import { readProjectConfig } from '#bin/cli/context.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { serveWebhook, type HttpHandler } from './http-api.ts';
-import { startPoller } from './poller.ts';
+import { fakeContext, startPoller } from './poller.ts';
 import { createHipcallMock } from './hipcall-mock.ts';
 import { startDemoMedia } from './demo-media.ts';
 import { LOCAL_ENV, localClientConfig } from './target.ts';
 import { localFunctionTarget, type ContractFunction } from './aws-contract.ts';
+import { FAULTS_PATH, LocalFaults } from './faults.ts';
+import { EmfDeliveryHistory, LOCAL_SILENCE_EVERY_MS, SILENCE_CHECK_PATH } from './silence.ts';
 
 /** Where the local stack writes the functions' EMF metric lines, under its data dir. */
 export const METRICS_LOG = 'metrics.log';
@@ -109,7 +113,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // A line per invocation per source would bury the console: the lines go to a file (in Lambda, stdout).
   const metricsPath = join(dataDir, METRICS_LOG);
   const metricsFile = createWriteStream(metricsPath, { flags: 'a' });
-  const metricsOut = (line: string) => void metricsFile.write(`${line}\n`);
+  // The silence check reads each source's last delivery from these lines (there is no CloudWatch here).
+  const deliveries = EmfDeliveryHistory.fromLog(metricsPath);
+  const metricsOut = (line: string) => {
+    deliveries.observe(line);
+    metricsFile.write(`${line}\n`);
+  };
   log(`Metrics (CloudWatch EMF, namespace CallVault) are appended to ${metricsPath}.`);
   const token = opts.token ?? 'dev-token';
 
@@ -118,7 +127,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
 
   // The HTTP server starts first so the stand-in Hipcall API's URL is known before the handlers are built.
-  const loaded: { webhook?: HttpHandler } = {};
+  const loaded: { webhook?: HttpHandler; silenceCheck?: () => Promise<unknown> } = {};
+  const faults = new LocalFaults();
   const server: Server = createServer((req, res) => {
     void route(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -131,6 +141,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path.startsWith(HIPCALL_MOCK_PATH + '/') && (await hipcall.handle(req, res, path.slice(HIPCALL_MOCK_PATH.length)))) return;
     if (loaded.webhook && (await serveWebhook(req, res, loaded.webhook, routedSources))) return;
+    // Outages on demand, and the silence check on demand: to see the fallbacks and alarms locally.
+    if (path === FAULTS_PATH) return faults.handle(req, res);
+    if (path === SILENCE_CHECK_PATH && req.method === 'POST' && loaded.silenceCheck) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(await loaded.silenceCheck()));
+      return;
+    }
     if (path === '/' || path === '/_local/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'ok', message: 'CallVault local stack. POST webhooks to /webhooks/{source}/{token}.' }));
@@ -146,7 +163,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // The functions get the environment the stack would give them; what only local mode has is passed in.
   const fnEnv = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN' };
   // Each function's own clients go through AWS's limits (and, under test, the call recorder).
-  const targetOf = (fn: ContractFunction) => localFunctionTarget(emulators.target, fn);
+  const targetOf = (fn: ContractFunction) => faults.wrap(localFunctionTarget(emulators.target, fn));
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
   const hipcallApi: LocalHipcallApi = {
     baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, hipcallMock])),
@@ -161,6 +178,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   );
   const insight = createInsightHandler(insightDeps(fnEnv, { target: targetOf('insight'), hipcall: hipcallApi, metricsOut }));
   loaded.webhook = createWebhookHandler(ingest);
+  const silence = createSilenceHandler(silenceDeps(fnEnv, { history: deliveries, metricsOut }));
+  loaded.silenceCheck = () => silence({ source: 'callvault.local', 'detail-type': 'Scheduled Event' } as never, fakeContext('callvault-silence', 30_000));
+  // Deployed, a schedule runs the check every 5 minutes; here every minute, only when some source sets silence.
+  const silenceTimer = config.sources.some((s) => s.silence)
+    ? setInterval(() => void loaded.silenceCheck!().catch((err: unknown) => log(`silence check: ${(err as Error).message}`)), LOCAL_SILENCE_EVERY_MS)
+    : undefined;
 
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
   const onError = (err: unknown) => log(`poller: ${(err as Error).message}`);
@@ -192,6 +215,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(silenceTimer);
       await Promise.allSettled(stops.map((stop) => stop()));
       await new Promise<void>((ok) => {
         server.close(() => ok());

@@ -10,6 +10,7 @@ import { CloudWatchDeliveryHistory } from '#adapters/delivery-history.ts';
 import { configJson, logLevel, readEnv, type Env } from '#adapters/env.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
+import type { DeliveryHistory } from '#core/silence.ts';
 import type { SilenceWiring } from './handler.ts';
 
 const schema = z.object({
@@ -21,6 +22,8 @@ const schema = z.object({
 export interface SilenceLocal {
   target?: AwsTarget;
   metricsOut?: MetricsOut;
+  /** The local stack has no CloudWatch: it reads the deliveries from its metrics log instead. */
+  history?: DeliveryHistory;
 }
 
 export function silenceDeps(env: Env = process.env, local: SilenceLocal = {}): SilenceWiring {
@@ -28,6 +31,6 @@ export function silenceDeps(env: Env = process.env, local: SilenceLocal = {}): S
   const cloudwatch = cloudwatchClient(PATIENT, local.target);
   const { logger, log } = powertoolsLog('callvault-silence', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-silence', local.metricsOut);
-  const history = new CloudWatchDeliveryHistory((input) => cloudwatch.send(new GetMetricDataCommand(input)));
+  const history = local.history ?? new CloudWatchDeliveryHistory((input) => cloudwatch.send(new GetMetricDataCommand(input)));
   return { deps: { config: e[ENV.config], history, metrics, log }, logger, metrics };
 }

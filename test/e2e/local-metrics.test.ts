@@ -1,17 +1,19 @@
 /**
- * `npm start`, then `npm run demo -- --once`, then the deliveries the demo does not make (a repeat, a
- * non-call event, another source's call, refusals, an unmatched and a stale call_init, a refused media
- * link): every metric they decide must be in the local stack's metrics.log as CloudWatch EMF.
- *
- * The rest is produced in integration tests, where a fault can be injected: DeliveryQueuedForReplay,
- * DeliveryUnapplied, ReplayApplied (ingest-metrics), MediaExpired and MediaFailed (media-worker),
- * InsightFailed (insight-worker).
+ * `npm start`, then `npm run demo -- --once`, then what the demo does not do: a repeat, a non-call
+ * event, another source's call, refusals, an unmatched and a stale call_init, a refused media link, and
+ * the faults the local stack can be given (DynamoDB down, DynamoDB and SQS down, a recording host that
+ * refuses or whose link expired, a Hipcall API that refuses the card, a source gone quiet): every metric
+ * CallVault names must be in the local stack's metrics.log as CloudWatch EMF.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC, METRICS_NAMESPACE, type MetricName } from '#core/metrics.ts';
 import { METRICS_LOG } from '#bin/local/stack.ts';
+import { FAULTS_PATH } from '#bin/local/faults.ts';
+import { SILENCE_CHECK_PATH } from '#bin/local/silence.ts';
 import { filedBySourceAndTotal, readEmfFile, type EmfMetric } from '#test/support/emf.ts';
 import { fixture, hipcallHangup } from '#test/support/ingest-harness.ts';
 import { projectRoot, startLocalStackProcess, type LocalStackProcess } from '#test/support/local-stack-process.ts';
@@ -46,25 +48,56 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     return { status: res.status, json: (await res.json()) as { status?: string } };
   };
 
+  const local = (path: string, method: string, body?: unknown) =>
+    fetch(`${stack.endpoints.api}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
+  // A recording host the test controls: /refuses/ answers 400 (no retry can fix it), /expired/ 403.
+  let recordings: Server;
+  let recordingHost: string;
+
   beforeAll(async () => {
-    // Two Hipcall sources, so a call one owns can be delivered through the other (DeliveryIgnored).
+    recordings = createServer((req, res) => {
+      res.writeHead(req.url?.startsWith('/refuses/') ? 400 : 403, { 'content-type': 'text/plain' });
+      res.end('no');
+    });
+    await new Promise<void>((ok) => recordings.listen(0, '127.0.0.1', ok));
+    recordingHost = `127.0.0.1:${(recordings.address() as AddressInfo).port}`;
+    // Two Hipcall sources, so a call one owns can be delivered through the other (DeliveryIgnored); and
+    // a source that never delivers, watched all day every day, for the silence check.
     const sources = [
       { id: 'hipcall', provider: 'hipcall', mediaHostAllowlist: ['127.0.0.1'] },
       { id: 'hipcall-b', provider: 'hipcall', mediaHostAllowlist: ['127.0.0.1'] },
       { id: 'callhippo', provider: 'callhippo', mediaHostAllowlist: ['127.0.0.1'] },
       { id: 'postcall', provider: 'postcall', mediaHostAllowlist: ['127.0.0.1'] },
+      { id: 'quiet', provider: 'postcall', silence: { minutes: 10, days: 'Mon-Sun', hours: '00:00-24:00', timeZone: 'UTC' } },
     ];
-    stack = await startLocalStackProcess({ CALLVAULT_MEDIA_DELAY_SECONDS: '1', CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'US', sources }) });
+    stack = await startLocalStackProcess({ CALLVAULT_MEDIA_DELAY_SECONDS: '1', CALLVAULT_FETCH_ALLOW: recordingHost, CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'US', sources }) });
     log = join(stack.dataDir, METRICS_LOG);
   }, 90_000);
-  afterAll(async () => stack?.stop());
+  afterAll(async () => {
+    await stack?.stop();
+    await new Promise((ok) => recordings?.close(ok));
+  });
 
   it('says at start where the metrics go, and keeps them off the console', () => {
     expect(stack.output()).toContain(log);
     expect(stack.output()).not.toContain('"_aws"');
   });
 
-  it('finds every metric the demo and the extra deliveries decide in metrics.log, by source and in total', async () => {
+  it('answers 2xx through outages it is given: the delivery waits on the replay queue, or in raw/ when SQS is down too', async () => {
+    // First, so the replay's retry (the queue's 60 s visibility, as deployed) runs while the demo does.
+    expect((await local(FAULTS_PATH, 'POST', { services: ['dynamodb', 'sqs'], seconds: 30 })).json).toMatchObject({ down: { dynamodb: expect.any(Number), sqs: expect.any(Number) } });
+    const unapplied = await post('hipcall', hipcallHangup('metrics-unapplied'));
+    expect([unapplied.status, unapplied.json.status]).toEqual([202, 'queued']);
+    await local(FAULTS_PATH, 'DELETE');
+    expect((await local(FAULTS_PATH, 'POST', { services: ['dynamodb'], seconds: 2 })).status).toBe(200);
+    const queued = await post('hipcall', hipcallHangup('metrics-queued'));
+    expect([queued.status, queued.json.status]).toEqual([202, 'queued']);
+    // A fault request that names no service is refused with a message, not applied.
+    const bad = await local(FAULTS_PATH, 'POST', { services: ['kinesis'], seconds: 2 });
+    expect([bad.status, String(bad.json.message)]).toEqual([400, expect.stringContaining('"services"')]);
+  });
+
+  it('finds every metric CallVault names in metrics.log, by source and in total', async () => {
     const demo = await runDemo(stack.dataDir);
     expect(demo.code, demo.out).toBe(0);
 
@@ -89,6 +122,14 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     const refused = JSON.parse(hipcallHangup('metrics-refused-link')) as { data: Record<string, unknown> };
     refused.data.record_url = 'http://10.20.30.40/recordings/metrics-refused-link.mp3';
     expect((await post('hipcall', JSON.stringify(refused))).json.status).toBe('stored');
+    // Recordings the host refuses for good (400) and whose link has expired (403 after its Expires).
+    const withRecording = (callId: string, url: string) => JSON.stringify({ ...(JSON.parse(fixture('postcall/post_call_minimal.json')) as object), callId, recordingUri: url });
+    const expiredAt = Math.floor(Date.now() / 1000) - 60;
+    expect((await post('postcall', withRecording('metrics-media-failed', `http://${recordingHost}/refuses/a.ogg`))).json.status).toBe('stored');
+    expect((await post('postcall', withRecording('metrics-media-expired', `http://${recordingHost}/expired/b.ogg?Expires=${expiredAt}`))).json.status).toBe('stored');
+    // The Hipcall API refuses the next card (a token that was never replaced answers 401).
+    expect((await fetch(`${stack.endpoints.hipcallMock}/_faults`, { method: 'POST', body: JSON.stringify({ status: 401, count: 1, message: 'Unauthenticated' }) })).status).toBeLessThan(300);
+    expect((await post('hipcall', init('metrics-card-refused', '+442045205757', new Date()))).status).toBe(200);
 
     const expected: [MetricName, string | undefined, string?][] = [
       [METRIC.deliveryStored, 'hipcall'],
@@ -109,10 +150,18 @@ describe('local stack metrics (npm start + npm run demo)', () => {
       [METRIC.insightCallInitToCardMs, 'hipcall'],
       [METRIC.insightNoMatch, 'hipcall'],
       [METRIC.insightStale, 'hipcall'],
+      [METRIC.insightFailed, 'hipcall'],
+      [METRIC.mediaFailed, 'postcall'],
+      [METRIC.mediaExpired, 'postcall'],
+      [METRIC.deliveryQueuedForReplay, 'hipcall'],
+      [METRIC.deliveryUnapplied, 'hipcall'],
+      [METRIC.replayApplied, 'hipcall'],
+      [METRIC.sourceSilent, 'quiet'],
     ];
     const has = (ms: EmfMetric[], [name, source, status]: (typeof expected)[number]) =>
       ms.some((m) => m.name === name && m.namespace === METRICS_NAMESPACE && filedBySourceAndTotal(m, source) && (status === undefined || m.fields.status === status));
-    const metrics = await metricsWhen(log, (ms) => expected.every((e) => has(ms, e)));
+    // The replay lands after the queue's visibility timeout (60 s); the silence check runs every minute.
+    const metrics = await metricsWhen(log, (ms) => expected.every((e) => has(ms, e)), 120_000);
     const missing = expected.filter((e) => !has(metrics, e)).map((e) => e.join(' '));
     expect(missing, `metrics.log:\n${metrics.map((m) => `${m.name} ${JSON.stringify(m.fields.source)}`).join('\n')}`).toEqual([]);
 
@@ -124,5 +173,11 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     // A refusal carries its status in both dimension sets.
     const refusal = metrics.find((m) => m.name === METRIC.deliveryRefused && m.fields.status === '400')!;
     expect(refusal.dimensionSets).toEqual([['source', 'status'], ['status']]);
-  }, 240_000);
+    // Every metric CallVault names was found.
+    expect(Object.values(METRIC).filter((name) => !expected.some(([n]) => n === name))).toEqual([]);
+    // The source that never delivered is silent (1); and only sources with silence config are checked.
+    expect(metrics.filter((m) => m.name === METRIC.sourceSilent).map((m) => [m.fields.source, m.values[0]])).toContainEqual(['quiet', 1]);
+    const check = await local(SILENCE_CHECK_PATH, 'POST');
+    expect(check.json).toEqual({ sources: [{ source: 'quiet', silent: true }] });
+  }, 300_000);
 });
