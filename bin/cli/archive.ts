@@ -5,11 +5,14 @@
  */
 import { parseArgs } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
 import { pascal } from '#lib/resources.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
+import type { CallVaultConfig } from '#lib/config.ts';
+import { dayFlag, openReader } from './calls.ts';
+import { describeReplay, rawDelivery, replayRaw } from './replay-raw.ts';
 import { CliError, readLocalEndpoints, readProjectConfig, stackOutputs, type LocalEndpoints } from './context.ts';
 
 // `calls` grew subcommands and lives in calls.ts; these names stay importable from here.
@@ -60,10 +63,36 @@ export async function urlsCommand(argv: string[], out: Out = console.log): Promi
   return 0;
 }
 
-export const REPLAY_USAGE = `Usage: callvault replay (--dlq media|insight|replay | --unapplied) [--max 1000] [--local] [--stack CallVault] [--region R]
+export const REPLAY_USAGE = `Usage: callvault replay (--dlq media|insight|replay | --unapplied | --since YYYY-MM-DD --until YYYY-MM-DD [--source ID] [--dry-run] [--json]) [--max 1000] [--local] [--stack CallVault] [--region R]
   --dlq NAME     move the messages of a dead-letter queue back to its queue, to be tried again
   --unapplied    put every delivery kept in raw/ as *.unapplied.json (when even the replay queue was down) on the replay queue
+  --since, --until
+                 re-apply the deliveries archived in raw/ for calls of those days through today's adapters
+                 (after an adapter fix), and print each call's changes; --dry-run only shows them.
+                 Media maps and Insight Cards are left alone: "callvault reconcile" fetches missing recordings.
 Every handler is idempotent: replaying something already applied changes nothing.`;
+
+/** What `replay` may be given besides its arguments (tests pass the config they run the ingest with). */
+export interface ReplayIo {
+  config?: CallVaultConfig;
+}
+
+async function replayFromRaw(values: { since?: string | undefined; until?: string | undefined; source?: string | undefined; 'dry-run': boolean; json: boolean; local: boolean; stack: string; region?: string | undefined }, out: Out, io: ReplayIo): Promise<number> {
+  const since = dayFlag('--since', values.since);
+  const until = dayFlag('--until', values.until);
+  if (since > until) throw new CliError(`--since (${since}) is after --until (${until}): swap them.`);
+  const config = io.config ?? (await readProjectConfig());
+  const reader = await openReader(values, {});
+  try {
+    const report = await replayRaw(reader, { config, since, until, ...(values.source !== undefined ? { source: values.source } : {}), dryRun: values['dry-run'] });
+    if (values.json) out(JSON.stringify(report, null, 2));
+    else for (const line of describeReplay(report)) out(line);
+    // A call that could not be brought up to date is worth a non-zero exit: a script should notice.
+    return report.summary.conflict || report.summary.refused ? 1 : 0;
+  } finally {
+    reader.destroy();
+  }
+}
 
 interface QueueTarget {
   sqs: SQSClient;
@@ -89,10 +118,27 @@ async function target(values: { local: boolean; stack: string; region?: string }
   return { sqs: new SQSClient(region), s3: new S3Client(region), bucket: o.ArchiveBucketName ?? '', queue: (name) => (key[name] ? o[key[name]!] : undefined) };
 }
 
-export async function replayCommand(argv: string[], out: Out = console.log): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...common, dlq: { type: 'string' }, unapplied: { type: 'boolean', default: false }, max: { type: 'string', default: '1000' } }, strict: true });
+export async function replayCommand(argv: string[], out: Out = console.log, io: ReplayIo = {}): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...common,
+      dlq: { type: 'string' },
+      unapplied: { type: 'boolean', default: false },
+      max: { type: 'string', default: '1000' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      source: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
   if (values.help) return out(REPLAY_USAGE), 0;
-  if (!values.dlq === !values.unapplied) throw new CliError(`Give exactly one of --dlq NAME or --unapplied.\n\n${REPLAY_USAGE}`);
+  const fromRaw = values.since !== undefined || values.until !== undefined;
+  if ([Boolean(values.dlq), values.unapplied, fromRaw].filter(Boolean).length !== 1) throw new CliError(`Give exactly one of --dlq NAME, --unapplied, or --since/--until.\n\n${REPLAY_USAGE}`);
+  if (fromRaw) return replayFromRaw(values, out, io);
+  if (values.source !== undefined || values['dry-run']) throw new CliError('--source and --dry-run go with --since/--until (replaying raw/), not with --dlq or --unapplied.');
   const max = Number(values.max);
   const t = await target(values);
   try {
@@ -117,6 +163,7 @@ export async function replayCommand(argv: string[], out: Out = console.log): Pro
     }
     const replay = t.queue('replay');
     if (!replay || !t.bucket) throw new CliError('The replay queue or the archive bucket was not found.');
+    const config = io.config ?? (await readProjectConfig());
     let sent = 0;
     let token: string | undefined;
     do {
@@ -124,7 +171,7 @@ export async function replayCommand(argv: string[], out: Out = console.log): Pro
       for (const o of page.Contents ?? []) {
         if (!o.Key?.endsWith('.unapplied.json') || sent >= max) continue;
         // raw/{provider}/{YYYY}/{MM}/{DD}/{callId}/{receivedAt}-{eventKey}.unapplied.json
-        const { source, receivedAt, contentType } = await deliveryOfRaw(t.s3, t.bucket, o.Key);
+        const { source, receivedAt, contentType } = await rawDelivery({ s3: t.s3, bucket: t.bucket }, o.Key, config);
         await t.sqs.send(new SendMessageCommand({ QueueUrl: replay, MessageBody: JSON.stringify({ source, receivedAt, contentType, rawKey: o.Key, reason: 'callvault replay --unapplied' }) }));
         sent++;
       }
@@ -136,20 +183,4 @@ export async function replayCommand(argv: string[], out: Out = console.log): Pro
     t.sqs.destroy();
     t.s3.destroy();
   }
-}
-
-/**
- * Who delivered a raw/ object, when and as what: the ingest writes them as the object's metadata. A key
- * names only the provider, so an object without metadata falls back to the first source of its provider.
- */
-async function deliveryOfRaw(s3: S3Client, bucket: string, key: string): Promise<{ source: string; receivedAt: string; contentType?: string }> {
-  const { Metadata = {} } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-  const receivedAt = Metadata['received-at'] || (key.split('/').pop() ?? '').slice(0, 24).replace(/_/g, ':');
-  const contentType = Metadata['sent-content-type'] || undefined;
-  if (Metadata.source) return { source: Metadata.source, receivedAt, contentType };
-  const provider = key.split('/')[1];
-  const config = await readProjectConfig();
-  const source = config.sources.find((s) => s.provider === provider);
-  if (!source) throw new CliError(`No configured source has provider "${provider}" (from ${key}).`);
-  return { source: source.id, receivedAt, contentType };
 }

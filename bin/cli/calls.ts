@@ -69,7 +69,7 @@ export const CALLS_USAGE = `Usage: callvault calls <list|get|download|export> [o
 Run "callvault calls <subcommand> --help" for its options.`;
 
 /** The archive of the local stack or of the deployed stack. */
-async function openReader(values: { local: boolean; stack: string; region?: string | undefined }, io: CallsIo): Promise<ArchiveReader> {
+export async function openReader(values: { local: boolean; stack: string; region?: string | undefined }, io: CallsIo): Promise<ArchiveReader> {
   const instrument = io.instrument ? { instrument: io.instrument } : {};
   if (values.local) {
     const e = await readLocalEndpoints();
