@@ -338,6 +338,8 @@ export async function exportArchive(reader: ArchiveReader, opts: { since: string
   const signal = opts.io?.signal;
   await mkdir(dir, { recursive: true });
   const state = await readState(dir, since, until);
+  // Claimed at once, so another window cannot be exported into the same directory even if this one has no media.
+  await writeAtomic(join(dir, EXPORT_STATE), JSON.stringify(state));
   // The records are small and may have changed since the last run: they are always written afresh.
   const calls: CallRecord[] = [];
   for await (const call of reader.callsBetween(since, until)) calls.push(call);
