@@ -192,6 +192,18 @@ describe('calls export', () => {
     expect(await callsCommand(args, (l) => void again.push(l))).toBe(0);
     expect(JSON.parse(again.join('\n'))).toMatchObject({ downloaded: 1, skipped: 2 });
     expect(sha256(await readFile(join(dir, damaged)))).toBe(sha256(seeded.get(damaged)!));
+
+    // Without --json: a bar redrawn in place on a terminal, a plain line per file when piped.
+    const plain = args.filter((a) => a !== '--json');
+    const piped: string[] = [];
+    const said: string[] = [];
+    expect(await callsCommand(plain, (l) => void said.push(l), { progress: { write: (t) => piped.push(t), isTTY: false } })).toBe(0);
+    expect(piped).toEqual([expect.stringMatching(/^\[#+-*\] 1\/3 files .*\n$/), expect.stringMatching(/2\/3 files/), expect.stringMatching(/^\[#{24}\] 3\/3 files/)]);
+    expect(said.join('\n')).toMatch(/Exported 4 call\(s\) .* 3 media file\(s\) \(0 downloaded, 3 already there\)/);
+    const tty: string[] = [];
+    expect(await callsCommand(plain, () => {}, { progress: { write: (t) => tty.push(t), isTTY: true } })).toBe(0);
+    expect(tty.slice(0, -1).every((t) => t.startsWith('\r['))).toBe(true);
+    expect(tty.at(-1)).toBe('\n');
   });
 
   it('refuses to mix two windows in one directory', async () => {
