@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { callsCommand, dayFlag } from '#bin/cli/calls.ts';
 import { replayCommand } from '#bin/cli/archive.ts';
-import { recordDiff } from '#bin/cli/replay-raw.ts';
+import { describeReplay, recordDiff } from '#bin/cli/replay-raw.ts';
 import { daysBetween, storedMedia } from '#bin/cli/archive-reader.ts';
 import type { CallRecord } from '#core/types.ts';
 
@@ -52,5 +52,27 @@ describe('calls and replay arguments', () => {
     await expect(callsCommand(['export', '--since', '2026-05-02', '--until', '2026-05-01', '--out', '/tmp/x'], () => {})).rejects.toThrow(/after --until/);
     await expect(replayCommand(['--since', '2026-05-01'], () => {})).rejects.toThrow(/--until is required/);
     await expect(replayCommand(['--since', '2026-05-01', '--until', '2026-05-01', '--unapplied'], () => {})).rejects.toThrow(/exactly one of/);
+  });
+});
+
+describe('describeReplay', () => {
+  it('shows each changed call with its field changes, says a dry run wrote nothing, and sums up', () => {
+    const lines = describeReplay({
+      since: '2026-07-01',
+      until: '2026-07-01',
+      dryRun: true,
+      deliveries: 3,
+      calls: [
+        { callKey: 'hipcall#a', outcome: 'changed', deliveries: 2, changes: [{ field: 'direction', before: 'outbound', after: 'inbound' }, { field: 'durationSec', after: 45 }] },
+        { callKey: 'hipcall#b', outcome: 'unchanged', deliveries: 1, changes: [] },
+      ],
+      summary: { unchanged: 1, changed: 1, created: 0, incomplete: 0, refused: 0, conflict: 0 },
+    });
+    expect(lines).toEqual([
+      'hipcall#a  changed (dry run: not written)',
+      '  direction: "outbound" -> "inbound"',
+      '  durationSec: (none) -> 45',
+      '3 deliveries from raw/ (2026-07-01..2026-07-01): 2 call(s), 1 would change, 0 would be created, 1 unchanged.',
+    ]);
   });
 });
