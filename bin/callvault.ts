@@ -4,7 +4,8 @@
  * and a function from its arguments to an exit code; a CliError is printed without a stack trace.
  */
 import { CliError } from './cli/context.ts';
-import { callsCommand, replayCommand, urlsCommand } from './cli/archive.ts';
+import { replayCommand, urlsCommand } from './cli/archive.ts';
+import { callsCommand } from './cli/calls.ts';
 import { contactsCommand } from './cli/contacts.ts';
 import { checkCommand } from './cli/check.ts';
 
@@ -15,10 +16,10 @@ export interface Command {
 
 export const COMMANDS: Record<string, Command> = {
   urls: { summary: 'urls [--local]                         print each source\'s webhook URL, token included', run: (argv) => urlsCommand(argv) },
-  calls: { summary: 'calls --day D | --customer N [--local]  list calls from the archive', run: (argv) => callsCommand(argv) },
+  calls: { summary: 'calls list|get|download|export [--local] find calls, read one with links to its media, save media, export a window (resumable)', run: (argv) => callsCommand(argv) },
   contacts: { summary: 'contacts import FILE.csv [--local]   load contacts for Insight Cards', run: (argv) => contactsCommand(argv) },
   check: { summary: 'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries', run: (argv) => checkCommand(argv) },
-  replay: { summary: 'replay --dlq NAME | --unapplied       send dead-lettered or unapplied work round again', run: (argv) => replayCommand(argv) },
+  replay: { summary: 'replay --dlq NAME | --unapplied | --since D --until D [--dry-run]  send dead-lettered or unapplied work round again, or re-apply raw/ through today\'s adapters', run: (argv) => replayCommand(argv) },
 };
 
 const usage = () =>

@@ -1,17 +1,23 @@
 /**
- * `callvault urls`, `callvault calls` and `callvault replay`: the webhook URLs to paste into provider
- * dashboards, a look at the archive, and putting dead-lettered or unapplied work back on its way.
+ * `callvault urls` and `callvault replay`: the webhook URLs to paste into provider dashboards, and putting
+ * dead-lettered, unapplied or archived work back on its way (`calls` is in calls.ts).
  * Every command works against the local stack (--local) or the deployed stack (default AWS credentials).
  */
 import { parseArgs } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
-import { CALL_INDEX_TIME, pascal } from '#lib/resources.ts';
+import { pascal } from '#lib/resources.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
-import { CliError, documentClient, readLocalEndpoints, readProjectConfig, stackOutputs, type LocalEndpoints } from './context.ts';
+import type { CallVaultConfig } from '#lib/config.ts';
+import { dayFlag, openReader } from './calls.ts';
+import { describeReplay, rawDelivery, replayRaw } from './replay-raw.ts';
+import { CliError, readLocalEndpoints, readProjectConfig, stackOutputs, type LocalEndpoints } from './context.ts';
+
+// `calls` grew subcommands and lives in calls.ts; these names stay importable from here.
+export { callsCommand, CALLS_USAGE } from './calls.ts';
+export { callsQueryInput, type CallsQuery } from './archive-reader.ts';
 
 type Out = (line: string) => void;
 
@@ -57,126 +63,36 @@ export async function urlsCommand(argv: string[], out: Out = console.log): Promi
   return 0;
 }
 
-export const CALLS_USAGE = `Usage: callvault calls (--day YYYY-MM-DD | --customer NUMBER) [--from TIME] [--to TIME] [--newest] [--limit 50] [--json] [--local] [--stack CallVault] [--region R]
-Lists calls of one day (byDay index) or of one customer (byCustomerNumber index), oldest first, by callAt:
-the call's start time, or when it has none (post-call deliveries, status-only calls) its first delivery's time.
-  --from, --to   only calls with callAt in [from, to] (ISO-8601 UTC, e.g. 2026-04-02T09:00:00Z)
-  --newest       newest first`;
-
-/** What `calls` looks up: one day or one customer, optionally a callAt range, in either order. */
-export interface CallsQuery {
-  table: string;
-  day?: string;
-  customer?: string;
-  /** Inclusive ISO-8601 bounds on callAt. */
-  from?: string;
-  to?: string;
-  newestFirst?: boolean;
-}
-
-/** An ISO-8601 UTC time as the items store it (`2026-04-02T09:00:00.000Z`), for comparing with callAt as text. */
-function isoBound(flag: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const t = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value) : NaN;
-  if (Number.isNaN(t)) throw new CliError(`${flag} must be an ISO-8601 time such as 2026-04-02T09:00:00Z or a day such as 2026-04-02, not "${value}".`);
-  return new Date(t).toISOString();
-}
-
-/** The index query of `calls`: both indexes sort by callAt, so a range and the order are key conditions. */
-export function callsQueryInput(q: CallsQuery): QueryCommandInput {
-  const names: Record<string, string> = { '#k': q.day ? 'day' : 'customerNumber' };
-  const values: Record<string, unknown> = { ':v': q.day ?? q.customer };
-  let condition = '#k = :v';
-  if (q.from !== undefined || q.to !== undefined) {
-    names['#t'] = CALL_INDEX_TIME;
-    if (q.from !== undefined) values[':from'] = q.from;
-    if (q.to !== undefined) values[':to'] = q.to;
-    condition += q.from !== undefined && q.to !== undefined ? ' AND #t BETWEEN :from AND :to' : q.from !== undefined ? ' AND #t >= :from' : ' AND #t <= :to';
-  }
-  return {
-    TableName: q.table,
-    IndexName: q.day ? 'byDay' : 'byCustomerNumber',
-    KeyConditionExpression: condition,
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-    ScanIndexForward: !q.newestFirst,
-  };
-}
-
-export async function callsCommand(argv: string[], out: Out = console.log): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...common,
-      day: { type: 'string' },
-      customer: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      newest: { type: 'boolean', default: false },
-      limit: { type: 'string', default: '50' },
-      json: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) return out(CALLS_USAGE), 0;
-  if (!values.day === !values.customer) throw new CliError(`Give exactly one of --day or --customer.\n\n${CALLS_USAGE}`);
-  if (values.day && !/^\d{4}-\d{2}-\d{2}$/.test(values.day)) throw new CliError(`--day must look like 2026-04-02, not "${values.day}".`);
-  const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a whole number of at least 1.');
-  const from = isoBound('--from', values.from);
-  // A bare day as --to means up to the end of that day.
-  const to = values.to !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(values.to) ? `${values.to}T23:59:59.999Z` : isoBound('--to', values.to);
-  if (from && to && from > to) throw new CliError(`--from (${from}) is after --to (${to}): swap them.`);
-  let table: string;
-  let doc: DynamoDBDocumentClient;
-  if (values.local) {
-    const e = await readLocalEndpoints();
-    table = e.tables.calls;
-    doc = documentClient({ local: e });
-  } else {
-    const outputs = await stackOutputs(values.stack, values.region);
-    table = outputs.CallsTableName ?? '';
-    if (!table) throw new CliError(`Stack "${values.stack}" has no CallsTableName output.`);
-    doc = documentClient({ region: values.region });
-  }
-  let customer = values.customer;
-  if (customer) {
-    const { toE164 } = await import('#core/phone.ts');
-    customer = toE164(customer, (await readProjectConfig()).defaultCountry) ?? customer;
-  }
-  try {
-    const input = callsQueryInput({ table, day: values.day, customer, from, to, newestFirst: values.newest });
-    // A page stops at 1 MB: follow LastEvaluatedKey until the limit is met or the index has no more.
-    const Items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await doc.send(new QueryCommand({ ...input, Limit: limit - Items.length, ExclusiveStartKey: start }));
-      Items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start && Items.length < limit);
-    if (values.json) {
-      out(JSON.stringify(Items, null, 2));
-      return 0;
-    }
-    if (!Items.length) {
-      out('No calls found.');
-      return 0;
-    }
-    out([CALL_INDEX_TIME.padEnd(24), 'call'.padEnd(44), 'dir'.padEnd(9), 'status'.padEnd(10), 'secs'.padStart(5), ' customer'.padEnd(17), ' recording'].join(' '));
-    for (const i of Items) {
-      const rec = (i.recording as { state?: string } | undefined)?.state ?? '-';
-      out([String(i[CALL_INDEX_TIME] ?? i.startedAt ?? '').padEnd(24), String(i.callKey).slice(0, 44).padEnd(44), String(i.direction).padEnd(9), String(i.status).padEnd(10), String(i.durationSec ?? '').padStart(5), ` ${String(i.customerNumber ?? '').padEnd(16)}`, ` ${rec}`].join(' '));
-    }
-    return 0;
-  } finally {
-    doc.destroy();
-  }
-}
-
-export const REPLAY_USAGE = `Usage: callvault replay (--dlq media|insight|replay | --unapplied) [--max 1000] [--local] [--stack CallVault] [--region R]
+export const REPLAY_USAGE = `Usage: callvault replay (--dlq media|insight|replay | --unapplied | --since YYYY-MM-DD --until YYYY-MM-DD [--source ID] [--dry-run] [--json]) [--max 1000] [--local] [--stack CallVault] [--region R]
   --dlq NAME     move the messages of a dead-letter queue back to its queue, to be tried again
   --unapplied    put every delivery kept in raw/ as *.unapplied.json (when even the replay queue was down) on the replay queue
+  --since, --until
+                 re-apply the deliveries archived in raw/ for calls of those days through today's adapters
+                 (after an adapter fix), and print each call's changes; --dry-run only shows them.
+                 Media maps and Insight Cards are left alone: "callvault reconcile" fetches missing recordings.
 Every handler is idempotent: replaying something already applied changes nothing.`;
+
+/** What `replay` may be given besides its arguments (tests pass the config they run the ingest with). */
+export interface ReplayIo {
+  config?: CallVaultConfig;
+}
+
+async function replayFromRaw(values: { since?: string | undefined; until?: string | undefined; source?: string | undefined; 'dry-run': boolean; json: boolean; local: boolean; stack: string; region?: string | undefined }, out: Out, io: ReplayIo): Promise<number> {
+  const since = dayFlag('--since', values.since);
+  const until = dayFlag('--until', values.until);
+  if (since > until) throw new CliError(`--since (${since}) is after --until (${until}): swap them.`);
+  const config = io.config ?? (await readProjectConfig());
+  const reader = await openReader(values, {});
+  try {
+    const report = await replayRaw(reader, { config, since, until, ...(values.source !== undefined ? { source: values.source } : {}), dryRun: values['dry-run'] });
+    if (values.json) out(JSON.stringify(report, null, 2));
+    else for (const line of describeReplay(report)) out(line);
+    // A call that could not be brought up to date is worth a non-zero exit: a script should notice.
+    return report.summary.conflict || report.summary.refused ? 1 : 0;
+  } finally {
+    reader.destroy();
+  }
+}
 
 interface QueueTarget {
   sqs: SQSClient;
@@ -202,10 +118,27 @@ async function target(values: { local: boolean; stack: string; region?: string }
   return { sqs: new SQSClient(region), s3: new S3Client(region), bucket: o.ArchiveBucketName ?? '', queue: (name) => (key[name] ? o[key[name]!] : undefined) };
 }
 
-export async function replayCommand(argv: string[], out: Out = console.log): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...common, dlq: { type: 'string' }, unapplied: { type: 'boolean', default: false }, max: { type: 'string', default: '1000' } }, strict: true });
+export async function replayCommand(argv: string[], out: Out = console.log, io: ReplayIo = {}): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...common,
+      dlq: { type: 'string' },
+      unapplied: { type: 'boolean', default: false },
+      max: { type: 'string', default: '1000' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      source: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
   if (values.help) return out(REPLAY_USAGE), 0;
-  if (!values.dlq === !values.unapplied) throw new CliError(`Give exactly one of --dlq NAME or --unapplied.\n\n${REPLAY_USAGE}`);
+  const fromRaw = values.since !== undefined || values.until !== undefined;
+  if ([Boolean(values.dlq), values.unapplied, fromRaw].filter(Boolean).length !== 1) throw new CliError(`Give exactly one of --dlq NAME, --unapplied, or --since/--until.\n\n${REPLAY_USAGE}`);
+  if (fromRaw) return replayFromRaw(values, out, io);
+  if (values.source !== undefined || values['dry-run']) throw new CliError('--source and --dry-run go with --since/--until (replaying raw/), not with --dlq or --unapplied.');
   const max = Number(values.max);
   const t = await target(values);
   try {
@@ -230,6 +163,7 @@ export async function replayCommand(argv: string[], out: Out = console.log): Pro
     }
     const replay = t.queue('replay');
     if (!replay || !t.bucket) throw new CliError('The replay queue or the archive bucket was not found.');
+    const config = io.config ?? (await readProjectConfig());
     let sent = 0;
     let token: string | undefined;
     do {
@@ -237,7 +171,7 @@ export async function replayCommand(argv: string[], out: Out = console.log): Pro
       for (const o of page.Contents ?? []) {
         if (!o.Key?.endsWith('.unapplied.json') || sent >= max) continue;
         // raw/{provider}/{YYYY}/{MM}/{DD}/{callId}/{receivedAt}-{eventKey}.unapplied.json
-        const { source, receivedAt, contentType } = await deliveryOfRaw(t.s3, t.bucket, o.Key);
+        const { source, receivedAt, contentType } = await rawDelivery({ s3: t.s3, bucket: t.bucket }, o.Key, config);
         await t.sqs.send(new SendMessageCommand({ QueueUrl: replay, MessageBody: JSON.stringify({ source, receivedAt, contentType, rawKey: o.Key, reason: 'callvault replay --unapplied' }) }));
         sent++;
       }
@@ -249,20 +183,4 @@ export async function replayCommand(argv: string[], out: Out = console.log): Pro
     t.sqs.destroy();
     t.s3.destroy();
   }
-}
-
-/**
- * Who delivered a raw/ object, when and as what: the ingest writes them as the object's metadata. A key
- * names only the provider, so an object without metadata falls back to the first source of its provider.
- */
-async function deliveryOfRaw(s3: S3Client, bucket: string, key: string): Promise<{ source: string; receivedAt: string; contentType?: string }> {
-  const { Metadata = {} } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-  const receivedAt = Metadata['received-at'] || (key.split('/').pop() ?? '').slice(0, 24).replace(/_/g, ':');
-  const contentType = Metadata['sent-content-type'] || undefined;
-  if (Metadata.source) return { source: Metadata.source, receivedAt, contentType };
-  const provider = key.split('/')[1];
-  const config = await readProjectConfig();
-  const source = config.sources.find((s) => s.provider === provider);
-  if (!source) throw new CliError(`No configured source has provider "${provider}" (from ${key}).`);
-  return { source: source.id, receivedAt, contentType };
 }

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callsCommand } from '#bin/cli/archive.ts';
-import { fixture, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
+import type { ReaderClient } from '#bin/cli/archive-reader.ts';
+import { fixture, hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { useLocalEndpoints } from '#test/support/local-endpoints.ts';
 
 let h: IngestHarness;
@@ -18,6 +19,7 @@ beforeAll(async () => {
     sources: [
       { id: 'postcall', provider: 'postcall' },
       { id: 'callhippo', provider: 'callhippo' },
+      { id: 'hipcall', provider: 'hipcall' },
     ],
   });
   restoreEndpoints = await useLocalEndpoints(h.emulators);
@@ -64,5 +66,45 @@ describe('calls --day and --customer', () => {
 
     expect((await calls('--day', item!.day as string)).callKeys).toContain('callhippo#ch-status-only');
     expect((await calls('--customer', '+442079460123')).callKeys).toEqual(['callhippo#ch-status-only']);
+  });
+});
+
+/** Every HTTP request an SDK client sends, as `DynamoDB_20120810.Query` or `S3 GET /key`, retries included. */
+function requestLog(): { requests: string[]; instrument: (client: ReaderClient) => void } {
+  const requests: string[] = [];
+  return {
+    requests,
+    instrument: (client) =>
+      (client.middlewareStack as { add(mw: unknown, opts: { step: string; name: string }): void }).add(
+        (next: (args: { request: { headers: Record<string, string>; method: string; path: string } }) => Promise<unknown>) => (args: { request: { headers: Record<string, string>; method: string; path: string } }) => {
+          requests.push(args.request.headers['x-amz-target'] ?? `S3 ${args.request.method} ${args.request.path}`);
+          return next(args);
+        },
+        { step: 'finalizeRequest', name: 'countRequests' },
+      ),
+  };
+}
+
+describe('calls list --customer over a year', () => {
+  it('reads only the byCustomerNumber index: one Query for a year of one number\'s calls, no Scan and no item reads', async () => {
+    const customer = '+442079460999';
+    const uuids: string[] = [];
+    for (let month = 1; month <= 12; month++) {
+      const uuid = `year-${String(month).padStart(2, '0')}`;
+      uuids.push(uuid);
+      const body = JSON.parse(hipcallHangup(uuid)) as { data: Record<string, unknown> };
+      const at = `2025-${String(month).padStart(2, '0')}-15T10:00:00Z`;
+      Object.assign(body.data, { caller_number: customer, started_at: at, answered_at: at, ended_at: at });
+      expect((await h.post('hipcall', JSON.stringify(body))).json.status).toBe('stored');
+    }
+    // Another number's call in the same year: in the table, not in the answer.
+    expect((await h.post('hipcall', hipcallHangup('year-other'))).json.status).toBe('stored');
+
+    const log = requestLog();
+    const lines: string[] = [];
+    const code = await callsCommand(['list', '--customer', customer, '--from', '2025-01-01', '--to', '2025-12-31', '--local', '--json', '--limit', '1000'], (l) => void lines.push(l), { instrument: log.instrument });
+    expect(code).toBe(0);
+    expect((JSON.parse(lines.join('\n')) as { callKey: string }[]).map((i) => i.callKey)).toEqual(uuids.map((u) => `hipcall#${u}`));
+    expect(log.requests).toEqual(['DynamoDB_20120810.Query']);
   });
 });
