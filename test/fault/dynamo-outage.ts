@@ -4,7 +4,7 @@
  * back to the replay queue while the table is gone); the same handler, fed by the replay queue, applies
  * them once the table is back. Returns what happened; the test and the benchmark judge it.
  */
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
 import { fakeContext, startPoller } from '#bin/local/poller.ts';
 import { parseConfig } from '#lib/config.ts';
 import { ENV } from '#lib/resources.ts';
@@ -71,7 +71,7 @@ export async function runDynamoOutage(options: DynamoOutageOptions = {}): Promis
   const config = parseConfig({});
   const env = { ...stack.env, [ENV.config]: JSON.stringify(config) };
   const handler = createIngestHandler(ingestDeps(env, { target: strictAwsTarget(stack.target, 'ingest'), tokens: new StaticTokens(TOKEN), mediaDelaySeconds: 0, metricsOut: () => undefined }));
-  const stopReplays = startPoller({ sqs: stack.sqs, queueUrl: stack.queues.replay, handler, name: 'callvault-ingest', batchSize: 5, timeoutMs: 6000, waitTimeSeconds: 1, concurrency: 2 });
+  const stopReplays = startPoller({ sqs: stack.sqs, queueUrl: stack.queues.replay, handler: (e, c) => handler(e, c) as Promise<SQSBatchResponse>, name: 'callvault-ingest', batchSize: 5, timeoutMs: 6000, waitTimeSeconds: 1, concurrency: 2 });
   try {
     const uuids = Array.from({ length: calls }, (_, i) => `fault-ddb-${i}-${crypto.randomUUID()}`);
     const bodies = uuids.flatMap((uuid, i) => (i % 5 === 4 ? [hipcallHangup(uuid), hipcallHangup(uuid)] : [hipcallHangup(uuid)]));

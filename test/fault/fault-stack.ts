@@ -11,7 +11,7 @@ import { rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '#lib/resources.ts';
@@ -154,7 +154,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       for (let i = 0; i < callKeys.length; i += 100) {
         let keys: Record<string, unknown>[] | undefined = callKeys.slice(i, i + 100).map((callKey) => ({ callKey }));
         while (keys?.length) {
-          const res = await doc.send(new BatchGetCommand({ RequestItems: { calls: { Keys: keys, ConsistentRead: true } } }));
+          const res: BatchGetCommandOutput = await doc.send(new BatchGetCommand({ RequestItems: { calls: { Keys: keys, ConsistentRead: true } } }));
           for (const item of res.Responses?.calls ?? []) found.set(item.callKey as string, item);
           keys = res.UnprocessedKeys?.calls?.Keys;
         }

@@ -346,7 +346,7 @@ export async function runSlowServer(options: { sizeMiB?: number } = {}): Promise
     return await withStack({}, async (stack) => {
       const worker = await childWorker(mediaEnv(stack, server.hostPort));
       try {
-        await new Promise((r) => setTimeout(r, 300));
+        await waitFor(async () => (worker.samples.length >= 5 ? true : undefined), 10_000, () => 'the media worker process reported no memory samples');
         const idle = worker.samples.slice(-5);
         const base = { rss: Math.max(...idle.map((s) => s.rss)), arrayBuffers: Math.max(...idle.map((s) => s.arrayBuffers)) };
         const from = worker.samples.length;
