@@ -168,7 +168,9 @@ interface MemorySample {
 /** The media worker in a child process (test/fault/media-worker-child.ts), with its memory samples. */
 async function childWorker(env: Record<string, string>) {
   const script = fileURLToPath(new URL('./media-worker-child.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Lambda's Node.js flags for a 256 MB function (bench/media.ts lambdaNodeFlags): its GC, not a desktop's.
+  const flags = ['--expose-gc', '--max-semi-space-size=12', '--max-old-space-size=231'];
+  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const samples: MemorySample[] = [];
   let output = '';
   let buffered = '';
