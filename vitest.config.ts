@@ -34,6 +34,18 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'fault',
+          include: ['test/fault/**/*.test.ts'],
+          environment: 'node',
+          // Each file starts its own emulator processes and kills some of them: one file at a time keeps
+          // the 2-core machine's timings within the functions' budgets.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'contract',
           include: ['test/contract/**/*.test.ts'],
           environment: 'node',

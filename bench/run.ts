@@ -29,5 +29,6 @@ if (want('insight')) {
     await stack.stop();
   }
 }
+if (want('fault')) rows.push(...(await (await import('./fault.ts')).runFaultBench()));
 printTable(rows);
 process.exit(rows.every((r) => r.pass) ? 0 : 1);

@@ -144,6 +144,11 @@ export class MediaStore implements MediaArchive {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly collectGarbage: boolean;
+  /**
+   * Uploads whose abort failed (S3 was unreachable): aborted before the next stream this instance
+   * stores, which in practice is the job's own retry, once S3 answers again.
+   */
+  private readonly leftovers = new Map<string, string>();
 
   constructor(
     private readonly s3: S3Client,
@@ -160,6 +165,7 @@ export class MediaStore implements MediaArchive {
    * media host failed), or StorageError (S3 failed); either way no multipart upload is left open.
    */
   async putStream(input: PutMediaInput): Promise<StoredObject> {
+    await this.abortLeftovers();
     const chunker = new HashingChunker();
     let sourceError: Error | undefined;
     const source = pipeline(input.body, chunker, (err) => {
@@ -207,10 +213,23 @@ export class MediaStore implements MediaArchive {
     // lib-storage keeps these private; read them defensively (the bucket's lifecycle rule is the net).
     const state = upload as unknown as { uploadId?: string; abortMultipartUploadCommand?: unknown };
     if (!state.uploadId || state.abortMultipartUploadCommand === null) return;
+    const key = (upload as unknown as { params: { Key: string } }).params.Key;
+    if (!(await this.abort(key, state.uploadId))) this.leftovers.set(state.uploadId, key);
+  }
+
+  /** Abort the uploads an earlier failure could not; those that fail again stay for the next time. */
+  private async abortLeftovers(): Promise<void> {
+    for (const [uploadId, key] of [...this.leftovers]) if (await this.abort(key, uploadId)) this.leftovers.delete(uploadId);
+  }
+
+  /** True when the upload is gone (aborted now, or already). */
+  private async abort(key: string, uploadId: string): Promise<boolean> {
     try {
-      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: (upload as unknown as { params: { Key: string } }).params.Key, UploadId: state.uploadId }));
-    } catch {
-      // Nothing more to do here: the bucket's lifecycle rule aborts incomplete uploads after a day.
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+      return true;
+    } catch (err) {
+      // The bucket's lifecycle rule aborts what is never retried here (the instance ends) after a day.
+      return (err as Error).name === 'NoSuchUpload';
     }
   }
 

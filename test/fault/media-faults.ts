@@ -1,0 +1,371 @@
+/**
+ * Media faults: S3 killed while recordings stream into it, a media worker process killed mid-upload,
+ * and a recording server that answers slowly. Each drives the real handlers on a FaultStack: the ingest
+ * takes Hipcall call_hangup deliveries whose record_url points at a local recording server; the media
+ * worker (in this process, or in a child process where it must be killed or weighed) takes the jobs.
+ * Each returns what happened; the tests and the benchmark judge it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { startPoller } from '#bin/local/poller.ts';
+import { fakeContext } from '#bin/local/poller.ts';
+import { parseConfig } from '#lib/config.ts';
+import { ENV } from '#lib/resources.ts';
+import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { ingestDeps } from '#functions/ingest/deps.ts';
+import { createIngestHandler } from '#functions/ingest/handler.ts';
+import { mediaDeps } from '#functions/media/deps.ts';
+import { createMediaHandler } from '#functions/media/handler.ts';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { apiEvent, TOKEN } from '#test/support/ingest-harness.ts';
+import { strictAwsTarget } from '#test/support/aws-contract.ts';
+import { startFaultStack, waitFor, type FaultStack, type FaultStackOptions } from './fault-stack.ts';
+
+const MiB = 1024 * 1024;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Pseudo-random bytes (incompressible, reproducible): a hash chain. */
+export function recordingBytes(size: number, seed: string): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let block = createHash('sha256').update(seed).digest();
+  for (let off = 0; off < size; off += block.length) {
+    block.copy(out, off);
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
+
+/** How the recording server answers one request. */
+export interface Pace {
+  headersDelayMs?: number;
+  /** Bytes per write, and a pause after every `pauseEvery` bytes. */
+  chunkBytes?: number;
+  pauseEvery?: number;
+  pauseMs?: number;
+}
+
+export interface RecordingServer {
+  url(name: string): string;
+  hostPort: string;
+  hits(name: string): number;
+  /** Body bytes written so far for `name` (all requests). */
+  sent(name: string): number;
+  close(): Promise<void>;
+}
+
+/** Serves `files` as audio/mpeg; `pace(name, hit)` decides how each request is answered (1-based hit). */
+export async function startRecordingServer(files: Record<string, Buffer>, pace: (name: string, hit: number) => Pace = () => ({})): Promise<RecordingServer> {
+  const hits = new Map<string, number>();
+  const sent = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    const name = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/rec\//, '');
+    const body = files[name];
+    const hit = (hits.get(name) ?? 0) + 1;
+    hits.set(name, hit);
+    if (!body) return void res.writeHead(404).end('no such recording');
+    const p = pace(name, hit);
+    const chunk = p.chunkBytes ?? 256 * 1024;
+    let off = 0;
+    let sincePause = 0;
+    const pump = () => {
+      while (off < body.length && !res.destroyed) {
+        const piece = body.subarray(off, Math.min(body.length, off + chunk));
+        off += piece.length;
+        sincePause += piece.length;
+        sent.set(name, (sent.get(name) ?? 0) + piece.length);
+        const more = res.write(piece);
+        if (p.pauseEvery && sincePause >= p.pauseEvery) {
+          sincePause = 0;
+          return void setTimeout(pump, p.pauseMs ?? 0);
+        }
+        if (!more) return void res.once('drain', pump);
+      }
+      if (!res.destroyed) res.end();
+    };
+    setTimeout(() => {
+      if (res.destroyed) return;
+      res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': String(body.length) });
+      pump();
+    }, p.headersDelayMs ?? 0);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: (name) => `http://127.0.0.1:${port}/rec/${name}`,
+    hostPort: `127.0.0.1:${port}`,
+    hits: (name) => hits.get(name) ?? 0,
+    sent: (name) => sent.get(name) ?? 0,
+    close: () => new Promise<void>((ok) => (server.close(() => ok()), server.closeAllConnections())),
+  };
+}
+
+/** A Hipcall call_hangup whose recording is at `recordUrl`. */
+function hangup(uuid: string, recordUrl: string): string {
+  return JSON.stringify({
+    event: 'call_hangup',
+    data: {
+      uuid,
+      direction: 'inbound',
+      caller_number: '+442045205757',
+      callee_number: '+441234567890',
+      call_duration: 45,
+      started_at: '2026-04-02T10:00:00Z',
+      answered_at: '2026-04-02T10:00:03Z',
+      ended_at: '2026-04-02T10:00:45Z',
+      record_url: recordUrl,
+      user_id: 1121,
+    },
+  });
+}
+
+/** The media function's environment here: short retry timings (seconds, not minutes) and 5 MiB parts. */
+function mediaEnv(stack: FaultStack, fetchAllow: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...stack.env,
+    [ENV.config]: JSON.stringify(parseConfig({})),
+    CALLVAULT_FETCH_ALLOW: fetchAllow,
+    CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: '3',
+    CALLVAULT_MEDIA_NOT_YET_BACKOFF_SECONDS: '1',
+    CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: '1',
+    CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '3000',
+    CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS: '2000',
+    CALLVAULT_MEDIA_PART_SIZE_MIB: '5',
+    CALLVAULT_MEDIA_QUEUE_SIZE: '1',
+    ...extra,
+  };
+}
+
+/** Deliver one hangup per recording through the real ingest (media delay 0); returns the call keys by name. */
+async function deliverHangups(stack: FaultStack, server: RecordingServer, names: string[]): Promise<Map<string, string>> {
+  const env = { ...stack.env, [ENV.config]: JSON.stringify(parseConfig({})) };
+  const handler = createIngestHandler(ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), mediaDelaySeconds: 0, metricsOut: () => undefined }));
+  const keys = new Map<string, string>();
+  for (const name of names) {
+    const uuid = `fault-media-${name}-${crypto.randomUUID()}`;
+    const res = (await handler(apiEvent('hipcall', hangup(uuid, server.url(name))), fakeContext('callvault-ingest', 6000))) as APIGatewayProxyStructuredResultV2;
+    if (res.statusCode !== 200) throw new Error(`the ingest answered ${res.statusCode} ${res.body}: the fault stack is not healthy before the fault`);
+    keys.set(name, `hipcall#${uuid}`);
+  }
+  return keys;
+}
+
+/** The media worker in this process, on the stack's media queue. */
+function inProcessWorker(stack: FaultStack, env: Record<string, string>, fetchAllow: string) {
+  const handler = createMediaHandler(mediaDeps(env, { target: strictAwsTarget(stack.target, 'media'), allowHttp: true, fetchAllow: [fetchAllow], visibilityChangeCountsAsReceive: true, metricsOut: () => undefined }));
+  return startPoller({ sqs: stack.sqs, queueUrl: stack.queues.media, handler, name: 'callvault-media', batchSize: 1, timeoutMs: 60_000, waitTimeSeconds: 1, concurrency: 2 });
+}
+
+interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  arrayBuffers: number;
+  external: number;
+}
+
+/** The media worker in a child process (test/fault/media-worker-child.ts), with its memory samples. */
+async function childWorker(env: Record<string, string>) {
+  const script = fileURLToPath(new URL('./media-worker-child.ts', import.meta.url));
+  // Lambda's Node.js flags for a 256 MB function (bench/media.ts lambdaNodeFlags): its GC, not a desktop's.
+  const flags = ['--expose-gc', '--max-semi-space-size=12', '--max-old-space-size=231'];
+  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const samples: MemorySample[] = [];
+  let output = '';
+  let buffered = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      if (line.startsWith('{"mem"')) samples.push((JSON.parse(line) as { mem: MemorySample }).mem);
+      else output += `${line}\n`;
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(async () => (output.includes('ready') ? true : child.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 30_000, (e) => `the media worker process did not start: ${String(e ?? output)}`);
+  return {
+    samples,
+    output: () => output,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+type Recording = { state?: string; sha256?: string; bytes?: number; attempts?: number; error?: string };
+const recordingOf = (item: Record<string, unknown> | undefined) => item?.recording as Recording | undefined;
+
+/** Wait until every call's recording is in a final state (or `timeoutMs` passes); the recordings as they are. */
+async function settle(stack: FaultStack, keys: string[], timeoutMs: number): Promise<Map<string, Recording | undefined>> {
+  let last = new Map<string, Recording | undefined>();
+  await waitFor(
+    async () => {
+      const items = await stack.items(keys);
+      last = new Map(keys.map((k) => [k, recordingOf(items.get(k))]));
+      return [...last.values()].every((r) => r && r.state !== 'queued') ? true : undefined;
+    },
+    timeoutMs,
+    () => 'recordings not settled',
+  ).catch(() => undefined);
+  return last;
+}
+
+export interface MediaFaultResult {
+  recordings: number;
+  /** Stored with the source's exact bytes (sha256 and size match). */
+  storedWhole: number;
+  states: string[];
+  /** Multipart uploads open in the bucket at the end. */
+  openUploads: number;
+  /** Requests the recording server answered (retries show here). */
+  fetches: number;
+  /** From the fault ending (S3 back, worker killed) to every recording settled. */
+  recoverMs: number;
+  mediaDlq: number;
+}
+
+async function judge(stack: FaultStack, files: Record<string, Buffer>, keys: Map<string, string>, server: RecordingServer, since: number): Promise<MediaFaultResult> {
+  const settled = await settle(stack, [...keys.values()], 40_000);
+  const recoverMs = Date.now() - since;
+  let storedWhole = 0;
+  for (const [name, key] of keys) {
+    const r = settled.get(key);
+    if (r?.state === 'stored' && r.sha256 === sha256(files[name]!) && r.bytes === files[name]!.length) storedWhole++;
+  }
+  // The item's hash is the worker's own count; the object itself must match too.
+  for (const [name, key] of keys) {
+    const items = await stack.items([key]);
+    const s3Key = (recordingOf(items.get(key)) as { s3Key?: string } | undefined)?.s3Key;
+    if (s3Key && sha256(await stack.objectBytes(s3Key)) !== sha256(files[name]!)) storedWhole--;
+  }
+  return {
+    recordings: keys.size,
+    storedWhole,
+    states: [...settled.values()].map((r) => `${r?.state}${r?.error ? ` (${r.error.slice(0, 80)})` : ''}`),
+    openUploads: (await stack.openUploads()).length,
+    fetches: Object.keys(files).reduce((n, name) => n + server.hits(name), 0),
+    recoverMs,
+    mediaDlq: await stack.depth('mediaDlq'),
+  };
+}
+
+async function withStack<T>(options: FaultStackOptions, run: (stack: FaultStack) => Promise<T>): Promise<T> {
+  const stack = await startFaultStack(options);
+  try {
+    return await run(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
+/** S3 killed once the recordings are streaming (a part stored), started again `downMs` later. */
+export async function runS3Outage(options: { recordings?: number; sizeMiB?: number; downMs?: number } = {}): Promise<MediaFaultResult & { downMs: number }> {
+  const n = options.recordings ?? 2;
+  const size = (options.sizeMiB ?? 12) * MiB;
+  const downMs = options.downMs ?? 1500;
+  const files = Object.fromEntries(Array.from({ length: n }, (_, i) => [`s3-${i}.mp3`, recordingBytes(size, `s3-${i}`)]));
+  // ~4 MiB/s each: long enough that S3 dies mid-stream, short enough for a test.
+  const server = await startRecordingServer(files, () => ({ chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 }));
+  try {
+    return await withStack({}, async (stack) => {
+      const stop = inProcessWorker(stack, mediaEnv(stack, server.hostPort), server.hostPort);
+      try {
+        const keys = await deliverHangups(stack, server, Object.keys(files));
+        // Past the first 5 MiB part of one recording: an upload is open and parts are on their way.
+        await waitFor(async () => (Object.keys(files).some((f) => server.sent(f) > 6 * MiB) ? true : undefined), 30_000, () => 'the recordings never started streaming');
+        await stack.s3.stop('SIGKILL');
+        await new Promise((r) => setTimeout(r, downMs));
+        await stack.s3.start();
+        return { ...(await judge(stack, files, keys, server, Date.now())), downMs };
+      } finally {
+        await stop();
+      }
+    });
+  } finally {
+    await server.close();
+  }
+}
+
+/** A media worker process SIGKILLed mid-upload; SQS hands the job out again after its visibility timeout. */
+export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySeconds?: number } = {}): Promise<MediaFaultResult & { attempts: number }> {
+  const files = { 'killed.mp3': recordingBytes((options.sizeMiB ?? 16) * MiB, 'killed') };
+  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 } : {}));
+  try {
+    // Deployed, the job returns after 90 min (6x the function timeout); here after a few seconds.
+    return await withStack({ visibilitySeconds: { media: options.visibilitySeconds ?? 3 } }, async (stack) => {
+      const env = mediaEnv(stack, server.hostPort);
+      const first = await childWorker(env);
+      let stop: (() => Promise<void>) | undefined;
+      try {
+        const keys = await deliverHangups(stack, server, Object.keys(files));
+        await waitFor(async () => (server.sent('killed.mp3') > 6 * MiB ? true : undefined), 30_000, () => `the worker never started the download: ${first.output()}`);
+        await first.kill();
+        const killedAt = Date.now();
+        // A fresh worker (a new Lambda instance) takes the job when SQS hands it out again.
+        stop = inProcessWorker(stack, env, server.hostPort);
+        const result = await judge(stack, files, keys, server, killedAt);
+        const attempts = recordingOf((await stack.items([...keys.values()])).get([...keys.values()][0]!))?.attempts ?? 0;
+        return { ...result, attempts };
+      } finally {
+        await first.stop();
+        await stop?.();
+      }
+    });
+  } finally {
+    await server.close();
+  }
+}
+
+export interface SlowServerResult extends MediaFaultResult {
+  bodyBytes: number;
+  /** Peak growth over the idle worker while it streamed the trickling body. */
+  peakRssGrowth: number;
+  peakArrayBuffersGrowth: number;
+}
+
+/**
+ * A recording server that answers slowly: the first request's headers come later than the worker's
+ * idle timeout (3 s here), so that attempt times out and is retried; the retry gets headers after 1 s
+ * and a body that trickles in 4 KiB writes with pauses. The worker runs in a child process so its
+ * memory is its own.
+ */
+export async function runSlowServer(options: { sizeMiB?: number } = {}): Promise<SlowServerResult> {
+  const size = (options.sizeMiB ?? 24) * MiB;
+  const files = { 'slow.mp3': recordingBytes(size, 'slow') };
+  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { headersDelayMs: 4500 } : { headersDelayMs: 1000, chunkBytes: 4096, pauseEvery: 512 * 1024, pauseMs: 100 }));
+  try {
+    return await withStack({}, async (stack) => {
+      const worker = await childWorker(mediaEnv(stack, server.hostPort));
+      try {
+        await waitFor(async () => (worker.samples.length >= 5 ? true : undefined), 10_000, () => 'the media worker process reported no memory samples');
+        const idle = worker.samples.slice(-5);
+        const base = { rss: Math.max(...idle.map((s) => s.rss)), arrayBuffers: Math.max(...idle.map((s) => s.arrayBuffers)) };
+        const from = worker.samples.length;
+        const keys = await deliverHangups(stack, server, Object.keys(files));
+        const result = await judge(stack, files, keys, server, Date.now());
+        const during = worker.samples.slice(from);
+        return {
+          ...result,
+          bodyBytes: size,
+          peakRssGrowth: Math.max(0, ...during.map((s) => s.rss - base.rss)),
+          peakArrayBuffersGrowth: Math.max(0, ...during.map((s) => s.arrayBuffers - base.arrayBuffers)),
+        };
+      } finally {
+        await worker.stop();
+      }
+    });
+  } finally {
+    await server.close();
+  }
+}

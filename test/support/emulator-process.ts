@@ -1,0 +1,202 @@
+/**
+ * One AWS emulator (dynalite or s3rver) in a child process of its own, on a fixed port with a data
+ * directory, so a test can stop it for real (SIGKILL: every connection drops, the port refuses) and
+ * start it again on the same port with the same data. bin/local's emulators share the test's process
+ * and can only be broken through a proxy; an outage here is the emulator being gone.
+ *
+ * This file is also the child's entry: `node test/support/emulator-process.ts serve '{json}'` (plain
+ * Node 24 type stripping, no tsx: it imports only Node built-ins and the emulator packages).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type EmulatorKind = 'dynamodb' | 's3';
+
+export interface EmulatorProcessOptions {
+  /** Keep the data here (default: a new temp dir, removed by `close`). */
+  dataDir?: string;
+  /** Default: a free port, kept across restarts. */
+  port?: number;
+  /** s3rver: buckets it creates at start (kept in its directory anyway). */
+  buckets?: string[];
+}
+
+export interface EmulatorProcess {
+  kind: EmulatorKind;
+  port: number;
+  /** `http://127.0.0.1:{port}`. */
+  endpoint: string;
+  dataDir: string;
+  /** True while the child is up. */
+  readonly running: boolean;
+  /** Kill the child (SIGKILL by default: as abrupt as an outage gets) and wait until the port refuses. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Start it again on the same port with the same data; resolves once it answers. */
+  start(): Promise<void>;
+  /** Stop it and remove a data dir this module made. */
+  close(): Promise<void>;
+}
+
+interface ServeInput {
+  kind: EmulatorKind;
+  port: number;
+  dataDir: string;
+  buckets: string[];
+}
+
+const HOST = '127.0.0.1';
+const READY = 'emulator-ready';
+const self = fileURLToPath(import.meta.url);
+
+/** A port free right now on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, HOST, resolve));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** Start `kind` in a child process; see EmulatorProcess. */
+export async function startEmulatorProcess(kind: EmulatorKind, options: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
+  const ownDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), `cv-${kind}-`));
+  const dataDir = options.dataDir ?? ownDir!;
+  await mkdir(dataDir, { recursive: true });
+  const port = options.port ?? (await freePort());
+  const input: ServeInput = { kind, port, dataDir, buckets: options.buckets ?? [] };
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const start = async () => {
+    if (child) return;
+    let output = '';
+    const proc = spawn(process.execPath, ['--no-warnings', self, 'serve', JSON.stringify(input)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child = proc;
+    exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    const ready = new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        if (output.includes(READY)) resolve();
+      };
+      proc.stdout!.on('data', onData);
+      proc.stderr!.on('data', onData);
+      proc.once('exit', (code) => reject(new Error(`the ${kind} emulator exited (${code}) before it was ready; is port ${port} taken? Output:\n${output}`)));
+    });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    try {
+      await ready;
+    } catch (err) {
+      child = undefined;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    proc.once('exit', () => {
+      if (child === proc) child = undefined;
+    });
+  };
+
+  const stop = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    const proc = child;
+    if (!proc) return;
+    proc.kill(signal);
+    await exited;
+    child = undefined;
+  };
+
+  await start();
+  return {
+    kind,
+    port,
+    endpoint: `http://${HOST}:${port}`,
+    dataDir,
+    get running() {
+      return child !== undefined;
+    },
+    stop,
+    start,
+    async close() {
+      await stop();
+      if (ownDir) await rm(ownDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- the child -------------------------------------------------------------------------------------
+
+type KoaContext = { method: string; url: string; status: number; body: unknown; type: string };
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+/**
+ * s3rver answers AbortMultipartUpload and ListMultipartUploads with 405/501; the faults must prove no
+ * upload is left open, so both act on s3rver's uploads directory here, as bin/local/emulators.ts does
+ * for the in-process emulator (its helper is private to that file).
+ */
+function multipartGaps(dir: string): KoaMiddleware {
+  const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return async (ctx, next) => {
+    const url = new URL(ctx.url, 'http://s3.local');
+    const [bucket, ...keyParts] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const uploads = bucket ? join(dir, bucket, '._S3rver_uploads') : '';
+    const uploadId = url.searchParams.get('uploadId') ?? '';
+    const fs = await import('node:fs/promises');
+    if (ctx.method === 'DELETE' && bucket && keyParts.length && /^[A-Za-z0-9_-]+$/.test(uploadId)) {
+      const exists = await fs.stat(join(uploads, uploadId)).then(() => true, () => false);
+      ctx.type = 'application/xml';
+      if (!exists) {
+        ctx.status = 404;
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>';
+        return;
+      }
+      await fs.rm(join(uploads, uploadId), { recursive: true, force: true });
+      ctx.status = 204;
+      ctx.body = '';
+      return;
+    }
+    if (ctx.method === 'GET' && bucket && !keyParts.length && url.searchParams.has('uploads')) {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const entries: string[] = [];
+      for (const id of await fs.readdir(uploads).catch(() => [] as string[])) {
+        const key = await fs.readFile(join(uploads, id, 'key'), 'utf8').catch(() => undefined);
+        if (key === undefined || !key.startsWith(prefix)) continue;
+        const initiated = (await fs.stat(join(uploads, id))).birthtime.toISOString();
+        entries.push(`<Upload><Key>${xml(key)}</Key><UploadId>${xml(id)}</UploadId><Initiated>${initiated}</Initiated></Upload>`);
+      }
+      ctx.type = 'application/xml';
+      ctx.status = 200;
+      ctx.body = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket><Prefix>${xml(prefix)}</Prefix><IsTruncated>false</IsTruncated>${entries.join('')}</ListMultipartUploadsResult>`;
+      return;
+    }
+    await next();
+  };
+}
+
+async function serve(input: ServeInput): Promise<void> {
+  const require = createRequire(import.meta.url);
+  if (input.kind === 'dynamodb') {
+    const dynalite = require('dynalite') as (o: object) => import('node:http').Server;
+    const path = join(input.dataDir, 'dynamodb');
+    await mkdir(path, { recursive: true });
+    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(input.port, HOST, resolve));
+  } else {
+    const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; middleware: KoaMiddleware[] };
+    const directory = join(input.dataDir, 's3');
+    await mkdir(directory, { recursive: true });
+    const s3 = new S3rver({ port: input.port, address: HOST, silent: true, directory, configureBuckets: input.buckets.map((name) => ({ name })) });
+    s3.middleware.unshift(multipartGaps(directory));
+    await s3.run();
+  }
+  process.stdout.write(`${READY}\n`);
+  // The parent going away (its end of stdin closes) must not leave an emulator behind.
+  process.stdin.on('end', () => process.exit(0)).resume();
+}
+
+if (process.argv[1] === self && process.argv[2] === 'serve') {
+  await serve(JSON.parse(process.argv[3] ?? '{}') as ServeInput);
+}
