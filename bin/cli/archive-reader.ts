@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Readable } from 'node:stream';
@@ -147,23 +148,10 @@ export class ArchiveReader {
     for (const day of daysBetween(since, until)) yield* await this.listCalls({ day });
   }
 
-  /**
-   * A GET link to one object that works for `expiresInSec` without credentials: SigV4 query signing with
-   * the client's own signer and an unsigned payload, as @aws-sdk/s3-request-presigner does.
-   */
+  /** A GET link to one object that works for `expiresInSec` without credentials (SigV4 query signing). */
   async presign(key: string, expiresInSec = 3600): Promise<{ url: string; expiresAt: string }> {
-    const region = await this.s3.config.region();
-    // Path-style for an emulator endpoint; virtual-hosted for AWS (CDK's bucket names have no dots).
-    const base = this.endpoint ? new URL(`${this.endpoint.replace(/\/$/, '')}/${this.bucket}`) : new URL(`https://${this.bucket}.s3.${region}.amazonaws.com`);
-    const path = `${base.pathname.replace(/\/$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
-    const signer = (await (this.s3.config as unknown as { signer: () => Promise<Presigner> }).signer());
-    const signed = await signer.presign(
-      { method: 'GET', protocol: base.protocol, hostname: base.hostname, ...(base.port ? { port: Number(base.port) } : {}), path, headers: { host: base.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, query: {} },
-      { expiresIn: expiresInSec, signingRegion: region, unsignableHeaders: new Set(['x-amz-content-sha256']) },
-    );
-    const url = new URL(`${base.protocol}//${base.host}${path}`);
-    for (const [name, value] of Object.entries(signed.query ?? {})) if (value !== null) url.searchParams.set(name, Array.isArray(value) ? value.join(',') : value);
-    return { url: url.toString(), expiresAt: new Date(Date.now() + expiresInSec * 1000).toISOString() };
+    const url = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSec });
+    return { url, expiresAt: new Date(Date.now() + expiresInSec * 1000).toISOString() };
   }
 
   /** Each stored media file of a call with a pre-signed GET link. */
@@ -181,11 +169,6 @@ export class ArchiveReader {
     this.doc.destroy();
     this.s3.destroy();
   }
-}
-
-/** What the S3 client's signer offers for query signing. */
-interface Presigner {
-  presign(request: { method: string; protocol: string; hostname: string; port?: number; path: string; headers: Record<string, string>; query: Record<string, string> }, options: { expiresIn: number; signingRegion: string; unsignableHeaders: Set<string> }): Promise<{ query?: Record<string, string | string[] | null> }>;
 }
 
 /** A provider named on the command line, checked. */
