@@ -57,7 +57,7 @@ export const CDR_COLUMNS: readonly CdrColumn[] = [
   { name: 'answered', type: 'boolean', description: 'True when someone picked up (an answer time, or status `answered`/`completed`).' },
   { name: 'from_number', type: 'string', description: 'Calling number, E.164 where parseable, else as sent.' },
   { name: 'to_number', type: 'string', description: 'Called number, E.164 where parseable, else as sent.' },
-  { name: 'customer_number', type: 'string', description: 'The external party (caller on inbound, callee on outbound), E.164.' },
+  { name: 'customer_number', type: 'string', description: 'The external party (caller on inbound, callee on outbound), E.164 where it is a phone number, else as sent.' },
   { name: 'agent_id', type: 'string', description: "The provider's id of the agent (user) on the call." },
   { name: 'agent_email', type: 'string', description: "The agent's email, when the provider sends it." },
   { name: 'agent_name', type: 'string', description: "The agent's name, when the provider sends it." },
