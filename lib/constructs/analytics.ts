@@ -77,7 +77,7 @@ export class Analytics extends Construct {
         },
       },
     });
-    this.table.addDependency(this.database);
+    this.table.addResourceDependency(this.database);
 
     // Results hold call data: same bucket, same encryption, gone after a week.
     bucket.addLifecycleRule({ id: 'ExpireAthenaResults', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(RESULTS_EXPIRE_DAYS), noncurrentVersionExpiration: Duration.days(1) });
@@ -104,8 +104,8 @@ export class Analytics extends Construct {
         workGroup: analytics.workGroup,
         queryString: q.sql,
       });
-      named.addDependency(this.workGroup);
-      named.addDependency(this.table);
+      named.addResourceDependency(this.workGroup);
+      named.addResourceDependency(this.table);
       return named;
     });
   }
