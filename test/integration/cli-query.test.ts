@@ -134,6 +134,13 @@ describe('callvault query --local', () => {
     await expect(queryCommand(['SELECT nope FROM calls', '--local'], () => {}, () => {})).rejects.toThrow(/table is "calls"/);
   });
 
+  it('without --local runs nothing and says how to run the same SQL in Athena, quoted for the shell', async () => {
+    const refused = queryCommand(["SELECT count(*) FROM calls WHERE day = '2026/04/02'"], () => {}, () => {});
+    await expect(refused).rejects.toThrow(CliError);
+    const message = await refused.catch((err: Error) => err.message);
+    expect(message).toContain(`aws athena start-query-execution --work-group callvault --query-execution-context Database=callvault --query-string 'SELECT count(*) FROM calls WHERE day = '\\''2026/04/02'\\'''`);
+  });
+
   it('is registered as "callvault query" and prints JSON rows through the CLI entry point', async () => {
     const printed: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
