@@ -8,6 +8,7 @@ import { replayCommand, urlsCommand } from './cli/archive.ts';
 import { callsCommand } from './cli/calls.ts';
 import { contactsCommand } from './cli/contacts.ts';
 import { checkCommand } from './cli/check.ts';
+import { queryCommand } from './cli/query.ts';
 
 export interface Command {
   summary: string;
@@ -20,6 +21,7 @@ export const COMMANDS: Record<string, Command> = {
   contacts: { summary: 'contacts import FILE.csv [--local]   load contacts for Insight Cards', run: (argv) => contactsCommand(argv) },
   check: { summary: 'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries', run: (argv) => checkCommand(argv) },
   replay: { summary: 'replay --dlq NAME | --unapplied | --since D --until D [--dry-run]  send dead-lettered or unapplied work round again, or re-apply raw/ through today\'s adapters', run: (argv) => replayCommand(argv) },
+  query: { summary: 'query "<SQL>" --local [--json]         run SQL over the archive\'s calls table (DuckDB, local stack)', run: (argv) => queryCommand(argv) },
 };
 
 const usage = () =>

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { CallVaultConfig } from './config.ts';
+import { Analytics } from './constructs/analytics.ts';
 import { HIPCALL_API_SECRET_SHAPE, InsightCards } from './constructs/insight-cards.ts';
 import { MediaPipeline } from './constructs/media-pipeline.ts';
 import { Monitoring, type PipelineAlarms } from './constructs/monitoring.ts';
@@ -32,6 +33,8 @@ export class CallVaultStack extends Stack {
   /** The scheduled silence check and one alarm per watched source, when any source sets `silence`. */
   public readonly silenceCheck?: SilenceCheck;
   public readonly silenceAlarms?: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** The Glue table `calls` over cdr/, the Athena workgroup and named queries, when `analytics.glue` is on. */
+  public readonly analytics?: Analytics;
 
   constructor(scope: Construct, id: string, props: CallVaultStackProps) {
     super(scope, id, { description: 'CallVault: call records, recordings and transcripts archived in your own AWS account', ...props });
@@ -55,6 +58,10 @@ export class CallVaultStack extends Stack {
     if (config.sources.some((s) => s.silence)) {
       this.silenceCheck = new SilenceCheck(this, 'SilenceCheck', { config, encryptionKey: this.storage.encryptionKey });
       this.silenceAlarms = this.monitoring.watchSilence(config.sources);
+    }
+    if (config.analytics.glue) {
+      this.analytics = new Analytics(this, 'Analytics', { analytics: config.analytics, storage: this.storage });
+      new CfnOutput(this, 'AthenaWorkGroup', { value: config.analytics.workGroup, description: `Athena workgroup of the named queries; the table is ${config.analytics.database}.calls` });
     }
     // Every variable is set by now: a config too big for Lambda's 4 KB environment stops here, as a ConfigError.
     for (const fn of [this.webhookApi.ingestFunction, this.mediaPipeline.worker, this.insightCards.worker, ...(this.silenceCheck ? [this.silenceCheck.function] : [])]) fn.assertEnvironmentFits();

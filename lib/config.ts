@@ -194,6 +194,29 @@ export const protectionSchema = z
   })
   .default({ kms: false });
 
+/** The optional SQL view of the archive (Glue table `calls` over cdr/, Athena workgroup and named queries). */
+export const analyticsSchema = z
+  .strictObject({
+    /** Create the Glue database and table and the Athena workgroup. @default false */
+    glue: z.boolean().default(false),
+    /** Glue database name: what Athena queries name (`callvault.calls`). */
+    database: z
+      .string()
+      .regex(/^[a-z0-9_]{1,255}$/, 'must be lowercase letters, digits and "_" (Athena reads other names back differently)')
+      .default('callvault'),
+    /** Athena workgroup the named queries belong to; its results go to the archive bucket under athena-results/. */
+    workGroup: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_" or "-"')
+      .default('callvault'),
+    /** First day Athena looks for cdr/ objects (partition projection range start), YYYY-MM-DD. */
+    since: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day such as "2024-01-01"')
+      .default('2020-01-01'),
+  })
+  .default({ glue: false, database: 'callvault', workGroup: 'callvault', since: '2020-01-01' });
+
 export const configSchema = z.strictObject({
   /** ISO 3166-1 alpha-2 country used to read national-format phone numbers. */
   defaultCountry: z
@@ -243,6 +266,7 @@ export const configSchema = z.strictObject({
   throttle: throttleSchema.default({ rateLimit: 50, burstLimit: 100 }),
   concurrency: concurrencySchema.default({ ingestReserved: 50, mediaMax: 5, insightMax: 10 }),
   protection: protectionSchema,
+  analytics: analyticsSchema,
   /** Email address subscribed to every alarm (optional). */
   alarmEmail: z.email().optional(),
 }).superRefine((config, ctx) => {

@@ -15,6 +15,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { AbortMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { cdrRow } from '#core/cdr-schema.ts';
 import { RetryableError } from '#core/errors.ts';
 import type { MediaArchive, PutMediaInput, StoredObject } from '#core/ports.ts';
 import type { CallRecord } from '#core/types.ts';
@@ -233,11 +234,15 @@ export class MediaStore implements MediaArchive {
     }
   }
 
-  /** Write the call record to cdr/ (the normalised record as JSON; internal bookkeeping left out). */
+  /**
+   * Write the call record to cdr/ as its flat SQL row (core/cdr-schema.ts), on one line: Athena's JSON
+   * SerDe reads one object per line, so a pretty-printed file would not parse. The row's `day` is the
+   * key's, so the file agrees with the partition it is stored under.
+   */
   async putCallRecord(key: string, record: CallRecord, signal?: AbortSignal): Promise<void> {
-    const { version: _version, fieldSources: _fieldSources, ...rest } = record as CallRecord & { fieldSources?: unknown };
+    const day = /^cdr\/[^/]+\/(\d{4}\/\d{2}\/\d{2})\//.exec(key)?.[1];
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(rest, null, 2), ContentType: 'application/json' }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: `${JSON.stringify(cdrRow(record, day))}\n`, ContentType: 'application/json' }),
       { abortSignal: signal },
     );
   }

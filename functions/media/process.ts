@@ -179,7 +179,7 @@ async function rewriteCallRecord(job: MediaJob, deps: MediaWorkerDeps): Promise<
   try {
     const record = await deps.calls.get(callKeyOf(job.provider, job.callId), { consistent: true });
     if (!record || !callEnded(record)) return;
-    await deps.store.putCallRecord(S3_KEYS.cdr(record.provider, record.startedAt ?? job.queuedAt, record.callId), record);
+    await deps.store.putCallRecord(S3_KEYS.cdr(record.provider, record.callAt ?? record.startedAt ?? job.queuedAt, record.callId), record);
   } catch (err) {
     deps.log.error('cdr rewrite failed (the media is stored)', { provider: job.provider, callId: job.callId, error: (err as Error).name });
   }

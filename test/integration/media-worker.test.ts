@@ -271,8 +271,11 @@ describe('media worker', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: em.bucket, Key: info.s3Key! }));
     expect(head.ContentType).toBe('audio/mpeg');
     expect(head.Metadata).toMatchObject({ provider: 'hipcall', callid: 'hc-1' });
-    const cdr = JSON.parse((await objectBytes('cdr/hipcall/2026/04/02/hc-1.json')).toString('utf8')) as CallRecord;
-    expect(cdr.recording).toMatchObject({ state: 'stored', sha256: sha(files.rec) });
+    // cdr/ holds the flat SQL row (core/cdr-schema.ts), one line, its day the key's.
+    const cdrText = (await objectBytes('cdr/hipcall/2026/04/02/hc-1.json')).toString('utf8');
+    expect(cdrText.trimEnd()).not.toContain('\n');
+    const cdr = JSON.parse(cdrText) as Record<string, unknown>;
+    expect(cdr).toMatchObject({ call_id: 'hc-1', day: '2026/04/02', recording_state: 'stored', recording_stored: true, recording_sha256: sha(files.rec) });
     expect(cdr).not.toHaveProperty('version');
     // Nothing of the request can leak: no credentials, no Authorization header sent to the media host.
     expect(media.seen.every((h) => h.authorization === undefined && h.cookie === undefined)).toBe(true);
