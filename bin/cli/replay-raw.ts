@@ -127,6 +127,9 @@ class ReplayArchive implements DeliveryArchive {
   getBytes(key: string, abortSignal?: AbortSignal): Promise<Buffer> {
     return this.real.getBytes(key, abortSignal);
   }
+
+  /** The replay writes what changed itself, once per call, not once per re-applied delivery. */
+  async putCallRecord(): Promise<void> {}
 }
 
 const quietLog: Log = { info: () => {}, warn: () => {}, error: () => {} };

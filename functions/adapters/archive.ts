@@ -1,6 +1,8 @@
 /** The archive bucket's raw/ and quarantine/ writes: every delivery lands in one of them, verbatim. */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DeliveryArchive, QuarantineEntry, RawMeta } from '#core/ports.ts';
+import type { CallRecord } from '#core/types.ts';
+import { putCdrCommand } from './cdr-object.ts';
 
 export class S3DeliveryArchive implements DeliveryArchive {
   constructor(
@@ -20,6 +22,11 @@ export class S3DeliveryArchive implements DeliveryArchive {
       }),
       { abortSignal },
     );
+  }
+
+  /** Write the call record to cdr/ (adapters/cdr-object.ts). */
+  async putCallRecord(key: string, record: CallRecord, abortSignal?: AbortSignal): Promise<void> {
+    await this.s3.send(putCdrCommand(this.bucket, key, record), { abortSignal });
   }
 
   /** Store a refused delivery with the reason, so nothing a provider sent is lost. */

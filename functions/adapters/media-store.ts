@@ -15,7 +15,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { AbortMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { cdrRow } from '#core/cdr-schema.ts';
+import { putCdrCommand } from './cdr-object.ts';
 import { RetryableError } from '#core/errors.ts';
 import type { MediaArchive, PutMediaInput, StoredObject } from '#core/ports.ts';
 import type { CallRecord } from '#core/types.ts';
@@ -234,16 +234,8 @@ export class MediaStore implements MediaArchive {
     }
   }
 
-  /**
-   * Write the call record to cdr/ as its flat SQL row (core/cdr-schema.ts), on one line: Athena's JSON
-   * SerDe reads one object per line, so a pretty-printed file would not parse. The row's `day` is the
-   * key's, so the file agrees with the partition it is stored under.
-   */
+  /** Write the call record to cdr/ (adapters/cdr-object.ts). */
   async putCallRecord(key: string, record: CallRecord, signal?: AbortSignal): Promise<void> {
-    const day = /^cdr\/[^/]+\/(\d{4}\/\d{2}\/\d{2})\//.exec(key)?.[1];
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: `${JSON.stringify(cdrRow(record, day))}\n`, ContentType: 'application/json' }),
-      { abortSignal: signal },
-    );
+    await this.s3.send(putCdrCommand(this.bucket, key, record), { abortSignal: signal });
   }
 }

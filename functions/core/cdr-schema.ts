@@ -7,7 +7,7 @@
  * Names are snake_case because Glue lowercases column names: `customerNumber` would come back as
  * `customernumber` from Athena, `customer_number` reads the same in both engines.
  */
-import type { CallRecord, MediaInfo, MediaKind } from './types.ts';
+import { MEDIA_KINDS, type CallRecord, type MediaInfo, type MediaKind } from './types.ts';
 
 /** The SQL name of the table in both engines. */
 export const CDR_TABLE = 'calls';
@@ -184,3 +184,10 @@ WHERE recording_state IS NOT NULL AND NOT recording_stored
 ORDER BY day, provider, call_id`,
   },
 ];
+
+const ENDED = new Set(['completed', 'missed', 'failed']);
+/** Whether the call is over, so its cdr/ row is worth writing. */
+export const callEnded = (r: CallRecord | undefined): boolean => Boolean(r && (r.endedAt || ENDED.has(r.status)));
+
+/** Whether the call has, or has had, media: then the media worker writes its cdr/ row after each outcome. */
+export const hasMedia = (r: CallRecord): boolean => MEDIA_KINDS.some((k) => r[k] !== undefined);

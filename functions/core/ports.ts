@@ -89,6 +89,8 @@ export interface DeliveryArchive {
   putRaw(key: string, bytes: Buffer, meta: RawMeta, abortSignal?: AbortSignal): Promise<void>;
   putQuarantine(key: string, entry: QuarantineEntry, abortSignal?: AbortSignal): Promise<void>;
   getBytes(key: string, abortSignal?: AbortSignal): Promise<Buffer>;
+  /** The call's cdr/ object, for a call that ended with no media (the media worker writes the others). */
+  putCallRecord(key: string, record: CallRecord, abortSignal?: AbortSignal): Promise<void>;
 }
 
 // ── Queues ────────────────────────────────────────────────────────────────────────────────────────

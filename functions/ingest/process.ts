@@ -18,6 +18,7 @@ import { ipAllowed } from '#core/source-ip.ts';
 import { METRIC } from '#core/metrics.ts';
 import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, Metrics, ReplayMessage, SigningSecret, SigningSecrets, TokenStore } from '#core/ports.ts';
 import type { InsightJob, MediaJob, NormalisedEvent } from '#core/types.ts';
+import { callEnded, hasMedia } from '#core/cdr-schema.ts';
 
 export interface IngestDeps {
   config: CallVaultConfig;
@@ -332,7 +333,10 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
     writes.push(
       deps.calls
         .applyDelivery({ source: source.id, event, deliveryKey: deliveryKey(accepted.eventType, accepted.sha256), now: accepted.receivedAt, queuedMedia: event.media.map((m) => m.media), itemTtlDays: deps.config.protection.itemTtlDays }, signal)
-        .then((r) => outcomes.push(r)),
+        .then(async (r) => {
+          outcomes.push(r);
+          await writeCdrIfDone(deps, r, event.media.length > 0, signal);
+        }),
     );
   }
   const settled = await Promise.allSettled(writes);
@@ -341,6 +345,21 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
   const failed = failures.find(isPermanentWriteError) ?? failures[0];
   if (failed) throw failed;
   return outcomes;
+}
+
+/**
+ * A call that ended with no media gets its cdr/ row here (SQL over the archive must see missed calls);
+ * a call with media gets it from the media worker, after each outcome, so the two never race. Best
+ * effort: the delivery is applied and in raw/, and `callvault replay` can write the row again.
+ */
+async function writeCdrIfDone(deps: IngestDeps, r: ApplyOutcome, mediaQueued: boolean, signal: AbortSignal): Promise<void> {
+  if (r.outcome !== 'stored' || mediaQueued || !callEnded(r.record) || hasMedia(r.record)) return;
+  const { record } = r;
+  try {
+    await deps.archive.putCallRecord(S3_KEYS.cdr(record.provider, record.callAt ?? record.startedAt ?? record.createdAt, record.callId), record, signal);
+  } catch (err) {
+    deps.log.warn('cdr row not written (the call is stored)', { provider: record.provider, error: (err as Error).name });
+  }
 }
 
 function rawKeyOf(accepted: Accepted, event: NormalisedEvent | undefined): string {

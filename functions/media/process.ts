@@ -14,6 +14,7 @@ import { messageJson } from '#core/queue-message.ts';
 import { backoffSeconds, failureKindOf, isLastDelivery, refusalOf, type RetryTiming } from '#core/media.ts';
 import { nextMediaStep, STORED_MEANWHILE, type JobOutcome, type MediaAction, type MediaJobContext, type MediaStepOutcome, type MediaStepState, type SourceMediaRules, type StepLog } from '#core/media-steps.ts';
 import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaJob } from '#core/types.ts';
+import { callEnded } from '#core/cdr-schema.ts';
 import { METRIC } from '#core/metrics.ts';
 import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource, Metrics, QueueMessageRef, RetryQueue } from '#core/ports.ts';
 
@@ -171,8 +172,6 @@ async function freshLink(job: MediaJob, sourceId: string, signal: AbortSignal | 
   }
 }
 
-const ENDED = new Set(['completed', 'missed', 'failed']);
-const callEnded = (r: CallRecord | undefined): boolean => Boolean(r && (r.endedAt || ENDED.has(r.status)));
 
 /** Once the call has ended, rewrite its cdr/ JSON with the media maps as they are now. A failure here never fails the job. */
 async function rewriteCallRecord(job: MediaJob, deps: MediaWorkerDeps): Promise<void> {

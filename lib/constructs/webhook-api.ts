@@ -109,7 +109,7 @@ export class WebhookApi extends Construct {
     }
     // The calls table adapter reads, then upserts with UpdateItem: never PutItem.
     storage.bindCalls(ingest, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    storage.bindArchive(ingest, [PREFIX.raw, PREFIX.quarantine, PREFIX.extras], ['s3:PutObject']);
+    storage.bindArchive(ingest, [PREFIX.raw, PREFIX.quarantine, PREFIX.extras, PREFIX.cdr], ['s3:PutObject']);
     // A replay whose body was too big for the message reads it back from raw/.
     storage.bindArchive(ingest, [PREFIX.raw], ['s3:GetObject']);
     props.mediaQueue.bindProducer(ingest, ENV.mediaQueueUrl);

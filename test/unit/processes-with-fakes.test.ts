@@ -89,6 +89,10 @@ class MemoryCalls implements CallsStore {
 class MemoryArchive implements DeliveryArchive {
   readonly raw = new Map<string, { bytes: Buffer; meta: RawMeta }>();
   readonly quarantined = new Map<string, QuarantineEntry>();
+  readonly cdr = new Map<string, CallRecord>();
+  async putCallRecord(key: string, record: CallRecord): Promise<void> {
+    this.cdr.set(key, record);
+  }
   async putRaw(key: string, bytes: Buffer, meta: RawMeta): Promise<void> {
     this.raw.set(key, { bytes, meta });
   }
@@ -144,6 +148,16 @@ describe('ingest process with in-memory ports', () => {
     expect(deps.queues.media).toEqual([{ jobs: [expect.objectContaining({ callId: 'fake-1', media: 'recording' })], delaySeconds: 10 }]);
     expect(deps.queues.insight).toHaveLength(0);
     expect(deps.metrics.recorded).toEqual([{ name: METRIC.deliveryStored, value: 1, unit: 'Count', dims: { source: 'hipcall' } }]);
+  });
+
+  it('writes the cdr/ row of a call that ended with no media, and leaves a call with a recording to the media worker', async () => {
+    const deps = ingestWorld();
+    const missed = JSON.parse(hipcallHangup('fake-missed')) as { data: Record<string, unknown> };
+    delete missed.data.record_url;
+    await handleWebhook(apiEvent('hipcall', JSON.stringify(missed), { token: TOKEN }), deps);
+    await handleWebhook(apiEvent('hipcall', hipcallHangup('fake-recorded'), { token: TOKEN }), deps);
+    expect([...deps.archive.cdr.keys()]).toEqual([expect.stringMatching(/^cdr\/hipcall\/2026\/04\/02\/fake-missed\.json$/)]);
+    expect(deps.archive.cdr.values().next().value).toMatchObject({ callId: 'fake-missed', status: 'completed' });
   });
 
   it('answers a repeat as duplicate and writes no second event', async () => {
