@@ -78,6 +78,8 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     }
     const url = new URL(req.url ?? '/', `http://${CONSOLE_HOST}`);
     const head = req.method === 'HEAD';
+    // Browsers ask for it on every page; there is none, and a 404 would look like a fault in their console.
+    if (url.pathname === '/favicon.ico') return void res.writeHead(204, SECURITY_HEADERS).end();
     if (url.pathname === '/console.css') return send(res, 200, 'text/css; charset=utf-8', STYLESHEET, head);
     if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', await listView(url.searchParams), head);
     const parts = url.pathname.split('/');

@@ -186,8 +186,8 @@ function mediaSection(c: CallRecord): string {
 <audio controls preload="metadata" src="${esc(src)}" aria-labelledby="h-${m}"></audio>
 ${mediaState(info)}<p><a href="${esc(src)}?download=1" download>Download the ${m}</a></p>`;
   });
-  if (!parts.length) return `<section aria-labelledby="h-media"><h2 id="h-media">Recording</h2><p>No recording or voicemail for this call.</p></section>`;
-  return `<section aria-labelledby="h-media"><h2 id="h-media">Recording</h2>\n${parts.join('\n')}</section>`;
+  if (!parts.length) return `<section aria-labelledby="h-media"><h2 id="h-media">Audio</h2><p>No recording or voicemail for this call.</p></section>`;
+  return `<section aria-labelledby="h-media"><h2 id="h-media">Audio</h2>\n${parts.join('\n')}</section>`;
 }
 
 interface Turn {
