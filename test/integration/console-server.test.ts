@@ -3,7 +3,8 @@
  * which index a filter reads, what a call page shows, ranged media, and the requests it refuses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -46,6 +47,8 @@ describe('console server over the emulators', () => {
   let doc: DynamoDBDocumentClient;
   let s3: S3Client;
   let server: ConsoleServer;
+  /** A stand-in Hipcall API that received one card (for "newest") and a card with markup in it (for "middle"). */
+  let hipcall: Server;
   const sent: string[] = [];
   const recordingKey = S3_KEYS.media('recording', 'hipcall', '2026-03-02T10:00:00.000Z', 'newest', 'wav');
   const transcriptKey = S3_KEYS.media('transcript', 'postcall', '2026-03-02T11:00:00.000Z', 'pc-1', 'json');
@@ -86,11 +89,19 @@ describe('console server over the emulators', () => {
       },
       { step: 'initialize', name: 'countCommands' },
     );
-    const reader = new ArchiveReader({ doc: readerDoc, s3: new S3Client(localClientConfig(em.endpoints.s3)), table: em.tables.calls, bucket: em.bucket, now: () => new Date('2026-03-03T12:00:00Z') });
+    const cards = [
+      { callId: 'newest', card: [{ type: 'title', text: 'CallVault' }, { type: 'shortText', label: 'Name', text: 'Jane Smith', link: 'https://crm.example.com/jane' }], receivedAt: '2026-03-02T10:00:01.000Z' },
+      { callId: 'middle', card: [{ type: 'shortText', label: 'Name', text: '<img src=x onerror=alert(1)>' }], receivedAt: '2026-03-01T09:00:01.000Z' },
+    ];
+    hipcall = createServer((req, res) => res.writeHead(req.url === '/api/v3/_cards' ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(cards)));
+    await new Promise<void>((ok) => hipcall.listen(0, '127.0.0.1', ok));
+    const hipcallMock = `http://127.0.0.1:${(hipcall.address() as AddressInfo).port}/api/v3`;
+    const reader = new ArchiveReader({ doc: readerDoc, s3: new S3Client(localClientConfig(em.endpoints.s3)), table: em.tables.calls, bucket: em.bucket, hipcallMock, now: () => new Date('2026-03-03T12:00:00Z') });
     server = await startConsoleServer({ reader, sources: ['hipcall', 'postcall'], defaultCountry: 'GB', log: () => {} });
   });
   afterAll(async () => {
     await server?.close();
+    hipcall?.close();
     doc?.destroy();
     s3?.destroy();
     await em?.close();
@@ -140,6 +151,15 @@ describe('console server over the emulators', () => {
     expect(html).toContain('call_init');
     expect(html).toContain('call_hangup');
     expect(html).toContain('2 deliveries kept verbatim');
+  });
+
+  it('shows the card the stand-in Hipcall API received for the call, row by row', async () => {
+    const html = await (await get('/calls/hipcall/newest')).text();
+    expect(html).toContain('<h3>Card as sent</h3>');
+    expect(html).toContain('<tr><td>shortText</td><td>Name</td><td>Jane Smith</td><td>https://crm.example.com/jane</td></tr>');
+    const other = await (await get('/calls/hipcall/middle')).text();
+    expect(other).not.toContain('Jane Smith');
+    expect(other).toContain('&lt;img src=x onerror=alert(1)&gt;');
   });
 
   it('escapes what a provider sent in the analysis and the transcript', async () => {
