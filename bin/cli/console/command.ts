@@ -5,6 +5,8 @@
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
+import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
+import { ENV } from '#lib/resources.ts';
 import { CliError, documentClient, readLocalEndpoints, readProjectConfig, stackOutputs } from '#bin/cli/context.ts';
 import { ArchiveReader } from './reader.ts';
 import { startConsoleServer, type ConsoleServer } from './server.ts';
@@ -26,9 +28,20 @@ export interface ConsoleOptions {
   region?: string;
 }
 
+/** The local stack's config: CALLVAULT_CONFIG when it is set (as `npm start` reads it), else cdk.json's. */
+async function localConfig(env: NodeJS.ProcessEnv = process.env): Promise<CallVaultConfig> {
+  const text = env[ENV.config];
+  if (!text) return readProjectConfig();
+  try {
+    return parseConfig(JSON.parse(text), ENV.config);
+  } catch (err) {
+    throw new CliError(`${ENV.config} is not a valid CallVault config (${(err as Error).message}): fix it or unset it to use cdk.json's.`);
+  }
+}
+
 /** Builds the reader for the local stack or the deployed one and starts the server. */
 export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer & { reader: ArchiveReader }> {
-  const config = await readProjectConfig();
+  const config = opts.local ? await localConfig() : await readProjectConfig();
   let reader: ArchiveReader;
   let sources: string[];
   if (opts.local) {
