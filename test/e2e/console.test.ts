@@ -35,21 +35,26 @@ describe('callvault console --local in a browser', () => {
   const recordingPath = `/hipcall/${answered}/recording.wav?kb=64`;
 
   beforeAll(async () => {
+    const t0 = Date.now();
+    const lap = (what: string) => console.log(`${what}: ${Date.now() - t0} ms`);
+    // The browser starts while the stack does: both take seconds on a busy machine.
+    const launching = chromium.launch({
+      executablePath: execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim(),
+      // Root has no user namespace sandbox here; the page is our own, on 127.0.0.1.
+      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--autoplay-policy=no-user-gesture-required'],
+    });
     stack = await startLocalStackProcess({ CALLVAULT_MEDIA_DELAY_SECONDS: '1' });
+    lap('stack ready');
     doc = documentClient({ local: stack.endpoints });
-    insightState = await seed(stack, doc);
+    // The console reads only when asked, so it starts while the media worker stores the recordings.
     consoleProcess = spawn(process.execPath, ['--import', 'tsx', 'bin/callvault.ts', 'console', '--local', '--json'], {
       cwd: projectRoot,
       env: { ...process.env, CALLVAULT_DATA_DIR: stack.dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     consoleExit = new Promise((resolve) => consoleProcess.once('exit', (code) => resolve(code)));
-    consoleUrl = await firstJsonLine(consoleProcess);
-    browser = await chromium.launch({
-      executablePath: execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim(),
-      // Root has no user namespace sandbox here; the page is our own, on 127.0.0.1.
-      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--autoplay-policy=no-user-gesture-required'],
-    });
+    [insightState, consoleUrl, browser] = await Promise.all([seed(stack, doc), firstJsonLine(consoleProcess), launching]);
+    lap('seeded, console and browser ready');
   });
   afterAll(async () => {
     await browser?.close();
@@ -99,7 +104,7 @@ describe('callvault console --local in a browser', () => {
       // 202: durable on the replay queue (a loaded machine can miss the 3 s answer budget); applied shortly.
       expect([200, 202], `${source} delivery`).toContain(res.status);
     }
-    // Ready when the recording and the post-call media are stored and the card has an outcome (sent, or
+    // Ready when the hangup is applied, the recording and the post-call media are stored and the card has an outcome (sent, or
     // stale when a loaded machine delayed its call_init past the staleness limit).
     const keys = [`hipcall#${answered}`, `postcall#${postcall}`].map((callKey) => ({ callKey }));
     for (;;) {
@@ -110,7 +115,8 @@ describe('callvault console --local in a browser', () => {
       const media = [a?.recording?.state, p?.recording?.state, p?.transcript?.state];
       if (media.some((st) => st && st !== 'queued' && st !== 'stored')) throw new Error(`seeding failed: ${JSON.stringify(media)}`);
       const insight = a?.insight?.state as string | undefined;
-      if (media.every((st) => st === 'stored') && insight && insight !== 'pending') return insight;
+      // The worker can store a recording before a hangup that was answered 202 is applied from the replay queue.
+      if (media.every((st) => st === 'stored') && a?.status === 'completed' && insight && insight !== 'pending') return insight;
       // Bounded by the hook timeout; each round is one BatchGet.
       await new Promise((r) => setTimeout(r, 250));
     }
