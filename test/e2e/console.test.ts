@@ -35,8 +35,6 @@ describe('callvault console --local in a browser', () => {
   const recordingPath = `/hipcall/${answered}/recording.wav?kb=64`;
 
   beforeAll(async () => {
-    const t0 = Date.now();
-    const lap = (what: string) => console.log(`${what}: ${Date.now() - t0} ms`);
     // The browser starts while the stack does: both take seconds on a busy machine.
     const launching = chromium.launch({
       executablePath: execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim(),
@@ -44,7 +42,6 @@ describe('callvault console --local in a browser', () => {
       args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--autoplay-policy=no-user-gesture-required'],
     });
     stack = await startLocalStackProcess({ CALLVAULT_MEDIA_DELAY_SECONDS: '1' });
-    lap('stack ready');
     doc = documentClient({ local: stack.endpoints });
     // The console reads only when asked, so it starts while the media worker stores the recordings.
     consoleProcess = spawn(process.execPath, ['--import', 'tsx', 'bin/callvault.ts', 'console', '--local', '--json'], {
@@ -54,7 +51,6 @@ describe('callvault console --local in a browser', () => {
     });
     consoleExit = new Promise((resolve) => consoleProcess.once('exit', (code) => resolve(code)));
     [insightState, consoleUrl, browser] = await Promise.all([seed(stack, doc), firstJsonLine(consoleProcess), launching]);
-    lap('seeded, console and browser ready');
   });
   afterAll(async () => {
     await browser?.close();
