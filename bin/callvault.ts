@@ -9,6 +9,7 @@ import { callsCommand } from './cli/calls.ts';
 import { contactsCommand } from './cli/contacts.ts';
 import { checkCommand } from './cli/check.ts';
 import { queryCommand } from './cli/query.ts';
+import { consoleCommand } from './cli/console/command.ts';
 
 export interface Command {
   summary: string;
@@ -22,6 +23,7 @@ export const COMMANDS: Record<string, Command> = {
   check: { summary: 'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries', run: (argv) => checkCommand(argv) },
   replay: { summary: 'replay --dlq NAME | --unapplied | --since D --until D [--dry-run]  send dead-lettered or unapplied work round again, or re-apply raw/ through today\'s adapters', run: (argv) => replayCommand(argv) },
   query: { summary: 'query "<SQL>" --local [--json]         run SQL over the archive\'s calls table (DuckDB, local stack)', run: (argv) => queryCommand(argv) },
+  console: { summary: 'console [--local] [--port N] [--json]  browse, filter and play calls in a local web page (127.0.0.1 only)', run: (argv) => consoleCommand(argv) },
 };
 
 const usage = () =>

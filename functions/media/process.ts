@@ -13,7 +13,7 @@ import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';
 import { backoffSeconds, failureKindOf, isLastDelivery, refusalOf, type RetryTiming } from '#core/media.ts';
 import { nextMediaStep, STORED_MEANWHILE, type JobOutcome, type MediaAction, type MediaJobContext, type MediaStepOutcome, type MediaStepState, type SourceMediaRules, type StepLog } from '#core/media-steps.ts';
-import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaJob } from '#core/types.ts';
+import { callKeyOf, MEDIA_KINDS, PROVIDERS, type MediaJob } from '#core/types.ts';
 import { callEnded } from '#core/cdr-schema.ts';
 import { METRIC } from '#core/metrics.ts';
 import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource, Metrics, QueueMessageRef, RetryQueue } from '#core/ports.ts';

@@ -1,0 +1,117 @@
+/**
+ * `callvault console [--local] [--port N]`: a local web page over the archive, served on 127.0.0.1 with
+ * the user's own AWS credentials (or the local stack's), so there is no hosted UI to secure.
+ */
+import { parseArgs } from 'node:util';
+import { S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
+import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
+import { ENV } from '#lib/resources.ts';
+import { CliError, documentClient, readLocalEndpoints, readProjectConfig, stackOutputs } from '#bin/cli/context.ts';
+import { ArchiveReader } from './reader.ts';
+import { startConsoleServer, type ConsoleServer } from './server.ts';
+
+type Out = (line: string) => void;
+
+export const CONSOLE_USAGE = `Usage: callvault console [--local] [--port N] [--json] [--stack CallVault] [--region R]
+Serves a web page over the archive at http://127.0.0.1:N/ (only on this machine) until Ctrl-C:
+calls newest first, filtered by number, day, source and status; each call with its recording or
+voicemail player, transcript, AI analysis, Insight Card outcome and delivery history.
+It reads with your AWS credentials (default chain), or the local stack's with --local.
+  --port N   listen on port N (default: a free port, printed)
+  --json     print {"url": "..."} on one line when ready, instead of "Console: URL"`;
+
+export interface ConsoleOptions {
+  local: boolean;
+  port: number;
+  stack: string;
+  region?: string;
+}
+
+/** The local stack's config: CALLVAULT_CONFIG when it is set (as `npm start` reads it), else cdk.json's. */
+async function localConfig(env: NodeJS.ProcessEnv = process.env): Promise<CallVaultConfig> {
+  const text = env[ENV.config];
+  if (!text) return readProjectConfig();
+  try {
+    return parseConfig(JSON.parse(text), ENV.config);
+  } catch (err) {
+    throw new CliError(`${ENV.config} is not a valid CallVault config (${(err as Error).message}): fix it or unset it to use cdk.json's.`);
+  }
+}
+
+/** Builds the reader for the local stack or the deployed one and starts the server. */
+export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer & { reader: ArchiveReader }> {
+  const config = opts.local ? await localConfig() : await readProjectConfig();
+  let reader: ArchiveReader;
+  let sources: string[];
+  if (opts.local) {
+    const e = await readLocalEndpoints();
+    reader = new ArchiveReader({
+      doc: documentClient({ local: e }),
+      s3: new S3Client({ endpoint: e.s3, region: e.region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 }),
+      table: e.tables.calls,
+      bucket: e.bucket,
+      hipcallMock: e.hipcallMock,
+    });
+    sources = e.sources.map((s) => s.id);
+  } else {
+    const outputs = await stackOutputs(opts.stack, opts.region);
+    const table = outputs.CallsTableName;
+    const bucket = outputs.ArchiveBucketName;
+    if (!table || !bucket) throw new CliError(`Stack "${opts.stack}" has no CallsTableName or ArchiveBucketName output: is it a CallVault stack? Pass --stack NAME.`);
+    const region = opts.region ? { region: opts.region } : {};
+    reader = new ArchiveReader({ doc: documentClient(region), s3: new S3Client({ ...region, maxAttempts: 5 }), table, bucket });
+    sources = config.sources.map((s) => s.id);
+  }
+  try {
+    const server = await startConsoleServer({ reader, sources, defaultCountry: config.defaultCountry, port: opts.port });
+    return {
+      ...server,
+      reader,
+      close: async () => {
+        await server.close();
+        reader.destroy();
+      },
+    };
+  } catch (err) {
+    reader.destroy();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`Port ${opts.port} is in use: pick another with --port, or leave it out for a free one.`);
+    throw err;
+  }
+}
+
+export async function consoleCommand(argv: string[], out: Out = console.log, stop: Promise<unknown> = interrupted()): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      local: { type: 'boolean', default: false },
+      port: { type: 'string', default: '0' },
+      json: { type: 'boolean', default: false },
+      stack: { type: 'string', default: 'CallVault' },
+      region: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return out(CONSOLE_USAGE), 0;
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) throw new CliError(`--port must be a port number (1-65535), or 0 for a free one, not "${values.port}".`);
+  const server = await openConsole({ local: values.local, port, stack: values.stack, ...(values.region ? { region: values.region } : {}) });
+  out(values.json ? JSON.stringify({ url: server.url }) : `Console: ${server.url}\nOpen it in your browser; Ctrl-C stops it.`);
+  await stop;
+  await server.close();
+  return 0;
+}
+
+/** Resolves on Ctrl-C or SIGTERM. */
+function interrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
