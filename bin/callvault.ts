@@ -7,6 +7,7 @@ import { CliError } from './cli/context.ts';
 import { callsCommand, replayCommand, urlsCommand } from './cli/archive.ts';
 import { contactsCommand } from './cli/contacts.ts';
 import { checkCommand } from './cli/check.ts';
+import { reconcileCommand } from './cli/reconcile.ts';
 
 export interface Command {
   summary: string;
@@ -18,6 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   calls: { summary: 'calls --day D | --customer N [--local]  list calls from the archive', run: (argv) => callsCommand(argv) },
   contacts: { summary: 'contacts import FILE.csv [--local]   load contacts for Insight Cards', run: (argv) => contactsCommand(argv) },
   check: { summary: 'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries', run: (argv) => checkCommand(argv) },
+  reconcile: { summary: 'reconcile hipcall --source ID --since T  fill the archive\'s gaps from Hipcall\'s calls list (--dry-run lists them)', run: (argv) => reconcileCommand(argv) },
   replay: { summary: 'replay --dlq NAME | --unapplied       send dead-lettered or unapplied work round again', run: (argv) => replayCommand(argv) },
 };
 
