@@ -115,7 +115,8 @@ export async function reconcileSource(deps: ReconcileDeps, req: ReconcileRequest
     try {
       // The call as Hipcall has it now: the fullest record, and a recording link that has not expired.
       const fresh = await deps.hipcall.get(source.id, call.uuid, req.signal);
-      const url = recordingUrlOf(fresh) ?? (call.recording === 'yes' ? recordingUrlOf(call.raw) : undefined);
+      // Only GET /calls/{uuid}'s link: the list's may be near its expiry by the time the worker runs.
+      const url = recordingUrlOf(fresh);
       if (gap === 'missing') {
         await backfill(deps, source, { ...call.raw, ...fresh }, url !== undefined, new Date(clock()).toISOString(), req.signal);
         summary.backfilled++;
