@@ -21,6 +21,7 @@ import {
   type ListedCall,
 } from '#core/reconcile.ts';
 import { callKeyOf, type CallRecord, type MediaJob } from '#core/types.ts';
+import { reconcileDeps } from '#functions/reconcile/deps.ts';
 import { reconcileScheduled, reconcileSource, type ReconcileDeps } from '#functions/reconcile/process.ts';
 
 const listed = (over: Partial<ListedCall> = {}): ListedCall => ({ uuid: 'c1', recording: 'yes', raw: {}, ...over });
@@ -249,5 +250,11 @@ describe('reconcileSource', () => {
     const [summary] = await reconcileScheduled(w.deps, 'hipcall');
     expect(seen).toEqual([{ since: '2026-04-02T00:00:00.000Z', until: '2026-04-03T00:00:00.000Z' }]);
     expect(summary).toMatchObject({ source: 'hipcall', backfilled: 2 });
+  });
+});
+
+describe('reconcileDeps', () => {
+  it('names every missing variable of the reconcile function in one message', () => {
+    expect(() => reconcileDeps({})).toThrow(/Environment of the reconcile function: CALLVAULT_CONFIG is not set; CALLS_TABLE is not set; ARCHIVE_BUCKET is not set; MEDIA_QUEUE_URL is not set/);
   });
 });
