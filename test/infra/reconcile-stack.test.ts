@@ -79,7 +79,7 @@ describe('scheduled reconcile in the stack', () => {
 
   it('passes cdk-nag', () => {
     for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
-      expect(pack.validateScope(on.app).violations.map((v) => `${v.ruleName} ${v.resourcePath ?? ''}`)).toEqual([]);
+      expect(pack.validateScope(on.app).violations.map((v) => v.ruleName)).toEqual([]);
     }
   });
 

@@ -82,7 +82,7 @@ function startHipcallLike(): Promise<{ server: Server; base: string; requests: s
       const lte = Date.parse(url.searchParams.get('started_at[lte]') ?? '');
       const limit = Number(url.searchParams.get('limit'));
       const offset = Number(url.searchParams.get('offset'));
-      const all = Array.from({ length: TOTAL }, (_, i) => ({ ...apiCall(i), record_url: `https://hipcall-records.example/${uuidOf(i)}.mp3?X-Amz-Expires=3600` }))
+      const all = Array.from({ length: TOTAL }, (_, i): Record<string, unknown> => ({ ...apiCall(i), record_url: `https://hipcall-records.example/${uuidOf(i)}.mp3?X-Amz-Expires=3600` }))
         .filter((c) => {
           const t = Date.parse(`${String(c.started_at).replace(' ', 'T')}Z`);
           return t >= gte && t <= lte;
