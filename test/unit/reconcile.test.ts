@@ -21,7 +21,10 @@ import {
   type ListedCall,
 } from '#core/reconcile.ts';
 import { callKeyOf, type CallRecord, type MediaJob } from '#core/types.ts';
+import type { Context } from 'aws-lambda';
+import { powertoolsLog } from '#adapters/log.ts';
 import { reconcileDeps } from '#functions/reconcile/deps.ts';
+import { createReconcileHandler } from '#functions/reconcile/handler.ts';
 import { reconcileScheduled, reconcileSource, type ReconcileDeps } from '#functions/reconcile/process.ts';
 
 const listed = (over: Partial<ListedCall> = {}): ListedCall => ({ uuid: 'c1', recording: 'yes', raw: {}, ...over });
@@ -256,5 +259,17 @@ describe('reconcileSource', () => {
 describe('reconcileDeps', () => {
   it('names every missing variable of the reconcile function in one message', () => {
     expect(() => reconcileDeps({})).toThrow(/Environment of the reconcile function: CALLVAULT_CONFIG is not set; CALLS_TABLE is not set; ARCHIVE_BUCKET is not set; MEDIA_QUEUE_URL is not set/);
+  });
+});
+
+describe('the reconcile handler', () => {
+  it('reconciles the source its schedule names and returns the summaries', async () => {
+    const w = world(3);
+    const { logger } = powertoolsLog('callvault-reconcile-test', 'SILENT');
+    const handler = createReconcileHandler({ deps: w.deps, logger });
+    const context = { functionName: 'reconcile', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+    const answer = await handler({ reconcileSource: 'hipcall' }, context);
+    expect(answer.sources.map((s) => [s.source, s.backfilled])).toEqual([['hipcall', 3]]);
+    expect((await handler({ reconcileSource: 'elsewhere' }, context)).sources).toEqual([]);
   });
 });
