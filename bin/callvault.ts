@@ -10,6 +10,7 @@ import { contactsCommand } from './cli/contacts.ts';
 import { checkCommand } from './cli/check.ts';
 import { queryCommand } from './cli/query.ts';
 import { consoleCommand } from './cli/console/command.ts';
+import { reconcileCommand } from './cli/reconcile.ts';
 
 export interface Command {
   summary: string;
@@ -24,6 +25,7 @@ export const COMMANDS: Record<string, Command> = {
   replay: { summary: 'replay --dlq NAME | --unapplied | --since D --until D [--dry-run]  send dead-lettered or unapplied work round again, or re-apply raw/ through today\'s adapters', run: (argv) => replayCommand(argv) },
   query: { summary: 'query "<SQL>" --local [--json]         run SQL over the archive\'s calls table (DuckDB, local stack)', run: (argv) => queryCommand(argv) },
   console: { summary: 'console [--local] [--port N] [--json]  browse, filter and play calls in a local web page (127.0.0.1 only)', run: (argv) => consoleCommand(argv) },
+  reconcile: { summary: 'reconcile hipcall --source ID --since T  fill the archive\'s gaps from Hipcall\'s calls list (--dry-run lists them)', run: (argv) => reconcileCommand(argv) },
 };
 
 const usage = () =>

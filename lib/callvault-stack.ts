@@ -6,6 +6,7 @@ import { HIPCALL_API_SECRET_SHAPE, InsightCards } from './constructs/insight-car
 import { MediaPipeline } from './constructs/media-pipeline.ts';
 import { Monitoring, type PipelineAlarms } from './constructs/monitoring.ts';
 import { PipelineDashboard } from './constructs/pipeline-dashboard.ts';
+import { Reconcile } from './constructs/reconcile.ts';
 import { SilenceCheck } from './constructs/silence-check.ts';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Storage } from './constructs/storage.ts';
@@ -35,6 +36,8 @@ export class CallVaultStack extends Stack {
   public readonly silenceAlarms?: ReadonlyMap<string, cloudwatch.Alarm>;
   /** The Glue table `calls` over cdr/, the Athena workgroup and named queries, when `analytics.glue` is on. */
   public readonly analytics?: Analytics;
+  /** The scheduled reconcile with Hipcall, when any source sets `reconcile`. */
+  public readonly reconcile?: Reconcile;
 
   constructor(scope: Construct, id: string, props: CallVaultStackProps) {
     super(scope, id, { description: 'CallVault: call records, recordings and transcripts archived in your own AWS account', ...props });
@@ -63,8 +66,11 @@ export class CallVaultStack extends Stack {
       this.analytics = new Analytics(this, 'Analytics', { analytics: config.analytics, storage: this.storage });
       new CfnOutput(this, 'AthenaWorkGroup', { value: config.analytics.workGroup, description: `Athena workgroup of the named queries; the table is ${config.analytics.database}.calls` });
     }
+    if (config.sources.some((s) => s.reconcile)) {
+      this.reconcile = new Reconcile(this, 'Reconcile', { config, storage: this.storage, mediaQueue: this.mediaPipeline.jobs, insightCards: this.insightCards });
+    }
     // Every variable is set by now: a config too big for Lambda's 4 KB environment stops here, as a ConfigError.
-    for (const fn of [this.webhookApi.ingestFunction, this.mediaPipeline.worker, this.insightCards.worker, ...(this.silenceCheck ? [this.silenceCheck.function] : [])]) fn.assertEnvironmentFits();
+    for (const fn of [this.webhookApi.ingestFunction, this.mediaPipeline.worker, this.insightCards.worker, ...(this.silenceCheck ? [this.silenceCheck.function] : []), ...(this.reconcile ? [this.reconcile.function] : [])]) fn.assertEnvironmentFits();
     const ingest = this.webhookApi.ingestFunction;
     // The handler answers every request it can, fallbacks included; Errors counts only invocations that threw or timed out.
     this.monitoring.alarmOnErrors(

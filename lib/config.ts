@@ -120,6 +120,20 @@ export const concurrencySchema = z.strictObject({
   insightMax: z.number().int().min(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)').max(1000).default(10),
 });
 
+/**
+ * Scheduled reconciliation with Hipcall's calls list (see README, Reconciling with Hipcall): every
+ * `everyMinutes`, the calls of the last `lookBackHours` are compared with the archive and the gaps
+ * filled. Absent: off.
+ */
+export const reconcileSchema = z
+  .strictObject({
+    /** How often the scheduled reconcile runs. */
+    everyMinutes: z.number().int().min(5, 'must be at least 5: each run pages the whole look-back window through the Hipcall API').max(1440).default(60),
+    /** How far back each run looks. */
+    lookBackHours: z.number().int().min(1).max(720, 'must be at most 720 (30 days): Hipcall recording links of older calls may be gone').default(24),
+  })
+  .refine((r) => r.lookBackHours * 60 >= r.everyMinutes, { message: 'lookBackHours must cover at least everyMinutes, or calls between two runs would never be looked at', path: ['lookBackHours'] });
+
 export const sourceSchema = z
   .strictObject({
     /** The `{source}` path segment of the webhook URL. */
@@ -146,6 +160,13 @@ export const sourceSchema = z
     throttle: throttleSchema.optional(),
     /** Alarm when the source goes quiet inside its working hours. Absent: never. */
     silence: silenceSchema.optional(),
+    /** Fill the gaps Hipcall leaves (it never retries a delivery) from its calls API, on a schedule. Absent: off. */
+    reconcile: reconcileSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.reconcile) return;
+    if (s.provider !== 'hipcall') ctx.addIssue({ code: 'custom', path: ['reconcile'], message: `only Hipcall sources can be reconciled (a ${s.provider} source has no calls API to ask): remove it` });
+    else if (!s.hipcallApiBaseUrl) ctx.addIssue({ code: 'custom', path: ['reconcile'], message: 'needs "hipcallApiBaseUrl" on the same source (e.g. https://use.hipcall.com/api/v3): reconcile reads the calls list there' });
   })
   .transform((s) => ({ ...s, mediaDelaySeconds: s.mediaDelaySeconds ?? DEFAULT_MEDIA_DELAY[s.provider] }));
 
@@ -303,6 +324,7 @@ export type CallVaultConfig = z.output<typeof configSchema>;
 export type SourceConfig = CallVaultConfig['sources'][number];
 export type InsightConfig = z.output<typeof insightSchema>;
 export type SilenceSettings = z.output<typeof silenceSchema>;
+export type ReconcileSettings = z.output<typeof reconcileSchema>;
 export type CardTemplate = z.output<typeof cardTemplateSchema>;
 // The schema's output must be what core's card builder takes.
 const _cardTemplateFits: (t: CardTemplate) => CoreCardTemplate = (t) => t;

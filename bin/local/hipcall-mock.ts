@@ -12,6 +12,8 @@
  *                            requests answer `status` (or, with drop, lose the connection); DELETE clears
  *   GET  /calls/{id}         {data: {...}} for a call registered with POST /_calls {uuid, ...} or setCall()
  *                            (fresh `record_url` for the media worker), else 404
+ *   GET  /calls              the registered calls, oldest first, as {data: [...], meta: {total, limit, offset}};
+ *                            filters `started_at[gte]`, `started_at[lte]`; pages with `limit` (1-100) and `offset`
  *
  * The row rules are written out here, not imported from functions/core/card.ts, so a mistake there is
  * caught here as it would be by the real API.
@@ -203,6 +205,24 @@ export function createHipcallMock(options: HipcallMockOptions = {}): HipcallMock
     return true;
   };
 
+  /** Hipcall's calls list as CallVault's reconcile reads it (seeds/README.md: started_at window, limit 1-100, offset). */
+  const listCalls = (res: ServerResponse, query: URLSearchParams) => {
+    const limit = Number(query.get('limit') ?? 20);
+    const offset = Number(query.get('offset') ?? 0);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return send(res, 422, { message: 'limit must be an integer from 1 to 100' });
+    if (!Number.isInteger(offset) || offset < 0) return send(res, 422, { message: 'offset must be a non-negative integer' });
+    const time = (v: unknown) => (typeof v === 'string' ? Date.parse(v) : NaN);
+    const gte = time(query.get('started_at[gte]'));
+    const lte = time(query.get('started_at[lte]'));
+    const matching = [...calls.values()]
+      .filter((c) => {
+        const t = time(c.started_at);
+        return (Number.isNaN(gte) || t >= gte) && (Number.isNaN(lte) || t <= lte);
+      })
+      .sort((a, b) => time(a.started_at) - time(b.started_at) || String(a.uuid).localeCompare(String(b.uuid)));
+    send(res, 200, { data: matching.slice(offset, offset + limit), meta: { total: matching.length, limit, offset } });
+  };
+
   return {
     async handle(req, res, path) {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -215,6 +235,11 @@ export function createHipcallMock(options: HipcallMockOptions = {}): HipcallMock
       const cardsRoute = /^\/calls\/([^/]+)\/cards$/.exec(route);
       if (cardsRoute && req.method === 'POST') {
         await postCard(req, res, decodeURIComponent(cardsRoute[1]!));
+        return true;
+      }
+      if (route === '/calls' && req.method === 'GET') {
+        if (!/^Bearer\s+\S+/i.test(req.headers.authorization ?? '')) send(res, 401, { message: 'Unauthenticated' });
+        else listCalls(res, url.searchParams);
         return true;
       }
       const callRoute = /^\/calls\/([^/]+)$/.exec(route);

@@ -52,6 +52,8 @@ export interface LocalStackOptions {
   signingSecret?: string;
   fetchAllow?: string[];
   mediaDelaySeconds?: number;
+  /** The Hipcall API every Hipcall source uses instead of the stand-in (CALLVAULT_HIPCALL_API). */
+  hipcallApi?: string;
   host?: string;
   config?: CallVaultConfig;
   /** The handlers' Powertools log level. @default WARN */
@@ -69,6 +71,8 @@ export interface Endpoints {
   bucket: string;
   queues: Emulators['queues'];
   hipcallMock: string;
+  /** The Hipcall API base every Hipcall source uses: `hipcallMock`, or CALLVAULT_HIPCALL_API when set (absent in an older endpoints.json: the stand-in). */
+  hipcallApi?: string;
   demoMedia: string;
   token: string;
   sources: { id: string; provider: string; url: string }[];
@@ -98,10 +102,24 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStack
     signingSecret: env[LOCAL_ENV.signingSecret] || undefined,
     fetchAllow: (env[LOCAL_ENV.fetchAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     mediaDelaySeconds: delay ? Number(delay) : undefined,
+    hipcallApi: hipcallApiOverride(env[LOCAL_ENV.hipcallApi]),
     // A whole callvault config as JSON, instead of the one in cdk.json (tests use it to fence media hosts).
     config: config ? parseConfig(JSON.parse(config), ENV.config) : undefined,
     logLevel: env.POWERTOOLS_LOG_LEVEL || undefined,
   };
+}
+
+/** CALLVAULT_HIPCALL_API, checked: an http(s) URL, or undefined when unset. */
+export function hipcallApiOverride(value: string | undefined): string | undefined {
+  if (!value?.trim()) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol)) throw new Error(`${LOCAL_ENV.hipcallApi} must be an http(s) base URL such as http://127.0.0.1:8080/api/v3, not "${value}".`);
+  return value.trim().replace(/\/+$/, '');
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -166,7 +184,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const targetOf = (fn: ContractFunction) => faults.wrap(localFunctionTarget(emulators.target, fn));
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
   const hipcallApi: LocalHipcallApi = {
-    baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, hipcallMock])),
+    baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, opts.hipcallApi ?? hipcallMock])),
     secrets: Object.fromEntries(hipcallSources.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])),
   };
   const unsigned = config.sources.filter((s) => s.signature && !opts.signingSecret?.trim()).map((s) => s.id);
@@ -203,6 +221,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     bucket: emulators.bucket,
     queues: emulators.queues,
     hipcallMock,
+    hipcallApi: opts.hipcallApi ?? hipcallMock,
     demoMedia: demo.url,
     token,
     sources: config.sources.map((s) => ({ id: s.id, provider: s.provider, url: `${api}/webhooks/${s.id}/${token}` })),

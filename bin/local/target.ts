@@ -24,6 +24,8 @@ export const LOCAL_ENV = {
   mediaDelay: 'CALLVAULT_MEDIA_DELAY_SECONDS',
   /** The `whsec_` secret of every local source whose config sets `signature`. */
   signingSecret: 'CALLVAULT_LOCAL_SIGNING_SECRET',
+  /** An http(s) base URL every Hipcall source uses instead of the stand-in Hipcall API (cards, link refresh, reconcile). */
+  hipcallApi: 'CALLVAULT_HIPCALL_API',
 } as const;
 
 /** SDK client settings for talking to one emulator directly (tests, CLI, benchmarks). */

@@ -12,7 +12,7 @@ import { DEFAULT_FUNCTION_LOG_RETENTION, logRetentionFor } from './protection.ts
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateContextOf, estimateEnvironment, type EnvironmentEstimate } from './function-environment.ts';
 
 /** The three Lambda functions; each one's handler is `functions/{name}/handler.ts`, export `handler`. */
-export type FunctionName = 'ingest' | 'media' | 'insight' | 'silence';
+export type FunctionName = 'ingest' | 'media' | 'insight' | 'silence' | 'reconcile';
 
 /** The repository root: entries, the lock file and tsconfig are resolved from here, whatever the cwd. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,0 +1,60 @@
+/**
+ * The reconcile function's composition root: its environment, validated once at cold start, and the
+ * dependencies built from it (calls table, raw/ archive, media queue, Hipcall calls API). The local
+ * stack, the CLI and the tests pass what they build themselves in `local`.
+ */
+import { z } from 'zod';
+import { ENV } from '#lib/resources.ts';
+import { PATIENT, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
+import { S3DeliveryArchive } from '#adapters/archive.ts';
+import { CallsTable } from '#adapters/calls-table.ts';
+import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { HipcallCallsClient } from '#adapters/hipcall-calls.ts';
+import { SqsJobQueues } from '#adapters/job-queues.ts';
+import { powertoolsLog } from '#adapters/log.ts';
+import type { ReconcileWiring } from './handler.ts';
+
+const schema = z.object({
+  [ENV.config]: configJson,
+  [ENV.callsTable]: required,
+  [ENV.bucket]: required,
+  [ENV.mediaQueueUrl]: required,
+  /** `{sourceId: secretName}` of the Hipcall API secrets (the bearer token). */
+  [ENV.hipcallApiSecrets]: jsonMap.default({}),
+  POWERTOOLS_LOG_LEVEL: logLevel,
+});
+
+/** What the local stack, the CLI (--local) or a test builds itself. */
+export interface ReconcileLocal {
+  target?: AwsTarget;
+  /** The Hipcall API to ask instead of the sources' configured one and Secrets Manager. */
+  hipcall?: LocalHipcallApi;
+  /** Overrides the Hipcall client's backoff wait (tests). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export function reconcileDeps(env: Env = process.env, local: ReconcileLocal = {}): ReconcileWiring {
+  const e = readEnv(schema, env, 'reconcile');
+  const config = e[ENV.config];
+  const { logger, log } = powertoolsLog('callvault-reconcile', e.POWERTOOLS_LOG_LEVEL);
+  const access = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(PATIENT, local.target) }, local.hipcall);
+  const hipcall = new HipcallCallsClient({
+    baseUrlFor: (id) => access.baseUrls.get(id),
+    tokenFor: (id, signal) => access.secrets.token(id, signal),
+    ...(local.sleep ? { sleep: local.sleep } : {}),
+  });
+  return {
+    deps: {
+      config,
+      hipcall,
+      calls: new CallsTable(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
+      archive: new S3DeliveryArchive(s3Client(PATIENT, local.target), e[ENV.bucket]),
+      // Only sendMedia is used: the other queues are the ingest's.
+      queues: new SqsJobQueues(sqsClient(PATIENT, local.target), { media: e[ENV.mediaQueueUrl], insight: '', replay: '' }),
+      log,
+    },
+    logger,
+    close: () => hipcall.close(),
+  };
+}

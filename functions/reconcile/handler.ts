@@ -1,0 +1,28 @@
+/**
+ * The reconcile function's handler: an EventBridge schedule per source (`{"reconcileSource": id}`) →
+ * one call into process.ts → the run's summary (counts and call ids, never numbers or URLs).
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { ReconcileSummary } from '#core/reconcile.ts';
+import { reconcileScheduled, type ReconcileDeps } from './process.ts';
+
+/** What the schedule sends: the source to reconcile (absent: every source with reconcile config). */
+export interface ReconcileEvent {
+  reconcileSource?: string;
+}
+
+/** What the composition root (deps.ts) builds. */
+export interface ReconcileWiring {
+  deps: ReconcileDeps;
+  logger: Logger;
+  /** Releases the Hipcall API connections (the CLI and tests; Lambda keeps them for the next run). */
+  close(): Promise<void>;
+}
+
+export function createReconcileHandler({ deps, logger }: Pick<ReconcileWiring, 'deps' | 'logger'>) {
+  return middy<ReconcileEvent, { sources: ReconcileSummary[] }>()
+    .use(injectLambdaContext(logger))
+    .handler(async (event) => ({ sources: await reconcileScheduled(deps, typeof event?.reconcileSource === 'string' ? event.reconcileSource : undefined) }));
+}
