@@ -7,6 +7,7 @@ import { CliError } from './cli/context.ts';
 import { callsCommand, replayCommand, urlsCommand } from './cli/archive.ts';
 import { contactsCommand } from './cli/contacts.ts';
 import { checkCommand } from './cli/check.ts';
+import { costCommand } from './cli/cost.ts';
 
 export interface Command {
   summary: string;
@@ -18,6 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   calls: { summary: 'calls --day D | --customer N [--local]  list calls from the archive', run: (argv) => callsCommand(argv) },
   contacts: { summary: 'contacts import FILE.csv [--local]   load contacts for Insight Cards', run: (argv) => contactsCommand(argv) },
   check: { summary: 'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries', run: (argv) => checkCommand(argv) },
+  cost: { summary: 'cost --calls-per-month N [--json]       monthly AWS cost per service, from the stack\'s own settings', run: (argv) => costCommand(argv) },
   replay: { summary: 'replay --dlq NAME | --unapplied       send dead-lettered or unapplied work round again', run: (argv) => replayCommand(argv) },
 };
 
