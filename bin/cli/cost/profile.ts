@@ -30,6 +30,9 @@ export const PROFILE_PATH = fileURLToPath(new URL('./profile.json', import.meta.
 /** Size of the recording the representative call stores: below one multipart part, so one upload. */
 export const PROFILE_RECORDING_KIB = 256;
 
+/** Seconds the media job waits on its queue (Hipcall asks for 10). */
+const PROFILE_MEDIA_DELAY_SECONDS = 2;
+
 /** AWS requests of one function for the representative call, by `service:Operation` (e.g. `s3:PutObject`). */
 export interface FunctionProfile {
   /** Lambda invocations: deliveries for ingest, queue messages for the workers (one per message at low traffic). */
@@ -103,6 +106,13 @@ export function profileFromCalls(calls: readonly AwsCall[], deliveries: number):
   return out;
 }
 
+/** Calls that show a run slowed by the machine: timeouts (any failure but a lost conditional write) and replay fallbacks. */
+export function degradedCalls(calls: readonly AwsCall[]): string[] {
+  return calls
+    .filter((c) => (!c.ok && !/^dynamodb:(UpdateItem|PutItem)$/.test(c.action)) || (c.action === 'sqs:SendMessage' && c.resource === 'replay'))
+    .map((c) => `${c.fn} ${c.command}${c.ok ? ' to the replay queue' : ' failed'}`);
+}
+
 const sortKeys = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
 async function post(url: string, body: unknown): Promise<void> {
@@ -112,31 +122,33 @@ async function post(url: string, body: unknown): Promise<void> {
 
 /**
  * Play the representative call on a fresh local stack and count its requests (failed ones too: a
- * conditional write that loses is billed like one that wins). A run in which the ingest fell back to
- * the replay queue (an emulator too slow for its short timeouts on a busy machine) counts the fallback,
- * not the call's own requests: it is played again, up to `attempts` times.
+ * conditional write that loses is billed like one that wins). A run where an emulator was too slow
+ * for the functions' short timeouts on a busy machine (a failed call other than a conditional write,
+ * or a fallback to the replay queue) counts retries, not the call's own requests: it is played
+ * again, up to `attempts` times.
  */
 export async function recordProfile(options: { timeoutMs?: number; attempts?: number } = {}): Promise<RequestProfile> {
   const attempts = options.attempts ?? 3;
   for (let i = 1; ; i++) {
     const run = await recordOnce(options);
-    if (run.replayed === 0) return run.profile;
-    if (i >= attempts) throw new Error(`The ingest fell back to the replay queue in each of ${attempts} profile runs (the emulators were too slow for its timeouts): run again on a quieter machine.`);
+    if (run.degraded.length === 0) return run.profile;
+    if (i >= attempts) throw new Error(`Each of ${attempts} profile runs hit slow emulators (${run.degraded.join('; ')}): run again on a quieter machine.`);
   }
 }
 
 /** One run on a fresh local stack (free ports, temp data dir). */
-async function recordOnce(options: { timeoutMs?: number }): Promise<{ profile: RequestProfile; replayed: number }> {
+async function recordOnce(options: { timeoutMs?: number }): Promise<{ profile: RequestProfile; degraded: string[] }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'callvault-cost-'));
   const logDir = join(dataDir, 'aws-calls');
   // The local stack records its functions' calls when this is set (read as the functions are built).
   const before = process.env[CALL_LOG_ENV];
   process.env[CALL_LOG_ENV] = logDir;
-  // The project's Hipcall source without its delay: the profile counts requests, it does not wait.
-  const config = parseConfig({ defaultCountry: 'GB', sources: [{ id: 'hipcall', provider: 'hipcall', mediaDelaySeconds: 0 }] });
+  // A Hipcall source with a short media delay: long enough that the media job never races the hangup's
+  // own write (as Hipcall's 10 s never does), short enough for a test.
+  const config = parseConfig({ defaultCountry: 'GB', sources: [{ id: 'hipcall', provider: 'hipcall', mediaDelaySeconds: PROFILE_MEDIA_DELAY_SECONDS }] });
   let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
   try {
-    stack = await startLocalStack({ dataDir, config, mediaDelaySeconds: 0 });
+    stack = await startLocalStack({ dataDir, config, mediaDelaySeconds: PROFILE_MEDIA_DELAY_SECONDS });
     const e = stack.endpoints;
     const client = { region: e.region, credentials: LOCAL_CREDENTIALS };
     const ddb = new DynamoDBClient({ ...client, endpoint: e.dynamodb });
@@ -198,7 +210,7 @@ async function recordOnce(options: { timeoutMs?: number }): Promise<{ profile: R
         storedBytesByPrefix: sortKeys(stored),
         emf: emfOf((await readFile(join(dataDir, METRICS_LOG), 'utf8')).split('\n')),
       };
-      return { profile, replayed: calls.filter((c) => c.action === 'sqs:SendMessage' && c.resource === 'replay').length };
+      return { profile, degraded: degradedCalls(calls) };
     } finally {
       ddb.destroy();
       s3.destroy();
