@@ -13,7 +13,6 @@ import { durationsFor } from './cost/durations.ts';
 import { estimateCost, type CostEstimate } from './cost/model.ts';
 import { PRICES, PRICES_AS_OF, PRICES_REGION } from './cost/prices.ts';
 import { readProfile } from './cost/profile.ts';
-import { settingsOfStack, synthStack } from './cost/stack-settings.ts';
 
 export const COST_USAGE = `Usage: callvault cost --calls-per-month N [--avg-recording-mb M] [--share-with-recording R] [--months-kept K] [--json] [--config FILE]
 Prints the monthly AWS cost of CallVault per service, from the stack's settings (cdk.json, or the
@@ -33,6 +32,8 @@ export interface CostOptions {
 
 /** The estimate for the stack `config` builds (default: cdk.json's). */
 export async function costEstimate(o: CostOptions, env: NodeJS.ProcessEnv = process.env): Promise<CostEstimate & { durations: Record<string, string> }> {
+  // Loaded here, not at the top: aws-cdk-lib takes seconds to load, and every other CLI command imports this file.
+  const { settingsOfStack, synthStack } = await import('./cost/stack-settings.ts');
   const stack = synthStack(o.config);
   const settings = settingsOfStack(stack);
   const durations = durationsFor(join(dataDir(env), 'bench'));

@@ -63,3 +63,17 @@ describe('estimateCost', () => {
     expect(() => runsPerMonth('every tuesday')).toThrow(/rate\(\.\.\.\) and cron/);
   });
 });
+
+describe('callvault cost arguments', () => {
+  it('refuses a run without --calls-per-month, saying how to call it', async () => {
+    const { costCommand } = await import('#bin/cli/cost.ts');
+    const { CliError } = await import('#bin/cli/context.ts');
+    await expect(costCommand([])).rejects.toThrow(CliError);
+    await expect(costCommand([])).rejects.toThrow(/--calls-per-month is required/);
+  });
+
+  it('refuses a share of calls with a recording above 1', async () => {
+    const { costCommand } = await import('#bin/cli/cost.ts');
+    await expect(costCommand(['--calls-per-month', '10', '--share-with-recording', '1.5'])).rejects.toThrow(/between 0 and 1/);
+  });
+});
