@@ -14,5 +14,5 @@ describe('the checked-in request profile (bin/cli/cost/profile.json)', () => {
     // Sizes carry timestamps and ids; a few bytes either way is the same call.
     expect(Math.abs(recorded.itemBytes - checkedIn.itemBytes)).toBeLessThan(64);
     expect(recorded.storedBytesByPrefix['recordings/']).toBe(checkedIn.storedBytesByPrefix['recordings/']);
-  }, 120_000);
+  }, 240_000);
 });

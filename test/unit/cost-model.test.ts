@@ -77,3 +77,10 @@ describe('callvault cost arguments', () => {
     await expect(costCommand(['--calls-per-month', '10', '--share-with-recording', '1.5'])).rejects.toThrow(/between 0 and 1/);
   });
 });
+
+describe('callvault cost --config', () => {
+  it('says which file it could not read', async () => {
+    const { costCommand } = await import('#bin/cli/cost.ts');
+    await expect(costCommand(['--calls-per-month', '10', '--config', '/nonexistent/callvault.json'])).rejects.toThrow(/Cannot read --config \/nonexistent\/callvault.json/);
+  });
+});

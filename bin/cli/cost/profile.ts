@@ -161,14 +161,14 @@ async function recordOnce(options: { timeoutMs?: number }): Promise<{ profile: R
       const data = { uuid, direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', user_id: 1121, started_at: iso(now - 2) };
       const url = e.sources[0]!.url;
       const key = { callKey: { S: callKeyOf('hipcall', uuid) } };
-      const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+      const deadline = Date.now() + (options.timeoutMs ?? 60_000);
       let item: Record<string, AttributeValue> | undefined;
       const settled = ['sent', 'no_match', 'failed', 'stale'];
       const waitFor = async (what: string, done: (i: Record<string, AttributeValue> | undefined) => boolean) => {
         for (;;) {
           item = (await ddb.send(new GetItemCommand({ TableName: e.tables.calls, Key: key, ConsistentRead: true }))).Item;
           if (done(item)) return;
-          if (Date.now() > deadline) throw new Error(`The profile call did not reach "${what}" within ${options.timeoutMs ?? 30_000} ms (recording ${item?.recording?.M?.state?.S ?? 'missing'}, insight ${item?.insight?.M?.state?.S ?? 'missing'}).`);
+          if (Date.now() > deadline) throw new Error(`The profile call did not reach "${what}" within ${options.timeoutMs ?? 60_000} ms (recording ${item?.recording?.M?.state?.S ?? 'missing'}, insight ${item?.insight?.M?.state?.S ?? 'missing'}).`);
           await new Promise((r) => setTimeout(r, 100));
         }
       };
