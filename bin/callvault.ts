@@ -11,6 +11,7 @@ import { checkCommand } from './cli/check.ts';
 import { queryCommand } from './cli/query.ts';
 import { consoleCommand } from './cli/console/command.ts';
 import { reconcileCommand } from './cli/reconcile.ts';
+import { costCommand } from './cli/cost.ts';
 
 export interface Command {
   summary: string;
@@ -26,6 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   query: { summary: 'query "<SQL>" --local [--json]         run SQL over the archive\'s calls table (DuckDB, local stack)', run: (argv) => queryCommand(argv) },
   console: { summary: 'console [--local] [--port N] [--json]  browse, filter and play calls in a local web page (127.0.0.1 only)', run: (argv) => consoleCommand(argv) },
   reconcile: { summary: 'reconcile hipcall --source ID --since T  fill the archive\'s gaps from Hipcall\'s calls list (--dry-run lists them)', run: (argv) => reconcileCommand(argv) },
+  cost: { summary: 'cost --calls-per-month N [--json]       monthly AWS cost per service, from the stack\'s own settings', run: (argv) => costCommand(argv) },
 };
 
 const usage = () =>
