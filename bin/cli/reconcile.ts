@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
 import { ENV, pascal } from '#lib/resources.ts';
 import { localTarget } from '#bin/local/target.ts';
+import { localFunctionTarget } from '#bin/local/aws-contract.ts';
 import { PermanentError, RetryableError, ValidationError } from '#core/errors.ts';
 import { summaryLines, type ReconcileSummary } from '#core/reconcile.ts';
 import { reconcileDeps } from '#functions/reconcile/deps.ts';
@@ -53,7 +54,8 @@ async function localWiring(config: CallVaultConfig, env: NodeJS.ProcessEnv): Pro
   return reconcileDeps(
     { [ENV.config]: JSON.stringify(config), [ENV.callsTable]: endpoints.tables.calls, [ENV.bucket]: endpoints.bucket, [ENV.mediaQueueUrl]: endpoints.queues.media, POWERTOOLS_LOG_LEVEL: 'ERROR' },
     {
-      target: localTarget(endpoints),
+      // The function's own calls, under AWS's limits (and, under test, checked against its role's grants).
+      target: localFunctionTarget(localTarget(endpoints), 'reconcile'),
       hipcall: { baseUrls: Object.fromEntries(hipcallIds.map((id) => [id, base])), secrets: Object.fromEntries(hipcallIds.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])) },
     },
   );

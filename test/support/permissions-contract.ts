@@ -31,6 +31,7 @@ export const FUNCTION_PATHS: Record<ContractFunction, string> = {
   ingest: 'WebhookApi/IngestFunction',
   media: 'MediaPipeline/Worker',
   insight: 'InsightCards/Worker',
+  reconcile: 'Reconcile/Function',
 };
 
 /**

@@ -42,11 +42,15 @@ export interface FunctionProfile {
   s3PutsByPrefix: Record<string, number>;
 }
 
+/** The functions every call runs through (reconcile and the silence check run on a schedule, priced per run). */
+const PER_CALL_FUNCTIONS = ['ingest', 'media', 'insight'] as const satisfies readonly ContractFunction[];
+export type PerCallFunction = (typeof PER_CALL_FUNCTIONS)[number];
+
 export interface RequestProfile {
   /** What was played. */
   call: string;
   recordingBytes: number;
-  functions: Record<ContractFunction, FunctionProfile>;
+  functions: Record<PerCallFunction, FunctionProfile>;
   /** Size of the call's item as DynamoDB bills it (names + values), after the call. */
   itemBytes: number;
   /** Bytes stored per call by top-level prefix (current versions), the recording included. */
@@ -87,9 +91,9 @@ function operationOf(call: AwsCall): string | undefined {
 const prefixOf = (resource: string): string => `${resource.split('/')[1] ?? ''}/`;
 
 /** Count the recorded calls per function. Invocations: HTTP deliveries for ingest, messages sent to each worker's queue. */
-export function profileFromCalls(calls: readonly AwsCall[], deliveries: number): Record<ContractFunction, FunctionProfile> {
-  const out = {} as Record<ContractFunction, FunctionProfile>;
-  for (const fn of ['ingest', 'media', 'insight'] as const) {
+export function profileFromCalls(calls: readonly AwsCall[], deliveries: number): Record<PerCallFunction, FunctionProfile> {
+  const out = {} as Record<PerCallFunction, FunctionProfile>;
+  for (const fn of PER_CALL_FUNCTIONS) {
     const mine = calls.filter((c) => c.fn === fn);
     const requests: Record<string, number> = {};
     const s3PutsByPrefix: Record<string, number> = {};
