@@ -92,7 +92,8 @@ const init = performance.now();
 const context = { functionName: 'bench', functionVersion: '$LATEST', memoryLimitInMB: '1024', awsRequestId: 'bench', invokedFunctionArn: 'arn:aws:lambda:eu-central-1:123456789012:function:bench', getRemainingTimeInMillis: () => 60000 };
 const result = await mod.handler(JSON.parse(process.argv[3]), context);
 const first = performance.now();
-process.stdout.write('\\n@@coldstart ' + JSON.stringify({ init, first, ok: result !== undefined }) + '\\n');
+const cpu = process.cpuUsage();
+process.stdout.write('\\n@@coldstart ' + JSON.stringify({ init, first, cpu: (cpu.user + cpu.system) / 1000, ok: result !== undefined }) + '\\n');
 process.exit(0);
 `;
 
@@ -137,7 +138,9 @@ async function bundle(dir: string, name: string, entry: { file: string } | { con
   return { file: outfile, bytes: (await stat(outfile)).size, top: contributions(result.metafile!).slice(0, 12) };
 }
 
-function startOnce(runner: string, file: string, event: unknown): Promise<{ init: number; first: number }> {
+type Sample = { init: number; first: number; cpu: number };
+
+function startOnce(runner: string, file: string, event: unknown): Promise<Sample> {
   return new Promise((ok, fail) => {
     const child = spawn(process.execPath, [runner, file, JSON.stringify(event)], { env: { PATH: process.env.PATH ?? '', ...ENVIRONMENT }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -150,7 +153,7 @@ function startOnce(runner: string, file: string, event: unknown): Promise<{ init
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('@@coldstart '));
       if (code !== 0 || !line) return fail(new Error(`the ${file} bundle did not answer its first event (exit ${code}): ${err.slice(-2000) || out.slice(-2000)}`));
-      ok(JSON.parse(line.slice('@@coldstart '.length)) as { init: number; first: number });
+      ok(JSON.parse(line.slice('@@coldstart '.length)) as Sample);
     });
   });
 }
@@ -161,6 +164,10 @@ export interface ColdStartResult {
   bareBytes: number;
   /** Medians (ms since process start): module loaded, and first invocation answered. */
   initMs: number;
+  /** Median CPU time (user + system) to the first response: what a busy machine's scheduling does not blur. */
+  cpuMs: number;
+  bareCpuMs: number;
+  cpuRatio: number;
   firstMs: number;
   bareInitMs: number;
   bareFirstMs: number;
@@ -180,11 +187,12 @@ export async function runColdStartBench(options: { runs?: number; functions?: Me
     for (const fn of functions) {
       bundles.set(fn, { fn: await bundle(dir, fn, { file: entryOf(fn) }), bare: await bundle(dir, `bare-${fn}`, { contents: BARE[fn] }) });
     }
-    const times = new Map<string, { init: number[]; first: number[] }>();
-    const record = (key: string, t: { init: number; first: number }) => {
-      const slot = times.get(key) ?? { init: [], first: [] };
+    const times = new Map<string, { init: number[]; first: number[]; cpu: number[] }>();
+    const record = (key: string, t: Sample) => {
+      const slot = times.get(key) ?? { init: [], first: [], cpu: [] };
       slot.init.push(t.init);
       slot.first.push(t.first);
+      slot.cpu.push(t.cpu);
       times.set(key, slot);
     };
     // One warm-up each (file cache), then interleaved: a drift of the machine's load hits both alike.
@@ -211,6 +219,9 @@ export async function runColdStartBench(options: { runs?: number; functions?: Me
         bytes: b.fn.bytes,
         bareBytes: b.bare.bytes,
         initMs: median(t.init),
+        cpuMs: median(t.cpu),
+        bareCpuMs: median(bare.cpu),
+        cpuRatio: median(t.cpu) / median(bare.cpu),
         firstMs,
         bareInitMs: median(bare.init),
         bareFirstMs,
@@ -225,6 +236,7 @@ export async function runColdStartBench(options: { runs?: number; functions?: Me
     printDetail(results, runs);
     return results.flatMap((r) => [
       { name: `coldstart ${r.fn}: first response / bare clients`, value: r.ratio, unit: 'x', goal: `<= ${GOAL_RATIO}`, pass: r.ratio <= GOAL_RATIO },
+      { name: `coldstart ${r.fn}: CPU to first response / bare`, value: r.cpuRatio, unit: 'x', goal: '', pass: true },
       { name: `coldstart ${r.fn}: bundle size`, value: r.bytes / KB, unit: 'KB', goal: '', pass: true },
       { name: `coldstart ${r.fn}: bundle / bare clients bundle`, value: r.sizeRatio, unit: 'x', goal: `<= ${GOAL_SIZE_RATIO}`, pass: r.sizeRatio <= GOAL_SIZE_RATIO },
     ]);
@@ -235,12 +247,12 @@ export async function runColdStartBench(options: { runs?: number; functions?: Me
 
 function printDetail(results: ColdStartResult[], runs: number): void {
   console.log(`cold start, median of ${runs} fresh processes each (ms since process start; KB = 1000 bytes of minified ESM):`);
-  console.log(`${'function'.padEnd(8)}  ${'bundle'.padStart(9)}  ${'bare'.padStart(9)}  ${'init'.padStart(7)}  ${'bare'.padStart(7)}  ${'1st resp'.padStart(8)}  ${'bare'.padStart(7)}  ratio`);
+  console.log(`${'function'.padEnd(8)}  ${'bundle'.padStart(9)}  ${'bare'.padStart(9)}  ${'init'.padStart(7)}  ${'bare'.padStart(7)}  ${'1st resp'.padStart(8)}  ${'bare'.padStart(7)}  ratio  ${'cpu'.padStart(6)}  ${'bare'.padStart(6)}  ratio`);
   for (const r of results) {
     const kb = (n: number) => `${(n / KB).toFixed(0)} KB`;
     const ms = (n: number) => `${n.toFixed(1)}`;
     console.log(
-      `${r.fn.padEnd(8)}  ${kb(r.bytes).padStart(9)}  ${kb(r.bareBytes).padStart(9)}  ${ms(r.initMs).padStart(7)}  ${ms(r.bareInitMs).padStart(7)}  ${ms(r.firstMs).padStart(8)}  ${ms(r.bareFirstMs).padStart(7)}  ${r.ratio.toFixed(2)}x`,
+      `${r.fn.padEnd(8)}  ${kb(r.bytes).padStart(9)}  ${kb(r.bareBytes).padStart(9)}  ${ms(r.initMs).padStart(7)}  ${ms(r.bareInitMs).padStart(7)}  ${ms(r.firstMs).padStart(8)}  ${ms(r.bareFirstMs).padStart(7)}  ${r.ratio.toFixed(2)}x  ${ms(r.cpuMs).padStart(6)}  ${ms(r.bareCpuMs).padStart(6)}  ${r.cpuRatio.toFixed(2)}x`,
     );
     console.log(`          largest: ${r.top.slice(0, 6).map((t) => `${t.input} ${(t.bytes / KB).toFixed(0)} KB`).join(', ')}`);
   }
