@@ -1,10 +1,10 @@
 /**
  * Safe fetch: a GET that a hostile URL cannot turn against the network it runs in.
  * - every URL (the first and every redirect hop) passes `checkUrl` (scheme, credentials, allowlist, host);
- * - the connector resolves the host itself and checks EVERY address it resolves to, and the IP literal
- *   when there is no name (net.connect does not call `lookup` for literals), then connects to the checked
- *   address, so a DNS answer cannot change between the check and the connect; the peer address of the
- *   connected socket is checked once more;
+ * - every hop resolves the host itself and checks EVERY address it resolves to (or the IP literal), then
+ *   connects to the checked address over Node's own http/https (Host and TLS SNI keep the name), so a
+ *   DNS answer cannot change between the check and the connect; the peer address of every new
+ *   connection is checked once more;
  * - redirects are followed by hand (at most 5); nothing from the first request (no Authorization, no
  *   cookies, no credentials) is ever sent, on any hop;
  * - connect, headers and idle-body timeouts, and a size cap enforced while streaming.
