@@ -14,6 +14,7 @@ if (want('ingest')) {
   rows.push(...(await runIngestLatencyBench()));
   rows.push(...(await runIngestOutageBench()));
 }
+if (want('coldstart')) rows.push(...(await (await import('./coldstart.ts')).runColdStartBench()));
 if (want('media')) {
   const { runMediaBench } = await import('./media.ts');
   rows.push(...(await runMediaBench()));

@@ -4,7 +4,7 @@
  * The base URL is the source's configured `hipcallApiBaseUrl` (a trusted, https-only setting), so this
  * is an ordinary client, not safe fetch; the URL it returns goes through safe fetch like any other.
  */
-import { request } from 'undici';
+import { discard, httpPools, readText, send } from './node-http.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
 import type { MediaLinks } from '#core/ports.ts';
 import type { MediaKind } from '#core/types.ts';
@@ -36,6 +36,8 @@ export function mediaUrlFromCall(answer: unknown, media: MediaKind): string | un
 }
 
 export class HipcallCallsApi implements MediaLinks {
+  private readonly pools = httpPools({ maxSockets: 4, keepAliveMs: 4_000 });
+
   constructor(private readonly options: HipcallCallsApiOptions) {}
 
   /** True when the source has an API base URL, so a fresh URL can be asked for. */
@@ -52,44 +54,45 @@ export class HipcallCallsApi implements MediaLinks {
     const base = this.options.baseUrlFor(sourceId);
     if (!base || !FIELD[media]) return undefined;
     const token = await this.options.tokenFor(sourceId, signal);
-    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 5000);
+    const timeoutMs = this.options.timeoutMs ?? 5000;
+    const timeout = AbortSignal.timeout(timeoutMs);
     const url = `${base.replace(/\/+$/, '')}/calls/${encodeURIComponent(callId)}`;
     let res;
     try {
-      res = await request(url, {
+      res = await send(new URL(url), {
         method: 'GET',
         headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'user-agent': 'CallVault-media/1' },
+        pools: this.pools,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        connectTimeoutMs: timeoutMs,
+        headersTimeoutMs: timeoutMs,
       });
     } catch (err) {
       throw new RetryableError(`the Hipcall API could not be reached (${(err as Error).name})`, { cause: err });
     }
-    if (res.statusCode === 404) {
-      await res.body.dump();
+    const status = res.statusCode ?? 0;
+    if (status === 404) {
+      discard(res);
       return undefined;
     }
-    if (res.statusCode === 401 || res.statusCode === 403) {
-      await res.body.dump();
-      throw new PermanentError(`the Hipcall API refused the token of source "${sourceId}" (${res.statusCode}): update the source's API token secret`);
+    if (status === 401 || status === 403) {
+      discard(res);
+      throw new PermanentError(`the Hipcall API refused the token of source "${sourceId}" (${status}): update the source's API token secret`);
     }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      await res.body.dump();
-      throw new RetryableError(`the Hipcall API answered ${res.statusCode}`);
+    if (status < 200 || status >= 300) {
+      discard(res);
+      throw new RetryableError(`the Hipcall API answered ${status}`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    let answer;
     try {
-      for await (const chunk of res.body) {
-        chunks.push(chunk as Buffer);
-        size += (chunk as Buffer).length;
-        if (size > MAX_ANSWER_BYTES) {
-          res.body.destroy();
-          throw new RetryableError('the Hipcall API answer is too large');
-        }
-      }
-      return mediaUrlFromCall(JSON.parse(Buffer.concat(chunks).toString('utf8')), media);
+      answer = await readText(res, MAX_ANSWER_BYTES);
     } catch (err) {
-      if (err instanceof RetryableError) throw err;
+      throw new RetryableError(`the Hipcall API answer could not be read (${(err as Error).name})`, { cause: err });
+    }
+    if (answer.truncated) throw new RetryableError('the Hipcall API answer is too large');
+    try {
+      return mediaUrlFromCall(JSON.parse(answer.text), media);
+    } catch (err) {
       throw new RetryableError(`the Hipcall API answer could not be read (${(err as Error).name})`, { cause: err });
     }
   }

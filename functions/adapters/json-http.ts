@@ -3,7 +3,7 @@
  * API, the user's CRM): one keep-alive connection pool per cold start, a hard deadline per request,
  * and answers returned (never thrown) so the caller decides what a status means.
  */
-import { Agent, request } from 'undici';
+import { closePools, httpPools, readText, send, type HttpPools } from './node-http.ts';
 
 export interface JsonAnswer {
   status: number;
@@ -20,15 +20,12 @@ export type HttpOutcome = { ok: true; answer: JsonAnswer } | { ok: false; networ
 const MAX_BODY = 256 * 1024;
 
 export class JsonHttp {
-  readonly agent: Agent;
+  private readonly pools: HttpPools;
+  private readonly connectTimeoutMs: number;
 
   constructor(options: { connectTimeoutMs?: number; keepAliveMs?: number; connections?: number } = {}) {
-    this.agent = new Agent({
-      connect: { timeout: options.connectTimeoutMs ?? 1000 },
-      keepAliveTimeout: options.keepAliveMs ?? 30_000,
-      keepAliveMaxTimeout: 60_000,
-      connections: options.connections ?? 32,
-    });
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
+    this.pools = httpPools({ maxSockets: options.connections ?? 32, keepAliveMs: options.keepAliveMs ?? 30_000 });
   }
 
   /** One request with a deadline of `timeoutMs` (also bounded by `abortSignal`). */
@@ -39,16 +36,20 @@ export class JsonHttp {
     const deadline = AbortSignal.timeout(Math.max(1, Math.floor(init.timeoutMs)));
     const signal = init.abortSignal ? AbortSignal.any([deadline, init.abortSignal]) : deadline;
     try {
-      const res = await request(url, {
+      const res = await send(new URL(url), {
         method: init.method,
-        headers: { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+        headers: {
+          accept: 'application/json',
+          ...(init.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(init.body)) } : {}),
+          ...init.headers,
+        },
         body: init.body,
-        dispatcher: this.agent,
+        pools: this.pools,
         signal,
-        headersTimeout: init.timeoutMs,
-        bodyTimeout: init.timeoutMs,
+        connectTimeoutMs: Math.min(this.connectTimeoutMs, init.timeoutMs),
+        headersTimeoutMs: init.timeoutMs,
       });
-      const text = await readCapped(res.body, MAX_BODY);
+      const { text } = await readText(res, MAX_BODY);
       let json: unknown;
       const type = String(res.headers['content-type'] ?? '');
       if (text && (type.includes('json') || /^\s*[[{]/.test(text))) {
@@ -58,7 +59,7 @@ export class JsonHttp {
           json = undefined;
         }
       }
-      return { ok: true, answer: { status: res.statusCode, headers: res.headers, json, text: text.slice(0, 4096) } };
+      return { ok: true, answer: { status: res.statusCode ?? 0, headers: res.headers, json, text: text.slice(0, 4096) } };
     } catch (err) {
       const e = err as Error & { code?: string };
       const reason = deadline.aborted ? `timed out after ${Math.floor(init.timeoutMs)} ms` : init.abortSignal?.aborted ? 'aborted' : (e.code ?? e.name ?? 'error');
@@ -66,22 +67,7 @@ export class JsonHttp {
     }
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    closePools(this.pools);
   }
-}
-
-async function readCapped(body: AsyncIterable<Buffer | Uint8Array | string> & { destroy?: () => void }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    size += buf.length;
-    if (size > max) {
-      body.destroy?.();
-      break;
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

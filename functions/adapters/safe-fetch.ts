@@ -1,22 +1,22 @@
 /**
  * Safe fetch: a GET that a hostile URL cannot turn against the network it runs in.
  * - every URL (the first and every redirect hop) passes `checkUrl` (scheme, credentials, allowlist, host);
- * - the connector resolves the host itself and checks EVERY address it resolves to, and the IP literal
- *   when there is no name (net.connect does not call `lookup` for literals), then connects to the checked
- *   address, so a DNS answer cannot change between the check and the connect; the peer address of the
- *   connected socket is checked once more;
+ * - every hop resolves the host itself and checks EVERY address it resolves to (or the IP literal), then
+ *   connects to the checked address over Node's own http/https (Host and TLS SNI keep the name), so a
+ *   DNS answer cannot change between the check and the connect; the peer address of every new
+ *   connection is checked once more;
  * - redirects are followed by hand (at most 5); nothing from the first request (no Authorization, no
  *   cookies, no credentials) is ever sent, on any hop;
  * - connect, headers and idle-body timeouts, and a size cap enforced while streaming.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type Socket } from 'node:net';
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
-import { Agent, buildConnector, request } from 'undici';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { checkAddress, checkUrl, hostPortPair } from '#core/address-policy.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
 import { urlForLog } from '#core/media.ts';
 import type { MediaRequest, MediaResponse, MediaSource } from '#core/ports.ts';
+import { closePools, discard, httpPools, send, type HttpPools } from './node-http.ts';
 
 /** The URL (or an address it leads to) is refused by the address rules: the media ends `rejected`, never fetched. */
 export class RefusedUrlError extends PermanentError {
@@ -71,33 +71,27 @@ export type SafeResponse = MediaResponse;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const defaultLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
-/** Drop a body we will not read (destroying an undici body without a listener would throw its AbortError). */
-const discard = (body: Readable): void => void body.on('error', () => undefined).destroy();
-
 const header = (h: SafeResponse['headers'], name: string): string | undefined => {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
 
-/** Fetches media over one connection pool whose connector enforces the address rules. One per cold start. */
+/** Fetches media over one connection pool per scheme; every new connection goes to a checked address. One per cold start. */
 export class SafeFetcher implements MediaSource {
-  private readonly agent: Agent;
+  private readonly pools: HttpPools;
   private readonly exempt: Set<string>;
   private readonly lookup: LookupAll;
   private readonly connectTimeoutMs: number;
+  private readonly headersTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
 
   constructor(options: SafeFetcherOptions = {}) {
     this.exempt = new Set((options.exemptHostPorts ?? []).map((p) => p.trim().toLowerCase()).filter(Boolean));
     this.lookup = options.lookup ?? defaultLookup;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    const base = buildConnector({ timeout: this.connectTimeoutMs, allowH2: false });
-    this.agent = new Agent({
-      connect: (opts, callback) => this.connect(base, opts, callback),
-      headersTimeout: options.headersTimeoutMs ?? 30_000,
-      bodyTimeout: options.idleTimeoutMs ?? 30_000,
-      keepAliveTimeout: 4_000,
-      connections: 8,
-    });
+    this.headersTimeoutMs = options.headersTimeoutMs ?? 30_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    this.pools = httpPools({ maxSockets: 8, keepAliveMs: 4_000 });
   }
 
   /** GET `url`, following up to `maxRedirects` redirects by hand, every hop checked. */
@@ -108,18 +102,29 @@ export class SafeFetcher implements MediaSource {
       const refused = checkUrl(current, req.policy);
       if (refused) throw new RefusedUrlError(redirects ? `redirect ${redirects} to ${urlForLog(current)}: ${refused}` : refused);
       const target = new URL(current);
-      const res = await request(target, {
+      const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
+      const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
+      const exempt = this.exempt.has(hostPortPair(hostname, port));
+      // Resolved and checked here, then connected to by address: a DNS answer cannot change in between.
+      const address = await this.resolve(hostname, exempt);
+      const res = await send(target, {
         method: 'GET',
-        dispatcher: this.agent,
         // Only these: never Authorization, cookies or anything a hop could learn from the first request.
         headers: { 'user-agent': 'CallVault-media/1', accept: '*/*', 'accept-encoding': 'identity' },
+        pools: this.pools,
         signal: req.signal,
+        address,
+        connectTimeoutMs: this.connectTimeoutMs,
+        headersTimeoutMs: this.headersTimeoutMs,
+        idleTimeoutMs: this.idleTimeoutMs,
+        checkPeer: (socket) => this.checkPeer(socket, hostname, exempt),
       });
+      const statusCode = res.statusCode ?? 0;
       const headers = res.headers as SafeResponse['headers'];
-      if (REDIRECTS.has(res.statusCode)) {
-        discard(res.body);
+      if (REDIRECTS.has(statusCode)) {
+        discard(res);
         const location = header(headers, 'location');
-        if (!location) throw new RedirectError(`the media host answered ${res.statusCode} without a Location`);
+        if (!location) throw new RedirectError(`the media host answered ${statusCode} without a Location`);
         if (redirects >= maxRedirects) throw new RedirectError(`more than ${maxRedirects} redirects`);
         try {
           current = new URL(location, target).href;
@@ -130,39 +135,25 @@ export class SafeFetcher implements MediaSource {
       }
       const lengthText = header(headers, 'content-length');
       const contentLength = lengthText && /^\d+$/.test(lengthText) ? Number(lengthText) : undefined;
-      if (res.statusCode >= 200 && res.statusCode < 300 && contentLength !== undefined && contentLength > req.maxBytes) {
-        discard(res.body);
+      if (statusCode >= 200 && statusCode < 300 && contentLength !== undefined && contentLength > req.maxBytes) {
+        discard(res);
         throw new MediaTooLargeError(req.maxBytes, 'announced', contentLength);
       }
       // pipeline: a reset or timeout of the socket fails the capped stream, and destroying it releases the socket.
-      const body = pipeline(res.body, new ByteCap(req.maxBytes, res.statusCode < 300 ? contentLength : undefined), () => undefined);
-      return { status: res.statusCode, headers, contentType: header(headers, 'content-type'), contentLength, url: target, redirects, body };
+      const body = pipeline(res, new ByteCap(req.maxBytes, statusCode < 300 ? contentLength : undefined), () => undefined);
+      return { status: statusCode, headers, contentType: header(headers, 'content-type'), contentLength, url: target, redirects, body };
     }
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    closePools(this.pools);
   }
 
-  /** undici's connector, with every address checked before (and after) the TCP connect. */
-  private connect(base: buildConnector.connector, opts: buildConnector.Options, callback: buildConnector.Callback): void {
-    const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
-    const exempt = this.exempt.has(hostPortPair(opts.hostname, port));
-    this.resolve(opts.hostname, exempt).then(
-      (address) => {
-        base({ ...opts, hostname: address }, (err, socket) => {
-          if (err || !socket) return callback(err ?? new Error('connect failed'), null);
-          const peer = (socket as Socket).remoteAddress;
-          const refused = !exempt && peer ? checkAddress(peer) : null;
-          if (refused) {
-            socket.destroy();
-            return callback(new RefusedUrlError(`host ${opts.hostname} connected to ${refused}`), null);
-          }
-          callback(null, socket);
-        });
-      },
-      (err: Error) => callback(err, null),
-    );
+  /** The connected peer, checked once more: whatever resolved, this is where the bytes come from. */
+  private checkPeer(socket: Socket, hostname: string, exempt: boolean): Error | undefined {
+    const peer = socket.remoteAddress;
+    const refused = !exempt && peer ? checkAddress(peer) : null;
+    return refused ? new RefusedUrlError(`host ${hostname} connected to ${refused}`) : undefined;
   }
 
   /** The address to connect to: the literal itself, or the first of the host's addresses, all of them checked. */

@@ -3,7 +3,7 @@
  * dependencies built from it. The local stack and the tests call it with their own environment and
  * pass what they build themselves in `local` (emulator endpoints, a fixed webhook token, a media delay).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ENV } from '#lib/resources.ts';
 import { S3DeliveryArchive } from '#adapters/archive.ts';
 import { FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
@@ -26,9 +26,9 @@ const schema = z.object({
   [ENV.insightQueueUrl]: required,
   [ENV.replayQueueUrl]: required,
   /** `{sourceId: secretArn}` of the webhook tokens; not needed when `local.tokens` replaces them. */
-  [ENV.webhookSecrets]: jsonMap.optional(),
+  [ENV.webhookSecrets]: z.optional(jsonMap),
   /** `{sourceId: secretName}` of the signing secrets; set only when a source sets `signature`. */
-  [ENV.signingSecrets]: jsonMap.optional(),
+  [ENV.signingSecrets]: z.optional(jsonMap),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
@@ -47,7 +47,7 @@ export interface IngestLocal {
 }
 
 export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
-  const e = readEnv(local.tokens ? schema : schema.required({ [ENV.webhookSecrets]: true }), env, 'ingest');
+  const e = readEnv(local.tokens ? schema : z.required(schema, { [ENV.webhookSecrets]: true }), env, 'ingest');
   const { logger, log } = powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-ingest', local.metricsOut);
   let secretsManager: ReturnType<typeof secretsClient> | undefined;

@@ -3,7 +3,7 @@
  * dependencies built from it. The local stack passes its emulator endpoints and its stand-in Hipcall
  * API (base URL and token per source) in `local`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ENV } from '#lib/resources.ts';
 import { FAST, dynamoDocument, secretsClient, type AwsTarget } from '#adapters/aws.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
@@ -23,7 +23,7 @@ const schema = z.object({
   [ENV.callsTable]: required,
   [ENV.contactsTable]: required,
   /** `{sourceId: secretArn}` of the Hipcall API secrets (token, CRM header). */
-  [ENV.hipcallApiSecrets]: jsonMap.default({}),
+  [ENV.hipcallApiSecrets]: z._default(jsonMap, {}),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 

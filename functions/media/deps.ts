@@ -4,7 +4,7 @@
  * and the dependencies built from it. The local stack passes what only it has in `local`: emulator
  * endpoints, http and its demo media server allowed, its stand-in Hipcall API, the emulator's quirk.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ENV, MEDIA_QUEUE } from '#lib/resources.ts';
 import { DEFAULT_RETRY_TIMING, SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
 import { PATIENT, FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
@@ -20,16 +20,19 @@ import { SafeFetcher } from '#adapters/safe-fetch.ts';
 import type { MediaWiring } from './handler.ts';
 import type { MediaWorkerDeps } from './process.ts';
 
-const seconds = (fallback: number) => z.coerce.number().min(0).max(SQS_MAX_VISIBILITY_SECONDS).default(fallback);
+const seconds = (fallback: number) => z._default(z.coerce.number().check(z.minimum(0), z.maximum(SQS_MAX_VISIBILITY_SECONDS)), fallback);
+/** A whole number from its text, at least `min` (and at most `max`). */
+const wholeNumber = (fallback: number, min: number, max?: number) =>
+  z._default(z.pipe(z.coerce.number(), max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max))), fallback);
 
 const schema = z.object({
   [ENV.config]: configJson,
   [ENV.callsTable]: required,
   [ENV.bucket]: required,
   /** The function's own queue, so a retry needs no GetQueueUrl. */
-  [ENV.mediaQueueUrl]: z.string().optional(),
+  [ENV.mediaQueueUrl]: z.optional(z.string()),
   /** `{sourceId: secretArn}`: sources that may ask the Hipcall API for a fresh link. */
-  [ENV.hipcallApiSecrets]: jsonMap.default({}),
+  [ENV.hipcallApiSecrets]: z._default(jsonMap, {}),
   /** How long after the job was queued a 403/404/410 still means "not uploaded yet" (s). */
   CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: seconds(DEFAULT_RETRY_TIMING.notYetWindowSeconds),
   /** First retry delay while the file may not be uploaded yet (s, doubles per attempt). */
@@ -37,14 +40,14 @@ const schema = z.object({
   /** First retry delay for 5xx, timeouts, resets and storage errors (s, doubles per attempt). */
   CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: seconds(DEFAULT_RETRY_TIMING.baseSeconds),
   /** Attempts per job before it is `failed` (the queue's maxReceiveCount also bounds it). */
-  CALLVAULT_MEDIA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(MEDIA_QUEUE.maxReceiveCount),
+  CALLVAULT_MEDIA_MAX_ATTEMPTS: wholeNumber(MEDIA_QUEUE.maxReceiveCount, 1, 100),
   /** Connect timeout, DNS included (ms). */
-  CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS: wholeNumber(10_000, 100),
   /** Longest wait for the response headers, and longest silence within the body (ms). */
-  CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: wholeNumber(30_000, 100),
   /** Multipart part size (MiB, at least 5) and parts in flight: memory is about partSize x (queueSize + 1). */
-  CALLVAULT_MEDIA_PART_SIZE_MIB: z.coerce.number().int().min(5).max(512).default(DEFAULT_PART_SIZE / 1024 / 1024),
-  CALLVAULT_MEDIA_QUEUE_SIZE: z.coerce.number().int().min(1).max(16).default(DEFAULT_QUEUE_SIZE),
+  CALLVAULT_MEDIA_PART_SIZE_MIB: wholeNumber(DEFAULT_PART_SIZE / 1024 / 1024, 5, 512),
+  CALLVAULT_MEDIA_QUEUE_SIZE: wholeNumber(DEFAULT_QUEUE_SIZE, 1, 16),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 

@@ -4,7 +4,8 @@
  * and feeds each result back. Every rule (ownership, retries, expiry, refused URLs) is in core.
  * Attempts are counted on the item before trying, so a crash still counts as one.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '#core/zod-messages.ts';
 import type { CallVaultConfig } from '#lib/config.ts';
 import { sourceById } from '#lib/config.ts';
 import { S3_KEYS } from '#lib/resources.ts';
@@ -54,11 +55,11 @@ export interface JobDelivery {
 
 const jobSchema = z.object({
   provider: z.enum(PROVIDERS),
-  source: z.string().min(1),
-  callId: z.string().min(1).max(512),
+  source: z.string().check(z.minLength(1)),
+  callId: z.string().check(z.minLength(1), z.maxLength(512)),
   media: z.enum(MEDIA_KINDS),
-  url: z.string().min(1),
-  queuedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time'),
+  url: z.string().check(z.minLength(1)),
+  queuedAt: z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time')),
 });
 
 /** Read a media queue message; ValidationError when it is not a MediaJob. */

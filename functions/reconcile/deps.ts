@@ -3,7 +3,7 @@
  * dependencies built from it (calls table, raw/ archive, media queue, Hipcall calls API). The local
  * stack, the CLI and the tests pass what they build themselves in `local`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ENV } from '#lib/resources.ts';
 import { PATIENT, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { S3DeliveryArchive } from '#adapters/archive.ts';
@@ -21,7 +21,7 @@ const schema = z.object({
   [ENV.bucket]: required,
   [ENV.mediaQueueUrl]: required,
   /** `{sourceId: secretName}` of the Hipcall API secrets (the bearer token). */
-  [ENV.hipcallApiSecrets]: jsonMap.default({}),
+  [ENV.hipcallApiSecrets]: z._default(jsonMap, {}),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 

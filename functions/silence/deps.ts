@@ -2,7 +2,7 @@
  * The silence check's composition root: its environment, validated once at cold start, and the
  * dependencies built from it (a CloudWatch reader of each source's delivery metrics, the log, the metrics).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { ENV } from '#lib/resources.ts';
 import { PATIENT, cloudwatchClient, type AwsTarget } from '#adapters/aws.ts';

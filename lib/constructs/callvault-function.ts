@@ -23,6 +23,17 @@ export const entryOf = (name: FunctionName): string => fileURLToPath(new URL(`..
 /** Bundled ESM still meets CommonJS dependencies that call `require`: give them one. */
 const REQUIRE_BANNER = "import { createRequire as __cvCreateRequire } from 'node:module'; const require = __cvCreateRequire(import.meta.url);";
 
+/** How every function is bundled; bench/coldstart.ts builds with the same options, so what it measures is what deploys. */
+export const BUNDLING = {
+  format: OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  banner: REQUIRE_BANNER,
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+} as const;
+
 export interface CallVaultFunctionProps {
   /** Which handler to bundle: `functions/{name}/handler.ts`. */
   readonly name: FunctionName;
@@ -88,13 +99,8 @@ export class CallVaultFunction extends NodejsFunction {
         [ENV.config]: configJson,
       },
       bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        ...BUNDLING,
+        mainFields: [...BUNDLING.mainFields],
         bundleAwsSDK: true,
         forceDockerBundling: false,
       },

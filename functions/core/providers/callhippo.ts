@@ -5,14 +5,14 @@
  * - call status notification (no `activityType`; `callSid`, `dateTime`, `status`): one per state change.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { normalisePhone } from '#core/phone.ts';
 import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction, NormalisedEvent } from '#core/types.ts';
 import { ValidationError } from '#core/errors.ts';
 import { compact, identity, isoFromMs, lenient, mediaOf, parseDelivery, toIsoTime } from './lenient.ts';
 
 const shapeSchema = z.object(
-  { activityType: lenient.text, callSid: z.unknown().optional(), dateTime: z.unknown().optional() },
+  { activityType: lenient.text, callSid: z.optional(z.unknown()), dateTime: z.optional(z.unknown()) },
   { error: 'CallHippo delivery must be a JSON object (a call activity, an SMS activity or a call status notification)' },
 );
 

@@ -3,7 +3,7 @@
  * `call_*`) carry the call as `data` with its id in `data.uuid`; other events (task, deal, contact,
  * company) are not about a call: they are archived raw and acknowledged.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { normalisePhone } from '#core/phone.ts';
 import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction } from '#core/types.ts';
 import { compact, eventName, identity, lenient, mediaOf, parseDelivery } from './lenient.ts';

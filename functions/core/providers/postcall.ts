@@ -3,7 +3,7 @@
  * links to the recording (OGG) and transcript (JSON), the extracted caller details and an AI analysis.
  * The provider never retries, so only a missing `callId` refuses a delivery.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { normalisePhone } from '#core/phone.ts';
 import type { AdapterContext, AdapterResult, Direction } from '#core/types.ts';
 import { compact, identity, lenient, mediaOf, parseDelivery, toText } from './lenient.ts';
