@@ -29,5 +29,6 @@ if (want('insight')) {
     await stack.stop();
   }
 }
+if (want('load')) rows.push(...(await (await import('./load.ts')).runLoadGroup()));
 printTable(rows);
 process.exit(rows.every((r) => r.pass) ? 0 : 1);
