@@ -7,6 +7,12 @@
 import { startEmulatorServer, type EmulatorServerOptions } from './emulator-servers.ts';
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as EmulatorServerOptions;
+const fail = (err: unknown) => {
+  const e = err as NodeJS.ErrnoException;
+  process.send!({ error: e.message, code: e.code }, () => process.exit(1));
+};
+// s3rver reports a taken port as an 'error' event nobody listens to, not as a rejection.
+process.on('uncaughtException', fail);
 try {
   const server = await startEmulatorServer(opts);
   let stopping = false;
@@ -25,7 +31,5 @@ try {
   process.on('SIGINT', () => undefined);
   process.send!({ port: server.port });
 } catch (err) {
-  const e = err as NodeJS.ErrnoException;
-  process.send!({ error: e.message, code: e.code });
-  process.exit(1);
+  fail(err);
 }
