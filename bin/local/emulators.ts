@@ -1,24 +1,25 @@
 /**
- * The three AWS emulators (dynalite, s3rver, local-aws-sqs) started in this process, with the
- * tables, bucket and queues created from lib/resources.ts: the same definitions the CDK stack deploys.
+ * The three AWS emulators (dynalite, s3rver, local-aws-sqs), started in this process or each in a child
+ * process of its own (`processes`), with the tables, bucket and queues created from lib/resources.ts:
+ * the same definitions the CDK stack deploys.
  * Used by the local stack (npm start), the integration tests and the benchmarks.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '#lib/resources.ts';
 import type { AwsTarget } from '#adapters/aws.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig, localTarget } from './target.ts';
+import { startEmulatorServer, type EmulatorServer } from './emulator-servers.ts';
+import { forkEmulatorServer } from './emulator-child.ts';
 
 export { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig } from './target.ts';
 
-const require = createRequire(import.meta.url);
 export const LOCAL_BUCKET = 'callvault-archive';
 
 export interface EmulatorOptions {
@@ -29,6 +30,12 @@ export interface EmulatorOptions {
   /** Keep DynamoDB and S3 data here across restarts; omit for in-memory/temporary state. */
   dataDir?: string;
   host?: string;
+  /**
+   * Run each emulator in a child process of its own, so the emulators use other cores than the caller
+   * (the local stack does; a test that starts its own emulators needs no more than one core).
+   * @default false
+   */
+  processes?: boolean;
   /** Put a fault-injecting TCP proxy in front of DynamoDB, so tests can take the table down and bring it back. */
   faultableDynamo?: boolean;
 }
@@ -64,20 +71,6 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   const { port } = srv.address() as AddressInfo;
   await new Promise((resolve) => srv.close(resolve));
   return port;
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections?.();
-  });
 }
 
 function tableInput(def: TableDefinition): CreateTableCommandInput {
@@ -185,60 +178,9 @@ async function startFaultProxy(targetPort: number, host: string) {
   };
 }
 
-type KoaMiddleware = (ctx: { method: string; url: string; status: number; body: unknown; type: string }, next: () => Promise<void>) => Promise<void>;
-
-/**
- * s3rver lacks AbortMultipartUpload and ListMultipartUploads (it answers 405/501), which lib-storage
- * needs to clean up after a failed upload and tests need to prove nothing was left open. Both act on
- * s3rver's own uploads directory (`{bucket}/._S3rver_uploads/{uploadId}/key`).
- */
-function multipartGaps(dir: string): KoaMiddleware {
-  const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return async (ctx, next) => {
-    const url = new URL(ctx.url, 'http://s3.local');
-    const [bucket, ...keyParts] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    const uploads = bucket ? join(dir, bucket, '._S3rver_uploads') : '';
-    const uploadId = url.searchParams.get('uploadId') ?? '';
-    if (ctx.method === 'DELETE' && bucket && keyParts.length && /^[A-Za-z0-9_-]+$/.test(uploadId)) {
-      const { rm, stat } = await import('node:fs/promises');
-      const exists = await stat(join(uploads, uploadId)).then(() => true, () => false);
-      ctx.type = 'application/xml';
-      if (!exists) {
-        ctx.status = 404;
-        ctx.body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>`;
-        return;
-      }
-      await rm(join(uploads, uploadId), { recursive: true, force: true });
-      ctx.status = 204;
-      ctx.body = '';
-      return;
-    }
-    if (ctx.method === 'GET' && bucket && !keyParts.length && url.searchParams.has('uploads')) {
-      const { readdir, readFile, stat } = await import('node:fs/promises');
-      const prefix = url.searchParams.get('prefix') ?? '';
-      const entries = [];
-      for (const id of await readdir(uploads).catch(() => [] as string[])) {
-        const key = await readFile(join(uploads, id, 'key'), 'utf8').catch(() => undefined);
-        if (key === undefined || !key.startsWith(prefix)) continue;
-        const initiated = (await stat(join(uploads, id))).birthtime.toISOString();
-        entries.push(`<Upload><Key>${xml(key)}</Key><UploadId>${xml(id)}</UploadId><Initiated>${initiated}</Initiated></Upload>`);
-      }
-      ctx.type = 'application/xml';
-      ctx.status = 200;
-      ctx.body = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket><Prefix>${xml(prefix)}</Prefix><IsTruncated>false</IsTruncated>${entries.join('')}</ListMultipartUploadsResult>`;
-      return;
-    }
-    await next();
-  };
-}
-
 /** Start dynalite, s3rver and local-aws-sqs, and create every resource from lib/resources.ts. */
 export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulators> {
   const host = opts.host ?? '127.0.0.1';
-  const dynalite = require('dynalite') as (o: object) => Server;
-  const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void>; middleware: KoaMiddleware[] };
-  const { createSqsServer } = require('local-aws-sqs') as { createSqsServer(o: object): Promise<Server> };
-
   const dynamoPath = opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined;
   // Without a data dir, S3 objects live in a temporary directory removed on close.
   const tempS3Dir = opts.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'cv-s3-'));
@@ -246,19 +188,29 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
   if (dynamoPath) await mkdir(dynamoPath, { recursive: true });
   await mkdir(s3Dir, { recursive: true });
 
-  const makeDynamo = () => dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dynamoPath ? { path: dynamoPath } : {}) });
-  const dynamo = makeDynamo();
-  const dynamoPort = await listen(dynamo, opts.dynamodbPort ?? 0, host);
-  const s3 = new S3rver({ port: opts.s3Port ?? 0, address: host, silent: true, directory: s3Dir, configureBuckets: [{ name: LOCAL_BUCKET }] });
-  s3.middleware.unshift(multipartGaps(s3Dir));
-  const s3Addr = await s3.run();
-  const sqsServer = await createSqsServer({ port: opts.sqsPort ?? 0, hostname: host, emulateQueueCreationLifecycle: false });
-  const sqsPort = (sqsServer.address() as AddressInfo).port;
+  const start = opts.processes ? forkEmulatorServer : startEmulatorServer;
+  const started = await Promise.allSettled([
+    start({ kind: 'dynamodb', port: opts.dynamodbPort ?? 0, host, ...(dynamoPath ? { dir: dynamoPath } : {}) }),
+    start({ kind: 's3', port: opts.s3Port ?? 0, host, dir: s3Dir, bucket: LOCAL_BUCKET }),
+    start({ kind: 'sqs', port: opts.sqsPort ?? 0, host }),
+  ]);
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const closeServers = async () => {
+    await Promise.allSettled(servers.map((srv) => srv.close()));
+    if (tempS3Dir) await rm(tempS3Dir, { recursive: true, force: true });
+  };
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await closeServers();
+    throw failed.reason;
+  }
+  const [dynamo, s3, sqsServer] = servers as [EmulatorServer, EmulatorServer, EmulatorServer];
+  const dynamoPort = dynamo.port;
 
   const endpoints = {
     dynamodb: `http://${host}:${dynamoPort}`,
-    s3: `http://${host}:${s3Addr.port}`,
-    sqs: `http://${host}:${sqsPort}`,
+    s3: `http://${host}:${s3.port}`,
+    sqs: `http://${host}:${sqsServer.port}`,
   };
   const ddb = new DynamoDBClient(localClientConfig(endpoints.dynamodb));
   const s3c = new S3Client(localClientConfig(endpoints.s3));
@@ -274,8 +226,7 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     for (const def of QUEUES) q[def.name] = await ensureQueue(sqs, def);
   } catch (err) {
     // Nothing is left listening when the stack cannot start.
-    await Promise.allSettled([closeServer(dynamo), s3.close(), closeServer(sqsServer)]);
-    if (tempS3Dir) await rm(tempS3Dir, { recursive: true, force: true });
+    await closeServers();
     throw err;
   } finally {
     ddb.destroy();
@@ -325,8 +276,8 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
       proxy?.setDown(false);
     },
     async close() {
-      await Promise.allSettled([proxy?.close(), closeServer(dynamo), s3.close(), closeServer(sqsServer)]);
-      if (tempS3Dir) await rm(tempS3Dir, { recursive: true, force: true });
+      await proxy?.close();
+      await closeServers();
     },
   };
 }

@@ -140,7 +140,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   log(`Metrics (CloudWatch EMF, namespace CallVault) are appended to ${metricsPath}.`);
   const token = opts.token ?? 'dev-token';
 
-  const emulators = await startEmulators({ dynamodbPort: opts.dynamodbPort ?? 0, s3Port: opts.s3Port ?? 0, sqsPort: opts.sqsPort ?? 0, dataDir, host });
+  // Each emulator in a process of its own: sharing the API's event loop, dynalite saturated at ~50 deliveries/s.
+  const emulators = await startEmulators({ dynamodbPort: opts.dynamodbPort ?? 0, s3Port: opts.s3Port ?? 0, sqsPort: opts.sqsPort ?? 0, dataDir, host, processes: true });
   const demo = await startDemoMedia({ host });
   const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
 
