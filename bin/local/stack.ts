@@ -23,6 +23,9 @@ import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
 import { silenceDeps } from '#functions/silence/deps.ts';
 import { createSilenceHandler } from '#functions/silence/handler.ts';
+import { reconcileDeps } from '#functions/reconcile/deps.ts';
+import { createReconcileHandler } from '#functions/reconcile/handler.ts';
+import { summaryLines } from '#core/reconcile.ts';
 import { readProjectConfig } from '#bin/cli/context.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { serveWebhook, type HttpHandler } from './http-api.ts';
@@ -203,6 +206,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const silenceTimer = config.sources.some((s) => s.silence)
     ? setInterval(() => void loaded.silenceCheck!().catch((err: unknown) => log(`silence check: ${(err as Error).message}`)), LOCAL_SILENCE_EVERY_MS)
     : undefined;
+  // Each Hipcall source with `reconcile` runs on its own interval, as its EventBridge schedule does deployed.
+  const reconciling = config.sources.filter((s) => s.reconcile);
+  const reconcile = reconciling.length ? reconcileDeps(fnEnv, { target: targetOf('reconcile'), hipcall: hipcallApi }) : undefined;
+  const reconcileTimers = reconciling.map((source) =>
+    setInterval(() => {
+      void createReconcileHandler(reconcile!)({ reconcileSource: source.id }, fakeContext('callvault-reconcile', 600_000))
+        .then(({ sources }) => sources.forEach((r) => log(`reconcile ${r.source}: ${summaryLines(r).join('; ')}`)))
+        .catch((err: unknown) => log(`reconcile ${source.id}: ${(err as Error).message}`));
+    }, source.reconcile!.everyMinutes * 60_000),
+  );
 
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
   const onError = (err: unknown) => log(`poller: ${(err as Error).message}`);
@@ -236,6 +249,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       if (closed) return;
       closed = true;
       clearInterval(silenceTimer);
+      reconcileTimers.forEach((t) => clearInterval(t));
+      await reconcile?.close();
       await Promise.allSettled(stops.map((stop) => stop()));
       await new Promise<void>((ok) => {
         server.close(() => ok());
