@@ -370,7 +370,7 @@ describe('least privilege', () => {
     ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'].map((a) => `${a} ${idOf(queue)}.Arn`);
   const logGroupOf = (fn: IConstruct) => flatten((props(fn).LoggingConfig as Json).LogGroup);
 
-  it('lets the ingest upsert calls, write raw/, quarantine/ and extras/, read raw/ back, enqueue, consume replays and read webhook tokens: nothing else', () => {
+  it('lets the ingest upsert calls, write raw/, quarantine/, extras/ and cdr/, read raw/ back, enqueue, consume replays and read webhook tokens: nothing else', () => {
     const fn = stack.webhookApi.ingestFunction;
     expect(grantsOf(fn.executionRole)).toEqual(
       sorted([
@@ -380,6 +380,8 @@ describe('least privilege', () => {
         `s3:PutObject ${bucket()}.Arn/raw/*`,
         `s3:PutObject ${bucket()}.Arn/quarantine/*`,
         `s3:PutObject ${bucket()}.Arn/extras/*`,
+        // A call that ends with no media gets its cdr/ row from the ingest (the media worker writes the others).
+        `s3:PutObject ${bucket()}.Arn/cdr/*`,
         // A replay whose body did not fit the message reads it back from raw/.
         `s3:GetObject ${bucket()}.Arn/raw/*`,
         ...[stack.mediaPipeline.jobs, stack.insightCards.jobs, stack.webhookApi.replayQueue].map((w) => `sqs:SendMessage ${idOf(w.queue)}.Arn`),
@@ -428,7 +430,7 @@ describe('least privilege', () => {
     const media = grantsOf(stack.mediaPipeline.worker.executionRole);
     const insight = grantsOf(stack.insightCards.worker.executionRole);
     expect(ingest.filter((g) => g.includes(contacts))).toEqual([]);
-    expect(ingest.filter((g) => g.startsWith('s3:') && !/\/(raw|quarantine|extras)\/\*$/.test(g))).toEqual([]);
+    expect(ingest.filter((g) => g.startsWith('s3:') && !/\/(raw|quarantine|extras|cdr)\/\*$/.test(g))).toEqual([]);
     expect(ingest.filter((g) => g.startsWith('s3:GetObject') && !g.endsWith('/raw/*'))).toEqual([]);
     expect(media.filter((g) => g.includes(contacts))).toEqual([]);
     expect(insight.filter((g) => g.startsWith('s3:') || g.includes(bucket()))).toEqual([]);
