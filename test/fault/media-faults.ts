@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { startPoller } from '#bin/local/poller.ts';
 import { fakeContext } from '#bin/local/poller.ts';
 import { parseConfig } from '#lib/config.ts';
+import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
 import { ENV } from '#lib/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
@@ -163,14 +164,29 @@ interface MemorySample {
   heapUsed: number;
   arrayBuffers: number;
   external: number;
+  /** After a full GC: what the worker retains. */
+  live: { arrayBuffers: number; heapUsed: number };
 }
 
-/** The media worker in a child process (test/fault/media-worker-child.ts), with its memory samples. */
-async function childWorker(env: Record<string, string>) {
+export interface ChildWorker {
+  samples: MemorySample[];
+  output(): string;
+  /** Hand it the function's environment; resolves once it polls the media queue. */
+  configure(env: Record<string, string>): Promise<void>;
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawn the media worker process (test/fault/media-worker-child.ts) now: it loads its modules (about 3 s
+ * through tsx) while the caller starts the emulators, then waits for `configure`.
+ */
+function childWorker(): ChildWorker {
   const script = fileURLToPath(new URL('./media-worker-child.ts', import.meta.url));
-  // Lambda's Node.js flags for a 256 MB function (bench/media.ts lambdaNodeFlags): its GC, not a desktop's.
+  // Lambda's Node.js flags for a 256 MB function (bench/media.ts lambdaNodeFlags): its GC, not a desktop's;
+  // and the media function's environment (glibc's mmap threshold is read once, at process start).
   const flags = ['--expose-gc', '--max-semi-space-size=12', '--max-old-space-size=231'];
-  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], { env: { ...process.env, ...MEDIA_FUNCTION_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
   const samples: MemorySample[] = [];
   let output = '';
   let buffered = '';
@@ -185,16 +201,28 @@ async function childWorker(env: Record<string, string>) {
   });
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(async () => (output.includes('ready') ? true : child.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 30_000, (e) => `the media worker process did not start: ${String(e ?? output)}`);
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const said = (word: string, what: string) =>
+    waitFor(
+      async () => (output.includes(`${word}\n`) ? true : gone() ? Promise.reject(new Error(`it exited (${child.exitCode ?? child.signalCode})`)) : undefined),
+      60_000,
+      (e) => `the media worker process ${what}: ${e ? `${String(e)}; ` : 'not within 60 s; '}its output:\n${output}`,
+    );
   return {
     samples,
     output: () => output,
+    async configure(env) {
+      await said('loaded', 'did not load its modules');
+      child.stdin!.write(`${JSON.stringify(env)}\n`);
+      await said('ready', 'did not start polling');
+    },
     async kill() {
+      if (gone()) return;
       child.kill('SIGKILL');
       await exited;
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (gone()) return;
       child.stdin!.end();
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
@@ -260,30 +288,47 @@ async function judge(stack: FaultStack, files: Record<string, Buffer>, keys: Map
   };
 }
 
-async function withStack<T>(options: FaultStackOptions, run: (stack: FaultStack) => Promise<T>): Promise<T> {
-  const stack = await startFaultStack(options);
+/**
+ * Start the stack (and the worker process, when `child`, booting alongside: both take seconds), run,
+ * and stop everything whatever happens.
+ */
+async function withStack<T>(options: FaultStackOptions & { child?: boolean }, run: (stack: FaultStack, child: ChildWorker | undefined) => Promise<T>): Promise<T> {
+  const child = options.child ? childWorker() : undefined;
+  let stack: FaultStack | undefined;
   try {
-    return await run(stack);
+    stack = await startFaultStack(options);
+    return await run(stack, child);
   } finally {
-    await stack.close();
+    await child?.stop();
+    await stack?.close();
   }
 }
+
+/** The first request of each recording trickles (~4 MiB/s, so a fault can land mid-stream); retries run at full speed. */
+const pacedFirstHit = (_name: string, hit: number): Pace => (hit === 1 ? { chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 } : {});
+
+/** Past the first 5 MiB part: a multipart upload is open and its first part on its way. */
+const PAST_FIRST_PART = 6 * MiB;
 
 /** S3 killed once the recordings are streaming (a part stored), started again `downMs` later. */
 export async function runS3Outage(options: { recordings?: number; sizeMiB?: number; downMs?: number } = {}): Promise<MediaFaultResult & { downMs: number }> {
   const n = options.recordings ?? 2;
-  const size = (options.sizeMiB ?? 12) * MiB;
+  const size = (options.sizeMiB ?? 8) * MiB;
+  // Longer than the S3 client's own retries (PATIENT: 4 attempts, well under a second of backoff), so
+  // the store fails and the job is retried, instead of the SDK riding the outage out.
   const downMs = options.downMs ?? 1500;
   const files = Object.fromEntries(Array.from({ length: n }, (_, i) => [`s3-${i}.mp3`, recordingBytes(size, `s3-${i}`)]));
-  // ~4 MiB/s each: long enough that S3 dies mid-stream, short enough for a test.
-  const server = await startRecordingServer(files, () => ({ chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 }));
+  const server = await startRecordingServer(files, pacedFirstHit);
   try {
     return await withStack({}, async (stack) => {
       const stop = inProcessWorker(stack, mediaEnv(stack, server.hostPort), server.hostPort);
       try {
         const keys = await deliverHangups(stack, server, Object.keys(files));
-        // Past the first 5 MiB part of one recording: an upload is open and parts are on their way.
-        await waitFor(async () => (Object.keys(files).some((f) => server.sent(f) > 6 * MiB) ? true : undefined), 30_000, () => 'the recordings never started streaming');
+        await waitFor(
+          async () => (Object.keys(files).some((f) => server.sent(f) > PAST_FIRST_PART) ? true : undefined),
+          30_000,
+          () => `the recordings never streamed past the first part: ${Object.keys(files).map((f) => `${f} ${server.hits(f)} requests, ${server.sent(f)} bytes sent`).join('; ')}`,
+        );
         await stack.s3.stop('SIGKILL');
         await new Promise((r) => setTimeout(r, downMs));
         await stack.s3.start();
@@ -299,18 +344,22 @@ export async function runS3Outage(options: { recordings?: number; sizeMiB?: numb
 
 /** A media worker process SIGKILLed mid-upload; SQS hands the job out again after its visibility timeout. */
 export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySeconds?: number } = {}): Promise<MediaFaultResult & { attempts: number }> {
-  const files = { 'killed.mp3': recordingBytes((options.sizeMiB ?? 16) * MiB, 'killed') };
-  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 } : {}));
+  const files = { 'killed.mp3': recordingBytes((options.sizeMiB ?? 8) * MiB, 'killed') };
+  const server = await startRecordingServer(files, pacedFirstHit);
   try {
-    // Deployed, the job returns after 90 min (6x the function timeout); here after a few seconds.
-    return await withStack({ visibilitySeconds: { media: options.visibilitySeconds ?? 3 } }, async (stack) => {
+    // Deployed, the job returns after 90 min (6x the function timeout); here after a couple of seconds.
+    return await withStack({ child: true, visibilitySeconds: { media: options.visibilitySeconds ?? 2 } }, async (stack, first) => {
       const env = mediaEnv(stack, server.hostPort);
-      const first = await childWorker(env);
+      await first!.configure(env);
       let stop: (() => Promise<void>) | undefined;
       try {
         const keys = await deliverHangups(stack, server, Object.keys(files));
-        await waitFor(async () => (server.sent('killed.mp3') > 6 * MiB ? true : undefined), 30_000, () => `the worker never started the download: ${first.output()}`);
-        await first.kill();
+        await waitFor(
+          async () => (server.sent('killed.mp3') > PAST_FIRST_PART ? true : undefined),
+          30_000,
+          () => `the worker never streamed past the first part (${server.hits('killed.mp3')} requests, ${server.sent('killed.mp3')} bytes sent); its output:\n${first!.output()}`,
+        );
+        await first!.kill();
         const killedAt = Date.now();
         // A fresh worker (a new Lambda instance) takes the job when SQS hands it out again.
         stop = inProcessWorker(stack, env, server.hostPort);
@@ -318,7 +367,6 @@ export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySec
         const attempts = recordingOf((await stack.items([...keys.values()])).get([...keys.values()][0]!))?.attempts ?? 0;
         return { ...result, attempts };
       } finally {
-        await first.stop();
         await stop?.();
       }
     });
@@ -329,41 +377,52 @@ export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySec
 
 export interface SlowServerResult extends MediaFaultResult {
   bodyBytes: number;
-  /** Peak growth over the idle worker while it streamed the trickling body. */
+  /** Multipart part size and parts in flight the worker ran with (its memory is about partSize x (queueSize + 1)). */
+  partBytes: number;
+  queueSize: number;
+  /** Peak growth over the idle worker while it streamed the trickling body, as sampled (garbage included). */
   peakRssGrowth: number;
   peakArrayBuffersGrowth: number;
+  /** Peak growth of the buffers the worker still held after a full GC: what it retains. */
+  peakLiveArrayBuffersGrowth: number;
+  memorySamples: number;
 }
 
 /**
  * A recording server that answers slowly: the first request's headers come later than the worker's
- * idle timeout (3 s here), so that attempt times out and is retried; the retry gets headers after 1 s
- * and a body that trickles in 4 KiB writes with pauses. The worker runs in a child process so its
- * memory is its own.
+ * idle timeout (1.5 s here), so that attempt times out and is retried; the retry gets headers after
+ * 0.5 s and a body in 4 KiB writes with pauses. The worker runs in a child process so its memory is its
+ * own; the body is many parts long, so holding on to it would show (what a worker legitimately holds,
+ * a part uploading, the next filling and its pieces, is about 3 parts: 15-20 MiB measured for bodies of
+ * 16 to 64 MiB).
  */
 export async function runSlowServer(options: { sizeMiB?: number } = {}): Promise<SlowServerResult> {
-  const size = (options.sizeMiB ?? 24) * MiB;
+  const size = (options.sizeMiB ?? 64) * MiB;
   const files = { 'slow.mp3': recordingBytes(size, 'slow') };
-  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { headersDelayMs: 4500 } : { headersDelayMs: 1000, chunkBytes: 4096, pauseEvery: 512 * 1024, pauseMs: 100 }));
+  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { headersDelayMs: 2500 } : { headersDelayMs: 500, chunkBytes: 4096, pauseEvery: 2 * MiB, pauseMs: 50 }));
   try {
-    return await withStack({}, async (stack) => {
-      const worker = await childWorker(mediaEnv(stack, server.hostPort));
-      try {
-        await waitFor(async () => (worker.samples.length >= 5 ? true : undefined), 10_000, () => 'the media worker process reported no memory samples');
-        const idle = worker.samples.slice(-5);
-        const base = { rss: Math.max(...idle.map((s) => s.rss)), arrayBuffers: Math.max(...idle.map((s) => s.arrayBuffers)) };
-        const from = worker.samples.length;
-        const keys = await deliverHangups(stack, server, Object.keys(files));
-        const result = await judge(stack, files, keys, server, Date.now());
-        const during = worker.samples.slice(from);
-        return {
-          ...result,
-          bodyBytes: size,
-          peakRssGrowth: Math.max(0, ...during.map((s) => s.rss - base.rss)),
-          peakArrayBuffersGrowth: Math.max(0, ...during.map((s) => s.arrayBuffers - base.arrayBuffers)),
-        };
-      } finally {
-        await worker.stop();
-      }
+    return await withStack({ child: true }, async (stack, worker) => {
+      const env = mediaEnv(stack, server.hostPort, { CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '1500' });
+      await worker!.configure(env);
+      const samplesBefore = (n: number) =>
+        waitFor(async () => (worker!.samples.length >= n ? true : undefined), 30_000, () => `the media worker process reported ${worker!.samples.length} memory samples, not ${n}; its output:\n${worker!.output()}`);
+      await samplesBefore(5);
+      const idle = worker!.samples.slice(-5);
+      const base = { rss: Math.max(...idle.map((s) => s.rss)), arrayBuffers: Math.max(...idle.map((s) => s.arrayBuffers)), live: Math.max(...idle.map((s) => s.live.arrayBuffers)) };
+      const from = worker!.samples.length;
+      const keys = await deliverHangups(stack, server, Object.keys(files));
+      const result = await judge(stack, files, keys, server, Date.now());
+      const during = worker!.samples.slice(from);
+      return {
+        ...result,
+        bodyBytes: size,
+        partBytes: Number(env.CALLVAULT_MEDIA_PART_SIZE_MIB) * MiB,
+        queueSize: Number(env.CALLVAULT_MEDIA_QUEUE_SIZE),
+        peakRssGrowth: Math.max(0, ...during.map((s) => s.rss - base.rss)),
+        peakArrayBuffersGrowth: Math.max(0, ...during.map((s) => s.arrayBuffers - base.arrayBuffers)),
+        peakLiveArrayBuffersGrowth: Math.max(0, ...during.map((s) => s.live.arrayBuffers - base.live)),
+        memorySamples: during.length,
+      };
     });
   } finally {
     await server.close();
