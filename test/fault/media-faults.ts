@@ -6,7 +6,7 @@
  * Each returns what happened; the tests and the benchmark judge it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -28,15 +28,10 @@ import { startFaultStack, waitFor, type FaultStack, type FaultStackOptions } fro
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Pseudo-random bytes (incompressible, reproducible): a hash chain. */
+/** Pseudo-random bytes (incompressible, reproducible): AES-CTR over zeros, keyed by the seed (fast: 64 MiB in well under a second). */
 export function recordingBytes(size: number, seed: string): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let block = createHash('sha256').update(seed).digest();
-  for (let off = 0; off < size; off += block.length) {
-    block.copy(out, off);
-    block = createHash('sha256').update(block).digest();
-  }
-  return out;
+  const key = createHash('sha256').update(seed).digest().subarray(0, 16);
+  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
 }
 
 /** How the recording server answers one request. */
@@ -46,6 +41,12 @@ export interface Pace {
   chunkBytes?: number;
   pauseEvery?: number;
   pauseMs?: number;
+  /**
+   * Stop writing once this many bytes are out, until `release` settles: pins the fault to mid-stream
+   * however loaded the machine is (the worker holds an open download, and an upload past its first part).
+   */
+  holdAt?: number;
+  release?: Promise<void>;
 }
 
 export interface RecordingServer {
@@ -71,8 +72,13 @@ export async function startRecordingServer(files: Record<string, Buffer>, pace: 
     const chunk = p.chunkBytes ?? 256 * 1024;
     let off = 0;
     let sincePause = 0;
+    let held = false;
     const pump = () => {
       while (off < body.length && !res.destroyed) {
+        if (p.holdAt !== undefined && off >= p.holdAt && !held) {
+          held = true;
+          return void (p.release ?? Promise.resolve()).then(pump);
+        }
         const piece = body.subarray(off, Math.min(body.length, off + chunk));
         off += piece.length;
         sincePause += piece.length;
@@ -318,26 +324,33 @@ export async function runS3Outage(options: { recordings?: number; sizeMiB?: numb
   // the store fails and the job is retried, instead of the SDK riding the outage out.
   const downMs = options.downMs ?? 1500;
   const files = Object.fromEntries(Array.from({ length: n }, (_, i) => [`s3-${i}.mp3`, recordingBytes(size, `s3-${i}`)]));
-  const server = await startRecordingServer(files, pacedFirstHit);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  // Each first download holds past the first part until S3 is gone, then goes on into the dead S3.
+  const server = await startRecordingServer(files, (name, hit) => (hit === 1 ? { ...pacedFirstHit(name, hit), holdAt: PAST_FIRST_PART, release: released } : {}));
   try {
     return await withStack({}, async (stack) => {
-      const stop = inProcessWorker(stack, mediaEnv(stack, server.hostPort), server.hostPort);
+      // The hold must not look like a stalled server to the worker.
+      const stop = inProcessWorker(stack, mediaEnv(stack, server.hostPort, { CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '15000' }), server.hostPort);
       try {
         const keys = await deliverHangups(stack, server, Object.keys(files));
         await waitFor(
-          async () => (Object.keys(files).some((f) => server.sent(f) > PAST_FIRST_PART) ? true : undefined),
+          async () => (Object.keys(files).every((f) => server.sent(f) >= PAST_FIRST_PART) ? true : undefined),
           30_000,
           () => `the recordings never streamed past the first part: ${Object.keys(files).map((f) => `${f} ${server.hits(f)} requests, ${server.sent(f)} bytes sent`).join('; ')}`,
         );
         await stack.s3.stop('SIGKILL');
+        release();
         await new Promise((r) => setTimeout(r, downMs));
         await stack.s3.start();
         return { ...(await judge(stack, files, keys, server, Date.now())), downMs };
       } finally {
+        release();
         await stop();
       }
     });
   } finally {
+    release();
     await server.close();
   }
 }
@@ -345,21 +358,26 @@ export async function runS3Outage(options: { recordings?: number; sizeMiB?: numb
 /** A media worker process SIGKILLed mid-upload; SQS hands the job out again after its visibility timeout. */
 export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySeconds?: number } = {}): Promise<MediaFaultResult & { attempts: number }> {
   const files = { 'killed.mp3': recordingBytes((options.sizeMiB ?? 8) * MiB, 'killed') };
-  const server = await startRecordingServer(files, pacedFirstHit);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  // The first download holds past the first part until the worker is dead: killed mid-upload, always.
+  const server = await startRecordingServer(files, (name, hit) => (hit === 1 ? { ...pacedFirstHit(name, hit), holdAt: PAST_FIRST_PART, release: released } : {}));
   try {
     // Deployed, the job returns after 90 min (6x the function timeout); here after a couple of seconds.
     return await withStack({ child: true, visibilitySeconds: { media: options.visibilitySeconds ?? 2 } }, async (stack, first) => {
-      const env = mediaEnv(stack, server.hostPort);
+      // The hold must not look like a stalled server to the worker.
+      const env = mediaEnv(stack, server.hostPort, { CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '15000' });
       await first!.configure(env);
       let stop: (() => Promise<void>) | undefined;
       try {
         const keys = await deliverHangups(stack, server, Object.keys(files));
         await waitFor(
-          async () => (server.sent('killed.mp3') > PAST_FIRST_PART ? true : undefined),
+          async () => (server.sent('killed.mp3') >= PAST_FIRST_PART ? true : undefined),
           30_000,
           () => `the worker never streamed past the first part (${server.hits('killed.mp3')} requests, ${server.sent('killed.mp3')} bytes sent); its output:\n${first!.output()}`,
         );
         await first!.kill();
+        release();
         const killedAt = Date.now();
         // A fresh worker (a new Lambda instance) takes the job when SQS hands it out again.
         stop = inProcessWorker(stack, env, server.hostPort);
@@ -371,6 +389,7 @@ export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySec
       }
     });
   } finally {
+    release();
     await server.close();
   }
 }
