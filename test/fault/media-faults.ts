@@ -208,12 +208,15 @@ function childWorker(): ChildWorker {
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const gone = () => child.exitCode !== null || child.signalCode !== null;
-  const said = (word: string, what: string) =>
-    waitFor(
-      async () => (output.includes(`${word}\n`) ? true : gone() ? Promise.reject(new Error(`it exited (${child.exitCode ?? child.signalCode})`)) : undefined),
-      60_000,
-      (e) => `the media worker process ${what}: ${e ? `${String(e)}; ` : 'not within 60 s; '}its output:\n${output}`,
-    );
+  // Not waitFor: that retries through errors, and a worker that died should fail the test at once.
+  const said = async (word: string, what: string) => {
+    const deadline = Date.now() + 60_000;
+    while (!output.includes(`${word}\n`)) {
+      if (gone()) throw new Error(`the media worker process ${what}: it exited (${child.exitCode ?? child.signalCode}); its output:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the media worker process ${what} within 60 s; its output:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   return {
     samples,
     output: () => output,
