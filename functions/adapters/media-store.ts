@@ -146,8 +146,8 @@ export class MediaStore implements MediaArchive {
   private readonly queueSize: number;
   private readonly collectGarbage: boolean;
   /**
-   * Uploads whose abort failed (S3 was unreachable): aborted before the next stream this instance
-   * stores, which in practice is the job's own retry, once S3 answers again.
+   * Uploads whose abort failed (S3 was unreachable): aborted before and after the next stream this
+   * instance stores, which in practice is the job's own retry, once S3 answers again.
    */
   private readonly leftovers = new Map<string, string>();
 
@@ -196,6 +196,9 @@ export class MediaStore implements MediaArchive {
       if (this.collectGarbage && exposedGc) upload.on('httpUploadProgress', () => collectAfterPart(++partsDone));
       await upload.done();
       if (sourceError) throw sourceError;
+      // S3 answers again; a leftover whose abort failed at the start of this stream (the SDK's retries
+      // carried this upload past the outage) would otherwise wait for the next job, or the lifecycle rule.
+      await this.abortLeftovers();
       return { key: input.key, bytes: chunker.bytes, sha256: chunker.digest() };
     } catch (err) {
       // Read before destroying: destroying the source reports a premature close of its own.

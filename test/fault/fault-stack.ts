@@ -194,3 +194,6 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs:
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** A scenario's whole result, for an assertion's message: a failure says what was seen. */
+export const seen = (result: unknown): string => `seen: ${JSON.stringify(result)}`;

@@ -19,7 +19,7 @@ import { insightDeps } from '#functions/insight/deps.ts';
 import { createInsightHandler } from '#functions/insight/handler.ts';
 import { apiEvent, TOKEN } from '#test/support/ingest-harness.ts';
 import { strictAwsTarget } from '#test/support/aws-contract.ts';
-import { startFaultStack, waitFor } from './fault-stack.ts';
+import { startFaultStack, waitFor, type FaultStack } from './fault-stack.ts';
 
 export type ApiDown = 'reset' | '503';
 
@@ -58,66 +58,82 @@ async function downApi(mode: ApiDown): Promise<{ base: string; count: () => numb
   };
 }
 
-export async function runHipcallDown(mode: ApiDown, options: { calls?: number } = {}): Promise<HipcallDownResult> {
-  const calls = options.calls ?? 3;
+export interface HipcallDownOptions {
+  calls?: number;
+  /**
+   * A stack to run on (the caller closes it), so both modes can share one: each run leaves the insight
+   * queue empty and counts only its own calls. Default: a stack of its own.
+   */
+  stack?: FaultStack;
+}
+
+export async function runHipcallDown(mode: ApiDown, options: HipcallDownOptions = {}): Promise<HipcallDownResult> {
   const api = await downApi(mode);
-  const stack = await startFaultStack();
+  let own: FaultStack | undefined;
   try {
-    const config = parseConfig({ defaultCountry: 'GB' });
-    const env = { ...stack.env, [ENV.config]: JSON.stringify(config) };
-    const { contacts } = parseContactsCsv('phone,name,company\n+44 20 4520 5757,Jane Smith,Acme Corp\n', { defaultCountry: 'GB' });
-    await new ContactsTable(stack.doc, 'contacts').putAll(contacts);
-    const ingest = createIngestHandler(ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), metricsOut: () => undefined }));
-    const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
-    const insight = createInsightHandler(
-      insightDeps(env, {
-        target: strictAwsTarget(stack.target, 'insight'),
-        hipcall: {
-          baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, api.base])),
-          secrets: Object.fromEntries(hipcallSources.map((id) => [id, { token: 'fault-api-token-0123456789' }])),
-        },
-        metricsOut: () => undefined,
-      }),
-    );
-    const stop = startPoller({ sqs: stack.sqs, queueUrl: stack.queues.insight, handler: insight, name: 'callvault-insight', batchSize: 10, timeoutMs: 10_000, waitTimeSeconds: 1, concurrency: 2 });
-    try {
-      const started = Date.now();
-      const keys: string[] = [];
-      for (let i = 0; i < calls; i++) {
-        const uuid = `fault-insight-${mode}-${i}-${crypto.randomUUID()}`;
-        const init = JSON.stringify({ event: 'call_init', data: { uuid, direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', started_at: new Date().toISOString() } });
-        const res = (await ingest(apiEvent('hipcall', init), fakeContext('callvault-ingest', 6000))) as APIGatewayProxyStructuredResultV2;
-        if (res.statusCode !== 200) throw new Error(`the ingest answered ${res.statusCode} ${res.body}: the fault stack is not healthy before the fault`);
-        keys.push(`hipcall#${uuid}`);
-      }
-      let outcomes: string[] = [];
-      await waitFor(
-        async () => {
-          const items = await stack.items(keys);
-          outcomes = keys.map((k) => String((items.get(k)?.insight as { state?: string } | undefined)?.state));
-          return outcomes.every((o) => o !== 'undefined' && o !== 'pending') ? true : undefined;
-        },
-        30_000,
-        () => `insight outcomes not recorded: ${outcomes.join(', ')}`,
-      ).catch(() => undefined);
-      const settleMs = Date.now() - started;
-      // Anything still to come (a redelivery) would show here: wait for the queue to empty first.
-      await waitFor(async () => ((await stack.depth('insight')) === 0 ? true : undefined), 15_000, () => 'insight queue not drained').catch(() => undefined);
-      return {
-        mode,
-        calls,
-        outcomes,
-        requests: api.count(),
-        allowed: calls * CARD_RETRY.maxAttempts,
-        settleMs,
-        insightLeft: await stack.depth('insight'),
-        insightDlq: await stack.depth('insightDlq'),
-      };
-    } finally {
-      await stop();
-    }
+    const stack = options.stack ?? (own = await startFaultStack());
+    return await againstDownApi(stack, api, mode, options.calls ?? 3);
   } finally {
-    await stack.close();
+    await own?.close();
     await api.close();
+  }
+}
+
+async function againstDownApi(stack: FaultStack, api: Awaited<ReturnType<typeof downApi>>, mode: ApiDown, calls: number): Promise<HipcallDownResult> {
+  const config = parseConfig({ defaultCountry: 'GB' });
+  const env = { ...stack.env, [ENV.config]: JSON.stringify(config) };
+  const { contacts } = parseContactsCsv('phone,name,company\n+44 20 4520 5757,Jane Smith,Acme Corp\n', { defaultCountry: 'GB' });
+  await new ContactsTable(stack.doc, 'contacts').putAll(contacts);
+  const ingest = createIngestHandler(ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), metricsOut: () => undefined }));
+  const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
+  const insight = createInsightHandler(
+    insightDeps(env, {
+      target: strictAwsTarget(stack.target, 'insight'),
+      hipcall: {
+        baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, api.base])),
+        secrets: Object.fromEntries(hipcallSources.map((id) => [id, { token: 'fault-api-token-0123456789' }])),
+      },
+      metricsOut: () => undefined,
+    }),
+  );
+  // A shared stack may hold an earlier run's dead letters: count only this run's.
+  const dlqBefore = await stack.depth('insightDlq');
+  const stop = startPoller({ sqs: stack.sqs, queueUrl: stack.queues.insight, handler: insight, name: 'callvault-insight', batchSize: 10, timeoutMs: 10_000, waitTimeSeconds: 1, concurrency: 2 });
+  try {
+    const started = Date.now();
+    const keys: string[] = [];
+    for (let i = 0; i < calls; i++) {
+      const uuid = `fault-insight-${mode}-${i}-${crypto.randomUUID()}`;
+      const init = JSON.stringify({ event: 'call_init', data: { uuid, direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', started_at: new Date().toISOString() } });
+      const res = (await ingest(apiEvent('hipcall', init), fakeContext('callvault-ingest', 6000))) as APIGatewayProxyStructuredResultV2;
+      if (res.statusCode !== 200) throw new Error(`the ingest answered ${res.statusCode} ${res.body}: the fault stack is not healthy before the fault`);
+      keys.push(`hipcall#${uuid}`);
+    }
+    let outcomes: string[] = [];
+    // Bounded; on timeout the outcomes stay as last read and the caller judges them.
+    await waitFor(
+      async () => {
+        const items = await stack.items(keys);
+        outcomes = keys.map((k) => String((items.get(k)?.insight as { state?: string } | undefined)?.state));
+        return outcomes.every((o) => o !== 'undefined' && o !== 'pending') ? true : undefined;
+      },
+      30_000,
+      () => `insight outcomes not recorded: ${outcomes.join(', ')}`,
+    ).catch(() => undefined);
+    const settleMs = Date.now() - started;
+    // Anything still to come (a redelivery) would show here: wait for the queue to empty first.
+    await waitFor(async () => ((await stack.depth('insight')) === 0 ? true : undefined), 15_000, () => 'insight queue not drained').catch(() => undefined);
+    return {
+      mode,
+      calls,
+      outcomes,
+      requests: api.count(),
+      allowed: calls * CARD_RETRY.maxAttempts,
+      settleMs,
+      insightLeft: await stack.depth('insight'),
+      insightDlq: (await stack.depth('insightDlq')) - dlqBefore,
+    };
+  } finally {
+    await stop();
   }
 }

@@ -6,13 +6,14 @@
  * Each returns what happened; the tests and the benchmark judge it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startPoller } from '#bin/local/poller.ts';
 import { fakeContext } from '#bin/local/poller.ts';
 import { parseConfig } from '#lib/config.ts';
+import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
 import { ENV } from '#lib/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
@@ -27,15 +28,10 @@ import { startFaultStack, waitFor, type FaultStack, type FaultStackOptions } fro
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Pseudo-random bytes (incompressible, reproducible): a hash chain. */
+/** Pseudo-random bytes (incompressible, reproducible): AES-CTR over zeros, keyed by the seed (fast: 64 MiB in well under a second). */
 export function recordingBytes(size: number, seed: string): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let block = createHash('sha256').update(seed).digest();
-  for (let off = 0; off < size; off += block.length) {
-    block.copy(out, off);
-    block = createHash('sha256').update(block).digest();
-  }
-  return out;
+  const key = createHash('sha256').update(seed).digest().subarray(0, 16);
+  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
 }
 
 /** How the recording server answers one request. */
@@ -45,6 +41,12 @@ export interface Pace {
   chunkBytes?: number;
   pauseEvery?: number;
   pauseMs?: number;
+  /**
+   * Stop writing once this many bytes are out, until `release` settles: pins the fault to mid-stream
+   * however loaded the machine is (the worker holds an open download, and an upload past its first part).
+   */
+  holdAt?: number;
+  release?: Promise<void>;
 }
 
 export interface RecordingServer {
@@ -70,8 +72,13 @@ export async function startRecordingServer(files: Record<string, Buffer>, pace: 
     const chunk = p.chunkBytes ?? 256 * 1024;
     let off = 0;
     let sincePause = 0;
+    let held = false;
     const pump = () => {
       while (off < body.length && !res.destroyed) {
+        if (p.holdAt !== undefined && off >= p.holdAt && !held) {
+          held = true;
+          return void (p.release ?? Promise.resolve()).then(pump);
+        }
         const piece = body.subarray(off, Math.min(body.length, off + chunk));
         off += piece.length;
         sincePause += piece.length;
@@ -163,14 +170,29 @@ interface MemorySample {
   heapUsed: number;
   arrayBuffers: number;
   external: number;
+  /** After a full GC: what the worker retains. */
+  live: { arrayBuffers: number; heapUsed: number };
 }
 
-/** The media worker in a child process (test/fault/media-worker-child.ts), with its memory samples. */
-async function childWorker(env: Record<string, string>) {
+export interface ChildWorker {
+  samples: MemorySample[];
+  output(): string;
+  /** Hand it the function's environment; resolves once it polls the media queue. */
+  configure(env: Record<string, string>): Promise<void>;
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawn the media worker process (test/fault/media-worker-child.ts) now: it loads its modules (about 3 s
+ * through tsx) while the caller starts the emulators, then waits for `configure`.
+ */
+function childWorker(): ChildWorker {
   const script = fileURLToPath(new URL('./media-worker-child.ts', import.meta.url));
-  // Lambda's Node.js flags for a 256 MB function (bench/media.ts lambdaNodeFlags): its GC, not a desktop's.
+  // Lambda's Node.js flags for a 256 MB function (bench/media.ts lambdaNodeFlags): its GC, not a desktop's;
+  // and the media function's environment (glibc's mmap threshold is read once, at process start).
   const flags = ['--expose-gc', '--max-semi-space-size=12', '--max-old-space-size=231'];
-  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], { env: { ...process.env, ...MEDIA_FUNCTION_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
   const samples: MemorySample[] = [];
   let output = '';
   let buffered = '';
@@ -185,16 +207,31 @@ async function childWorker(env: Record<string, string>) {
   });
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(async () => (output.includes('ready') ? true : child.exitCode !== null ? Promise.reject(new Error(output)) : undefined), 30_000, (e) => `the media worker process did not start: ${String(e ?? output)}`);
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  // Not waitFor: that retries through errors, and a worker that died should fail the test at once.
+  const said = async (word: string, what: string) => {
+    const deadline = Date.now() + 60_000;
+    while (!output.includes(`${word}\n`)) {
+      if (gone()) throw new Error(`the media worker process ${what}: it exited (${child.exitCode ?? child.signalCode}); its output:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the media worker process ${what} within 60 s; its output:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   return {
     samples,
     output: () => output,
+    async configure(env) {
+      await said('loaded', 'did not load its modules');
+      child.stdin!.write(`${JSON.stringify(env)}\n`);
+      await said('ready', 'did not start polling');
+    },
     async kill() {
+      if (gone()) return;
       child.kill('SIGKILL');
       await exited;
     },
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (gone()) return;
       child.stdin!.end();
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
@@ -260,57 +297,90 @@ async function judge(stack: FaultStack, files: Record<string, Buffer>, keys: Map
   };
 }
 
-async function withStack<T>(options: FaultStackOptions, run: (stack: FaultStack) => Promise<T>): Promise<T> {
-  const stack = await startFaultStack(options);
+/**
+ * Start the stack (and the worker process, when `child`, booting alongside: both take seconds), run,
+ * and stop everything whatever happens.
+ */
+async function withStack<T>(options: FaultStackOptions & { child?: boolean }, run: (stack: FaultStack, child: ChildWorker | undefined) => Promise<T>): Promise<T> {
+  const child = options.child ? childWorker() : undefined;
+  let stack: FaultStack | undefined;
   try {
-    return await run(stack);
+    stack = await startFaultStack(options);
+    return await run(stack, child);
   } finally {
-    await stack.close();
+    await child?.stop();
+    await stack?.close();
   }
 }
+
+/** The first request of each recording trickles (~4 MiB/s, so a fault can land mid-stream); retries run at full speed. */
+const pacedFirstHit = (_name: string, hit: number): Pace => (hit === 1 ? { chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 } : {});
+
+/** Past the first 5 MiB part: a multipart upload is open and its first part on its way. */
+const PAST_FIRST_PART = 6 * MiB;
 
 /** S3 killed once the recordings are streaming (a part stored), started again `downMs` later. */
 export async function runS3Outage(options: { recordings?: number; sizeMiB?: number; downMs?: number } = {}): Promise<MediaFaultResult & { downMs: number }> {
   const n = options.recordings ?? 2;
-  const size = (options.sizeMiB ?? 12) * MiB;
+  const size = (options.sizeMiB ?? 8) * MiB;
+  // Longer than the S3 client's own retries (PATIENT: 4 attempts, well under a second of backoff), so
+  // the store fails and the job is retried, instead of the SDK riding the outage out.
   const downMs = options.downMs ?? 1500;
   const files = Object.fromEntries(Array.from({ length: n }, (_, i) => [`s3-${i}.mp3`, recordingBytes(size, `s3-${i}`)]));
-  // ~4 MiB/s each: long enough that S3 dies mid-stream, short enough for a test.
-  const server = await startRecordingServer(files, () => ({ chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 }));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  // Each first download holds past the first part until S3 is gone, then goes on into the dead S3.
+  const server = await startRecordingServer(files, (name, hit) => (hit === 1 ? { ...pacedFirstHit(name, hit), holdAt: PAST_FIRST_PART, release: released } : {}));
   try {
     return await withStack({}, async (stack) => {
-      const stop = inProcessWorker(stack, mediaEnv(stack, server.hostPort), server.hostPort);
+      // The hold must not look like a stalled server to the worker.
+      const stop = inProcessWorker(stack, mediaEnv(stack, server.hostPort, { CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '15000' }), server.hostPort);
       try {
         const keys = await deliverHangups(stack, server, Object.keys(files));
-        // Past the first 5 MiB part of one recording: an upload is open and parts are on their way.
-        await waitFor(async () => (Object.keys(files).some((f) => server.sent(f) > 6 * MiB) ? true : undefined), 30_000, () => 'the recordings never started streaming');
+        await waitFor(
+          async () => (Object.keys(files).every((f) => server.sent(f) >= PAST_FIRST_PART) ? true : undefined),
+          30_000,
+          () => `the recordings never streamed past the first part: ${Object.keys(files).map((f) => `${f} ${server.hits(f)} requests, ${server.sent(f)} bytes sent`).join('; ')}`,
+        );
         await stack.s3.stop('SIGKILL');
+        release();
         await new Promise((r) => setTimeout(r, downMs));
         await stack.s3.start();
         return { ...(await judge(stack, files, keys, server, Date.now())), downMs };
       } finally {
+        release();
         await stop();
       }
     });
   } finally {
+    release();
     await server.close();
   }
 }
 
 /** A media worker process SIGKILLed mid-upload; SQS hands the job out again after its visibility timeout. */
 export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySeconds?: number } = {}): Promise<MediaFaultResult & { attempts: number }> {
-  const files = { 'killed.mp3': recordingBytes((options.sizeMiB ?? 16) * MiB, 'killed') };
-  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 } : {}));
+  const files = { 'killed.mp3': recordingBytes((options.sizeMiB ?? 8) * MiB, 'killed') };
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  // The first download holds past the first part until the worker is dead: killed mid-upload, always.
+  const server = await startRecordingServer(files, (name, hit) => (hit === 1 ? { ...pacedFirstHit(name, hit), holdAt: PAST_FIRST_PART, release: released } : {}));
   try {
-    // Deployed, the job returns after 90 min (6x the function timeout); here after a few seconds.
-    return await withStack({ visibilitySeconds: { media: options.visibilitySeconds ?? 3 } }, async (stack) => {
-      const env = mediaEnv(stack, server.hostPort);
-      const first = await childWorker(env);
+    // Deployed, the job returns after 90 min (6x the function timeout); here after a couple of seconds.
+    return await withStack({ child: true, visibilitySeconds: { media: options.visibilitySeconds ?? 2 } }, async (stack, first) => {
+      // The hold must not look like a stalled server to the worker.
+      const env = mediaEnv(stack, server.hostPort, { CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '15000' });
+      await first!.configure(env);
       let stop: (() => Promise<void>) | undefined;
       try {
         const keys = await deliverHangups(stack, server, Object.keys(files));
-        await waitFor(async () => (server.sent('killed.mp3') > 6 * MiB ? true : undefined), 30_000, () => `the worker never started the download: ${first.output()}`);
-        await first.kill();
+        await waitFor(
+          async () => (server.sent('killed.mp3') >= PAST_FIRST_PART ? true : undefined),
+          30_000,
+          () => `the worker never streamed past the first part (${server.hits('killed.mp3')} requests, ${server.sent('killed.mp3')} bytes sent); its output:\n${first!.output()}`,
+        );
+        await first!.kill();
+        release();
         const killedAt = Date.now();
         // A fresh worker (a new Lambda instance) takes the job when SQS hands it out again.
         stop = inProcessWorker(stack, env, server.hostPort);
@@ -318,52 +388,63 @@ export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySec
         const attempts = recordingOf((await stack.items([...keys.values()])).get([...keys.values()][0]!))?.attempts ?? 0;
         return { ...result, attempts };
       } finally {
-        await first.stop();
         await stop?.();
       }
     });
   } finally {
+    release();
     await server.close();
   }
 }
 
 export interface SlowServerResult extends MediaFaultResult {
   bodyBytes: number;
-  /** Peak growth over the idle worker while it streamed the trickling body. */
+  /** Multipart part size and parts in flight the worker ran with (its memory is about partSize x (queueSize + 1)). */
+  partBytes: number;
+  queueSize: number;
+  /** Peak growth over the idle worker while it streamed the trickling body, as sampled (garbage included). */
   peakRssGrowth: number;
   peakArrayBuffersGrowth: number;
+  /** Peak growth of the buffers the worker still held after a full GC: what it retains. */
+  peakLiveArrayBuffersGrowth: number;
+  memorySamples: number;
 }
 
 /**
  * A recording server that answers slowly: the first request's headers come later than the worker's
- * idle timeout (3 s here), so that attempt times out and is retried; the retry gets headers after 1 s
- * and a body that trickles in 4 KiB writes with pauses. The worker runs in a child process so its
- * memory is its own.
+ * idle timeout (1.5 s here), so that attempt times out and is retried; the retry gets headers after
+ * 0.5 s and a body in 4 KiB writes with pauses. The worker runs in a child process so its memory is its
+ * own; the body is many parts long, so holding on to it would show (what a worker legitimately holds,
+ * a part uploading, the next filling and its pieces, is about 3 parts: 15-20 MiB measured for bodies of
+ * 16 to 64 MiB).
  */
 export async function runSlowServer(options: { sizeMiB?: number } = {}): Promise<SlowServerResult> {
-  const size = (options.sizeMiB ?? 24) * MiB;
+  const size = (options.sizeMiB ?? 64) * MiB;
   const files = { 'slow.mp3': recordingBytes(size, 'slow') };
-  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { headersDelayMs: 4500 } : { headersDelayMs: 1000, chunkBytes: 4096, pauseEvery: 512 * 1024, pauseMs: 100 }));
+  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { headersDelayMs: 2500 } : { headersDelayMs: 500, chunkBytes: 4096, pauseEvery: 2 * MiB, pauseMs: 50 }));
   try {
-    return await withStack({}, async (stack) => {
-      const worker = await childWorker(mediaEnv(stack, server.hostPort));
-      try {
-        await waitFor(async () => (worker.samples.length >= 5 ? true : undefined), 10_000, () => 'the media worker process reported no memory samples');
-        const idle = worker.samples.slice(-5);
-        const base = { rss: Math.max(...idle.map((s) => s.rss)), arrayBuffers: Math.max(...idle.map((s) => s.arrayBuffers)) };
-        const from = worker.samples.length;
-        const keys = await deliverHangups(stack, server, Object.keys(files));
-        const result = await judge(stack, files, keys, server, Date.now());
-        const during = worker.samples.slice(from);
-        return {
-          ...result,
-          bodyBytes: size,
-          peakRssGrowth: Math.max(0, ...during.map((s) => s.rss - base.rss)),
-          peakArrayBuffersGrowth: Math.max(0, ...during.map((s) => s.arrayBuffers - base.arrayBuffers)),
-        };
-      } finally {
-        await worker.stop();
-      }
+    return await withStack({ child: true }, async (stack, worker) => {
+      const env = mediaEnv(stack, server.hostPort, { CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '1500' });
+      await worker!.configure(env);
+      const samplesBefore = (n: number) =>
+        waitFor(async () => (worker!.samples.length >= n ? true : undefined), 30_000, () => `the media worker process reported ${worker!.samples.length} memory samples, not ${n}; its output:\n${worker!.output()}`);
+      await samplesBefore(5);
+      const idle = worker!.samples.slice(-5);
+      const base = { rss: Math.max(...idle.map((s) => s.rss)), arrayBuffers: Math.max(...idle.map((s) => s.arrayBuffers)), live: Math.max(...idle.map((s) => s.live.arrayBuffers)) };
+      const from = worker!.samples.length;
+      const keys = await deliverHangups(stack, server, Object.keys(files));
+      const result = await judge(stack, files, keys, server, Date.now());
+      const during = worker!.samples.slice(from);
+      return {
+        ...result,
+        bodyBytes: size,
+        partBytes: Number(env.CALLVAULT_MEDIA_PART_SIZE_MIB) * MiB,
+        queueSize: Number(env.CALLVAULT_MEDIA_QUEUE_SIZE),
+        peakRssGrowth: Math.max(0, ...during.map((s) => s.rss - base.rss)),
+        peakArrayBuffersGrowth: Math.max(0, ...during.map((s) => s.arrayBuffers - base.arrayBuffers)),
+        peakLiveArrayBuffersGrowth: Math.max(0, ...during.map((s) => s.live.arrayBuffers - base.live)),
+        memorySamples: during.length,
+      };
     });
   } finally {
     await server.close();

@@ -51,6 +51,8 @@ interface ServeInput {
 
 const HOST = '127.0.0.1';
 const READY = 'emulator-ready';
+/** A boot takes about a second; a 2-core machine under other tests' load can take many times that. */
+const BOOT_TIMEOUT_MS = 45_000;
 const self = fileURLToPath(import.meta.url);
 
 /** A port free right now on 127.0.0.1. */
@@ -85,9 +87,18 @@ export async function startEmulatorProcess(kind: EmulatorKind, options: Emulator
       };
       proc.stdout!.on('data', onData);
       proc.stderr!.on('data', onData);
-      proc.once('exit', (code) => reject(new Error(`the ${kind} emulator exited (${code}) before it was ready; is port ${port} taken? Output:\n${output}`)));
+      proc.once('exit', (code, signal) =>
+        reject(
+          new Error(
+            timedOut
+              ? `the ${kind} emulator was not ready within ${BOOT_TIMEOUT_MS / 1000} s (is the machine overloaded?) and was killed. Output:\n${output}`
+              : `the ${kind} emulator exited (${code ?? signal}) before it was ready; is port ${port} taken? Output:\n${output}`,
+          ),
+        ),
+      );
     });
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    let timedOut = false;
+    const timer = setTimeout(() => ((timedOut = true), proc.kill('SIGKILL')), BOOT_TIMEOUT_MS);
     try {
       await ready;
     } catch (err) {
