@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
@@ -187,6 +187,8 @@ export async function runColdStartBench(options: { runs?: number; functions?: Me
     for (const fn of functions) {
       bundles.set(fn, { fn: await bundle(dir, fn, { file: entryOf(fn) }), bare: await bundle(dir, `bare-${fn}`, { contents: BARE[fn] }) });
     }
+    // How busy the machine was: wall-clock ratios stretch with the load, the CPU ratio much less.
+    const loadBefore = loadavg()[0]!;
     const times = new Map<string, { init: number[]; first: number[]; cpu: number[] }>();
     const record = (key: string, t: Sample) => {
       const slot = times.get(key) ?? { init: [], first: [], cpu: [] };
@@ -230,10 +232,11 @@ export async function runColdStartBench(options: { runs?: number; functions?: Me
         top: b.fn.top,
       };
     });
+    const load = { cores: cpus().length, loadavg1mBefore: loadBefore, loadavg1mAfter: loadavg()[0]! };
     const outDir = join(root, '.callvault', 'bench');
     await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, 'coldstart.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, goalRatio: GOAL_RATIO, goalSizeRatio: GOAL_SIZE_RATIO, results }, null, 2) + '\n');
-    printDetail(results, runs);
+    await writeFile(join(outDir, 'coldstart.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, load, goalRatio: GOAL_RATIO, goalSizeRatio: GOAL_SIZE_RATIO, results }, null, 2) + '\n');
+    printDetail(results, runs, load);
     return results.flatMap((r) => [
       { name: `coldstart ${r.fn}: first response / bare clients`, value: r.ratio, unit: 'x', goal: `<= ${GOAL_RATIO}`, pass: r.ratio <= GOAL_RATIO },
       { name: `coldstart ${r.fn}: CPU to first response / bare`, value: r.cpuRatio, unit: 'x', goal: '', pass: true },
@@ -245,8 +248,9 @@ export async function runColdStartBench(options: { runs?: number; functions?: Me
   }
 }
 
-function printDetail(results: ColdStartResult[], runs: number): void {
+function printDetail(results: ColdStartResult[], runs: number, load: { cores: number; loadavg1mBefore: number; loadavg1mAfter: number }): void {
   console.log(`cold start, median of ${runs} fresh processes each (ms since process start; KB = 1000 bytes of minified ESM):`);
+  console.log(`machine: ${load.cores} cores, 1-minute load average ${load.loadavg1mBefore.toFixed(2)} before, ${load.loadavg1mAfter.toFixed(2)} after`);
   console.log(`${'function'.padEnd(8)}  ${'bundle'.padStart(9)}  ${'bare'.padStart(9)}  ${'init'.padStart(7)}  ${'bare'.padStart(7)}  ${'1st resp'.padStart(8)}  ${'bare'.padStart(7)}  ratio  ${'cpu'.padStart(6)}  ${'bare'.padStart(6)}  ratio`);
   for (const r of results) {
     const kb = (n: number) => `${(n / KB).toFixed(0)} KB`;

@@ -3,9 +3,15 @@
  * not when it is *valid*: validity depends on which ranges the metadata says are assigned, so a
  * stored key (customerNumber, the contacts table key) would change with a library upgrade, and
  * fictional-but-well-formed numbers such as +1 555 123 4567 would stay unnormalised. Possible
- * lengths are in the small "min" metadata, so we ship that.
+ * lengths are in the small "min" metadata, so we ship that, less its formatting rules (phone-metadata.json:
+ * `formats` emptied, 33 KB instead of 83 KB): E.164 is never formatted, and parsing never reads them.
+ * test/unit/phone-metadata.test.ts keeps the file in step with the installed libphonenumber-js.
  */
-import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/min';
+import { isSupportedCountry as isSupported, parsePhoneNumberFromString, type CountryCode, type MetadataJson } from 'libphonenumber-js/core';
+import phoneMetadata from '#core/phone-metadata.json' with { type: 'json' };
+
+const metadata = phoneMetadata as unknown as MetadataJson;
+const isSupportedCountry = (country: string): boolean => isSupported(country as CountryCode, metadata);
 
 /** Longer input is not a phone number; libphonenumber would refuse it anyway. */
 const MAX_INPUT = 64;
@@ -31,7 +37,7 @@ export function normalisePhone(raw: string | undefined | null, defaultCountry: s
 
 function parse(input: string, country: CountryCode | undefined): string | undefined {
   try {
-    const number = parsePhoneNumberFromString(input, country);
+    const number = country ? parsePhoneNumberFromString(input, country, metadata) : parsePhoneNumberFromString(input, metadata);
     return number?.isPossible() ? number.number : undefined;
   } catch {
     return undefined;

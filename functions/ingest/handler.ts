@@ -6,8 +6,7 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { flushMetrics, type EmfMetrics } from '#adapters/metrics.ts';
 import { handleWebhook, replayDelivery, type IngestDeps } from './process.ts';
@@ -36,10 +35,8 @@ export function createReplayHandler({ deps, logger, metrics }: IngestWiring) {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger))
     .use(flushMetrics(metrics))
-    .handler((event, context) =>
-      // A processor per invocation: it holds the batch's state, and batches may run concurrently.
-      processPartialResponse(event, (record: SQSRecord) => replayDelivery(record.body, deps), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false }),
-    );
+    // The batch processor is loaded with the first batch (replay-batch.ts): a webhook's cold start skips it.
+    .handler(async (event, context) => (await import('./replay-batch.ts')).replayBatch(event, context, (body) => replayDelivery(body, deps)));
 }
 
 /** Lambda hands an SQS event source a `Records` array of `aws:sqs` records; API Gateway never sends one. */
