@@ -92,6 +92,12 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     expect((await local(FAULTS_PATH, 'POST', { services: ['dynamodb'], seconds: 2 })).status).toBe(200);
     const queued = await post('hipcall', hipcallHangup('metrics-queued'));
     expect([queued.status, queued.json.status]).toEqual([202, 'queued']);
+    // The outage ends by itself: the demo that follows must meet a working table.
+    const until = Date.now() + 10_000;
+    while (Object.keys((await local(FAULTS_PATH, 'GET')).json.down as object).length > 0) {
+      if (Date.now() > until) throw new Error('the 2-second DynamoDB fault was still on after 10 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // A fault request that names no service is refused with a message, not applied.
     const bad = await local(FAULTS_PATH, 'POST', { services: ['kinesis'], seconds: 2 });
     expect([bad.status, String(bad.json.message)]).toEqual([400, expect.stringContaining('"services"')]);

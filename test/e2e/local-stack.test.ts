@@ -91,7 +91,7 @@ describe('local stack (npm start) over HTTP', () => {
     expect(items.map((i) => i.callKey)).toContain('hipcall#call_abc123');
     const bad = cli('calls', '--local', '--day', 'yesterday');
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/--day must look like 2026-04-02/);
+    expect(bad.stderr).toMatch(/--day must be a day such as 2026-04-02, not "yesterday"/);
   });
 
   it('callvault replay --dlq moves dead-lettered jobs back to their queue', async () => {
