@@ -4,7 +4,7 @@
  * Base URL and token come from the same per-source settings the insight and media functions use
  * (hipcall-access.ts). 429 and 5xx are retried a bounded number of times, honouring Retry-After.
  */
-import { Agent, request } from 'undici';
+import { closePools, discard, httpPools, readText, send } from './node-http.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
 import { retryAfterMs } from '#core/insight.ts';
 import { HIPCALL_PAGE_LIMIT, backoffMs, callOfAnswer, callsOfPage, type HipcallCalls, type ReconcileWindow } from '#core/reconcile.ts';
@@ -41,7 +41,7 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
   });
 
 export class HipcallCallsClient implements HipcallCalls {
-  private readonly agent = new Agent({ connect: { timeout: 5000 }, keepAliveTimeout: 30_000, connections: 4 });
+  private readonly pools = httpPools({ maxSockets: 4, keepAliveMs: 30_000 });
 
   constructor(private readonly options: HipcallCallsClientOptions) {}
 
@@ -67,7 +67,8 @@ export class HipcallCallsClient implements HipcallCalls {
   }
 
   close(): Promise<void> {
-    return this.agent.close();
+    closePools(this.pools);
+    return Promise.resolve();
   }
 
   private baseOf(sourceId: string): string {
@@ -85,17 +86,24 @@ export class HipcallCallsClient implements HipcallCalls {
     let last = '';
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       let retryAfter: number | undefined;
-      const deadline = AbortSignal.timeout(this.options.timeoutMs ?? 15_000);
+      const timeoutMs = this.options.timeoutMs ?? 15_000;
+      const deadline = AbortSignal.timeout(timeoutMs);
       try {
-        const res = await request(url, {
+        const res = await send(new URL(url), {
           method: 'GET',
           headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'user-agent': 'CallVault-reconcile/1' },
-          dispatcher: this.agent,
+          pools: this.pools,
           signal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+          connectTimeoutMs: Math.min(5000, timeoutMs),
+          headersTimeoutMs: timeoutMs,
         });
-        const status = res.statusCode;
-        if (status >= 200 && status < 300) return parseJson(await readCapped(res.body), url);
-        await res.body.dump();
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) {
+          const { text, truncated } = await readText(res, MAX_ANSWER_BYTES);
+          if (truncated) throw new RetryableError(`A Hipcall API answer was larger than ${MAX_ANSWER_BYTES} bytes.`);
+          return parseJson(text, url);
+        }
+        discard(res);
         if (status === 404 && opts.notFound) return undefined;
         if (status === 401 || status === 403) {
           throw new PermanentError(`The Hipcall API refused the token of source "${sourceId}" (${status}): put a valid API token in the source's Hipcall API secret.`);
@@ -128,17 +136,3 @@ function parseJson(text: string, url: string): unknown {
   }
 }
 
-async function readCapped(body: AsyncIterable<Buffer | Uint8Array | string> & { destroy?: () => void }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    size += buf.length;
-    if (size > MAX_ANSWER_BYTES) {
-      body.destroy?.();
-      throw new RetryableError(`A Hipcall API answer was larger than ${MAX_ANSWER_BYTES} bytes.`);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
