@@ -73,7 +73,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-function tableInput(def: TableDefinition): CreateTableCommandInput {
+/** The CreateTable input for one of the stack's tables (lib/resources.ts), as the stack defines it. */
+export function tableInput(def: TableDefinition): CreateTableCommandInput {
   const attrs = new Map<string, 'S' | 'N'>();
   const add = (a?: { name: string; type: 'S' | 'N' }) => a && attrs.set(a.name, a.type);
   add(def.partitionKey);
@@ -125,7 +126,8 @@ async function ensureTable(ddb: DynamoDBClient, def: TableDefinition): Promise<v
   throw new Error(`table ${def.name} did not become ACTIVE`);
 }
 
-async function ensureQueue(sqs: SQSClient, def: QueueDefinition): Promise<{ url: string; dlqUrl: string }> {
+/** One of the stack's queues and its DLQ with the redrive policy; `visibilitySeconds` overrides the deployed one (fault tests). */
+export async function ensureQueue(sqs: SQSClient, def: QueueDefinition, visibilitySeconds = def.visibilityTimeoutSeconds): Promise<{ url: string; dlqUrl: string }> {
   const { QueueUrl: dlqUrl } = await sqs.send(
     new CreateQueueCommand({ QueueName: dlqName(def), Attributes: { MessageRetentionPeriod: String(def.dlqRetentionDays * 86400) } }),
   );
@@ -134,7 +136,7 @@ async function ensureQueue(sqs: SQSClient, def: QueueDefinition): Promise<{ url:
     new CreateQueueCommand({
       QueueName: def.name,
       Attributes: {
-        VisibilityTimeout: String(def.visibilityTimeoutSeconds),
+        VisibilityTimeout: String(visibilitySeconds),
         MessageRetentionPeriod: String(def.retentionDays * 86400),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: def.maxReceiveCount }),
       },

@@ -10,11 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ENV, QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '#lib/resources.ts';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ENV, QUEUES, TABLES } from '#lib/resources.ts';
+import { ensureQueue, tableInput } from '#bin/local/emulators.ts';
 import { localClientConfig, localTarget, LOCAL_CREDENTIALS, LOCAL_REGION } from '#bin/local/target.ts';
 import type { AwsTarget } from '#adapters/aws.ts';
 import { startEmulatorProcess, type EmulatorProcess } from '#test/support/emulator-process.ts';
@@ -54,40 +55,6 @@ export interface FaultStack {
   close(): Promise<void>;
 }
 
-function tableInput(def: TableDefinition): CreateTableCommandInput {
-  const attrs = new Map<string, 'S' | 'N'>();
-  const add = (a?: { name: string; type: 'S' | 'N' }) => a && attrs.set(a.name, a.type);
-  add(def.partitionKey);
-  add(def.sortKey);
-  def.indexes.forEach((i) => (add(i.partitionKey), add(i.sortKey)));
-  const keySchema = (pk: { name: string }, sk?: { name: string }) => [{ AttributeName: pk.name, KeyType: 'HASH' as const }, ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : [])];
-  return {
-    TableName: def.name,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [...attrs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
-    KeySchema: keySchema(def.partitionKey, def.sortKey),
-    ...(def.indexes.length
-      ? { GlobalSecondaryIndexes: def.indexes.map((i) => ({ IndexName: i.indexName, KeySchema: keySchema(i.partitionKey, i.sortKey), Projection: { ProjectionType: 'ALL' as const } })) }
-      : {}),
-  };
-}
-
-async function createQueue(sqs: SQSClient, def: QueueDefinition, visibility: number): Promise<{ url: string; dlqUrl: string }> {
-  const { QueueUrl: dlqUrl } = await sqs.send(new CreateQueueCommand({ QueueName: dlqName(def) }));
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
-  const { QueueUrl: url } = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: def.name,
-      Attributes: {
-        VisibilityTimeout: String(visibility),
-        MessageRetentionPeriod: String(def.retentionDays * 86400),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: def.maxReceiveCount }),
-      },
-    }),
-  );
-  return { url: url!, dlqUrl: dlqUrl! };
-}
-
 /** Start the stack; `close()` stops every process and server it started and removes its data. */
 export async function startFaultStack(options: FaultStackOptions = {}): Promise<FaultStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'callvault-fault-'));
@@ -114,7 +81,7 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
   try {
     await Promise.all(TABLES.map((t) => ddb.send(new CreateTableCommand(tableInput(t)))));
     for (const def of QUEUES) {
-      const { url, dlqUrl } = await createQueue(sqs, def, options.visibilitySeconds?.[def.name as QueueName] ?? def.visibilityTimeoutSeconds);
+      const { url, dlqUrl } = await ensureQueue(sqs, def, options.visibilitySeconds?.[def.name as QueueName] ?? def.visibilityTimeoutSeconds);
       q[def.name] = url;
       q[`${def.name}Dlq`] = dlqUrl;
     }

@@ -5,15 +5,15 @@
  * and can only be broken through a proxy; an outage here is the emulator being gone.
  *
  * This file is also the child's entry: `node test/support/emulator-process.ts serve '{json}'` (plain
- * Node 24 type stripping, no tsx: it imports only Node built-ins and the emulator packages).
+ * Node 24 type stripping, no tsx: it imports only Node built-ins and bin/local/emulator-servers.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startEmulatorServer } from '#bin/local/emulator-servers.ts';
 
 export type EmulatorKind = 'dynamodb' | 's3';
 
@@ -140,69 +140,12 @@ export async function startEmulatorProcess(kind: EmulatorKind, options: Emulator
 
 // ---- the child -------------------------------------------------------------------------------------
 
-type KoaContext = { method: string; url: string; status: number; body: unknown; type: string };
-type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
-
-/**
- * s3rver answers AbortMultipartUpload and ListMultipartUploads with 405/501; the faults must prove no
- * upload is left open, so both act on s3rver's uploads directory here, as bin/local/emulators.ts does
- * for the in-process emulator (its helper is private to that file).
- */
-function multipartGaps(dir: string): KoaMiddleware {
-  const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return async (ctx, next) => {
-    const url = new URL(ctx.url, 'http://s3.local');
-    const [bucket, ...keyParts] = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    const uploads = bucket ? join(dir, bucket, '._S3rver_uploads') : '';
-    const uploadId = url.searchParams.get('uploadId') ?? '';
-    const fs = await import('node:fs/promises');
-    if (ctx.method === 'DELETE' && bucket && keyParts.length && /^[A-Za-z0-9_-]+$/.test(uploadId)) {
-      const exists = await fs.stat(join(uploads, uploadId)).then(() => true, () => false);
-      ctx.type = 'application/xml';
-      if (!exists) {
-        ctx.status = 404;
-        ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>';
-        return;
-      }
-      await fs.rm(join(uploads, uploadId), { recursive: true, force: true });
-      ctx.status = 204;
-      ctx.body = '';
-      return;
-    }
-    if (ctx.method === 'GET' && bucket && !keyParts.length && url.searchParams.has('uploads')) {
-      const prefix = url.searchParams.get('prefix') ?? '';
-      const entries: string[] = [];
-      for (const id of await fs.readdir(uploads).catch(() => [] as string[])) {
-        const key = await fs.readFile(join(uploads, id, 'key'), 'utf8').catch(() => undefined);
-        if (key === undefined || !key.startsWith(prefix)) continue;
-        const initiated = (await fs.stat(join(uploads, id))).birthtime.toISOString();
-        entries.push(`<Upload><Key>${xml(key)}</Key><UploadId>${xml(id)}</UploadId><Initiated>${initiated}</Initiated></Upload>`);
-      }
-      ctx.type = 'application/xml';
-      ctx.status = 200;
-      ctx.body = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket><Prefix>${xml(prefix)}</Prefix><IsTruncated>false</IsTruncated>${entries.join('')}</ListMultipartUploadsResult>`;
-      return;
-    }
-    await next();
-  };
-}
-
+/** The child: the same emulator start-up (and S3 multipart shim) as `npm start`'s, on the fixed port and dir. */
 async function serve(input: ServeInput): Promise<void> {
-  const require = createRequire(import.meta.url);
-  if (input.kind === 'dynamodb') {
-    const dynalite = require('dynalite') as (o: object) => import('node:http').Server;
-    const path = join(input.dataDir, 'dynamodb');
-    await mkdir(path, { recursive: true });
-    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, path });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(input.port, HOST, resolve));
-  } else {
-    const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; middleware: KoaMiddleware[] };
-    const directory = join(input.dataDir, 's3');
-    await mkdir(directory, { recursive: true });
-    const s3 = new S3rver({ port: input.port, address: HOST, silent: true, directory, configureBuckets: input.buckets.map((name) => ({ name })) });
-    s3.middleware.unshift(multipartGaps(directory));
-    await s3.run();
-  }
+  const dir = join(input.dataDir, input.kind === 'dynamodb' ? 'dynamodb' : 's3');
+  await mkdir(dir, { recursive: true });
+  if (input.buckets.length > 1) throw new Error('startEmulatorProcess: one bucket per S3 emulator');
+  await startEmulatorServer({ kind: input.kind, port: input.port, host: HOST, dir, ...(input.buckets[0] ? { bucket: input.buckets[0] } : {}) });
   process.stdout.write(`${READY}\n`);
   // The parent going away (its end of stdin closes) must not leave an emulator behind.
   process.stdin.on('end', () => process.exit(0)).resume();
