@@ -22,6 +22,7 @@ import { demoMediaBytes } from '#bin/local/demo-media.ts';
 import { METRICS_LOG, type Endpoints } from '#bin/local/stack.ts';
 import { METRIC } from '#core/metrics.ts';
 import { readEmfFile } from '#test/support/emf.ts';
+import { hipcallHangup } from '#test/support/ingest-harness.ts';
 import { join } from 'node:path';
 import { percentile, type BenchRow } from './stats.ts';
 
@@ -65,29 +66,7 @@ export const loadCallId = (runId: string, i: number) => `load-${runId}-${String(
 export const recordingPath = (callId: string, kb: number) => `/recordings/${callId}.mp3?kb=${kb}`;
 
 /** A Hipcall call_hangup as the provider sends it (fixture shape), for a 45 s answered call. */
-export function hangupBody(callId: string, recordUrl: string | null): string {
-  return JSON.stringify({
-    event: 'call_hangup',
-    data: {
-      uuid: callId,
-      hangup_by: 'user',
-      call_flow: [
-        { action: 'hangup', detail: { hangup_by: 'user' }, timestamp: 1775124045 },
-        { action: 'init', detail: { id: null, type: 'contact' }, timestamp: 1775124000 },
-      ],
-      direction: 'inbound',
-      caller_number: '+442045205757',
-      callee_number: '+441234567890',
-      call_duration: 45,
-      started_at: '2026-04-02T10:00:00Z',
-      answered_at: '2026-04-02T10:00:03Z',
-      ended_at: '2026-04-02T10:00:45Z',
-      record_url: recordUrl,
-      user_id: 1121,
-      missing_call: false,
-    },
-  });
-}
+export const hangupBody = (callId: string, recordUrl: string | null): string => hipcallHangup(callId, recordUrl);
 
 /**
  * Every call once, then repeats (the same bytes again, as a provider repeats a delivery) of calls spread

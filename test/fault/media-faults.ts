@@ -21,7 +21,7 @@ import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { apiEvent, TOKEN } from '#test/support/ingest-harness.ts';
+import { apiEvent, hipcallHangup, TOKEN } from '#test/support/ingest-harness.ts';
 import { strictAwsTarget } from '#test/support/aws-contract.ts';
 import { startFaultStack, waitFor, type FaultStack, type FaultStackOptions } from './fault-stack.ts';
 
@@ -109,25 +109,6 @@ export async function startRecordingServer(files: Record<string, Buffer>, pace: 
   };
 }
 
-/** A Hipcall call_hangup whose recording is at `recordUrl`. */
-function hangup(uuid: string, recordUrl: string): string {
-  return JSON.stringify({
-    event: 'call_hangup',
-    data: {
-      uuid,
-      direction: 'inbound',
-      caller_number: '+442045205757',
-      callee_number: '+441234567890',
-      call_duration: 45,
-      started_at: '2026-04-02T10:00:00Z',
-      answered_at: '2026-04-02T10:00:03Z',
-      ended_at: '2026-04-02T10:00:45Z',
-      record_url: recordUrl,
-      user_id: 1121,
-    },
-  });
-}
-
 /** The media function's environment here: short retry timings (seconds, not minutes) and 5 MiB parts. */
 function mediaEnv(stack: FaultStack, fetchAllow: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -152,7 +133,7 @@ async function deliverHangups(stack: FaultStack, server: RecordingServer, names:
   const keys = new Map<string, string>();
   for (const name of names) {
     const uuid = `fault-media-${name}-${crypto.randomUUID()}`;
-    const res = (await handler(apiEvent('hipcall', hangup(uuid, server.url(name))), fakeContext('callvault-ingest', 6000))) as APIGatewayProxyStructuredResultV2;
+    const res = (await handler(apiEvent('hipcall', hipcallHangup(uuid, server.url(name))), fakeContext('callvault-ingest', 6000))) as APIGatewayProxyStructuredResultV2;
     if (res.statusCode !== 200) throw new Error(`the ingest answered ${res.statusCode} ${res.body}: the fault stack is not healthy before the fault`);
     keys.set(name, `hipcall#${uuid}`);
   }

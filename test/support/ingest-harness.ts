@@ -24,7 +24,8 @@ export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;
 export const fixture = (path: string): string => readFileSync(join(fixturesDir, path), 'utf8');
 
 /** A realistic answered inbound Hipcall call_hangup with a recording URL (seeds 000 and 001). */
-export function hipcallHangup(uuid: string): string {
+/** A Hipcall call_hangup (fixture shape) for a 45 s answered call; its recording at `recordUrl` (null: none). */
+export function hipcallHangup(uuid: string, recordUrl: string | null = `https://storage.example.com/recordings/${uuid}.mp3?X-Amz-Expires=604800&token=abc`): string {
   return JSON.stringify({
     event: 'call_hangup',
     data: {
@@ -41,7 +42,7 @@ export function hipcallHangup(uuid: string): string {
       started_at: '2026-04-02T10:00:00Z',
       answered_at: '2026-04-02T10:00:03Z',
       ended_at: '2026-04-02T10:00:45Z',
-      record_url: `https://storage.example.com/recordings/${uuid}.mp3?X-Amz-Expires=604800&token=abc`,
+      record_url: recordUrl,
       user_id: 1121,
       missing_call: false,
     },
