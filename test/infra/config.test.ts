@@ -171,7 +171,7 @@ describe('Lambda\'s 4 KB environment', () => {
   };
 
   it('holds 20 sources of mixed providers, with API base URLs and card templates, in every function', () => {
-    const { stack } = createApp({ context: { callvault: { defaultCountry: 'GB', sources: twentySources } }, nag: false });
+    const { stack } = createApp({ context: { callvault: { defaultCountry: 'GB', sources: twentySources }, 'aws:cdk:bundling-stacks': [] }, nag: false });
     const template = Template.fromStack(stack);
     expect(stack.webhookApi.tokenSecrets.size).toBe(20);
     for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
@@ -186,7 +186,7 @@ describe('Lambda\'s 4 KB environment', () => {
 
   it('stops synth with a ConfigError naming the function, its size and what to shorten when a config would not fit', () => {
     const long = twentySources.map((s, i) => ({ ...s, id: `${s.provider}-branch-office-number-${String(i + 1).padStart(3, '0')}` }));
-    const build = () => createApp({ context: { callvault: { sources: long } }, nag: false });
+    const build = () => createApp({ context: { callvault: { sources: long }, 'aws:cdk:bundling-stacks': [] }, nag: false });
     expect(build).toThrow(ConfigError);
     expect(build).toThrow(/the environment of the CallVault\/WebhookApi\/IngestFunction function would be about \d{4,} bytes once deployed, and Lambda allows under 4096 \(largest: CALLVAULT_CONFIG \d+ B/);
     expect(build).toThrow(/Shorten what it carries: card templates and CRM mappings \(CALLVAULT_CONFIG\), source ids/);
@@ -202,6 +202,7 @@ describe('a stack with an alarm email, raw expiry and two Hipcall sources', () =
   beforeAll(() => {
     ({ app, stack } = createApp({
       context: {
+        'aws:cdk:bundling-stacks': [],
         callvault: {
           alarmEmail: 'ops@example.com',
           retention: { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 180, rawExpireDays: 400 },

@@ -20,8 +20,8 @@ type Resource = { Type: string; Properties?: Json; DependsOn?: string[] };
 const idOf = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
 
 function synth(callvault: Json) {
-  // cdk-nag runs on cdk.json's stack in callvault-stack.test.ts; these stacks only vary the config.
-  const { stack } = createApp({ context: { callvault }, nag: false });
+  // cdk-nag and bundling run on cdk.json's stack in callvault-stack.test.ts; these stacks only vary the config.
+  const { stack } = createApp({ context: { callvault, 'aws:cdk:bundling-stacks': [] }, nag: false });
   const template = Template.fromStack(stack);
   return { stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
 }

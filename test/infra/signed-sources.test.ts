@@ -20,7 +20,7 @@ const idOf = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as 
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 function synth(sources: unknown[]) {
-  const { app, stack } = createApp({ context: { callvault: { sources } } });
+  const { app, stack } = createApp({ context: { callvault: { sources }, 'aws:cdk:bundling-stacks': [] } });
   const template = Template.fromStack(stack);
   return { app, stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
 }
