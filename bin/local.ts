@@ -6,8 +6,9 @@
 import { join, resolve } from 'node:path';
 import { optionsFromEnv, startLocalStack } from './local/stack.ts';
 
-const options = optionsFromEnv();
 try {
+  // Inside the try: a bad variable is a message, not a stack trace.
+  const options = optionsFromEnv();
   const stack = await startLocalStack({ ...options, log: (line) => console.error(line) });
   const e = stack.endpoints;
   console.log(`CallVault local stack is ready.

@@ -38,6 +38,8 @@ export interface EmulatorOptions {
   processes?: boolean;
   /** Put a fault-injecting TCP proxy in front of DynamoDB, so tests can take the table down and bring it back. */
   faultableDynamo?: boolean;
+  /** Visibility timeouts (seconds) instead of the deployed ones, by queue name (CALLVAULT_REPLAY_RETRY_SECONDS). */
+  visibility?: Partial<Record<string, number>>;
 }
 
 export interface QueueUrls {
@@ -225,7 +227,7 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     } catch {
       await s3c.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET }));
     }
-    for (const def of QUEUES) q[def.name] = await ensureQueue(sqs, def);
+    for (const def of QUEUES) q[def.name] = await ensureQueue(sqs, def, opts.visibility?.[def.name] ?? def.visibilityTimeoutSeconds);
   } catch (err) {
     // Nothing is left listening when the stack cannot start.
     await closeServers();

@@ -55,6 +55,8 @@ export interface LocalStackOptions {
   signingSecret?: string;
   fetchAllow?: string[];
   mediaDelaySeconds?: number;
+  /** The replay queue's visibility timeout, instead of the deployed one (CALLVAULT_REPLAY_RETRY_SECONDS). */
+  replayRetrySeconds?: number;
   /** The Hipcall API every Hipcall source uses instead of the stand-in (CALLVAULT_HIPCALL_API). */
   hipcallApi?: string;
   host?: string;
@@ -95,6 +97,7 @@ const num = (v: string | undefined, fallback: number) => (v === undefined || v =
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStackOptions {
   const config = env[ENV.config];
   const delay = env[LOCAL_ENV.mediaDelay];
+  const replayRetry = env[LOCAL_ENV.replayRetry];
   return {
     port: num(env[LOCAL_ENV.port], 3000),
     dynamodbPort: num(env[LOCAL_ENV.dynamodbPort], 8000),
@@ -105,11 +108,20 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStack
     signingSecret: env[LOCAL_ENV.signingSecret] || undefined,
     fetchAllow: (env[LOCAL_ENV.fetchAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     mediaDelaySeconds: delay ? Number(delay) : undefined,
+    replayRetrySeconds: replayRetrySeconds(replayRetry),
     hipcallApi: hipcallApiOverride(env[LOCAL_ENV.hipcallApi]),
     // A whole callvault config as JSON, instead of the one in cdk.json (tests use it to fence media hosts).
     config: config ? parseConfig(JSON.parse(config), ENV.config) : undefined,
     logLevel: env.POWERTOOLS_LOG_LEVEL || undefined,
   };
+}
+
+/** CALLVAULT_REPLAY_RETRY_SECONDS, checked: whole seconds SQS accepts as a visibility timeout (0 to 12 hours). */
+export function replayRetrySeconds(value: string | undefined): number | undefined {
+  if (!value?.trim()) return undefined;
+  const n = Number(value.trim());
+  if (!Number.isInteger(n) || n < 0 || n > 43_200) throw new Error(`${LOCAL_ENV.replayRetry} must be whole seconds from 0 to 43200 (12 hours), not "${value}".`);
+  return n;
 }
 
 /** CALLVAULT_HIPCALL_API, checked: an http(s) URL, or undefined when unset. */
@@ -144,7 +156,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const token = opts.token ?? 'dev-token';
 
   // Each emulator in a process of its own: sharing the API's event loop, dynalite saturated at ~50 deliveries/s.
-  const emulators = await startEmulators({ dynamodbPort: opts.dynamodbPort ?? 0, s3Port: opts.s3Port ?? 0, sqsPort: opts.sqsPort ?? 0, dataDir, host, processes: true });
+  const emulators = await startEmulators({ dynamodbPort: opts.dynamodbPort ?? 0, s3Port: opts.s3Port ?? 0, sqsPort: opts.sqsPort ?? 0, dataDir, host, processes: true, ...(opts.replayRetrySeconds !== undefined ? { visibility: { replay: opts.replayRetrySeconds } } : {}) });
   const demo = await startDemoMedia({ host });
   const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
 

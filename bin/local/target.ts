@@ -22,6 +22,8 @@ export const LOCAL_ENV = {
   fetchAllow: 'CALLVAULT_FETCH_ALLOW',
   /** Overrides every source's media delay (seconds). */
   mediaDelay: 'CALLVAULT_MEDIA_DELAY_SECONDS',
+  /** The replay queue's visibility timeout (seconds): how long a delivery waits before its next replay. */
+  replayRetry: 'CALLVAULT_REPLAY_RETRY_SECONDS',
   /** The `whsec_` secret of every local source whose config sets `signature`. */
   signingSecret: 'CALLVAULT_LOCAL_SIGNING_SECRET',
   /** An http(s) base URL every Hipcall source uses instead of the stand-in Hipcall API (cards, link refresh, reconcile). */
