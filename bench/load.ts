@@ -293,6 +293,15 @@ export interface LoadRun {
   verified: Verified;
 }
 
+/** The floor's run (bench/load-floor.ts): the same workload, answered after the delivery's AWS requests alone. */
+export interface FloorRun {
+  connections: number;
+  deliveries: number;
+  sent: Sent;
+  /** The stack's throughput at the same concurrency over the floor's. */
+  stackShare: number;
+}
+
 export interface LoadBenchOptions {
   connections?: number[];
   deliveries?: number;
@@ -300,11 +309,13 @@ export interface LoadBenchOptions {
   recordingKb?: number;
   /** Deliveries sent first and not measured, so JIT and sockets are warm as in a busy hour. */
   warmup?: number;
+  /** Also measure the floor (bench/load-floor.ts) at the first connection count. @default true */
+  floor?: boolean;
   log?: (line: string) => void;
 }
 
 /** Run the workload once per connection count against `stack`, each run with its own calls, verified before the next. */
-export async function runLoadBench(stack: LoadStack, opts: LoadBenchOptions = {}): Promise<{ rows: BenchRow[]; runs: LoadRun[] }> {
+export async function runLoadBench(stack: LoadStack, opts: LoadBenchOptions = {}): Promise<{ rows: BenchRow[]; runs: LoadRun[]; floor?: FloorRun }> {
   const log = opts.log ?? (() => undefined);
   const hipcall = stack.endpoints.sources.find((s) => s.provider === 'hipcall');
   if (!hipcall) throw new Error('The local stack has no hipcall source: the load benchmark needs one (check the callvault config in cdk.json).');
@@ -339,7 +350,36 @@ export async function runLoadBench(stack: LoadStack, opts: LoadBenchOptions = {}
       { name: `load ${c}: fell back to replay`, value: verified.replayFallbacks, unit: '', goal: strict ? '= 0' : '', pass: !strict || verified.replayFallbacks === 0 },
     );
   }
-  return { rows, runs };
+  let floor: FloorRun | undefined;
+  if (opts.floor ?? true) {
+    const first = runs[0]!;
+    const { startFloor } = await import('./load-floor.ts');
+    const server = await startFloor(stack.endpoints);
+    try {
+      const deliveries = loadWorkload({ runId: `${stamp}floor`, deliveries: opts.deliveries, calls: opts.calls, demoMedia: stack.endpoints.demoMedia, recordingKb: kb });
+      await sendDeliveries(server.url, loadWorkload({ runId: `${stamp}floorw`, deliveries: opts.warmup ?? 200, calls: opts.warmup ?? 200, demoMedia: stack.endpoints.demoMedia }), 8);
+      log(`load floor: the same workload, answered after the delivery's AWS requests alone, at ${first.connections} concurrent...`);
+      const sent = await sendDeliveries(server.url, deliveries, first.connections);
+      floor = { connections: first.connections, deliveries: deliveries.length, sent, stackShare: first.sent.throughput / sent.throughput };
+    } finally {
+      await server.close();
+    }
+    const c = `${floor.connections} concurrent`;
+    const ok = floor.sent.statuses['200'] ?? 0;
+    rows.push(
+      { name: `load floor ${c}: answered (AWS requests only)`, value: ok, unit: `of ${floor.deliveries}`, goal: `= ${floor.deliveries}`, pass: ok === floor.deliveries },
+      { name: `load floor ${c}: throughput (AWS requests only)`, value: floor.sent.throughput, unit: '/s', goal: '', pass: true },
+      { name: `load floor ${c}: ack p99 (AWS requests only)`, value: floor.sent.p99, unit: 'ms', goal: '', pass: true },
+      { name: `load ${c}: stack throughput / floor`, value: floor.stackShare, unit: 'x', goal: '', pass: true },
+    );
+    if (floor.sent.throughput < DEMO_SEQUENTIAL_BEST_PER_SECOND) {
+      log(
+        `load floor: ${floor.sent.throughput.toFixed(0)}/s (p99 ${floor.sent.p99.toFixed(0)} ms) with no handler at all, only the AWS requests a delivery must make against the emulators: ` +
+          `the ${DEMO_SEQUENTIAL_BEST_PER_SECOND}/s goal is above what this machine can do with them. The stack reaches ${(floor.stackShare * 100).toFixed(0)}% of the floor.`,
+      );
+    }
+  }
+  return { rows, runs, ...(floor ? { floor } : {}) };
 }
 
 /**
@@ -366,10 +406,10 @@ export async function runLoadGroup(argv: readonly string[] = process.argv.slice(
     stop = child.stop;
   }
   try {
-    const { rows, runs } = await runLoadBench(stack, { log });
+    const { rows, runs, floor } = await runLoadBench(stack, { log });
     const { writeBenchJson } = await import('./stats.ts');
     const { cpus } = await import('node:os');
-    const file = await writeBenchJson('load', { cores: cpus().length, node: process.version, goals: { throughputPerSecond: DEMO_SEQUENTIAL_BEST_PER_SECOND, p99Ms: GOAL_P99_MS }, runs });
+    const file = await writeBenchJson('load', { cores: cpus().length, node: process.version, goals: { throughputPerSecond: DEMO_SEQUENTIAL_BEST_PER_SECOND, p99Ms: GOAL_P99_MS }, runs, floor });
     log(`load: numbers written to ${file}`);
     return rows;
   } finally {

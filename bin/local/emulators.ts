@@ -103,7 +103,8 @@ export function tableInput(def: TableDefinition): CreateTableCommandInput {
   };
 }
 
-async function ensureTable(ddb: DynamoDBClient, def: TableDefinition): Promise<void> {
+/** A table from its definition, once ACTIVE; one kept from an earlier run is checked, not created again. */
+export async function ensureTable(ddb: DynamoDBClient, def: TableDefinition): Promise<void> {
   try {
     const { Table } = await ddb.send(new DescribeTableCommand({ TableName: def.name }));
     // Data kept from an earlier version may have other index keys (e.g. before `callAt`): say so, rather than query the wrong index.
