@@ -241,7 +241,10 @@ async function replayFolder(reader: ArchiveReader, table: CallsTable, realArchiv
       continue;
     }
     // Attributes today's adapters no longer give are removed (upsertCommand REMOVEs what is set to undefined).
-    const write: Record<string, unknown> = { ...record, createdAt: previous?.createdAt ?? record.createdAt, updatedAt: now };
+    // A higher version than the item's: an ingest that read the item before this write is refused and merges
+    // again on the fixed item, instead of writing its older copy back over the fix.
+    const version = previous ? Math.max(record.version, (previous.version ?? 0) + 1) : record.version;
+    const write: Record<string, unknown> = { ...record, version, createdAt: previous?.createdAt ?? record.createdAt, updatedAt: now };
     for (const c of changes) if (c.after === undefined) write[c.field] = undefined;
     try {
       for (const extra of archive.extras) await realArchive.putRaw(extra.key, extra.bytes, extra.meta);

@@ -117,7 +117,10 @@ export function mergeDelivery(existing: StoredCallRecord | undefined, input: Del
     callAt,
     day: callAt === undefined ? undefined : dayOf(callAt),
     events,
-    version: events.length,
+    // The optimistic lock: every write raises it, so a writer that read an older item is refused. One
+    // event per applied delivery keeps it equal to events.length, whatever the order (a replay from raw/
+    // may raise it further, bin/cli/replay-raw.ts).
+    version: Math.max(events.length, (existing?.version ?? 0) + 1),
     fieldSources: sources,
     firstOccurredAt,
     createdAt: existing?.createdAt ?? input.now,

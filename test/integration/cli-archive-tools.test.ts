@@ -12,14 +12,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CallsTable } from '#adapters/calls-table.ts';
+import type { CallRecord, MediaKind } from '#core/types.ts';
 import { LOCAL_CREDENTIALS, localClientConfig } from '#bin/local/emulators.ts';
 import { callsCommand, EXPORT_STATE, type ExportResult, type ExportedFile } from '#bin/cli/calls.ts';
 import { replayCommand } from '#bin/cli/archive.ts';
 import { CliError } from '#bin/cli/context.ts';
 import type { ReplayReport } from '#bin/cli/replay-raw.ts';
 import { S3_KEYS } from '#lib/resources.ts';
-import type { MediaKind } from '#core/types.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { useLocalEndpoints } from '#test/support/local-endpoints.ts';
 
@@ -247,9 +248,15 @@ describe('replay --since --until', () => {
     expect(dry.json.summary).toMatchObject({ changed: 1, unchanged: 1 });
     expect(await h.item('hipcall#rp-1')).toMatchObject({ direction: 'outbound' });
 
+    // What an ingest holds when it read the item just before the replay writes: its write must not land after.
+    const readBefore = (await h.item('hipcall#rp-1')) as unknown as CallRecord;
     const applied = await replay();
     expect(applied.json.summary).toMatchObject({ changed: 1, unchanged: 1 });
     const fixed = await h.item('hipcall#rp-1');
+    expect(fixed!.version).toBeGreaterThan(readBefore.version);
+    const calls = new CallsTable(doc, h.emulators.tables.calls);
+    await expect(doc.send(calls.upsertCommand({ ...readBefore, updatedAt: new Date().toISOString() }, readBefore, [], new Date().toISOString()))).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    expect(await h.item('hipcall#rp-1')).toEqual(fixed);
     expect(fixed).toMatchObject({ direction: 'inbound', customerNumber: '+442045205757', durationSec: 45, events: good!.events, createdAt: good!.createdAt, recording: good!.recording });
 
     const second = await replay();

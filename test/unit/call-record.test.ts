@@ -383,3 +383,16 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+describe('mergeDelivery: the version, the optimistic lock', () => {
+  it('counts the applied deliveries, and rises above a version a replay from raw/ raised', () => {
+    const init = fromFixture('hipcall', 'hipcall/call_init.json');
+    const hangup = fromFixture('hipcall', 'hipcall/call_hangup.json');
+    expect(mergeAll([init, hangup]).record.version).toBe(2);
+    const first = mergeAll([init]).record;
+    // A replay wrote the item with version 5 (bin/cli/replay-raw.ts): the next delivery must write 6, never 2.
+    expect(mergeAll([hangup], { ...first, version: 5 }).record.version).toBe(6);
+    // A repeat writes nothing, so it raises nothing.
+    expect(mergeDelivery({ ...first, version: 5 }, { ...init, now: '2030-01-02T00:00:00.000Z' })).toMatchObject({ changed: false, record: { version: 5 } });
+  });
+});
