@@ -4,7 +4,8 @@
  * answers each POST after the same requests the ingest makes for a Hipcall call_hangup, in parallel as
  * the ingest does (functions/ingest/process.ts, applyAccepted): the media job (SendMessage), the raw/
  * copy (PutObject) and the call's conditional create (UpdateItem), then, when the call already exists,
- * the read the merge needs (GetItem). No token check, no parsing, no merge, no metrics.
+ * the read the merge needs (GetItem). No token check, no parsing, no merge, no metrics. On `/raw` it
+ * makes only the raw/ copy: the one request DESIGN.md requires before any answer (nothing is lost).
  *
  * It runs against the stack's own emulator processes, with its own table, bucket and queue (created at
  * start, deleted at the end), built from the same definitions and with the same SDK client settings as
@@ -72,9 +73,13 @@ async function serve(endpoints: { dynamodb: string; s3: string; sqs: string }): 
   let n = 0;
 
   /** The requests of one delivery, in parallel: the media job, the raw/ copy, the create (and the read when the call exists). */
-  const deliver = async (body: string): Promise<void> => {
+  const deliver = async (body: string, rawOnly: boolean): Promise<void> => {
     const callId = /"uuid"\s*:\s*"([^"]+)"/.exec(body)?.[1] ?? `floor-${n}`;
     const now = new Date().toISOString();
+    if (rawOnly) {
+      await s3.send(new PutObjectCommand({ Bucket: FLOOR_NAME, Key: `raw/hipcall/${callId}/${n++}.json`, Body: body, ContentType: 'application/json' }));
+      return;
+    }
     await Promise.all([
       sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ provider: 'hipcall', callId, media: 'recording', queuedAt: now }) })),
       s3.send(new PutObjectCommand({ Bucket: FLOOR_NAME, Key: `raw/hipcall/${callId}/${n++}.json`, Body: body, ContentType: 'application/json' })),
@@ -100,7 +105,7 @@ async function serve(endpoints: { dynamodb: string; s3: string; sqs: string }): 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      deliver(Buffer.concat(chunks).toString('utf8')).then(
+      deliver(Buffer.concat(chunks).toString('utf8'), req.url === '/raw').then(
         () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"stored"}'),
         (err: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: String(err) })),
       );

@@ -41,6 +41,14 @@ describe("the load benchmark's floor (bench/load-floor.ts)", () => {
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
       expect(Attributes?.ApproximateNumberOfMessages).toBe('60');
 
+      // On /raw: the raw/ copy alone, nothing else.
+      const raw = await sendDeliveries(`${floor.url}raw`, deliveries.slice(0, 10), 2);
+      expect(raw.statuses).toEqual({ 200: 10 });
+      expect((await s3.send(new ListObjectsV2Command({ Bucket: FLOOR_NAME, Prefix: 'raw/' }))).KeyCount).toBe(70);
+      expect((await ddb.send(new ScanCommand({ TableName: FLOOR_NAME, Select: 'COUNT' }))).Count).toBe(50);
+      const after = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      expect(after.Attributes?.ApproximateNumberOfMessages).toBe('60');
+
       await floor.close();
       closed = true;
       await expect(ddb.send(new DescribeTableCommand({ TableName: FLOOR_NAME }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
