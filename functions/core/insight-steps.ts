@@ -32,7 +32,6 @@ export interface InsightSourceRules {
   staleSeconds: number;
   /** The card template (absent when the source is not configured). */
   card?: CardTemplate;
-  defaultCountry: string;
   /** The Hipcall API base URL of the source. */
   baseUrl?: string | undefined;
 }
@@ -108,7 +107,7 @@ export function budgetOf(ctx: InsightJobContext, now: number): Staleness {
 
 /** The customer's number, when the job has one to look up. */
 export function phoneOf(ctx: InsightJobContext): string | undefined {
-  return customerNumberOf(ctx.job, ctx.rules.defaultCountry);
+  return customerNumberOf(ctx.job);
 }
 
 /** The next action, given what is known and what the last action produced. Pure. */

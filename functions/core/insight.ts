@@ -5,24 +5,49 @@
  * A card matters only while the phone rings (5-15 s; one later than ~3 s after call_init is often
  * missed), so everything here is measured against the staleness budget, not against SQS redelivery.
  */
-import { toE164 } from './phone.ts';
-import type { InsightInfo, InsightJob } from './types.ts';
+import type { InsightInfo, InsightJob, NormalisedEvent } from './types.ts';
+
+/** The insight job the ingest queues for a Hipcall call_init: the normalised event's numbers, as they are. */
+export function insightJobOf(source: string, event: NormalisedEvent, receivedAt: string): InsightJob {
+  return {
+    provider: event.provider,
+    source,
+    callId: event.callId,
+    direction: event.fields.direction ?? 'unknown',
+    fromNumber: event.fields.fromNumber,
+    toNumber: event.fields.toNumber,
+    customerNumber: event.fields.customerNumber,
+    occurredAt: event.occurredAt,
+    receivedAt,
+  };
+}
+
+/** E.164: a plus, a country code that does not start with 0, and at most 15 digits in all. */
+const E164 = /^\+[1-9]\d{6,14}$/;
 
 /**
- * The customer's number in E.164: the caller on an inbound call, the callee on an outbound one.
+ * The customer's number to look up: the caller on an inbound call, the callee on an outbound one.
  * Internal calls have no customer. With no direction, the number the ingest chose as the customer's.
+ *
+ * The job's numbers are the ingest's: its adapters wrote every number in E.164 when it is a possible
+ * number for its country (core/phone.ts), and kept anything else as sent. So a number in E.164 form is
+ * the one to look up, and anything else (an extension, "anonymous") has none. The worker does not parse
+ * numbers again: it would need the same phone metadata as the ingest, on the card's critical path.
  */
-export function customerNumberOf(job: Pick<InsightJob, 'direction' | 'fromNumber' | 'toNumber' | 'customerNumber'>, defaultCountry: string): string | undefined {
-  switch (job.direction) {
-    case 'inbound':
-      return toE164(job.fromNumber ?? job.customerNumber, defaultCountry);
-    case 'outbound':
-      return toE164(job.toNumber ?? job.customerNumber, defaultCountry);
-    case 'internal':
-      return undefined;
-    default:
-      return toE164(job.customerNumber, defaultCountry);
-  }
+export function customerNumberOf(job: Pick<InsightJob, 'direction' | 'fromNumber' | 'toNumber' | 'customerNumber'>): string | undefined {
+  const number = (() => {
+    switch (job.direction) {
+      case 'inbound':
+        return job.fromNumber ?? job.customerNumber;
+      case 'outbound':
+        return job.toNumber ?? job.customerNumber;
+      case 'internal':
+        return undefined;
+      default:
+        return job.customerNumber;
+    }
+  })();
+  return number !== undefined && E164.test(number) ? number : undefined;
 }
 
 export interface Staleness {

@@ -17,7 +17,8 @@ import { SIGNATURE_HEADERS, verifyStandardWebhook } from '#core/signature.ts';
 import { ipAllowed } from '#core/source-ip.ts';
 import { METRIC } from '#core/metrics.ts';
 import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, Metrics, ReplayMessage, SigningSecret, SigningSecrets, TokenStore } from '#core/ports.ts';
-import type { InsightJob, MediaJob, NormalisedEvent } from '#core/types.ts';
+import type { MediaJob, NormalisedEvent } from '#core/types.ts';
+import { insightJobOf } from '#core/insight.ts';
 import { callEnded, hasMedia } from '#core/cdr-schema.ts';
 
 export interface IngestDeps {
@@ -316,18 +317,7 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
     const jobs: MediaJob[] = event.media.map((m) => ({ provider: event.provider, source: source.id, callId: event.callId, media: m.media, url: m.url, queuedAt: accepted.receivedAt }));
     if (jobs.length) writes.push(deps.queues.sendMedia(jobs, deps.mediaDelayOverride ?? source.mediaDelaySeconds, signal));
     if (event.provider === 'hipcall' && event.kind === 'call_init' && (source.insight?.enabled ?? true)) {
-      const job: InsightJob = {
-        provider: event.provider,
-        source: source.id,
-        callId: event.callId,
-        direction: event.fields.direction ?? 'unknown',
-        fromNumber: event.fields.fromNumber,
-        toNumber: event.fields.toNumber,
-        customerNumber: event.fields.customerNumber,
-        occurredAt: event.occurredAt,
-        receivedAt: accepted.receivedAt,
-      };
-      writes.push(deps.queues.sendInsight(job, signal));
+      writes.push(deps.queues.sendInsight(insightJobOf(source.id, event, accepted.receivedAt), signal));
     }
     writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, meta, signal));
     writes.push(

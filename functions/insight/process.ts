@@ -96,7 +96,6 @@ export function insightRulesOf(job: InsightJob, deps: Pick<InsightDeps, 'config'
     enabled: insight?.enabled ?? false,
     staleSeconds: insight?.staleSeconds ?? 0,
     ...(insight ? { card: insight.card } : {}),
-    defaultCountry: deps.config.defaultCountry,
     baseUrl: deps.apiBaseUrls.get(job.source),
     ...(source ? { source } : {}),
   };

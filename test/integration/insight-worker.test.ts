@@ -11,7 +11,7 @@ import { parseContactsCsv } from '#core/contacts-csv.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { API_TOKEN, CRM_SECRET, jobOf, startInsightHarness, type InsightHarness } from '#test/support/insight-harness.ts';
+import { API_TOKEN, CRM_SECRET, jobFromCallInit, jobOf, startInsightHarness, type InsightHarness } from '#test/support/insight-harness.ts';
 import { METRIC } from '#core/metrics.ts';
 import { filedBySourceAndTotal, parseEmf } from '#test/support/emf.ts';
 
@@ -83,9 +83,9 @@ describe('insight worker', () => {
     expect((await insightOf(id))?.state).toBe('sent');
   });
 
-  it.each([['+44 20 4520 5757'], ['00442045205757'], ['020 4520 5757'], ['+442045205757']])('matches the same contact when the number is written %s', async (written) => {
+  it.each([['+44 20 4520 5757'], ['00442045205757'], ['020 4520 5757'], ['+442045205757']])('matches the same contact when Hipcall writes the number %s (normalised by the ingest)', async (written) => {
     const id = callId('formats');
-    await h.run([jobOf({ callId: id, fromNumber: written })]);
+    await h.run([jobFromCallInit({ callId: id, callerNumber: written, defaultCountry: 'GB' })]);
     expect(requestsFor(id).map((r) => r.body)).toEqual([{ card: JANE_CARD }]);
   });
 
@@ -242,7 +242,7 @@ describe('insight worker', () => {
     it('maps the CRM answer to the card of the Insight Card guide, sending the credential', async () => {
       h.crm.answers.set('+442079460321', { json: { contact: { full_name: 'Jane Smith', company: 'Acme Corp', balance: '4250.00' } } });
       const id = callId('crm');
-      await h.run([jobOf({ callId: id, source: 'hipcall-crm', fromNumber: '020 7946 0321' })]);
+      await h.run([jobFromCallInit({ callId: id, source: 'hipcall-crm', callerNumber: '020 7946 0321', defaultCountry: 'GB' })]);
       expect(h.crm.requests.at(-1)).toEqual({ phone: '+442079460321', apiKey: CRM_SECRET });
       expect(requestsFor(id).map((r) => r.body)).toEqual([{ card: JANE_CARD.slice(0, 4) }]);
       expect((await insightOf(id))?.state).toBe('sent');

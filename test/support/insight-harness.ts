@@ -18,6 +18,8 @@ import { insightDeps } from '#functions/insight/deps.ts';
 import { createInsightHandler } from '#functions/insight/handler.ts';
 import { strictAwsTarget } from '#test/support/aws-contract.ts';
 import type { Contact } from '#core/contact.ts';
+import { insightJobOf } from '#core/insight.ts';
+import { normaliseDelivery } from '#core/providers/index.ts';
 import type { InsightJob } from '#core/types.ts';
 
 export const API_TOKEN = 'test-hipcall-api-token-5f2b9c';
@@ -71,6 +73,18 @@ export function jobOf(patch: Partial<InsightJob> & { callId: string }, ageMs = 0
     receivedAt: at,
     ...patch,
   };
+}
+
+/**
+ * The job the ingest queues for a Hipcall call_init from `callerNumber` as the provider wrote it: the
+ * delivery through the Hipcall adapter (which normalises numbers with `defaultCountry`) and the ingest's
+ * own job builder, as a deployed call_init reaches the worker.
+ */
+export function jobFromCallInit(o: { callId: string; callerNumber: string; source?: string; defaultCountry: string }): InsightJob {
+  const at = new Date().toISOString();
+  const result = normaliseDelivery('hipcall', { event: 'call_init', data: { uuid: o.callId, direction: 'inbound', caller_number: o.callerNumber, callee_number: '+441234567890', started_at: at } }, { defaultCountry: o.defaultCountry, receivedAt: at });
+  if (result.outcome !== 'events' || !result.events[0]) throw new Error(`the Hipcall adapter made no call event of this call_init (${result.outcome})`);
+  return insightJobOf(o.source ?? 'hipcall', result.events[0], at);
 }
 
 export async function startInsightHarness(rawConfig: (urls: { crmBase: string }) => unknown, contacts: Contact[], extraEnv: Record<string, string> = {}): Promise<InsightHarness> {

@@ -4,13 +4,12 @@ import type { InsightJob } from '#core/types.ts';
 
 const T0 = Date.parse('2026-04-02T10:00:00Z');
 const iso = (ms: number) => new Date(T0 + ms).toISOString();
-const job: InsightJob = { provider: 'hipcall', source: 'hipcall', callId: 'c1', direction: 'inbound', fromNumber: '020 4520 5757', occurredAt: iso(0), receivedAt: iso(0) };
+const job: InsightJob = { provider: 'hipcall', source: 'hipcall', callId: 'c1', direction: 'inbound', fromNumber: '+442045205757', occurredAt: iso(0), receivedAt: iso(0) };
 const RULES: InsightSourceRules = {
   hipcall: true,
   enabled: true,
   staleSeconds: 20,
   card: { title: 'Caller', rows: [{ field: 'name', label: 'Name', format: 'text' }], currency: 'GBP', locale: 'en-GB', includeExtras: false },
-  defaultCountry: 'GB',
   baseUrl: 'https://use.hipcall.com/api/v3',
 };
 const jane = { phone: '+442045205757', name: 'Jane Smith' };

@@ -3,6 +3,7 @@ import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import {
   CARD_RETRY,
   customerNumberOf,
+  insightJobOf,
   isClaimable,
   isRetryableStatus,
   redactNumbers,
@@ -16,6 +17,7 @@ import { parseInsightJob, processInsightJob, type InsightDeps } from '#functions
 import type { Contact } from '#core/contact.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
 import type { PostResult } from '#core/insight.ts';
+import { normaliseDelivery } from '#core/providers/index.ts';
 import type { InsightInfo } from '#core/types.ts';
 import { parseConfig } from '#lib/config.ts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -27,24 +29,35 @@ describe('customerNumberOf', () => {
   const job = { fromNumber: '+442045205757', toNumber: '+441234567890', customerNumber: '+15551234567' };
 
   it('is the caller on an inbound call and the callee on an outbound call', () => {
-    expect(customerNumberOf({ ...job, direction: 'inbound' }, 'GB')).toBe('+442045205757');
-    expect(customerNumberOf({ ...job, direction: 'outbound' }, 'GB')).toBe('+441234567890');
+    expect(customerNumberOf({ ...job, direction: 'inbound' })).toBe('+442045205757');
+    expect(customerNumberOf({ ...job, direction: 'outbound' })).toBe('+441234567890');
   });
 
-  it('normalises the number with the default country', () => {
-    expect(customerNumberOf({ direction: 'inbound', fromNumber: '020 4520 5757' }, 'GB')).toBe('+442045205757');
-    expect(customerNumberOf({ direction: 'outbound', toNumber: '00442045205757' }, 'US')).toBe('+442045205757');
+  it('is the number the ingest normalised: a national or 00-prefixed number reaches the worker in E.164', () => {
+    const viaIngest = (caller: string, defaultCountry: string) => {
+      const at = '2026-03-01T10:00:00.000Z';
+      const result = normaliseDelivery('hipcall', { event: 'call_init', data: { uuid: 'c1', direction: 'inbound', caller_number: caller, callee_number: '1001', started_at: at } }, { defaultCountry, receivedAt: at });
+      if (result.outcome !== 'events') throw new Error(result.outcome);
+      return insightJobOf('hipcall', result.events[0]!, at);
+    };
+    expect(customerNumberOf(viaIngest('020 4520 5757', 'GB'))).toBe('+442045205757');
+    expect(customerNumberOf(viaIngest('00442045205757', 'US'))).toBe('+442045205757');
+    expect(customerNumberOf(viaIngest('(202) 555-0143', 'US'))).toBe('+12025550143');
+    expect(viaIngest('020 4520 5757', 'GB')).toMatchObject({ source: 'hipcall', callId: 'c1', direction: 'inbound', fromNumber: '+442045205757', receivedAt: '2026-03-01T10:00:00.000Z' });
   });
 
   it('has no customer on an internal call, and falls back to customerNumber without a direction', () => {
-    expect(customerNumberOf({ ...job, direction: 'internal' }, 'GB')).toBeUndefined();
-    expect(customerNumberOf({ ...job, direction: 'unknown' }, 'GB')).toBe('+15551234567');
+    expect(customerNumberOf({ ...job, direction: 'internal' })).toBeUndefined();
+    expect(customerNumberOf({ ...job, direction: 'unknown' })).toBe('+15551234567');
   });
 
-  it('is undefined for an extension or a withheld number', () => {
-    expect(customerNumberOf({ direction: 'inbound', fromNumber: '1001' }, 'GB')).toBeUndefined();
-    expect(customerNumberOf({ direction: 'inbound', fromNumber: 'anonymous' }, 'GB')).toBeUndefined();
-    expect(customerNumberOf({ direction: 'inbound' }, 'GB')).toBeUndefined();
+  it('is undefined for an extension, a withheld number, or anything the ingest kept as sent (not E.164)', () => {
+    expect(customerNumberOf({ direction: 'inbound', fromNumber: '1001' })).toBeUndefined();
+    expect(customerNumberOf({ direction: 'inbound', fromNumber: 'anonymous' })).toBeUndefined();
+    expect(customerNumberOf({ direction: 'inbound' })).toBeUndefined();
+    expect(customerNumberOf({ direction: 'inbound', fromNumber: '020 4520 5757' })).toBeUndefined();
+    expect(customerNumberOf({ direction: 'inbound', fromNumber: '+0442045205757' })).toBeUndefined();
+    expect(customerNumberOf({ direction: 'inbound', fromNumber: '+4420452057571234567' })).toBeUndefined();
   });
 });
 
@@ -187,7 +200,7 @@ describe('processInsightJob (fake adapters, fake clock)', () => {
       random: () => 0.5,
       ...overrides,
     };
-    const job = { provider: 'hipcall' as const, source: 'hipcall', callId: 'c1', direction: 'inbound' as const, fromNumber: '020 4520 5757', occurredAt: iso(0), receivedAt: iso(0) };
+    const job = { provider: 'hipcall' as const, source: 'hipcall', callId: 'c1', direction: 'inbound' as const, fromNumber: '+442045205757', occurredAt: iso(0), receivedAt: iso(0) };
     return { deps, job, posts, settled };
   }
 
