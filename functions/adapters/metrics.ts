@@ -1,9 +1,14 @@
 /**
- * The Metrics port over Powertools Metrics: CloudWatch embedded metric format (EMF) lines, namespace
- * `CallVault`. Powertools builds and validates each line; this adapter decides how metrics are grouped
- * and where the lines go (stdout in Lambda, where CloudWatch Logs turns them into metrics; a file locally).
+ * The Metrics port as CloudWatch embedded metric format (EMF) lines, namespace `CallVault`: this adapter
+ * decides how metrics are grouped, writes each group's line, and sends the lines where they go (stdout in
+ * Lambda, where CloudWatch Logs turns them into metrics; a file locally).
+ *
+ * It writes the EMF document itself (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)
+ * rather than through Powertools Metrics: a Powertools instance gives all its metrics the same dimensions,
+ * so the grouping below needed an instance per group, its warnings silenced and its own flush at 100
+ * values pre-empted; what was left for it was one JSON document, and its 13 KB in every function's bundle.
+ * Names and units are typed (core/metrics.ts, core/ports.ts), so nothing is left to validate at run time.
  */
-import { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import { METRIC_DIMENSION, METRICS_NAMESPACE, type MetricName } from '#core/metrics.ts';
 import type { MetricDims, Metrics, MetricUnit } from '#core/ports.ts';
@@ -13,24 +18,29 @@ export type MetricsOut = (line: string) => void;
 
 const stdout: MetricsOut = (line) => void process.stdout.write(`${line}\n`);
 
-/**
- * Powertools' own notices. Its one warning here is that `status` sits in both dimension sets, which is the
- * point; left on, it would print to stdout next to every refused delivery's line.
- */
-const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...args: unknown[]) => console.error(...args) };
+/** Below EMF's limit of 100 values per metric (and 100 metrics per document). */
+const MAX_VALUES_PER_LINE = 90;
+
+interface Group {
+  /** The dimension values the line carries (`source`, `status`). */
+  dimensions: Record<string, string>;
+  /** The dimension sets CloudWatch files every value under. */
+  sets: string[][];
+  metrics: Map<MetricName, { unit: MetricUnit; values: number[] }>;
+  values: number;
+}
 
 /**
  * Buffers an invocation's metrics and publishes them on `flush()` (the `flushMetrics` middleware).
  *
- * A Powertools `Metrics` instance gives all its metrics the same dimensions, but one invocation can touch
- * several sources (a replay or media batch). So metrics are grouped by their dimension values, one
- * Powertools instance per group, and each group becomes one EMF line with two dimension sets:
- * `[source(, status)]` and `[(status)]`. CloudWatch then files every value under the source and under
- * the total at once, with no second emission. Powertools' default `service` dimension is dropped (it is
- * kept as a plain field) so alarms and the dashboard address a metric by the names in core/metrics.ts only.
+ * One invocation can touch several sources (a replay or media batch), so metrics are grouped by their
+ * dimension values, and each group becomes one EMF line with two dimension sets: `[source(, status)]` and
+ * `[(status)]`. CloudWatch then files every value under the source and under the total at once, with no
+ * second emission. `service` is a plain field, not a dimension, so alarms and the dashboard address a
+ * metric by the names in core/metrics.ts only.
  */
 export class EmfMetrics implements Metrics {
-  readonly #groups = new Map<string, { metrics: PowertoolsMetrics; values: number }>();
+  readonly #groups = new Map<string, Group>();
 
   constructor(
     private readonly serviceName: string,
@@ -49,27 +59,25 @@ export class EmfMetrics implements Metrics {
 
   /** Write one EMF line per dimension group, then start empty. Never throws: a metric is never worth a failed invocation. */
   flush(): void {
-    const keys = [...this.#groups.keys()];
-    for (const key of keys) this.#publish(key);
+    for (const key of [...this.#groups.keys()]) this.#publish(key);
   }
 
   #add(name: MetricName, unit: MetricUnit, value: number, dims: MetricDims): void {
+    if (!Number.isFinite(value)) return;
     const key = JSON.stringify([dims.source ?? null, dims.status ?? null]);
     const group = this.#groups.get(key) ?? this.#open(key, dims);
-    group.metrics.addMetric(name, unit, value);
-    // Powertools publishes a full instance by itself (100 values), to its own stdout and dropping the
-    // dimensions: publishing first keeps every line on `out` and in its group.
+    const metric = group.metrics.get(name);
+    if (metric) metric.values.push(value);
+    else group.metrics.set(name, { unit, values: [value] });
     if (++group.values >= MAX_VALUES_PER_LINE) this.#publish(key);
   }
 
-  #open(key: string, dims: MetricDims) {
-    const status: Record<string, string> = dims.status === undefined ? {} : { [METRIC_DIMENSION.status]: String(dims.status) };
-    const metrics = new PowertoolsMetrics({ namespace: METRICS_NAMESPACE, serviceName: this.serviceName, logger: quiet });
-    metrics.clearDefaultDimensions();
-    metrics.addMetadata('service', this.serviceName);
-    if (dims.source) metrics.addDimensions({ [METRIC_DIMENSION.source]: dims.source, ...status });
-    metrics.addDimensions(status);
-    const group = { metrics, values: 0 };
+  #open(key: string, dims: MetricDims): Group {
+    const status = dims.status === undefined ? [] : [METRIC_DIMENSION.status];
+    const dimensions: Record<string, string> = {};
+    if (dims.source) dimensions[METRIC_DIMENSION.source] = dims.source;
+    if (dims.status !== undefined) dimensions[METRIC_DIMENSION.status] = String(dims.status);
+    const group: Group = { dimensions, sets: dims.source ? [[METRIC_DIMENSION.source, ...status], status] : [status], metrics: new Map(), values: 0 };
     this.#groups.set(key, group);
     return group;
   }
@@ -77,16 +85,23 @@ export class EmfMetrics implements Metrics {
   #publish(key: string): void {
     const group = this.#groups.get(key);
     this.#groups.delete(key);
+    if (!group?.metrics.size) return;
+    const doc: Record<string, unknown> = {
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: group.sets, Metrics: [...group.metrics].map(([name, m]) => ({ Name: name, Unit: m.unit })) }],
+      },
+      service: this.serviceName,
+      ...group.dimensions,
+    };
+    for (const [name, m] of group.metrics) doc[name] = m.values.length === 1 ? m.values[0] : m.values;
     try {
-      if (group?.metrics.hasStoredMetrics()) this.out(JSON.stringify(group.metrics.serializeMetrics()));
+      this.out(JSON.stringify(doc));
     } catch {
-      // Powertools refuses an invalid metric: drop the line, keep the invocation.
+      // An output that fails (a closed file locally) loses the line, not the invocation.
     }
   }
 }
-
-/** Below Powertools' own limit of 100 values per metric and 100 metrics per instance. */
-const MAX_VALUES_PER_LINE = 90;
 
 /** Middy middleware: publish the invocation's metrics when the handler returns or throws. */
 export function flushMetrics(metrics: Pick<EmfMetrics, 'flush'>): MiddlewareObj {

@@ -51,6 +51,22 @@ describe('EmfMetrics', () => {
     expect(lines).toHaveLength(1);
   });
 
+  it('writes the EMF document CloudWatch reads: a millisecond timestamp, the namespace, and a value or an array of values per metric', () => {
+    const { lines, metrics } = capture();
+    const before = Date.now();
+    metrics.count(METRIC.deliveryStored, { source: 'hipcall' });
+    metrics.count(METRIC.deliveryStored, { source: 'hipcall' });
+    metrics.measure(METRIC.insightCallInitToCardMs, 12.5, 'Milliseconds');
+    metrics.flush();
+    const timestamps = lines.map((l) => (l._aws as unknown as { Timestamp: number }).Timestamp);
+    expect(timestamps.every((t) => Number.isInteger(t) && t >= before && t <= Date.now())).toBe(true);
+    expect(lines.map((l) => [l._aws.CloudWatchMetrics[0]!.Dimensions, l.DeliveryStored, l.InsightCallInitToCardMs])).toEqual([
+      [[['source'], []], [1, 1], undefined],
+      [[[]], undefined, 12.5],
+    ]);
+    expect(Object.keys(lines[0]!)[0]).toBe('_aws');
+  });
+
   it('drops a negative duration: it is clock skew, not a measurement', () => {
     const { lines, metrics } = capture();
     metrics.measure(METRIC.insightCallInitToCardMs, -5, 'Milliseconds', { source: 'hipcall' });
@@ -58,12 +74,13 @@ describe('EmfMetrics', () => {
     expect(lines).toHaveLength(0);
   });
 
-  it('publishes a busy group through its own output before Powertools would print it itself', () => {
+  it('splits a busy group into lines under EMF\'s 100 values per metric, losing none', () => {
     const { lines, metrics } = capture();
     for (let i = 0; i < 250; i++) metrics.count(METRIC.deliveryStored, { source: 'hipcall' });
     metrics.flush();
     const total = lines.reduce((sum, l) => sum + ([l.DeliveryStored].flat() as number[]).reduce((a, b) => a + b, 0), 0);
     expect(total).toBe(250);
+    expect(lines.map((l) => ([l.DeliveryStored].flat() as number[]).length)).toEqual([90, 90, 70]);
     expect(lines.every((l) => l.source === 'hipcall')).toBe(true);
   });
 });
