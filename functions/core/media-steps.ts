@@ -51,7 +51,7 @@ export interface MediaStepState {
   ctx: MediaJobContext;
   /** Epoch ms, set by the caller before each step. */
   now: number;
-  item?: Pick<CallRecord, 'source' | 'startedAt'> & Partial<Pick<CallRecord, MediaKind>>;
+  item?: Pick<CallRecord, 'source' | 'startedAt' | 'callAt'> & Partial<Pick<CallRecord, MediaKind>>;
   /** The source whose rules apply: the item's, else the job's. */
   owner?: string;
   rules?: SourceMediaRules;
@@ -68,7 +68,7 @@ export interface MediaStepState {
 
 /** What the last action's I/O produced. */
 export type MediaStepOutcome =
-  | { step: 'item'; item: (Pick<CallRecord, 'source' | 'startedAt'> & Partial<Pick<CallRecord, MediaKind>>) | undefined }
+  | { step: 'item'; item: (Pick<CallRecord, 'source' | 'startedAt' | 'callAt'> & Partial<Pick<CallRecord, MediaKind>>) | undefined }
   | { step: 'counted' }
   | { step: 'response'; status: number; contentType?: string; finalUrl: string; retryAfterSeconds?: number }
   /** The fetch threw: refused by the address rules (`refused` set) or another failure. */
@@ -178,11 +178,19 @@ function afterItem(state: MediaStepState, item: MediaStepState['item']): MediaSt
   return { state: next, action: { action: 'record', info, unlessStored: true, then: 'continue' }, ...(note ? { note } : {}) };
 }
 
+/**
+ * The date in a media object's key: the call's, as the item files it (`callAt`, its `day` and its cdr/ row),
+ * else the call's time the ingest put on the job, else the job's own. The same for a first try and a retry.
+ */
+export function mediaDateOf(item: Pick<CallRecord, 'callAt' | 'startedAt'> | undefined, job: Pick<MediaJob, 'callAt' | 'queuedAt'>): string {
+  return item?.callAt ?? item?.startedAt ?? job.callAt ?? job.queuedAt;
+}
+
 function afterResponse(state: MediaStepState, res: Extract<MediaStepOutcome, { step: 'response' }>): MediaStep {
   const { job } = state.ctx;
   if (res.status >= 200 && res.status < 300) {
     const ext = mediaExtension(res.contentType, [res.finalUrl, state.url], job.media);
-    return { state: { ...state, host: hostOf(res.finalUrl) }, action: { action: 'store', ext, contentType: storedContentType(res.contentType, ext), at: state.item?.startedAt ?? job.queuedAt } };
+    return { state: { ...state, host: hostOf(res.finalUrl) }, action: { action: 'store', ext, contentType: storedContentType(res.contentType, ext), at: mediaDateOf(state.item, job) } };
   }
   const decision = judge(state, { status: res.status, ...(res.retryAfterSeconds !== undefined ? { retryAfterSeconds: res.retryAfterSeconds } : {}) });
   // An expired Hipcall link: ask the API for a fresh one, once per attempt.

@@ -147,6 +147,11 @@ export interface MediaJob {
   url: string;
   /** ISO time the call ended or the job was first queued, for the expiry rule. */
   queuedAt: string;
+  /**
+   * When the call happened, as the delivery that queued the job says (its start, else its occurrence):
+   * the date of the media's key while the item is not there yet, so a first try and its retry agree.
+   */
+  callAt?: string;
 }
 
 /** A job on the insight queue (Hipcall `call_init` only). */

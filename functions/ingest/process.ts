@@ -314,7 +314,8 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
     for (const extra of extras) writes.push(deps.archive.putRaw(extra.key, Buffer.from(extra.body, 'utf8'), { ...meta, contentType: 'application/json' }, signal));
     // Queue sends are the slowest leg, so they start first; all legs then run in parallel.
     // The worker is idempotent (it skips stored media), so jobs go out without waiting for the upsert.
-    const jobs: MediaJob[] = event.media.map((m) => ({ provider: event.provider, source: source.id, callId: event.callId, media: m.media, url: m.url, queuedAt: accepted.receivedAt }));
+    const callAt = event.fields.startedAt ?? event.occurredAt;
+    const jobs: MediaJob[] = event.media.map((m) => ({ provider: event.provider, source: source.id, callId: event.callId, media: m.media, url: m.url, queuedAt: accepted.receivedAt, callAt }));
     if (jobs.length) writes.push(deps.queues.sendMedia(jobs, deps.mediaDelayOverride ?? source.mediaDelaySeconds, signal));
     if (event.provider === 'hipcall' && event.kind === 'call_init' && (source.insight?.enabled ?? true)) {
       writes.push(deps.queues.sendInsight(insightJobOf(source.id, event, accepted.receivedAt), signal));

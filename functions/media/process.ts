@@ -60,6 +60,8 @@ const jobSchema = z.object({
   media: z.enum(MEDIA_KINDS),
   url: z.string().check(z.minLength(1)),
   queuedAt: z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time')),
+  // Absent in jobs queued before it existed, and in reconcile's (its call is in the table before the job is sent).
+  callAt: z.optional(z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time'))),
 });
 
 /** Read a media queue message; ValidationError when it is not a MediaJob. */

@@ -85,6 +85,18 @@ describe('nextMediaStep: the URL and the download', () => {
     expect(last(run([item(), counted, status(200, { contentType: 'audio/ogg' })]))).toEqual({ action: 'store', ext: 'ogg', contentType: 'audio/ogg', at: QUEUED });
   });
 
+  it('dates the key by the call, the same before and after the delivery lands: the item\'s callAt, else the job\'s, else its queue time', () => {
+    const callAt = '2026-03-31T23:59:00.000Z';
+    const store = (i: MediaStepOutcome, j: MediaJob) => last(run([i, counted, status(200, { contentType: 'audio/mpeg' })], { job: j }));
+    // The worker before the delivery (no item), then the retry after it landed: one date.
+    expect(store({ step: 'item', item: undefined }, { ...job, callAt })).toMatchObject({ action: 'store', at: callAt });
+    expect(store({ step: 'item', item: { source: 'hipcall', startedAt: callAt, callAt } }, { ...job, callAt })).toMatchObject({ action: 'store', at: callAt });
+    // A call with no start time: its callAt is its first occurrence, and the key follows it, as its cdr/ row does.
+    expect(store({ step: 'item', item: { source: 'hipcall', callAt } }, job)).toMatchObject({ action: 'store', at: callAt });
+    // A job queued before callAt was on jobs, for a call not yet in the table: the queue time, as before.
+    expect(store({ step: 'item', item: undefined }, job)).toMatchObject({ action: 'store', at: QUEUED });
+  });
+
   it('records stored with the bytes and hash, whatever the map says meanwhile', () => {
     const action = last(run([item(), counted, status(200), { step: 'stored', key: 'recordings/k.mp3', bytes: 3, sha256: 'abc', contentType: 'audio/mpeg' }]));
     expect(action).toMatchObject({ action: 'record', unlessStored: false, info: { state: 'stored', s3Key: 'recordings/k.mp3', bytes: 3, sha256: 'abc', attempts: 1 }, then: { outcome: 'stored' } });
