@@ -21,8 +21,8 @@ export type ReaderClient = DynamoDBClient | S3Client;
 export interface ArchiveLocation {
   table: string;
   bucket: string;
-  /** The local stack's endpoints, or nothing for AWS (default credential chain). */
-  local?: LocalEndpoints;
+  /** The local stack's (or emulators') endpoints, or nothing for AWS (default credential chain). */
+  local?: Pick<LocalEndpoints, 'dynamodb' | 's3' | 'region'>;
   region?: string;
   instrument?: (client: ReaderClient) => void;
 }
@@ -36,6 +36,9 @@ export interface CallsQuery {
   from?: string;
   to?: string;
   newestFirst?: boolean;
+  /** Only calls of this source, or in this status (a filter on what the key condition read). */
+  source?: string;
+  status?: string;
 }
 
 /** One stored media file of a call, as its media map records it. */
@@ -62,10 +65,18 @@ export function callsQueryInput(q: CallsQuery): QueryCommandInput {
     if (q.to !== undefined) values[':to'] = q.to;
     condition += q.from !== undefined && q.to !== undefined ? ' AND #t BETWEEN :from AND :to' : q.from !== undefined ? ' AND #t >= :from' : ' AND #t <= :to';
   }
+  const filters: string[] = [];
+  for (const [field, value] of [['source', q.source], ['status', q.status]] as const) {
+    if (value === undefined) continue;
+    names[`#${field}`] = field;
+    values[`:${field}`] = value;
+    filters.push(`#${field} = :${field}`);
+  }
   return {
     TableName: q.table,
     IndexName: q.day ? 'byDay' : 'byCustomerNumber',
     KeyConditionExpression: condition,
+    ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
     ScanIndexForward: !q.newestFirst,

@@ -10,7 +10,8 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { S3_KEYS } from '#lib/resources.ts';
-import { ArchiveReader } from '#bin/cli/console/reader.ts';
+import { ConsoleArchive } from '#bin/cli/console/reader.ts';
+import { ArchiveReader, type ReaderClient } from '#bin/cli/archive-reader.ts';
 import { startConsoleServer, type ConsoleServer } from '#bin/cli/console/server.ts';
 import type { CallRecord } from '#core/types.ts';
 
@@ -81,14 +82,16 @@ describe('console server over the emulators', () => {
     await put(S3_KEYS.raw('hipcall', '2026-03-03T08:00:00.000Z', 'newest', '2026-03-03T08:00:00.000Z', 'call_hangup-fedcba9876543210'), '{}');
 
     // Every DynamoDB command the console sends, by name.
-    const readerDoc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(em.endpoints.dynamodb)));
-    readerDoc.middlewareStack.add(
-      (next, context) => async (args) => {
-        sent.push(`${context.commandName}:${(args.input as { IndexName?: string }).IndexName ?? ''}`);
-        return next(args);
-      },
-      { step: 'initialize', name: 'countCommands' },
-    );
+    const countCommands = (client: ReaderClient) => {
+      if (!(client instanceof DynamoDBClient)) return;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          sent.push(`${context.commandName}:${(args.input as { IndexName?: string }).IndexName ?? ''}`);
+          return next(args);
+        },
+        { step: 'initialize', name: 'countCommands' },
+      );
+    };
     const cards = [
       { callId: 'newest', card: [{ type: 'title', text: 'CallVault' }, { type: 'shortText', label: 'Name', text: 'Jane Smith', link: 'https://crm.example.com/jane' }], receivedAt: '2026-03-02T10:00:01.000Z' },
       { callId: 'middle', card: [{ type: 'shortText', label: 'Name', text: '<img src=x onerror=alert(1)>' }], receivedAt: '2026-03-01T09:00:01.000Z' },
@@ -96,7 +99,8 @@ describe('console server over the emulators', () => {
     hipcall = createServer((req, res) => res.writeHead(req.url === '/api/v3/_cards' ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(cards)));
     await new Promise<void>((ok) => hipcall.listen(0, '127.0.0.1', ok));
     const hipcallMock = `http://127.0.0.1:${(hipcall.address() as AddressInfo).port}/api/v3`;
-    const reader = new ArchiveReader({ doc: readerDoc, s3: new S3Client(localClientConfig(em.endpoints.s3)), table: em.tables.calls, bucket: em.bucket, hipcallMock, now: () => new Date('2026-03-03T12:00:00Z') });
+    const archive = new ArchiveReader({ table: em.tables.calls, bucket: em.bucket, local: { ...em.endpoints, region: em.region }, instrument: countCommands });
+    const reader = new ConsoleArchive(archive, { hipcallMock, now: () => new Date('2026-03-03T12:00:00Z') });
     server = await startConsoleServer({ reader, sources: ['hipcall', 'postcall'], defaultCountry: 'GB', log: () => {} });
   });
   afterAll(async () => {

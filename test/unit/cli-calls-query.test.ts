@@ -27,6 +27,18 @@ describe('callsQueryInput', () => {
     expect(index.sortKey?.name).toBe(input.ExpressionAttributeNames!['#t']);
   });
 
+  it('filters by source and status after the key condition (the console\'s list filters), never as keys', () => {
+    const input = callsQueryInput({ table: 't', day: '2026-04-02', newestFirst: true, source: 'hipcall', status: 'missed' });
+    expect(input).toMatchObject({
+      IndexName: 'byDay',
+      KeyConditionExpression: '#k = :v',
+      FilterExpression: '#source = :source AND #status = :status',
+      ExpressionAttributeNames: { '#k': 'day', '#source': 'source', '#status': 'status' },
+      ExpressionAttributeValues: { ':v': '2026-04-02', ':source': 'hipcall', ':status': 'missed' },
+    });
+    expect(callsQueryInput({ table: 't', day: '2026-04-02' })).not.toHaveProperty('FilterExpression');
+  });
+
   it('uses a one-sided bound when only --from or --to is given', () => {
     expect(callsQueryInput({ table: 't', day: '2026-04-02', from: '2026-04-02T12:00:00.000Z' }).KeyConditionExpression).toBe('#k = :v AND #t >= :from');
     expect(callsQueryInput({ table: 't', day: '2026-04-02', to: '2026-04-02T12:00:00.000Z' }).KeyConditionExpression).toBe('#k = :v AND #t <= :to');

@@ -3,12 +3,11 @@
  * the user's own AWS credentials (or the local stack's), so there is no hosted UI to secure.
  */
 import { parseArgs } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
-import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
 import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
 import { ENV } from '#lib/resources.ts';
-import { CliError, documentClient, readLocalEndpoints, readProjectConfig, stackOutputs } from '#bin/cli/context.ts';
-import { ArchiveReader } from './reader.ts';
+import { CliError, readLocalEndpoints, readProjectConfig, stackOutputs } from '#bin/cli/context.ts';
+import { ArchiveReader } from '#bin/cli/archive-reader.ts';
+import { ConsoleArchive } from './reader.ts';
 import { startConsoleServer, type ConsoleServer } from './server.ts';
 
 type Out = (line: string) => void;
@@ -40,27 +39,20 @@ async function localConfig(env: NodeJS.ProcessEnv = process.env): Promise<CallVa
 }
 
 /** Builds the reader for the local stack or the deployed one and starts the server. */
-export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer & { reader: ArchiveReader }> {
+export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer & { reader: ConsoleArchive }> {
   const config = opts.local ? await localConfig() : await readProjectConfig();
-  let reader: ArchiveReader;
+  let reader: ConsoleArchive;
   let sources: string[];
   if (opts.local) {
     const e = await readLocalEndpoints();
-    reader = new ArchiveReader({
-      doc: documentClient({ local: e }),
-      s3: new S3Client({ endpoint: e.s3, region: e.region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 }),
-      table: e.tables.calls,
-      bucket: e.bucket,
-      hipcallMock: e.hipcallMock,
-    });
+    reader = new ConsoleArchive(new ArchiveReader({ table: e.tables.calls, bucket: e.bucket, local: e }), { hipcallMock: e.hipcallMock });
     sources = e.sources.map((s) => s.id);
   } else {
     const outputs = await stackOutputs(opts.stack, opts.region);
     const table = outputs.CallsTableName;
     const bucket = outputs.ArchiveBucketName;
     if (!table || !bucket) throw new CliError(`Stack "${opts.stack}" has no CallsTableName or ArchiveBucketName output: is it a CallVault stack? Pass --stack NAME.`);
-    const region = opts.region ? { region: opts.region } : {};
-    reader = new ArchiveReader({ doc: documentClient(region), s3: new S3Client({ ...region, maxAttempts: 5 }), table, bucket });
+    reader = new ConsoleArchive(new ArchiveReader({ table, bucket, ...(opts.region ? { region: opts.region } : {}) }));
     sources = config.sources.map((s) => s.id);
   }
   try {

@@ -2,13 +2,15 @@
  * What the console reads from the archive: calls from the table's indexes (never a Scan), one call by key,
  * its media as a (ranged) stream from S3, its transcript and oversized extras, the verbatim deliveries
  * kept under raw/, and, locally, the Insight Card the stand-in Hipcall API received.
- * Read-only: the console never writes to the archive.
+ * Read-only: the console never writes to the archive. It builds on the CLI's reader (bin/cli/archive-reader.ts):
+ * the same clients, index queries and record view as `callvault calls`.
  */
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { CALL_INDEX_TIME, PREFIX, datePath, safeKeyPart } from '#lib/resources.ts';
-import { callKeyOf, type CallRecord, type CallStatus, type MediaInfo, type Provider } from '#core/types.ts';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey } from '@aws-sdk/client-s3';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { PREFIX, datePath, safeKeyPart } from '#lib/resources.ts';
+import type { CallRecord, CallStatus, MediaInfo, Provider } from '#core/types.ts';
+import { callsQueryInput, type ArchiveReader } from '#bin/cli/archive-reader.ts';
 
 /** The list page's filters; every one optional. `number` is already E.164 (or as sent) when it gets here. */
 export interface CallFilter {
@@ -53,11 +55,7 @@ export class RangeNotSatisfiable extends Error {
   override readonly name = 'RangeNotSatisfiable';
 }
 
-export interface ArchiveReaderOptions {
-  doc: DynamoDBDocumentClient;
-  s3: S3Client;
-  table: string;
-  bucket: string;
+export interface ConsoleArchiveOptions {
   /** Local stack only: the stand-in Hipcall API, which keeps every card it received (`GET {hipcallMock}/_cards`). */
   hipcallMock?: string;
   /** Today, for the recent-days list (tests pin it). */
@@ -73,55 +71,31 @@ const MAX_JSON_BYTES = 2 * 1024 * 1024;
 
 const dayOf = (d: Date) => d.toISOString().slice(0, 10);
 
-export class ArchiveReader {
-  constructor(private readonly o: ArchiveReaderOptions) {}
+export class ConsoleArchive {
+  constructor(
+    private readonly archive: ArchiveReader,
+    private readonly o: ConsoleArchiveOptions = {},
+  ) {}
 
   /** Calls newest first: by number (byCustomerNumber), else by day (byDay), else the recent days one by one. */
   async listCalls(f: CallFilter): Promise<CallList> {
-    if (f.number) return this.queryAll(this.indexQuery('byCustomerNumber', 'customerNumber', f.number, f), PAGE_SIZE);
-    if (f.day) return this.queryAll(this.indexQuery('byDay', 'day', f.day, f), PAGE_SIZE);
+    // With a number, the day narrows the sort key; with the byDay index it is the partition already.
+    if (f.number) return this.queryAll(this.indexQuery(f, { customer: f.number, ...(f.day ? { from: `${f.day}T00:00:00.000Z`, to: `${f.day}T23:59:59.999Z` } : {}) }), PAGE_SIZE);
+    if (f.day) return this.queryAll(this.indexQuery(f, { day: f.day }), PAGE_SIZE);
     const today = (this.o.now ?? (() => new Date()))();
     const days = Array.from({ length: RECENT_DAYS }, (_, i) => dayOf(new Date(today.getTime() - i * 86_400_000)));
     const calls: CallRecord[] = [];
     // A week at a time in parallel: most archives fill the page from the first few days.
     for (let i = 0; i < days.length && calls.length < PAGE_SIZE; i += 7) {
-      const pages = await Promise.all(days.slice(i, i + 7).map((day) => this.queryAll(this.indexQuery('byDay', 'day', day, f), PAGE_SIZE)));
+      const pages = await Promise.all(days.slice(i, i + 7).map((day) => this.queryAll(this.indexQuery(f, { day }), PAGE_SIZE)));
       for (const p of pages) calls.push(...p.calls);
     }
     return { calls: calls.slice(0, PAGE_SIZE), truncated: calls.length > PAGE_SIZE, days };
   }
 
-  private indexQuery(index: string, key: string, value: string, f: CallFilter): QueryCommandInput {
-    const names: Record<string, string> = { '#k': key };
-    const values: Record<string, unknown> = { ':k': value };
-    let condition = '#k = :k';
-    // With a number, the day narrows the sort key; with the byDay index it is the partition already.
-    if (key !== 'day' && f.day) {
-      names['#t'] = CALL_INDEX_TIME;
-      values[':from'] = `${f.day}T00:00:00.000Z`;
-      values[':to'] = `${f.day}T23:59:59.999Z`;
-      condition += ' AND #t BETWEEN :from AND :to';
-    }
-    const filters: string[] = [];
-    if (f.source) {
-      names['#source'] = 'source';
-      values[':source'] = f.source;
-      filters.push('#source = :source');
-    }
-    if (f.status) {
-      names['#status'] = 'status';
-      values[':status'] = f.status;
-      filters.push('#status = :status');
-    }
-    return {
-      TableName: this.o.table,
-      IndexName: index,
-      KeyConditionExpression: condition,
-      ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ScanIndexForward: false,
-    };
+  /** The CLI's index query, newest first, with the page's source and status filters. */
+  private indexQuery(f: CallFilter, key: { day: string } | { customer: string; from?: string; to?: string }): QueryCommandInput {
+    return callsQueryInput({ table: this.archive.table, newestFirst: true, ...key, ...(f.source ? { source: f.source } : {}), ...(f.status ? { status: f.status } : {}) });
   }
 
   /** Follows LastEvaluatedKey until `limit` + 1 items (to know there are more) or the end. */
@@ -129,23 +103,22 @@ export class ArchiveReader {
     const calls: CallRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.o.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      const page = await this.archive.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
       calls.push(...((page.Items ?? []) as CallRecord[]));
       start = page.LastEvaluatedKey;
     } while (start && calls.length <= limit);
     return { calls: calls.slice(0, limit), truncated: calls.length > limit || Boolean(start) };
   }
 
-  /** One call by provider and id; undefined when the archive has none. */
-  async getCall(provider: Provider, callId: string): Promise<CallRecord | undefined> {
-    const { Item } = await this.o.doc.send(new GetCommand({ TableName: this.o.table, Key: { callKey: callKeyOf(provider, callId) } }));
-    return Item as CallRecord | undefined;
+  /** One call by provider and id, as `callvault calls get` shows it; undefined when the archive has none. */
+  getCall(provider: Provider, callId: string): Promise<CallRecord | undefined> {
+    return this.archive.getCall(provider, callId);
   }
 
   /** A stored media object, or the part `range` (`bytes=a-b`) asks for. Only keys read from an item get here. */
   async media(info: MediaInfo, range?: string): Promise<MediaObject> {
     try {
-      const out = await this.o.s3.send(new GetObjectCommand({ Bucket: this.o.bucket, Key: info.s3Key!, ...(range ? { Range: range } : {}) }));
+      const out = await this.archive.s3.send(new GetObjectCommand({ Bucket: this.archive.bucket, Key: info.s3Key!, ...(range ? { Range: range } : {}) }));
       return {
         body: out.Body as Readable,
         contentType: info.contentType ?? out.ContentType ?? 'application/octet-stream',
@@ -162,7 +135,7 @@ export class ArchiveReader {
   /** A JSON object of the archive (transcript, oversized extras), parsed; undefined when missing or too large. */
   async json(key: string): Promise<unknown> {
     try {
-      const out = await this.o.s3.send(new GetObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      const out = await this.archive.s3.send(new GetObjectCommand({ Bucket: this.archive.bucket, Key: key }));
       if ((out.ContentLength ?? 0) > MAX_JSON_BYTES) {
         (out.Body as Readable).destroy();
         return undefined;
@@ -199,7 +172,7 @@ export class ArchiveReader {
         const prefix = `${PREFIX.raw}${call.provider}/${day}/${safeKeyPart(call.callId)}/`;
         let token: string | undefined;
         do {
-          const page = await this.o.s3.send(new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: prefix, ContinuationToken: token }));
+          const page = await this.archive.s3.send(new ListObjectsV2Command({ Bucket: this.archive.bucket, Prefix: prefix, ContinuationToken: token }));
           for (const o of page.Contents ?? []) if (o.Key) entries.push(deliveryOf(o.Key, prefix, o.Size ?? 0));
           token = page.NextContinuationToken;
         } while (token);
@@ -224,8 +197,7 @@ export class ArchiveReader {
   }
 
   destroy(): void {
-    this.o.doc.destroy();
-    this.o.s3.destroy();
+    this.archive.destroy();
   }
 }
 

@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { toE164 } from '#core/phone.ts';
 import { PROVIDERS, type CallRecord, type CallStatus, type Provider } from '#core/types.ts';
-import { RangeNotSatisfiable, type ArchiveReader, type CallFilter } from './reader.ts';
+import { RangeNotSatisfiable, type CallFilter, type ConsoleArchive } from './reader.ts';
 import { PLAYABLE, STATUSES, STYLESHEET, callPage, errorPage, listPage, type Playable } from './views.ts';
 
 export interface ConsoleServerOptions {
-  reader: ArchiveReader;
+  reader: ConsoleArchive;
   /** Source ids offered in the source filter. */
   sources: string[];
   /** ISO 3166-1 alpha-2 country for reading national-format numbers typed into the filter. */
