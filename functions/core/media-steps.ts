@@ -12,7 +12,7 @@
  */
 import { checkUrl, type SafeFetchPolicy } from './address-policy.ts';
 import { decideRetry, linkExpiresAt, mediaExtension, storedContentType, urlForLog, type FailureKind, type RetryDecision, type RetryTiming } from './media.ts';
-import type { CallRecord, MediaInfo, MediaJob, MediaKind, MediaState } from './types.ts';
+import { callFiledAt, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type MediaState } from './types.ts';
 
 /** What a job ends as (the handler delays the message on `retry` and lets it go to the DLQ on `failed`). */
 export type JobOutcome =
@@ -183,7 +183,7 @@ function afterItem(state: MediaStepState, item: MediaStepState['item']): MediaSt
  * else the call's time the ingest put on the job, else the job's own. The same for a first try and a retry.
  */
 export function mediaDateOf(item: Pick<CallRecord, 'callAt' | 'startedAt'> | undefined, job: Pick<MediaJob, 'callAt' | 'queuedAt'>): string {
-  return item?.callAt ?? item?.startedAt ?? job.callAt ?? job.queuedAt;
+  return callFiledAt(item, job.callAt ?? job.queuedAt);
 }
 
 function afterResponse(state: MediaStepState, res: Extract<MediaStepOutcome, { step: 'response' }>): MediaStep {

@@ -17,7 +17,7 @@ import { SIGNATURE_HEADERS, verifyStandardWebhook } from '#core/signature.ts';
 import { ipAllowed } from '#core/source-ip.ts';
 import { METRIC } from '#core/metrics.ts';
 import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, Metrics, ReplayMessage, SigningSecret, SigningSecrets, TokenStore } from '#core/ports.ts';
-import type { MediaJob, NormalisedEvent } from '#core/types.ts';
+import { callFiledAt, type MediaJob, type NormalisedEvent } from '#core/types.ts';
 import { insightJobOf } from '#core/insight.ts';
 import { callEnded, hasMedia } from '#core/cdr-schema.ts';
 
@@ -347,7 +347,7 @@ async function writeCdrIfDone(deps: IngestDeps, r: ApplyOutcome, mediaQueued: bo
   if (r.outcome !== 'stored' || mediaQueued || !callEnded(r.record) || hasMedia(r.record)) return;
   const { record } = r;
   try {
-    await deps.archive.putCallRecord(S3_KEYS.cdr(record.provider, record.callAt ?? record.startedAt ?? record.createdAt, record.callId), record, signal);
+    await deps.archive.putCallRecord(S3_KEYS.cdr(record.provider, callFiledAt(record, record.createdAt), record.callId), record, signal);
   } catch (err) {
     deps.log.warn('cdr row not written (the call is stored)', { provider: record.provider, error: (err as Error).name });
   }

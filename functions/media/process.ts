@@ -14,7 +14,7 @@ import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';
 import { backoffSeconds, failureKindOf, isLastDelivery, refusalOf, type RetryTiming } from '#core/media.ts';
 import { nextMediaStep, STORED_MEANWHILE, type JobOutcome, type MediaAction, type MediaJobContext, type MediaStepOutcome, type MediaStepState, type SourceMediaRules, type StepLog } from '#core/media-steps.ts';
-import { callKeyOf, MEDIA_KINDS, PROVIDERS, type MediaJob } from '#core/types.ts';
+import { callFiledAt, callKeyOf, MEDIA_KINDS, PROVIDERS, type MediaJob } from '#core/types.ts';
 import { callEnded } from '#core/cdr-schema.ts';
 import { METRIC } from '#core/metrics.ts';
 import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource, Metrics, QueueMessageRef, RetryQueue } from '#core/ports.ts';
@@ -53,15 +53,17 @@ export interface JobDelivery {
   signal?: AbortSignal;
 }
 
+const isoTime = z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time'));
+
 const jobSchema = z.object({
   provider: z.enum(PROVIDERS),
   source: z.string().check(z.minLength(1)),
   callId: z.string().check(z.minLength(1), z.maxLength(512)),
   media: z.enum(MEDIA_KINDS),
   url: z.string().check(z.minLength(1)),
-  queuedAt: z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time')),
+  queuedAt: isoTime,
   // Absent in jobs queued before it existed, and in reconcile's (its call is in the table before the job is sent).
-  callAt: z.optional(z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time'))),
+  callAt: z.optional(isoTime),
 });
 
 /** Read a media queue message; ValidationError when it is not a MediaJob. */
@@ -175,13 +177,12 @@ async function freshLink(job: MediaJob, sourceId: string, signal: AbortSignal | 
   }
 }
 
-
 /** Once the call has ended, rewrite its cdr/ JSON with the media maps as they are now. A failure here never fails the job. */
 async function rewriteCallRecord(job: MediaJob, deps: MediaWorkerDeps): Promise<void> {
   try {
     const record = await deps.calls.get(callKeyOf(job.provider, job.callId), { consistent: true });
     if (!record || !callEnded(record)) return;
-    await deps.store.putCallRecord(S3_KEYS.cdr(record.provider, record.callAt ?? record.startedAt ?? job.queuedAt, record.callId), record);
+    await deps.store.putCallRecord(S3_KEYS.cdr(record.provider, callFiledAt(record, job.callAt ?? job.queuedAt), record.callId), record);
   } catch (err) {
     deps.log.error('cdr rewrite failed (the media is stored)', { provider: job.provider, callId: job.callId, error: (err as Error).name });
   }
