@@ -12,7 +12,6 @@
  * the ingest, so the stack's throughput over the floor's, measured in the same run, is the share of the
  * machine the handler itself costs.
  */
-import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObj
 import { CreateQueueCommand, DeleteQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { FAST, dynamoDocument, s3Client, sqsClient } from '#adapters/aws.ts';
 import { localClientConfig, localTarget } from '#bin/local/target.ts';
+import { forkServer } from '#bin/local/emulator-child.ts';
 import { ensureTable } from '#bin/local/emulators.ts';
 import { CALLS_TABLE } from '#lib/resources.ts';
 import type { Endpoints } from '#bin/local/stack.ts';
@@ -34,28 +34,10 @@ export interface Floor {
 }
 
 /** Start the floor server in a child process against `endpoints`' emulators; resolves when it listens. */
-export function startFloor(endpoints: Pick<Endpoints, 'dynamodb' | 's3' | 'sqs'>): Promise<Floor> {
-  const child = fork(fileURLToPath(import.meta.url), [JSON.stringify({ dynamodb: endpoints.dynamodb, s3: endpoints.s3, sqs: endpoints.sqs })], {
-    execArgv: ['--import', import.meta.resolve('tsx')],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`The load floor server exited (code ${code}) before it was ready.`)));
-    child.once('message', (m: { port?: number; error?: string }) => {
-      if (m.port === undefined) return reject(new Error(`The load floor server could not start: ${m.error}`));
-      resolve({
-        url: `http://127.0.0.1:${m.port}/`,
-        async close() {
-          // The child deletes its table, bucket and queue before it exits.
-          if (child.connected) child.send('stop');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-          await exited;
-          clearTimeout(timer);
-        },
-      });
-    });
-  });
+export async function startFloor(endpoints: Pick<Endpoints, 'dynamodb' | 's3' | 'sqs'>): Promise<Floor> {
+  // It deletes its table, bucket and queue before it exits: time for that before it is killed.
+  const server = await forkServer(fileURLToPath(import.meta.url), [JSON.stringify({ dynamodb: endpoints.dynamodb, s3: endpoints.s3, sqs: endpoints.sqs })], 'load floor server', 30_000);
+  return { url: `http://127.0.0.1:${server.port}/`, close: () => server.close() };
 }
 
 async function serve(endpoints: { dynamodb: string; s3: string; sqs: string }): Promise<void> {
