@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
-import { ENV, INSIGHT_QUEUE, MEDIA_QUEUE, REPLAY_QUEUE } from '#lib/resources.ts';
+import { ENV, INSIGHT_QUEUE, MAX_MEDIA_DELAY_SECONDS, MEDIA_QUEUE, REPLAY_QUEUE } from '#lib/resources.ts';
 import type { LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { StaticSigningSecrets } from '#adapters/signing-secrets.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
@@ -96,8 +96,6 @@ const num = (v: string | undefined, fallback: number) => (v === undefined || v =
 /** Options from the environment, as DESIGN.md's local-stack table documents them. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStackOptions {
   const config = env[ENV.config];
-  const delay = env[LOCAL_ENV.mediaDelay];
-  const replayRetry = env[LOCAL_ENV.replayRetry];
   return {
     port: num(env[LOCAL_ENV.port], 3000),
     dynamodbPort: num(env[LOCAL_ENV.dynamodbPort], 8000),
@@ -107,8 +105,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStack
     token: env[LOCAL_ENV.token] || 'dev-token',
     signingSecret: env[LOCAL_ENV.signingSecret] || undefined,
     fetchAllow: (env[LOCAL_ENV.fetchAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    mediaDelaySeconds: delay ? Number(delay) : undefined,
-    replayRetrySeconds: replayRetrySeconds(replayRetry),
+    mediaDelaySeconds: wholeSeconds(LOCAL_ENV.mediaDelay, env[LOCAL_ENV.mediaDelay], MAX_MEDIA_DELAY_SECONDS, 'SQS\'s longest delay'),
+    replayRetrySeconds: wholeSeconds(LOCAL_ENV.replayRetry, env[LOCAL_ENV.replayRetry], 43_200, '12 hours, SQS\'s longest visibility timeout'),
     hipcallApi: hipcallApiOverride(env[LOCAL_ENV.hipcallApi]),
     // A whole callvault config as JSON, instead of the one in cdk.json (tests use it to fence media hosts).
     config: config ? parseConfig(JSON.parse(config), ENV.config) : undefined,
@@ -116,11 +114,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStack
   };
 }
 
-/** CALLVAULT_REPLAY_RETRY_SECONDS, checked: whole seconds SQS accepts as a visibility timeout (0 to 12 hours). */
-export function replayRetrySeconds(value: string | undefined): number | undefined {
+/** A seconds variable (CALLVAULT_MEDIA_DELAY_SECONDS, CALLVAULT_REPLAY_RETRY_SECONDS), checked: whole seconds SQS accepts, or undefined when unset. */
+export function wholeSeconds(name: string, value: string | undefined, max: number, maxIs: string): number | undefined {
   if (!value?.trim()) return undefined;
   const n = Number(value.trim());
-  if (!Number.isInteger(n) || n < 0 || n > 43_200) throw new Error(`${LOCAL_ENV.replayRetry} must be whole seconds from 0 to 43200 (12 hours), not "${value}".`);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be whole seconds from 0 to ${max} (${maxIs}), not "${value}".`);
   return n;
 }
 
@@ -221,9 +219,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Each Hipcall source with `reconcile` runs on its own interval, as its EventBridge schedule does deployed.
   const reconciling = config.sources.filter((s) => s.reconcile);
   const reconcile = reconciling.length ? reconcileDeps(fnEnv, { target: targetOf('reconcile'), hipcall: hipcallApi }) : undefined;
+  const reconcileHandler = reconcile ? createReconcileHandler(reconcile) : undefined;
   const reconcileTimers = reconciling.map((source) =>
     setInterval(() => {
-      void createReconcileHandler(reconcile!)({ reconcileSource: source.id }, fakeContext('callvault-reconcile', 600_000))
+      void reconcileHandler!({ reconcileSource: source.id }, fakeContext('callvault-reconcile', 600_000))
         .then(({ sources }) => sources.forEach((r) => log(`reconcile ${r.source}: ${summaryLines(r).join('; ')}`)))
         .catch((err: unknown) => log(`reconcile ${source.id}: ${(err as Error).message}`));
     }, source.reconcile!.everyMinutes * 60_000),
