@@ -1,8 +1,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { importGraph } from './eslint.import-graph.js';
 
 /** One import style: shared code through package.json "imports" aliases (#core/*, #adapters/*, #lib/*, …), never by climbing. */
 const noClimbing = { regex: '^\\.\\./', message: 'Import through a package.json alias (#core/*, #adapters/*, #functions/*, #lib/*, #bin/*, #test/*, #bench/*), not ../' };
+
+/**
+ * The layers, bottom up: functions/core → functions/contract → functions/adapters → functions/<name> → lib
+ * (the CDK side) → bin/aws-fidelity → bin/local → bin/cli. Each may import only what is below it.
+ */
+const layer = (files, forbidden, message, ignores = []) => ({
+  files,
+  ignores,
+  rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noClimbing, { regex: `^#(${forbidden.join('|')})/`, message }] }] },
+});
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.callvault/', 'coverage/', '.bench/'] },
@@ -35,7 +46,7 @@ export default tseslint.config(
     },
   },
   {
-    // The domain stays pure: no AWS SDK, no I/O, no lib/ (CDK-side code) and no environment in functions/core.
+    // The domain stays pure: no AWS SDK, no I/O, no environment, and nothing outside itself.
     files: ['functions/core/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -44,11 +55,23 @@ export default tseslint.config(
           patterns: [
             noClimbing,
             { group: ['@aws-sdk/*', 'aws-cdk-lib', 'aws-cdk-lib/*', 'node:http', 'node:https', 'undici'], message: 'functions/core is pure: I/O belongs in functions/adapters.' },
-            { regex: '^#(lib|adapters|functions|bin|test|bench)/', message: 'functions/core depends on nothing outside itself: move the type into core, or pass it in.' },
+            { regex: '^#(contract|lib|adapters|functions|bin|test|bench)/', message: 'functions/core depends on nothing outside itself: move the type into core, or pass it in.' },
           ],
         },
       ],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'functions/core is pure: pass configuration in.' }],
     },
+  },
+  layer(['functions/contract/**/*.ts'], ['adapters', 'functions', 'lib', 'bin', 'test', 'bench'], 'functions/contract (config schema, resource definitions) stands on functions/core only.'),
+  layer(['functions/adapters/**/*.ts'], ['functions', 'lib', 'bin', 'test', 'bench'], 'functions/adapters implement the ports for the functions: they import core and contract only.'),
+  layer(['functions/*/*.ts'], ['lib', 'bin', 'test', 'bench'], 'Deployed code never imports the CDK side (lib/), the programs (bin/) or tests: move what both need into functions/contract.', ['functions/core/**', 'functions/contract/**', 'functions/adapters/**']),
+  layer(['lib/**/*.ts'], ['bin', 'test', 'bench'], 'lib/ is the CDK side: it builds on functions/ and never on the programs or tests.'),
+  layer(['bin/aws-fidelity/**/*.ts'], ['lib', 'bin/local', 'bin/cli', 'test', 'bench'], 'The AWS-fidelity layer stands under the local stack and the tests; it imports only functions/.'),
+  layer(['bin/local/**/*.ts', 'bin/local.ts'], ['bin/cli', 'test', 'bench'], 'The local stack stands under the CLI: move what both need into bin/local or functions/.'),
+  layer(['bin/cli/**/*.ts', 'bin/callvault.ts'], ['test', 'bench'], 'The CLI never imports tests or benchmarks.'),
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-graph': importGraph },
+    rules: { 'import-graph/no-import-cycle': 'error' },
   },
 );

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { CALL_LOG_ENV, callLogDir } from './bin/local/aws-call-log.ts';
+import { CALL_LOG_ENV, callLogDir } from './bin/aws-fidelity/aws-call-log.ts';
 
 /** Integration and e2e tests log their functions' AWS calls here; the contract project checks them. */
 const callLog = { [CALL_LOG_ENV]: callLogDir() };

@@ -14,7 +14,7 @@ import { loadavg, tmpdir, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { BUNDLING, entryOf, type FunctionName } from '#lib/constructs/callvault-function.ts';
 import { median, type BenchRow } from './stats.ts';
 

@@ -23,7 +23,7 @@ import { FAST, dynamoDocument, s3Client, sqsClient } from '#adapters/aws.ts';
 import { localClientConfig, localTarget } from '#bin/local/target.ts';
 import { forkServer } from '#bin/local/emulator-child.ts';
 import { ensureTable } from '#bin/local/emulators.ts';
-import { CALLS_TABLE } from '#lib/resources.ts';
+import { CALLS_TABLE } from '#contract/resources.ts';
 import type { Endpoints } from '#bin/local/stack.ts';
 
 export const FLOOR_NAME = 'callvault-bench-floor';

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { CallVaultConfig } from './config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { Analytics } from './constructs/analytics.ts';
 import { HIPCALL_API_SECRET_SHAPE, InsightCards } from './constructs/insight-cards.ts';
 import { MediaPipeline } from './constructs/media-pipeline.ts';
@@ -11,10 +11,10 @@ import { SilenceCheck } from './constructs/silence-check.ts';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Storage } from './constructs/storage.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
-import { pascal } from './resources.ts';
+import { pascal } from '#contract/resources.ts';
 
 export interface CallVaultStackProps extends StackProps {
-  /** The validated `callvault` block of cdk.json (see lib/config.ts). */
+  /** The validated `callvault` block of cdk.json (see functions/contract/config.ts). */
   readonly config: CallVaultConfig;
 }
 

@@ -9,7 +9,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Readable } from 'node:stream';
-import { CALL_INDEX_TIME } from '#lib/resources.ts';
+import { CALL_INDEX_TIME } from '#contract/resources.ts';
 import { callKeyOf, MEDIA_KINDS, PROVIDERS, type CallRecord, type MediaKind, type Provider } from '#core/types.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
 import type { LocalEndpoints } from './context.ts';

@@ -8,12 +8,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
-import { pascal } from '#lib/resources.ts';
+import { pascal } from '#contract/resources.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
-import type { CallVaultConfig } from '#lib/config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { dayFlag, openReader } from './calls.ts';
 import { describeReplay, rawDelivery, replayRaw } from './replay-raw.ts';
-import { CliError, readLocalEndpoints, readProjectConfig, stackOutputs, type LocalEndpoints } from './context.ts';
+import { CliError, readLocalEndpoints, stackOutputs, type LocalEndpoints } from './context.ts';
+import { readProjectConfig } from '#bin/local/project-config.ts';
 
 // `calls` grew subcommands and lives in calls.ts; these names stay importable from here.
 export { callsCommand, CALLS_USAGE } from './calls.ts';

@@ -10,10 +10,11 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { CALL_INDEX_TIME } from '#lib/resources.ts';
+import { CALL_INDEX_TIME } from '#contract/resources.ts';
 import type { CallRecord } from '#core/types.ts';
 import { ArchiveReader, isProvider, sha256Hasher, storedMedia, type ReaderClient, type StoredMedia } from './archive-reader.ts';
-import { CliError, readLocalEndpoints, readProjectConfig, stackOutputs } from './context.ts';
+import { CliError, readLocalEndpoints, stackOutputs } from './context.ts';
+import { readProjectConfig } from '#bin/local/project-config.ts';
 
 type Out = (line: string) => void;
 

@@ -10,15 +10,16 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
-import { ENV, PREFIX, S3_KEYS, datePath, pascal } from '#lib/resources.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { ENV, PREFIX, S3_KEYS, datePath, pascal } from '#contract/resources.ts';
 import { LOCAL_CREDENTIALS, LOCAL_ENV } from '#bin/local/target.ts';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
 import { parseSigningSecret } from '#adapters/signing-secrets.ts';
 import { parseHipcallApiSecret } from '#adapters/secrets.ts';
 import { SIGNATURE_HEADERS, signingKeyOf, standardWebhookSignature } from '#core/signature.ts';
 import { callKeyOf, type Provider } from '#core/types.ts';
-import { CliError, documentClient, readLocalEndpoints, readProjectConfig, stackOutputs } from './context.ts';
+import { CliError, documentClient, readLocalEndpoints, stackOutputs } from './context.ts';
+import { readProjectConfig } from '#bin/local/project-config.ts';
 
 type Out = (line: string) => void;
 

@@ -11,7 +11,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { parseContactsCsv, type ContactsCsv } from '#core/contacts-csv.ts';
 import { ValidationError } from '#core/errors.ts';
-import { CliError, documentClient, readLocalEndpoints, readProjectConfig } from './context.ts';
+import { CliError, documentClient, readLocalEndpoints } from './context.ts';
+import { readProjectConfig } from '#bin/local/project-config.ts';
 
 export const CONTACTS_USAGE = `Usage: callvault contacts import FILE.csv [options]
 

@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
 import type { Endpoints } from '#bin/local/stack.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
 
@@ -37,18 +36,6 @@ export async function readLocalEndpoints(env: NodeJS.ProcessEnv = process.env): 
   } catch {
     throw new CliError(`${file} is not valid JSON: restart the local stack ("npm start") to rewrite it.`);
   }
-}
-
-/** The `callvault` block of ./cdk.json, validated; the defaults when there is no cdk.json. */
-export async function readProjectConfig(cwd = process.cwd()): Promise<CallVaultConfig> {
-  let text: string;
-  try {
-    text = await readFile(join(cwd, 'cdk.json'), 'utf8');
-  } catch {
-    return parseConfig({});
-  }
-  const context = (JSON.parse(text) as { context?: { callvault?: unknown } }).context;
-  return parseConfig(context?.callvault ?? {});
 }
 
 /** A DynamoDB document client for the local stack or for AWS (default credential chain and region). */

@@ -16,9 +16,10 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CDR_COLUMNS, CDR_EXAMPLE_QUERIES, CDR_PARTITIONS, CDR_TABLE, DUCKDB_TYPE } from '#core/cdr-schema.ts';
 import { PROVIDERS } from '#core/types.ts';
-import { PREFIX } from '#lib/resources.ts';
+import { PREFIX } from '#contract/resources.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
-import { CliError, readLocalEndpoints, readProjectConfig } from './context.ts';
+import { CliError, readLocalEndpoints } from './context.ts';
+import { readProjectConfig } from '#bin/local/project-config.ts';
 
 type Out = (line: string) => void;
 

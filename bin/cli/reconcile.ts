@@ -5,16 +5,17 @@
  * reconcile function's own process, against the local stack (--local) or the deployed stack.
  */
 import { parseArgs } from 'node:util';
-import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
-import { ENV, pascal } from '#lib/resources.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { ENV, pascal } from '#contract/resources.ts';
 import { localTarget } from '#bin/local/target.ts';
-import { localFunctionTarget } from '#bin/local/aws-contract.ts';
+import { localFunctionTarget } from '#bin/aws-fidelity/aws-contract.ts';
 import { PermanentError, RetryableError, ValidationError } from '#core/errors.ts';
 import { summaryLines, type ReconcileSummary } from '#core/reconcile.ts';
 import { reconcileDeps } from '#functions/reconcile/deps.ts';
 import type { ReconcileWiring } from '#functions/reconcile/handler.ts';
 import { reconcileSource } from '#functions/reconcile/process.ts';
-import { CliError, readLocalEndpoints, readProjectConfig, stackOutputs } from './context.ts';
+import { CliError, readLocalEndpoints, stackOutputs } from './context.ts';
+import { readProjectConfig } from '#bin/local/project-config.ts';
 
 type Out = (line: string) => void;
 

@@ -18,8 +18,8 @@ import { mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
 import type { ApplyDelivery, ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, Metrics } from '#core/ports.ts';
 import { callKeyOf, type CallRecord, type Provider } from '#core/types.ts';
 import { replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
-import type { CallVaultConfig } from '#lib/config.ts';
-import { PREFIX, datePath } from '#lib/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { PREFIX, datePath } from '#contract/resources.ts';
 import { daysBetween, type ArchiveReader } from './archive-reader.ts';
 import { CliError } from './context.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The three AWS emulators (dynalite, s3rver, local-aws-sqs), started in this process or each in a child
- * process of its own (`processes`), with the tables, bucket and queues created from lib/resources.ts:
+ * process of its own (`processes`), with the tables, bucket and queues created from functions/contract/resources.ts:
  * the same definitions the CDK stack deploys.
  * Used by the local stack (npm start), the integration tests and the benchmarks.
  */
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ENV, QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '#lib/resources.ts';
+import { ENV, QUEUES, TABLES, dlqName, type QueueDefinition, type TableDefinition } from '#contract/resources.ts';
 import type { AwsTarget } from '#adapters/aws.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localClientConfig, localTarget } from './target.ts';
 import { startEmulatorServer, type EmulatorServer } from './emulator-servers.ts';
@@ -75,7 +75,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-/** The CreateTable input for one of the stack's tables (lib/resources.ts), as the stack defines it. */
+/** The CreateTable input for one of the stack's tables (functions/contract/resources.ts), as the stack defines it. */
 export function tableInput(def: TableDefinition): CreateTableCommandInput {
   const attrs = new Map<string, 'S' | 'N'>();
   const add = (a?: { name: string; type: 'S' | 'N' }) => a && attrs.set(a.name, a.type);
@@ -183,7 +183,7 @@ async function startFaultProxy(targetPort: number, host: string) {
   };
 }
 
-/** Start dynalite, s3rver and local-aws-sqs, and create every resource from lib/resources.ts. */
+/** Start dynalite, s3rver and local-aws-sqs, and create every resource from functions/contract/resources.ts. */
 export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulators> {
   const host = opts.host ?? '127.0.0.1';
   const dynamoPath = opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined;

@@ -8,8 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AwsService, AwsTarget, SdkClient } from '#adapters/aws.ts';
-import { composeInstruments } from './aws-contract.ts';
-import type { MiddlewareStackLike } from './aws-limits.ts';
+import { composeInstruments } from '#bin/aws-fidelity/aws-contract.ts';
+import type { MiddlewareStackLike } from '#bin/aws-fidelity/aws-limits.ts';
 
 export const FAULTS_PATH = '/_local/faults';
 const SERVICES: readonly AwsService[] = ['dynamodb', 's3', 'sqs', 'secretsmanager', 'cloudwatch'];

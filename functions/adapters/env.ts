@@ -6,8 +6,8 @@
  */
 import * as z from 'zod/mini';
 import '#core/zod-messages.ts';
-import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
-import { ENV } from '#lib/resources.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { ENV } from '#contract/resources.ts';
 
 /** A variable the stack always sets: present and not empty. */
 export const required = z.string().check(z.minLength(1));

@@ -4,7 +4,7 @@
  * its stand-in API's URL and token instead.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CallVaultConfig } from '#lib/config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import type { HipcallApiSecret } from '#core/ports.ts';
 import { hipcallApiBaseUrls } from './hipcall-cards.ts';
 import { HipcallApiSecrets, StaticApiSecrets, type HipcallApiTokens } from './secrets.ts';

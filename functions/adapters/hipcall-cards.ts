@@ -3,7 +3,7 @@
  * One attempt per call; the retry policy is the worker's (core/insight.ts). The API's own message is
  * returned so a 422 or 401 can be logged with what the API said.
  */
-import type { CallVaultConfig } from '#lib/config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { retryAfterMs, type PostResult } from '#core/insight.ts';
 import type { CardPost, CardSink } from '#core/ports.ts';
 import { JsonHttp } from './json-http.ts';

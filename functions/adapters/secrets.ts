@@ -7,7 +7,7 @@
  * `crm.authHeader`), so a CRM lookup needs no second secret or grant. Values are never logged.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
 import type { ApiSecrets, HipcallApiSecret } from '#core/ports.ts';
 

@@ -15,7 +15,7 @@ export interface CardTemplateRow {
   format: 'text' | 'currency' | 'user';
 }
 
-/** The card template of a source (validated by lib/config.ts's cardTemplateSchema). */
+/** The card template of a source (validated by functions/contract/config.ts's cardTemplateSchema). */
 export interface CardTemplate {
   title: string;
   /** Title row link; `{link}` is replaced by the contact's link. */

@@ -4,7 +4,7 @@
  * pass what they build themselves in `local` (emulator endpoints, a fixed webhook token, a media delay).
  */
 import * as z from 'zod/mini';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { S3DeliveryArchive } from '#adapters/archive.ts';
 import { FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { CallsTable } from '#adapters/calls-table.ts';

@@ -4,9 +4,9 @@
  * on the replay queue (or, failing that, into raw/) and the provider still gets a 2xx, within 3 s.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { CallVaultConfig, SourceConfig } from '#lib/config.ts';
-import { sourceById } from '#lib/config.ts';
-import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '#lib/resources.ts';
+import type { CallVaultConfig, SourceConfig } from '#contract/config.ts';
+import { sourceById } from '#contract/config.ts';
+import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '#contract/resources.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { isPermanentWriteError, ValidationError } from '#core/errors.ts';
 import { splitOversized } from '#core/dynamo-values.ts';

@@ -4,7 +4,7 @@
  * API (base URL and token per source) in `local`.
  */
 import * as z from 'zod/mini';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { FAST, dynamoDocument, secretsClient, type AwsTarget } from '#adapters/aws.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { CrmLookup } from '#adapters/crm-lookup.ts';

@@ -8,8 +8,8 @@
  * the agent sees after answering is worth little, and one after the call is worth nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { insightOf, sourceById, type CallVaultConfig, type SourceConfig } from '#lib/config.ts';
-import { INSIGHT_QUEUE } from '#lib/resources.ts';
+import { insightOf, sourceById, type CallVaultConfig, type SourceConfig } from '#contract/config.ts';
+import { INSIGHT_QUEUE } from '#contract/resources.ts';
 import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';
 import { CARD_RETRY, retryDecision, type PostResult, type RetryPolicy } from '#core/insight.ts';

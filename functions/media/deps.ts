@@ -5,7 +5,7 @@
  * endpoints, http and its demo media server allowed, its stand-in Hipcall API, the emulator's quirk.
  */
 import * as z from 'zod/mini';
-import { ENV, MEDIA_QUEUE } from '#lib/resources.ts';
+import { ENV, MEDIA_QUEUE } from '#contract/resources.ts';
 import { DEFAULT_RETRY_TIMING, SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
 import { PATIENT, FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { CallsTable } from '#adapters/calls-table.ts';

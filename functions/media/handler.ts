@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { MEDIA_QUEUE } from '#lib/resources.ts';
+import { MEDIA_QUEUE } from '#contract/resources.ts';
 import type { RetryQueue } from '#core/ports.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { flushMetrics, type EmfMetrics } from '#adapters/metrics.ts';

@@ -6,9 +6,9 @@
  */
 import * as z from 'zod/mini';
 import '#core/zod-messages.ts';
-import type { CallVaultConfig } from '#lib/config.ts';
-import { sourceById } from '#lib/config.ts';
-import { S3_KEYS } from '#lib/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { sourceById } from '#contract/config.ts';
+import { S3_KEYS } from '#contract/resources.ts';
 import type { SafeFetchPolicy } from '#core/address-policy.ts';
 import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';

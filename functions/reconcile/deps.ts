@@ -4,7 +4,7 @@
  * stack, the CLI and the tests pass what they build themselves in `local`.
  */
 import * as z from 'zod/mini';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { PATIENT, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { S3DeliveryArchive } from '#adapters/archive.ts';
 import { CallsTable } from '#adapters/calls-table.ts';

@@ -5,8 +5,8 @@
  * then raw/); then its recording, and that of every archived call whose recording is not stored, goes on
  * the media queue with a fresh `record_url` from `GET /calls/{uuid}`. A second run finds nothing to do.
  */
-import { sourceById, type CallVaultConfig, type SourceConfig } from '#lib/config.ts';
-import { S3_KEYS } from '#lib/resources.ts';
+import { sourceById, type CallVaultConfig, type SourceConfig } from '#contract/config.ts';
+import { S3_KEYS } from '#contract/resources.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { ValidationError } from '#core/errors.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';

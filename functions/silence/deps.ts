@@ -4,7 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { PATIENT, cloudwatchClient, type AwsTarget } from '#adapters/aws.ts';
 import { CloudWatchDeliveryHistory } from '#adapters/delivery-history.ts';
 import { configJson, logLevel, readEnv, type Env } from '#adapters/env.ts';

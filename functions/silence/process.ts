@@ -4,7 +4,7 @@
  * alarm on that metric (one per source) does the notifying, so a check that stops running never alarms
  * by itself and never leaves an alarm stuck: missing data is "not breaching".
  */
-import type { CallVaultConfig } from '#lib/config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { METRIC } from '#core/metrics.ts';
 import type { Clock, Log, Metrics } from '#core/ports.ts';
 import { isSilent, silenceScheduleOf, type DeliveryHistory } from '#core/silence.ts';

@@ -11,8 +11,8 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import { Construct } from 'constructs';
 import { CDR_COLUMNS, CDR_EXAMPLE_QUERIES, CDR_PARTITIONS, CDR_TABLE, type CdrColumn } from '#core/cdr-schema.ts';
 import { PROVIDERS } from '#core/types.ts';
-import type { CallVaultConfig } from '#lib/config.ts';
-import { PREFIX } from '#lib/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { PREFIX } from '#contract/resources.ts';
 import type { Storage } from './storage.ts';
 
 /** Where the workgroup writes query results, inside the archive bucket (expired after a week). */

@@ -6,8 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ConfigError, withoutDefaults, type CallVaultConfig } from '#lib/config.ts';
-import { ENV } from '#lib/resources.ts';
+import { ConfigError, withoutDefaults, type CallVaultConfig } from '#contract/config.ts';
+import { ENV } from '#contract/resources.ts';
 import { DEFAULT_FUNCTION_LOG_RETENTION, logRetentionFor } from './protection.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateContextOf, estimateEnvironment, type EnvironmentEstimate } from './function-environment.ts';
 

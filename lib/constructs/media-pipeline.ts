@@ -1,7 +1,7 @@
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { CallVaultConfig } from '#lib/config.ts';
-import { ENV, MEDIA_QUEUE, PREFIX } from '#lib/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { ENV, MEDIA_QUEUE, PREFIX } from '#contract/resources.ts';
 import type { CallVaultFunction } from './callvault-function.ts';
 import type { Storage } from './storage.ts';
 import { queueWorker, type WorkerQueue } from './worker-queue.ts';

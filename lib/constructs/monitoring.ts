@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { METRIC, METRICS_NAMESPACE, METRIC_DIMENSION, type MetricName } from '#core/metrics.ts';
-import { REPLAY_QUEUE, pascal, queueLifetimeSeconds } from '#lib/resources.ts';
+import { REPLAY_QUEUE, pascal, queueLifetimeSeconds } from '#contract/resources.ts';
 
 
 /** Period of every count alarm. */

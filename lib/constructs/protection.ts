@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { CallVaultConfig } from '#lib/config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 
 /** The services CallVault's data key encrypts for; a grant names one, so the key is usable only through it. */
 export type KeyService = 'dynamodb' | 's3' | 'sqs' | 'secretsmanager';

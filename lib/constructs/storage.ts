@@ -5,8 +5,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { CallVaultConfig } from '#lib/config.ts';
-import { CALLS_TABLE, CONTACTS_TABLE, ENV, PREFIX, type KeyAttribute, type TableDefinition } from '#lib/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { CALLS_TABLE, CONTACTS_TABLE, ENV, PREFIX, type KeyAttribute, type TableDefinition } from '#contract/resources.ts';
 import { dataKeyFor, grantKeyUse, type KeyAction } from './protection.ts';
 
 /** Item-level DynamoDB actions a function may be granted on a table (never Scan or DeleteItem). */
@@ -186,7 +186,7 @@ export class Storage extends Construct {
   }
 }
 
-/** Lifecycle of the archive bucket from config.retention (validated in lib/config.ts). */
+/** Lifecycle of the archive bucket from config.retention (validated in functions/contract/config.ts). */
 export function archiveLifecycleRules(
   retention: CallVaultConfig['retention'],
   noncurrentVersionExpirationDays: number,

@@ -8,8 +8,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { CallVaultConfig } from '#lib/config.ts';
-import { dlqName, queueRetentionProblems, type QueueDefinition } from '#lib/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { dlqName, queueRetentionProblems, type QueueDefinition } from '#contract/resources.ts';
 import { CallVaultFunction, type FunctionName } from './callvault-function.ts';
 import { grantKeyUse } from './protection.ts';
 
@@ -17,7 +17,7 @@ import { grantKeyUse } from './protection.ts';
 export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 
 export interface WorkerQueueProps {
-  /** Settings from lib/resources.ts (visibility, redrive, retention, batching). */
+  /** Settings from functions/contract/resources.ts (visibility, redrive, retention, batching). */
   readonly definition: QueueDefinition;
   /** Topic the DLQ alarm notifies. */
   readonly alarmTopic: sns.ITopic;
@@ -120,7 +120,7 @@ export function assertVisibilityCoversConsumer(definition: QueueDefinition, cons
   const needed = VISIBILITY_TO_TIMEOUT_RATIO * timeoutSeconds;
   if (definition.visibilityTimeoutSeconds < needed) {
     throw new Error(
-      `The ${definition.name} queue's visibility timeout (${definition.visibilityTimeoutSeconds} s) must be at least ${VISIBILITY_TO_TIMEOUT_RATIO}x its consumer's timeout (${timeoutSeconds} s), i.e. ${needed} s: raise visibilityTimeoutSeconds of the ${definition.name} queue in lib/resources.ts or lower the function timeout.`,
+      `The ${definition.name} queue's visibility timeout (${definition.visibilityTimeoutSeconds} s) must be at least ${VISIBILITY_TO_TIMEOUT_RATIO}x its consumer's timeout (${timeoutSeconds} s), i.e. ${needed} s: raise visibilityTimeoutSeconds of the ${definition.name} queue in functions/contract/resources.ts or lower the function timeout.`,
     );
   }
 }
@@ -128,7 +128,7 @@ export function assertVisibilityCoversConsumer(definition: QueueDefinition, cons
 /** Throws at synth when a message could expire on the queue before its last receive, or in the DLQ before an operator sees it. */
 export function assertRetentionKeepsDeadLetters(definition: QueueDefinition): void {
   const problems = queueRetentionProblems(definition);
-  if (problems.length) throw new Error(`Queue retention of "${definition.name}" in lib/resources.ts would lose messages:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length) throw new Error(`Queue retention of "${definition.name}" in functions/contract/resources.ts would lose messages:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 }
 
 /** The config key that caps each worker's event source (the ingest is capped by its reserved concurrency instead). */

@@ -6,13 +6,13 @@
  */
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
 import { fakeContext, startPoller } from '#bin/local/poller.ts';
-import { parseConfig } from '#lib/config.ts';
-import { ENV } from '#lib/resources.ts';
+import { parseConfig } from '#contract/config.ts';
+import { ENV } from '#contract/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { apiEvent, hipcallHangup, TOKEN } from '#test/support/ingest-harness.ts';
-import { strictAwsTarget } from '#test/support/aws-contract.ts';
+import { strictAwsTarget } from '#bin/aws-fidelity/aws-contract.ts';
 import { startFaultStack, waitFor } from './fault-stack.ts';
 
 export interface DynamoOutageResult {

@@ -2,7 +2,7 @@
  * The stack the fault scenarios break: DynamoDB (dynalite) and S3 (s3rver) each in a child process of
  * its own (test/support/emulator-process.ts), so stopping one is a real outage with the data kept;
  * SQS (local-aws-sqs) in this process, since no scenario stops it. Tables, bucket and queues come from
- * lib/resources.ts, as deployed. Readers here use plain clients; the functions get the strict AWS layer.
+ * functions/contract/resources.ts, as deployed. Readers here use plain clients; the functions get the strict AWS layer.
  */
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
@@ -14,7 +14,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ENV, QUEUES, TABLES } from '#lib/resources.ts';
+import { ENV, QUEUES, TABLES } from '#contract/resources.ts';
 import { ensureQueue, tableInput } from '#bin/local/emulators.ts';
 import { localClientConfig, localTarget, LOCAL_CREDENTIALS, LOCAL_REGION } from '#bin/local/target.ts';
 import type { AwsTarget } from '#adapters/aws.ts';

@@ -11,7 +11,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { parseConfig } from '#lib/config.ts';
+import { parseConfig } from '#contract/config.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
 import { webhookTokenSecretName } from '#lib/constructs/webhook-api.ts';
 import {
@@ -26,7 +26,7 @@ import {
   REPLAY_QUEUE,
   SQS_MAX_RETENTION_DAYS,
   queueLifetimeSeconds,
-} from '#lib/resources.ts';
+} from '#contract/resources.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };

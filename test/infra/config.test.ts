@@ -13,12 +13,12 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { ConfigError, parseConfig, withoutDefaults } from '#lib/config.ts';
+import { ConfigError, parseConfig, withoutDefaults } from '#contract/config.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
 import { hipcallApiSecretName } from '#lib/constructs/insight-cards.ts';
 import { archiveLifecycleRules } from '#lib/constructs/storage.ts';
 import { WorkerQueue } from '#lib/constructs/worker-queue.ts';
-import { ENV, INSIGHT_QUEUE, MEDIA_QUEUE, QUEUES, REPLAY_QUEUE, queueRetentionProblems } from '#lib/resources.ts';
+import { ENV, INSIGHT_QUEUE, MEDIA_QUEUE, QUEUES, REPLAY_QUEUE, queueRetentionProblems } from '#contract/resources.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -10,9 +10,9 @@ import { createApp } from '#bin/app.ts';
 import { METRIC, METRICS_NAMESPACE } from '#core/metrics.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { CLIENT_ERROR_SPIKE } from '#lib/constructs/monitoring.ts';
-import { ConfigError, parseConfig, throttleOf, withoutDefaults } from '#lib/config.ts';
+import { ConfigError, parseConfig, throttleOf, withoutDefaults } from '#contract/config.ts';
 import { UNKNOWN_SOURCE_THROTTLE } from '#lib/constructs/webhook-api.ts';
-import { REPLAY_QUEUE, queueLifetimeSeconds } from '#lib/resources.ts';
+import { REPLAY_QUEUE, queueLifetimeSeconds } from '#contract/resources.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DependsOn?: string[] };

@@ -10,7 +10,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { ConfigError, parseConfig } from '#lib/config.ts';
+import { ConfigError, parseConfig } from '#contract/config.ts';
 import { CALLS_TTL_ATTRIBUTE } from '#lib/constructs/storage.ts';
 
 type Json = Record<string, unknown>;

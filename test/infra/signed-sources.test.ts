@@ -11,7 +11,7 @@ import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
 import { signingSecretName, webhookTokenSecretName } from '#lib/constructs/webhook-api.ts';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json };

@@ -20,7 +20,7 @@ import { callsCommand, EXPORT_STATE, type ExportResult, type ExportedFile } from
 import { replayCommand } from '#bin/cli/archive.ts';
 import { CliError } from '#bin/cli/context.ts';
 import type { ReplayReport } from '#bin/cli/replay-raw.ts';
-import { S3_KEYS } from '#lib/resources.ts';
+import { S3_KEYS } from '#contract/resources.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { useLocalEndpoints } from '#test/support/local-endpoints.ts';
 

@@ -17,7 +17,7 @@ import { CliError } from '#bin/cli/context.ts';
 import { MediaStore } from '#adapters/media-store.ts';
 import { CDR_COLUMNS, CDR_EXAMPLE_QUERIES, CDR_PARTITIONS } from '#core/cdr-schema.ts';
 import type { CallRecord } from '#core/types.ts';
-import { S3_KEYS } from '#lib/resources.ts';
+import { S3_KEYS } from '#contract/resources.ts';
 import { fixture, hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { useLocalEndpoints } from '#test/support/local-endpoints.ts';
 import { SEED_DELIVERIES } from '#test/support/seeds.ts';

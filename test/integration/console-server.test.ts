@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
-import { S3_KEYS } from '#lib/resources.ts';
+import { S3_KEYS } from '#contract/resources.ts';
 import { ConsoleArchive } from '#bin/cli/console/reader.ts';
 import { ArchiveReader, type ReaderClient } from '#bin/cli/archive-reader.ts';
 import { startConsoleServer, type ConsoleServer } from '#bin/cli/console/server.ts';

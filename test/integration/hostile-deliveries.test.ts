@@ -2,7 +2,7 @@
  * Issue 7, "no 2xx for a delivery that can't be stored": every delivery the review found stranded in the
  * replay DLQ, or aliased, is either stored (the call item present, oversized parts retrievable from S3,
  * exact numbers kept as strings) or refused with a 4xx and quarantined. None is queued for a replay.
- * The ingest here is built with the strict AWS layer (test/support/aws-contract.ts), so a write AWS
+ * The ingest here is built with the strict AWS layer (bin/aws-fidelity/aws-contract.ts), so a write AWS
  * would refuse fails here as it would in AWS, even though dynalite accepts it.
  */
 import { createHash } from 'node:crypto';
@@ -11,13 +11,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext, startPoller, type SqsHandler } from '#bin/local/poller.ts';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { MAX_CALL_ID_BYTES } from '#core/providers/index.ts';
 import type { ExtrasPointer } from '#core/types.ts';
-import { strictAwsTarget } from '#test/support/aws-contract.ts';
+import { strictAwsTarget } from '#bin/aws-fidelity/aws-contract.ts';
 import { apiEvent, fixture, startIngestHarness, TOKEN, type Answer, type IngestHarness } from '#test/support/ingest-harness.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

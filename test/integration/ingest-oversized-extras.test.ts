@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memorySink } from '#test/support/aws-contract.ts';
+import { memorySink } from '#bin/aws-fidelity/aws-contract.ts';
 import { fixture, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { checkPermissions, synthTemplate } from '#test/support/permissions-contract.ts';
 

@@ -14,7 +14,7 @@ import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/clie
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
 import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/process.ts';
-import { memorySink, type AwsCall } from '#test/support/aws-contract.ts';
+import { memorySink, type AwsCall } from '#bin/aws-fidelity/aws-contract.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { checkPermissions, synthTemplate, type CfnTemplate } from '#test/support/permissions-contract.ts';
 import { projectRoot } from '#test/support/local-stack-process.ts';

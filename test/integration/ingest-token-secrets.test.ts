@@ -4,7 +4,7 @@
  * ingest read exactly the secrets its role names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memorySink } from '#test/support/aws-contract.ts';
+import { memorySink } from '#bin/aws-fidelity/aws-contract.ts';
 import { startFakeSecretsManager, type FakeSecretsManager } from '#test/support/fake-secrets-manager.ts';
 import { fixture, hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { checkPermissions, synthTemplate } from '#test/support/permissions-contract.ts';

@@ -5,7 +5,7 @@ import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBC
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { localClientConfig } from '#bin/local/target.ts';
-import { CALLS_TABLE } from '#lib/resources.ts';
+import { CALLS_TABLE } from '#contract/resources.ts';
 
 describe('local data kept from an earlier version', () => {
   let dir: string | undefined;

@@ -14,10 +14,10 @@ import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListO
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { startPoller } from '#bin/local/poller.ts';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
-import { strictAwsTarget } from '#test/support/aws-contract.ts';
+import { strictAwsTarget } from '#bin/aws-fidelity/aws-contract.ts';
 import { callKeyOf, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type Provider } from '#core/types.ts';
 import { METRIC, type MetricName } from '#core/metrics.ts';
 import { filedBySourceAndTotal, parseEmf, type EmfMetric } from '#test/support/emf.ts';

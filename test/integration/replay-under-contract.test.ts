@@ -12,13 +12,13 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { replayCommand } from '#bin/cli/archive.ts';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext, startPoller, type SqsHandler } from '#bin/local/poller.ts';
-import { ENV, S3_KEYS } from '#lib/resources.ts';
+import { ENV, S3_KEYS } from '#contract/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/process.ts';
 import type { ExtrasPointer } from '#core/types.ts';
-import { envSink, memorySink, strictAwsTarget, teeSink } from '#test/support/aws-contract.ts';
+import { envSink, memorySink, strictAwsTarget, teeSink } from '#bin/aws-fidelity/aws-contract.ts';
 import { apiEvent, fixture, startIngestHarness, TOKEN, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { useLocalEndpoints } from '#test/support/local-endpoints.ts';
 

@@ -11,13 +11,13 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Messa
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { fakeContext } from '#bin/local/poller.ts';
-import type { CallVaultConfig } from '#lib/config.ts';
-import { parseConfig } from '#lib/config.ts';
-import { ENV } from '#lib/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config.ts';
+import { ENV } from '#contract/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
-import { envSink, strictAwsTarget, teeSink, type CallSink } from '#test/support/aws-contract.ts';
+import { envSink, strictAwsTarget, teeSink, type CallSink } from '#bin/aws-fidelity/aws-contract.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 export const fixturesDir = new URL('../fixtures/', import.meta.url).pathname;

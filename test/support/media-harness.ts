@@ -11,12 +11,12 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig, type Emulators } from '#bin/local/emulators.ts';
 import { startPoller } from '#bin/local/poller.ts';
-import { ENV } from '#lib/resources.ts';
-import type { CallVaultConfig } from '#lib/config.ts';
+import { ENV } from '#contract/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
 import type { MediaInfo, MediaKind } from '#core/types.ts';
-import { strictAwsTarget } from '#test/support/aws-contract.ts';
+import { strictAwsTarget } from '#bin/aws-fidelity/aws-contract.ts';
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

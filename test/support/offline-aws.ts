@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AwsService, AwsTarget, SdkClient } from '#adapters/aws.ts';
-import type { MiddlewareStackLike } from '#test/support/aws-limits.ts';
+import type { MiddlewareStackLike } from '#bin/aws-fidelity/aws-limits.ts';
 
 export interface OfflineAws {
   /** Endpoints and credentials that are never contacted (the stack ends before sending). */

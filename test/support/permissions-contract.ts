@@ -1,20 +1,20 @@
 /**
  * The permissions contract: every AWS call a function made in the tests (recorded by
- * test/support/aws-contract.ts) must be allowed by that function's execution role in the synthesised
+ * bin/aws-fidelity/aws-contract.ts) must be allowed by that function's execution role in the synthesised
  * template, and every grant should be used by some call. The emulators check no IAM, so this is
  * where a missing grant (AccessDenied in AWS) or a superfluous one (least privilege) shows up.
  *
  * Template resources are named as the local stack names them: the construct ids come from
- * lib/resources.ts (table `calls`, queue `media`, DLQ `media-dlq`), the archive bucket is the local
+ * functions/contract/resources.ts (table `calls`, queue `media`, DLQ `media-dlq`), the archive bucket is the local
  * bucket, and a secret is named by its construct id (`WebhookToken-hipcall`).
  */
 import { readFileSync } from 'node:fs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createApp } from '#bin/app.ts';
 import { LOCAL_BUCKET, LOCAL_REGION } from '#bin/local/emulators.ts';
-import type { CallVaultConfig } from '#lib/config.ts';
-import { QUEUES, dlqName } from '#lib/resources.ts';
-import type { AwsCall, ContractFunction } from '#test/support/aws-contract.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { QUEUES, dlqName } from '#contract/resources.ts';
+import type { AwsCall, ContractFunction } from '#bin/aws-fidelity/aws-contract.ts';
 
 type Json = Record<string, unknown>;
 /** A synthesised CloudFormation template as JSON. */

@@ -16,7 +16,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dynamoDocument, FAST, PATIENT, s3Client, secretsClient, sqsClient } from '#adapters/aws.ts';
-import { composeInstruments, contractInstrument, fileSink, memorySink, readCallLog, strictAwsTarget, type CallSink } from '#test/support/aws-contract.ts';
+import { composeInstruments, contractInstrument, fileSink, memorySink, readCallLog, strictAwsTarget, type CallSink } from '#bin/aws-fidelity/aws-contract.ts';
 import { offlineAws } from '#test/support/offline-aws.ts';
 
 function recorded(sink: CallSink = memorySink()) {

@@ -3,8 +3,8 @@ import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs
 import { GetCommand, NumberValue, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { dynamoDocument, PATIENT, s3Client, sqsClient } from '#adapters/aws.ts';
-import { composeInstruments } from '#test/support/aws-contract.ts';
-import { itemBytes, limitsInstrument, MAX_ITEM_BYTES, MAX_SQS_MESSAGE_BYTES, numberProblem } from '#test/support/aws-limits.ts';
+import { composeInstruments } from '#bin/aws-fidelity/aws-contract.ts';
+import { itemBytes, limitsInstrument, MAX_ITEM_BYTES, MAX_SQS_MESSAGE_BYTES, numberProblem } from '#bin/aws-fidelity/aws-limits.ts';
 import { offlineAws } from '#test/support/offline-aws.ts';
 
 /** Real clients with the limits layer, ended before the network; `sent` lists what would have gone out. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cardTemplateSchema, type CardTemplate } from '#lib/config.ts';
+import { cardTemplateSchema, type CardTemplate } from '#contract/config.ts';
 import { allowedRowFields, buildCard, disallowedFields, formatCurrency, hasContent, sanitiseCard } from '#core/card.ts';
 import type { Contact } from '#core/contact.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { callsQueryInput } from '#bin/cli/archive.ts';
-import { CALLS_TABLE } from '#lib/resources.ts';
+import { CALLS_TABLE } from '#contract/resources.ts';
 
 describe('callsQueryInput', () => {
   it('asks the byDay index for one day, oldest first by callAt', () => {

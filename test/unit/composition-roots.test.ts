@@ -1,6 +1,6 @@
 /** The composition roots: each validates its function's environment once and says what is wrong. */
 import { describe, expect, it } from 'vitest';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { insightDeps } from '#functions/insight/deps.ts';

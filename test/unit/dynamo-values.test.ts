@@ -15,7 +15,7 @@ import {
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { parseJsonExact, readBody } from '#core/request.ts';
 import type { AdapterContext, NormalisedEvent } from '#core/types.ts';
-import { S3_KEYS } from '#lib/resources.ts';
+import { S3_KEYS } from '#contract/resources.ts';
 import { fixtureText } from '#test/unit/fixtures.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2030-01-01T00:00:00.000Z' };

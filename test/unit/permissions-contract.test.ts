@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AwsCall, ContractFunction } from '#test/support/aws-contract.ts';
+import type { AwsCall, ContractFunction } from '#bin/aws-fidelity/aws-contract.ts';
 import { checkPermissions, iamMatch, synthTemplate, type CfnTemplate } from '#test/support/permissions-contract.ts';
 
 type Json = Record<string, unknown>;

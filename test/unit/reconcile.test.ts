@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#lib/config.ts';
+import { parseConfig } from '#contract/config.ts';
 import { mergeDelivery } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { ApplyDelivery, ApplyOutcome, CallsStore } from '#core/ports.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KEY_PART_MAX_CHARS, PREFIX, S3_KEYS, safeKeyPart } from '#lib/resources.ts';
+import { KEY_PART_MAX_CHARS, PREFIX, S3_KEYS, safeKeyPart } from '#contract/resources.ts';
 import { MAX_CALL_ID_BYTES } from '#core/providers/index.ts';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');

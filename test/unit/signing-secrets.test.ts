@@ -9,7 +9,7 @@ import { FAST, secretsClient } from '#adapters/aws.ts';
 import { parseSigningSecret, SecretsManagerSigningSecrets, StaticSigningSecrets } from '#adapters/signing-secrets.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
-import { ENV } from '#lib/resources.ts';
+import { ENV } from '#contract/resources.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 /** What the stack's generated placeholder looks like once Secrets Manager has filled it in. */

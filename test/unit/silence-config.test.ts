@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, withoutDefaults } from '#lib/config.ts';
+import { ConfigError, parseConfig, withoutDefaults } from '#contract/config.ts';
 
 const withSilence = (silence: unknown) => ({ sources: [{ id: 'hipcall', provider: 'hipcall', silence }, { id: 'callhippo', provider: 'callhippo' }] });
 

@@ -3,9 +3,10 @@
  * the user's own AWS credentials (or the local stack's), so there is no hosted UI to secure.
  */
 import { parseArgs } from 'node:util';
-import { parseConfig, type CallVaultConfig } from '#lib/config.ts';
-import { ENV } from '#lib/resources.ts';
-import { CliError, readLocalEndpoints, readProjectConfig, stackOutputs } from '#bin/cli/context.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { ENV } from '#contract/resources.ts';
+import { CliError, readLocalEndpoints, stackOutputs } from '#bin/cli/context.ts';
+import { readProjectConfig } from '#bin/local/project-config.ts';
 import { ArchiveReader } from '#bin/cli/archive-reader.ts';
 import { ConsoleArchive } from './reader.ts';
 import { startConsoleServer, type ConsoleServer } from './server.ts';

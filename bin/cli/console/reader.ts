@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey } from '@aws-sdk/client-s3';
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { PREFIX, datePath, safeKeyPart } from '#lib/resources.ts';
+import { PREFIX, datePath, safeKeyPart } from '#contract/resources.ts';
 import type { CallRecord, CallStatus, MediaInfo, Provider } from '#core/types.ts';
 import { callsQueryInput, type ArchiveReader } from '#bin/cli/archive-reader.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The request profile of one representative call: how many AWS requests each function makes, counted
- * by running the real handlers on the local stack with the AWS call recorder (bin/local/aws-contract.ts)
+ * by running the real handlers on the local stack with the AWS call recorder (bin/aws-fidelity/aws-contract.ts)
  * on, never typed in. `recordProfile()` plays one answered inbound Hipcall call (call_init from a known
  * contact, so an Insight Card is sent, then call_hangup with a recording) and waits until the recording
  * is stored and the card's outcome is written. The result is checked in as profile.json; the
@@ -18,11 +18,11 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { callKeyOf } from '#core/types.ts';
-import { CALL_LOG_ENV, readCallLog, type AwsCall, type ContractFunction } from '#bin/local/aws-contract.ts';
-import { itemBytes } from '#bin/local/aws-limits.ts';
+import { CALL_LOG_ENV, readCallLog, type AwsCall, type ContractFunction } from '#bin/aws-fidelity/aws-contract.ts';
+import { itemBytes } from '#bin/aws-fidelity/aws-limits.ts';
 import { METRICS_LOG, startLocalStack } from '#bin/local/stack.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
-import { parseConfig } from '#lib/config.ts';
+import { parseConfig } from '#contract/config.ts';
 
 /** Where the checked-in profile lives. */
 export const PROFILE_PATH = fileURLToPath(new URL('./profile.json', import.meta.url));

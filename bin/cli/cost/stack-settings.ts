@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createApp } from '#bin/app.ts';
-import type { CallVaultConfig } from '#lib/config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 
 type Json = Record<string, unknown>;
 /** A synthesised CloudFormation template as JSON (with aws:cdk:path metadata). */
@@ -203,7 +203,7 @@ export function synthStack(config?: CallVaultConfig, cdkJsonPath = 'cdk.json'): 
   try {
     context = (JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as { context?: Json }).context ?? {};
   } catch {
-    // No cdk.json: the defaults of lib/config.ts, as `cdk synth` would use them.
+    // No cdk.json: the defaults of functions/contract/config.ts, as `cdk synth` would use them.
   }
   const { stack } = createApp({
     nag: false,

@@ -11,7 +11,7 @@ import { DynamoDBServiceException, type AttributeValue } from '@aws-sdk/client-d
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { BatchRequestTooLong, InvalidMessageContents, SQSServiceException, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { AwsService, SdkClient } from '#adapters/aws.ts';
-import { TABLES, type KeyAttribute, type TableDefinition } from '#lib/resources.ts';
+import { TABLES, type KeyAttribute, type TableDefinition } from '#contract/resources.ts';
 
 /** DynamoDB's item size limit: 400 KB. */
 export const MAX_ITEM_BYTES = 400 * 1024;
@@ -23,7 +23,7 @@ export const MAX_S3_KEY_BYTES = 1024;
 /** SQS: body plus attributes per message, and the sum over a batch (since August 2025; was 256 KiB). */
 export const MAX_SQS_MESSAGE_BYTES = 1_048_576;
 
-const SOURCE = 'refused by the AWS limits layer (bin/local/aws-limits.ts): AWS refuses this even though the local emulator accepts it';
+const SOURCE = 'refused by the AWS limits layer (bin/aws-fidelity/aws-limits.ts): AWS refuses this even though the local emulator accepts it';
 const metadata = { httpStatusCode: 400, attempts: 0, totalRetryDelay: 0 };
 
 function dynamoError(message: string): DynamoDBServiceException {

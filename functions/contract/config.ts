@@ -11,7 +11,7 @@ import '#core/zod-messages.ts';
 import type { CardTemplate as CoreCardTemplate } from '#core/card.ts';
 import { PROVIDERS, type Provider } from '#core/types.ts';
 import { isTimeZone, parseDays, parseHours } from '#core/silence.ts';
-import { MAX_MEDIA_DELAY_SECONDS } from '#lib/resources.ts';
+import { MAX_MEDIA_DELAY_SECONDS } from '#contract/resources.ts';
 
 /** Media delay per provider type, in seconds (Hipcall advises waiting ~10 s after hangup). */
 export const DEFAULT_MEDIA_DELAY: Record<Provider, number> = { hipcall: 10, callhippo: 5, postcall: 5 };

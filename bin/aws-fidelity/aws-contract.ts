@@ -2,8 +2,8 @@
  * The AWS contract layer: records every AWS call a function makes as the IAM action and
  * resource AWS would authorise (checked against the synthesised roles by
  * test/support/permissions-contract.ts), and refuses what AWS refuses but the emulators accept
- * (bin/local/aws-limits.ts). It lives in bin/local, not test/, because the local stack wraps its
- * functions' targets with it (`npm start` must not depend on test/); test/support re-exports it.
+ * (bin/aws-fidelity/aws-limits.ts). The local stack wraps its functions' targets with it too, so it
+ * lives in bin/, in a folder of its own that both the local stack and the tests import.
  *
  * How to wire it (a harness or the local stack in test mode):
  *   1. Build the function's AwsTarget as usual (emulator endpoints, region, credentials), then wrap it:
