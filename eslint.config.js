@@ -3,7 +3,10 @@ import tseslint from 'typescript-eslint';
 import { importGraph } from './eslint.import-graph.js';
 
 /** One import style: shared code through package.json "imports" aliases (#core/*, #adapters/*, #lib/*, …), never by climbing. */
-const noClimbing = { regex: '^\\.\\./', message: 'Import through a package.json alias (#core/*, #adapters/*, #functions/*, #lib/*, #bin/*, #test/*, #bench/*), not ../' };
+const noClimbing = {
+  regex: '^\\.\\./',
+  message: 'Import through a package.json alias (#core/*, #adapters/*, #functions/*, #lib/*, #bin/*, #test/*, #bench/*), not ../',
+};
 
 /**
  * The layers, bottom up: functions/core → functions/contract → functions/adapters → functions/<name> → lib
@@ -12,7 +15,9 @@ const noClimbing = { regex: '^\\.\\./', message: 'Import through a package.json 
 const layer = (files, forbidden, message, ignores = []) => ({
   files,
   ignores,
-  rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noClimbing, { regex: `^#(${forbidden.join('|')})/`, message }] }] },
+  rules: {
+    '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noClimbing, { regex: `^#(${forbidden.join('|')})/`, message }] }],
+  },
 });
 
 export default tseslint.config(
@@ -32,7 +37,14 @@ export default tseslint.config(
     files: ['functions/**/*.ts'],
     ignores: ['functions/*/deps.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: "Read the environment in the function's composition root (functions/<name>/deps.ts) and pass values in." }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: "Read the environment in the function's composition root (functions/<name>/deps.ts) and pass values in.",
+        },
+      ],
     },
   },
   {
@@ -40,8 +52,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: 'Literal[value=/^CALLVAULT_(LOCAL|MODE)/]', message: 'No local-mode switches in deployed code: bin/local builds the local dependencies and passes them to the composition root.' },
-        { selector: 'TemplateElement[value.raw=/CALLVAULT_(LOCAL|MODE)/]', message: 'No local-mode switches in deployed code: bin/local builds the local dependencies and passes them to the composition root.' },
+        {
+          selector: 'Literal[value=/^CALLVAULT_(LOCAL|MODE)/]',
+          message:
+            'No local-mode switches in deployed code: bin/local builds the local dependencies and passes them to the composition root.',
+        },
+        {
+          selector: 'TemplateElement[value.raw=/CALLVAULT_(LOCAL|MODE)/]',
+          message:
+            'No local-mode switches in deployed code: bin/local builds the local dependencies and passes them to the composition root.',
+        },
       ],
     },
   },
@@ -54,20 +74,50 @@ export default tseslint.config(
         {
           patterns: [
             noClimbing,
-            { group: ['@aws-sdk/*', 'aws-cdk-lib', 'aws-cdk-lib/*', 'node:http', 'node:https', 'undici'], message: 'functions/core is pure: I/O belongs in functions/adapters.' },
-            { regex: '^#(contract|lib|adapters|functions|bin|test|bench)/', message: 'functions/core depends on nothing outside itself: move the type into core, or pass it in.' },
+            {
+              group: ['@aws-sdk/*', 'aws-cdk-lib', 'aws-cdk-lib/*', 'node:http', 'node:https', 'undici'],
+              message: 'functions/core is pure: I/O belongs in functions/adapters.',
+            },
+            {
+              regex: '^#(contract|lib|adapters|functions|bin|test|bench)/',
+              message: 'functions/core depends on nothing outside itself: move the type into core, or pass it in.',
+            },
           ],
         },
       ],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'functions/core is pure: pass configuration in.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'functions/core is pure: pass configuration in.' },
+      ],
     },
   },
-  layer(['functions/contract/**/*.ts'], ['adapters', 'functions', 'lib', 'bin', 'test', 'bench'], 'functions/contract (config schema, resource definitions) stands on functions/core only.'),
-  layer(['functions/adapters/**/*.ts'], ['functions', 'lib', 'bin', 'test', 'bench'], 'functions/adapters implement the ports for the functions: they import core and contract only.'),
-  layer(['functions/*/*.ts'], ['lib', 'bin', 'test', 'bench'], 'Deployed code never imports the CDK side (lib/), the programs (bin/) or tests: move what both need into functions/contract.', ['functions/core/**', 'functions/contract/**', 'functions/adapters/**']),
+  layer(
+    ['functions/contract/**/*.ts'],
+    ['adapters', 'functions', 'lib', 'bin', 'test', 'bench'],
+    'functions/contract (config schema, resource definitions) stands on functions/core only.',
+  ),
+  layer(
+    ['functions/adapters/**/*.ts'],
+    ['functions', 'lib', 'bin', 'test', 'bench'],
+    'functions/adapters implement the ports for the functions: they import core and contract only.',
+  ),
+  layer(
+    ['functions/*/*.ts'],
+    ['lib', 'bin', 'test', 'bench'],
+    'Deployed code never imports the CDK side (lib/), the programs (bin/) or tests: move what both need into functions/contract.',
+    ['functions/core/**', 'functions/contract/**', 'functions/adapters/**'],
+  ),
   layer(['lib/**/*.ts'], ['bin', 'test', 'bench'], 'lib/ is the CDK side: it builds on functions/ and never on the programs or tests.'),
-  layer(['bin/aws-fidelity/**/*.ts'], ['lib', 'bin/local', 'bin/cli', 'test', 'bench'], 'The AWS-fidelity layer stands under the local stack and the tests; it imports only functions/.'),
-  layer(['bin/local/**/*.ts', 'bin/local.ts'], ['bin/cli', 'test', 'bench'], 'The local stack stands under the CLI: move what both need into bin/local or functions/.'),
+  layer(
+    ['bin/aws-fidelity/**/*.ts'],
+    ['lib', 'bin/local', 'bin/cli', 'test', 'bench'],
+    'The AWS-fidelity layer stands under the local stack and the tests; it imports only functions/.',
+  ),
+  layer(
+    ['bin/local/**/*.ts', 'bin/local.ts'],
+    ['bin/cli', 'test', 'bench'],
+    'The local stack stands under the CLI: move what both need into bin/local or functions/.',
+  ),
   layer(['bin/cli/**/*.ts', 'bin/callvault.ts'], ['test', 'bench'], 'The CLI never imports tests or benchmarks.'),
   {
     files: ['**/*.ts'],

@@ -7,7 +7,10 @@ import { dirname, join, normalize, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const aliases = Object.entries(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).imports ?? {}).map(([k, v]) => [k.slice(0, -1), v.slice(0, -1)]);
+const aliases = Object.entries(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).imports ?? {}).map(([k, v]) => [
+  k.slice(0, -1),
+  v.slice(0, -1),
+]);
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** The absolute path an import specifier names, when it is one of the project's own files. */
@@ -54,7 +57,11 @@ function pathBack(start, goal) {
 export const importGraph = {
   rules: {
     'no-import-cycle': {
-      meta: { type: 'problem', messages: { cycle: 'Import cycle: {{path}}. Move what both sides need into a module they can both import.' }, schema: [] },
+      meta: {
+        type: 'problem',
+        messages: { cycle: 'Import cycle: {{path}}. Move what both sides need into a module they can both import.' },
+        schema: [],
+      },
       create(context) {
         const file = normalize(context.filename);
         graph.delete(file);

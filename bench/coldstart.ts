@@ -120,7 +120,9 @@ function contributions(meta: Metafile): { input: string; bytes: number }[] {
 async function bundle(dir: string, name: string, entry: { file: string } | { contents: string }): Promise<Bundle> {
   const outfile = join(dir, name, 'index.mjs');
   const result = await build({
-    ...('file' in entry ? { entryPoints: [entry.file] } : { stdin: { contents: entry.contents, resolveDir: root, loader: 'ts', sourcefile: `${name}.ts` } }),
+    ...('file' in entry
+      ? { entryPoints: [entry.file] }
+      : { stdin: { contents: entry.contents, resolveDir: root, loader: 'ts', sourcefile: `${name}.ts` } }),
     outfile,
     absWorkingDir: root,
     bundle: true,
@@ -142,7 +144,10 @@ type Sample = { init: number; first: number; cpu: number };
 
 function startOnce(runner: string, file: string, event: unknown): Promise<Sample> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [runner, file, JSON.stringify(event)], { env: { PATH: process.env.PATH ?? '', ...ENVIRONMENT }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [runner, file, JSON.stringify(event)], {
+      env: { PATH: process.env.PATH ?? '', ...ENVIRONMENT },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -152,7 +157,8 @@ function startOnce(runner: string, file: string, event: unknown): Promise<Sample
     child.on('close', (code) => {
       clearTimeout(timer);
       const line = out.split('\n').find((l) => l.startsWith('@@coldstart '));
-      if (code !== 0 || !line) return fail(new Error(`the ${file} bundle did not answer its first event (exit ${code}): ${err.slice(-2000) || out.slice(-2000)}`));
+      if (code !== 0 || !line)
+        return fail(new Error(`the ${file} bundle did not answer its first event (exit ${code}): ${err.slice(-2000) || out.slice(-2000)}`));
       ok(JSON.parse(line.slice('@@coldstart '.length)) as Sample);
     });
   });
@@ -235,30 +241,62 @@ export async function runColdStartBench(options: { runs?: number; functions?: Me
     const load = { cores: cpus().length, loadavg1mBefore: loadBefore, loadavg1mAfter: loadavg()[0]! };
     const outDir = join(root, '.callvault', 'bench');
     await mkdir(outDir, { recursive: true });
-    await writeFile(join(outDir, 'coldstart.json'), JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, load, goalRatio: GOAL_RATIO, goalSizeRatio: GOAL_SIZE_RATIO, results }, null, 2) + '\n');
+    await writeFile(
+      join(outDir, 'coldstart.json'),
+      JSON.stringify(
+        { at: new Date().toISOString(), node: process.version, runs, load, goalRatio: GOAL_RATIO, goalSizeRatio: GOAL_SIZE_RATIO, results },
+        null,
+        2,
+      ) + '\n',
+    );
     printDetail(results, runs, load);
     return results.flatMap((r) => [
-      { name: `coldstart ${r.fn}: first response / bare clients`, value: r.ratio, unit: 'x', goal: `<= ${GOAL_RATIO}`, pass: r.ratio <= GOAL_RATIO },
+      {
+        name: `coldstart ${r.fn}: first response / bare clients`,
+        value: r.ratio,
+        unit: 'x',
+        goal: `<= ${GOAL_RATIO}`,
+        pass: r.ratio <= GOAL_RATIO,
+      },
       { name: `coldstart ${r.fn}: CPU to first response / bare`, value: r.cpuRatio, unit: 'x', goal: '', pass: true },
       { name: `coldstart ${r.fn}: bundle size`, value: r.bytes / KB, unit: 'KB', goal: '', pass: true },
-      { name: `coldstart ${r.fn}: bundle / bare clients bundle`, value: r.sizeRatio, unit: 'x', goal: `<= ${GOAL_SIZE_RATIO}`, pass: r.sizeRatio <= GOAL_SIZE_RATIO },
+      {
+        name: `coldstart ${r.fn}: bundle / bare clients bundle`,
+        value: r.sizeRatio,
+        unit: 'x',
+        goal: `<= ${GOAL_SIZE_RATIO}`,
+        pass: r.sizeRatio <= GOAL_SIZE_RATIO,
+      },
     ]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function printDetail(results: ColdStartResult[], runs: number, load: { cores: number; loadavg1mBefore: number; loadavg1mAfter: number }): void {
+function printDetail(
+  results: ColdStartResult[],
+  runs: number,
+  load: { cores: number; loadavg1mBefore: number; loadavg1mAfter: number },
+): void {
   console.log(`cold start, median of ${runs} fresh processes each (ms since process start; KB = 1000 bytes of minified ESM):`);
-  console.log(`machine: ${load.cores} cores, 1-minute load average ${load.loadavg1mBefore.toFixed(2)} before, ${load.loadavg1mAfter.toFixed(2)} after`);
-  console.log(`${'function'.padEnd(8)}  ${'bundle'.padStart(9)}  ${'bare'.padStart(9)}  ${'init'.padStart(7)}  ${'bare'.padStart(7)}  ${'1st resp'.padStart(8)}  ${'bare'.padStart(7)}  ratio  ${'cpu'.padStart(6)}  ${'bare'.padStart(6)}  ratio`);
+  console.log(
+    `machine: ${load.cores} cores, 1-minute load average ${load.loadavg1mBefore.toFixed(2)} before, ${load.loadavg1mAfter.toFixed(2)} after`,
+  );
+  console.log(
+    `${'function'.padEnd(8)}  ${'bundle'.padStart(9)}  ${'bare'.padStart(9)}  ${'init'.padStart(7)}  ${'bare'.padStart(7)}  ${'1st resp'.padStart(8)}  ${'bare'.padStart(7)}  ratio  ${'cpu'.padStart(6)}  ${'bare'.padStart(6)}  ratio`,
+  );
   for (const r of results) {
     const kb = (n: number) => `${(n / KB).toFixed(0)} KB`;
     const ms = (n: number) => `${n.toFixed(1)}`;
     console.log(
       `${r.fn.padEnd(8)}  ${kb(r.bytes).padStart(9)}  ${kb(r.bareBytes).padStart(9)}  ${ms(r.initMs).padStart(7)}  ${ms(r.bareInitMs).padStart(7)}  ${ms(r.firstMs).padStart(8)}  ${ms(r.bareFirstMs).padStart(7)}  ${r.ratio.toFixed(2)}x  ${ms(r.cpuMs).padStart(6)}  ${ms(r.bareCpuMs).padStart(6)}  ${r.cpuRatio.toFixed(2)}x`,
     );
-    console.log(`          largest: ${r.top.slice(0, 6).map((t) => `${t.input} ${(t.bytes / KB).toFixed(0)} KB`).join(', ')}`);
+    console.log(
+      `          largest: ${r.top
+        .slice(0, 6)
+        .map((t) => `${t.input} ${(t.bytes / KB).toFixed(0)} KB`)
+        .join(', ')}`,
+    );
   }
   console.log('');
 }

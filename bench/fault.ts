@@ -23,18 +23,48 @@ export async function runFaultBench(outDir = join(process.env.CALLVAULT_DATA_DIR
   const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
   const row = (name: string, value: number, unit: string, goal: string, pass: boolean): BenchRow => ({ name, value, unit, goal, pass });
   return [
-    row('fault: DynamoDB down, answered 2xx', dynamo.answered2xx, `of ${dynamo.deliveries}`, 'all', dynamo.answered2xx === dynamo.deliveries),
+    row(
+      'fault: DynamoDB down, answered 2xx',
+      dynamo.answered2xx,
+      `of ${dynamo.deliveries}`,
+      'all',
+      dynamo.answered2xx === dynamo.deliveries,
+    ),
     row('fault: DynamoDB down, applied after', dynamo.applied, `of ${dynamo.calls}`, 'all', dynamo.applied === dynamo.calls),
     row('fault: DynamoDB down, time to recover', dynamo.recoverMs, 'ms', 'reported', true),
-    row('fault: S3 down, stored whole', s3.storedWhole, `of ${s3.recordings}`, 'all, 0 uploads open', s3.storedWhole === s3.recordings && s3.openUploads === 0),
+    row(
+      'fault: S3 down, stored whole',
+      s3.storedWhole,
+      `of ${s3.recordings}`,
+      'all, 0 uploads open',
+      s3.storedWhole === s3.recordings && s3.openUploads === 0,
+    ),
     row('fault: S3 down, time to recover', s3.recoverMs, 'ms', 'reported', true),
-    row('fault: worker killed, stored whole', killed.storedWhole, `of ${killed.recordings}`, 'all', killed.storedWhole === killed.recordings),
+    row(
+      'fault: worker killed, stored whole',
+      killed.storedWhole,
+      `of ${killed.recordings}`,
+      'all',
+      killed.storedWhole === killed.recordings,
+    ),
     row('fault: worker killed, time to recover', killed.recoverMs, 'ms', 'reported (includes the visibility timeout)', true),
     row('fault: slow server, stored whole', slow.storedWhole, `of ${slow.recordings}`, 'all', slow.storedWhole === slow.recordings),
-    row('fault: slow server, buffers held after GC (peak growth)', mib(slow.peakLiveArrayBuffersGrowth), 'MiB', `< ${mib(slow.bodyBytes / 2)} (half the body)`, slow.peakLiveArrayBuffersGrowth < slow.bodyBytes / 2),
+    row(
+      'fault: slow server, buffers held after GC (peak growth)',
+      mib(slow.peakLiveArrayBuffersGrowth),
+      'MiB',
+      `< ${mib(slow.bodyBytes / 2)} (half the body)`,
+      slow.peakLiveArrayBuffersGrowth < slow.bodyBytes / 2,
+    ),
     row('fault: slow server, peak RSS growth (garbage included)', mib(slow.peakRssGrowth), 'MiB', 'reported', true),
     ...[reset, unavailable].map((h) =>
-      row(`fault: Hipcall API ${h.mode}, requests`, h.requests, `for ${h.calls} calls`, `<= ${h.allowed}, all failed`, h.requests <= h.allowed && h.outcomes.every((o) => o === 'failed')),
+      row(
+        `fault: Hipcall API ${h.mode}, requests`,
+        h.requests,
+        `for ${h.calls} calls`,
+        `<= ${h.allowed}, all failed`,
+        h.requests <= h.allowed && h.outcomes.every((o) => o === 'failed'),
+      ),
     ),
   ];
 }

@@ -51,8 +51,18 @@ export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
     const result = normaliseDelivery('hipcall', JSON.parse(body), { defaultCountry: config0.defaultCountry, receivedAt });
     if (result.outcome !== 'events') throw new Error('bench body must be a call event');
     const ev = result.events[0]!;
-    const { record } = mergeDelivery(undefined, { source: 'hipcall', event: ev, deliveryKey: deliveryKey(result.eventType, sha), now: receivedAt });
-    const update = table.upsertCommand(record, undefined, ev.media.map((m) => m.media), receivedAt);
+    const { record } = mergeDelivery(undefined, {
+      source: 'hipcall',
+      event: ev,
+      deliveryKey: deliveryKey(result.eventType, sha),
+      now: receivedAt,
+    });
+    const update = table.upsertCommand(
+      record,
+      undefined,
+      ev.media.map((m) => m.media),
+      receivedAt,
+    );
     const put = new PutObjectCommand({
       Bucket: emulators.bucket,
       Key: S3_KEYS.raw('hipcall', ev.fields.startedAt ?? receivedAt, uuid, receivedAt, `${result.eventType}-${sha.slice(0, 16)}`),
@@ -61,7 +71,10 @@ export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
       Metadata: { source: 'hipcall', 'received-at': receivedAt, 'sent-content-type': 'application/json' },
     });
     const job = { provider: 'hipcall', source: 'hipcall', callId: uuid, media: 'recording', url: ev.media[0]!.url, queuedAt: receivedAt };
-    const send = new SendMessageBatchCommand({ QueueUrl: emulators.queues.media, Entries: [{ Id: '0', MessageBody: JSON.stringify(job), DelaySeconds: 10 }] });
+    const send = new SendMessageBatchCommand({
+      QueueUrl: emulators.queues.media,
+      Entries: [{ Id: '0', MessageBody: JSON.stringify(job), DelaySeconds: 10 }],
+    });
     return () => Promise.all([doc.send(update), s3.send(put), sqs.send(send)]);
   };
   const bare = async (uuid: string, body: string) => {
@@ -118,9 +131,21 @@ export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
     },
   } as unknown as CallsTable;
   const archive = { putRaw: async () => undefined, putQuarantine: async () => undefined } as unknown as DeliveryArchive;
-  const queues = { sendMedia: async () => undefined, sendInsight: async () => undefined, sendReplay: async () => undefined } as unknown as JobQueues;
+  const queues = {
+    sendMedia: async () => undefined,
+    sendInsight: async () => undefined,
+    sendReplay: async () => undefined,
+  } as unknown as JobQueues;
   const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const deps: IngestDeps = { config: parseConfig({}), tokens: new StaticTokens(TOKEN), calls, archive, queues, log: silent, metrics: { count: () => undefined, measure: () => undefined } };
+  const deps: IngestDeps = {
+    config: parseConfig({}),
+    tokens: new StaticTokens(TOKEN),
+    calls,
+    archive,
+    queues,
+    log: silent,
+    metrics: { count: () => undefined, measure: () => undefined },
+  };
   const bodies = Array.from({ length: n }, (_, i) => event(hangup(`cpu-${i}`)));
   for (let i = 0; i < 2000; i++) await handleWebhook(event(hangup(`cpu-warm-${i}`)), deps);
   const samples: number[] = [];

@@ -87,7 +87,11 @@ export async function runInsightBench(endpoints: InsightBenchEndpoints, options:
     balance: 1000 + i,
   }));
   const doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: endpoints.dynamodb, region: endpoints.region, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
+    new DynamoDBClient({
+      endpoint: endpoints.dynamodb,
+      region: endpoints.region,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    }),
   );
   try {
     await new ContactsTable(doc, endpoints.tables.contacts).putAll(contacts);
@@ -132,7 +136,10 @@ export async function runInsightBench(endpoints: InsightBenchEndpoints, options:
   const latencies = [...arrived].map(([id, at]) => at - acked.get(id)!);
   if (failures.length) log(`insight bench: ${failures.length} deliveries failed, e.g. ${failures[0]}`);
   const missing = [...acked.keys()].filter((id) => !arrived.has(id));
-  if (missing.length) log(`insight bench: ${missing.length} card(s) missing; their insight outcomes: ${JSON.stringify(await outcomesOf(doc, endpoints.tables.calls ?? 'calls', missing))}`);
+  if (missing.length)
+    log(
+      `insight bench: ${missing.length} card(s) missing; their insight outcomes: ${JSON.stringify(await outcomesOf(doc, endpoints.tables.calls ?? 'calls', missing))}`,
+    );
   doc.destroy();
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
@@ -140,7 +147,13 @@ export async function runInsightBench(endpoints: InsightBenchEndpoints, options:
     { name: `insight card latency p50 (2xx → card, ${calls} calls)`, value: p50, unit: 'ms', goal: `< ${GOAL_P50}`, pass: p50 < GOAL_P50 },
     { name: 'insight card latency p99', value: p99, unit: 'ms', goal: `< ${GOAL_P99}`, pass: p99 < GOAL_P99 },
     { name: 'insight card latency max', value: latencies.length ? Math.max(...latencies) : NaN, unit: 'ms', goal: '', pass: true },
-    { name: 'insight cards delivered', value: arrived.size, unit: `of ${calls}`, goal: `= ${calls}`, pass: arrived.size === calls && failures.length === 0 },
+    {
+      name: 'insight cards delivered',
+      value: arrived.size,
+      unit: `of ${calls}`,
+      goal: `= ${calls}`,
+      pass: arrived.size === calls && failures.length === 0,
+    },
   ];
 }
 

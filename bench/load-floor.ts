@@ -36,7 +36,12 @@ export interface Floor {
 /** Start the floor server in a child process against `endpoints`' emulators; resolves when it listens. */
 export async function startFloor(endpoints: Pick<Endpoints, 'dynamodb' | 's3' | 'sqs'>): Promise<Floor> {
   // It deletes its table, bucket and queue before it exits: time for that before it is killed.
-  const server = await forkServer(fileURLToPath(import.meta.url), [JSON.stringify({ dynamodb: endpoints.dynamodb, s3: endpoints.s3, sqs: endpoints.sqs })], 'load floor server', 30_000);
+  const server = await forkServer(
+    fileURLToPath(import.meta.url),
+    [JSON.stringify({ dynamodb: endpoints.dynamodb, s3: endpoints.s3, sqs: endpoints.sqs })],
+    'load floor server',
+    30_000,
+  );
   return { url: `http://127.0.0.1:${server.port}/`, close: () => server.close() };
 }
 
@@ -59,12 +64,21 @@ async function serve(endpoints: { dynamodb: string; s3: string; sqs: string }): 
     const callId = /"uuid"\s*:\s*"([^"]+)"/.exec(body)?.[1] ?? `floor-${n}`;
     const now = new Date().toISOString();
     if (rawOnly) {
-      await s3.send(new PutObjectCommand({ Bucket: FLOOR_NAME, Key: `raw/hipcall/${callId}/${n++}.json`, Body: body, ContentType: 'application/json' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: FLOOR_NAME, Key: `raw/hipcall/${callId}/${n++}.json`, Body: body, ContentType: 'application/json' }),
+      );
       return;
     }
     await Promise.all([
-      sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ provider: 'hipcall', callId, media: 'recording', queuedAt: now }) })),
-      s3.send(new PutObjectCommand({ Bucket: FLOOR_NAME, Key: `raw/hipcall/${callId}/${n++}.json`, Body: body, ContentType: 'application/json' })),
+      sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify({ provider: 'hipcall', callId, media: 'recording', queuedAt: now }),
+        }),
+      ),
+      s3.send(
+        new PutObjectCommand({ Bucket: FLOOR_NAME, Key: `raw/hipcall/${callId}/${n++}.json`, Body: body, ContentType: 'application/json' }),
+      ),
       doc
         .send(
           new UpdateCommand({
@@ -108,7 +122,9 @@ async function serve(endpoints: { dynamodb: string; s3: string; sqs: string }): 
         for (;;) {
           const page = await s3.send(new ListObjectsV2Command({ Bucket: FLOOR_NAME, MaxKeys: 1000 }));
           if (!page.Contents?.length) break;
-          await s3.send(new DeleteObjectsCommand({ Bucket: FLOOR_NAME, Delete: { Objects: page.Contents.map((o) => ({ Key: o.Key! })), Quiet: true } }));
+          await s3.send(
+            new DeleteObjectsCommand({ Bucket: FLOOR_NAME, Delete: { Objects: page.Contents.map((o) => ({ Key: o.Key! })), Quiet: true } }),
+          );
         }
         await s3.send(new DeleteBucketCommand({ Bucket: FLOOR_NAME }));
       })(),

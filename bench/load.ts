@@ -75,7 +75,8 @@ export const hangupBody = (callId: string, recordUrl: string | null): string => 
 export function loadWorkload(opts: LoadWorkloadOptions): LoadDelivery[] {
   const deliveries = opts.deliveries ?? 2000;
   const calls = opts.calls ?? 1600;
-  if (calls > deliveries || calls < 1) throw new Error(`A load workload needs 1..deliveries calls (got ${calls} calls for ${deliveries} deliveries).`);
+  if (calls > deliveries || calls < 1)
+    throw new Error(`A load workload needs 1..deliveries calls (got ${calls} calls for ${deliveries} deliveries).`);
   const kb = opts.recordingKb ?? 32;
   const once = Array.from({ length: calls }, (_, i) => {
     const callId = loadCallId(opts.runId, i);
@@ -112,12 +113,16 @@ export async function sendDeliveries(url: string, deliveries: readonly LoadDeliv
   const outcomes: Record<string, number> = {};
   const post = (body: string) =>
     new Promise<{ status: number; text: string }>((resolve) => {
-      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', () => resolve({ status: 0, text: '' }));
-      });
+      const req = request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', () => resolve({ status: 0, text: '' }));
+        },
+      );
       req.on('error', () => resolve({ status: 0, text: '' }));
       req.end(body);
     });
@@ -216,7 +221,14 @@ const settled = (it: Item | undefined) => it?.status === 'completed' && it.recor
  * Wait (up to `timeoutMs`) for every call's recording to be stored and the replay queue to be empty, then
  * check everything. `before` are the metric totals taken before the run.
  */
-export async function verifyRun(stack: LoadStack, runId: string, calls: number, recordingKb: number, before: Record<string, number>, timeoutMs = 300_000): Promise<Verified> {
+export async function verifyRun(
+  stack: LoadStack,
+  runId: string,
+  calls: number,
+  recordingKb: number,
+  before: Record<string, number>,
+  timeoutMs = 300_000,
+): Promise<Verified> {
   const e = stack.endpoints;
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(e.dynamodb)));
   const s3 = new S3Client(localClientConfig(e.s3));
@@ -224,11 +236,19 @@ export async function verifyRun(stack: LoadStack, runId: string, calls: number, 
   const ids = Array.from({ length: calls }, (_, i) => loadCallId(runId, i));
   const started = Date.now();
   const finished = (totals: Record<string, number>) =>
-    [METRIC.mediaStored, METRIC.mediaFailed, METRIC.mediaExpired, METRIC.mediaRejected].reduce((n, m) => n + (totals[m] ?? 0) - (before[m] ?? 0), 0);
+    [METRIC.mediaStored, METRIC.mediaFailed, METRIC.mediaExpired, METRIC.mediaRejected].reduce(
+      (n, m) => n + (totals[m] ?? 0) - (before[m] ?? 0),
+      0,
+    );
   try {
     // Wait on the metrics log (cheap to read), not the table: polling 1,600 items would load the emulator being measured.
     for (;;) {
-      const { Attributes: a } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: e.queues.replay, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const { Attributes: a } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: e.queues.replay,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
       const replayPending = Number(a?.ApproximateNumberOfMessages ?? 0) + Number(a?.ApproximateNumberOfMessagesNotVisible ?? 0);
       if ((finished(countersOf(stack.dataDir)) >= calls && replayPending === 0) || Date.now() - started > timeoutMs) break;
       await new Promise((r) => setTimeout(r, 1000));
@@ -252,14 +272,22 @@ export async function verifyRun(stack: LoadStack, runId: string, calls: number, 
       // lib-dynamodb reads a list as an array and a string set as a Set: count either.
       const applied = it.events instanceof Set ? it.events.size : (it.events ?? []).length;
       if (applied !== 1) doubleApplied++;
-      const want = createHash('sha256').update(demoMediaBytes(recordingPath(id, recordingKb))!.body).digest('hex');
+      const want = createHash('sha256')
+        .update(demoMediaBytes(recordingPath(id, recordingKb))!.body)
+        .digest('hex');
       if (it.recording?.state === 'stored' && (it.recording.bytes !== expected || it.recording.sha256 !== want)) badRecordings++;
       const key = it.recording?.s3Key;
       // s3rver answers ListObjectsV2 with a 500 here, so each object is checked by HEAD.
-      if (key) heads.push(s3.send(new HeadObjectCommand({ Bucket: e.bucket, Key: key })).then((h) => {
-        recordingObjects++;
-        if (h.ContentLength !== expected) badRecordings++;
-      }, () => undefined));
+      if (key)
+        heads.push(
+          s3.send(new HeadObjectCommand({ Bucket: e.bucket, Key: key })).then(
+            (h) => {
+              recordingObjects++;
+              if (h.ContentLength !== expected) badRecordings++;
+            },
+            () => undefined,
+          ),
+        );
       if (heads.length >= 16) await Promise.all(heads.splice(0));
     }
     await Promise.all(heads);
@@ -317,39 +345,101 @@ export interface LoadBenchOptions {
 }
 
 /** Run the workload once per connection count against `stack`, each run with its own calls, verified before the next. */
-export async function runLoadBench(stack: LoadStack, opts: LoadBenchOptions = {}): Promise<{ rows: BenchRow[]; runs: LoadRun[]; floor?: FloorRun }> {
+export async function runLoadBench(
+  stack: LoadStack,
+  opts: LoadBenchOptions = {},
+): Promise<{ rows: BenchRow[]; runs: LoadRun[]; floor?: FloorRun }> {
   const log = opts.log ?? (() => undefined);
   const hipcall = stack.endpoints.sources.find((s) => s.provider === 'hipcall');
-  if (!hipcall) throw new Error('The local stack has no hipcall source: the load benchmark needs one (check the callvault config in cdk.json).');
+  if (!hipcall)
+    throw new Error('The local stack has no hipcall source: the load benchmark needs one (check the callvault config in cdk.json).');
   const kb = opts.recordingKb ?? 32;
   const stamp = Date.now().toString(36);
-  const warm = loadWorkload({ runId: `${stamp}w`, deliveries: opts.warmup ?? 200, calls: opts.warmup ?? 200, demoMedia: stack.endpoints.demoMedia, withoutRecordings: true });
+  const warm = loadWorkload({
+    runId: `${stamp}w`,
+    deliveries: opts.warmup ?? 200,
+    calls: opts.warmup ?? 200,
+    demoMedia: stack.endpoints.demoMedia,
+    withoutRecordings: true,
+  });
   await sendDeliveries(hipcall.url, warm, 8);
   const runs: LoadRun[] = [];
   const rows: BenchRow[] = [];
   for (const connections of opts.connections ?? [16, 64]) {
     const runId = `${stamp}c${connections}`;
-    const deliveries = loadWorkload({ runId, deliveries: opts.deliveries, calls: opts.calls, demoMedia: stack.endpoints.demoMedia, recordingKb: kb });
+    const deliveries = loadWorkload({
+      runId,
+      deliveries: opts.deliveries,
+      calls: opts.calls,
+      demoMedia: stack.endpoints.demoMedia,
+      recordingKb: kb,
+    });
     const calls = new Set(deliveries.map((d) => d.callId)).size;
     const before = countersOf(stack.dataDir);
     log(`load: ${deliveries.length} deliveries for ${calls} calls at ${connections} concurrent...`);
     const sent = await sendDeliveries(hipcall.url, deliveries, connections);
-    log(`load: ${sent.throughput.toFixed(0)}/s, p50 ${sent.p50.toFixed(1)} ms, p99 ${sent.p99.toFixed(1)} ms; waiting for the recordings...`);
+    log(
+      `load: ${sent.throughput.toFixed(0)}/s, p50 ${sent.p50.toFixed(1)} ms, p99 ${sent.p99.toFixed(1)} ms; waiting for the recordings...`,
+    );
     const verified = await verifyRun(stack, runId, calls, kb, before);
     runs.push({ connections, deliveries: deliveries.length, calls, sent, verified });
     const c = `${connections} concurrent`;
-    const answered2xx = Object.entries(sent.statuses).filter(([s]) => /^2/.test(s)).reduce((n, [, v]) => n + v, 0);
+    const answered2xx = Object.entries(sent.statuses)
+      .filter(([s]) => /^2/.test(s))
+      .reduce((n, [, v]) => n + v, 0);
     const strict = connections <= 16;
     rows.push(
-      { name: `load ${c}: throughput`, value: sent.throughput, unit: '/s', goal: strict ? `>= ${DEMO_SEQUENTIAL_BEST_PER_SECOND}` : '', pass: !strict || sent.throughput >= DEMO_SEQUENTIAL_BEST_PER_SECOND },
+      {
+        name: `load ${c}: throughput`,
+        value: sent.throughput,
+        unit: '/s',
+        goal: strict ? `>= ${DEMO_SEQUENTIAL_BEST_PER_SECOND}` : '',
+        pass: !strict || sent.throughput >= DEMO_SEQUENTIAL_BEST_PER_SECOND,
+      },
       { name: `load ${c}: ack p50`, value: sent.p50, unit: 'ms', goal: '', pass: true },
-      { name: `load ${c}: ack p99`, value: sent.p99, unit: 'ms', goal: strict ? `< ${GOAL_P99_MS}` : '', pass: !strict || sent.p99 < GOAL_P99_MS },
-      { name: `load ${c}: answered 2xx`, value: answered2xx, unit: `of ${deliveries.length}`, goal: `= ${deliveries.length}`, pass: answered2xx === deliveries.length },
+      {
+        name: `load ${c}: ack p99`,
+        value: sent.p99,
+        unit: 'ms',
+        goal: strict ? `< ${GOAL_P99_MS}` : '',
+        pass: !strict || sent.p99 < GOAL_P99_MS,
+      },
+      {
+        name: `load ${c}: answered 2xx`,
+        value: answered2xx,
+        unit: `of ${deliveries.length}`,
+        goal: `= ${deliveries.length}`,
+        pass: answered2xx === deliveries.length,
+      },
       { name: `load ${c}: calls lost`, value: verified.lost, unit: `of ${calls}`, goal: '= 0', pass: verified.lost === 0 },
-      { name: `load ${c}: calls in a wrong state`, value: verified.wrongState, unit: `of ${calls}`, goal: '= 0', pass: verified.wrongState === 0 },
-      { name: `load ${c}: recordings stored`, value: verified.recordingObjects, unit: `of ${calls}`, goal: `= ${calls}`, pass: verified.recordingObjects === calls && verified.badRecordings === 0 },
-      { name: `load ${c}: duplicates`, value: verified.doubleApplied + verified.duplicateMedia, unit: '', goal: strict ? '= 0' : '', pass: !strict || verified.doubleApplied + verified.duplicateMedia === 0 },
-      { name: `load ${c}: fell back to replay`, value: verified.replayFallbacks, unit: '', goal: strict ? '= 0' : '', pass: !strict || verified.replayFallbacks === 0 },
+      {
+        name: `load ${c}: calls in a wrong state`,
+        value: verified.wrongState,
+        unit: `of ${calls}`,
+        goal: '= 0',
+        pass: verified.wrongState === 0,
+      },
+      {
+        name: `load ${c}: recordings stored`,
+        value: verified.recordingObjects,
+        unit: `of ${calls}`,
+        goal: `= ${calls}`,
+        pass: verified.recordingObjects === calls && verified.badRecordings === 0,
+      },
+      {
+        name: `load ${c}: duplicates`,
+        value: verified.doubleApplied + verified.duplicateMedia,
+        unit: '',
+        goal: strict ? '= 0' : '',
+        pass: !strict || verified.doubleApplied + verified.duplicateMedia === 0,
+      },
+      {
+        name: `load ${c}: fell back to replay`,
+        value: verified.replayFallbacks,
+        unit: '',
+        goal: strict ? '= 0' : '',
+        pass: !strict || verified.replayFallbacks === 0,
+      },
     );
   }
   let floor: FloorRun | undefined;
@@ -358,19 +448,56 @@ export async function runLoadBench(stack: LoadStack, opts: LoadBenchOptions = {}
     const { startFloor } = await import('./load-floor.ts');
     const server = await startFloor(stack.endpoints);
     try {
-      const deliveries = loadWorkload({ runId: `${stamp}floor`, deliveries: opts.deliveries, calls: opts.calls, demoMedia: stack.endpoints.demoMedia, recordingKb: kb });
-      await sendDeliveries(server.url, loadWorkload({ runId: `${stamp}floorw`, deliveries: opts.warmup ?? 200, calls: opts.warmup ?? 200, demoMedia: stack.endpoints.demoMedia }), 8);
+      const deliveries = loadWorkload({
+        runId: `${stamp}floor`,
+        deliveries: opts.deliveries,
+        calls: opts.calls,
+        demoMedia: stack.endpoints.demoMedia,
+        recordingKb: kb,
+      });
+      await sendDeliveries(
+        server.url,
+        loadWorkload({
+          runId: `${stamp}floorw`,
+          deliveries: opts.warmup ?? 200,
+          calls: opts.warmup ?? 200,
+          demoMedia: stack.endpoints.demoMedia,
+        }),
+        8,
+      );
       log(`load floor: the same workload, answered after the delivery's AWS requests alone, at ${first.connections} concurrent...`);
       const sent = await sendDeliveries(server.url, deliveries, first.connections);
-      const rawOnly = await sendDeliveries(`${server.url}raw`, loadWorkload({ runId: `${stamp}floorraw`, deliveries: opts.deliveries, calls: opts.calls, demoMedia: stack.endpoints.demoMedia, recordingKb: kb }), first.connections);
-      floor = { connections: first.connections, deliveries: deliveries.length, sent, rawOnly, stackShare: first.sent.throughput / sent.throughput };
+      const rawOnly = await sendDeliveries(
+        `${server.url}raw`,
+        loadWorkload({
+          runId: `${stamp}floorraw`,
+          deliveries: opts.deliveries,
+          calls: opts.calls,
+          demoMedia: stack.endpoints.demoMedia,
+          recordingKb: kb,
+        }),
+        first.connections,
+      );
+      floor = {
+        connections: first.connections,
+        deliveries: deliveries.length,
+        sent,
+        rawOnly,
+        stackShare: first.sent.throughput / sent.throughput,
+      };
     } finally {
       await server.close();
     }
     const c = `${floor.connections} concurrent`;
     const ok = floor.sent.statuses['200'] ?? 0;
     rows.push(
-      { name: `load floor ${c}: answered (AWS requests only)`, value: ok, unit: `of ${floor.deliveries}`, goal: `= ${floor.deliveries}`, pass: ok === floor.deliveries },
+      {
+        name: `load floor ${c}: answered (AWS requests only)`,
+        value: ok,
+        unit: `of ${floor.deliveries}`,
+        goal: `= ${floor.deliveries}`,
+        pass: ok === floor.deliveries,
+      },
       { name: `load floor ${c}: throughput (AWS requests only)`, value: floor.sent.throughput, unit: '/s', goal: '', pass: true },
       { name: `load floor ${c}: ack p99 (AWS requests only)`, value: floor.sent.p99, unit: 'ms', goal: '', pass: true },
       { name: `load floor ${c}: throughput, raw/ copy alone`, value: floor.rawOnly.throughput, unit: '/s', goal: '', pass: true },
@@ -400,9 +527,13 @@ export async function runLoadGroup(argv: readonly string[] = process.argv.slice(
   if (argv.includes('--running')) {
     const { readFile } = await import('node:fs/promises');
     const dataDir = process.env.CALLVAULT_DATA_DIR || '.callvault';
-    const endpoints = JSON.parse(await readFile(join(dataDir, 'endpoints.json'), 'utf8').catch(() => {
-      throw new Error(`No running local stack found (${join(dataDir, 'endpoints.json')} is missing): start it with npm start, or drop --running.`);
-    })) as Endpoints;
+    const endpoints = JSON.parse(
+      await readFile(join(dataDir, 'endpoints.json'), 'utf8').catch(() => {
+        throw new Error(
+          `No running local stack found (${join(dataDir, 'endpoints.json')} is missing): start it with npm start, or drop --running.`,
+        );
+      }),
+    ) as Endpoints;
     stack = { endpoints, dataDir };
   } else {
     const { startLocalStackProcess } = await import('#test/support/local-stack-process.ts');
@@ -414,7 +545,13 @@ export async function runLoadGroup(argv: readonly string[] = process.argv.slice(
     const { rows, runs, floor } = await runLoadBench(stack, { log });
     const { writeBenchJson } = await import('./stats.ts');
     const { cpus } = await import('node:os');
-    const file = await writeBenchJson('load', { cores: cpus().length, node: process.version, goals: { throughputPerSecond: DEMO_SEQUENTIAL_BEST_PER_SECOND, p99Ms: GOAL_P99_MS }, runs, floor });
+    const file = await writeBenchJson('load', {
+      cores: cpus().length,
+      node: process.version,
+      goals: { throughputPerSecond: DEMO_SEQUENTIAL_BEST_PER_SECOND, p99Ms: GOAL_P99_MS },
+      runs,
+      floor,
+    });
     log(`load: numbers written to ${file}`);
     return rows;
   } finally {

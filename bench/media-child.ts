@@ -45,17 +45,28 @@ async function emulatorTarget() {
 
 /** Load everything first (a warm Lambda), then hand back the job to time. */
 async function prepareWorker(): Promise<Run> {
-  const [{ createMediaHandler }, { mediaDeps }, { fakeContext }] = await Promise.all([import('#functions/media/handler.ts'), import('#functions/media/deps.ts'), import('#bin/local/poller.ts')]);
+  const [{ createMediaHandler }, { mediaDeps }, { fakeContext }] = await Promise.all([
+    import('#functions/media/handler.ts'),
+    import('#functions/media/deps.ts'),
+    import('#bin/local/poller.ts'),
+  ]);
   // As the local stack builds it: http and the bench's media server allowed.
   const fetchAllow = (process.env.CALLVAULT_FETCH_ALLOW ?? '').split(',').filter(Boolean);
-  const handler = createMediaHandler(mediaDeps(process.env, { target: await emulatorTarget(), allowHttp: true, fetchAllow, visibilityChangeCountsAsReceive: true }));
+  const handler = createMediaHandler(
+    mediaDeps(process.env, { target: await emulatorTarget(), allowHttp: true, fetchAllow, visibilityChangeCountsAsReceive: true }),
+  );
   const event: SQSEvent = {
     Records: [
       {
         messageId: 'bench-1',
         receiptHandle: 'bench-receipt',
         body: JSON.stringify(input.job),
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'bench', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'bench',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
         messageAttributes: {},
         md5OfBody: '',
         eventSource: 'aws:sqs',
@@ -71,14 +82,18 @@ async function prepareWorker(): Promise<Run> {
 }
 
 async function prepareBare(): Promise<Run> {
-  const [{ request }, { Upload }, { s3Client, PATIENT }] = await Promise.all([import('undici'), import('@aws-sdk/lib-storage'), import('#adapters/aws.ts')]);
+  const [{ request }, { Upload }, { s3Client, PATIENT }] = await Promise.all([
+    import('undici'),
+    import('@aws-sdk/lib-storage'),
+    import('#adapters/aws.ts'),
+  ]);
   const client = s3Client(PATIENT, await emulatorTarget());
   return async () => {
     const res = await request(input.url);
     const upload = new Upload({
       client,
-    partSize: 8 * 1024 * 1024,
-    queueSize: 2,
+      partSize: 8 * 1024 * 1024,
+      queueSize: 2,
       params: { Bucket: input.bucket!, Key: input.key!, Body: res.body, ContentType: 'audio/mpeg' },
     });
     await upload.done();

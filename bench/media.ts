@@ -48,7 +48,12 @@ export interface MediaBenchOptions {
 /** The V8 flags Lambda's Node.js bootstrap derives from AWS_LAMBDA_FUNCTION_MEMORY_SIZE. */
 export function lambdaNodeFlags(memoryMb: number): string[] {
   const newSpace = Math.floor(memoryMb / 10);
-  return ['--expose-gc', '--max-http-header-size=81920', `--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMb - newSpace}`];
+  return [
+    '--expose-gc',
+    '--max-http-header-size=81920',
+    `--max-semi-space-size=${Math.floor(newSpace / 2)}`,
+    `--max-old-space-size=${memoryMb - newSpace}`,
+  ];
 }
 
 interface ChildResult {
@@ -131,7 +136,10 @@ async function bundleChild(): Promise<string> {
 
 function runChild(file: string, flags: string[], input: object, env: Record<string, string>): Promise<ChildResult> {
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [...flags, file, JSON.stringify(input)], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...flags, file, JSON.stringify(input)], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
@@ -189,10 +197,19 @@ export async function runMediaBench(opts: MediaBenchOptions = {}): Promise<Bench
 
     const worker = async (label: string, kind: 'big' | 'small', bytes: number): Promise<ChildResult> => {
       const callId = `bench-${kind}-${bytes}-${++n}`;
-      const job: MediaJob = { provider: 'hipcall', source: 'hipcall', callId, media: 'recording', url: source!.url(`/${kind}/${bytes}.mp3`), queuedAt: new Date().toISOString() };
+      const job: MediaJob = {
+        provider: 'hipcall',
+        source: 'hipcall',
+        callId,
+        media: 'recording',
+        url: source!.url(`/${kind}/${bytes}.mp3`),
+        queuedAt: new Date().toISOString(),
+      };
       log(`media bench: ${label} ...`);
       const r = await runChild(child, flags, { mode: 'worker', url: job.url, job }, env);
-      const { Item } = await doc.send(new GetCommand({ TableName: em!.tables.calls, Key: { callKey: callKeyOf('hipcall', callId) }, ConsistentRead: true }));
+      const { Item } = await doc.send(
+        new GetCommand({ TableName: em!.tables.calls, Key: { callKey: callKeyOf('hipcall', callId) }, ConsistentRead: true }),
+      );
       const info = (Item as CallRecord | undefined)?.recording;
       if (r.failures || info?.state !== 'stored' || info.bytes !== bytes || info.sha256 !== expectedSha(bytes)) {
         throw new Error(`media bench: ${label} did not store the file whole: ${JSON.stringify(info)}`);
@@ -238,14 +255,26 @@ export async function runMediaBench(opts: MediaBenchOptions = {}): Promise<Bench
     const shortBigPeak = peak(shortBig);
     const shortSmallPeak = peak(shortSmall);
     const ratio = speed(bigRuns) / speed(bareRuns);
-    const row = (name: string, value: number, unit: string, goal = '', pass = true): BenchRow => ({ name: `media: ${name}`, value, unit, goal, pass });
+    const row = (name: string, value: number, unit: string, goal = '', pass = true): BenchRow => ({
+      name: `media: ${name}`,
+      value,
+      unit,
+      goal,
+      pass,
+    });
     return [
       row(`worker peak RSS, ${sz(small)}`, shortBigPeak, 'MiB', `< ${GOAL_PEAK_MIB}`, shortBigPeak < GOAL_PEAK_MIB),
       row(`worker peak RSS, ${sz(big)}`, bigPeak, 'MiB', `< ${GOAL_PEAK_MIB}`, bigPeak < GOAL_PEAK_MIB),
       row(`peak ${sz(big)} / ${sz(small)}`, bigPeak / shortBigPeak, 'x', `<= ${GOAL_FLAT}`, bigPeak <= shortBigPeak * GOAL_FLAT),
       row(`worker peak RSS, ${sz(small)}, 1-4 KiB pieces`, shortSmallPeak, 'MiB', `< ${GOAL_PEAK_MIB}`, shortSmallPeak < GOAL_PEAK_MIB),
       row(`worker peak RSS, ${sz(big)}, 1-4 KiB pieces`, tricklePeak, 'MiB', `< ${GOAL_PEAK_MIB}`, tricklePeak < GOAL_PEAK_MIB),
-      row(`peak ${sz(big)} / ${sz(small)}, 1-4 KiB pieces`, tricklePeak / shortSmallPeak, 'x', `<= ${GOAL_FLAT}`, tricklePeak <= shortSmallPeak * GOAL_FLAT),
+      row(
+        `peak ${sz(big)} / ${sz(small)}, 1-4 KiB pieces`,
+        tricklePeak / shortSmallPeak,
+        'x',
+        `<= ${GOAL_FLAT}`,
+        tricklePeak <= shortSmallPeak * GOAL_FLAT,
+      ),
       row(`worker throughput, ${sz(big)}`, speed(bigRuns), 'MiB/s'),
       row(`bare Upload throughput, ${sz(big)}`, speed(bareRuns), 'MiB/s'),
       row('worker / bare Upload throughput', ratio, 'x', `>= ${GOAL_RATIO}`, ratio >= GOAL_RATIO),

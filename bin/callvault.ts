@@ -19,15 +19,41 @@ export interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
-  urls: { summary: 'urls [--local]                         print each source\'s webhook URL, token included', run: (argv) => urlsCommand(argv) },
-  calls: { summary: 'calls list|get|download|export [--local] find calls, read one with links to its media, save media, export a window (resumable)', run: (argv) => callsCommand(argv) },
+  urls: {
+    summary: "urls [--local]                         print each source's webhook URL, token included",
+    run: (argv) => urlsCommand(argv),
+  },
+  calls: {
+    summary:
+      'calls list|get|download|export [--local] find calls, read one with links to its media, save media, export a window (resumable)',
+    run: (argv) => callsCommand(argv),
+  },
   contacts: { summary: 'contacts import FILE.csv [--local]   load contacts for Insight Cards', run: (argv) => contactsCommand(argv) },
-  check: { summary: 'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries', run: (argv) => checkCommand(argv) },
-  replay: { summary: 'replay --dlq NAME | --unapplied | --since D --until D [--dry-run]  send dead-lettered or unapplied work round again, or re-apply raw/ through today\'s adapters', run: (argv) => replayCommand(argv) },
-  query: { summary: 'query "<SQL>" --local [--json]         run SQL over the archive\'s calls table (DuckDB, local stack)', run: (argv) => queryCommand(argv) },
-  console: { summary: 'console [--local] [--port N] [--json]  browse, filter and play calls in a local web page (127.0.0.1 only)', run: (argv) => consoleCommand(argv) },
-  reconcile: { summary: 'reconcile hipcall --source ID --since T  fill the archive\'s gaps from Hipcall\'s calls list (--dry-run lists them)', run: (argv) => reconcileCommand(argv) },
-  cost: { summary: 'cost --calls-per-month N [--json]       monthly AWS cost per service, from the stack\'s own settings', run: (argv) => costCommand(argv) },
+  check: {
+    summary: 'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries',
+    run: (argv) => checkCommand(argv),
+  },
+  replay: {
+    summary:
+      "replay --dlq NAME | --unapplied | --since D --until D [--dry-run]  send dead-lettered or unapplied work round again, or re-apply raw/ through today's adapters",
+    run: (argv) => replayCommand(argv),
+  },
+  query: {
+    summary: 'query "<SQL>" --local [--json]         run SQL over the archive\'s calls table (DuckDB, local stack)',
+    run: (argv) => queryCommand(argv),
+  },
+  console: {
+    summary: 'console [--local] [--port N] [--json]  browse, filter and play calls in a local web page (127.0.0.1 only)',
+    run: (argv) => consoleCommand(argv),
+  },
+  reconcile: {
+    summary: "reconcile hipcall --source ID --since T  fill the archive's gaps from Hipcall's calls list (--dry-run lists them)",
+    run: (argv) => reconcileCommand(argv),
+  },
+  cost: {
+    summary: "cost --calls-per-month N [--json]       monthly AWS cost per service, from the stack's own settings",
+    run: (argv) => costCommand(argv),
+  },
 };
 
 const usage = () =>

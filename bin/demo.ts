@@ -148,7 +148,13 @@ function flows(media: string): { deliveries: Delivery[]; expected: Expected[]; c
         recordingUri: `${media}${p.pcRec}`,
         transcriptUri: `${media}${p.pcTx}`,
         callerDetails: { name: 'John Smith', phoneNumber: '+1-555-123-4567', language: 'English' },
-        callAnalysis: { summary: 'Customer called to schedule a product demo.', mood: 'Positive', score: 85, callOutcome: 'Demo Scheduled', classification: 'Sales Inquiry' },
+        callAnalysis: {
+          summary: 'Customer called to schedule a product demo.',
+          mood: 'Positive',
+          score: 85,
+          callOutcome: 'Demo Scheduled',
+          classification: 'Sales Inquiry',
+        },
       },
     },
   ];
@@ -164,7 +170,12 @@ function flows(media: string): { deliveries: Delivery[]; expected: Expected[]; c
 }
 
 async function post(url: string, body: unknown): Promise<string> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`POST ${new URL(url).pathname.replace(/[^/]+$/, '***')} answered ${res.status}: ${text.slice(0, 200)}`);
   return (JSON.parse(text) as { status?: string }).status ?? String(res.status);
@@ -179,7 +190,8 @@ interface Row {
 }
 
 async function round(endpoints: Endpoints, doc: DynamoDBDocumentClient, timeoutS: number): Promise<boolean> {
-  if (!endpoints.demoMedia) throw new Error('endpoints.json has no "demoMedia": restart the local stack (npm start) so its demo media server is running.');
+  if (!endpoints.demoMedia)
+    throw new Error('endpoints.json has no "demoMedia": restart the local stack (npm start) so its demo media server is running.');
   const { deliveries, expected, cards } = flows(endpoints.demoMedia);
   await new ContactsTable(doc, endpoints.tables.contacts).putAll([DEMO_CONTACT]);
   for (const d of deliveries) {
@@ -205,13 +217,23 @@ async function round(endpoints: Endpoints, doc: DynamoDBDocumentClient, timeoutS
   }
   printTable(rows);
   const mediaOk = rows.every((r) => r.match);
-  console.log(mediaOk ? `\nAll ${rows.length} media files stored and verified.` : `\nNot all media were stored within ${timeoutS} s (is the local stack running its media poller?).`);
+  console.log(
+    mediaOk
+      ? `\nAll ${rows.length} media files stored and verified.`
+      : `\nNot all media were stored within ${timeoutS} s (is the local stack running its media poller?).`,
+  );
   const cardsOk = await checkCards(endpoints, doc, cards, deadline);
   return mediaOk && cardsOk;
 }
 
 /** The contact the demo's Hipcall calls come from (seed 003's caller). */
-const DEMO_CONTACT: Contact = { phone: '+442045205757', name: 'Jane Smith', company: 'Acme Corp', balance: 4250, link: 'https://crm.example.com/contacts/jane' };
+const DEMO_CONTACT: Contact = {
+  phone: '+442045205757',
+  name: 'Jane Smith',
+  company: 'Acme Corp',
+  balance: 4250,
+  link: 'https://crm.example.com/contacts/jane',
+};
 
 /** Every demo call_init has its Insight Card at the stand-in Hipcall API and `insight.state = sent` on its item. */
 async function checkCards(endpoints: Endpoints, doc: DynamoDBDocumentClient, callIds: string[], deadline: number): Promise<boolean> {
@@ -220,8 +242,16 @@ async function checkCards(endpoints: Endpoints, doc: DynamoDBDocumentClient, cal
   for (;;) {
     const res = await fetch(`${endpoints.hipcallMock}/_cards`, { signal: AbortSignal.timeout(5000) });
     found = ((await res.json()) as { callId: string; card: unknown }[]).filter((c) => callIds.includes(c.callId));
-    const items = await doc.send(new BatchGetCommand({ RequestItems: { [endpoints.tables.calls]: { Keys: callIds.map((id) => ({ callKey: callKeyOf('hipcall', id) })), ConsistentRead: true } } }));
-    states = new Map(((items.Responses?.[endpoints.tables.calls] ?? []) as CallRecord[]).map((i) => [i.callId, i.insight?.state ?? 'none']));
+    const items = await doc.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [endpoints.tables.calls]: { Keys: callIds.map((id) => ({ callKey: callKeyOf('hipcall', id) })), ConsistentRead: true },
+        },
+      }),
+    );
+    states = new Map(
+      ((items.Responses?.[endpoints.tables.calls] ?? []) as CallRecord[]).map((i) => [i.callId, i.insight?.state ?? 'none']),
+    );
     const done = callIds.every((id) => found.some((c) => c.callId === id) && states.get(id) === 'sent');
     if (done || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 300));
@@ -232,7 +262,9 @@ async function checkCards(endpoints: Endpoints, doc: DynamoDBDocumentClient, cal
     const card = found.find((c) => c.callId === id);
     const good = Boolean(card) && states.get(id) === 'sent';
     ok &&= good;
-    console.log(`  ${id.padEnd(34)} insight=${(states.get(id) ?? 'none').padEnd(9)} card=${card ? 'received' : 'missing'}  ${good ? 'ok' : 'FAIL'}`);
+    console.log(
+      `  ${id.padEnd(34)} insight=${(states.get(id) ?? 'none').padEnd(9)} card=${card ? 'received' : 'missing'}  ${good ? 'ok' : 'FAIL'}`,
+    );
   }
   console.log(ok ? `All ${callIds.length} cards delivered.` : 'Not every card arrived (is the local stack running its insight poller?).');
   return ok;
@@ -250,7 +282,8 @@ function printTable(rows: Row[]): void {
   }));
   const cols = Object.keys(table[0]!) as (keyof (typeof table)[number])[];
   const width = (c: (typeof cols)[number]) => Math.max(c.length, ...table.map((t) => t[c].length));
-  const line = (cells: Record<string, string>) => cols.map((c) => (c === 'bytes' ? cells[c]!.padStart(width(c)) : cells[c]!.padEnd(width(c)))).join('  ');
+  const line = (cells: Record<string, string>) =>
+    cols.map((c) => (c === 'bytes' ? cells[c]!.padStart(width(c)) : cells[c]!.padEnd(width(c)))).join('  ');
   console.log('');
   console.log(line(Object.fromEntries(cols.map((c) => [c, c]))));
   console.log(cols.map((c) => '-'.repeat(width(c))).join('  '));

@@ -32,7 +32,9 @@ Try it: npm run demo -- --once      Stop: Ctrl-C`);
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') {
-    console.error(`A port is already in use (${e.message}). Stop the other process, or choose other ports with PORT, DYNAMODB_PORT, S3_PORT and SQS_PORT.`);
+    console.error(
+      `A port is already in use (${e.message}). Stop the other process, or choose other ports with PORT, DYNAMODB_PORT, S3_PORT and SQS_PORT.`,
+    );
   } else {
     console.error(`The local stack could not start: ${e.message}`);
   }

@@ -64,13 +64,28 @@ export class CallVaultStack extends Stack {
     }
     if (config.analytics.glue) {
       this.analytics = new Analytics(this, 'Analytics', { analytics: config.analytics, storage: this.storage });
-      new CfnOutput(this, 'AthenaWorkGroup', { value: config.analytics.workGroup, description: `Athena workgroup of the named queries; the table is ${config.analytics.database}.calls` });
+      new CfnOutput(this, 'AthenaWorkGroup', {
+        value: config.analytics.workGroup,
+        description: `Athena workgroup of the named queries; the table is ${config.analytics.database}.calls`,
+      });
     }
     if (config.sources.some((s) => s.reconcile)) {
-      this.reconcile = new Reconcile(this, 'Reconcile', { config, storage: this.storage, mediaQueue: this.mediaPipeline.jobs, insightCards: this.insightCards });
+      this.reconcile = new Reconcile(this, 'Reconcile', {
+        config,
+        storage: this.storage,
+        mediaQueue: this.mediaPipeline.jobs,
+        insightCards: this.insightCards,
+      });
     }
     // Every variable is set by now: a config too big for Lambda's 4 KB environment stops here, as a ConfigError.
-    for (const fn of [this.webhookApi.ingestFunction, this.mediaPipeline.worker, this.insightCards.worker, ...(this.silenceCheck ? [this.silenceCheck.function] : []), ...(this.reconcile ? [this.reconcile.function] : [])]) fn.assertEnvironmentFits();
+    for (const fn of [
+      this.webhookApi.ingestFunction,
+      this.mediaPipeline.worker,
+      this.insightCards.worker,
+      ...(this.silenceCheck ? [this.silenceCheck.function] : []),
+      ...(this.reconcile ? [this.reconcile.function] : []),
+    ])
+      fn.assertEnvironmentFits();
     const ingest = this.webhookApi.ingestFunction;
     // The handler answers every request it can, fallbacks included; Errors counts only invocations that threw or timed out.
     this.monitoring.alarmOnErrors(
@@ -96,7 +111,10 @@ export class CallVaultStack extends Stack {
       sourceIds: config.sources.map((s) => s.id),
     });
 
-    new CfnOutput(this, 'WebhookBaseUrl', { value: this.webhookApi.baseUrl, description: 'Base of every webhook URL: {base}/{source}/{token}' });
+    new CfnOutput(this, 'WebhookBaseUrl', {
+      value: this.webhookApi.baseUrl,
+      description: 'Base of every webhook URL: {base}/{source}/{token}',
+    });
     for (const endpoint of this.webhookApi.endpoints) {
       const name = pascal(endpoint.sourceId);
       new CfnOutput(this, `WebhookUrl${name}`, {
@@ -110,7 +128,10 @@ export class CallVaultStack extends Stack {
     }
     for (const [sourceId, secret] of this.insightCards.hipcallApiSecrets) {
       const name = pascal(sourceId);
-      new CfnOutput(this, `HipcallApiTokenSecretArn${name}`, { value: secret.secretArn, description: `Hipcall API token secret of source "${sourceId}"` });
+      new CfnOutput(this, `HipcallApiTokenSecretArn${name}`, {
+        value: secret.secretArn,
+        description: `Hipcall API token secret of source "${sourceId}"`,
+      });
       new CfnOutput(this, `HipcallApiTokenCommand${name}`, {
         value: `aws secretsmanager put-secret-value --secret-id ${secret.secretArn} --secret-string '${HIPCALL_API_SECRET_SHAPE}'`,
         description: `Run once after deploy with your Hipcall API token: Insight Cards and fresh recording URLs of "${sourceId}" need it`,
@@ -131,7 +152,10 @@ export class CallVaultStack extends Stack {
     new CfnOutput(this, 'InsightDlqUrl', { value: this.insightCards.jobs.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ReplayQueueUrl', { value: this.webhookApi.replayQueue.queue.queueUrl });
     new CfnOutput(this, 'ReplayDlqUrl', { value: this.webhookApi.replayQueue.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn, description: 'Subscribe here to receive every CallVault alarm (README: "Operating CallVault")' });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: alarmTopic.topicArn,
+      description: 'Subscribe here to receive every CallVault alarm (README: "Operating CallVault")',
+    });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboardName}`,
       description: 'The pipeline end to end, per source',

@@ -120,7 +120,13 @@ function dynamoGrants(command: string, input: Json): Grant[] {
       return Object.keys((input.RequestItems as Json) ?? {}).map((t) => ({ action, resource: table(t) }));
     case 'TransactWriteItems':
     case 'TransactGetItems': {
-      const kinds: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem', Get: 'GetItem' };
+      const kinds: Record<string, string> = {
+        Put: 'PutItem',
+        Update: 'UpdateItem',
+        Delete: 'DeleteItem',
+        ConditionCheck: 'ConditionCheckItem',
+        Get: 'GetItem',
+      };
       return ((input.TransactItems as Json[]) ?? []).flatMap((item) =>
         Object.entries(kinds)
           .filter(([k]) => item[k])
@@ -195,7 +201,10 @@ function secretsGrants(command: string, input: Json): Grant[] {
   if (command === 'BatchGetSecretValue') {
     // Authorised per secret as GetSecretValue, plus the batch action itself on "*".
     const ids = (input.SecretIdList as string[] | undefined) ?? [];
-    return [{ action: 'secretsmanager:BatchGetSecretValue', resource: '*' }, ...ids.map((id) => ({ action: 'secretsmanager:GetSecretValue', resource: secretNameOf(id) }))];
+    return [
+      { action: 'secretsmanager:BatchGetSecretValue', resource: '*' },
+      ...ids.map((id) => ({ action: 'secretsmanager:GetSecretValue', resource: secretNameOf(id) })),
+    ];
   }
   return [{ action: `secretsmanager:${command}`, resource: typeof input.SecretId === 'string' ? secretNameOf(input.SecretId) : '*' }];
 }

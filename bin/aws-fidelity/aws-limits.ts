@@ -23,11 +23,17 @@ export const MAX_S3_KEY_BYTES = 1024;
 /** SQS: body plus attributes per message, and the sum over a batch (since August 2025; was 256 KiB). */
 export const MAX_SQS_MESSAGE_BYTES = 1_048_576;
 
-const SOURCE = 'refused by the AWS limits layer (bin/aws-fidelity/aws-limits.ts): AWS refuses this even though the local emulator accepts it';
+const SOURCE =
+  'refused by the AWS limits layer (bin/aws-fidelity/aws-limits.ts): AWS refuses this even though the local emulator accepts it';
 const metadata = { httpStatusCode: 400, attempts: 0, totalRetryDelay: 0 };
 
 function dynamoError(message: string): DynamoDBServiceException {
-  return new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', $metadata: metadata, message: `${message} (${SOURCE})` });
+  return new DynamoDBServiceException({
+    name: 'ValidationException',
+    $fault: 'client',
+    $metadata: metadata,
+    message: `${message} (${SOURCE})`,
+  });
 }
 
 const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -111,9 +117,15 @@ function* numbersOf(v: AttributeValue): Generator<string> {
 function checkAttributes(attrs: Record<string, AttributeValue> | undefined, where: string): void {
   if (!attrs) return;
   for (const [name, v] of Object.entries(attrs)) {
-    if (!name.isWellFormed()) throw dynamoError(`One or more parameter values were invalid: an attribute name in ${where} is not a well-formed UTF-16 string (lone surrogate)`);
+    if (!name.isWellFormed())
+      throw dynamoError(
+        `One or more parameter values were invalid: an attribute name in ${where} is not a well-formed UTF-16 string (lone surrogate)`,
+      );
     for (const s of stringsOf(v)) {
-      if (!s.isWellFormed()) throw dynamoError(`One or more parameter values were invalid: ${where}.${name} holds a string that is not well-formed UTF-16 (lone surrogate); AWS cannot encode it as UTF-8`);
+      if (!s.isWellFormed())
+        throw dynamoError(
+          `One or more parameter values were invalid: ${where}.${name} holds a string that is not well-formed UTF-16 (lone surrogate); AWS cannot encode it as UTF-8`,
+        );
     }
     for (const n of numbersOf(v)) {
       const problem = numberProblem(n);
@@ -147,10 +159,14 @@ function checkKeyValue(attr: KeyAttribute, role: 'hash' | 'range', v: AttributeV
   }
   const bytes = valueBytes(v);
   if (role === 'hash' && bytes > MAX_PARTITION_KEY_BYTES) {
-    throw dynamoError(`One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of ${MAX_PARTITION_KEY_BYTES} bytes (${attr.name}: ${bytes} bytes${index ? `, IndexName: ${index}` : ''})`);
+    throw dynamoError(
+      `One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of ${MAX_PARTITION_KEY_BYTES} bytes (${attr.name}: ${bytes} bytes${index ? `, IndexName: ${index}` : ''})`,
+    );
   }
   if (role === 'range' && bytes > MAX_SORT_KEY_BYTES) {
-    throw dynamoError(`One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of ${MAX_SORT_KEY_BYTES} bytes (${attr.name}: ${bytes} bytes${index ? `, IndexName: ${index}` : ''})`);
+    throw dynamoError(
+      `One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of ${MAX_SORT_KEY_BYTES} bytes (${attr.name}: ${bytes} bytes${index ? `, IndexName: ${index}` : ''})`,
+    );
   }
 }
 
@@ -176,7 +192,8 @@ function checkItem(tableName: string | undefined, item: Record<string, Attribute
   checkPrimaryKey(table, item);
   checkIndexKeys(table, item);
   const bytes = itemBytes(item);
-  if (bytes > MAX_ITEM_BYTES) throw dynamoError(`Item size has exceeded the maximum allowed size (${bytes} bytes, limit ${MAX_ITEM_BYTES})`);
+  if (bytes > MAX_ITEM_BYTES)
+    throw dynamoError(`Item size has exceeded the maximum allowed size (${bytes} bytes, limit ${MAX_ITEM_BYTES})`);
 }
 
 function checkKey(tableName: string | undefined, key: Record<string, AttributeValue> | undefined): void {
@@ -241,7 +258,9 @@ function checkUpdate(input: UpdateInput): void {
   for (const keyword of ['SET', 'ADD']) for (const m of (clauses.get(keyword) ?? '').matchAll(/:[A-Za-z0-9_]+/g)) stored.add(m[0]);
   const lowerBound = itemBytes(input.Key ?? {}) + [...stored].reduce((sum, p) => sum + (values[p] ? valueBytes(values[p]) : 0), 0);
   if (lowerBound > MAX_ITEM_BYTES) {
-    throw dynamoError(`Item size to update has exceeded the maximum allowed size (at least ${lowerBound} bytes from the key and the update's values alone, limit ${MAX_ITEM_BYTES})`);
+    throw dynamoError(
+      `Item size to update has exceeded the maximum allowed size (at least ${lowerBound} bytes from the key and the update's values alone, limit ${MAX_ITEM_BYTES})`,
+    );
   }
   const assigned: Record<string, AttributeValue | undefined> = {};
   for (const part of topLevelParts(clauses.get('SET') ?? '')) {
@@ -259,7 +278,8 @@ function checkDynamo(command: string, input: Json): void {
   const tableName = input.TableName as string | undefined;
   checkAttributes(input.ExpressionAttributeValues as Record<string, AttributeValue> | undefined, 'ExpressionAttributeValues');
   for (const [placeholder, name] of Object.entries((input.ExpressionAttributeNames as Record<string, string> | undefined) ?? {})) {
-    if (!name.isWellFormed()) throw dynamoError(`One or more parameter values were invalid: ExpressionAttributeNames ${placeholder} is not well-formed UTF-16`);
+    if (!name.isWellFormed())
+      throw dynamoError(`One or more parameter values were invalid: ExpressionAttributeNames ${placeholder} is not well-formed UTF-16`);
   }
   switch (command) {
     case 'PutItemCommand':
@@ -281,7 +301,9 @@ function checkDynamo(command: string, input: Json): void {
       }
       return;
     case 'BatchGetItemCommand':
-      for (const [table, request] of Object.entries((input.RequestItems as Record<string, { Keys?: Record<string, AttributeValue>[] }>) ?? {})) {
+      for (const [table, request] of Object.entries(
+        (input.RequestItems as Record<string, { Keys?: Record<string, AttributeValue>[] }>) ?? {},
+      )) {
         for (const key of request.Keys ?? []) checkKey(table, key);
       }
       return;
@@ -330,7 +352,10 @@ export function sqsMessageBytes(body: string, attributes: Record<string, Message
 
 function checkMessageContents(body: string): void {
   if (!body.isWellFormed()) {
-    throw new InvalidMessageContents({ $metadata: metadata, message: `Invalid characters found. The message body is not well-formed UTF-16 (lone surrogate) (${SOURCE})` });
+    throw new InvalidMessageContents({
+      $metadata: metadata,
+      message: `Invalid characters found. The message body is not well-formed UTF-16 (lone surrogate) (${SOURCE})`,
+    });
   }
 }
 
@@ -386,7 +411,15 @@ export function limitsInstrument(): (client: SdkClient, service: AwsService) => 
 /** The part of the smithy middleware stack this layer uses (the clients' own types differ per service). */
 export interface MiddlewareStackLike {
   add(
-    middleware: (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>,
-    options: { step: 'initialize' | 'serialize' | 'build' | 'finalizeRequest' | 'deserialize'; priority?: 'high' | 'normal' | 'low'; name?: string; override?: boolean },
+    middleware: (
+      next: (args: { input: unknown }) => Promise<unknown>,
+      context: { commandName?: string },
+    ) => (args: { input: unknown }) => Promise<unknown>,
+    options: {
+      step: 'initialize' | 'serialize' | 'build' | 'finalizeRequest' | 'deserialize';
+      priority?: 'high' | 'normal' | 'low';
+      name?: string;
+      override?: boolean;
+    },
   ): void;
 }

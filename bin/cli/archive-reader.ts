@@ -63,10 +63,18 @@ export function callsQueryInput(q: CallsQuery): QueryCommandInput {
     names['#t'] = CALL_INDEX_TIME;
     if (q.from !== undefined) values[':from'] = q.from;
     if (q.to !== undefined) values[':to'] = q.to;
-    condition += q.from !== undefined && q.to !== undefined ? ' AND #t BETWEEN :from AND :to' : q.from !== undefined ? ' AND #t >= :from' : ' AND #t <= :to';
+    condition +=
+      q.from !== undefined && q.to !== undefined
+        ? ' AND #t BETWEEN :from AND :to'
+        : q.from !== undefined
+          ? ' AND #t >= :from'
+          : ' AND #t <= :to';
   }
   const filters: string[] = [];
-  for (const [field, value] of [['source', q.source], ['status', q.status]] as const) {
+  for (const [field, value] of [
+    ['source', q.source],
+    ['status', q.status],
+  ] as const) {
     if (value === undefined) continue;
     names[`#${field}`] = field;
     values[`:${field}`] = value;
@@ -96,7 +104,13 @@ export function storedMedia(record: CallRecord): StoredMedia[] {
   for (const media of MEDIA_KINDS) {
     const info = record[media];
     if (info?.state !== 'stored' || !info.s3Key) continue;
-    out.push({ media, s3Key: info.s3Key, ...(info.bytes !== undefined ? { bytes: info.bytes } : {}), ...(info.sha256 ? { sha256: info.sha256 } : {}), ...(info.contentType ? { contentType: info.contentType } : {}) });
+    out.push({
+      media,
+      s3Key: info.s3Key,
+      ...(info.bytes !== undefined ? { bytes: info.bytes } : {}),
+      ...(info.sha256 ? { sha256: info.sha256 } : {}),
+      ...(info.contentType ? { contentType: info.contentType } : {}),
+    });
   }
   return out;
 }
@@ -104,7 +118,8 @@ export function storedMedia(record: CallRecord): StoredMedia[] {
 /** `YYYY-MM-DD` days from `since` to `until`, inclusive, in order. */
 export function daysBetween(since: string, until: string): string[] {
   const days: string[] = [];
-  for (let t = Date.parse(`${since}T00:00:00Z`), end = Date.parse(`${until}T00:00:00Z`); t <= end; t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+  for (let t = Date.parse(`${since}T00:00:00Z`), end = Date.parse(`${until}T00:00:00Z`); t <= end; t += 86_400_000)
+    days.push(new Date(t).toISOString().slice(0, 10));
   return days;
 }
 
@@ -131,7 +146,9 @@ export class ArchiveReader {
 
   /** One call's item as stored (internal attributes included), or undefined. */
   async item(provider: Provider, callId: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { callKey: callKeyOf(provider, callId) }, ConsistentRead: true }));
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { callKey: callKeyOf(provider, callId) }, ConsistentRead: true }),
+    );
     return Item;
   }
 
@@ -147,7 +164,9 @@ export class ArchiveReader {
     const items: CallRecord[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.doc.send(new QueryCommand({ ...input, ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}), ExclusiveStartKey: start }));
+      const page = await this.doc.send(
+        new QueryCommand({ ...input, ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}), ExclusiveStartKey: start }),
+      );
       items.push(...(page.Items ?? []).map(publicRecord));
       start = page.LastEvaluatedKey;
     } while (start && items.length < limit);

@@ -6,7 +6,13 @@
 import { parseArgs } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
 import { pascal } from '#contract/resources.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
@@ -29,14 +35,12 @@ const common = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-
-
 export const URLS_USAGE = `Usage: callvault urls [--local] [--stack CallVault] [--region R]
 Prints each source's webhook URL, token included, to paste into the provider's dashboard.`;
 
 export async function urlsCommand(argv: string[], out: Out = console.log): Promise<number> {
   const { values } = parseArgs({ args: argv, options: common, strict: true });
-  if (values.help) return out(URLS_USAGE), 0;
+  if (values.help) return (out(URLS_USAGE), 0);
   if (values.local) {
     const e = await readLocalEndpoints();
     for (const s of e.sources) out(`${s.id.padEnd(12)} ${s.provider.padEnd(10)} ${s.url}`);
@@ -78,14 +82,33 @@ export interface ReplayIo {
   config?: CallVaultConfig;
 }
 
-async function replayFromRaw(values: { since?: string | undefined; until?: string | undefined; source?: string | undefined; 'dry-run': boolean; json: boolean; local: boolean; stack: string; region?: string | undefined }, out: Out, io: ReplayIo): Promise<number> {
+async function replayFromRaw(
+  values: {
+    since?: string | undefined;
+    until?: string | undefined;
+    source?: string | undefined;
+    'dry-run': boolean;
+    json: boolean;
+    local: boolean;
+    stack: string;
+    region?: string | undefined;
+  },
+  out: Out,
+  io: ReplayIo,
+): Promise<number> {
   const since = dayFlag('--since', values.since);
   const until = dayFlag('--until', values.until);
   if (since > until) throw new CliError(`--since (${since}) is after --until (${until}): swap them.`);
   const config = io.config ?? (await readProjectConfig());
   const reader = await openReader(values, {});
   try {
-    const report = await replayRaw(reader, { config, since, until, ...(values.source !== undefined ? { source: values.source } : {}), dryRun: values['dry-run'] });
+    const report = await replayRaw(reader, {
+      config,
+      since,
+      until,
+      ...(values.source !== undefined ? { source: values.source } : {}),
+      dryRun: values['dry-run'],
+    });
     if (values.json) out(JSON.stringify(report, null, 2));
     else for (const line of describeReplay(report)) out(line);
     // A call that could not be brought up to date is worth a non-zero exit: a script should notice.
@@ -115,8 +138,20 @@ async function target(values: { local: boolean; stack: string; region?: string }
   }
   const o = await stackOutputs(values.stack, values.region);
   const region = values.region ? { region: values.region } : {};
-  const key: Record<string, string> = { media: 'MediaQueueUrl', mediaDlq: 'MediaDlqUrl', insight: 'InsightQueueUrl', insightDlq: 'InsightDlqUrl', replay: 'ReplayQueueUrl', replayDlq: 'ReplayDlqUrl' };
-  return { sqs: new SQSClient(region), s3: new S3Client(region), bucket: o.ArchiveBucketName ?? '', queue: (name) => (key[name] ? o[key[name]!] : undefined) };
+  const key: Record<string, string> = {
+    media: 'MediaQueueUrl',
+    mediaDlq: 'MediaDlqUrl',
+    insight: 'InsightQueueUrl',
+    insightDlq: 'InsightDlqUrl',
+    replay: 'ReplayQueueUrl',
+    replayDlq: 'ReplayDlqUrl',
+  };
+  return {
+    sqs: new SQSClient(region),
+    s3: new S3Client(region),
+    bucket: o.ArchiveBucketName ?? '',
+    queue: (name) => (key[name] ? o[key[name]!] : undefined),
+  };
 }
 
 export async function replayCommand(argv: string[], out: Out = console.log, io: ReplayIo = {}): Promise<number> {
@@ -135,29 +170,45 @@ export async function replayCommand(argv: string[], out: Out = console.log, io: 
     },
     strict: true,
   });
-  if (values.help) return out(REPLAY_USAGE), 0;
+  if (values.help) return (out(REPLAY_USAGE), 0);
   const fromRaw = values.since !== undefined || values.until !== undefined;
-  if ([Boolean(values.dlq), values.unapplied, fromRaw].filter(Boolean).length !== 1) throw new CliError(`Give exactly one of --dlq NAME, --unapplied, or --since/--until.\n\n${REPLAY_USAGE}`);
+  if ([Boolean(values.dlq), values.unapplied, fromRaw].filter(Boolean).length !== 1)
+    throw new CliError(`Give exactly one of --dlq NAME, --unapplied, or --since/--until.\n\n${REPLAY_USAGE}`);
   if (fromRaw) return replayFromRaw(values, out, io);
-  if (values.source !== undefined || values['dry-run']) throw new CliError('--source and --dry-run go with --since/--until (replaying raw/), not with --dlq or --unapplied.');
+  if (values.source !== undefined || values['dry-run'])
+    throw new CliError('--source and --dry-run go with --since/--until (replaying raw/), not with --dlq or --unapplied.');
   const max = Number(values.max);
   const t = await target(values);
   try {
     if (values.dlq) {
-      if (!['media', 'insight', 'replay'].includes(values.dlq)) throw new CliError(`--dlq must be media, insight or replay, not "${values.dlq}".`);
+      if (!['media', 'insight', 'replay'].includes(values.dlq))
+        throw new CliError(`--dlq must be media, insight or replay, not "${values.dlq}".`);
       const from = t.queue(`${values.dlq}Dlq`);
       const to = t.queue(values.dlq);
       if (!from || !to) throw new CliError(`Queue URLs for "${values.dlq}" were not found.`);
       let moved = 0;
       while (moved < max) {
-        const { Messages = [] } = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: from, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
+        const { Messages = [] } = await t.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: from, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
+        );
         if (!Messages.length) break;
-        const sent = await t.sqs.send(new SendMessageBatchCommand({ QueueUrl: to, Entries: Messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body! })) }));
+        const sent = await t.sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: to, Entries: Messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body! })) }),
+        );
         const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
         const done = Messages.filter((_, i) => ok.has(String(i)));
-        if (done.length) await t.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: from, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        if (done.length)
+          await t.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: from,
+              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+            }),
+          );
         moved += done.length;
-        if (done.length < Messages.length) throw new CliError(`${Messages.length - done.length} message(s) could not be sent back to ${values.dlq}; they stay in the DLQ. Run the command again.`);
+        if (done.length < Messages.length)
+          throw new CliError(
+            `${Messages.length - done.length} message(s) could not be sent back to ${values.dlq}; they stay in the DLQ. Run the command again.`,
+          );
       }
       out(`${moved} message(s) moved from the ${values.dlq} DLQ back to the ${values.dlq} queue.`);
       return 0;
@@ -173,7 +224,12 @@ export async function replayCommand(argv: string[], out: Out = console.log, io: 
         if (!o.Key?.endsWith('.unapplied.json') || sent >= max) continue;
         // raw/{provider}/{YYYY}/{MM}/{DD}/{callId}/{receivedAt}-{eventKey}.unapplied.json
         const { source, receivedAt, contentType } = await rawDelivery({ s3: t.s3, bucket: t.bucket }, o.Key, config);
-        await t.sqs.send(new SendMessageCommand({ QueueUrl: replay, MessageBody: JSON.stringify({ source, receivedAt, contentType, rawKey: o.Key, reason: 'callvault replay --unapplied' }) }));
+        await t.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: replay,
+            MessageBody: JSON.stringify({ source, receivedAt, contentType, rawKey: o.Key, reason: 'callvault replay --unapplied' }),
+          }),
+        );
         sent++;
       }
       token = page.NextContinuationToken;

@@ -70,15 +70,26 @@ export const CALLS_USAGE = `Usage: callvault calls <list|get|download|export> [o
 Run "callvault calls <subcommand> --help" for its options.`;
 
 /** The archive of the local stack or of the deployed stack. */
-export async function openReader(values: { local: boolean; stack: string; region?: string | undefined }, io: CallsIo): Promise<ArchiveReader> {
+export async function openReader(
+  values: { local: boolean; stack: string; region?: string | undefined },
+  io: CallsIo,
+): Promise<ArchiveReader> {
   const instrument = io.instrument ? { instrument: io.instrument } : {};
   if (values.local) {
     const e = await readLocalEndpoints();
     return new ArchiveReader({ table: e.tables.calls, bucket: e.bucket, local: e, ...instrument });
   }
   const o = await stackOutputs(values.stack, values.region);
-  if (!o.CallsTableName || !o.ArchiveBucketName) throw new CliError(`Stack "${values.stack}" has no CallsTableName or ArchiveBucketName output: is it a CallVault stack? Pass --stack NAME, or --local.`);
-  return new ArchiveReader({ table: o.CallsTableName, bucket: o.ArchiveBucketName, ...(values.region ? { region: values.region } : {}), ...instrument });
+  if (!o.CallsTableName || !o.ArchiveBucketName)
+    throw new CliError(
+      `Stack "${values.stack}" has no CallsTableName or ArchiveBucketName output: is it a CallVault stack? Pass --stack NAME, or --local.`,
+    );
+  return new ArchiveReader({
+    table: o.CallsTableName,
+    bucket: o.ArchiveBucketName,
+    ...(values.region ? { region: values.region } : {}),
+    ...instrument,
+  });
 }
 
 export async function callsCommand(argv: string[], out: Out = console.log, io: CallsIo = {}): Promise<number> {
@@ -107,25 +118,37 @@ export async function callsCommand(argv: string[], out: Out = console.log, io: C
 /** An ISO-8601 UTC time as the items store it (`2026-04-02T09:00:00.000Z`), for comparing with callAt as text. */
 function isoBound(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const t = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value) : NaN;
-  if (Number.isNaN(t)) throw new CliError(`${flag} must be an ISO-8601 time such as 2026-04-02T09:00:00Z or a day such as 2026-04-02, not "${value}".`);
+  const t = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)
+    ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value)
+    : NaN;
+  if (Number.isNaN(t))
+    throw new CliError(`${flag} must be an ISO-8601 time such as 2026-04-02T09:00:00Z or a day such as 2026-04-02, not "${value}".`);
   return new Date(t).toISOString();
 }
 
 /** A `YYYY-MM-DD` flag, checked to be a real day. */
 export function dayFlag(flag: string, value: string | undefined): string {
   if (value === undefined) throw new CliError(`${flag} is required (a day such as 2026-04-02).`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) throw new CliError(`${flag} must be a day such as 2026-04-02, not "${value}".`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value)
+    throw new CliError(`${flag} must be a day such as 2026-04-02, not "${value}".`);
   return value;
 }
 
 async function listCommand(argv: string[], out: Out, io: CallsIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...common, day: { type: 'string' }, customer: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, newest: { type: 'boolean', default: false }, limit: { type: 'string', default: '50' } },
+    options: {
+      ...common,
+      day: { type: 'string' },
+      customer: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      newest: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '50' },
+    },
     strict: true,
   });
-  if (values.help) return out(CALLS_LIST_USAGE), 0;
+  if (values.help) return (out(CALLS_LIST_USAGE), 0);
   if (!values.day === !values.customer) throw new CliError(`Give exactly one of --day or --customer.\n\n${CALLS_LIST_USAGE}`);
   if (values.day) dayFlag('--day', values.day);
   const limit = Number(values.limit);
@@ -141,12 +164,40 @@ async function listCommand(argv: string[], out: Out, io: CallsIo): Promise<numbe
   }
   const reader = await openReader(values, io);
   try {
-    const items = await reader.listCalls({ ...(values.day ? { day: values.day } : { customer: customer! }), ...(from ? { from } : {}), ...(to ? { to } : {}), newestFirst: values.newest }, limit);
-    if (values.json) return out(JSON.stringify(items, null, 2)), 0;
-    if (!items.length) return out('No calls found.'), 0;
-    out([CALL_INDEX_TIME.padEnd(24), 'call'.padEnd(44), 'dir'.padEnd(9), 'status'.padEnd(10), 'secs'.padStart(5), ' customer'.padEnd(17), ' recording'].join(' '));
+    const items = await reader.listCalls(
+      {
+        ...(values.day ? { day: values.day } : { customer: customer! }),
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+        newestFirst: values.newest,
+      },
+      limit,
+    );
+    if (values.json) return (out(JSON.stringify(items, null, 2)), 0);
+    if (!items.length) return (out('No calls found.'), 0);
+    out(
+      [
+        CALL_INDEX_TIME.padEnd(24),
+        'call'.padEnd(44),
+        'dir'.padEnd(9),
+        'status'.padEnd(10),
+        'secs'.padStart(5),
+        ' customer'.padEnd(17),
+        ' recording',
+      ].join(' '),
+    );
     for (const i of items) {
-      out([String(i.callAt ?? i.startedAt ?? '').padEnd(24), String(i.callKey).slice(0, 44).padEnd(44), String(i.direction).padEnd(9), String(i.status).padEnd(10), String(i.durationSec ?? '').padStart(5), ` ${String(i.customerNumber ?? '').padEnd(16)}`, ` ${i.recording?.state ?? '-'}`].join(' '));
+      out(
+        [
+          String(i.callAt ?? i.startedAt ?? '').padEnd(24),
+          String(i.callKey).slice(0, 44).padEnd(44),
+          String(i.direction).padEnd(9),
+          String(i.status).padEnd(10),
+          String(i.durationSec ?? '').padStart(5),
+          ` ${String(i.customerNumber ?? '').padEnd(16)}`,
+          ` ${i.recording?.state ?? '-'}`,
+        ].join(' '),
+      );
     }
     return 0;
   } finally {
@@ -164,25 +215,38 @@ function callRef(positionals: string[], usage: string): { provider: Parameters<A
 
 async function foundCall(reader: ArchiveReader, provider: Parameters<ArchiveReader['getCall']>[0], callId: string): Promise<CallRecord> {
   const call = await reader.getCall(provider, callId);
-  if (!call) throw new CliError(`No call ${provider}#${callId} in the archive. Find its id with "callvault calls list --day YYYY-MM-DD" or "--customer NUMBER".`);
+  if (!call)
+    throw new CliError(
+      `No call ${provider}#${callId} in the archive. Find its id with "callvault calls list --day YYYY-MM-DD" or "--customer NUMBER".`,
+    );
   return call;
 }
 
 async function getCommand(argv: string[], out: Out, io: CallsIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...common, expires: { type: 'string', default: '3600' } }, allowPositionals: true, strict: true });
-  if (values.help) return out(CALLS_GET_USAGE), 0;
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...common, expires: { type: 'string', default: '3600' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return (out(CALLS_GET_USAGE), 0);
   const { provider, callId } = callRef(positionals, CALLS_GET_USAGE);
   const expires = Number(values.expires);
   // S3 refuses a SigV4 link valid for more than 7 days.
-  if (!Number.isInteger(expires) || expires < 1 || expires > 604_800) throw new CliError('--expires must be a whole number of seconds from 1 to 604800 (7 days, the most S3 allows).');
+  if (!Number.isInteger(expires) || expires < 1 || expires > 604_800)
+    throw new CliError('--expires must be a whole number of seconds from 1 to 604800 (7 days, the most S3 allows).');
   const reader = await openReader(values, io);
   try {
     const call = await foundCall(reader, provider, callId);
     const media = await reader.mediaLinks(call, expires);
-    if (values.json) return out(JSON.stringify({ call, media }, null, 2)), 0;
+    if (values.json) return (out(JSON.stringify({ call, media }, null, 2)), 0);
     out(JSON.stringify(call, null, 2));
-    if (!media.length) out(`\nNo stored media (${['recording', 'voicemail', 'transcript'].map((m) => `${m}: ${call[m as 'recording']?.state ?? 'none'}`).join(', ')}).`);
-    for (const m of media) out(`\n${m.media} (${m.contentType ?? 'unknown type'}, ${m.bytes ?? '?'} bytes, link valid until ${m.expiresAt}):\n${m.url}`);
+    if (!media.length)
+      out(
+        `\nNo stored media (${['recording', 'voicemail', 'transcript'].map((m) => `${m}: ${call[m as 'recording']?.state ?? 'none'}`).join(', ')}).`,
+      );
+    for (const m of media)
+      out(`\n${m.media} (${m.contentType ?? 'unknown type'}, ${m.bytes ?? '?'} bytes, link valid until ${m.expiresAt}):\n${m.url}`);
     return 0;
   } finally {
     reader.destroy();
@@ -223,7 +287,12 @@ async function hashFile(path: string): Promise<{ sha256: string; bytes: number }
  * Stream one stored object to `path` through a hash: it lands under its name only when it matches the
  * recorded sha256 (a `.part` file holds it meanwhile, so an interrupted download never looks complete).
  */
-async function fetchVerified(reader: ArchiveReader, m: StoredMedia, path: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number; verified: boolean }> {
+async function fetchVerified(
+  reader: ArchiveReader,
+  m: StoredMedia,
+  path: string,
+  signal?: AbortSignal,
+): Promise<{ sha256: string; bytes: number; verified: boolean }> {
   await mkdir(dirname(path), { recursive: true });
   const part = `${path}.part`;
   const hash = sha256Hasher();
@@ -245,7 +314,9 @@ async function fetchVerified(reader: ArchiveReader, m: StoredMedia, path: string
   const sha256 = hash.digest('hex');
   if (m.sha256 && m.sha256 !== sha256) {
     await rm(part, { force: true });
-    throw new CliError(`${m.s3Key} does not match its recorded sha256 (expected ${m.sha256}, got ${sha256}); it was not saved. Run the command again; if it persists, the stored object has changed since it was recorded.`);
+    throw new CliError(
+      `${m.s3Key} does not match its recorded sha256 (expected ${m.sha256}, got ${sha256}); it was not saved. Run the command again; if it persists, the stored object has changed since it was recorded.`,
+    );
   }
   await rename(part, path);
   return { sha256, bytes, verified: Boolean(m.sha256) };
@@ -259,8 +330,13 @@ function downloadName(m: StoredMedia): string {
 }
 
 async function downloadCommand(argv: string[], out: Out, io: CallsIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...common, out: { type: 'string', default: '.' } }, allowPositionals: true, strict: true });
-  if (values.help) return out(CALLS_DOWNLOAD_USAGE), 0;
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...common, out: { type: 'string', default: '.' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return (out(CALLS_DOWNLOAD_USAGE), 0);
   const { provider, callId } = callRef(positionals, CALLS_DOWNLOAD_USAGE);
   const dir = resolve(values.out);
   const reader = await openReader(values, io);
@@ -269,7 +345,9 @@ async function downloadCommand(argv: string[], out: Out, io: CallsIo): Promise<n
     const media = storedMedia(call);
     if (!media.length) {
       const states = ['recording', 'voicemail', 'transcript'].map((m) => `${m}: ${call[m as 'recording']?.state ?? 'none'}`).join(', ');
-      throw new CliError(`Call ${call.callKey} has no stored media yet (${states}). A queued file is stored within minutes; a failed or expired one may be fetched again by "callvault reconcile".`);
+      throw new CliError(
+        `Call ${call.callKey} has no stored media yet (${states}). A queued file is stored within minutes; a failed or expired one may be fetched again by "callvault reconcile".`,
+      );
     }
     const files: ExportedFile[] = [];
     for (const m of media) {
@@ -277,8 +355,11 @@ async function downloadCommand(argv: string[], out: Out, io: CallsIo): Promise<n
       const got = await fetchVerified(reader, m, join(dir, name), io.signal);
       files.push({ callKey: call.callKey, media: m.media, path: name, ...got });
     }
-    if (values.json) return out(JSON.stringify({ callKey: call.callKey, dir, files }, null, 2)), 0;
-    for (const f of files) out(`${f.media.padEnd(11)} ${join(dir, f.path)} (${f.bytes} bytes, ${f.verified ? 'sha256 verified' : 'no sha256 recorded to verify'})`);
+    if (values.json) return (out(JSON.stringify({ callKey: call.callKey, dir, files }, null, 2)), 0);
+    for (const f of files)
+      out(
+        `${f.media.padEnd(11)} ${join(dir, f.path)} (${f.bytes} bytes, ${f.verified ? 'sha256 verified' : 'no sha256 recorded to verify'})`,
+      );
     return 0;
   } finally {
     reader.destroy();
@@ -315,7 +396,9 @@ async function readState(dir: string, since: string, until: string): Promise<Exp
   }
   const state = JSON.parse(text) as ExportState;
   if (state.since !== since || state.until !== until) {
-    throw new CliError(`${dir} holds an export of ${state.since}..${state.until}, not ${since}..${until}. Export into another directory, or delete ${join(dir, EXPORT_STATE)} to start this one there.`);
+    throw new CliError(
+      `${dir} holds an export of ${state.since}..${state.until}, not ${since}..${until}. Export into another directory, or delete ${join(dir, EXPORT_STATE)} to start this one there.`,
+    );
   }
   return state;
 }
@@ -329,12 +412,16 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 /** A path under `dir` for an S3 key; keys are CallVault's own, but a key must never climb out. */
 function localPathOf(dir: string, key: string): string {
   const path = resolve(dir, ...key.split('/'));
-  if (!path.startsWith(dir + sep)) throw new CliError(`The stored key "${key}" would be written outside ${dir}; it was skipped. Report it: CallVault's keys never climb.`);
+  if (!path.startsWith(dir + sep))
+    throw new CliError(`The stored key "${key}" would be written outside ${dir}; it was skipped. Report it: CallVault's keys never climb.`);
   return path;
 }
 
 /** Export a window of the archive into `dir` (see CALLS_EXPORT_USAGE). Stops with the signal; a later run resumes. */
-export async function exportArchive(reader: ArchiveReader, opts: { since: string; until: string; dir: string; io?: CallsIo; onProgress?: (done: number, total: number, bytes: number) => void }): Promise<ExportResult> {
+export async function exportArchive(
+  reader: ArchiveReader,
+  opts: { since: string; until: string; dir: string; io?: CallsIo; onProgress?: (done: number, total: number, bytes: number) => void },
+): Promise<ExportResult> {
   const { since, until, dir } = opts;
   const signal = opts.io?.signal;
   await mkdir(dir, { recursive: true });
@@ -352,7 +439,8 @@ export async function exportArchive(reader: ArchiveReader, opts: { since: string
   let bytes = 0;
   opts.onProgress?.(0, work.length, 0);
   for (const { call, m } of work) {
-    if (signal?.aborted) throw new CliError(`Export interrupted after ${files.length} of ${work.length} files; run the same command again to resume.`);
+    if (signal?.aborted)
+      throw new CliError(`Export interrupted after ${files.length} of ${work.length} files; run the same command again to resume.`);
     const rel = m.s3Key;
     const path = localPathOf(dir, rel);
     const known = state.files[rel];
@@ -360,9 +448,11 @@ export async function exportArchive(reader: ArchiveReader, opts: { since: string
     const onDisk = await stat(path).catch(() => undefined);
     if (onDisk) {
       // Verified before and untouched since: no need to read it again. Otherwise hash what is there.
-      const unchanged = known && known.bytes === onDisk.size && known.mtimeMs === onDisk.mtimeMs && (!m.sha256 || known.sha256 === m.sha256);
+      const unchanged =
+        known && known.bytes === onDisk.size && known.mtimeMs === onDisk.mtimeMs && (!m.sha256 || known.sha256 === m.sha256);
       const have = unchanged ? { sha256: known.sha256, bytes: known.bytes } : await hashFile(path);
-      if (have && (m.sha256 ? have.sha256 === m.sha256 : unchanged)) file = { callKey: call.callKey, media: m.media, path: rel, ...have, verified: Boolean(m.sha256), skipped: true };
+      if (have && (m.sha256 ? have.sha256 === m.sha256 : unchanged))
+        file = { callKey: call.callKey, media: m.media, path: rel, ...have, verified: Boolean(m.sha256), skipped: true };
     }
     if (file) skipped++;
     else {
@@ -370,7 +460,8 @@ export async function exportArchive(reader: ArchiveReader, opts: { since: string
       try {
         got = await fetchVerified(reader, m, path, signal);
       } catch (err) {
-        if (signal?.aborted) throw new CliError(`Export interrupted after ${files.length} of ${work.length} files; run the same command again to resume.`);
+        if (signal?.aborted)
+          throw new CliError(`Export interrupted after ${files.length} of ${work.length} files; run the same command again to resume.`);
         throw err;
       }
       file = { callKey: call.callKey, media: m.media, path: rel, ...got };
@@ -397,22 +488,33 @@ function bar(done: number, total: number, bytes: number): string {
 }
 
 async function exportCommand(argv: string[], out: Out, io: CallsIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...common, since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' } }, strict: true });
-  if (values.help) return out(CALLS_EXPORT_USAGE), 0;
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...common, since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' } },
+    strict: true,
+  });
+  if (values.help) return (out(CALLS_EXPORT_USAGE), 0);
   const since = dayFlag('--since', values.since);
   const until = dayFlag('--until', values.until);
   if (since > until) throw new CliError(`--since (${since}) is after --until (${until}): swap them.`);
-  if (!values.out) throw new CliError(`--out DIR is required: the directory the export is written to (created if missing).\n\n${CALLS_EXPORT_USAGE}`);
+  if (!values.out)
+    throw new CliError(`--out DIR is required: the directory the export is written to (created if missing).\n\n${CALLS_EXPORT_USAGE}`);
   const progress = io.progress ?? process.stderr;
   const tty = Boolean(progress.isTTY);
   // A bar redrawn in place on a terminal; a line per file otherwise; nothing but the result with --json.
-  const onProgress = values.json ? undefined : tty ? (d: number, t: number, b: number) => void progress.write(`\r${bar(d, t, b)}`) : (d: number, t: number, b: number) => void (d > 0 && progress.write(`${bar(d, t, b)}\n`));
+  const onProgress = values.json
+    ? undefined
+    : tty
+      ? (d: number, t: number, b: number) => void progress.write(`\r${bar(d, t, b)}`)
+      : (d: number, t: number, b: number) => void (d > 0 && progress.write(`${bar(d, t, b)}\n`));
   const reader = await openReader(values, io);
   try {
     const result = await exportArchive(reader, { since, until, dir: resolve(values.out), io, ...(onProgress ? { onProgress } : {}) });
     if (tty && !values.json) progress.write('\n');
-    if (values.json) return out(JSON.stringify(result, null, 2)), 0;
-    out(`Exported ${result.calls} call(s) to ${join(result.dir, 'calls.jsonl')} and ${result.files.length} media file(s) (${result.downloaded} downloaded, ${result.skipped} already there), every file checked against its sha256${result.files.some((f) => !f.verified) ? ' where one was recorded' : ''}.`);
+    if (values.json) return (out(JSON.stringify(result, null, 2)), 0);
+    out(
+      `Exported ${result.calls} call(s) to ${join(result.dir, 'calls.jsonl')} and ${result.files.length} media file(s) (${result.downloaded} downloaded, ${result.skipped} already there), every file checked against its sha256${result.files.some((f) => !f.verified) ? ' where one was recorded' : ''}.`,
+    );
     return 0;
   } finally {
     reader.destroy();

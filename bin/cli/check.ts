@@ -58,7 +58,14 @@ export interface CheckReport {
 
 const QUEUE_NAMES = ['media', 'mediaDlq', 'insight', 'insightDlq', 'replay', 'replayDlq'] as const;
 type QueueName = (typeof QUEUE_NAMES)[number];
-const OUTPUT_OF_QUEUE: Record<QueueName, string> = { media: 'MediaQueueUrl', mediaDlq: 'MediaDlqUrl', insight: 'InsightQueueUrl', insightDlq: 'InsightDlqUrl', replay: 'ReplayQueueUrl', replayDlq: 'ReplayDlqUrl' };
+const OUTPUT_OF_QUEUE: Record<QueueName, string> = {
+  media: 'MediaQueueUrl',
+  mediaDlq: 'MediaDlqUrl',
+  insight: 'InsightQueueUrl',
+  insightDlq: 'InsightDlqUrl',
+  replay: 'ReplayQueueUrl',
+  replayDlq: 'ReplayDlqUrl',
+};
 
 interface CheckSource {
   id: string;
@@ -83,7 +90,6 @@ interface CheckTarget {
   close(): void;
 }
 
-
 /** The config the local stack runs: CALLVAULT_CONFIG when set (as `npm start` reads it), else cdk.json. */
 async function localConfig(env: NodeJS.ProcessEnv): Promise<CallVaultConfig> {
   const text = env[ENV.config];
@@ -99,7 +105,12 @@ async function localTarget(env: NodeJS.ProcessEnv): Promise<CheckTarget> {
   const sqs = new SQSClient({ ...client, endpoint: e.sqs });
   return {
     kind: 'local',
-    sources: e.sources.map((s) => ({ id: s.id, provider: s.provider as Provider, url: s.url, signed: Boolean(config.sources.find((c) => c.id === s.id)?.signature) })),
+    sources: e.sources.map((s) => ({
+      id: s.id,
+      provider: s.provider as Provider,
+      url: s.url,
+      signed: Boolean(config.sources.find((c) => c.id === s.id)?.signature),
+    })),
     doc,
     table: e.tables.calls,
     s3,
@@ -122,7 +133,8 @@ async function deployedTarget(stack: string, region: string | undefined): Promis
   const config = await readProjectConfig();
   const o = await stackOutputs(stack, region);
   const base = o.WebhookBaseUrl;
-  if (!base || !o.CallsTableName) throw new CliError(`Stack "${stack}" has no WebhookBaseUrl or CallsTableName output: is it a CallVault stack?`);
+  if (!base || !o.CallsTableName)
+    throw new CliError(`Stack "${stack}" has no WebhookBaseUrl or CallsTableName output: is it a CallVault stack?`);
   const opts = region ? { region } : {};
   const sm = new SecretsManagerClient(opts);
   const secret = async (id: string): Promise<string | undefined> => {
@@ -138,7 +150,9 @@ async function deployedTarget(stack: string, region: string | undefined): Promis
     const token = arn ? parseTokenSecret((await secret(arn)) ?? '')[0] : undefined;
     if (!token) {
       sm.destroy();
-      throw new CliError(`Could not read the webhook token of source "${s.id}": check that your credentials may read ${arn ?? 'its token secret'} (see "callvault urls").`);
+      throw new CliError(
+        `Could not read the webhook token of source "${s.id}": check that your credentials may read ${arn ?? 'its token secret'} (see "callvault urls").`,
+      );
     }
     sources.push({ id: s.id, provider: s.provider, url: `${base}/${s.id}/${token}`, signed: Boolean(s.signature) });
   }
@@ -160,7 +174,10 @@ async function deployedTarget(stack: string, region: string | undefined): Promis
       const value = await secret(arn);
       if (value === undefined) return { ok: false, detail: `could not read ${arn}: check your credentials` };
       if (parseHipcallApiSecret(value)) return { ok: true, detail: 'set' };
-      return { ok: false, detail: `still the placeholder: Insight Cards fail until you run the HipcallApiTokenCommand${pascal(sourceId)} stack output with your Hipcall API token` };
+      return {
+        ok: false,
+        detail: `still the placeholder: Insight Cards fail until you run the HipcallApiTokenCommand${pascal(sourceId)} stack output with your Hipcall API token`,
+      };
     },
     alarms: () => alarmsInAlarm(stack, region),
     close() {
@@ -180,7 +197,8 @@ async function alarmsInAlarm(stack: string, region: string | undefined): Promise
     let NextToken: string | undefined;
     do {
       const page = await client.send(new DescribeAlarmsCommand({ AlarmNamePrefix: stack, StateValue: 'ALARM', NextToken }));
-      for (const a of page.MetricAlarms ?? []) firing.push({ check: 'alarms', subject: a.AlarmName ?? '?', ok: false, detail: `in ALARM: ${a.StateReason ?? ''}`.trim() });
+      for (const a of page.MetricAlarms ?? [])
+        firing.push({ check: 'alarms', subject: a.AlarmName ?? '?', ok: false, detail: `in ALARM: ${a.StateReason ?? ''}`.trim() });
       NextToken = page.NextToken;
     } while (NextToken);
     return firing.length ? firing : [{ check: 'alarms', subject: 'alarms', ok: true, detail: 'none in ALARM' }];
@@ -195,9 +213,30 @@ async function alarmsInAlarm(stack: string, region: string | undefined): Promise
 export function syntheticDelivery(provider: Provider, callId: string, at: string): Record<string, unknown> {
   switch (provider) {
     case 'hipcall':
-      return { event: 'call_hangup', data: { uuid: callId, direction: 'inbound', started_at: at, ended_at: at, call_duration: 0, missing_call: false, hangup_by: 'callvault-check' } };
+      return {
+        event: 'call_hangup',
+        data: {
+          uuid: callId,
+          direction: 'inbound',
+          started_at: at,
+          ended_at: at,
+          call_duration: 0,
+          missing_call: false,
+          hangup_by: 'callvault-check',
+        },
+      };
     case 'callhippo':
-      return { activityType: 'call', callSid: callId, callType: 'Incoming', status: 'Completed', time: at, startTime: at, endTime: at, duration: '00:00', note: 'callvault check' };
+      return {
+        activityType: 'call',
+        callSid: callId,
+        callType: 'Incoming',
+        status: 'Completed',
+        time: at,
+        startTime: at,
+        endTime: at,
+        duration: '00:00',
+        note: 'callvault check',
+      };
     case 'postcall':
       return { callId, direction: 'inbound', callAnalysis: { note: 'callvault check' } };
   }
@@ -212,10 +251,21 @@ async function deliver(t: CheckTarget, source: CheckSource, now: () => Date): Pr
   try {
     if (source.signed) {
       const key = signingKeyOf((await t.signingSecret(source.id)) ?? '');
-      if (!key) return { ...item, detail: t.kind === 'local' ? `the source signs, but ${LOCAL_ENV.signingSecret} holds no whsec_ secret: set it as for "npm start"` : `the source signs, but its signing secret is not set: run the SigningSecretCommand${pascal(source.id)} stack output` };
+      if (!key)
+        return {
+          ...item,
+          detail:
+            t.kind === 'local'
+              ? `the source signs, but ${LOCAL_ENV.signingSecret} holds no whsec_ secret: set it as for "npm start"`
+              : `the source signs, but its signing secret is not set: run the SigningSecretCommand${pascal(source.id)} stack output`,
+        };
       const id = `msg_${callId}`;
       const ts = String(Math.floor(now().getTime() / 1000));
-      Object.assign(headers, { [SIGNATURE_HEADERS.id]: id, [SIGNATURE_HEADERS.timestamp]: ts, [SIGNATURE_HEADERS.signature]: standardWebhookSignature(key, id, ts, body) });
+      Object.assign(headers, {
+        [SIGNATURE_HEADERS.id]: id,
+        [SIGNATURE_HEADERS.timestamp]: ts,
+        [SIGNATURE_HEADERS.signature]: standardWebhookSignature(key, id, ts, body),
+      });
     }
     let status: number;
     let answer: { status?: unknown; message?: unknown } = {};
@@ -247,7 +297,9 @@ async function removeSynthetic(t: CheckTarget, provider: Provider, callId: strin
   for (const day of days) {
     const page = await t.s3.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: `${PREFIX.raw}${provider}/${day}/${callId}/` }));
     for (const o of page.Contents ?? []) await t.s3.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: o.Key! }));
-    await t.s3.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: S3_KEYS.cdr(provider, `${day.replace(/\//g, '-')}T00:00:00Z`, callId) }));
+    await t.s3.send(
+      new DeleteObjectCommand({ Bucket: t.bucket, Key: S3_KEYS.cdr(provider, `${day.replace(/\//g, '-')}T00:00:00Z`, callId) }),
+    );
   }
 }
 
@@ -260,11 +312,25 @@ async function queueDepths(t: CheckTarget): Promise<CheckItem[]> {
       items.push({ check: 'queue', subject: name, ok: false, detail: 'queue URL not found' });
       continue;
     }
-    const { Attributes = {} } = await t.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
-    const depth = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'].reduce((n, k) => n + Number(Attributes[k as keyof typeof Attributes] ?? 0), 0);
+    const { Attributes = {} } = await t.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    const depth = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'].reduce(
+      (n, k) => n + Number(Attributes[k as keyof typeof Attributes] ?? 0),
+      0,
+    );
     const ok = !dlq || depth === 0;
     const base = name.slice(0, -3);
-    items.push({ check: 'queue', subject: name, ok, depth, detail: ok ? `${depth}` : `${depth} dead-lettered message(s): look at them, fix the cause, then "callvault replay --dlq ${base}"` });
+    items.push({
+      check: 'queue',
+      subject: name,
+      ok,
+      depth,
+      detail: ok ? `${depth}` : `${depth} dead-lettered message(s): look at them, fix the cause, then "callvault replay --dlq ${base}"`,
+    });
   }
   return items;
 }
@@ -281,7 +347,15 @@ async function lastDeliveries(t: CheckTarget, sourceIds: string[], now: Date): P
     let read = 0;
     do {
       const page = await t.doc.send(
-        new QueryCommand({ TableName: t.table, IndexName: 'byDay', KeyConditionExpression: '#d = :d', ExpressionAttributeNames: { '#d': 'day', '#s': 'source', '#u': 'updatedAt' }, ExpressionAttributeValues: { ':d': day }, ProjectionExpression: '#s, #u', ExclusiveStartKey: start }),
+        new QueryCommand({
+          TableName: t.table,
+          IndexName: 'byDay',
+          KeyConditionExpression: '#d = :d',
+          ExpressionAttributeNames: { '#d': 'day', '#s': 'source', '#u': 'updatedAt' },
+          ExpressionAttributeValues: { ':d': day },
+          ProjectionExpression: '#s, #u',
+          ExclusiveStartKey: start,
+        }),
       );
       for (const i of page.Items ?? []) {
         const s = String(i.source);
@@ -301,17 +375,31 @@ async function lastDeliveries(t: CheckTarget, sourceIds: string[], now: Date): P
 /** Runs every check; never throws for a failing check, only for a target it cannot reach. */
 export async function runChecks(t: CheckTarget, only: string | undefined, now: () => Date = () => new Date()): Promise<CheckReport> {
   const sources = only ? t.sources.filter((s) => s.id === only) : t.sources;
-  if (only && !sources.length) throw new CliError(`No source "${only}": the sources are ${t.sources.map((s) => s.id).join(', ') || '(none)'}.`);
+  if (only && !sources.length)
+    throw new CliError(`No source "${only}": the sources are ${t.sources.map((s) => s.id).join(', ') || '(none)'}.`);
   const checks: CheckItem[] = [];
   for (const s of sources) checks.push(await deliver(t, s, now));
   checks.push(...(await queueDepths(t)));
   checks.push(...(await t.alarms()));
-  checks.push(...(await lastDeliveries(t, sources.map((s) => s.id), now())));
-  for (const s of sources.filter((x) => x.provider === 'hipcall')) checks.push({ check: 'hipcallToken', subject: s.id, ...(await t.hipcallToken(s.id)) });
+  checks.push(
+    ...(await lastDeliveries(
+      t,
+      sources.map((s) => s.id),
+      now(),
+    )),
+  );
+  for (const s of sources.filter((x) => x.provider === 'hipcall'))
+    checks.push({ check: 'hipcallToken', subject: s.id, ...(await t.hipcallToken(s.id)) });
   return { ok: checks.every((c) => c.ok), target: t.kind, checks };
 }
 
-const HEADINGS: Record<CheckItem['check'], string> = { delivery: 'Synthetic deliveries', queue: 'Queues (depth)', alarms: 'Alarms', lastDelivery: 'Last delivery', hipcallToken: 'Hipcall API token' };
+const HEADINGS: Record<CheckItem['check'], string> = {
+  delivery: 'Synthetic deliveries',
+  queue: 'Queues (depth)',
+  alarms: 'Alarms',
+  lastDelivery: 'Last delivery',
+  hipcallToken: 'Hipcall API token',
+};
 
 function printReport(r: CheckReport, out: Out): void {
   let heading = '';
@@ -323,7 +411,11 @@ function printReport(r: CheckReport, out: Out): void {
     out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.subject.padEnd(14)} ${c.detail}`);
   }
   const failed = r.checks.filter((c) => !c.ok);
-  out(failed.length ? `\n${failed.length} check(s) failed: ${failed.map((c) => `${c.check} ${c.subject}`).join(', ')}.` : `\nAll checks passed (${r.target}).`);
+  out(
+    failed.length
+      ? `\n${failed.length} check(s) failed: ${failed.map((c) => `${c.check} ${c.subject}`).join(', ')}.`
+      : `\nAll checks passed (${r.target}).`,
+  );
 }
 
 export async function checkCommand(argv: string[], out: Out = console.log, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -339,7 +431,7 @@ export async function checkCommand(argv: string[], out: Out = console.log, env: 
     },
     strict: true,
   });
-  if (values.help) return out(CHECK_USAGE), 0;
+  if (values.help) return (out(CHECK_USAGE), 0);
   const t = values.local ? await localTarget(env) : await deployedTarget(values.stack, values.region);
   try {
     const report = await runChecks(t, values.source);

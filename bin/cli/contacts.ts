@@ -51,7 +51,10 @@ async function findContactsTable(doc: DynamoDBDocumentClient, stack: string): Pr
   const matches = names.filter((n) => n.startsWith(`${stack}-`) && /contacts/i.test(n));
   if (matches.length === 1) return matches[0]!;
   const hint = `Pass --table with the stack's ContactsTableName output (aws cloudformation describe-stacks --stack-name ${stack} --query "Stacks[0].Outputs[?OutputKey=='ContactsTableName'].OutputValue" --output text).`;
-  if (!matches.length) throw new CliError(`No contacts table of stack "${stack}" in this account and region. Is the stack deployed here (check --region)? ${hint}`);
+  if (!matches.length)
+    throw new CliError(
+      `No contacts table of stack "${stack}" in this account and region. Is the stack deployed here (check --region)? ${hint}`,
+    );
   throw new CliError(`Several tables could be the contacts table (${matches.join(', ')}). ${hint}`);
 }
 
@@ -100,7 +103,8 @@ export async function contactsCommand(argv: string[], out: (line: string) => voi
   const file = positionals[0]!;
 
   const country = (values.country ?? (await readProjectConfig()).defaultCountry).toUpperCase();
-  if (!/^[A-Z]{2}$/.test(country)) throw new CliError(`--country must be a two-letter ISO country code such as GB or US (got "${values.country}").`);
+  if (!/^[A-Z]{2}$/.test(country))
+    throw new CliError(`--country must be a two-letter ISO country code such as GB or US (got "${values.country}").`);
 
   let bytes: Buffer;
   try {
@@ -130,7 +134,9 @@ export async function contactsCommand(argv: string[], out: (line: string) => voi
     } catch (err) {
       if (err instanceof CliError) throw err;
       const e = err as Error;
-      const how = local ? 'Is the local stack running ("npm start")?' : 'Check your AWS credentials and region (--region), and that the stack is deployed.';
+      const how = local
+        ? 'Is the local stack running ("npm start")?'
+        : 'Check your AWS credentials and region (--region), and that the stack is deployed.';
       throw new CliError(`Import failed: ${e.name}: ${e.message}. ${how} Importing again is safe.`);
     } finally {
       doc.destroy();

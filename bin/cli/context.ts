@@ -29,7 +29,9 @@ export async function readLocalEndpoints(env: NodeJS.ProcessEnv = process.env): 
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new CliError(`No local stack found (${file} does not exist). Start it with "npm start" in another terminal, or set CALLVAULT_DATA_DIR to its data directory.`);
+    throw new CliError(
+      `No local stack found (${file} does not exist). Start it with "npm start" in another terminal, or set CALLVAULT_DATA_DIR to its data directory.`,
+    );
   }
   try {
     return JSON.parse(text) as LocalEndpoints;
@@ -54,7 +56,9 @@ export async function stackOutputs(stack: string, region?: string): Promise<Reco
     const { Stacks } = await cf.send(new DescribeStacksCommand({ StackName: stack }));
     return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
   } catch (err) {
-    throw new CliError(`Could not read the outputs of stack "${stack}" (${(err as Error).message}). Deploy it with "npx cdk deploy", or pass --stack / --region, or use --local.`);
+    throw new CliError(
+      `Could not read the outputs of stack "${stack}" (${(err as Error).message}). Deploy it with "npx cdk deploy", or pass --stack / --region, or use --local.`,
+    );
   } finally {
     cf.destroy();
   }

@@ -31,7 +31,10 @@ export interface CostOptions {
 }
 
 /** The estimate for the stack `config` builds (default: cdk.json's). */
-export async function costEstimate(o: CostOptions, env: NodeJS.ProcessEnv = process.env): Promise<CostEstimate & { durations: Record<string, string> }> {
+export async function costEstimate(
+  o: CostOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CostEstimate & { durations: Record<string, string> }> {
   // Loaded here, not at the top: aws-cdk-lib takes seconds to load, and every other CLI command imports this file.
   const { settingsOfStack, synthStack } = await import('./cost/stack-settings.ts');
   const stack = synthStack(o.config);
@@ -46,7 +49,12 @@ export async function costEstimate(o: CostOptions, env: NodeJS.ProcessEnv = proc
     sources: (o.config ?? parseConfig(stack.node.tryGetContext('callvault') ?? {})).sources.length,
     partSizeBytes: partMib > 0 ? partMib * 1024 * 1024 : DEFAULT_PART_SIZE,
   });
-  return { ...estimate, durations: Object.fromEntries(Object.entries(durations).map(([fn, d]) => [fn, `${d.ms} ms${d.msPerMb ? ` + ${d.msPerMb} ms/MB` : ''} (${d.source})`])) };
+  return {
+    ...estimate,
+    durations: Object.fromEntries(
+      Object.entries(durations).map(([fn, d]) => [fn, `${d.ms} ms${d.msPerMb ? ` + ${d.msPerMb} ms/MB` : ''} (${d.source})`]),
+    ),
+  };
 }
 
 const usd = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : n >= 1 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`);
@@ -113,7 +121,9 @@ export async function costCommand(argv: string[], out: (line: string) => void = 
     try {
       text = await readFile(values.config, 'utf8');
     } catch {
-      throw new CliError(`Cannot read --config ${values.config}: give the path of a JSON file holding a callvault config (the "callvault" block of cdk.json).`);
+      throw new CliError(
+        `Cannot read --config ${values.config}: give the path of a JSON file holding a callvault config (the "callvault" block of cdk.json).`,
+      );
     }
     try {
       config = parseConfig(JSON.parse(text) as unknown, values.config);
@@ -128,6 +138,10 @@ export async function costCommand(argv: string[], out: (line: string) => void = 
     monthsKept: Math.max(1, Math.round(positive('months-kept', values['months-kept'], 12, 120))),
     ...(config ? { config } : {}),
   });
-  out(values.json ? JSON.stringify({ ...estimate, prices: { region: PRICES_REGION, asOf: PRICES_AS_OF, units: PRICES } }, null, 2) : formatEstimate(estimate));
+  out(
+    values.json
+      ? JSON.stringify({ ...estimate, prices: { region: PRICES_REGION, asOf: PRICES_AS_OF, units: PRICES } }, null, 2)
+      : formatEstimate(estimate),
+  );
   return 0;
 }

@@ -119,16 +119,20 @@ export async function runLocalQuery(sql: string, dir: string | undefined): Promi
     try {
       reader = await connection.runAndReadAll(sql);
     } catch (err) {
-      throw new CliError(`The query failed: ${(err as Error).message}\nThe table is "${CDR_TABLE}"; its columns are listed in the README ("Query the archive") and by: callvault query "DESCRIBE ${CDR_TABLE}" --local`);
+      throw new CliError(
+        `The query failed: ${(err as Error).message}\nThe table is "${CDR_TABLE}"; its columns are listed in the README ("Query the archive") and by: callvault query "DESCRIBE ${CDR_TABLE}" --local`,
+      );
     }
     const js = reader.getRowObjectsJS();
     const json = reader.getRowObjectsJson();
     // Counts and sums are BIGINT: a number when it fits, else its exact text.
     const rows = json.map((row, i) =>
-      Object.fromEntries(Object.entries(row).map(([k, v]) => {
-        const raw = js[i]![k];
-        return [k, typeof raw === 'bigint' && Number.isSafeInteger(Number(raw)) ? Number(raw) : v];
-      })),
+      Object.fromEntries(
+        Object.entries(row).map(([k, v]) => {
+          const raw = js[i]![k];
+          return [k, typeof raw === 'bigint' && Number.isSafeInteger(Number(raw)) ? Number(raw) : v];
+        }),
+      ),
     );
     return { columns: reader.columnNames(), rows };
   } finally {
@@ -141,20 +145,35 @@ export async function runLocalQuery(sql: string, dir: string | undefined): Promi
 function printTable(columns: string[], rows: QueryRow[], out: Out): void {
   const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  out(columns.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  out(
+    columns
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
   out(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) out(columns.map((c, i) => cell(r[c]).padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const r of rows)
+    out(
+      columns
+        .map((c, i) => cell(r[c]).padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    );
   out(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
 }
 
 export async function queryCommand(argv: string[], out: Out = console.log, err: Out = console.error): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { local: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      local: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
-  if (values.help) return out(QUERY_USAGE), 0;
+  if (values.help) return (out(QUERY_USAGE), 0);
   if (positionals.length !== 1 || !positionals[0]!.trim()) throw new CliError(`Give the SQL as one quoted argument.\n\n${QUERY_USAGE}`);
   const sql = positionals[0]!;
   if (!values.local) throw new CliError(await athenaHint(sql));
@@ -167,10 +186,15 @@ export async function queryCommand(argv: string[], out: Out = console.log, err: 
     try {
       copied = await copyCdrObjects({ s3, bucket: e.bucket }, dir);
     } catch (cause) {
-      throw new CliError(`Could not read the local archive at ${e.s3} (${(cause as Error).name}: ${(cause as Error).message}). Is the local stack running? Start it with "npm start".`);
+      throw new CliError(
+        `Could not read the local archive at ${e.s3} (${(cause as Error).name}: ${(cause as Error).message}). Is the local stack running? Start it with "npm start".`,
+      );
     }
     // Said on stderr, so --json output stays one JSON document.
-    if (copied.skipped.length) err(`${copied.skipped.length} cdr/ object(s) left out: not a row of the current schema (written before it; the next media update of the call rewrites it).`);
+    if (copied.skipped.length)
+      err(
+        `${copied.skipped.length} cdr/ object(s) left out: not a row of the current schema (written before it; the next media update of the call rewrites it).`,
+      );
     const result = await runLocalQuery(sql, copied.rows ? dir : undefined);
     if (values.json) out(JSON.stringify(result.rows, null, 2));
     else printTable(result.columns, result.rows, out);
@@ -184,7 +208,9 @@ export async function queryCommand(argv: string[], out: Out = console.log, err: 
 /** How to run `sql` in Athena, from the project's config (cdk.json). */
 async function athenaHint(sql: string): Promise<string> {
   const { analytics } = await readProjectConfig();
-  const enable = analytics.glue ? '' : 'First set "analytics": {"glue": true} in the callvault block of cdk.json and run "npx cdk deploy".\n';
+  const enable = analytics.glue
+    ? ''
+    : 'First set "analytics": {"glue": true} in the callvault block of cdk.json and run "npx cdk deploy".\n';
   const shellSql = `'${sql.replace(/'/g, `'\\''`)}'`;
   return `callvault query runs SQL locally only (--local, over the local stack). To run it in Athena:
 ${enable}  aws athena start-query-execution --work-group ${analytics.workGroup} --query-execution-context Database=${analytics.database} --query-string ${shellSql}

@@ -36,7 +36,8 @@ export function windowBound(flag: '--since' | '--until', value: string): string 
   const day = /^\d{4}-\d{2}-\d{2}$/.test(value);
   const ok = day || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
   const t = ok ? Date.parse(day ? `${value}T${flag === '--since' ? '00:00:00.000' : '23:59:59.999'}Z` : value) : NaN;
-  if (Number.isNaN(t)) throw new CliError(`${flag} must be an ISO-8601 UTC time such as 2026-04-02T09:00:00Z or a day such as 2026-04-02, not "${value}".`);
+  if (Number.isNaN(t))
+    throw new CliError(`${flag} must be an ISO-8601 UTC time such as 2026-04-02T09:00:00Z or a day such as 2026-04-02, not "${value}".`);
   return new Date(t).toISOString();
 }
 
@@ -53,16 +54,30 @@ async function localWiring(config: CallVaultConfig, env: NodeJS.ProcessEnv): Pro
   const hipcallIds = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
   const base = endpoints.hipcallApi ?? endpoints.hipcallMock;
   return reconcileDeps(
-    { [ENV.config]: JSON.stringify(config), [ENV.callsTable]: endpoints.tables.calls, [ENV.bucket]: endpoints.bucket, [ENV.mediaQueueUrl]: endpoints.queues.media, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    {
+      [ENV.config]: JSON.stringify(config),
+      [ENV.callsTable]: endpoints.tables.calls,
+      [ENV.bucket]: endpoints.bucket,
+      [ENV.mediaQueueUrl]: endpoints.queues.media,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    },
     {
       // The function's own calls, under AWS's limits (and, under test, checked against its role's grants).
       target: localFunctionTarget(localTarget(endpoints), 'reconcile'),
-      hipcall: { baseUrls: Object.fromEntries(hipcallIds.map((id) => [id, base])), secrets: Object.fromEntries(hipcallIds.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])) },
+      hipcall: {
+        baseUrls: Object.fromEntries(hipcallIds.map((id) => [id, base])),
+        secrets: Object.fromEntries(hipcallIds.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])),
+      },
     },
   );
 }
 
-async function deployedWiring(config: CallVaultConfig, sourceId: string, stack: string, region: string | undefined): Promise<ReconcileWiring> {
+async function deployedWiring(
+  config: CallVaultConfig,
+  sourceId: string,
+  stack: string,
+  region: string | undefined,
+): Promise<ReconcileWiring> {
   const outputs = await stackOutputs(stack, region);
   const need = (key: string) => {
     const v = outputs[key];
@@ -106,10 +121,14 @@ export async function reconcileCommand(argv: string[], out: Out = console.log, e
     throw new CliError(`${(err as Error).message}\n\n${RECONCILE_USAGE}`);
   }
   const { values, positionals } = parsed;
-  if (values.help) return out(RECONCILE_USAGE), 0;
-  if (positionals[0] !== 'hipcall' || positionals.length !== 1) throw new CliError(`Only Hipcall can be reconciled: run "callvault reconcile hipcall --source ID --since TIME".\n\n${RECONCILE_USAGE}`);
+  if (values.help) return (out(RECONCILE_USAGE), 0);
+  if (positionals[0] !== 'hipcall' || positionals.length !== 1)
+    throw new CliError(`Only Hipcall can be reconciled: run "callvault reconcile hipcall --source ID --since TIME".\n\n${RECONCILE_USAGE}`);
   if (!values.source) throw new CliError(`--source is required: the id of a Hipcall source in the callvault config.\n\n${RECONCILE_USAGE}`);
-  if (!values.since) throw new CliError(`--since is required, e.g. --since ${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}.\n\n${RECONCILE_USAGE}`);
+  if (!values.since)
+    throw new CliError(
+      `--since is required, e.g. --since ${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}.\n\n${RECONCILE_USAGE}`,
+    );
   const since = windowBound('--since', values.since);
   const until = values.until ? windowBound('--until', values.until) : new Date().toISOString();
   if (since > until) throw new CliError(`--since (${since}) is after --until (${until}): swap them.`);
@@ -121,7 +140,8 @@ export async function reconcileCommand(argv: string[], out: Out = console.log, e
     summary = await reconcileSource(wiring.deps, { source: values.source, since, until, dryRun: values['dry-run'] });
   } catch (err) {
     if (err instanceof ValidationError || err instanceof PermanentError) throw new CliError(err.message);
-    if (err instanceof RetryableError) throw new CliError(`${err.message} Nothing after this point was reconciled; run the same command again (it is safe to repeat).`);
+    if (err instanceof RetryableError)
+      throw new CliError(`${err.message} Nothing after this point was reconciled; run the same command again (it is safe to repeat).`);
     throw err;
   } finally {
     await wiring.close();

@@ -67,7 +67,11 @@ const NOT_REPLAYED = new Set(['callKey', 'recording', 'voicemail', 'transcript',
 
 /** A JSON text with object keys sorted: two maps compare equal whatever order DynamoDB returned them in. */
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }
 
 /** The attributes whose value differs between the stored item and the rebuilt record, in name order. */
@@ -161,13 +165,20 @@ async function rawFolders(reader: ArchiveReader, provider: Provider, day: string
  * Who delivered a raw/ object, when and as what: the ingest writes them as the object's metadata. A key
  * names only the provider, so an object without metadata falls back to the first source of its provider.
  */
-export async function rawDelivery(reader: Pick<ArchiveReader, 's3' | 'bucket'>, key: string, config: CallVaultConfig): Promise<RawDelivery> {
+export async function rawDelivery(
+  reader: Pick<ArchiveReader, 's3' | 'bucket'>,
+  key: string,
+  config: CallVaultConfig,
+): Promise<RawDelivery> {
   const { Metadata = {} } = await reader.s3.send(new HeadObjectCommand({ Bucket: reader.bucket, Key: key }));
   const receivedAt = Metadata['received-at'] || (key.split('/').pop() ?? '').slice(0, 24).replace(/_/g, ':');
   const contentType = Metadata['sent-content-type'] || undefined;
   const provider = key.split('/')[1];
   const source = Metadata.source || config.sources.find((s) => s.provider === provider)?.id;
-  if (!source) throw new CliError(`No configured source has provider "${provider}" (from ${key}): add the source back to the config, then run replay again.`);
+  if (!source)
+    throw new CliError(
+      `No configured source has provider "${provider}" (from ${key}): add the source back to the config, then run replay again.`,
+    );
   return { key, source, receivedAt, ...(contentType ? { contentType } : {}) };
 }
 
@@ -185,7 +196,8 @@ export interface ReplayRawOptions {
 export async function replayRaw(reader: ArchiveReader, opts: ReplayRawOptions): Promise<ReplayReport> {
   const { config } = opts;
   const source = opts.source === undefined ? undefined : config.sources.find((s) => s.id === opts.source);
-  if (opts.source !== undefined && !source) throw new CliError(`No source "${opts.source}" in the config: use one of ${config.sources.map((s) => s.id).join(', ')}.`);
+  if (opts.source !== undefined && !source)
+    throw new CliError(`No source "${opts.source}" in the config: use one of ${config.sources.map((s) => s.id).join(', ')}.`);
   const providers = source ? [source.provider] : [...new Set(config.sources.map((s) => s.provider))];
   const realArchive = new S3DeliveryArchive(reader.s3, reader.bucket);
   const table = new CallsTable(reader.doc, reader.table);
@@ -205,17 +217,49 @@ export async function replayRaw(reader: ArchiveReader, opts: ReplayRawOptions): 
   }
   const summary = { unchanged: 0, changed: 0, created: 0, incomplete: 0, refused: 0, conflict: 0 };
   for (const c of calls) summary[c.outcome]++;
-  return { since: opts.since, until: opts.until, ...(opts.source ? { source: opts.source } : {}), dryRun: opts.dryRun, deliveries, calls, summary };
+  return {
+    since: opts.since,
+    until: opts.until,
+    ...(opts.source ? { source: opts.source } : {}),
+    dryRun: opts.dryRun,
+    deliveries,
+    calls,
+    summary,
+  };
 }
 
 /** Rebuild the call(s) of one raw/ folder through the ingest's replay path, then compare and (unless dry) write. */
-async function replayFolder(reader: ArchiveReader, table: CallsTable, realArchive: S3DeliveryArchive, found: RawDelivery[], opts: ReplayRawOptions, now: string): Promise<CallReplay[]> {
+async function replayFolder(
+  reader: ArchiveReader,
+  table: CallsTable,
+  realArchive: S3DeliveryArchive,
+  found: RawDelivery[],
+  opts: ReplayRawOptions,
+  now: string,
+): Promise<CallReplay[]> {
   const rebuilt = new RebuiltCalls();
   const archive = new ReplayArchive(realArchive);
-  const deps: IngestDeps = { config: opts.config, tokens: { verify: async () => false }, calls: rebuilt, archive, queues: noQueues, log: quietLog, metrics: noMetrics };
+  const deps: IngestDeps = {
+    config: opts.config,
+    tokens: { verify: async () => false },
+    calls: rebuilt,
+    archive,
+    queues: noQueues,
+    log: quietLog,
+    metrics: noMetrics,
+  };
   // Oldest first, as they arrived: createdAt and updatedAt come out as the first and last receipt times.
   for (const d of [...found].sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : 0))) {
-    await replayDelivery(JSON.stringify({ source: d.source, receivedAt: d.receivedAt, contentType: d.contentType, rawKey: d.key, reason: 'callvault replay --since' }), deps);
+    await replayDelivery(
+      JSON.stringify({
+        source: d.source,
+        receivedAt: d.receivedAt,
+        contentType: d.contentType,
+        rawKey: d.key,
+        reason: 'callvault replay --since',
+      }),
+      deps,
+    );
   }
   const out: CallReplay[] = [];
   for (const [callKey, record] of rebuilt.records) {
@@ -223,11 +267,21 @@ async function replayFolder(reader: ArchiveReader, table: CallsTable, realArchiv
     const base = { callKey, deliveries: found.length };
     const missing = (previous?.events ?? []).filter((e) => !record.events?.includes(e));
     if (archive.refused.length) {
-      out.push({ ...base, outcome: 'refused', changes: [], note: `today's adapter refuses ${archive.refused.length} of its deliveries (${archive.refused[0]}); the item is left as it is` });
+      out.push({
+        ...base,
+        outcome: 'refused',
+        changes: [],
+        note: `today's adapter refuses ${archive.refused.length} of its deliveries (${archive.refused[0]}); the item is left as it is`,
+      });
       continue;
     }
     if (missing.length) {
-      out.push({ ...base, outcome: 'incomplete', changes: [], note: `${missing.length} of the deliveries applied to it are not in raw/ for this window; widen --since/--until to include the day they are filed under` });
+      out.push({
+        ...base,
+        outcome: 'incomplete',
+        changes: [],
+        note: `${missing.length} of the deliveries applied to it are not in raw/ for this window; widen --since/--until to include the day they are filed under`,
+      });
       continue;
     }
     const changes = recordDiff(previous as unknown as Record<string, unknown> | undefined, record as unknown as Record<string, unknown>);
@@ -264,7 +318,9 @@ export function describeReplay(report: ReplayReport): string[] {
   const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
   for (const c of report.calls) {
     if (c.outcome === 'unchanged') continue;
-    lines.push(`${c.callKey}  ${c.outcome}${report.dryRun && (c.outcome === 'changed' || c.outcome === 'created') ? ' (dry run: not written)' : ''}${c.note ? `: ${c.note}` : ''}`);
+    lines.push(
+      `${c.callKey}  ${c.outcome}${report.dryRun && (c.outcome === 'changed' || c.outcome === 'created') ? ' (dry run: not written)' : ''}${c.note ? `: ${c.note}` : ''}`,
+    );
     for (const ch of c.changes) lines.push(`  ${ch.field}: ${show(ch.before)} -> ${show(ch.after)}`);
   }
   const s = report.summary;

@@ -55,7 +55,11 @@ function wav(seed: string, size: number): Buffer {
 }
 
 function transcript(path: string): Buffer {
-  const name = path.split('/').pop()!.replace(/\.json$/, '').replace(/^transcript_/, '');
+  const name = path
+    .split('/')
+    .pop()!
+    .replace(/\.json$/, '')
+    .replace(/^transcript_/, '');
   return Buffer.from(
     JSON.stringify(
       {
@@ -85,7 +89,12 @@ export function demoMediaBytes(pathAndQuery: string): { body: Buffer; contentTyp
   const size = kb * 1024;
   if (ext === 'wav') return { body: wav(path, size), contentType: AUDIO.wav! };
   // Recognisable headers, then deterministic noise: enough for a file browser to call it audio.
-  const magic = ext === 'mp3' ? Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1') : ext === 'ogg' ? Buffer.from('OggS\x00\x02', 'latin1') : Buffer.from('\x00\x00\x00\x18ftypM4A ', 'latin1');
+  const magic =
+    ext === 'mp3'
+      ? Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1')
+      : ext === 'ogg'
+        ? Buffer.from('OggS\x00\x02', 'latin1')
+        : Buffer.from('\x00\x00\x00\x18ftypM4A ', 'latin1');
   const body = noise(path, size);
   magic.copy(body, 0);
   return { body, contentType: AUDIO[ext]! };

@@ -43,7 +43,10 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-type KoaMiddleware = (ctx: { method: string; url: string; status: number; body: unknown; type: string }, next: () => Promise<void>) => Promise<void>;
+type KoaMiddleware = (
+  ctx: { method: string; url: string; status: number; body: unknown; type: string },
+  next: () => Promise<void>,
+) => Promise<void>;
 
 /**
  * s3rver lacks AbortMultipartUpload and ListMultipartUploads (it answers 405/501), which lib-storage
@@ -59,7 +62,10 @@ function multipartGaps(dir: string): KoaMiddleware {
     const uploadId = url.searchParams.get('uploadId') ?? '';
     if (ctx.method === 'DELETE' && bucket && keyParts.length && /^[A-Za-z0-9_-]+$/.test(uploadId)) {
       const { rm, stat } = await import('node:fs/promises');
-      const exists = await stat(join(uploads, uploadId)).then(() => true, () => false);
+      const exists = await stat(join(uploads, uploadId)).then(
+        () => true,
+        () => false,
+      );
       ctx.type = 'application/xml';
       if (!exists) {
         ctx.status = 404;
@@ -100,8 +106,18 @@ export async function startEmulatorServer(opts: EmulatorServerOptions): Promise<
   }
   if (opts.kind === 's3') {
     if (!opts.dir) throw new Error('The S3 emulator needs a directory for its objects.');
-    const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void>; middleware: KoaMiddleware[] };
-    const s3 = new S3rver({ port: opts.port, address: opts.host, silent: true, directory: opts.dir, configureBuckets: opts.bucket ? [{ name: opts.bucket }] : [] });
+    const S3rver = require('s3rver') as new (o: object) => {
+      run(): Promise<AddressInfo>;
+      close(): Promise<void>;
+      middleware: KoaMiddleware[];
+    };
+    const s3 = new S3rver({
+      port: opts.port,
+      address: opts.host,
+      silent: true,
+      directory: opts.dir,
+      configureBuckets: opts.bucket ? [{ name: opts.bucket }] : [],
+    });
     s3.middleware.unshift(multipartGaps(opts.dir));
     const { port } = await s3.run();
     return { port, close: () => s3.close() };

@@ -108,7 +108,8 @@ export async function ensureTable(ddb: DynamoDBClient, def: TableDefinition): Pr
   try {
     const { Table } = await ddb.send(new DescribeTableCommand({ TableName: def.name }));
     // Data kept from an earlier version may have other index keys (e.g. before `callAt`): say so, rather than query the wrong index.
-    const keysOf = (schema?: { AttributeName?: string; KeyType?: string }[]) => (schema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
+    const keysOf = (schema?: { AttributeName?: string; KeyType?: string }[]) =>
+      (schema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
     const found = Object.fromEntries((Table?.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, keysOf(i.KeySchema)]));
     const wanted = Object.fromEntries((tableInput(def).GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, keysOf(i.KeySchema)]));
     if (JSON.stringify(found, Object.keys(found).sort()) !== JSON.stringify(wanted, Object.keys(wanted).sort())) {
@@ -130,7 +131,11 @@ export async function ensureTable(ddb: DynamoDBClient, def: TableDefinition): Pr
 }
 
 /** One of the stack's queues and its DLQ with the redrive policy; `visibilitySeconds` overrides the deployed one (fault tests). */
-export async function ensureQueue(sqs: SQSClient, def: QueueDefinition, visibilitySeconds = def.visibilityTimeoutSeconds): Promise<{ url: string; dlqUrl: string }> {
+export async function ensureQueue(
+  sqs: SQSClient,
+  def: QueueDefinition,
+  visibilitySeconds = def.visibilityTimeoutSeconds,
+): Promise<{ url: string; dlqUrl: string }> {
   const { QueueUrl: dlqUrl } = await sqs.send(
     new CreateQueueCommand({ QueueName: dlqName(def), Attributes: { MessageRetentionPeriod: String(def.dlqRetentionDays * 86400) } }),
   );

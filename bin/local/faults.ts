@@ -39,7 +39,9 @@ export class LocalFaults {
 
   /** The services down now, with the seconds left. */
   state(): Record<string, number> {
-    return Object.fromEntries(SERVICES.filter((s) => this.isDown(s)).map((s) => [s, Math.ceil((this.#downUntil.get(s)! - this.now()) / 1000)]));
+    return Object.fromEntries(
+      SERVICES.filter((s) => this.isDown(s)).map((s) => [s, Math.ceil((this.#downUntil.get(s)! - this.now()) / 1000)]),
+    );
   }
 
   /** `target` with the faults in front of every client built from it. */
@@ -75,7 +77,10 @@ export class LocalFaults {
 
 /** The error a client meets when its service is down: what Node throws for a refused connection. */
 function refused(service: AwsService): Error {
-  return Object.assign(new Error(`connect ECONNREFUSED: ${service} is down (a local fault set through ${FAULTS_PATH})`), { code: 'ECONNREFUSED', $metadata: {} });
+  return Object.assign(new Error(`connect ECONNREFUSED: ${service} is down (a local fault set through ${FAULTS_PATH})`), {
+    code: 'ECONNREFUSED',
+    $metadata: {},
+  });
 }
 
 export function parseFaultRequest(body: string): { services: AwsService[]; seconds: number } | { message: string } {

@@ -87,17 +87,21 @@ export function cardBodyProblem(body: unknown): string | undefined {
     if (!row || typeof row !== 'object' || Array.isArray(row)) return `card[${i}] must be an object`;
     const r = row as Record<string, unknown>;
     const type = r.type;
-    if (typeof type !== 'string' || !Object.hasOwn(ROW_FIELDS, type)) return `card[${i}].type must be one of ${Object.keys(ROW_FIELDS).join(', ')}`;
+    if (typeof type !== 'string' || !Object.hasOwn(ROW_FIELDS, type))
+      return `card[${i}].type must be one of ${Object.keys(ROW_FIELDS).join(', ')}`;
     const allowed = ROW_FIELDS[type]!;
     for (const key of Object.keys(r)) {
-      if (key !== 'type' && !allowed.includes(key)) return `card[${i}].${key} is not allowed on a ${type} row (allowed: ${allowed.join(', ')})`;
+      if (key !== 'type' && !allowed.includes(key))
+        return `card[${i}].${key} is not allowed on a ${type} row (allowed: ${allowed.join(', ')})`;
     }
     for (const key of allowed) {
       if (!(key in r)) continue;
       const v = r[key];
-      if (key === 'user_id' ? !Number.isInteger(v) : typeof v !== 'string') return `card[${i}].${key} must be ${key === 'user_id' ? 'an integer' : 'a string'}`;
+      if (key === 'user_id' ? !Number.isInteger(v) : typeof v !== 'string')
+        return `card[${i}].${key} must be ${key === 'user_id' ? 'an integer' : 'a string'}`;
     }
-    if (type === 'user' ? !('user_id' in r) : typeof r.text !== 'string' || !r.text) return `card[${i}] (${type}) needs ${type === 'user' ? 'user_id' : 'text'}`;
+    if (type === 'user' ? !('user_id' in r) : typeof r.text !== 'string' || !r.text)
+      return `card[${i}] (${type}) needs ${type === 'user' ? 'user_id' : 'text'}`;
   }
   return undefined;
 }
@@ -115,7 +119,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const readBody = async (req: IncomingMessage, max: number): Promise<string | undefined> => (await readRequestBody(req, max))?.toString('utf8');
+const readBody = async (req: IncomingMessage, max: number): Promise<string | undefined> =>
+  (await readRequestBody(req, max))?.toString('utf8');
 
 /** A fresh stand-in Hipcall API with nothing received. */
 export function createHipcallMock(options: HipcallMockOptions = {}): HipcallMock {
@@ -143,7 +148,14 @@ export function createHipcallMock(options: HipcallMockOptions = {}): HipcallMock
       body = text;
     }
     const answer = (status: number, payload: Record<string, unknown>) => {
-      keep(requests, { callId, status, authorized: Boolean(presented), body, ...(typeof payload.message === 'string' ? { message: payload.message } : {}), receivedAt: receivedAt() });
+      keep(requests, {
+        callId,
+        status,
+        authorized: Boolean(presented),
+        body,
+        ...(typeof payload.message === 'string' ? { message: payload.message } : {}),
+        receivedAt: receivedAt(),
+      });
       send(res, status, payload);
     };
 
@@ -151,14 +163,22 @@ export function createHipcallMock(options: HipcallMockOptions = {}): HipcallMock
     if (fault) {
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.drop) {
-        keep(requests, { callId, status: 0, authorized: Boolean(presented), body, message: 'connection dropped', receivedAt: receivedAt() });
+        keep(requests, {
+          callId,
+          status: 0,
+          authorized: Boolean(presented),
+          body,
+          message: 'connection dropped',
+          receivedAt: receivedAt(),
+        });
         req.socket.destroy();
         return;
       }
       const status = fault.status ?? 500;
       return answer(status, { message: fault.message ?? (status === 429 ? 'Too many requests' : 'Internal server error (injected)') });
     }
-    if (!presented || (options.token !== undefined && presented !== options.token)) return answer(401, { message: 'Unauthenticated: a valid API token is required (Authorization: Bearer <token>)' });
+    if (!presented || (options.token !== undefined && presented !== options.token))
+      return answer(401, { message: 'Unauthenticated: a valid API token is required (Authorization: Bearer <token>)' });
     if (text === undefined) return answer(413, { message: 'Request body too large' });
     const problem = cardBodyProblem(body);
     if (problem) return answer(422, { message: problem });

@@ -50,7 +50,12 @@ function decodeSegment(segment: string): string | undefined {
  * API has one per configured source, for its throttle); their requests carry that route key and no
  * `source` parameter, as in AWS. Others take the generic route.
  */
-export async function serveWebhook(req: IncomingMessage, res: ServerResponse, handler: HttpHandler, routedSources: ReadonlySet<string> = new Set()): Promise<boolean> {
+export async function serveWebhook(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: HttpHandler,
+  routedSources: ReadonlySet<string> = new Set(),
+): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const match = ROUTE.exec(url.pathname);
   if (!match) return false;
@@ -64,7 +69,14 @@ export async function serveWebhook(req: IncomingMessage, res: ServerResponse, ha
   const token = decodeSegment(match[2]!);
   if (source === undefined || token === undefined) {
     // API Gateway refuses such a path itself, with a 4xx, before any function runs.
-    send(res, 400, JSON.stringify({ message: 'Bad Request: the URL path has a malformed percent-encoding (a "%" not followed by two hex digits). Check the webhook URL.' }));
+    send(
+      res,
+      400,
+      JSON.stringify({
+        message:
+          'Bad Request: the URL path has a malformed percent-encoding (a "%" not followed by two hex digits). Check the webhook URL.',
+      }),
+    );
     req.resume();
     return true;
   }
@@ -92,7 +104,13 @@ export async function serveWebhook(req: IncomingMessage, res: ServerResponse, ha
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'local',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: crypto.randomUUID(),
       routeKey,
       stage: '$default',

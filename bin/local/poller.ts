@@ -87,7 +87,12 @@ export function startPoller(opts: PollerOptions): () => Promise<void> {
     const done = messages.filter((m) => !failed.has(m.MessageId!));
     if (done.length) {
       await opts.sqs
-        .send(new DeleteMessageBatchCommand({ QueueUrl: opts.queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }))
+        .send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: opts.queueUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        )
         .catch((err) => opts.onError?.(err));
     }
   };

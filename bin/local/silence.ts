@@ -43,7 +43,11 @@ export class EmfDeliveryHistory implements DeliveryHistory {
     const at = doc._aws?.Timestamp;
     if (typeof doc.source !== 'string' || typeof at !== 'number') return;
     const delivered = (doc._aws?.CloudWatchMetrics ?? []).some(
-      (d) => d.Namespace === METRICS_NAMESPACE && (d.Metrics ?? []).some((m) => DELIVERY_METRICS.includes(m.Name as never) && [doc[m.Name]].flat().some((v) => typeof v === 'number' && v > 0)),
+      (d) =>
+        d.Namespace === METRICS_NAMESPACE &&
+        (d.Metrics ?? []).some(
+          (m) => DELIVERY_METRICS.includes(m.Name as never) && [doc[m.Name]].flat().some((v) => typeof v === 'number' && v > 0),
+        ),
     );
     if (delivered && at > (this.#latest.get(doc.source) ?? 0)) this.#latest.set(doc.source, at);
   }

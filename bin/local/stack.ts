@@ -104,9 +104,17 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStack
     dataDir: env[LOCAL_ENV.dataDir] || '.callvault',
     token: env[LOCAL_ENV.token] || 'dev-token',
     signingSecret: env[LOCAL_ENV.signingSecret] || undefined,
-    fetchAllow: (env[LOCAL_ENV.fetchAllow] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    mediaDelaySeconds: wholeSeconds(LOCAL_ENV.mediaDelay, env[LOCAL_ENV.mediaDelay], MAX_MEDIA_DELAY_SECONDS, 'SQS\'s longest delay'),
-    replayRetrySeconds: wholeSeconds(LOCAL_ENV.replayRetry, env[LOCAL_ENV.replayRetry], 43_200, '12 hours, SQS\'s longest visibility timeout'),
+    fetchAllow: (env[LOCAL_ENV.fetchAllow] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    mediaDelaySeconds: wholeSeconds(LOCAL_ENV.mediaDelay, env[LOCAL_ENV.mediaDelay], MAX_MEDIA_DELAY_SECONDS, "SQS's longest delay"),
+    replayRetrySeconds: wholeSeconds(
+      LOCAL_ENV.replayRetry,
+      env[LOCAL_ENV.replayRetry],
+      43_200,
+      "12 hours, SQS's longest visibility timeout",
+    ),
     hipcallApi: hipcallApiOverride(env[LOCAL_ENV.hipcallApi]),
     // A whole callvault config as JSON, instead of the one in cdk.json (tests use it to fence media hosts).
     config: config ? parseConfig(JSON.parse(config), ENV.config) : undefined,
@@ -118,7 +126,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): LocalStack
 export function wholeSeconds(name: string, value: string | undefined, max: number, maxIs: string): number | undefined {
   if (!value?.trim()) return undefined;
   const n = Number(value.trim());
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be whole seconds from 0 to ${max} (${maxIs}), not "${value}".`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new Error(`${name} must be whole seconds from 0 to ${max} (${maxIs}), not "${value}".`);
   return n;
 }
 
@@ -131,7 +140,8 @@ export function hipcallApiOverride(value: string | undefined): string | undefine
   } catch {
     url = undefined;
   }
-  if (!url || !/^https?:$/.test(url.protocol)) throw new Error(`${LOCAL_ENV.hipcallApi} must be an http(s) base URL such as http://127.0.0.1:8080/api/v3, not "${value}".`);
+  if (!url || !/^https?:$/.test(url.protocol))
+    throw new Error(`${LOCAL_ENV.hipcallApi} must be an http(s) base URL such as http://127.0.0.1:8080/api/v3, not "${value}".`);
   return value.trim().replace(/\/+$/, '');
 }
 
@@ -154,7 +164,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const token = opts.token ?? 'dev-token';
 
   // Each emulator in a process of its own: sharing the API's event loop, dynalite saturated at ~50 deliveries/s.
-  const emulators = await startEmulators({ dynamodbPort: opts.dynamodbPort ?? 0, s3Port: opts.s3Port ?? 0, sqsPort: opts.sqsPort ?? 0, dataDir, host, processes: true, ...(opts.replayRetrySeconds !== undefined ? { visibility: { replay: opts.replayRetrySeconds } } : {}) });
+  const emulators = await startEmulators({
+    dynamodbPort: opts.dynamodbPort ?? 0,
+    s3Port: opts.s3Port ?? 0,
+    sqsPort: opts.sqsPort ?? 0,
+    dataDir,
+    host,
+    processes: true,
+    ...(opts.replayRetrySeconds !== undefined ? { visibility: { replay: opts.replayRetrySeconds } } : {}),
+  });
   const demo = await startDemoMedia({ host });
   const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
 
@@ -202,19 +220,40 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     secrets: Object.fromEntries(hipcallSources.map((id) => [id, LOCAL_HIPCALL_API_TOKEN])),
   };
   const unsigned = config.sources.filter((s) => s.signature && !opts.signingSecret?.trim()).map((s) => s.id);
-  if (unsigned.length > 0) log(`Sources ${unsigned.join(', ')} require a signature but ${LOCAL_ENV.signingSecret} is not set: they answer 401 to every POST.`);
-  const signingSecrets = new StaticSigningSecrets(opts.signingSecret, `start the local stack with ${LOCAL_ENV.signingSecret}=whsec_... (the secret the sender signs with).`);
-  const ingest = ingestDeps(fnEnv, { target: targetOf('ingest'), tokens: new StaticTokens(token), signingSecrets, metricsOut, ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}) });
+  if (unsigned.length > 0)
+    log(`Sources ${unsigned.join(', ')} require a signature but ${LOCAL_ENV.signingSecret} is not set: they answer 401 to every POST.`);
+  const signingSecrets = new StaticSigningSecrets(
+    opts.signingSecret,
+    `start the local stack with ${LOCAL_ENV.signingSecret}=whsec_... (the secret the sender signs with).`,
+  );
+  const ingest = ingestDeps(fnEnv, {
+    target: targetOf('ingest'),
+    tokens: new StaticTokens(token),
+    signingSecrets,
+    metricsOut,
+    ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}),
+  });
   const media = createMediaHandler(
-    mediaDeps(fnEnv, { target: targetOf('media'), allowHttp: true, fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort], hipcall: hipcallApi, visibilityChangeCountsAsReceive: true, metricsOut }),
+    mediaDeps(fnEnv, {
+      target: targetOf('media'),
+      allowHttp: true,
+      fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort],
+      hipcall: hipcallApi,
+      visibilityChangeCountsAsReceive: true,
+      metricsOut,
+    }),
   );
   const insight = createInsightHandler(insightDeps(fnEnv, { target: targetOf('insight'), hipcall: hipcallApi, metricsOut }));
   loaded.webhook = createWebhookHandler(ingest);
   const silence = createSilenceHandler(silenceDeps(fnEnv, { history: deliveries, metricsOut }));
-  loaded.silenceCheck = () => silence({ source: 'callvault.local', 'detail-type': 'Scheduled Event' } as never, fakeContext('callvault-silence', 30_000));
+  loaded.silenceCheck = () =>
+    silence({ source: 'callvault.local', 'detail-type': 'Scheduled Event' } as never, fakeContext('callvault-silence', 30_000));
   // Deployed, a schedule runs the check every 5 minutes; here every minute, only when some source sets silence.
   const silenceTimer = config.sources.some((s) => s.silence)
-    ? setInterval(() => void loaded.silenceCheck!().catch((err: unknown) => log(`silence check: ${(err as Error).message}`)), LOCAL_SILENCE_EVERY_MS)
+    ? setInterval(
+        () => void loaded.silenceCheck!().catch((err: unknown) => log(`silence check: ${(err as Error).message}`)),
+        LOCAL_SILENCE_EVERY_MS,
+      )
     : undefined;
   // Each Hipcall source with `reconcile` runs on its own interval, as its EventBridge schedule does deployed.
   const reconciling = config.sources.filter((s) => s.reconcile);
@@ -231,9 +270,36 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
   const onError = (err: unknown) => log(`poller: ${(err as Error).message}`);
   const stops = [
-    startPoller({ sqs, queueUrl: emulators.queues.media, handler: media, name: 'callvault-media', batchSize: MEDIA_QUEUE.batchSize, timeoutMs: MEDIA_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 2, onError }),
-    startPoller({ sqs, queueUrl: emulators.queues.insight, handler: insight, name: 'callvault-insight', batchSize: INSIGHT_QUEUE.batchSize, timeoutMs: INSIGHT_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 4, onError }),
-    startPoller({ sqs, queueUrl: emulators.queues.replay, handler: createReplayHandler(ingest), name: 'callvault-ingest-replay', batchSize: REPLAY_QUEUE.batchSize, timeoutMs: REPLAY_QUEUE.consumerTimeoutSeconds * 1000, concurrency: 1, onError }),
+    startPoller({
+      sqs,
+      queueUrl: emulators.queues.media,
+      handler: media,
+      name: 'callvault-media',
+      batchSize: MEDIA_QUEUE.batchSize,
+      timeoutMs: MEDIA_QUEUE.consumerTimeoutSeconds * 1000,
+      concurrency: 2,
+      onError,
+    }),
+    startPoller({
+      sqs,
+      queueUrl: emulators.queues.insight,
+      handler: insight,
+      name: 'callvault-insight',
+      batchSize: INSIGHT_QUEUE.batchSize,
+      timeoutMs: INSIGHT_QUEUE.consumerTimeoutSeconds * 1000,
+      concurrency: 4,
+      onError,
+    }),
+    startPoller({
+      sqs,
+      queueUrl: emulators.queues.replay,
+      handler: createReplayHandler(ingest),
+      name: 'callvault-ingest-replay',
+      batchSize: REPLAY_QUEUE.batchSize,
+      timeoutMs: REPLAY_QUEUE.consumerTimeoutSeconds * 1000,
+      concurrency: 1,
+      onError,
+    }),
   ];
 
   const endpoints: Endpoints = {

@@ -30,11 +30,7 @@ export class S3DeliveryArchive implements DeliveryArchive {
   }
 
   /** Store a refused delivery with the reason, so nothing a provider sent is lost. */
-  async putQuarantine(
-    key: string,
-    entry: QuarantineEntry,
-    abortSignal?: AbortSignal,
-  ): Promise<void> {
+  async putQuarantine(key: string, entry: QuarantineEntry, abortSignal?: AbortSignal): Promise<void> {
     const text = entry.bytes.toString('utf8');
     const isText = Buffer.from(text, 'utf8').equals(entry.bytes);
     const document = {

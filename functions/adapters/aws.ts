@@ -73,8 +73,11 @@ export const dynamoDocument = (budget: ClientBudget = PATIENT, target: AwsTarget
   DynamoDBDocumentClient.from(built(new DynamoDBClient(common(budget, 'dynamodb', target)), 'dynamodb', target), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
-export const s3Client = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) => built(new S3Client(common(budget, 's3', target)), 's3', target);
-export const sqsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) => built(new SQSClient(common(budget, 'sqs', target)), 'sqs', target);
+export const s3Client = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) =>
+  built(new S3Client(common(budget, 's3', target)), 's3', target);
+export const sqsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) =>
+  built(new SQSClient(common(budget, 'sqs', target)), 'sqs', target);
 export const secretsClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) =>
   built(new SecretsManagerClient(common(budget, 'secretsmanager', target)), 'secretsmanager', target);
-export const cloudwatchClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) => built(new CloudWatchClient(common(budget, 'cloudwatch', target)), 'cloudwatch', target);
+export const cloudwatchClient = (budget: ClientBudget = PATIENT, target: AwsTarget = {}) =>
+  built(new CloudWatchClient(common(budget, 'cloudwatch', target)), 'cloudwatch', target);

@@ -38,13 +38,22 @@ export class CallsTable implements CallsStore {
       // First try: assume the call is new and create it blind (one round trip, the common case for the
       // first delivery of a call). If it exists, the condition fails and we read, merge and write back.
       const previous = attempt === 0 ? undefined : await this.get(callKey, { consistent: true, abortSignal });
-      const merged = mergeDelivery(previous, { source: input.source, event: input.event, deliveryKey: input.deliveryKey, now: input.now, itemTtlDays: input.itemTtlDays });
+      const merged = mergeDelivery(previous, {
+        source: input.source,
+        event: input.event,
+        deliveryKey: input.deliveryKey,
+        now: input.now,
+        itemTtlDays: input.itemTtlDays,
+      });
       const { record } = merged;
       // The read that found the owner was consistent, and the owner never changes once set: no write needed.
       if (merged.foreign) return { outcome: 'foreign', owner: merged.owner, record, previous };
       if (!merged.changed) return { outcome: 'duplicate', record, previous };
       try {
-        await this.doc.send(this.upsertCommand(record, previous, input.queuedMedia ?? [], input.now, input.rejectedMedia ?? input.event.rejectedMedia ?? []), { abortSignal });
+        await this.doc.send(
+          this.upsertCommand(record, previous, input.queuedMedia ?? [], input.now, input.rejectedMedia ?? input.event.rejectedMedia ?? []),
+          { abortSignal },
+        );
         return { outcome: 'stored', record, previous };
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException) || attempt >= this.maxConflicts) throw err;
@@ -55,7 +64,13 @@ export class CallsTable implements CallsStore {
   }
 
   /** The conditional UpdateItem that writes a merged record (public for the benchmark's bare baseline). */
-  upsertCommand(record: CallRecord, previous: CallRecord | undefined, queuedMedia: MediaKind[], now: string, rejectedMedia: RejectedMediaRef[] = []) {
+  upsertCommand(
+    record: CallRecord,
+    previous: CallRecord | undefined,
+    queuedMedia: MediaKind[],
+    now: string,
+    rejectedMedia: RejectedMediaRef[] = [],
+  ) {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets: string[] = [];

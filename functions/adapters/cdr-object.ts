@@ -8,5 +8,10 @@ import type { CallRecord } from '#core/types.ts';
 
 export function putCdrCommand(bucket: string, key: string, record: CallRecord): PutObjectCommand {
   const day = /^cdr\/[^/]+\/(\d{4}\/\d{2}\/\d{2})\//.exec(key)?.[1];
-  return new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${JSON.stringify(cdrRow(record, day))}\n`, ContentType: 'application/json' });
+  return new PutObjectCommand({
+    Bucket: bucket,
+    Key: key,
+    Body: `${JSON.stringify(cdrRow(record, day))}\n`,
+    ContentType: 'application/json',
+  });
 }

@@ -53,7 +53,10 @@ export class ContactsTable implements ContactLookup {
    * Put every contact (whole items, so a repeat changes nothing), 25 per request, a few requests at
    * a time, retrying what DynamoDB leaves unprocessed. Returns how many were written.
    */
-  async putAll(contacts: readonly Contact[], options: { concurrency?: number; onProgress?: (written: number) => void } = {}): Promise<number> {
+  async putAll(
+    contacts: readonly Contact[],
+    options: { concurrency?: number; onProgress?: (written: number) => void } = {},
+  ): Promise<number> {
     const unique = new Map(contacts.map((c) => [c.phone, c]));
     const chunks: Contact[][] = [];
     const all = [...unique.values()];
@@ -75,7 +78,10 @@ export class ContactsTable implements ContactLookup {
   private async writeChunk(chunk: Contact[]): Promise<void> {
     let requests = chunk.map((c) => ({ PutRequest: { Item: { ...c } as Record<string, unknown> } }));
     for (let attempt = 0; requests.length; attempt++) {
-      if (attempt >= 10) throw new Error(`DynamoDB left ${requests.length} contact(s) unwritten after ${attempt} attempts: run the import again (it is idempotent).`);
+      if (attempt >= 10)
+        throw new Error(
+          `DynamoDB left ${requests.length} contact(s) unwritten after ${attempt} attempts: run the import again (it is idempotent).`,
+        );
       if (attempt) await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2)));
       const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
       requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;

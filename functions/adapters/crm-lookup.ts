@@ -67,7 +67,12 @@ export class CrmLookup implements CrmDirectory {
   ) {}
 
   /** Look a number up in the source's CRM within `timeoutMs` (never more than the CRM's own timeout). */
-  async find(sourceId: string, crm: CrmSettings, phone: string, options: { timeoutMs: number; abortSignal?: AbortSignal }): Promise<CrmAnswer> {
+  async find(
+    sourceId: string,
+    crm: CrmSettings,
+    phone: string,
+    options: { timeoutMs: number; abortSignal?: AbortSignal },
+  ): Promise<CrmAnswer> {
     const headers: Record<string, string> = {};
     if (crm.authHeader) {
       let value: string | undefined;
@@ -76,7 +81,11 @@ export class CrmLookup implements CrmDirectory {
       } catch (err) {
         return { outcome: 'error', message: `CRM credential: ${(err as Error).message}` };
       }
-      if (!value) return { outcome: 'error', message: `no CRM credential for source "${sourceId}": add "crmAuthorization" to its Hipcall API secret` };
+      if (!value)
+        return {
+          outcome: 'error',
+          message: `no CRM credential for source "${sourceId}": add "crmAuthorization" to its Hipcall API secret`,
+        };
       headers[crm.authHeader] = value;
     }
     const out = await this.http.send(crmUrl(crm.urlTemplate, phone), {

@@ -19,7 +19,11 @@ export interface MetricDataRequest {
   MetricDataQueries: {
     Id: string;
     ReturnData: boolean;
-    MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] }; Period: number; Stat: string };
+    MetricStat: {
+      Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] };
+      Period: number;
+      Stat: string;
+    };
   }[];
 }
 

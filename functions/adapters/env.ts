@@ -24,7 +24,8 @@ export const jsonMap = z.pipe(
   z.transform((text: string, payload): Record<string, string> => {
     try {
       const value = JSON.parse(text) as unknown;
-      if (value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string')) return value as Record<string, string>;
+      if (value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'))
+        return value as Record<string, string>;
     } catch {
       // reported below
     }
@@ -39,17 +40,17 @@ export const configJson = z.pipe(
     try {
       return parseConfig(JSON.parse(text), ENV.config);
     } catch (err) {
-      return fail(payload, err instanceof SyntaxError ? 'is not JSON: it must hold the callvault config the stack passes' : (err as Error).message);
+      return fail(
+        payload,
+        err instanceof SyntaxError ? 'is not JSON: it must hold the callvault config the stack passes' : (err as Error).message,
+      );
     }
   }),
 );
 
 /** Powertools' log level, as `POWERTOOLS_LOG_LEVEL` sets it. */
 export const logLevel = z.optional(
-  z.pipe(
-    z.string().check(z.toUpperCase()),
-    z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']),
-  ),
+  z.pipe(z.string().check(z.toUpperCase()), z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'])),
 );
 
 /** Every variable a function reads may be checked here; unknown ones are ignored (Lambda sets many). */
@@ -68,5 +69,7 @@ export function readEnv<S extends z.ZodMiniType>(schema: S, env: Env, fn: string
     const name = i.path.map(String).join('.') || '(environment)';
     return `${name} ${i.code === 'invalid_type' && !(name in present) ? 'is not set' : i.message}`;
   });
-  throw new Error(`Environment of the ${fn} function: ${problems.join('; ')}. The CDK stack sets these (redeploy it); locally, bin/local passes them.`);
+  throw new Error(
+    `Environment of the ${fn} function: ${problems.join('; ')}. The CDK stack sets these (redeploy it); locally, bin/local passes them.`,
+  );
 }

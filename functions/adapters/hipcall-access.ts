@@ -23,8 +23,14 @@ export interface HipcallAccess {
   reachable: Set<string>;
 }
 
-export function hipcallAccess(config: CallVaultConfig, deployed: { secretArns: Record<string, string>; client: () => SecretsManagerClient }, local?: LocalHipcallApi): HipcallAccess {
-  const secrets = local ? new StaticApiSecrets(local.secrets) : new HipcallApiSecrets({ secretArns: deployed.secretArns, client: deployed.client() });
+export function hipcallAccess(
+  config: CallVaultConfig,
+  deployed: { secretArns: Record<string, string>; client: () => SecretsManagerClient },
+  local?: LocalHipcallApi,
+): HipcallAccess {
+  const secrets = local
+    ? new StaticApiSecrets(local.secrets)
+    : new HipcallApiSecrets({ secretArns: deployed.secretArns, client: deployed.client() });
   const baseUrls = hipcallApiBaseUrls(config, local?.baseUrls);
   const withSecret = Object.keys(local ? local.secrets : deployed.secretArns);
   return { secrets, baseUrls, reachable: new Set(withSecret.filter((id) => baseUrls.has(id))) };

@@ -77,7 +77,9 @@ export class HipcallCallsApi implements MediaLinks {
     }
     if (status === 401 || status === 403) {
       discard(res);
-      throw new PermanentError(`the Hipcall API refused the token of source "${sourceId}" (${status}): update the source's API token secret`);
+      throw new PermanentError(
+        `the Hipcall API refused the token of source "${sourceId}" (${status}): update the source's API token secret`,
+      );
     }
     if (status < 200 || status >= 300) {
       discard(res);

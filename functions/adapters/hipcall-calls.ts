@@ -50,7 +50,12 @@ export class HipcallCallsClient implements HipcallCalls {
     const limit = Math.min(HIPCALL_PAGE_LIMIT, Math.max(1, this.options.limit ?? HIPCALL_PAGE_LIMIT));
     const seen = new Set<string>();
     for (let page = 0, offset = 0; page < MAX_PAGES; page++, offset += limit) {
-      const query = new URLSearchParams({ 'started_at[gte]': window.since, 'started_at[lte]': window.until, limit: String(limit), offset: String(offset) });
+      const query = new URLSearchParams({
+        'started_at[gte]': window.since,
+        'started_at[lte]': window.until,
+        limit: String(limit),
+        offset: String(offset),
+      });
       const items = callsOfPage(await this.getJson(sourceId, `${base}/calls?${query}`, signal));
       // A server that ignores offset sends the first page again: nothing new means the end.
       const ids = items.map((c) => (c && typeof c === 'object' ? String((c as { uuid?: unknown }).uuid ?? '') : ''));
@@ -73,12 +78,20 @@ export class HipcallCallsClient implements HipcallCalls {
 
   private baseOf(sourceId: string): string {
     const base = this.options.baseUrlFor(sourceId);
-    if (!base) throw new PermanentError(`Source "${sourceId}" has no Hipcall API base URL: set "hipcallApiBaseUrl" on it in the callvault config (e.g. https://use.hipcall.com/api/v3).`);
+    if (!base)
+      throw new PermanentError(
+        `Source "${sourceId}" has no Hipcall API base URL: set "hipcallApiBaseUrl" on it in the callvault config (e.g. https://use.hipcall.com/api/v3).`,
+      );
     return base.replace(/\/+$/, '');
   }
 
   /** One GET, retried on 429/5xx/network errors; undefined for a 404 when `notFound` is allowed. */
-  private async getJson(sourceId: string, url: string, signal: AbortSignal | undefined, opts: { notFound?: boolean } = {}): Promise<unknown> {
+  private async getJson(
+    sourceId: string,
+    url: string,
+    signal: AbortSignal | undefined,
+    opts: { notFound?: boolean } = {},
+  ): Promise<unknown> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     const policy = { baseMs: this.options.baseDelayMs ?? 1000, maxMs: this.options.maxDelayMs ?? 30_000 };
     const sleep = this.options.sleep ?? defaultSleep;
@@ -106,9 +119,12 @@ export class HipcallCallsClient implements HipcallCalls {
         discard(res);
         if (status === 404 && opts.notFound) return undefined;
         if (status === 401 || status === 403) {
-          throw new PermanentError(`The Hipcall API refused the token of source "${sourceId}" (${status}): put a valid API token in the source's Hipcall API secret.`);
+          throw new PermanentError(
+            `The Hipcall API refused the token of source "${sourceId}" (${status}): put a valid API token in the source's Hipcall API secret.`,
+          );
         }
-        if (status !== 429 && status < 500) throw new PermanentError(`The Hipcall API answered ${status} to GET ${pathOf(url)}: check the source's hipcallApiBaseUrl.`);
+        if (status !== 429 && status < 500)
+          throw new PermanentError(`The Hipcall API answered ${status} to GET ${pathOf(url)}: check the source's hipcallApiBaseUrl.`);
         const header = res.headers['retry-after'];
         retryAfter = retryAfterMs(typeof header === 'string' ? header : undefined, (this.options.now ?? Date.now)());
         last = `answered ${status}`;
@@ -135,4 +151,3 @@ function parseJson(text: string, url: string): unknown {
     throw new RetryableError(`The Hipcall API's answer to GET ${pathOf(url)} is not JSON.`);
   }
 }
-

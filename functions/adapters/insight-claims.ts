@@ -34,7 +34,11 @@ export class DynamoInsightClaims implements InsightClaims {
    * With `source`, the call must be that source's (or not written by the ingest yet): a call another
    * source owns answers `{ ownedBy }` (read only then, off the usual path).
    */
-  async claim(callKey: string, value: PendingInsight | InsightInfo, options: { nowMs: number; leaseMs: number; source?: string; abortSignal?: AbortSignal }): Promise<ClaimAnswer> {
+  async claim(
+    callKey: string,
+    value: PendingInsight | InsightInfo,
+    options: { nowMs: number; leaseMs: number; source?: string; abortSignal?: AbortSignal },
+  ): Promise<ClaimAnswer> {
     const ours = 'claimId' in value;
     const owned = options.source !== undefined;
     const claimed = await this.conditional(
@@ -46,7 +50,13 @@ export class DynamoInsightClaims implements InsightClaims {
         ConditionExpression:
           (owned ? '(attribute_not_exists(#src) OR #src = :source) AND ' : '') +
           `(attribute_not_exists(#i) OR (#i.#s = :pending AND (attribute_not_exists(#i.#at) OR #i.#at < :expired${ours ? ' OR #i.#c = :claimId' : ''})))`,
-        ExpressionAttributeNames: { '#i': 'insight', '#s': 'state', '#at': 'at', ...(ours ? { '#c': 'claimId' } : {}), ...(owned ? { '#src': 'source' } : {}) },
+        ExpressionAttributeNames: {
+          '#i': 'insight',
+          '#s': 'state',
+          '#at': 'at',
+          ...(ours ? { '#c': 'claimId' } : {}),
+          ...(owned ? { '#src': 'source' } : {}),
+        },
         ExpressionAttributeValues: {
           ':value': value,
           ':pending': 'pending',
@@ -58,7 +68,16 @@ export class DynamoInsightClaims implements InsightClaims {
       options.abortSignal,
     );
     if (claimed || !owned) return claimed;
-    const item = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { callKey }, ConsistentRead: true, ProjectionExpression: '#src', ExpressionAttributeNames: { '#src': 'source' } }), { abortSignal: options.abortSignal });
+    const item = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { callKey },
+        ConsistentRead: true,
+        ProjectionExpression: '#src',
+        ExpressionAttributeNames: { '#src': 'source' },
+      }),
+      { abortSignal: options.abortSignal },
+    );
     const owner = item.Item?.source;
     return typeof owner === 'string' && owner !== options.source ? { ownedBy: owner } : false;
   }

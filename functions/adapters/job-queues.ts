@@ -16,7 +16,11 @@ export class SqsJobQueues implements JobQueues {
       const res = await this.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.urls.media,
-          Entries: batch.map((job, n) => ({ Id: String(n), MessageBody: JSON.stringify(job), DelaySeconds: Math.min(900, Math.max(0, delaySeconds)) })),
+          Entries: batch.map((job, n) => ({
+            Id: String(n),
+            MessageBody: JSON.stringify(job),
+            DelaySeconds: Math.min(900, Math.max(0, delaySeconds)),
+          })),
         }),
         { abortSignal },
       );

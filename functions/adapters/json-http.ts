@@ -40,7 +40,9 @@ export class JsonHttp {
         method: init.method,
         headers: {
           accept: 'application/json',
-          ...(init.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(init.body)) } : {}),
+          ...(init.body !== undefined
+            ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(init.body)) }
+            : {}),
           ...init.headers,
         },
         body: init.body,
@@ -62,7 +64,11 @@ export class JsonHttp {
       return { ok: true, answer: { status: res.statusCode ?? 0, headers: res.headers, json, text: text.slice(0, 4096) } };
     } catch (err) {
       const e = err as Error & { code?: string };
-      const reason = deadline.aborted ? `timed out after ${Math.floor(init.timeoutMs)} ms` : init.abortSignal?.aborted ? 'aborted' : (e.code ?? e.name ?? 'error');
+      const reason = deadline.aborted
+        ? `timed out after ${Math.floor(init.timeoutMs)} ms`
+        : init.abortSignal?.aborted
+          ? 'aborted'
+          : (e.code ?? e.name ?? 'error');
       return { ok: false, networkError: reason };
     }
   }

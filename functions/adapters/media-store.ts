@@ -137,7 +137,8 @@ export class HashingChunker extends Transform {
 /** Object metadata values must be printable ASCII; keep them short. */
 function safeMetadata(meta: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(meta)) out[k.toLowerCase().replace(/[^a-z0-9-]/g, '-')] = v.replace(/[^\x20-\x7e]/g, '_').slice(0, 256);
+  for (const [k, v] of Object.entries(meta))
+    out[k.toLowerCase().replace(/[^a-z0-9-]/g, '-')] = v.replace(/[^\x20-\x7e]/g, '_').slice(0, 256);
   return out;
 }
 
@@ -189,7 +190,8 @@ export class MediaStore implements MediaArchive {
     // On abort (the worker's deadline) fail the source: Upload then aborts the multipart upload itself
     // before done() settles. Upload.abort() would settle done() at once and abort in the background.
     let partsDone = 0;
-    const onAbort = () => source.destroy(Object.assign(new Error('the download was stopped: the worker ran out of time'), { name: 'TimeoutError' }));
+    const onAbort = () =>
+      source.destroy(Object.assign(new Error('the download was stopped: the worker ran out of time'), { name: 'TimeoutError' }));
     input.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (input.signal?.aborted) onAbort();

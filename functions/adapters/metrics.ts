@@ -77,7 +77,12 @@ export class EmfMetrics implements Metrics {
     const dimensions: Record<string, string> = {};
     if (dims.source) dimensions[METRIC_DIMENSION.source] = dims.source;
     if (dims.status !== undefined) dimensions[METRIC_DIMENSION.status] = String(dims.status);
-    const group: Group = { dimensions, sets: dims.source ? [[METRIC_DIMENSION.source, ...status], status] : [status], metrics: new Map(), values: 0 };
+    const group: Group = {
+      dimensions,
+      sets: dims.source ? [[METRIC_DIMENSION.source, ...status], status] : [status],
+      metrics: new Map(),
+      values: 0,
+    };
     this.#groups.set(key, group);
     return group;
   }
@@ -89,7 +94,13 @@ export class EmfMetrics implements Metrics {
     const doc: Record<string, unknown> = {
       _aws: {
         Timestamp: Date.now(),
-        CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: group.sets, Metrics: [...group.metrics].map(([name, m]) => ({ Name: name, Unit: m.unit })) }],
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: group.sets,
+            Metrics: [...group.metrics].map(([name, m]) => ({ Name: name, Unit: m.unit })),
+          },
+        ],
       },
       service: this.serviceName,
       ...group.dimensions,

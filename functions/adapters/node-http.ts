@@ -68,7 +68,10 @@ export function send(url: URL, options: SendOptions): Promise<IncomingMessage> {
         if (refused) req.destroy(refused);
       };
       if (!socket.connecting) return check();
-      const timer = setTimeout(() => req.destroy(codedError(`connecting to ${url.host} timed out after ${options.connectTimeoutMs} ms`, 'ETIMEDOUT')), options.connectTimeoutMs);
+      const timer = setTimeout(
+        () => req.destroy(codedError(`connecting to ${url.host} timed out after ${options.connectTimeoutMs} ms`, 'ETIMEDOUT')),
+        options.connectTimeoutMs,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         check();
@@ -79,7 +82,8 @@ export function send(url: URL, options: SendOptions): Promise<IncomingMessage> {
     let response: IncomingMessage | undefined;
     req.setTimeout(options.headersTimeoutMs);
     req.on('timeout', () => {
-      if (!response) return req.destroy(codedError(`${url.host} sent no response headers within ${options.headersTimeoutMs} ms`, 'ETIMEDOUT'));
+      if (!response)
+        return req.destroy(codedError(`${url.host} sent no response headers within ${options.headersTimeoutMs} ms`, 'ETIMEDOUT'));
       response.destroy(codedError(`${url.host} sent nothing for ${options.idleTimeoutMs ?? options.headersTimeoutMs} ms`, 'ETIMEDOUT'));
     });
     req.on('response', (res: IncomingMessage) => {

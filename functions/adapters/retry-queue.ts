@@ -59,7 +59,13 @@ export class SqsRetryQueue implements RetryQueue {
     const spent = message.receivedAt === undefined ? 0 : (now() - message.receivedAt) / 1000;
     try {
       const QueueUrl = await this.queueUrlOf(message.queueArn);
-      await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: cappedVisibility(delaySeconds, spent) }));
+      await this.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl,
+          ReceiptHandle: message.receiptHandle,
+          VisibilityTimeout: cappedVisibility(delaySeconds, spent),
+        }),
+      );
     } catch (err) {
       // The message still comes back, after the queue's visibility timeout.
       this.options.log.warn('could not delay the message', { messageId: message.messageId, error: (err as Error).name });

@@ -29,7 +29,11 @@ export class RefusedUrlError extends PermanentError {
 /** The file is larger than the configured limit (`limits.mediaMaxBytes`). */
 export class MediaTooLargeError extends PermanentError {
   readonly code = 'MEDIA_TOO_LARGE';
-  constructor(readonly maxBytes: number, seen: number | 'announced', announced?: number) {
+  constructor(
+    readonly maxBytes: number,
+    seen: number | 'announced',
+    announced?: number,
+  ) {
     super(
       seen === 'announced'
         ? `the file is ${announced} bytes, over the ${maxBytes}-byte limit (limits.mediaMaxBytes): raise the limit in the callvault config and redrive the DLQ to archive it`
@@ -165,7 +169,10 @@ export class SafeFetcher implements MediaSource {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new RetryableError(`DNS lookup of ${hostname} timed out`), { code: 'ETIMEOUT' })), this.connectTimeoutMs);
+      timer = setTimeout(
+        () => reject(Object.assign(new RetryableError(`DNS lookup of ${hostname} timed out`), { code: 'ETIMEOUT' })),
+        this.connectTimeoutMs,
+      );
     });
     let addresses: { address: string; family: number }[];
     try {

@@ -73,7 +73,10 @@ export class HipcallApiSecrets implements HipcallApiTokens {
 
   private async load(sourceId: string, abortSignal?: AbortSignal): Promise<HipcallApiSecret> {
     const arn = this.options.secretArns[sourceId];
-    if (!arn) throw new PermanentError(`No Hipcall API token secret for source "${sourceId}" (${ENV.hipcallApiSecrets} has no entry): redeploy the stack.`);
+    if (!arn)
+      throw new PermanentError(
+        `No Hipcall API token secret for source "${sourceId}" (${ENV.hipcallApiSecrets} has no entry): redeploy the stack.`,
+      );
     let raw: string | undefined;
     try {
       const out = await this.options.client.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal });
@@ -81,13 +84,17 @@ export class HipcallApiSecrets implements HipcallApiTokens {
     } catch (err) {
       const name = (err as Error).name;
       if (name === 'ResourceNotFoundException' || name === 'AccessDeniedException') {
-        throw new PermanentError(`Cannot read the Hipcall API token secret of source "${sourceId}" (${name}): check the secret exists and the function may read it.`);
+        throw new PermanentError(
+          `Cannot read the Hipcall API token secret of source "${sourceId}" (${name}): check the secret exists and the function may read it.`,
+        );
       }
       throw new RetryableError(`Secrets Manager failed reading the Hipcall API token of source "${sourceId}": ${name}`, { cause: err });
     }
     const secret = parseHipcallApiSecret(raw);
     if (!secret) {
-      throw new PermanentError(`The Hipcall API token secret of source "${sourceId}" holds no token: set its value to {"token": "<your Hipcall API token>"}.`);
+      throw new PermanentError(
+        `The Hipcall API token secret of source "${sourceId}" holds no token: set its value to {"token": "<your Hipcall API token>"}.`,
+      );
     }
     return secret;
   }
@@ -99,15 +106,18 @@ export class StaticApiSecrets implements HipcallApiTokens {
 
   /** `secrets`: source id → a token, or `{token, crmAuthorization}`. */
   constructor(secrets: Readonly<Record<string, string | HipcallApiSecret>>) {
-    this.secrets = new Map(Object.entries(secrets).flatMap(([id, raw]) => {
-      const secret = parseHipcallApiSecret(raw);
-      return secret ? [[id, secret] as const] : [];
-    }));
+    this.secrets = new Map(
+      Object.entries(secrets).flatMap(([id, raw]) => {
+        const secret = parseHipcallApiSecret(raw);
+        return secret ? [[id, secret] as const] : [];
+      }),
+    );
   }
 
   async get(sourceId: string): Promise<HipcallApiSecret> {
     const secret = this.secrets.get(sourceId);
-    if (!secret) throw new PermanentError(`No Hipcall API token for source "${sourceId}" in the local stack: add the source to its config.`);
+    if (!secret)
+      throw new PermanentError(`No Hipcall API token for source "${sourceId}" in the local stack: add the source to its config.`);
     return secret;
   }
 

@@ -41,7 +41,9 @@ export class SecretsManagerSigningSecrets implements SigningSecrets {
   async get(sourceId: string, abortSignal?: AbortSignal): Promise<SigningSecret> {
     const name = this.secretNames[sourceId];
     if (!name) {
-      return { unset: `Source "${sourceId}" requires a signature, but this deployment has no signing secret for it: redeploy the stack (cdk deploy), then put the sender's whsec_ secret in its {stack}/${sourceId}/signing secret.` };
+      return {
+        unset: `Source "${sourceId}" requires a signature, but this deployment has no signing secret for it: redeploy the stack (cdk deploy), then put the sender's whsec_ secret in its {stack}/${sourceId}/signing secret.`,
+      };
     }
     const cached = this.cache.get(sourceId);
     if (cached && this.now() < cached.until) return cached.answer;
@@ -49,10 +51,14 @@ export class SecretsManagerSigningSecrets implements SigningSecrets {
     try {
       const { SecretString } = await this.client.send(new GetSecretValueCommand({ SecretId: name }), { abortSignal });
       const secret = parseSigningSecret(SecretString ?? '');
-      answer = secret ? { secret } : { unset: `No signing secret has been put for source "${sourceId}" yet. Put the sender's whsec_ secret: ${putCommand(name)}` };
+      answer = secret
+        ? { secret }
+        : { unset: `No signing secret has been put for source "${sourceId}" yet. Put the sender's whsec_ secret: ${putCommand(name)}` };
     } catch (err) {
       if ((err as Error).name === 'ResourceNotFoundException') {
-        answer = { unset: `The signing secret ${name} of source "${sourceId}" does not exist: redeploy the stack (cdk deploy), then ${putCommand(name)}` };
+        answer = {
+          unset: `The signing secret ${name} of source "${sourceId}" does not exist: redeploy the stack (cdk deploy), then ${putCommand(name)}`,
+        };
       } else {
         if (cached) return cached.answer;
         throw err;

@@ -16,13 +16,16 @@ import { MAX_MEDIA_DELAY_SECONDS } from '#contract/resources.ts';
 /** Media delay per provider type, in seconds (Hipcall advises waiting ~10 s after hangup). */
 export const DEFAULT_MEDIA_DELAY: Record<Provider, number> = { hipcall: 10, callhippo: 5, postcall: 5 };
 
-const ipv4Cidr = z.string().check(z.regex(/^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/, 'must be an IPv4 address or CIDR such as 31.192.211.2/32'));
+const ipv4Cidr = z
+  .string()
+  .check(z.regex(/^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/, 'must be an IPv4 address or CIDR such as 31.192.211.2/32'));
 
 /** A non-empty string. */
 const nonEmpty = () => z.string().check(z.minLength(1));
 
 /** A safe integer within [min, max]. */
-const integer = (min: number, max?: number) => (max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max)));
+const integer = (min: number, max?: number) =>
+  max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max));
 
 function isLocale(tag: string): boolean {
   try {
@@ -100,7 +103,15 @@ function parsedBy(parse: (s: string) => unknown) {
  */
 export const silenceSchema = z.strictObject({
   /** How long without a delivery, within working time, before the alarm (the check runs every 5 minutes). */
-  minutes: z.int().check(z.minimum(10, 'must be at least 10: CloudWatch takes a few minutes to show a delivery, so a shorter wait would alarm on a healthy source'), z.maximum(1440)),
+  minutes: z
+    .int()
+    .check(
+      z.minimum(
+        10,
+        'must be at least 10: CloudWatch takes a few minutes to show a delivery, so a shorter wait would alarm on a healthy source',
+      ),
+      z.maximum(1440),
+    ),
   /** Working days: ranges or lists such as "Mon-Fri" or "Mon,Wed,Sat". */
   days: z._default(z.string().check(z.superRefine(parsedBy(parseDays))), 'Mon-Fri'),
   /** Working hours "HH:MM-HH:MM" in 24-hour time; "22:00-06:00" crosses midnight, "00:00-24:00" is the whole day. */
@@ -123,8 +134,14 @@ export const throttleSchema = z.strictObject({
  */
 export const concurrencySchema = z.strictObject({
   ingestReserved: z._default(integer(0, 1000), 50),
-  mediaMax: z._default(z.int().check(z.minimum(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)'), z.maximum(1000)), 5),
-  insightMax: z._default(z.int().check(z.minimum(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)'), z.maximum(1000)), 10),
+  mediaMax: z._default(
+    z.int().check(z.minimum(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)'), z.maximum(1000)),
+    5,
+  ),
+  insightMax: z._default(
+    z.int().check(z.minimum(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)'), z.maximum(1000)),
+    10,
+  ),
 });
 
 /**
@@ -132,53 +149,90 @@ export const concurrencySchema = z.strictObject({
  * `everyMinutes`, the calls of the last `lookBackHours` are compared with the archive and the gaps
  * filled. Absent: off.
  */
-export const reconcileSchema = z.strictObject({
-  /** How often the scheduled reconcile runs. */
-  everyMinutes: z._default(z.int().check(z.minimum(5, 'must be at least 5: each run pages the whole look-back window through the Hipcall API'), z.maximum(1440)), 60),
-  /** How far back each run looks. */
-  lookBackHours: z._default(z.int().check(z.minimum(1), z.maximum(720, 'must be at most 720 (30 days): Hipcall recording links of older calls may be gone')), 24),
-}).check(z.refine((r) => r.lookBackHours * 60 >= r.everyMinutes, { message: 'lookBackHours must cover at least everyMinutes, or calls between two runs would never be looked at', path: ['lookBackHours'] }));
+export const reconcileSchema = z
+  .strictObject({
+    /** How often the scheduled reconcile runs. */
+    everyMinutes: z._default(
+      z.int().check(z.minimum(5, 'must be at least 5: each run pages the whole look-back window through the Hipcall API'), z.maximum(1440)),
+      60,
+    ),
+    /** How far back each run looks. */
+    lookBackHours: z._default(
+      z.int().check(z.minimum(1), z.maximum(720, 'must be at most 720 (30 days): Hipcall recording links of older calls may be gone')),
+      24,
+    ),
+  })
+  .check(
+    z.refine((r) => r.lookBackHours * 60 >= r.everyMinutes, {
+      message: 'lookBackHours must cover at least everyMinutes, or calls between two runs would never be looked at',
+      path: ['lookBackHours'],
+    }),
+  );
 
 export const sourceSchema = z.pipe(
-  z.strictObject({
-    /** The `{source}` path segment of the webhook URL. */
-    id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes (at most 40), e.g. "hipcall-eu"')),
-    provider: z.enum(PROVIDERS),
-    /** How long a media job waits on the queue before the first download (0-900 s). */
-    mediaDelaySeconds: z.optional(integer(0, MAX_MEDIA_DELAY_SECONDS)),
-    /** Hipcall API base URL for Insight Cards and fresh record URLs, e.g. https://use.hipcall.com/api/v3 */
-    hipcallApiBaseUrl: z.optional(z.url({ protocol: /^https$/, message: 'must be an https URL such as https://use.hipcall.com/api/v3' })),
-    /** Only accept deliveries from these addresses (IPv4 or CIDR). */
-    allowedSourceIps: z.optional(z.array(ipv4Cidr)),
-    /** Only download media from these host names (exact or `*.example.com`). */
-    mediaHostAllowlist: z.optional(z.array(nonEmpty())),
-    /**
-     * Also require a signature of this scheme on every POST (the sender signs with a secret held in
-     * Secrets Manager, `{stack}/{source}/signing`). Absent: no signature is checked.
-     */
-    signature: z.optional(z.enum(['standard-webhooks'], { message: 'must be "standard-webhooks" (the only signature scheme CallVault verifies), or left out' })),
-    insight: z.optional(insightSchema),
-    /**
-     * Throttle of this source's own webhook routes (each method's route has its own bucket), so its
-     * bursts never spend another source's allowance. Absent: the global `throttle`.
-     */
-    throttle: z.optional(throttleSchema),
-    /** Alarm when the source goes quiet inside its working hours. Absent: never. */
-    silence: z.optional(silenceSchema),
-    /** Fill the gaps Hipcall leaves (it never retries a delivery) from its calls API, on a schedule. Absent: off. */
-    reconcile: z.optional(reconcileSchema),
-  }).check(
-    z.superRefine((s, ctx) => {
-      if (!s.reconcile) return;
-      if (s.provider !== 'hipcall') ctx.addIssue({ code: 'custom', path: ['reconcile'], message: `only Hipcall sources can be reconciled (a ${s.provider} source has no calls API to ask): remove it` });
-      else if (!s.hipcallApiBaseUrl) ctx.addIssue({ code: 'custom', path: ['reconcile'], message: 'needs "hipcallApiBaseUrl" on the same source (e.g. https://use.hipcall.com/api/v3): reconcile reads the calls list there' });
-    }),
-  ),
-  z.transform(<S extends { provider: Provider; mediaDelaySeconds?: number | undefined }>(s: S) => ({ ...s, mediaDelaySeconds: s.mediaDelaySeconds ?? DEFAULT_MEDIA_DELAY[s.provider] })),
+  z
+    .strictObject({
+      /** The `{source}` path segment of the webhook URL. */
+      id: z
+        .string()
+        .check(z.regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes (at most 40), e.g. "hipcall-eu"')),
+      provider: z.enum(PROVIDERS),
+      /** How long a media job waits on the queue before the first download (0-900 s). */
+      mediaDelaySeconds: z.optional(integer(0, MAX_MEDIA_DELAY_SECONDS)),
+      /** Hipcall API base URL for Insight Cards and fresh record URLs, e.g. https://use.hipcall.com/api/v3 */
+      hipcallApiBaseUrl: z.optional(z.url({ protocol: /^https$/, message: 'must be an https URL such as https://use.hipcall.com/api/v3' })),
+      /** Only accept deliveries from these addresses (IPv4 or CIDR). */
+      allowedSourceIps: z.optional(z.array(ipv4Cidr)),
+      /** Only download media from these host names (exact or `*.example.com`). */
+      mediaHostAllowlist: z.optional(z.array(nonEmpty())),
+      /**
+       * Also require a signature of this scheme on every POST (the sender signs with a secret held in
+       * Secrets Manager, `{stack}/{source}/signing`). Absent: no signature is checked.
+       */
+      signature: z.optional(
+        z.enum(['standard-webhooks'], {
+          message: 'must be "standard-webhooks" (the only signature scheme CallVault verifies), or left out',
+        }),
+      ),
+      insight: z.optional(insightSchema),
+      /**
+       * Throttle of this source's own webhook routes (each method's route has its own bucket), so its
+       * bursts never spend another source's allowance. Absent: the global `throttle`.
+       */
+      throttle: z.optional(throttleSchema),
+      /** Alarm when the source goes quiet inside its working hours. Absent: never. */
+      silence: z.optional(silenceSchema),
+      /** Fill the gaps Hipcall leaves (it never retries a delivery) from its calls API, on a schedule. Absent: off. */
+      reconcile: z.optional(reconcileSchema),
+    })
+    .check(
+      z.superRefine((s, ctx) => {
+        if (!s.reconcile) return;
+        if (s.provider !== 'hipcall')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['reconcile'],
+            message: `only Hipcall sources can be reconciled (a ${s.provider} source has no calls API to ask): remove it`,
+          });
+        else if (!s.hipcallApiBaseUrl)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['reconcile'],
+            message:
+              'needs "hipcallApiBaseUrl" on the same source (e.g. https://use.hipcall.com/api/v3): reconcile reads the calls list there',
+          });
+      }),
+    ),
+  z.transform(<S extends { provider: Provider; mediaDelaySeconds?: number | undefined }>(s: S) => ({
+    ...s,
+    mediaDelaySeconds: s.mediaDelaySeconds ?? DEFAULT_MEDIA_DELAY[s.provider],
+  })),
 );
 
 /** Retention periods CloudWatch Logs accepts, in days. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** Data protection options, all off by default (see README, Configure: Data protection). */
 export const protectionSchema = z._default(
@@ -193,8 +247,14 @@ export const protectionSchema = z._default(
         z.strictObject({
           alias: z.optional(
             z.string().check(
-              z.regex(/^(alias\/)?[a-zA-Z0-9/_-]{1,250}$/, 'must be a KMS alias such as "alias/callvault" (letters, digits, "/", "_" and "-")'),
-              z.refine((a) => !a.replace(/^alias\//, '').startsWith('aws/'), 'must not start with "aws/": that prefix is reserved for AWS-managed keys'),
+              z.regex(
+                /^(alias\/)?[a-zA-Z0-9/_-]{1,250}$/,
+                'must be a KMS alias such as "alias/callvault" (letters, digits, "/", "_" and "-")',
+              ),
+              z.refine(
+                (a) => !a.replace(/^alias\//, '').startsWith('aws/'),
+                'must not start with "aws/": that prefix is reserved for AWS-managed keys',
+              ),
             ),
           ),
         }),
@@ -204,7 +264,10 @@ export const protectionSchema = z._default(
     /** S3 Object Lock on the archive bucket: every new object version is locked for `days`. */
     objectLock: z.optional(
       z.strictObject({
-        mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { message: 'must be "GOVERNANCE" (users with s3:BypassGovernanceRetention may still delete) or "COMPLIANCE" (nobody can, not even the root user)' }),
+        mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], {
+          message:
+            'must be "GOVERNANCE" (users with s3:BypassGovernanceRetention may still delete) or "COMPLIANCE" (nobody can, not even the root user)',
+        }),
         days: integer(1, 36500),
       }),
     ),
@@ -217,7 +280,14 @@ export const protectionSchema = z._default(
      * @default 30 for the functions, 90 for the API access logs
      */
     logRetentionDays: z.optional(
-      z.int().check(z.refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`)),
+      z
+        .int()
+        .check(
+          z.refine(
+            (d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d),
+            `must be one of the periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`,
+          ),
+        ),
     ),
   }),
   { kms: false },
@@ -229,9 +299,17 @@ export const analyticsSchema = z._default(
     /** Create the Glue database and table and the Athena workgroup. @default false */
     glue: z._default(z.boolean(), false),
     /** Glue database name: what Athena queries name (`callvault.calls`). */
-    database: z._default(z.string().check(z.regex(/^[a-z0-9_]{1,255}$/, 'must be lowercase letters, digits and "_" (Athena reads other names back differently)')), 'callvault'),
+    database: z._default(
+      z
+        .string()
+        .check(z.regex(/^[a-z0-9_]{1,255}$/, 'must be lowercase letters, digits and "_" (Athena reads other names back differently)')),
+      'callvault',
+    ),
     /** Athena workgroup the named queries belong to; its results go to the archive bucket under athena-results/. */
-    workGroup: z._default(z.string().check(z.regex(/^[a-zA-Z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_" or "-"')), 'callvault'),
+    workGroup: z._default(
+      z.string().check(z.regex(/^[a-zA-Z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_" or "-"')),
+      'callvault',
+    ),
     /** First day Athena looks for cdr/ objects (partition projection range start), YYYY-MM-DD. */
     since: z._default(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day such as "2024-01-01"')), '2020-01-01'),
   }),
@@ -276,7 +354,10 @@ export const configSchema = z
               });
             }
           }),
-          z.refine((r) => !r.recordingsInfrequentAccessDays || r.recordingsInfrequentAccessDays >= 30, 'recordingsInfrequentAccessDays must be 0 or at least 30 (an S3 rule)'),
+          z.refine(
+            (r) => !r.recordingsInfrequentAccessDays || r.recordingsInfrequentAccessDays >= 30,
+            'recordingsInfrequentAccessDays must be 0 or at least 30 (an S3 rule)',
+          ),
         ),
       { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 180, rawExpireDays: 0 },
     ),

@@ -88,14 +88,17 @@ export const MAX_MEDIA_DELAY_SECONDS = 900;
 export const DLQ_OPERATOR_DAYS = 7;
 
 /** The longest a message can spend on its queue before the DLQ takes it: the first delay, then every receive hidden as long as possible. */
-export const queueLifetimeSeconds = (q: QueueDefinition): number => q.maxDeliveryDelaySeconds + q.maxReceiveCount * q.maxHiddenSecondsPerReceive;
+export const queueLifetimeSeconds = (q: QueueDefinition): number =>
+  q.maxDeliveryDelaySeconds + q.maxReceiveCount * q.maxHiddenSecondsPerReceive;
 
 /** Why a queue's retention would lose messages (empty when it would not): SQS limits, every receive fits, DLQ time for an operator. */
 export function queueRetentionProblems(q: QueueDefinition): string[] {
   const problems: string[] = [];
   const day = 86_400;
   if (q.dlqRetentionDays > SQS_MAX_RETENTION_DAYS || q.retentionDays > SQS_MAX_RETENTION_DAYS) {
-    problems.push(`the ${q.name} queue's retention (${q.retentionDays} d) and its DLQ's (${q.dlqRetentionDays} d) must be at most ${SQS_MAX_RETENTION_DAYS} days (SQS's maximum)`);
+    problems.push(
+      `the ${q.name} queue's retention (${q.retentionDays} d) and its DLQ's (${q.dlqRetentionDays} d) must be at most ${SQS_MAX_RETENTION_DAYS} days (SQS's maximum)`,
+    );
   }
   const lifetime = queueLifetimeSeconds(q);
   if (q.retentionDays * day < lifetime) {
@@ -204,7 +207,10 @@ const KEY_PART_SAFE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
  */
 export function safeKeyPart(s: string): string {
   if (s.length <= KEY_PART_MAX_CHARS && KEY_PART_SAFE.test(s)) return s;
-  const cleaned = s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_').slice(0, KEY_PART_MAX_CHARS);
+  const cleaned = s
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\./, '_')
+    .slice(0, KEY_PART_MAX_CHARS);
   return `${cleaned}~${createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 16)}`;
 }
 

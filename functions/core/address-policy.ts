@@ -202,7 +202,18 @@ export function checkAddress(ip: string): string | null {
 export const isIpLiteral = (host: string): boolean => parseIPv4(host) !== null || parseIPv6(host) !== null;
 
 /** Names that resolve to this machine or the local network whatever DNS says. */
-const INTERNAL_SUFFIXES = ['localhost', 'local', 'localdomain', 'internal', 'home.arpa', 'in-addr.arpa', 'ip6.arpa', 'intranet', 'corp', 'lan'];
+const INTERNAL_SUFFIXES = [
+  'localhost',
+  'local',
+  'localdomain',
+  'internal',
+  'home.arpa',
+  'in-addr.arpa',
+  'ip6.arpa',
+  'intranet',
+  'corp',
+  'lan',
+];
 
 /** Why a host name (not an IP literal) is refused before any DNS lookup; null if it may be looked up. */
 export function checkHostName(hostname: string): string | null {

@@ -48,7 +48,14 @@ export interface DeliveryInput {
  * a specific failure outranks the generic `completed`, because a status notification may say "completed"
  * for any call that ended while the provider's call log says Missed or No Answer.
  */
-export const STATUS_RANK: Readonly<Record<CallStatus, number>> = { unknown: 0, ringing: 1, answered: 2, completed: 3, missed: 4, failed: 5 };
+export const STATUS_RANK: Readonly<Record<CallStatus, number>> = {
+  unknown: 0,
+  ringing: 1,
+  answered: 2,
+  completed: 3,
+  missed: 4,
+  failed: 5,
+};
 
 /** Event kinds that describe the whole finished call; their values outrank lifecycle events' (rank above any status). */
 const SUMMARY_KINDS = new Set(['call_hangup', 'call_activity', 'sms_activity', 'post_call']);
@@ -68,7 +75,8 @@ export function mergeDelivery(existing: StoredCallRecord | undefined, input: Del
   const callKey = callKeyOf(event.provider, event.callId);
   if (existing && existing.callKey !== callKey) throw new Error(`mergeDelivery: delivery for ${callKey} merged into ${existing.callKey}`);
   // An item a worker created first (media before the delivery) has no source yet: the first delivery claims it.
-  if (existing?.source !== undefined && existing.source !== input.source) return { record: existing, changed: false, foreign: true, owner: existing.source };
+  if (existing?.source !== undefined && existing.source !== input.source)
+    return { record: existing, changed: false, foreign: true, owner: existing.source };
   if (existing?.events?.includes(key)) return { record: existing, changed: false };
 
   const fields = event.fields;
@@ -126,7 +134,8 @@ export function mergeDelivery(existing: StoredCallRecord | undefined, input: Del
     createdAt: existing?.createdAt ?? input.now,
     updatedAt: input.now,
     // From callAt, so it is the same whatever order the deliveries arrive in; off, an existing value stays.
-    expiresAt: input.itemTtlDays === undefined ? existing?.expiresAt : expiresAtOf(callAt ?? existing?.createdAt ?? input.now, input.itemTtlDays),
+    expiresAt:
+      input.itemTtlDays === undefined ? existing?.expiresAt : expiresAtOf(callAt ?? existing?.createdAt ?? input.now, input.itemTtlDays),
   });
   return { record, changed: true };
 }

@@ -34,12 +34,17 @@ export const CDR_PARTITIONS: readonly CdrColumn[] = [
   {
     name: 'day',
     type: 'string',
-    description: 'UTC day of the call, as in the object key: `2026/04/02` (text; compare with `=` or `BETWEEN`). Filter on it: Athena then reads only those days.',
+    description:
+      'UTC day of the call, as in the object key: `2026/04/02` (text; compare with `=` or `BETWEEN`). Filter on it: Athena then reads only those days.',
   },
 ];
 
 const mediaColumns = (media: MediaKind, what: string): CdrColumn[] => [
-  { name: `${media}_state`, type: 'string', description: `State of the ${what}: \`queued\`, \`stored\`, \`failed\`, \`expired\`, \`rejected\`; null when the call had none.` },
+  {
+    name: `${media}_state`,
+    type: 'string',
+    description: `State of the ${what}: \`queued\`, \`stored\`, \`failed\`, \`expired\`, \`rejected\`; null when the call had none.`,
+  },
   { name: `${media}_stored`, type: 'boolean', description: `True when the ${what} is in the archive.` },
   { name: `${media}_key`, type: 'string', description: `Object key of the stored ${what} in the archive bucket.` },
   { name: `${media}_bytes`, type: 'bigint', description: `Size of the stored ${what} in bytes.` },
@@ -57,15 +62,27 @@ export const CDR_COLUMNS: readonly CdrColumn[] = [
   { name: 'answered', type: 'boolean', description: 'True when someone picked up (an answer time, or status `answered`/`completed`).' },
   { name: 'from_number', type: 'string', description: 'Calling number, E.164 where parseable, else as sent.' },
   { name: 'to_number', type: 'string', description: 'Called number, E.164 where parseable, else as sent.' },
-  { name: 'customer_number', type: 'string', description: 'The external party (caller on inbound, callee on outbound), E.164 where it is a phone number, else as sent.' },
+  {
+    name: 'customer_number',
+    type: 'string',
+    description: 'The external party (caller on inbound, callee on outbound), E.164 where it is a phone number, else as sent.',
+  },
   { name: 'agent_id', type: 'string', description: "The provider's id of the agent (user) on the call." },
   { name: 'agent_email', type: 'string', description: "The agent's email, when the provider sends it." },
   { name: 'agent_name', type: 'string', description: "The agent's name, when the provider sends it." },
   { name: 'hangup_by', type: 'string', description: 'Who hung up, as the provider says it.' },
-  { name: 'started_at', type: 'string', description: 'Start time, ISO-8601 UTC (`2026-04-02T10:00:00.000Z`): text that sorts and compares in time order.' },
+  {
+    name: 'started_at',
+    type: 'string',
+    description: 'Start time, ISO-8601 UTC (`2026-04-02T10:00:00.000Z`): text that sorts and compares in time order.',
+  },
   { name: 'answered_at', type: 'string', description: 'Answer time, ISO-8601 UTC.' },
   { name: 'ended_at', type: 'string', description: 'End time, ISO-8601 UTC.' },
-  { name: 'call_at', type: 'string', description: 'When the call happened: `started_at`, else its first delivery (what `day` is taken from).' },
+  {
+    name: 'call_at',
+    type: 'string',
+    description: 'When the call happened: `started_at`, else its first delivery (what `day` is taken from).',
+  },
   { name: 'duration_sec', type: 'bigint', description: 'Duration in whole seconds, as the provider reports it.' },
   ...mediaColumns('recording', 'recording'),
   ...mediaColumns('voicemail', 'voicemail'),

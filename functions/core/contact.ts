@@ -112,10 +112,10 @@ export function textOf(raw: unknown): string | undefined {
 export function hasDetails(contact: Contact): boolean {
   return Boolean(
     contact.name ||
-      contact.company ||
-      contact.balance !== undefined ||
-      contact.ownerUserId !== undefined ||
-      contact.link ||
-      Object.values(contact.extras ?? {}).some(Boolean),
+    contact.company ||
+    contact.balance !== undefined ||
+    contact.ownerUserId !== undefined ||
+    contact.link ||
+    Object.values(contact.extras ?? {}).some(Boolean),
   );
 }

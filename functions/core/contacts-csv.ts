@@ -111,7 +111,11 @@ export interface ContactsCsv {
 }
 
 /** Column key for a header name: `Owner User ID` → `owner_user_id`. */
-const columnKey = (name: string) => name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+const columnKey = (name: string) =>
+  name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 
 /**
  * Names a plain object or the DynamoDB marshaller treats as machinery, not data: `__proto__` would set
@@ -133,14 +137,18 @@ export function parseContactsCsv(text: string, options: ContactsCsvOptions): Con
   const country = options.defaultCountry.toUpperCase();
   const { records, errors } = parseCsv(text, options.delimiter ?? detectDelimiter(text));
   const [header, ...data] = records;
-  if (!header) throw new ValidationError('The CSV file is empty: it needs a header row such as "phone,name,company,balance,owner_user_id,link".');
+  if (!header)
+    throw new ValidationError('The CSV file is empty: it needs a header row such as "phone,name,company,balance,owner_user_id,link".');
 
   const columns = header.fields.map((name) => ({ name: name.trim(), key: columnKey(name), standard: standardField(columnKey(name)) }));
   const seen = new Map<string, number>();
   for (const [i, col] of columns.entries()) {
     if (!col.name) continue;
     const id = col.standard ?? col.key;
-    if (seen.has(id)) throw new ValidationError(`The CSV header names the column "${col.name}" twice (columns ${seen.get(id)! + 1} and ${i + 1}): rename or remove one.`);
+    if (seen.has(id))
+      throw new ValidationError(
+        `The CSV header names the column "${col.name}" twice (columns ${seen.get(id)! + 1} and ${i + 1}): rename or remove one.`,
+      );
     seen.set(id, i);
   }
   if (!columns.some((c) => c.standard === 'phone')) {
@@ -178,7 +186,9 @@ function contactOf(record: CsvRecord, columns: Column[], country: string): Conta
   }
   const long = fields.findIndex((f) => f.length > MAX_FIELD_LENGTH);
   if (long >= 0) {
-    return { reason: `${columns[long]?.name || `column ${long + 1}`} is longer than ${MAX_FIELD_LENGTH} characters: is a double quote missing its pair?` };
+    return {
+      reason: `${columns[long]?.name || `column ${long + 1}`} is longer than ${MAX_FIELD_LENGTH} characters: is a double quote missing its pair?`,
+    };
   }
 
   const contact: Partial<Contact> = {};
@@ -192,7 +202,9 @@ function contactOf(record: CsvRecord, columns: Column[], country: string): Conta
         const phone = toE164(value, country);
         if (!phone) {
           const hint = /e\+?\d+$/i.test(value) ? ' (the spreadsheet turned it into a number: format the column as text)' : '';
-          return { reason: `phone ${shown(value)} is not a phone number (national numbers are read as ${country}; write others with + and the country code)${hint}` };
+          return {
+            reason: `phone ${shown(value)} is not a phone number (national numbers are read as ${country}; write others with + and the country code)${hint}`,
+          };
         }
         contact.phone = phone;
         break;
@@ -205,7 +217,8 @@ function contactOf(record: CsvRecord, columns: Column[], country: string): Conta
         break;
       case 'balance': {
         const amount = parseAmount(value);
-        if (amount === undefined) return { reason: `balance ${shown(value)} is not an amount: write digits with a dot for decimals, e.g. 4250.00` };
+        if (amount === undefined)
+          return { reason: `balance ${shown(value)} is not an amount: write digits with a dot for decimals, e.g. 4250.00` };
         contact.balance = amount;
         break;
       }

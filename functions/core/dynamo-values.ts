@@ -174,7 +174,12 @@ export function splitOversized(
 
 /** Whether an extras value on the item is a pointer to S3 rather than the value itself. */
 export function isExtrasPointer(value: unknown): value is ExtrasPointer {
-  return typeof value === 'object' && value !== null && (value as { oversized?: unknown }).oversized === true && typeof (value as { s3Key?: unknown }).s3Key === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { oversized?: unknown }).oversized === true &&
+    typeof (value as { s3Key?: unknown }).s3Key === 'string'
+  );
 }
 
 /**

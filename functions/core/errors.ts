@@ -1,7 +1,10 @@
 /** A delivery or input that can never succeed as sent; the message tells a person what to fix. */
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';
-  constructor(message: string, readonly details?: unknown) {
+  constructor(
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
 }

@@ -11,7 +11,17 @@
  */
 import { buildCard, hasContent, type CardRow, type CardTemplate } from './card.ts';
 import type { Contact } from './contact.ts';
-import { CARD_RETRY, customerNumberOf, redactNumbers, retryDecision, stalenessOf, type ClaimAnswer, type PostResult, type RetryPolicy, type Staleness } from './insight.ts';
+import {
+  CARD_RETRY,
+  customerNumberOf,
+  redactNumbers,
+  retryDecision,
+  stalenessOf,
+  type ClaimAnswer,
+  type PostResult,
+  type RetryPolicy,
+  type Staleness,
+} from './insight.ts';
 import type { InsightInfo, InsightJob, InsightState } from './types.ts';
 
 /** Longest single POST: leaves room for a retry within a few seconds of ring time. */
@@ -117,7 +127,12 @@ export function nextInsightStep(state: InsightStepState, outcome: InsightStepOut
   const keep = (action: InsightAction): InsightStep => ({ state, action });
   switch (outcome.step) {
     case 'start': {
-      if (!ctx.rules.hipcall || !ctx.rules.card) return keep({ action: 'finish', result: { outcome: 'skipped', reason: 'not a Hipcall source' }, log: { level: 'warn', message: 'insight job for a source that is not a configured Hipcall source: skipped' } });
+      if (!ctx.rules.hipcall || !ctx.rules.card)
+        return keep({
+          action: 'finish',
+          result: { outcome: 'skipped', reason: 'not a Hipcall source' },
+          log: { level: 'warn', message: 'insight job for a source that is not a configured Hipcall source: skipped' },
+        });
       if (!ctx.rules.enabled) return keep({ action: 'finish', result: { outcome: 'skipped', reason: 'insight disabled' } });
       const first = budgetOf(ctx, state.now);
       const next = { ...state, ageMs: first.ageMs };
@@ -128,20 +143,35 @@ export function nextInsightStep(state: InsightStepState, outcome: InsightStepOut
       const other = ownerOf(outcome.claim);
       if (other) return keep(otherSource(ctx, other));
       const written = outcome.claim === true;
-      const log: InsightLogLine = { level: 'info', message: written ? 'insight event is stale: no card' : 'insight event is stale and already handled', fields: { ageMs: state.ageMs } };
+      const log: InsightLogLine = {
+        level: 'info',
+        message: written ? 'insight event is stale: no card' : 'insight event is stale and already handled',
+        fields: { ageMs: state.ageMs },
+      };
       return keep({ action: 'finish', result: written ? { outcome: 'stale' } : { outcome: 'duplicate' }, log });
     }
     case 'claimed': {
       const other = ownerOf(outcome.claim);
       if (other) return keep(otherSource(ctx, other));
-      if (outcome.claim !== true) return keep({ action: 'finish', result: { outcome: 'duplicate' }, log: { level: 'info', message: 'insight already claimed by another delivery of this call: no card' } });
+      if (outcome.claim !== true)
+        return keep({
+          action: 'finish',
+          result: { outcome: 'duplicate' },
+          log: { level: 'info', message: 'insight already claimed by another delivery of this call: no card' },
+        });
       if (!phoneOf(ctx)) return keep(settle(at, { state: 'no_match' }, { reason: 'no customer number' }));
       const found = outcome.lookup;
       if ('error' in found) return keep(settle(at, { state: 'failed', error: found.error }));
       if (!found.contact) return keep(settle(at, { state: 'no_match' }));
       const card = buildCard(found.contact, ctx.rules.card!);
       if (!hasContent(card)) return keep(settle(at, { state: 'no_match' }, { reason: 'contact has nothing to show' }));
-      if (!ctx.rules.baseUrl) return keep(settle(at, { state: 'failed', error: `source "${ctx.job.source}" has no hipcallApiBaseUrl: set it (e.g. https://use.hipcall.com/api/v3) in the callvault config` }));
+      if (!ctx.rules.baseUrl)
+        return keep(
+          settle(at, {
+            state: 'failed',
+            error: `source "${ctx.job.source}" has no hipcallApiBaseUrl: set it (e.g. https://use.hipcall.com/api/v3) in the callvault config`,
+          }),
+        );
       return { state: { ...state, card }, action: { action: 'await-token' } };
     }
     case 'token':
@@ -152,9 +182,17 @@ export function nextInsightStep(state: InsightStepState, outcome: InsightStepOut
     case 'posted': {
       const attempt = state.attempt;
       const next = { ...state, last: outcome.result };
-      const decision = retryDecision({ attempt, result: outcome.result, remainingMs: budgetOf(ctx, state.now).remainingMs }, ctx.retry ?? CARD_RETRY, ctx.random);
+      const decision = retryDecision(
+        { attempt, result: outcome.result, remainingMs: budgetOf(ctx, state.now).remainingMs },
+        ctx.retry ?? CARD_RETRY,
+        ctx.random,
+      );
       if (!decision.retry || outcome.aborted) return { state: next, action: posted(at, outcome.result, attempt) };
-      const log: InsightLogLine = { level: 'warn', message: 'insight card post will be retried', fields: { attempt, ...describePost(outcome.result), delayMs: decision.delayMs } };
+      const log: InsightLogLine = {
+        level: 'warn',
+        message: 'insight card post will be retried',
+        fields: { attempt, ...describePost(outcome.result), delayMs: decision.delayMs },
+      };
       return { state: next, action: { action: 'wait', ms: decision.delayMs, log } };
     }
   }
@@ -166,7 +204,12 @@ function post(state: InsightStepState): InsightStep {
   const at = new Date(state.now).toISOString();
   if (remainingMs <= 0) {
     if (state.last) return { state, action: posted(at, state.last, state.attempt) };
-    return { state, action: stale ? settle(at, { state: 'stale' }, { reason: 'became stale before the post' }) : settle(at, { state: 'failed', error: 'no time left to post the card' }) };
+    return {
+      state,
+      action: stale
+        ? settle(at, { state: 'stale' }, { reason: 'became stale before the post' })
+        : settle(at, { state: 'failed', error: 'no time left to post the card' }),
+    };
   }
   return {
     state: { ...state, attempt: state.attempt + 1 },
@@ -176,9 +219,18 @@ function post(state: InsightStepState): InsightStep {
 
 /** The outcome of the last post: `sent` on a 2xx, else `failed` with the status and the API's message. */
 function posted(at: string, result: PostResult, attempts: number): InsightAction {
-  if ('status' in result && result.status >= 200 && result.status < 300) return settle(at, { state: 'sent', httpStatus: result.status }, { attempts });
+  if ('status' in result && result.status >= 200 && result.status < 300)
+    return settle(at, { state: 'sent', httpStatus: result.status }, { attempts });
   const d = describePost(result);
-  return settle(at, { state: 'failed', ...(d.httpStatus !== undefined ? { httpStatus: d.httpStatus } : {}), ...(d.error !== undefined ? { error: d.error } : {}) }, { attempts });
+  return settle(
+    at,
+    {
+      state: 'failed',
+      ...(d.httpStatus !== undefined ? { httpStatus: d.httpStatus } : {}),
+      ...(d.error !== undefined ? { error: d.error } : {}),
+    },
+    { attempts },
+  );
 }
 
 function settle(at: string, info: Omit<InsightInfo, 'at'>, extra: SettleExtra = {}): InsightAction {
@@ -189,7 +241,11 @@ function settle(at: string, info: Omit<InsightInfo, 'at'>, extra: SettleExtra = 
 
 /** What the process returns once `info` is recorded. */
 export function settledResult(info: InsightInfo, extra: SettleExtra): InsightResult {
-  return { outcome: info.state, ...(info.httpStatus !== undefined ? { httpStatus: info.httpStatus } : {}), ...(extra.attempts ? { attempts: extra.attempts } : {}) };
+  return {
+    outcome: info.state,
+    ...(info.httpStatus !== undefined ? { httpStatus: info.httpStatus } : {}),
+    ...(extra.attempts ? { attempts: extra.attempts } : {}),
+  };
 }
 
 const ownerOf = (claim: ClaimAnswer): string | undefined => (typeof claim === 'object' ? claim.ownedBy : undefined);
@@ -197,12 +253,19 @@ const ownerOf = (claim: ClaimAnswer): string | undefined => (typeof claim === 'o
 /** A call belongs to the source that first delivered it: no card for another source's call. */
 function otherSource(ctx: InsightJobContext, owner: string): InsightAction {
   const reason = `the call belongs to source "${owner}", not "${ctx.job.source}"`;
-  return { action: 'finish', result: { outcome: 'skipped', reason }, log: { level: 'warn', message: 'insight job from a source that does not own the call: skipped', fields: { owner } } };
+  return {
+    action: 'finish',
+    result: { outcome: 'skipped', reason },
+    log: { level: 'warn', message: 'insight job from a source that does not own the call: skipped', fields: { owner } },
+  };
 }
 
 /** A post's result as the item and the logs show it (phone numbers redacted). */
 export function describePost(result: PostResult): { httpStatus?: number; error?: string } {
   if ('networkError' in result) return { error: `Insight Card API unreachable: ${result.networkError}` };
   if (result.status >= 200 && result.status < 300) return { httpStatus: result.status };
-  return { httpStatus: result.status, error: redactNumbers(`Insight Card API answered ${result.status}${result.message ? `: ${result.message}` : ''}`) };
+  return {
+    httpStatus: result.status,
+    error: redactNumbers(`Insight Card API answered ${result.status}${result.message ? `: ${result.message}` : ''}`),
+  };
 }

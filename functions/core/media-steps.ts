@@ -11,7 +11,16 @@
  *   stored    → record `stored`
  */
 import { checkUrl, type SafeFetchPolicy } from './address-policy.ts';
-import { decideRetry, linkExpiresAt, mediaExtension, storedContentType, urlForLog, type FailureKind, type RetryDecision, type RetryTiming } from './media.ts';
+import {
+  decideRetry,
+  linkExpiresAt,
+  mediaExtension,
+  storedContentType,
+  urlForLog,
+  type FailureKind,
+  type RetryDecision,
+  type RetryTiming,
+} from './media.ts';
 import { callFiledAt, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type MediaState } from './types.ts';
 
 /** What a job ends as (the handler delays the message on `retry` and lets it go to the DLQ on `failed`). */
@@ -121,8 +130,19 @@ export function nextMediaStep(state: MediaStepState, outcome: MediaStepOutcome):
     case 'response':
       return afterResponse(state, outcome);
     case 'stored': {
-      const info: MediaInfo = { state: 'stored', s3Key: outcome.key, bytes: outcome.bytes, sha256: outcome.sha256, contentType: outcome.contentType, ...stamp(state) };
-      const log: StepLog = { level: 'info', message: 'media stored', fields: { attempt: state.attempt, key: outcome.key, bytes: outcome.bytes, host: state.host } };
+      const info: MediaInfo = {
+        state: 'stored',
+        s3Key: outcome.key,
+        bytes: outcome.bytes,
+        sha256: outcome.sha256,
+        contentType: outcome.contentType,
+        ...stamp(state),
+      };
+      const log: StepLog = {
+        level: 'info',
+        message: 'media stored',
+        fields: { attempt: state.attempt, key: outcome.key, bytes: outcome.bytes, host: state.host },
+      };
       return { state, action: { action: 'record', info, unlessStored: false, then: { outcome: 'stored', info }, log } };
     }
     case 'link': {
@@ -130,7 +150,10 @@ export function nextMediaStep(state: MediaStepState, outcome: MediaStepOutcome):
       if (!fresh || fresh === state.url) return settle(state, state.pending!);
       const refused = checkUrl(fresh, state.rules!.policy);
       if (refused) return reject(state, `fresh URL from the Hipcall API: ${refused}`, ctx.job.url);
-      return { ...fetch(state, fresh), note: { level: 'info', message: 'retrying with a fresh media URL from the Hipcall API', fields: { url: urlForLog(fresh) } } };
+      return {
+        ...fetch(state, fresh),
+        note: { level: 'info', message: 'retrying with a fresh media URL from the Hipcall API', fields: { url: urlForLog(fresh) } },
+      };
     }
     case 'link-failed': {
       const note: StepLog = { level: 'warn', message: 'fresh media URL not available', fields: { error: outcome.message } };
@@ -149,15 +172,36 @@ function afterItem(state: MediaStepState, item: MediaStepState['item']): MediaSt
   if (item && item.source !== job.source) {
     // A call belongs to the source that first delivered it: another source never stores media on it.
     const reason = `the call belongs to source "${item.source}", not "${job.source}"`;
-    return { state, action: { action: 'finish', result: { outcome: 'skipped', reason }, log: { level: 'warn', message: 'media job from a source that does not own the call: skipped', fields: { owner: item.source } } } };
+    return {
+      state,
+      action: {
+        action: 'finish',
+        result: { outcome: 'skipped', reason },
+        log: { level: 'warn', message: 'media job from a source that does not own the call: skipped', fields: { owner: item.source } },
+      },
+    };
   }
   const current = item?.[job.media];
   if (current?.state === 'stored') {
-    return { state, action: { action: 'finish', result: { outcome: 'skipped', reason: 'already stored' }, log: { level: 'info', message: 'media already stored' } } };
+    return {
+      state,
+      action: {
+        action: 'finish',
+        result: { outcome: 'skipped', reason: 'already stored' },
+        log: { level: 'info', message: 'media already stored' },
+      },
+    };
   }
   if (current?.state === 'failed' && receiveCount > 1) {
     // This message already failed for good on an earlier delivery: let SQS move it to the DLQ.
-    return { state, action: { action: 'finish', result: { outcome: 'failed', info: current }, log: { level: 'warn', message: 'media job already failed; on to the DLQ' } } };
+    return {
+      state,
+      action: {
+        action: 'finish',
+        result: { outcome: 'failed', info: current },
+        log: { level: 'warn', message: 'media job already failed; on to the DLQ' },
+      },
+    };
   }
   // A job after a final state starts a new series of attempts (e.g. a redriven DLQ message, a fresh URL).
   const finished = current !== undefined && current.state !== 'queued';
@@ -174,7 +218,9 @@ function afterItem(state: MediaStepState, item: MediaStepState['item']): MediaSt
     refreshed: false,
   };
   const info: MediaInfo = { state: 'queued', ...stamp(next), ...(current?.error ? { error: current.error } : {}) };
-  const note: StepLog | undefined = rules.configured ? undefined : { level: 'warn', message: 'media job for a source not in the config; default rules apply' };
+  const note: StepLog | undefined = rules.configured
+    ? undefined
+    : { level: 'warn', message: 'media job for a source not in the config; default rules apply' };
   return { state: next, action: { action: 'record', info, unlessStored: true, then: 'continue' }, ...(note ? { note } : {}) };
 }
 
@@ -182,7 +228,10 @@ function afterItem(state: MediaStepState, item: MediaStepState['item']): MediaSt
  * The date in a media object's key: the call's, as the item files it (`callAt`, its `day` and its cdr/ row),
  * else the call's time the ingest put on the job, else the job's own. The same for a first try and a retry.
  */
-export function mediaDateOf(item: Pick<CallRecord, 'callAt' | 'startedAt'> | undefined, job: Pick<MediaJob, 'callAt' | 'queuedAt'>): string {
+export function mediaDateOf(
+  item: Pick<CallRecord, 'callAt' | 'startedAt'> | undefined,
+  job: Pick<MediaJob, 'callAt' | 'queuedAt'>,
+): string {
   return callFiledAt(item, job.callAt ?? job.queuedAt);
 }
 
@@ -190,9 +239,15 @@ function afterResponse(state: MediaStepState, res: Extract<MediaStepOutcome, { s
   const { job } = state.ctx;
   if (res.status >= 200 && res.status < 300) {
     const ext = mediaExtension(res.contentType, [res.finalUrl, state.url], job.media);
-    return { state: { ...state, host: hostOf(res.finalUrl) }, action: { action: 'store', ext, contentType: storedContentType(res.contentType, ext), at: mediaDateOf(state.item, job) } };
+    return {
+      state: { ...state, host: hostOf(res.finalUrl) },
+      action: { action: 'store', ext, contentType: storedContentType(res.contentType, ext), at: mediaDateOf(state.item, job) },
+    };
   }
-  const decision = judge(state, { status: res.status, ...(res.retryAfterSeconds !== undefined ? { retryAfterSeconds: res.retryAfterSeconds } : {}) });
+  const decision = judge(state, {
+    status: res.status,
+    ...(res.retryAfterSeconds !== undefined ? { retryAfterSeconds: res.retryAfterSeconds } : {}),
+  });
   // An expired Hipcall link: ask the API for a fresh one, once per attempt.
   if (decision.action === 'expired' && !state.refreshed && job.provider === 'hipcall' && state.rules!.canRefresh) {
     return { state: { ...state, refreshed: true, pending: decision }, action: { action: 'refresh-link', sourceId: state.owner! } };
@@ -220,8 +275,13 @@ function failure(state: MediaStepState, kind: FailureKind, message: string): Med
 function settle(state: MediaStepState, decision: RetryDecision, detail = '', permanent = false): MediaStep {
   const error = !detail ? decision.reason : permanent && decision.action === 'failed' ? detail : `${decision.reason}: ${detail}`;
   const mediaState: MediaState = decision.action === 'retry' ? 'queued' : decision.action;
-  const info: MediaInfo = { state: mediaState, ...stamp(state), error: decision.action === 'retry' ? `${error} (attempt ${state.attempt}; retrying in ${decision.delaySeconds} s)` : error };
-  const then: JobOutcome = decision.action === 'retry' ? { outcome: 'retry', delaySeconds: decision.delaySeconds, info } : { outcome: decision.action, info };
+  const info: MediaInfo = {
+    state: mediaState,
+    ...stamp(state),
+    error: decision.action === 'retry' ? `${error} (attempt ${state.attempt}; retrying in ${decision.delaySeconds} s)` : error,
+  };
+  const then: JobOutcome =
+    decision.action === 'retry' ? { outcome: 'retry', delaySeconds: decision.delaySeconds, info } : { outcome: decision.action, info };
   const log: StepLog =
     decision.action === 'retry'
       ? { level: 'warn', message: 'media retry scheduled', fields: { attempt: state.attempt, error: info.error } }

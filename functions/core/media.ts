@@ -146,7 +146,14 @@ export function linkExpiresAt(url: string | URL): number | undefined {
     const date = q.get(`${prefix}date`);
     const expires = q.get(`${prefix}expires`);
     if (date && expires && /^\d{8}T\d{6}Z$/.test(date) && /^\d+$/.test(expires)) {
-      const start = Date.UTC(+date.slice(0, 4), +date.slice(4, 6) - 1, +date.slice(6, 8), +date.slice(9, 11), +date.slice(11, 13), +date.slice(13, 15));
+      const start = Date.UTC(
+        +date.slice(0, 4),
+        +date.slice(4, 6) - 1,
+        +date.slice(6, 8),
+        +date.slice(9, 11),
+        +date.slice(11, 13),
+        +date.slice(13, 15),
+      );
       return start + Number(expires) * 1000;
     }
   }
@@ -228,9 +235,7 @@ export interface RetryInput {
 }
 
 export type RetryDecision =
-  | { action: 'retry'; delaySeconds: number; reason: string }
-  | { action: 'expired'; reason: string }
-  | { action: 'failed'; reason: string };
+  { action: 'retry'; delaySeconds: number; reason: string } | { action: 'expired'; reason: string } | { action: 'failed'; reason: string };
 
 const NOT_YET_STATUSES = new Set([403, 404, 410]);
 const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -258,7 +263,10 @@ export function decideRetry(input: RetryInput): RetryDecision {
   const exhausted = input.attempt >= input.maxAttempts || input.lastDelivery === true;
   const retry = (what: string, base: number): RetryDecision => {
     if (exhausted) return { action: 'failed', reason: `gave up after ${input.attempt} attempt(s): ${what}` };
-    const delay = Math.max(backoffSeconds(input.attempt, base, t.maxDelaySeconds, random), Math.min(input.retryAfterSeconds ?? 0, t.maxDelaySeconds));
+    const delay = Math.max(
+      backoffSeconds(input.attempt, base, t.maxDelaySeconds, random),
+      Math.min(input.retryAfterSeconds ?? 0, t.maxDelaySeconds),
+    );
     return { action: 'retry', delaySeconds: delay, reason: what };
   };
 
@@ -271,7 +279,8 @@ export function decideRetry(input: RetryInput): RetryDecision {
       if (linkDead) return { action: 'expired', reason: `${what} and the link expired at ${new Date(input.linkExpiresAt!).toISOString()}` };
       if (ageSeconds < t.notYetWindowSeconds) return retry(`${what} (not uploaded yet?)`, t.notYetBaseSeconds);
       // The link says it is still valid: the file is late, not gone. Keep trying until the attempts run out.
-      if (input.linkExpiresAt !== undefined) return retry(`${what} although the link is valid until ${new Date(input.linkExpiresAt).toISOString()}`, t.baseSeconds);
+      if (input.linkExpiresAt !== undefined)
+        return retry(`${what} although the link is valid until ${new Date(input.linkExpiresAt).toISOString()}`, t.baseSeconds);
       return { action: 'expired', reason: `${what} ${Math.round(ageSeconds)} s after the job was queued: the link has expired` };
     }
     if (RETRY_STATUSES.has(status) || status >= 500) return retry(`the media host answered ${status}`, t.baseSeconds);
@@ -309,7 +318,14 @@ export const MEDIA_ERROR_CODES = {
 } as const;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ETIMEOUT']);
-const RESET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_ABORTED']);
+const RESET_CODES = new Set([
+  'UND_ERR_SOCKET',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_ABORTED',
+]);
 
 /** How a failed download or store should be judged by decideRetry (CallVault's own codes, then undici's and node's). */
 export function failureKindOf(err: unknown): FailureKind {

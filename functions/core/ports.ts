@@ -248,7 +248,11 @@ export interface CrmDirectory {
 /** The item's `insight` attribute as a claim, so a repeated job posts no second card. */
 export interface InsightClaims {
   /** With `source`, only when the call is that source's (or has no source yet): another source's call answers `{ ownedBy }`. */
-  claim(callKey: string, value: PendingInsight | InsightInfo, options: { nowMs: number; leaseMs: number; source?: string; abortSignal?: AbortSignal }): Promise<ClaimAnswer>;
+  claim(
+    callKey: string,
+    value: PendingInsight | InsightInfo,
+    options: { nowMs: number; leaseMs: number; source?: string; abortSignal?: AbortSignal },
+  ): Promise<ClaimAnswer>;
   settle(callKey: string, claimId: string, outcome: InsightInfo, abortSignal?: AbortSignal): Promise<boolean>;
 }
 

@@ -58,7 +58,11 @@ export function callsOfPage(answer: unknown): unknown[] {
 
 /** The call object of a `GET /calls/{uuid}` answer: under `data.call`, under `data`, or at the top level. */
 export function callOfAnswer(answer: unknown): Record<string, unknown> | undefined {
-  for (const c of [isObject(answer) && isObject(answer.data) ? answer.data.call : undefined, isObject(answer) ? answer.data : undefined, answer]) {
+  for (const c of [
+    isObject(answer) && isObject(answer.data) ? answer.data.call : undefined,
+    isObject(answer) ? answer.data : undefined,
+    answer,
+  ]) {
     if (isObject(c) && (typeof c.uuid === 'string' || typeof c.record_url === 'string')) return c;
   }
   return undefined;
@@ -71,7 +75,9 @@ export function isoTime(v: unknown): string | undefined {
   else if (typeof v === 'string' && v.trim()) {
     const text = v.trim();
     // A space-separated time without a zone is UTC in Hipcall's API (as its webhooks' `Z` times are).
-    ms = Date.parse(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(text) && !/(Z|[+-]\d{2}:?\d{2})$/.test(text) ? `${text.replace(' ', 'T')}Z` : text);
+    ms = Date.parse(
+      /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(text) && !/(Z|[+-]\d{2}:?\d{2})$/.test(text) ? `${text.replace(' ', 'T')}Z` : text,
+    );
   } else return undefined;
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
@@ -107,14 +113,19 @@ export const RECORDING_IN_FLIGHT_MS = 60 * 60 * 1000;
  * Hipcall says it has one (or does not say, and the item expects one) and the item's recording is not
  * `stored`, unless a job for it was queued within the last hour. A call another source owns is not ours.
  */
-export function gapOf(call: ListedCall, archived: Pick<CallRecord, 'source' | 'recording'> | undefined, ctx: { sourceId: string; nowMs: number }): Gap | undefined {
+export function gapOf(
+  call: ListedCall,
+  archived: Pick<CallRecord, 'source' | 'recording'> | undefined,
+  ctx: { sourceId: string; nowMs: number },
+): Gap | undefined {
   if (!archived) return 'missing';
   if (archived.source !== undefined && archived.source !== ctx.sourceId) return undefined;
   const recording: MediaInfo | undefined = archived.recording;
   if (recording?.state === 'stored') return undefined;
   const expected = call.recording === 'yes' || (call.recording === 'unknown' && recording !== undefined);
   if (!expected) return undefined;
-  if (recording?.state === 'queued' && recording.queuedAt && ctx.nowMs - Date.parse(recording.queuedAt) < RECORDING_IN_FLIGHT_MS) return undefined;
+  if (recording?.state === 'queued' && recording.queuedAt && ctx.nowMs - Date.parse(recording.queuedAt) < RECORDING_IN_FLIGHT_MS)
+    return undefined;
   return 'recording';
 }
 
@@ -161,7 +172,8 @@ export function deliveryOfApiCall(call: Record<string, unknown>): { event: 'call
   for (const [key, value] of Object.entries(call)) {
     if ((LINKS as readonly string[]).includes(key)) continue;
     const names = ENUMS[key];
-    if (names && (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)))) data[key] = names[String(value)] ?? value;
+    if (names && (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value))))
+      data[key] = names[String(value)] ?? value;
     else if ((TIMES as readonly string[]).includes(key)) data[key] = isoTime(value) ?? value;
     else data[key] = value;
   }

@@ -48,22 +48,34 @@ export function readBody(input: BodyInput): BodyResult {
     bytes = Buffer.from(text, 'utf8');
   }
   if (bytes.length > input.maxBytes) {
-    return refuse(bytes, 413, `The body is ${bytes.length} bytes; the limit is ${input.maxBytes} bytes. Send smaller deliveries or raise limits.maxBodyBytes in the callvault config.`);
+    return refuse(
+      bytes,
+      413,
+      `The body is ${bytes.length} bytes; the limit is ${input.maxBytes} bytes. Send smaller deliveries or raise limits.maxBodyBytes in the callvault config.`,
+    );
   }
   if (!isJsonContentType(input.contentType)) {
-    return refuse(bytes, 415, `Content-Type "${String(input.contentType).slice(0, 100)}" is not JSON. Send the delivery as application/json.`);
+    return refuse(
+      bytes,
+      415,
+      `Content-Type "${String(input.contentType).slice(0, 100)}" is not JSON. Send the delivery as application/json.`,
+    );
   }
   // A UTF-8 byte order mark is legal before JSON text (RFC 8259 lets parsers ignore it); the bytes,
   // hash and archive keep it, only the parser skips it.
   const jsonText = bytes.toString('utf8').replace(/^\uFEFF/, '');
   if (jsonText.trim() === '') {
-    return refuse(bytes, 400, 'The body is empty. Send the provider\'s JSON delivery as the request body.');
+    return refuse(bytes, 400, "The body is empty. Send the provider's JSON delivery as the request body.");
   }
   let parsed: unknown;
   try {
     parsed = parseJsonExact(jsonText);
   } catch (err) {
-    return refuse(bytes, 400, `The body is not valid JSON (${(err as Error).message.slice(0, 160)}). Send the provider's delivery unchanged as application/json.`);
+    return refuse(
+      bytes,
+      400,
+      `The body is not valid JSON (${(err as Error).message.slice(0, 160)}). Send the provider's delivery unchanged as application/json.`,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     const what = Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`;

@@ -52,25 +52,42 @@ const fail = (reason: SignatureFailure, message: string): SignatureCheck => ({ o
  * entries of other versions are skipped. Comparisons are constant-time on equal-length buffers.
  */
 export function verifyStandardWebhook(delivery: SignedDelivery, secret: string, nowMs: number): SignatureCheck {
-  const missing = (Object.keys(SIGNATURE_HEADERS) as (keyof typeof SIGNATURE_HEADERS)[]).filter((k) => !delivery[k]?.trim()).map((k) => SIGNATURE_HEADERS[k]);
+  const missing = (Object.keys(SIGNATURE_HEADERS) as (keyof typeof SIGNATURE_HEADERS)[])
+    .filter((k) => !delivery[k]?.trim())
+    .map((k) => SIGNATURE_HEADERS[k]);
   if (missing.length > 0) {
-    return fail('missing_header', `This source only accepts Standard Webhooks-signed deliveries, and the ${missing.join(', ')} header${missing.length > 1 ? 's are' : ' is'} missing. Have the sender sign its deliveries (webhook-id, webhook-timestamp, webhook-signature).`);
+    return fail(
+      'missing_header',
+      `This source only accepts Standard Webhooks-signed deliveries, and the ${missing.join(', ')} header${missing.length > 1 ? 's are' : ' is'} missing. Have the sender sign its deliveries (webhook-id, webhook-timestamp, webhook-signature).`,
+    );
   }
   const id = delivery.id!.trim();
   const timestamp = delivery.timestamp!.trim();
   if (!UNIX_SECONDS.test(timestamp)) {
-    return fail('bad_timestamp', 'The webhook-timestamp header is not a time in unix seconds. Have the sender put the signing time there, as Standard Webhooks specifies.');
+    return fail(
+      'bad_timestamp',
+      'The webhook-timestamp header is not a time in unix seconds. Have the sender put the signing time there, as Standard Webhooks specifies.',
+    );
   }
   const skew = Math.floor(nowMs / 1000) - Number(timestamp);
   if (skew > SIGNATURE_TOLERANCE_SECONDS) {
-    return fail('stale_timestamp', `The webhook-timestamp is ${skew} s old; signed deliveries more than ${SIGNATURE_TOLERANCE_SECONDS} s old are refused, so a captured delivery cannot be replayed. Send deliveries when they are signed, and check the sender's clock.`);
+    return fail(
+      'stale_timestamp',
+      `The webhook-timestamp is ${skew} s old; signed deliveries more than ${SIGNATURE_TOLERANCE_SECONDS} s old are refused, so a captured delivery cannot be replayed. Send deliveries when they are signed, and check the sender's clock.`,
+    );
   }
   if (-skew > SIGNATURE_TOLERANCE_SECONDS) {
-    return fail('future_timestamp', `The webhook-timestamp is ${-skew} s in the future; more than ${SIGNATURE_TOLERANCE_SECONDS} s ahead is refused. Check the sender's clock.`);
+    return fail(
+      'future_timestamp',
+      `The webhook-timestamp is ${-skew} s in the future; more than ${SIGNATURE_TOLERANCE_SECONDS} s ahead is refused. Check the sender's clock.`,
+    );
   }
   const key = signingKeyOf(secret);
   if (!key) {
-    return fail('bad_secret', 'The signing secret configured for this source is not a Standard Webhooks secret ("whsec_" followed by base64). Put the secret the sender signs with.');
+    return fail(
+      'bad_secret',
+      'The signing secret configured for this source is not a Standard Webhooks secret ("whsec_" followed by base64). Put the secret the sender signs with.',
+    );
   }
   const expected = Buffer.from(standardWebhookSignature(key, id, timestamp, delivery.body), 'utf8');
   let matched = false;
@@ -81,7 +98,10 @@ export function verifyStandardWebhook(delivery: SignedDelivery, secret: string, 
     if (presented.length === expected.length && timingSafeEqual(presented, expected)) matched = true;
   }
   if (!matched) {
-    return fail('no_match', 'No signature in the webhook-signature header matches this delivery. Check that the sender signs with the secret configured for this source, and that nothing between them changes the body.');
+    return fail(
+      'no_match',
+      'No signature in the webhook-signature header matches this delivery. Check that the sender signs with the secret configured for this source, and that nothing between them changes the body.',
+    );
   }
   return { ok: true };
 }

@@ -34,7 +34,10 @@ const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
 function dayIndex(name: string, spec: string): number {
   const i = (DAY_NAMES as readonly string[]).indexOf(name.trim().slice(0, 3).toLowerCase());
-  if (i < 0 || name.trim().length < 3) throw new ValidationError(`days "${spec}": "${name.trim()}" is not a day; write days as Mon, Tue, Wed, Thu, Fri, Sat, Sun, in ranges or lists such as "Mon-Fri" or "Mon,Wed,Sat"`);
+  if (i < 0 || name.trim().length < 3)
+    throw new ValidationError(
+      `days "${spec}": "${name.trim()}" is not a day; write days as Mon, Tue, Wed, Thu, Fri, Sat, Sun, in ranges or lists such as "Mon-Fri" or "Mon,Wed,Sat"`,
+    );
   return i;
 }
 
@@ -61,7 +64,10 @@ function minuteOfDay(hhmm: string, spec: string, allow24: boolean): number {
   const h = m ? Number(m[1]) : NaN;
   const min = m ? Number(m[2]) : NaN;
   const ok = m && min < 60 && (h < 24 || (allow24 && h === 24 && min === 0));
-  if (!ok) throw new ValidationError(`hours "${spec}": "${hhmm.trim()}" is not a time; write hours as "HH:MM-HH:MM" in 24-hour time, such as "08:00-18:00" or "22:00-06:00"`);
+  if (!ok)
+    throw new ValidationError(
+      `hours "${spec}": "${hhmm.trim()}" is not a time; write hours as "HH:MM-HH:MM" in 24-hour time, such as "08:00-18:00" or "22:00-06:00"`,
+    );
   return h * 60 + min;
 }
 
@@ -71,7 +77,8 @@ export function parseHours(spec: string): { open: number; close: number } {
   if (parts.length !== 2) throw new ValidationError(`hours "${spec}": write hours as "HH:MM-HH:MM", such as "08:00-18:00"`);
   const open = minuteOfDay(parts[0]!, spec, false);
   const close = minuteOfDay(parts[1]!, spec, true);
-  if (open === close) throw new ValidationError(`hours "${spec}": opens and closes at the same time; for the whole day write "00:00-24:00"`);
+  if (open === close)
+    throw new ValidationError(`hours "${spec}": opens and closes at the same time; for the whole day write "00:00-24:00"`);
   return { open, close };
 }
 
@@ -87,7 +94,10 @@ export function isTimeZone(zone: string): boolean {
 
 /** The schedule from a config block; ValidationError naming the bad part. */
 export function silenceScheduleOf(config: SilenceConfig): SilenceSchedule {
-  if (!isTimeZone(config.timeZone)) throw new ValidationError(`timeZone "${config.timeZone}" is not an IANA time zone; write one such as "Europe/Istanbul" or "America/New_York"`);
+  if (!isTimeZone(config.timeZone))
+    throw new ValidationError(
+      `timeZone "${config.timeZone}" is not an IANA time zone; write one such as "Europe/Istanbul" or "America/New_York"`,
+    );
   return { minutes: config.minutes, days: parseDays(config.days), ...parseHours(config.hours), timeZone: config.timeZone };
 }
 
@@ -101,7 +111,10 @@ function localTime(ms: number, zone: string): { day: number; minute: number } {
     formatters.set(zone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(ms).map((p) => [p.type, p.value]));
-  return { day: DAY_NAMES.indexOf(String(parts.weekday).toLowerCase() as (typeof DAY_NAMES)[number]), minute: Number(parts.hour) * 60 + Number(parts.minute) };
+  return {
+    day: DAY_NAMES.indexOf(String(parts.weekday).toLowerCase() as (typeof DAY_NAMES)[number]),
+    minute: Number(parts.hour) * 60 + Number(parts.minute),
+  };
 }
 
 /** Whether the instant `ms` is inside the working window. */
@@ -120,7 +133,15 @@ const MINUTE_MS = 60_000;
  * inside the working window (checked minute by minute, so a DST jump or a closing in between counts).
  * `lastDeliveryAt` undefined: none known (none within the lookback at least).
  */
-export function isSilent({ now, lastDeliveryAt, schedule }: { now: Date; lastDeliveryAt: Date | undefined; schedule: SilenceSchedule }): boolean {
+export function isSilent({
+  now,
+  lastDeliveryAt,
+  schedule,
+}: {
+  now: Date;
+  lastDeliveryAt: Date | undefined;
+  schedule: SilenceSchedule;
+}): boolean {
   const nowMs = now.getTime();
   const sinceMs = nowMs - schedule.minutes * MINUTE_MS;
   if (lastDeliveryAt && lastDeliveryAt.getTime() > sinceMs) return false;
@@ -132,7 +153,12 @@ export function isSilent({ now, lastDeliveryAt, schedule }: { now: Date; lastDel
  * Every metric that means "the source delivered something": a valid delivery, whatever became of it.
  * Refused ones are left out on purpose: a flood of wrong-token requests is not a working integration.
  */
-export const DELIVERY_METRICS: readonly MetricName[] = [METRIC.deliveryStored, METRIC.deliveryDuplicate, METRIC.deliveryArchived, METRIC.deliveryIgnored];
+export const DELIVERY_METRICS: readonly MetricName[] = [
+  METRIC.deliveryStored,
+  METRIC.deliveryDuplicate,
+  METRIC.deliveryArchived,
+  METRIC.deliveryIgnored,
+];
 
 /** When each source last delivered. */
 export interface DeliveryHistory {

@@ -174,4 +174,5 @@ export const callKeyOf = (provider: Provider, callId: string): string => `${prov
  * The time a call's objects (its media, its cdr/ row) are filed under: the item's `callAt` (its `day`),
  * else its `startedAt` (items from before callAt), else `fallback`, what the writer knows without the item.
  */
-export const callFiledAt = (record: Pick<CallRecord, 'callAt' | 'startedAt'> | undefined, fallback: string): string => record?.callAt ?? record?.startedAt ?? fallback;
+export const callFiledAt = (record: Pick<CallRecord, 'callAt' | 'startedAt'> | undefined, fallback: string): string =>
+  record?.callAt ?? record?.startedAt ?? fallback;

@@ -59,7 +59,11 @@ export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): Ing
     signingSecrets: local.signingSecrets ?? new SecretsManagerSigningSecrets(secrets(), e[ENV.signingSecrets] ?? {}),
     calls: new CallsTable(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
     archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
-    queues: new SqsJobQueues(sqsClient(FAST, local.target), { media: e[ENV.mediaQueueUrl], insight: e[ENV.insightQueueUrl], replay: e[ENV.replayQueueUrl] }),
+    queues: new SqsJobQueues(sqsClient(FAST, local.target), {
+      media: e[ENV.mediaQueueUrl],
+      insight: e[ENV.insightQueueUrl],
+      replay: e[ENV.replayQueueUrl],
+    }),
     log,
     metrics,
     ...(local.mediaDelaySeconds !== undefined ? { mediaDelayOverride: local.mediaDelaySeconds } : {}),

@@ -32,11 +32,15 @@ export function createWebhookHandler({ deps, logger, metrics }: IngestWiring) {
 
 /** Replay queue batches: each record is one delivery applied again; a failure stays on the queue. */
 export function createReplayHandler({ deps, logger, metrics }: IngestWiring) {
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(injectLambdaContext(logger))
-    .use(flushMetrics(metrics))
-    // The batch processor is loaded with the first batch (replay-batch.ts): a webhook's cold start skips it.
-    .handler(async (event, context) => (await import('./replay-batch.ts')).replayBatch(event, context, (body) => replayDelivery(body, deps)));
+  return (
+    middy<SQSEvent, SQSBatchResponse>()
+      .use(injectLambdaContext(logger))
+      .use(flushMetrics(metrics))
+      // The batch processor is loaded with the first batch (replay-batch.ts): a webhook's cold start skips it.
+      .handler(async (event, context) =>
+        (await import('./replay-batch.ts')).replayBatch(event, context, (body) => replayDelivery(body, deps)),
+      )
+  );
 }
 
 /** Lambda hands an SQS event source a `Records` array of `aws:sqs` records; API Gateway never sends one. */

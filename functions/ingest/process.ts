@@ -16,7 +16,18 @@ import { readBody, sha256Hex } from '#core/request.ts';
 import { SIGNATURE_HEADERS, verifyStandardWebhook } from '#core/signature.ts';
 import { ipAllowed } from '#core/source-ip.ts';
 import { METRIC } from '#core/metrics.ts';
-import type { ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, Metrics, ReplayMessage, SigningSecret, SigningSecrets, TokenStore } from '#core/ports.ts';
+import type {
+  ApplyOutcome,
+  CallsStore,
+  DeliveryArchive,
+  JobQueues,
+  Log,
+  Metrics,
+  ReplayMessage,
+  SigningSecret,
+  SigningSecrets,
+  TokenStore,
+} from '#core/ports.ts';
 import { callFiledAt, type MediaJob, type NormalisedEvent } from '#core/types.ts';
 import { insightJobOf } from '#core/insight.ts';
 import { callEnded, hasMedia } from '#core/cdr-schema.ts';
@@ -56,7 +67,8 @@ const json = (statusCode: number, body: Record<string, unknown>): Answer => ({
   headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
   body: JSON.stringify(body),
 });
-const NOT_FOUND = () => json(404, { message: 'Not found. Check the webhook URL: it must be /webhooks/{source}/{token} as printed by CallVault.' });
+const NOT_FOUND = () =>
+  json(404, { message: 'Not found. Check the webhook URL: it must be /webhooks/{source}/{token} as printed by CallVault.' });
 
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   const wanted = name.toLowerCase();
@@ -93,7 +105,8 @@ export async function handleWebhook(event: APIGatewayProxyEventV2, deps: IngestD
   const answer = await answerWebhook(event, deps);
   // Every refusal leaves through here, whichever check made it: one place counts them all, by status.
   // Only a configured source id becomes a dimension: the path's id is whatever a caller typed.
-  if (answer.statusCode >= 400) deps.metrics.count(METRIC.deliveryRefused, { source: sourceById(deps.config, routeSourceId(event))?.id, status: answer.statusCode });
+  if (answer.statusCode >= 400)
+    deps.metrics.count(METRIC.deliveryRefused, { source: sourceById(deps.config, routeSourceId(event))?.id, status: answer.statusCode });
   return answer;
 }
 
@@ -120,13 +133,22 @@ async function answerWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): P
   }
   if (source.allowedSourceIps && !ipAllowed(event.requestContext?.http?.sourceIp ?? '', source.allowedSourceIps)) {
     deps.log.warn('webhook refused: source address not allowed', { source: source.id });
-    return json(403, { message: 'This address may not deliver to this source. Add it to allowedSourceIps in the callvault config if it should.' });
+    return json(403, {
+      message: 'This address may not deliver to this source. Add it to allowedSourceIps in the callvault config if it should.',
+    });
   }
-  if (method === 'GET' || method === 'HEAD') return json(200, { status: 'ok', message: 'CallVault webhook endpoint: POST deliveries here.' });
-  if (method !== 'POST') return json(405, { message: `${method} is not accepted here: providers POST deliveries (GET answers 200 for URL checks).` });
+  if (method === 'GET' || method === 'HEAD')
+    return json(200, { status: 'ok', message: 'CallVault webhook endpoint: POST deliveries here.' });
+  if (method !== 'POST')
+    return json(405, { message: `${method} is not accepted here: providers POST deliveries (GET answers 200 for URL checks).` });
 
   const contentType = header(event, 'content-type');
-  const body = readBody({ body: event.body, isBase64Encoded: event.isBase64Encoded, contentType, maxBytes: deps.config.limits.maxBodyBytes });
+  const body = readBody({
+    body: event.body,
+    isBase64Encoded: event.isBase64Encoded,
+    contentType,
+    maxBytes: deps.config.limits.maxBodyBytes,
+  });
   if (signing) {
     // Checked before anything about the body is answered: an unsigned sender learns nothing else.
     const refused = await refuseUnsigned(deps, event, source, signing, now, receivedAt, body.bytes, body.sha256, contentType);
@@ -161,7 +183,11 @@ async function answerWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): P
       await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt, contentType }, signal);
       deps.log.info('delivery archived', { source: source.id, eventType: result.eventType });
       deps.metrics.count(METRIC.deliveryArchived, { source: source.id });
-      return json(200, { status: 'archived', event: result.eventType, message: `${result.eventType} is not a call event: archived as received.` });
+      return json(200, {
+        status: 'archived',
+        event: result.eventType,
+        message: `${result.eventType} is not a call event: archived as received.`,
+      });
     });
   }
   return withFallback(deps, accepted, started, async (signal) => {
@@ -170,12 +196,16 @@ async function answerWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): P
     deps.log.info('delivery applied', { source: source.id, eventType: accepted.eventType, status, ms: Date.now() - started });
     deps.metrics.count(STATUS_METRIC[status], { source: source.id });
     if (status === 'ignored') {
-      deps.log.warn('delivery for a call another source owns: archived, not applied', { source: source.id, owners: [...new Set(outcomes.map((o) => (o.outcome === 'foreign' ? o.owner : undefined)))] });
+      deps.log.warn('delivery for a call another source owns: archived, not applied', {
+        source: source.id,
+        owners: [...new Set(outcomes.map((o) => (o.outcome === 'foreign' ? o.owner : undefined)))],
+      });
       return json(200, {
         status,
         event: accepted.eventType,
         callIds: accepted.events.map((e) => e.callId),
-        message: 'This call was first delivered through another CallVault source, which owns it: the delivery was archived as received and changed nothing.',
+        message:
+          'This call was first delivered through another CallVault source, which owns it: the delivery was archived as received and changed nothing.',
       });
     }
     return json(200, { status, event: accepted.eventType, callIds: accepted.events.map((e) => e.callId) });
@@ -186,7 +216,11 @@ type SecretRead = { ok: true; value: SigningSecret } | { ok: false; error: Error
 
 /** The source's signing secret, settled so an early answer (a wrong token) leaves no rejection unhandled. */
 function signingSecretOf(deps: IngestDeps, sourceId: string): Promise<SecretRead> {
-  if (!deps.signingSecrets) return Promise.resolve({ ok: true, value: { unset: `This CallVault cannot read signing secrets, but source "${sourceId}" requires a signature: redeploy the stack.` } });
+  if (!deps.signingSecrets)
+    return Promise.resolve({
+      ok: true,
+      value: { unset: `This CallVault cannot read signing secrets, but source "${sourceId}" requires a signature: redeploy the stack.` },
+    });
   return deps.signingSecrets.get(sourceId, AbortSignal.timeout(800)).then(
     (value): SecretRead => ({ ok: true, value }),
     (error: unknown): SecretRead => ({ ok: false, error: error as Error }),
@@ -212,7 +246,9 @@ async function refuseUnsigned(
   const read = await signing;
   if (!read.ok) {
     deps.log.error('signing secret read failed', { source: source.id, error: read.error.name });
-    return json(503, { message: 'CallVault could not read this source\'s signing secret right now; the delivery was not accepted. Retry shortly.' });
+    return json(503, {
+      message: "CallVault could not read this source's signing secret right now; the delivery was not accepted. Retry shortly.",
+    });
   }
   let reason: string;
   let message: string;
@@ -221,7 +257,12 @@ async function refuseUnsigned(
     message = read.value.unset;
   } else {
     const check = verifyStandardWebhook(
-      { id: header(event, SIGNATURE_HEADERS.id), timestamp: header(event, SIGNATURE_HEADERS.timestamp), signature: header(event, SIGNATURE_HEADERS.signature), body: bytes },
+      {
+        id: header(event, SIGNATURE_HEADERS.id),
+        timestamp: header(event, SIGNATURE_HEADERS.timestamp),
+        signature: header(event, SIGNATURE_HEADERS.signature),
+        body: bytes,
+      },
       read.value.secret,
       now.getTime(),
     );
@@ -245,7 +286,12 @@ function statusOf(outcomes: readonly ApplyOutcome[]): 'stored' | 'duplicate' | '
  * 2xx. A write AWS refuses as sent (e.g. DynamoDB's ValidationException) is never queued for a replay that
  * would only fail again: the delivery is quarantined and refused with a 422 (its raw/ copy stays).
  */
-async function withFallback(deps: IngestDeps, accepted: Accepted, started: number, write: (signal: AbortSignal) => Promise<Answer>): Promise<Answer> {
+async function withFallback(
+  deps: IngestDeps,
+  accepted: Accepted,
+  started: number,
+  write: (signal: AbortSignal) => Promise<Answer>,
+): Promise<Answer> {
   const writeBudget = deps.writeBudgetMs ?? 1600;
   const signal = timeout(writeBudget, 1);
   try {
@@ -267,7 +313,8 @@ async function withFallback(deps: IngestDeps, accepted: Accepted, started: numbe
 async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, budgetMs: number): Promise<Answer> {
   const deadline = Date.now() + budgetMs;
   const source = accepted.source;
-  const inline = accepted.bytes.length <= MAX_INLINE_REPLAY_BYTES && Buffer.from(accepted.bytes.toString('utf8'), 'utf8').equals(accepted.bytes);
+  const inline =
+    accepted.bytes.length <= MAX_INLINE_REPLAY_BYTES && Buffer.from(accepted.bytes.toString('utf8'), 'utf8').equals(accepted.bytes);
   const rawKey = rawKeyOf(accepted, accepted.events[0]);
   const message: ReplayMessage = {
     source: source.id,
@@ -277,7 +324,13 @@ async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, bu
     ...(inline ? { body: accepted.bytes.toString('utf8') } : { rawKey }),
   };
   try {
-    if (!inline) await deps.archive.putRaw(rawKey, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, timeout((deadline - Date.now()) / 2));
+    if (!inline)
+      await deps.archive.putRaw(
+        rawKey,
+        accepted.bytes,
+        { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType },
+        timeout((deadline - Date.now()) / 2),
+      );
     await deps.queues.sendReplay(message, timeout(deadline - Date.now() - 50));
     deps.log.warn('delivery queued for replay', { source: source.id, eventType: accepted.eventType });
     deps.metrics.count(METRIC.deliveryQueuedForReplay, { source: source.id });
@@ -287,7 +340,12 @@ async function fallback(deps: IngestDeps, accepted: Accepted, reason: string, bu
   }
   try {
     // Last resort: keep the bytes in raw/, where `callvault replay --unapplied` can apply them later.
-    await deps.archive.putRaw(`${rawKey.replace(/\.json$/, '')}.unapplied.json`, accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType }, timeout(deadline - Date.now()));
+    await deps.archive.putRaw(
+      `${rawKey.replace(/\.json$/, '')}.unapplied.json`,
+      accepted.bytes,
+      { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType },
+      timeout(deadline - Date.now()),
+    );
     deps.log.error('delivery kept in raw/ for a manual replay', { source: source.id, eventType: accepted.eventType });
     deps.metrics.count(METRIC.deliveryUnapplied, { source: source.id });
     return json(202, { status: 'queued', event: accepted.eventType, message: 'Accepted and archived; it will be applied by a replay.' });
@@ -309,13 +367,24 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
   for (const original of accepted.events) {
     // Extras too large for the item (a long transcript analysis) go to extras/, the item keeps a pointer.
     const at = original.fields.startedAt ?? accepted.receivedAt;
-    const { fields, extras } = splitOversized(original.fields, (field, sha) => S3_KEYS.extras(original.provider, at, original.callId, field, sha));
+    const { fields, extras } = splitOversized(original.fields, (field, sha) =>
+      S3_KEYS.extras(original.provider, at, original.callId, field, sha),
+    );
     const event: NormalisedEvent = extras.length ? { ...original, fields } : original;
-    for (const extra of extras) writes.push(deps.archive.putRaw(extra.key, Buffer.from(extra.body, 'utf8'), { ...meta, contentType: 'application/json' }, signal));
+    for (const extra of extras)
+      writes.push(deps.archive.putRaw(extra.key, Buffer.from(extra.body, 'utf8'), { ...meta, contentType: 'application/json' }, signal));
     // Queue sends are the slowest leg, so they start first; all legs then run in parallel.
     // The worker is idempotent (it skips stored media), so jobs go out without waiting for the upsert.
     const callAt = event.fields.startedAt ?? event.occurredAt;
-    const jobs: MediaJob[] = event.media.map((m) => ({ provider: event.provider, source: source.id, callId: event.callId, media: m.media, url: m.url, queuedAt: accepted.receivedAt, callAt }));
+    const jobs: MediaJob[] = event.media.map((m) => ({
+      provider: event.provider,
+      source: source.id,
+      callId: event.callId,
+      media: m.media,
+      url: m.url,
+      queuedAt: accepted.receivedAt,
+      callAt,
+    }));
     if (jobs.length) writes.push(deps.queues.sendMedia(jobs, deps.mediaDelayOverride ?? source.mediaDelaySeconds, signal));
     if (event.provider === 'hipcall' && event.kind === 'call_init' && (source.insight?.enabled ?? true)) {
       writes.push(deps.queues.sendInsight(insightJobOf(source.id, event, accepted.receivedAt), signal));
@@ -323,7 +392,17 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
     writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, meta, signal));
     writes.push(
       deps.calls
-        .applyDelivery({ source: source.id, event, deliveryKey: deliveryKey(accepted.eventType, accepted.sha256), now: accepted.receivedAt, queuedMedia: event.media.map((m) => m.media), itemTtlDays: deps.config.protection.itemTtlDays }, signal)
+        .applyDelivery(
+          {
+            source: source.id,
+            event,
+            deliveryKey: deliveryKey(accepted.eventType, accepted.sha256),
+            now: accepted.receivedAt,
+            queuedMedia: event.media.map((m) => m.media),
+            itemTtlDays: deps.config.protection.itemTtlDays,
+          },
+          signal,
+        )
         .then(async (r) => {
           outcomes.push(r);
           await writeCdrIfDone(deps, r, event.media.length > 0, signal);
@@ -331,7 +410,9 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
     );
   }
   const settled = await Promise.allSettled(writes);
-  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => (s.reason instanceof Error ? s.reason : new Error(String(s.reason))));
+  const failures = settled
+    .filter((s): s is PromiseRejectedResult => s.status === 'rejected')
+    .map((s) => (s.reason instanceof Error ? s.reason : new Error(String(s.reason))));
   // A refusal outranks a timeout elsewhere: replaying would meet the same refusal.
   const failed = failures.find(isPermanentWriteError) ?? failures[0];
   if (failed) throw failed;
@@ -359,7 +440,16 @@ function rawKeyOf(accepted: Accepted, event: NormalisedEvent | undefined): strin
   return S3_KEYS.raw(accepted.source.provider, at, callId, accepted.receivedAt, `${accepted.eventType}-${accepted.sha256.slice(0, 16)}`);
 }
 
-async function quarantine(deps: IngestDeps, source: SourceConfig, receivedAt: string, bytes: Buffer, sha256: string, status: number, reason: string, contentType?: string) {
+async function quarantine(
+  deps: IngestDeps,
+  source: SourceConfig,
+  receivedAt: string,
+  bytes: Buffer,
+  sha256: string,
+  status: number,
+  reason: string,
+  contentType?: string,
+) {
   try {
     await deps.archive.putQuarantine(
       S3_KEYS.quarantine(source.provider, receivedAt, sha256 || sha256Hex(bytes)),
@@ -379,8 +469,15 @@ export function parseReplayMessage(body: string): ReplayMessage {
   const receivedAt = text(m.receivedAt);
   const inline = text(m.body);
   const rawKey = text(m.rawKey);
-  if (!source || !receivedAt || (inline === undefined && !rawKey)) throw new ValidationError('the replay message has no source, receivedAt, or body/rawKey');
-  return { source, receivedAt, contentType: text(m.contentType), reason: text(m.reason) ?? '', ...(inline !== undefined ? { body: inline } : { rawKey }) };
+  if (!source || !receivedAt || (inline === undefined && !rawKey))
+    throw new ValidationError('the replay message has no source, receivedAt, or body/rawKey');
+  return {
+    source,
+    receivedAt,
+    contentType: text(m.contentType),
+    reason: text(m.reason) ?? '',
+    ...(inline !== undefined ? { body: inline } : { rawKey }),
+  };
 }
 
 /**
@@ -412,7 +509,11 @@ async function quarantineReplay(deps: IngestDeps, message: ReplayMessage, err: u
   const source = sourceById(deps.config, message.source)!;
   const bytes = message.body !== undefined ? Buffer.from(message.body, 'utf8') : await deps.archive.getBytes(message.rawKey!);
   const reason = err instanceof ValidationError ? err.message : unstorableMessage(err);
-  await deps.archive.putQuarantine(S3_KEYS.quarantine(source.provider, message.receivedAt, sha256Hex(bytes)), { source: source.id, receivedAt: message.receivedAt, status: 422, reason, contentType: message.contentType, bytes }, timeout(1500));
+  await deps.archive.putQuarantine(
+    S3_KEYS.quarantine(source.provider, message.receivedAt, sha256Hex(bytes)),
+    { source: source.id, receivedAt: message.receivedAt, status: 422, reason, contentType: message.contentType, bytes },
+    timeout(1500),
+  );
   deps.log.error('replayed delivery refused as sent; quarantined, not retried', { source: source.id, error: (err as Error).name });
 }
 
@@ -425,7 +526,10 @@ async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void
   const bytes = message.body !== undefined ? Buffer.from(message.body, 'utf8') : await deps.archive.getBytes(message.rawKey!);
   const body = readBody({ body: bytes.toString('utf8'), contentType: message.contentType, maxBytes: Number.MAX_SAFE_INTEGER });
   if (!body.ok) throw new ValidationError(body.refusal.message);
-  const result = normaliseDelivery(source.provider, body.json, { defaultCountry: deps.config.defaultCountry, receivedAt: message.receivedAt });
+  const result = normaliseDelivery(source.provider, body.json, {
+    defaultCountry: deps.config.defaultCountry,
+    receivedAt: message.receivedAt,
+  });
   const accepted: Accepted = {
     source,
     receivedAt: message.receivedAt,
@@ -436,7 +540,11 @@ async function replayOne(message: ReplayMessage, deps: IngestDeps): Promise<void
     events: result.outcome === 'events' ? result.events : [],
   };
   if (result.outcome === 'archived') {
-    await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, { source: source.id, receivedAt: accepted.receivedAt, contentType: accepted.contentType });
+    await deps.archive.putRaw(rawKeyOf(accepted, undefined), accepted.bytes, {
+      source: source.id,
+      receivedAt: accepted.receivedAt,
+      contentType: accepted.contentType,
+    });
     deps.metrics.count(METRIC.replayApplied, { source: source.id });
     return;
   }

@@ -9,5 +9,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 /** Each record's body applied by `apply`; a record that throws is reported as a batch item failure and stays on the queue. */
 export function replayBatch(event: SQSEvent, context: Context, apply: (body: string) => Promise<unknown>): Promise<SQSBatchResponse> {
   // A processor per invocation: it holds the batch's state, and batches may run concurrently.
-  return processPartialResponse(event, (record: SQSRecord) => apply(record.body), new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
+  return processPartialResponse(event, (record: SQSRecord) => apply(record.body), new BatchProcessor(EventType.SQS), {
+    context,
+    throwOnFullBatchFailure: false,
+  });
 }

@@ -43,7 +43,11 @@ export function insightDeps(env: Env = process.env, local: InsightLocal = {}): I
   // Recording the outcome is off the card's critical path but must not be lost: a little more patience.
   const settleDoc = dynamoDocument({ connectionTimeoutMs: 1000, requestTimeoutMs: 2000, maxAttempts: 3 }, local.target);
   const http = new JsonHttp();
-  const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
+  const hipcall = hipcallAccess(
+    config,
+    { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) },
+    local.hipcall,
+  );
   const { logger, log } = powertoolsLog('callvault-insight', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-insight', local.metricsOut);
   const deps: InsightDeps = {

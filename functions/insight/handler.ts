@@ -25,10 +25,17 @@ const OUTCOME_MARGIN_MS = 2500;
 /** One record; a failure is logged (without the body) and left to SQS to redeliver, then to the DLQ. */
 async function processRecord(record: SQSRecord, context: Context, signal: AbortSignal, deps: InsightDeps) {
   try {
-    return await processInsightJob(parseInsightJob(record.body), deps, { abortSignal: signal, deadlineMs: Date.now() + context.getRemainingTimeInMillis() - OUTCOME_MARGIN_MS });
+    return await processInsightJob(parseInsightJob(record.body), deps, {
+      abortSignal: signal,
+      deadlineMs: Date.now() + context.getRemainingTimeInMillis() - OUTCOME_MARGIN_MS,
+    });
   } catch (err) {
     const e = err as Error;
-    deps.log.error('insight job failed; SQS will deliver it again', { messageId: record.messageId, error: e.name, reason: redactNumbers(e.message ?? '') });
+    deps.log.error('insight job failed; SQS will deliver it again', {
+      messageId: record.messageId,
+      error: e.name,
+      reason: redactNumbers(e.message ?? ''),
+    });
     throw err;
   }
 }
@@ -39,6 +46,11 @@ export function createInsightHandler({ deps, logger, metrics }: InsightWiring) {
     .use(flushMetrics(metrics))
     .handler((event, context, { signal }) =>
       // A processor per invocation: it holds the batch's state, and batches may run concurrently.
-      processPartialResponse(event, (record: SQSRecord) => processRecord(record, context, signal, deps), new BatchProcessor(EventType.SQS), { context }),
+      processPartialResponse(
+        event,
+        (record: SQSRecord) => processRecord(record, context, signal, deps),
+        new BatchProcessor(EventType.SQS),
+        { context },
+      ),
     );
 }

@@ -13,7 +13,18 @@ import { INSIGHT_QUEUE } from '#contract/resources.ts';
 import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';
 import { CARD_RETRY, retryDecision, type PostResult, type RetryPolicy } from '#core/insight.ts';
-import { budgetOf, nextInsightStep, settledResult, type InsightAction, type InsightJobContext, type InsightResult, type InsightSourceRules, type InsightStepOutcome, type InsightStepState, type Lookup } from '#core/insight-steps.ts';
+import {
+  budgetOf,
+  nextInsightStep,
+  settledResult,
+  type InsightAction,
+  type InsightJobContext,
+  type InsightResult,
+  type InsightSourceRules,
+  type InsightStepOutcome,
+  type InsightStepState,
+  type Lookup,
+} from '#core/insight-steps.ts';
 import { METRIC } from '#core/metrics.ts';
 import type { ApiSecrets, CardSink, Clock, ContactLookup, CrmAnswer, CrmDirectory, InsightClaims, Log, Metrics } from '#core/ports.ts';
 import { PROVIDERS, callKeyOf, type Direction, type InsightJob } from '#core/types.ts';
@@ -44,17 +55,21 @@ export interface InsightDeps {
 }
 
 /** The token function of InsightDeps from the ApiSecrets port. */
-export const tokenFrom = (secrets: ApiSecrets) => async (sourceId: string, abortSignal?: AbortSignal): Promise<string> => (await secrets.get(sourceId, abortSignal)).token;
+export const tokenFrom =
+  (secrets: ApiSecrets) =>
+  async (sourceId: string, abortSignal?: AbortSignal): Promise<string> =>
+    (await secrets.get(sourceId, abortSignal)).token;
 
 /** A claim older than this was abandoned (its worker has timed out): another delivery may take over. */
 export const CLAIM_LEASE_MS = INSIGHT_QUEUE.consumerTimeoutSeconds * 1000 + 5000;
 
 const DIRECTIONS: readonly Direction[] = ['inbound', 'outbound', 'internal', 'unknown'];
 
-const defaultSleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-});
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
 
 /** The job from an SQS message body; ValidationError when it is not one (it will never succeed). */
 export function parseInsightJob(body: string): InsightJob {
@@ -88,7 +103,10 @@ export interface JobOptions {
 }
 
 /** What the job's source config says, for core's rules. */
-export function insightRulesOf(job: InsightJob, deps: Pick<InsightDeps, 'config' | 'apiBaseUrls'>): InsightSourceRules & { source?: SourceConfig } {
+export function insightRulesOf(
+  job: InsightJob,
+  deps: Pick<InsightDeps, 'config' | 'apiBaseUrls'>,
+): InsightSourceRules & { source?: SourceConfig } {
   const source = sourceById(deps.config, job.source);
   const insight = source ? insightOf(source) : undefined;
   return {
@@ -137,9 +155,15 @@ export async function processInsightJob(job: InsightJob, deps: InsightDeps, opti
       const answer = await token!;
       if ('value' in answer) bearer = answer.value;
       outcome = { step: 'token', token: answer };
-    }
-    else if (action.action === 'post') {
-      const result = await deps.cards.post({ baseUrl: action.baseUrl, callId: job.callId, token: bearer, card: action.card, timeoutMs: action.timeoutMs, ...(abortSignal ? { abortSignal } : {}) });
+    } else if (action.action === 'post') {
+      const result = await deps.cards.post({
+        baseUrl: action.baseUrl,
+        callId: job.callId,
+        token: bearer,
+        card: action.card,
+        timeoutMs: action.timeoutMs,
+        ...(abortSignal ? { abortSignal } : {}),
+      });
       outcome = { step: 'posted', result, aborted: abortSignal?.aborted ?? false };
     } else if (action.action === 'wait') {
       deps.log.warn(action.log.message, { ...where, ...action.log.fields });
@@ -147,7 +171,14 @@ export async function processInsightJob(job: InsightJob, deps: InsightDeps, opti
       outcome = { step: 'waited' };
     } else {
       const kept = await deps.claims.settle(callKey, claimId, action.info, abortSignal);
-      const fields = { ...where, state: action.info.state, httpStatus: action.info.httpStatus, ms: clock() - ctx.startedMs, ageMs: state.ageMs, ...action.extra };
+      const fields = {
+        ...where,
+        state: action.info.state,
+        httpStatus: action.info.httpStatus,
+        ms: clock() - ctx.startedMs,
+        ageMs: state.ageMs,
+        ...action.extra,
+      };
       if (!kept) deps.log.warn('insight claim was taken over before the outcome was recorded', fields);
       if (action.info.state === 'failed') deps.log.error('insight card failed', { ...fields, error: action.info.error });
       else deps.log.info(`insight ${action.info.state}`, fields);
@@ -158,7 +189,12 @@ export async function processInsightJob(job: InsightJob, deps: InsightDeps, opti
   }
 }
 
-const OUTCOME_METRIC = { sent: METRIC.insightSent, no_match: METRIC.insightNoMatch, stale: METRIC.insightStale, failed: METRIC.insightFailed } as const;
+const OUTCOME_METRIC = {
+  sent: METRIC.insightSent,
+  no_match: METRIC.insightNoMatch,
+  stale: METRIC.insightStale,
+  failed: METRIC.insightFailed,
+} as const;
 
 /** Count an outcome the job decided (a duplicate or a skipped job decided nothing); a sent card also gives the time from call_init. */
 function countOutcome(job: InsightJob, result: InsightResult, nowMs: number, metrics: Metrics): void {
@@ -169,7 +205,13 @@ function countOutcome(job: InsightJob, result: InsightResult, nowMs: number, met
 }
 
 /** The contact from the source's CRM (retried once on a network error or 5xx, within the budget) or the contacts table. */
-async function findContact(deps: InsightDeps, ctx: InsightJobContext, source: SourceConfig, phone: string, abortSignal?: AbortSignal): Promise<Lookup> {
+async function findContact(
+  deps: InsightDeps,
+  ctx: InsightJobContext,
+  source: SourceConfig,
+  phone: string,
+  abortSignal?: AbortSignal,
+): Promise<Lookup> {
   const crm = insightOf(source).crm;
   if (!crm) {
     try {
@@ -185,7 +227,11 @@ async function findContact(deps: InsightDeps, ctx: InsightJobContext, source: So
     answer = await deps.crm.find(source.id, crm, phone, { timeoutMs: remaining(), ...(abortSignal ? { abortSignal } : {}) });
     if (answer.outcome !== 'error') break;
     const result: PostResult = answer.status === undefined ? { networkError: answer.message } : { status: answer.status };
-    const decision = retryDecision({ attempt, result, remainingMs: remaining() }, { ...(deps.retry ?? CARD_RETRY), maxAttempts: 2 }, deps.random);
+    const decision = retryDecision(
+      { attempt, result, remainingMs: remaining() },
+      { ...(deps.retry ?? CARD_RETRY), maxAttempts: 2 },
+      deps.random,
+    );
     if (!decision.retry) break;
     await (deps.sleep ?? defaultSleep)(decision.delayMs, abortSignal);
   }

@@ -23,7 +23,10 @@ import type { MediaWorkerDeps } from './process.ts';
 const seconds = (fallback: number) => z._default(z.coerce.number().check(z.minimum(0), z.maximum(SQS_MAX_VISIBILITY_SECONDS)), fallback);
 /** A whole number from its text, at least `min` (and at most `max`). */
 const wholeNumber = (fallback: number, min: number, max?: number) =>
-  z._default(z.pipe(z.coerce.number(), max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max))), fallback);
+  z._default(
+    z.pipe(z.coerce.number(), max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max))),
+    fallback,
+  );
 
 const schema = z.object({
   [ENV.config]: configJson,
@@ -71,13 +74,20 @@ export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): Media
   const config = e[ENV.config];
   const { logger, log } = powertoolsLog('callvault-media', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-media', local.metricsOut);
-  const hipcall = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) }, local.hipcall);
+  const hipcall = hipcallAccess(
+    config,
+    { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) },
+    local.hipcall,
+  );
   const exemptHostPorts = [...(local.fetchAllow ?? [])];
   const ownQueue = e[ENV.mediaQueueUrl];
   const worker: MediaWorkerDeps = {
     config,
     calls: new CallsTable(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
-    store: new MediaStore(s3Client(PATIENT, local.target), e[ENV.bucket], { partSize: e.CALLVAULT_MEDIA_PART_SIZE_MIB * 1024 * 1024, queueSize: e.CALLVAULT_MEDIA_QUEUE_SIZE }),
+    store: new MediaStore(s3Client(PATIENT, local.target), e[ENV.bucket], {
+      partSize: e.CALLVAULT_MEDIA_PART_SIZE_MIB * 1024 * 1024,
+      queueSize: e.CALLVAULT_MEDIA_QUEUE_SIZE,
+    }),
     fetcher: new SafeFetcher({
       exemptHostPorts,
       connectTimeoutMs: e.CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS,

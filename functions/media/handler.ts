@@ -46,8 +46,17 @@ export function createMediaHandler(wiring: MediaWiring) {
       const signal = AbortSignal.timeout(Math.max(1000, Math.floor(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS)));
       // A processor per invocation: it holds the batch's state, and batches may run concurrently.
       // One record at a time: memory is sized for one stream, whatever the batch size.
-      const options = { maxReceiveCount: MEDIA_QUEUE.maxReceiveCount, receivesPerDelay: wiring.visibilityChangeCountsAsReceive ? 1 : 0, signal };
-      const perRecord = (record: SQSRecord) => processMediaMessage(messageOf(record, receivedAt), wiring.worker, wiring.retryQueue, options);
-      return processPartialResponse(event, perRecord, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false, processInParallel: false });
+      const options = {
+        maxReceiveCount: MEDIA_QUEUE.maxReceiveCount,
+        receivesPerDelay: wiring.visibilityChangeCountsAsReceive ? 1 : 0,
+        signal,
+      };
+      const perRecord = (record: SQSRecord) =>
+        processMediaMessage(messageOf(record, receivedAt), wiring.worker, wiring.retryQueue, options);
+      return processPartialResponse(event, perRecord, new BatchProcessor(EventType.SQS), {
+        context,
+        throwOnFullBatchFailure: false,
+        processInParallel: false,
+      });
     });
 }

@@ -13,11 +13,32 @@ import type { SafeFetchPolicy } from '#core/address-policy.ts';
 import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';
 import { backoffSeconds, failureKindOf, isLastDelivery, refusalOf, type RetryTiming } from '#core/media.ts';
-import { nextMediaStep, STORED_MEANWHILE, type JobOutcome, type MediaAction, type MediaJobContext, type MediaStepOutcome, type MediaStepState, type SourceMediaRules, type StepLog } from '#core/media-steps.ts';
+import {
+  nextMediaStep,
+  STORED_MEANWHILE,
+  type JobOutcome,
+  type MediaAction,
+  type MediaJobContext,
+  type MediaStepOutcome,
+  type MediaStepState,
+  type SourceMediaRules,
+  type StepLog,
+} from '#core/media-steps.ts';
 import { callFiledAt, callKeyOf, MEDIA_KINDS, PROVIDERS, type MediaJob } from '#core/types.ts';
 import { callEnded } from '#core/cdr-schema.ts';
 import { METRIC } from '#core/metrics.ts';
-import type { CallsStore, Clock, Log, MediaArchive, MediaLinks, MediaResponse, MediaSource, Metrics, QueueMessageRef, RetryQueue } from '#core/ports.ts';
+import type {
+  CallsStore,
+  Clock,
+  Log,
+  MediaArchive,
+  MediaLinks,
+  MediaResponse,
+  MediaSource,
+  Metrics,
+  QueueMessageRef,
+  RetryQueue,
+} from '#core/ports.ts';
 
 export type { JobOutcome } from '#core/media-steps.ts';
 
@@ -69,14 +90,22 @@ const jobSchema = z.object({
 /** Read a media queue message; ValidationError when it is not a MediaJob. */
 export function parseMediaJob(body: string): MediaJob {
   const parsed = jobSchema.safeParse(messageJson(body, 'media job'));
-  if (!parsed.success) throw new ValidationError(`the media job is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new ValidationError(`the media job is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 
 /** The media rules of a source: its host allowlist (default rules when it is not configured), and whether it may refresh links. */
-export function mediaRulesOf(sourceId: string, deps: Pick<MediaWorkerDeps, 'config' | 'local' | 'exemptHostPorts' | 'hipcall'>): SourceMediaRules {
+export function mediaRulesOf(
+  sourceId: string,
+  deps: Pick<MediaWorkerDeps, 'config' | 'local' | 'exemptHostPorts' | 'hipcall'>,
+): SourceMediaRules {
   const source = sourceById(deps.config, sourceId);
-  const policy: SafeFetchPolicy = { allowHttp: deps.local, exemptHostPorts: deps.local ? (deps.exemptHostPorts ?? []) : [], hostAllowlist: source?.mediaHostAllowlist };
+  const policy: SafeFetchPolicy = {
+    allowHttp: deps.local,
+    exemptHostPorts: deps.local ? (deps.exemptHostPorts ?? []) : [],
+    hostAllowlist: source?.mediaHostAllowlist,
+  };
   return { policy, configured: source !== undefined, canRefresh: deps.hipcall?.canRefresh(sourceId) ?? false };
 }
 
@@ -124,7 +153,12 @@ export async function processMediaJob(job: MediaJob, delivery: JobDelivery, deps
   }
 }
 
-const OUTCOME_METRIC = { stored: METRIC.mediaStored, expired: METRIC.mediaExpired, rejected: METRIC.mediaRejected, failed: METRIC.mediaFailed } as const;
+const OUTCOME_METRIC = {
+  stored: METRIC.mediaStored,
+  expired: METRIC.mediaExpired,
+  rejected: METRIC.mediaRejected,
+  failed: METRIC.mediaFailed,
+} as const;
 
 /**
  * Count a final outcome, once: only where it is written to the item (a retry is not an outcome, and a job
@@ -141,27 +175,53 @@ function countOutcome(job: MediaJob, result: JobOutcome, nowMs: number, metrics:
 }
 
 /** GET the URL; a non-2xx body is dropped here, a 2xx one is kept for the store. */
-async function fetchMedia(url: string, policy: SafeFetchPolicy, signal: AbortSignal | undefined, deps: MediaWorkerDeps): Promise<[MediaStepOutcome, MediaResponse?]> {
+async function fetchMedia(
+  url: string,
+  policy: SafeFetchPolicy,
+  signal: AbortSignal | undefined,
+  deps: MediaWorkerDeps,
+): Promise<[MediaStepOutcome, MediaResponse?]> {
   let res: MediaResponse;
   try {
     res = await deps.fetcher.get(url, { policy, maxBytes: deps.config.limits.mediaMaxBytes, ...(signal ? { signal } : {}) });
   } catch (err) {
     const refused = refusalOf(err);
-    return [{ step: 'fetch-failed', kind: failureKindOf(err), message: (err as Error).message, ...(refused !== undefined ? { refused } : {}) }];
+    return [
+      { step: 'fetch-failed', kind: failureKindOf(err), message: (err as Error).message, ...(refused !== undefined ? { refused } : {}) },
+    ];
   }
   const retryAfter = Number(res.headers['retry-after']);
-  const answer: MediaStepOutcome = { step: 'response', status: res.status, finalUrl: res.url.href, ...(res.contentType ? { contentType: res.contentType } : {}), ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}) };
+  const answer: MediaStepOutcome = {
+    step: 'response',
+    status: res.status,
+    finalUrl: res.url.href,
+    ...(res.contentType ? { contentType: res.contentType } : {}),
+    ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+  };
   if (res.status >= 200 && res.status < 300) return [answer, res];
   res.body.destroy();
   return [answer];
 }
 
 /** Stream the body into S3, hashing on the way. */
-async function storeMedia(job: MediaJob, res: MediaResponse, action: Extract<MediaAction, { action: 'store' }>, signal: AbortSignal | undefined, deps: MediaWorkerDeps): Promise<MediaStepOutcome> {
+async function storeMedia(
+  job: MediaJob,
+  res: MediaResponse,
+  action: Extract<MediaAction, { action: 'store' }>,
+  signal: AbortSignal | undefined,
+  deps: MediaWorkerDeps,
+): Promise<MediaStepOutcome> {
   const key = S3_KEYS.media(job.media, job.provider, action.at, job.callId, action.ext);
   try {
     const metadata = { provider: job.provider, callid: job.callId, source: job.source, media: job.media };
-    const stored = await deps.store.putStream({ key, body: res.body, contentType: action.contentType, maxBytes: deps.config.limits.mediaMaxBytes, metadata, ...(signal ? { signal } : {}) });
+    const stored = await deps.store.putStream({
+      key,
+      body: res.body,
+      contentType: action.contentType,
+      maxBytes: deps.config.limits.mediaMaxBytes,
+      metadata,
+      ...(signal ? { signal } : {}),
+    });
     return { step: 'stored', key: stored.key, bytes: stored.bytes, sha256: stored.sha256, contentType: action.contentType };
   } catch (err) {
     return { step: 'store-failed', kind: failureKindOf(err), message: (err as Error).message };
@@ -207,7 +267,12 @@ export class JobNotDone extends Error {
  * outcome says (delayed for a retry, at once for the DLQ). Throws when the message is not done, so the
  * batch reports it failed. `receivesPerDelay` is what one delay adds to SQS's receive count (see isLastDelivery).
  */
-export async function processMediaMessage(message: MediaMessage, deps: MediaWorkerDeps, queue: RetryQueue, options: { maxReceiveCount: number; receivesPerDelay: number; signal?: AbortSignal }): Promise<void> {
+export async function processMediaMessage(
+  message: MediaMessage,
+  deps: MediaWorkerDeps,
+  queue: RetryQueue,
+  options: { maxReceiveCount: number; receivesPerDelay: number; signal?: AbortSignal },
+): Promise<void> {
   const { receiveCount, ref } = message;
   const lastDelivery = isLastDelivery(receiveCount, options.maxReceiveCount, options.receivesPerDelay);
   let job: MediaJob;
@@ -223,7 +288,12 @@ export async function processMediaMessage(message: MediaMessage, deps: MediaWork
     result = await processMediaJob(job, { receiveCount, lastDelivery, signal: options.signal }, deps);
   } catch (err) {
     // The calls table could not be read or written: the attempt is not recorded; try again later.
-    deps.log.error('media job could not be processed', { provider: job.provider, callId: job.callId, media: job.media, error: (err as Error).name });
+    deps.log.error('media job could not be processed', {
+      provider: job.provider,
+      callId: job.callId,
+      media: job.media,
+      error: (err as Error).name,
+    });
     await queue.delay(ref, backoffSeconds(receiveCount, deps.timing.baseSeconds, deps.timing.maxDelaySeconds));
     throw err;
   }

@@ -38,7 +38,11 @@ export function reconcileDeps(env: Env = process.env, local: ReconcileLocal = {}
   const e = readEnv(schema, env, 'reconcile');
   const config = e[ENV.config];
   const { logger, log } = powertoolsLog('callvault-reconcile', e.POWERTOOLS_LOG_LEVEL);
-  const access = hipcallAccess(config, { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(PATIENT, local.target) }, local.hipcall);
+  const access = hipcallAccess(
+    config,
+    { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(PATIENT, local.target) },
+    local.hipcall,
+  );
   const hipcall = new HipcallCallsClient({
     baseUrlFor: (id) => access.baseUrls.get(id),
     tokenFor: (id, signal) => access.secrets.token(id, signal),

@@ -24,5 +24,7 @@ export interface ReconcileWiring {
 export function createReconcileHandler({ deps, logger }: Pick<ReconcileWiring, 'deps' | 'logger'>) {
   return middy<ReconcileEvent, { sources: ReconcileSummary[] }>()
     .use(injectLambdaContext(logger))
-    .handler(async (event) => ({ sources: await reconcileScheduled(deps, typeof event?.reconcileSource === 'string' ? event.reconcileSource : undefined) }));
+    .handler(async (event) => ({
+      sources: await reconcileScheduled(deps, typeof event?.reconcileSource === 'string' ? event.reconcileSource : undefined),
+    }));
 }

@@ -52,8 +52,14 @@ export interface ReconcileRequest extends ReconcileWindow {
 /** The source, checked: it must exist and be a Hipcall source (only Hipcall has a calls API to ask). */
 export function reconcilableSource(config: CallVaultConfig, id: string): SourceConfig {
   const source = sourceById(config, id);
-  if (!source) throw new ValidationError(`There is no source "${id}" in the callvault config; configured: ${config.sources.map((s) => s.id).join(', ')}.`);
-  if (source.provider !== 'hipcall') throw new ValidationError(`Source "${id}" is a ${source.provider} source: only Hipcall sources can be reconciled (Hipcall has a calls API to ask).`);
+  if (!source)
+    throw new ValidationError(
+      `There is no source "${id}" in the callvault config; configured: ${config.sources.map((s) => s.id).join(', ')}.`,
+    );
+  if (source.provider !== 'hipcall')
+    throw new ValidationError(
+      `Source "${id}" is a ${source.provider} source: only Hipcall sources can be reconciled (Hipcall has a calls API to ask).`,
+    );
   return source;
 }
 
@@ -121,7 +127,15 @@ export async function reconcileSource(deps: ReconcileDeps, req: ReconcileRequest
         await backfill(deps, source, { ...call.raw, ...fresh }, url !== undefined, new Date(clock()).toISOString(), req.signal);
         summary.backfilled++;
       }
-      if (url) jobs.push({ provider: 'hipcall', source: source.id, callId: call.uuid, media: 'recording', url, queuedAt: new Date(clock()).toISOString() });
+      if (url)
+        jobs.push({
+          provider: 'hipcall',
+          source: source.id,
+          callId: call.uuid,
+          media: 'recording',
+          url,
+          queuedAt: new Date(clock()).toISOString(),
+        });
       else if (gap === 'recording') throw new Error('Hipcall gave no recording link for this call (it may have been deleted there)');
     } catch (err) {
       fail(call.uuid, err);
@@ -136,7 +150,14 @@ export async function reconcileSource(deps: ReconcileDeps, req: ReconcileRequest
       for (const job of jobs) fail(job.callId, err);
     }
   }
-  deps.log.info('reconcile finished', { source: source.id, seen: summary.seen, missing: summary.missing, backfilled: summary.backfilled, recordingsQueued: summary.recordingsQueued, errors: summary.errors });
+  deps.log.info('reconcile finished', {
+    source: source.id,
+    seen: summary.seen,
+    missing: summary.missing,
+    backfilled: summary.backfilled,
+    recordingsQueued: summary.recordingsQueued,
+    errors: summary.errors,
+  });
   return summary;
 }
 
@@ -144,17 +165,39 @@ export async function reconcileSource(deps: ReconcileDeps, req: ReconcileRequest
  * Write one missing call as the ingest writes a webhook: the same adapter and merge, under the
  * `reconcile` delivery label so its history shows where it came from, and the delivery kept in raw/.
  */
-async function backfill(deps: ReconcileDeps, source: SourceConfig, call: Record<string, unknown>, hasRecording: boolean, receivedAt: string, signal?: AbortSignal): Promise<void> {
+async function backfill(
+  deps: ReconcileDeps,
+  source: SourceConfig,
+  call: Record<string, unknown>,
+  hasRecording: boolean,
+  receivedAt: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const body = Buffer.from(stableJson(deliveryOfApiCall(call)), 'utf8');
   const sha256 = sha256Hex(body);
-  const result = normaliseDelivery('hipcall', JSON.parse(body.toString('utf8')), { defaultCountry: deps.config.defaultCountry, receivedAt });
+  const result = normaliseDelivery('hipcall', JSON.parse(body.toString('utf8')), {
+    defaultCountry: deps.config.defaultCountry,
+    receivedAt,
+  });
   if (result.outcome !== 'events') throw new ValidationError('the call from the Hipcall API did not read as a call event');
   const key = deliveryKey(RECONCILE_EVENT, sha256);
   for (const event of result.events) {
     const at = event.fields.startedAt ?? receivedAt;
-    await deps.archive.putRaw(S3_KEYS.raw('hipcall', at, event.callId, receivedAt, `${RECONCILE_EVENT}-${sha256.slice(0, 16)}`), body, { source: source.id, receivedAt, contentType: 'application/json' }, signal);
+    await deps.archive.putRaw(
+      S3_KEYS.raw('hipcall', at, event.callId, receivedAt, `${RECONCILE_EVENT}-${sha256.slice(0, 16)}`),
+      body,
+      { source: source.id, receivedAt, contentType: 'application/json' },
+      signal,
+    );
     await deps.calls.applyDelivery(
-      { source: source.id, event, deliveryKey: key, now: receivedAt, queuedMedia: hasRecording ? ['recording'] : [], itemTtlDays: deps.config.protection.itemTtlDays },
+      {
+        source: source.id,
+        event,
+        deliveryKey: key,
+        now: receivedAt,
+        queuedMedia: hasRecording ? ['recording'] : [],
+        itemTtlDays: deps.config.protection.itemTtlDays,
+      },
       signal,
     );
   }
@@ -172,14 +215,19 @@ export function scheduledWindow(lookBackHours: number, nowMs: number): Reconcile
 export async function reconcileScheduled(deps: ReconcileDeps, sourceId?: string): Promise<ReconcileSummary[]> {
   const nowMs = (deps.now ?? Date.now)();
   const sources = deps.config.sources.filter((s) => s.reconcile && (sourceId === undefined || s.id === sourceId));
-  if (sourceId !== undefined && sources.length === 0) deps.log.warn('reconcile scheduled for a source without reconcile config; nothing done', { source: sourceId });
+  if (sourceId !== undefined && sources.length === 0)
+    deps.log.warn('reconcile scheduled for a source without reconcile config; nothing done', { source: sourceId });
   const out: ReconcileSummary[] = [];
   for (const source of sources) {
     const window = scheduledWindow(source.reconcile!.lookBackHours, nowMs);
     try {
       out.push(await reconcileSource(deps, { source: source.id, ...window }));
     } catch (err) {
-      deps.log.error('reconcile of a source failed; the next scheduled run tries again', { source: source.id, error: (err as Error).name, reason: (err as Error).message });
+      deps.log.error('reconcile of a source failed; the next scheduled run tries again', {
+        source: source.id,
+        error: (err as Error).name,
+        reason: (err as Error).message,
+      });
       const failed = emptySummary(source.id, window, false);
       failed.errors = 1;
       failed.callIds.errors.push({ callId: '', message: (err as Error).message.slice(0, 300) });

@@ -42,7 +42,11 @@ export async function checkSilence(deps: SilenceDeps): Promise<SourceVerdict[]> 
         if (silent) deps.log.warn('source silent inside its working hours', { source: id, minutes: schedule.minutes });
         return { source: id, silent, ...(lastDeliveryAt ? { lastDeliveryAt: lastDeliveryAt.toISOString() } : {}) };
       } catch (err) {
-        deps.log.error('could not read the delivery history of a source; its silence alarm keeps its state until the next check', { source: id, error: (err as Error).name, reason: (err as Error).message });
+        deps.log.error('could not read the delivery history of a source; its silence alarm keeps its state until the next check', {
+          source: id,
+          error: (err as Error).name,
+          reason: (err as Error).message,
+        });
         return undefined;
       }
     }),

@@ -80,7 +80,12 @@ export class Analytics extends Construct {
     this.table.addResourceDependency(this.database);
 
     // Results hold call data: same bucket, same encryption, gone after a week.
-    bucket.addLifecycleRule({ id: 'ExpireAthenaResults', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(RESULTS_EXPIRE_DAYS), noncurrentVersionExpiration: Duration.days(1) });
+    bucket.addLifecycleRule({
+      id: 'ExpireAthenaResults',
+      prefix: ATHENA_RESULTS_PREFIX,
+      expiration: Duration.days(RESULTS_EXPIRE_DAYS),
+      noncurrentVersionExpiration: Duration.days(1),
+    });
     const key = storage.encryptionKey;
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: analytics.workGroup,

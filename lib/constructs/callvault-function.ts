@@ -9,7 +9,12 @@ import type { Construct } from 'constructs';
 import { ConfigError, withoutDefaults, type CallVaultConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
 import { DEFAULT_FUNCTION_LOG_RETENTION, logRetentionFor } from './protection.ts';
-import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateContextOf, estimateEnvironment, type EnvironmentEstimate } from './function-environment.ts';
+import {
+  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+  estimateContextOf,
+  estimateEnvironment,
+  type EnvironmentEstimate,
+} from './function-environment.ts';
 
 /** The three Lambda functions; each one's handler is `functions/{name}/handler.ts`, export `handler`. */
 export type FunctionName = 'ingest' | 'media' | 'insight' | 'silence' | 'reconcile';
@@ -21,7 +26,8 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const entryOf = (name: FunctionName): string => fileURLToPath(new URL(`../../functions/${name}/index.ts`, import.meta.url));
 
 /** Bundled ESM still meets CommonJS dependencies that call `require`: give them one. */
-const REQUIRE_BANNER = "import { createRequire as __cvCreateRequire } from 'node:module'; const require = __cvCreateRequire(import.meta.url);";
+const REQUIRE_BANNER =
+  "import { createRequire as __cvCreateRequire } from 'node:module'; const require = __cvCreateRequire(import.meta.url);";
 
 /** How every function is bundled; bench/coldstart.ts builds with the same options, so what it measures is what deploys. */
 export const BUNDLING = {
@@ -118,14 +124,16 @@ export class CallVaultFunction extends NodejsFunction {
     Validations.of(this).acknowledge(
       {
         id: 'Serverless-LambdaDLQ',
-        reason: 'No asynchronous invocations: the API invokes it synchronously and SQS through an event source mapping, whose failures go to the queue redrive DLQ.',
+        reason:
+          'No asynchronous invocations: the API invokes it synchronously and SQS through an event source mapping, whose failures go to the queue redrive DLQ.',
       },
       ...(props.tracing === lambda.Tracing.ACTIVE
         ? []
         : [
             {
               id: 'Serverless-LambdaTracing',
-              reason: 'The handlers carry no tracer SDK; latency is watched through Lambda metrics and structured logs. Pass tracing: Tracing.ACTIVE to turn it on.',
+              reason:
+                'The handlers carry no tracer SDK; latency is watched through Lambda metrics and structured logs. Pass tracing: Tracing.ACTIVE to turn it on.',
             },
           ]),
     );

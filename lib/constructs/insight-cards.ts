@@ -61,16 +61,23 @@ export class InsightCards extends Construct {
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
-        reason: 'The value is an API token issued in the Hipcall dashboard; only the user can renew it there, so it cannot be rotated by a Lambda.',
+        reason:
+          'The value is an API token issued in the Hipcall dashboard; only the user can renew it there, so it cannot be rotated by a Lambda.',
       });
       secrets.set(source.id, secret);
     }
     this.hipcallApiSecrets = secrets;
 
-    ({ worker: this.worker, jobs: this.jobs } = queueWorker(this, 'insight', INSIGHT_QUEUE, 'CallVault insight: look up the caller and push an Insight Card to Hipcall', {
-      ...props,
-      encryptionKey: props.storage.encryptionKey,
-    }));
+    ({ worker: this.worker, jobs: this.jobs } = queueWorker(
+      this,
+      'insight',
+      INSIGHT_QUEUE,
+      'CallVault insight: look up the caller and push an Insight Card to Hipcall',
+      {
+        ...props,
+        encryptionKey: props.storage.encryptionKey,
+      },
+    ));
     // The worker claims and settles the item's `insight` (conditional UpdateItem), and reads the item only
     // when a claim is refused, to tell "another source owns this call" from "a card is already out".
     props.storage.bindCalls(this.worker, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
@@ -84,10 +91,18 @@ export class InsightCards extends Construct {
    */
   public bindHipcallApiSecrets(fn: lambda.Function): void {
     if (this.hipcallApiSecrets.size > 0) {
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...this.hipcallApiSecrets.values()].map((s) => s.secretArn) }));
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [...this.hipcallApiSecrets.values()].map((s) => s.secretArn),
+        }),
+      );
       if (this.encryptionKey) grantKeyUse(fn, this.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
     }
     const stackName = Stack.of(this).stackName;
-    fn.addEnvironment(ENV.hipcallApiSecrets, JSON.stringify(Object.fromEntries([...this.hipcallApiSecrets.keys()].map((id) => [id, hipcallApiSecretName(stackName, id)]))));
+    fn.addEnvironment(
+      ENV.hipcallApiSecrets,
+      JSON.stringify(Object.fromEntries([...this.hipcallApiSecrets.keys()].map((id) => [id, hipcallApiSecretName(stackName, id)]))),
+    );
   }
 }

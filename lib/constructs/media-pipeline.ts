@@ -31,10 +31,16 @@ export class MediaPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: MediaPipelineProps) {
     super(scope, id);
-    ({ worker: this.worker, jobs: this.jobs } = queueWorker(this, 'media', MEDIA_QUEUE, 'CallVault media: stream provider recordings, voicemails and transcripts into S3', {
-      ...props,
-      encryptionKey: props.storage.encryptionKey,
-    }));
+    ({ worker: this.worker, jobs: this.jobs } = queueWorker(
+      this,
+      'media',
+      MEDIA_QUEUE,
+      'CallVault media: stream provider recordings, voicemails and transcripts into S3',
+      {
+        ...props,
+        encryptionKey: props.storage.encryptionKey,
+      },
+    ));
     // The worker sets a per-message backoff with ChangeMessageVisibility, so it needs its own queue URL.
     this.worker.addEnvironment(ENV.mediaQueueUrl, this.jobs.queue.queueUrl);
     // glibc's moving mmap threshold fragments the heap around the 8 MiB part buffers; pinning it keeps

@@ -19,7 +19,6 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { METRIC, METRICS_NAMESPACE, METRIC_DIMENSION, type MetricName } from '#core/metrics.ts';
 import { REPLAY_QUEUE, pascal, queueLifetimeSeconds } from '#contract/resources.ts';
 
-
 /** Period of every count alarm. */
 const ALARM_PERIOD = Duration.minutes(5);
 /** The silence check runs every 5 minutes; a 10-minute period bridges one late or missed run without flapping to OK. */
@@ -32,7 +31,10 @@ const SILENCE_PERIOD = Duration.minutes(10);
 export const CLIENT_ERROR_SPIKE = { threshold: 10, period: Duration.minutes(5) } as const;
 
 /** A CallVault metric from its namespace: the whole pipeline (no dimension), or one source (`[source]`). */
-export function pipelineMetric(name: MetricName, opts: { source?: string; statistic?: string; period?: Duration; label?: string } = {}): cloudwatch.Metric {
+export function pipelineMetric(
+  name: MetricName,
+  opts: { source?: string; statistic?: string; period?: Duration; label?: string } = {},
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
@@ -122,7 +124,14 @@ export class Monitoring extends Construct {
         resources: [this.alarmTopic.topicArn],
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
         },
       }),
     );
@@ -156,14 +165,31 @@ export class Monitoring extends Construct {
 
     const throttles = new Map<string, cloudwatch.Alarm>();
     const throttleHints: [string, lambda.Function, string][] = [
-      ['Ingest', ingest, 'API Gateway answered those webhook requests with a 5xx and the provider may not retry. Raise concurrency.ingestReserved in cdk.json (or 0 to reserve nothing and share the account pool), then redeploy'],
-      ['Media', media, 'media jobs wait on their queue and are retried; concurrency.mediaMax normally keeps this away, so the account is short of concurrency. Check: aws lambda get-account-settings'],
-      ['Insight', insight, 'Insight Cards may arrive late (and go stale); concurrency.insightMax normally keeps this away, so the account is short of concurrency. Check: aws lambda get-account-settings'],
+      [
+        'Ingest',
+        ingest,
+        'API Gateway answered those webhook requests with a 5xx and the provider may not retry. Raise concurrency.ingestReserved in cdk.json (or 0 to reserve nothing and share the account pool), then redeploy',
+      ],
+      [
+        'Media',
+        media,
+        'media jobs wait on their queue and are retried; concurrency.mediaMax normally keeps this away, so the account is short of concurrency. Check: aws lambda get-account-settings',
+      ],
+      [
+        'Insight',
+        insight,
+        'Insight Cards may arrive late (and go stale); concurrency.insightMax normally keeps this away, so the account is short of concurrency. Check: aws lambda get-account-settings',
+      ],
     ];
     for (const [name, fn, hint] of throttleHints) {
       throttles.set(
         name.toLowerCase(),
-        this.alarm(`${name}ThrottlesAlarm`, fn.metricThrottles({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }), 1, `Lambda throttled the ${name.toLowerCase()} function: ${hint}. First: ${tail(fn)}`),
+        this.alarm(
+          `${name}ThrottlesAlarm`,
+          fn.metricThrottles({ period: ALARM_PERIOD, statistic: cloudwatch.Stats.SUM }),
+          1,
+          `Lambda throttled the ${name.toLowerCase()} function: ${hint}. First: ${tail(fn)}`,
+        ),
       );
     }
 
@@ -237,7 +263,9 @@ export class Monitoring extends Construct {
    * publishes (1 = no delivery for `minutes`, all inside working hours). Missing data is not breaching:
    * outside working hours the check still publishes 0, and a check that stops running never pages.
    */
-  public watchSilence(sources: readonly { id: string; silence?: { minutes: number; days: string; hours: string; timeZone: string } | undefined }[]): Map<string, cloudwatch.Alarm> {
+  public watchSilence(
+    sources: readonly { id: string; silence?: { minutes: number; days: string; hours: string; timeZone: string } | undefined }[],
+  ): Map<string, cloudwatch.Alarm> {
     const alarms = new Map<string, cloudwatch.Alarm>();
     for (const source of sources) {
       const s = source.silence;

@@ -96,13 +96,34 @@ export class PipelineDashboard extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      graph('API requests, 4xx, 5xx', [api.metricCount({ period: PERIOD, statistic: 'Sum', label: 'requests' }), api.metricClientError({ period: PERIOD, label: '4xx' }), api.metricServerError({ period: PERIOD, label: '5xx' })], THIRD),
-      graph('API latency (ms)', [api.metricLatency({ period: PERIOD, statistic: 'p50', label: 'p50' }), api.metricLatency({ period: PERIOD, statistic: 'p99', label: 'p99' }), api.metricIntegrationLatency({ period: PERIOD, statistic: 'p99', label: 'integration p99' })], THIRD),
+      graph(
+        'API requests, 4xx, 5xx',
+        [
+          api.metricCount({ period: PERIOD, statistic: 'Sum', label: 'requests' }),
+          api.metricClientError({ period: PERIOD, label: '4xx' }),
+          api.metricServerError({ period: PERIOD, label: '5xx' }),
+        ],
+        THIRD,
+      ),
+      graph(
+        'API latency (ms)',
+        [
+          api.metricLatency({ period: PERIOD, statistic: 'p50', label: 'p50' }),
+          api.metricLatency({ period: PERIOD, statistic: 'p99', label: 'p99' }),
+          api.metricIntegrationLatency({ period: PERIOD, statistic: 'p99', label: 'integration p99' }),
+        ],
+        THIRD,
+      ),
       graph(
         'Ingest duration (ms), throttles, errors',
-        [ingest.metricDuration({ period: PERIOD, statistic: 'p50', label: 'p50' }), ingest.metricDuration({ period: PERIOD, statistic: 'p99', label: 'p99' })],
+        [
+          ingest.metricDuration({ period: PERIOD, statistic: 'p50', label: 'p50' }),
+          ingest.metricDuration({ period: PERIOD, statistic: 'p99', label: 'p99' }),
+        ],
         THIRD,
-        { right: [ingest.metricThrottles({ period: PERIOD, label: 'throttles' }), ingest.metricErrors({ period: PERIOD, label: 'errors' })] },
+        {
+          right: [ingest.metricThrottles({ period: PERIOD, label: 'throttles' }), ingest.metricErrors({ period: PERIOD, label: 'errors' })],
+        },
       ),
     );
     this.dashboard.addWidgets(
@@ -116,13 +137,36 @@ export class PipelineDashboard extends Construct {
           right: [pipelineMetric(METRIC.sourceSilent, { source, statistic: cloudwatch.Stats.MAXIMUM, period: PERIOD, label: 'silent' })],
           rightYAxis: { min: 0, max: 1, showUnits: false },
         }),
-        graph(`Media and cards: ${source}`, [...outcomes(MEDIA_OUTCOMES, source).map((m) => m.with({ label: `media ${m.label ?? ''}` })), ...outcomes(INSIGHT_OUTCOMES, source).map((m) => m.with({ label: `card ${m.label ?? ''}` }))], HALF),
+        graph(
+          `Media and cards: ${source}`,
+          [
+            ...outcomes(MEDIA_OUTCOMES, source).map((m) => m.with({ label: `media ${m.label ?? ''}` })),
+            ...outcomes(INSIGHT_OUTCOMES, source).map((m) => m.with({ label: `card ${m.label ?? ''}` })),
+          ],
+          HALF,
+        ),
       );
     }
     this.dashboard.addWidgets(
-      graph('Queue depth (visible)', props.queues.map((q) => q.queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: q.node.id })), THIRD),
-      graph('Oldest message age (s)', props.queues.map((q) => q.queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum', label: q.node.id })), THIRD),
-      graph('DLQ depth', props.queues.map((q) => q.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: `${q.node.id} DLQ` })), THIRD),
+      graph(
+        'Queue depth (visible)',
+        props.queues.map((q) =>
+          q.queue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: q.node.id }),
+        ),
+        THIRD,
+      ),
+      graph(
+        'Oldest message age (s)',
+        props.queues.map((q) => q.queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum', label: q.node.id })),
+        THIRD,
+      ),
+      graph(
+        'DLQ depth',
+        props.queues.map((q) =>
+          q.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum', label: `${q.node.id} DLQ` }),
+        ),
+        THIRD,
+      ),
     );
     this.dashboard.addWidgets(
       graph('Media outcomes', outcomes(MEDIA_OUTCOMES), THIRD, {

@@ -54,11 +54,17 @@ export class Reconcile extends Construct {
       const rule = new events.Rule(this, `Schedule-${source.id}`, {
         description: `Reconciles CallVault source "${source.id}" with Hipcall every ${source.reconcile!.everyMinutes} minutes`,
         schedule: events.Schedule.rate(Duration.minutes(source.reconcile!.everyMinutes)),
-        targets: [new targets.LambdaFunction(this.function, { event: events.RuleTargetInput.fromObject({ reconcileSource: source.id }), retryAttempts: 0 })],
+        targets: [
+          new targets.LambdaFunction(this.function, {
+            event: events.RuleTargetInput.fromObject({ reconcileSource: source.id }),
+            retryAttempts: 0,
+          }),
+        ],
       });
       Validations.of(rule).acknowledge({
         id: 'Serverless-EventBusDLQ',
-        reason: 'A missed reconcile run needs no redelivery: each run looks back over lookBackHours, which covers several runs, and a repeat is harmless.',
+        reason:
+          'A missed reconcile run needs no redelivery: each run looks back over lookBackHours, which covers several runs, and a repeat is harmless.',
       });
       schedules.set(source.id, rule);
     }

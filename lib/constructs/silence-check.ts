@@ -47,7 +47,8 @@ export class SilenceCheck extends Construct {
     });
     Validations.of(this.schedule).acknowledge({
       id: 'Serverless-EventBusDLQ',
-      reason: 'A missed run of a 5-minute check needs no redelivery: the next run checks the same window again, and the alarm treats missing data as not breaching.',
+      reason:
+        'A missed run of a 5-minute check needs no redelivery: the next run checks the same window again, and the alarm treats missing data as not breaching.',
     });
   }
 }

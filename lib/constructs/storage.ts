@@ -98,7 +98,9 @@ export class Storage extends Construct {
         ? {
             objectLockEnabled: true,
             objectLockDefaultRetention:
-              lock.mode === 'COMPLIANCE' ? s3.ObjectLockRetention.compliance(Duration.days(lock.days)) : s3.ObjectLockRetention.governance(Duration.days(lock.days)),
+              lock.mode === 'COMPLIANCE'
+                ? s3.ObjectLockRetention.compliance(Duration.days(lock.days))
+                : s3.ObjectLockRetention.governance(Duration.days(lock.days)),
           }
         : {}),
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -124,7 +126,8 @@ export class Storage extends Construct {
    * prefix) and set ARCHIVE_BUCKET.
    */
   public bindArchive(fn: lambda.Function, prefixes: readonly ArchivePrefix[], actions: readonly ObjectAction[]): void {
-    if (prefixes.length === 0 || actions.length === 0) throw new Error(`bindArchive(${fn.node.id}) needs at least one prefix and one action.`);
+    if (prefixes.length === 0 || actions.length === 0)
+      throw new Error(`bindArchive(${fn.node.id}) needs at least one prefix and one action.`);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: [...actions],
@@ -156,7 +159,12 @@ export class Storage extends Construct {
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
     if (this.encryptionKey) {
       const writes = actions.some((a) => a !== 'dynamodb:GetItem');
-      grantKeyUse(fn, this.encryptionKey, 'dynamodb', writes ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt', 'kms:DescribeKey']);
+      grantKeyUse(
+        fn,
+        this.encryptionKey,
+        'dynamodb',
+        writes ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
+      );
     }
     fn.addEnvironment(envName, table.tableName);
   }
@@ -200,7 +208,11 @@ export function archiveLifecycleRules(
   const rules: s3.LifecycleRule[] = [
     // Whole bucket: a media worker that dies mid-upload leaves no billable parts behind.
     { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
-    { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: Duration.days(noncurrentVersionExpirationDays), expiredObjectDeleteMarker: true },
+    {
+      id: 'ExpireNoncurrentVersions',
+      noncurrentVersionExpiration: Duration.days(noncurrentVersionExpirationDays),
+      expiredObjectDeleteMarker: true,
+    },
   ];
   if (transitions.length > 0) {
     for (const prefix of TIERED_PREFIXES) rules.push({ id: `Tier-${prefix.slice(0, -1)}`, prefix, transitions });
@@ -208,7 +220,12 @@ export function archiveLifecycleRules(
   if (recordingsExpireDays !== undefined) {
     // Deletion rules mean gone: once expired, the old version goes a day later, not after the bucket-wide 30 days.
     for (const prefix of TIERED_PREFIXES) {
-      rules.push({ id: `Expire-${prefix.slice(0, -1)}`, prefix, expiration: Duration.days(recordingsExpireDays), noncurrentVersionExpiration: Duration.days(1) });
+      rules.push({
+        id: `Expire-${prefix.slice(0, -1)}`,
+        prefix,
+        expiration: Duration.days(recordingsExpireDays),
+        noncurrentVersionExpiration: Duration.days(1),
+      });
     }
   }
   if (rawExpireDays > 0) rules.push({ id: 'ExpireRaw', prefix: PREFIX.raw, expiration: Duration.days(rawExpireDays) });

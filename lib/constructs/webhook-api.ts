@@ -125,11 +125,19 @@ export class WebhookApi extends Construct {
 
     const stackName = Stack.of(this).stackName;
     /** A secret whose value is set by hand (pasted into a dashboard, or received from the sender), never rotated by a Lambda. */
-    const handKept = (id: string, props: { name: string; description: string; template: object; key: string; length: number; why: string }) => {
+    const handKept = (
+      id: string,
+      props: { name: string; description: string; template: object; key: string; length: number; why: string },
+    ) => {
       const secret = new secretsmanager.Secret(this, id, {
         secretName: props.name,
         description: props.description,
-        generateSecretString: { secretStringTemplate: JSON.stringify(props.template), generateStringKey: props.key, excludePunctuation: true, passwordLength: props.length },
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify(props.template),
+          generateStringKey: props.key,
+          excludePunctuation: true,
+          passwordLength: props.length,
+        },
         encryptionKey: storage.encryptionKey,
       });
       Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: props.why });
@@ -167,13 +175,23 @@ export class WebhookApi extends Construct {
     );
 
     ingest.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...this.tokenSecrets.values(), ...this.signingSecrets.values()].map((s) => s.secretArn) }),
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [...this.tokenSecrets.values(), ...this.signingSecrets.values()].map((s) => s.secretArn),
+      }),
     );
     if (storage.encryptionKey) grantKeyUse(ingest, storage.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
     // Names, not ARNs: GetSecretValue takes either, and a full ARN per source would outgrow Lambda's 4 KB environment.
-    ingest.addEnvironment(ENV.webhookSecrets, JSON.stringify(Object.fromEntries(config.sources.map((source) => [source.id, webhookTokenSecretName(stackName, source.id)]))));
+    ingest.addEnvironment(
+      ENV.webhookSecrets,
+      JSON.stringify(Object.fromEntries(config.sources.map((source) => [source.id, webhookTokenSecretName(stackName, source.id)]))),
+    );
     // Only sources that sign: the others pay nothing of the 4 KB.
-    if (this.signingSecrets.size > 0) ingest.addEnvironment(ENV.signingSecrets, JSON.stringify(Object.fromEntries([...this.signingSecrets.keys()].map((id) => [id, signingSecretName(stackName, id)]))));
+    if (this.signingSecrets.size > 0)
+      ingest.addEnvironment(
+        ENV.signingSecrets,
+        JSON.stringify(Object.fromEntries([...this.signingSecrets.keys()].map((id) => [id, signingSecretName(stackName, id)]))),
+      );
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'CallVault webhooks: POST /webhooks/{source}/{token}',
@@ -216,7 +234,10 @@ export class WebhookApi extends Construct {
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     const addWebhookRoutes = (path: string, throttle: { rateLimit: number; burstLimit: number }): void => {
       for (const route of this.api.addRoutes({ path, methods: [...WEBHOOK_METHODS], integration })) {
-        routeSettings[(route.node.defaultChild as apigwv2.CfnRoute).routeKey] = { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit };
+        routeSettings[(route.node.defaultChild as apigwv2.CfnRoute).routeKey] = {
+          ThrottlingRateLimit: throttle.rateLimit,
+          ThrottlingBurstLimit: throttle.burstLimit,
+        };
         // CloudFormation refuses route settings that name a route key it has not created yet.
         this.stage.node.addDependency(route);
       }

@@ -82,7 +82,10 @@ export class WorkerQueue extends Construct {
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription: `Messages in the ${definition.name} dead-letter queue: jobs failed ${definition.maxReceiveCount} times. Inspect them, fix the cause, then redrive the DLQ.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -128,11 +131,16 @@ export function assertVisibilityCoversConsumer(definition: QueueDefinition, cons
 /** Throws at synth when a message could expire on the queue before its last receive, or in the DLQ before an operator sees it. */
 export function assertRetentionKeepsDeadLetters(definition: QueueDefinition): void {
   const problems = queueRetentionProblems(definition);
-  if (problems.length) throw new Error(`Queue retention of "${definition.name}" in functions/contract/resources.ts would lose messages:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new Error(
+      `Queue retention of "${definition.name}" in functions/contract/resources.ts would lose messages:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
 }
 
 /** The config key that caps each worker's event source (the ingest is capped by its reserved concurrency instead). */
-const WORKER_CONCURRENCY_KEY = { media: 'mediaMax', insight: 'insightMax' } as const satisfies Partial<Record<FunctionName, keyof CallVaultConfig['concurrency']>>;
+const WORKER_CONCURRENCY_KEY = { media: 'mediaMax', insight: 'insightMax' } as const satisfies Partial<
+  Record<FunctionName, keyof CallVaultConfig['concurrency']>
+>;
 
 /** What a worker takes from its construct's props. */
 export interface QueueWorkerProps {
@@ -157,8 +165,21 @@ export function queueWorker(
 ): { worker: CallVaultFunction; jobs: WorkerQueue } {
   const timeout = Duration.seconds(definition.consumerTimeoutSeconds);
   const { encryptionKey } = props;
-  const worker = new CallVaultFunction(scope, 'Worker', { name, config: props.config, description, timeout, memorySize: props.memorySize ?? 256, encryptionKey });
+  const worker = new CallVaultFunction(scope, 'Worker', {
+    name,
+    config: props.config,
+    description,
+    timeout,
+    memorySize: props.memorySize ?? 256,
+    encryptionKey,
+  });
   const maxConcurrency = props.config.concurrency[WORKER_CONCURRENCY_KEY[name]];
-  const jobs = new WorkerQueue(scope, definition.name, { definition, alarmTopic: props.alarmTopic, consumer: worker, encryptionKey, maxConcurrency });
+  const jobs = new WorkerQueue(scope, definition.name, {
+    definition,
+    alarmTopic: props.alarmTopic,
+    consumer: worker,
+    encryptionKey,
+    maxConcurrency,
+  });
   return { worker, jobs };
 }

@@ -61,7 +61,9 @@ describe('callvault console --local in a browser', () => {
 
   /** Hipcall call_init + call_hangup (one with a WAV recording on the demo media server), and a post-call delivery. */
   async function seed(s: LocalStackProcess, d: DynamoDBDocumentClient): Promise<string> {
-    await new ContactsTable(d, s.endpoints.tables.contacts).putAll([{ phone: CUSTOMER, name: 'Jane Smith', company: 'Acme Corp', balance: 4250 }]);
+    await new ContactsTable(d, s.endpoints.tables.contacts).putAll([
+      { phone: CUSTOMER, name: 'Jane Smith', company: 'Acme Corp', balance: 4250 },
+    ]);
     const iso = (offsetS: number) => new Date(Date.now() + offsetS * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const hipcall = (uuid: string, number: string, extra: Record<string, unknown>) => ({
       uuid,
@@ -82,8 +84,27 @@ describe('callvault console --local in a browser', () => {
     const url = (id: string) => s.endpoints.sources.find((x) => x.id === id)!.url;
     const deliveries: [string, unknown][] = [
       ['hipcall', { event: 'call_init', data: hipcall(answered, CUSTOMER, {}) }],
-      ['hipcall', { event: 'call_hangup', data: hipcall(answered, CUSTOMER, { answered_at: iso(-1), ended_at: iso(0), hangup_by: 'user', call_duration: 1, missing_call: false, record_url: `${s.endpoints.demoMedia}${recordingPath}` }) }],
-      ['hipcall', { event: 'call_hangup', data: hipcall(other, OTHER, { ended_at: iso(0), hangup_by: 'contact', call_duration: 0, missing_call: true }) }],
+      [
+        'hipcall',
+        {
+          event: 'call_hangup',
+          data: hipcall(answered, CUSTOMER, {
+            answered_at: iso(-1),
+            ended_at: iso(0),
+            hangup_by: 'user',
+            call_duration: 1,
+            missing_call: false,
+            record_url: `${s.endpoints.demoMedia}${recordingPath}`,
+          }),
+        },
+      ],
+      [
+        'hipcall',
+        {
+          event: 'call_hangup',
+          data: hipcall(other, OTHER, { ended_at: iso(0), hangup_by: 'contact', call_duration: 0, missing_call: true }),
+        },
+      ],
       [
         'postcall',
         {

@@ -21,7 +21,11 @@ import { projectRoot, startLocalStackProcess, type LocalStackProcess } from '#te
 /** Run the demo as a user does, against the stack's endpoints.json; resolves with its exit code and output. */
 function runDemo(dataDir: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/demo.ts', '--once', '--timeout=90'], { cwd: projectRoot, env: { ...process.env, CALLVAULT_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/demo.ts', '--once', '--timeout=90'], {
+      cwd: projectRoot,
+      env: { ...process.env, CALLVAULT_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -49,7 +53,10 @@ describe('local stack metrics (npm start + npm run demo)', () => {
   };
 
   const local = (path: string, method: string, body?: unknown) =>
-    fetch(`${stack.endpoints.api}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
+    fetch(`${stack.endpoints.api}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(async (r) => ({
+      status: r.status,
+      json: (await r.json()) as Record<string, unknown>,
+    }));
   // A recording host the test controls: /refuses/ answers 400 (no retry can fix it), /expired/ 403.
   let recordings: Server;
   let recordingHost: string;
@@ -71,7 +78,12 @@ describe('local stack metrics (npm start + npm run demo)', () => {
       { id: 'quiet', provider: 'postcall', silence: { minutes: 10, days: 'Mon-Sun', hours: '00:00-24:00', timeZone: 'UTC' } },
     ];
     // A replay retries after 3 s instead of the deployed 60 (CALLVAULT_REPLAY_RETRY_SECONDS): the same path, sooner.
-    stack = await startLocalStackProcess({ CALLVAULT_MEDIA_DELAY_SECONDS: '1', CALLVAULT_REPLAY_RETRY_SECONDS: '3', CALLVAULT_FETCH_ALLOW: recordingHost, CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'US', sources }) });
+    stack = await startLocalStackProcess({
+      CALLVAULT_MEDIA_DELAY_SECONDS: '1',
+      CALLVAULT_REPLAY_RETRY_SECONDS: '3',
+      CALLVAULT_FETCH_ALLOW: recordingHost,
+      CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'US', sources }),
+    });
     log = join(stack.dataDir, METRICS_LOG);
   }, 90_000);
   afterAll(async () => {
@@ -86,7 +98,9 @@ describe('local stack metrics (npm start + npm run demo)', () => {
 
   it('answers 2xx through outages it is given: the delivery waits on the replay queue, or in raw/ when SQS is down too', async () => {
     // First, so the replay's retry (the queue's visibility) runs while the demo does.
-    expect((await local(FAULTS_PATH, 'POST', { services: ['dynamodb', 'sqs'], seconds: 30 })).json).toMatchObject({ down: { dynamodb: expect.any(Number), sqs: expect.any(Number) } });
+    expect((await local(FAULTS_PATH, 'POST', { services: ['dynamodb', 'sqs'], seconds: 30 })).json).toMatchObject({
+      down: { dynamodb: expect.any(Number), sqs: expect.any(Number) },
+    });
     const unapplied = await post('hipcall', hipcallHangup('metrics-unapplied'));
     expect([unapplied.status, unapplied.json.status]).toEqual([202, 'queued']);
     await local(FAULTS_PATH, 'DELETE');
@@ -120,7 +134,14 @@ describe('local stack metrics (npm start + npm run demo)', () => {
       const seconds = Math.floor(at.getTime() / 1000);
       return JSON.stringify({
         event: 'call_init',
-        data: { uuid, direction: 'inbound', caller_number: caller, callee_number: '+441234567890', started_at: at.toISOString(), call_flow: [{ action: 'init', detail: { id: null, type: 'contact' }, timestamp: seconds }] },
+        data: {
+          uuid,
+          direction: 'inbound',
+          caller_number: caller,
+          callee_number: '+441234567890',
+          started_at: at.toISOString(),
+          call_flow: [{ action: 'init', detail: { id: null, type: 'contact' }, timestamp: seconds }],
+        },
       });
     };
     expect((await post('hipcall', init('metrics-no-match', '+12025550143', new Date()))).status).toBe(200);
@@ -130,12 +151,25 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     refused.data.record_url = 'http://10.20.30.40/recordings/metrics-refused-link.mp3';
     expect((await post('hipcall', JSON.stringify(refused))).json.status).toBe('stored');
     // Recordings the host refuses for good (400) and whose link has expired (403 after its Expires).
-    const withRecording = (callId: string, url: string) => JSON.stringify({ ...(JSON.parse(fixture('postcall/post_call_minimal.json')) as object), callId, recordingUri: url });
+    const withRecording = (callId: string, url: string) =>
+      JSON.stringify({ ...(JSON.parse(fixture('postcall/post_call_minimal.json')) as object), callId, recordingUri: url });
     const expiredAt = Math.floor(Date.now() / 1000) - 60;
-    expect((await post('postcall', withRecording('metrics-media-failed', `http://${recordingHost}/refuses/a.ogg`))).json.status).toBe('stored');
-    expect((await post('postcall', withRecording('metrics-media-expired', `http://${recordingHost}/expired/b.ogg?Expires=${expiredAt}`))).json.status).toBe('stored');
+    expect((await post('postcall', withRecording('metrics-media-failed', `http://${recordingHost}/refuses/a.ogg`))).json.status).toBe(
+      'stored',
+    );
+    expect(
+      (await post('postcall', withRecording('metrics-media-expired', `http://${recordingHost}/expired/b.ogg?Expires=${expiredAt}`))).json
+        .status,
+    ).toBe('stored');
     // The Hipcall API refuses the next card (a token that was never replaced answers 401).
-    expect((await fetch(`${stack.endpoints.hipcallMock}/_faults`, { method: 'POST', body: JSON.stringify({ status: 401, count: 1, message: 'Unauthenticated' }) })).status).toBeLessThan(300);
+    expect(
+      (
+        await fetch(`${stack.endpoints.hipcallMock}/_faults`, {
+          method: 'POST',
+          body: JSON.stringify({ status: 401, count: 1, message: 'Unauthenticated' }),
+        })
+      ).status,
+    ).toBeLessThan(300);
     expect((await post('hipcall', init('metrics-card-refused', '+442045205757', new Date()))).status).toBe(200);
 
     const expected: [MetricName, string | undefined, string?][] = [
@@ -166,7 +200,13 @@ describe('local stack metrics (npm start + npm run demo)', () => {
       [METRIC.sourceSilent, 'quiet'],
     ];
     const has = (ms: EmfMetric[], [name, source, status]: (typeof expected)[number]) =>
-      ms.some((m) => m.name === name && m.namespace === METRICS_NAMESPACE && filedBySourceAndTotal(m, source) && (status === undefined || m.fields.status === status));
+      ms.some(
+        (m) =>
+          m.name === name &&
+          m.namespace === METRICS_NAMESPACE &&
+          filedBySourceAndTotal(m, source) &&
+          (status === undefined || m.fields.status === status),
+      );
     // The silence check, on demand (the stack also runs it every minute): the source that never delivered is silent.
     const check = await local(SILENCE_CHECK_PATH, 'POST');
     expect(check.json).toEqual({ sources: [{ source: 'quiet', silent: true }] });

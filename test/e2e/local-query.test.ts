@@ -15,7 +15,10 @@ describe('callvault query --local against the local stack', () => {
   let s3: S3Client;
   beforeAll(async () => {
     const sources = [{ id: 'hipcall', provider: 'hipcall', mediaHostAllowlist: ['127.0.0.1'] }];
-    stack = await startLocalStackProcess({ CALLVAULT_MEDIA_DELAY_SECONDS: '0', CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'GB', sources }) });
+    stack = await startLocalStackProcess({
+      CALLVAULT_MEDIA_DELAY_SECONDS: '0',
+      CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'GB', sources }),
+    });
     s3 = new S3Client(localClientConfig(stack.endpoints.s3));
   }, 60_000);
   afterAll(async () => {
@@ -24,7 +27,12 @@ describe('callvault query --local against the local stack', () => {
   });
 
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'bin/callvault.ts', ...args], { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, CALLVAULT_DATA_DIR: stack.dataDir }, timeout: 60_000 });
+    spawnSync(process.execPath, ['--import', 'tsx', 'bin/callvault.ts', ...args], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      env: { ...process.env, CALLVAULT_DATA_DIR: stack.dataDir },
+      timeout: 60_000,
+    });
 
   it('answers SQL over the cdr/ row the media worker wrote for a call posted over HTTP', async () => {
     const body = JSON.parse(hipcallHangup('e2e-query-1')) as { data: Record<string, unknown> };
@@ -44,11 +52,24 @@ describe('callvault query --local against the local stack', () => {
     }
     expect(found).toBe(true);
 
-    const run = cli('query', "SELECT provider, day, call_id, direction, customer_number, recording_stored, recording_bytes FROM calls WHERE call_id = 'e2e-query-1'", '--local', '--json');
+    const run = cli(
+      'query',
+      "SELECT provider, day, call_id, direction, customer_number, recording_stored, recording_bytes FROM calls WHERE call_id = 'e2e-query-1'",
+      '--local',
+      '--json',
+    );
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual([
-      { provider: 'hipcall', day: '2026/04/02', call_id: 'e2e-query-1', direction: 'inbound', customer_number: '+442045205757', recording_stored: true, recording_bytes: 16 * 1024 },
+      {
+        provider: 'hipcall',
+        day: '2026/04/02',
+        call_id: 'e2e-query-1',
+        direction: 'inbound',
+        customer_number: '+442045205757',
+        recording_stored: true,
+        recording_bytes: 16 * 1024,
+      },
     ]);
   }, 90_000);
 });

@@ -31,7 +31,11 @@ describe('local stack: a signed source', () => {
     const body = hipcallHangup(randomUUID());
     const id = `msg_${randomUUID()}`;
     const at = new Date();
-    const headers = { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(SECRET).sign(id, at, body) };
+    const headers = {
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': new Webhook(SECRET).sign(id, at, body),
+    };
     expect(await post('signed', body, headers)).toMatchObject({ status: 200, json: { status: 'stored' } });
   });
 
@@ -41,11 +45,20 @@ describe('local stack: a signed source', () => {
     const id = 'msg_1';
     const at = new Date();
     const other = new Webhook(`whsec_${randomBytes(32).toString('base64')}`).sign(id, at, body);
-    expect(await post('signed', body, { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': other })).toMatchObject({ status: 401 });
+    expect(
+      await post('signed', body, {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': other,
+      }),
+    ).toMatchObject({ status: 401 });
   });
 
   it('leaves a source without `signature` as it was: garbage signature headers are ignored', async () => {
     const body = JSON.stringify({ callId: `signed-e2e-${randomUUID()}`, callerDetails: { name: 'Test User' } });
-    expect(await post('plain', body, { 'webhook-signature': 'v1,garbage', 'webhook-timestamp': '0' })).toMatchObject({ status: 200, json: { status: 'stored' } });
+    expect(await post('plain', body, { 'webhook-signature': 'v1,garbage', 'webhook-timestamp': '0' })).toMatchObject({
+      status: 200,
+      json: { status: 'stored' },
+    });
   });
 });

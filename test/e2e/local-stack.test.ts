@@ -16,7 +16,10 @@ describe('local stack (npm start) over HTTP', () => {
   beforeAll(async () => {
     // Media may only come from this machine: the seeds' example.com links are refused before any DNS lookup.
     const sources = ['hipcall', 'callhippo', 'postcall'].map((id) => ({ id, provider: id, mediaHostAllowlist: ['127.0.0.1'] }));
-    stack = await startLocalStackProcess({ CALLVAULT_MEDIA_DELAY_SECONDS: '1', CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'US', sources }) });
+    stack = await startLocalStackProcess({
+      CALLVAULT_MEDIA_DELAY_SECONDS: '1',
+      CALLVAULT_CONFIG: JSON.stringify({ defaultCountry: 'US', sources }),
+    });
     doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(stack.endpoints.dynamodb)));
     s3 = new S3Client(localClientConfig(stack.endpoints.s3));
   });
@@ -43,7 +46,11 @@ describe('local stack (npm start) over HTTP', () => {
   it('answers GET on a webhook URL with 200 and a wrong token with 404', async () => {
     const url = stack.endpoints.sources.find((s) => s.id === 'callhippo')!.url;
     expect((await fetch(url)).status).toBe(200);
-    const wrong = await fetch(url.replace(/[^/]+$/, 'not-the-token'), { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const wrong = await fetch(url.replace(/[^/]+$/, 'not-the-token'), {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(wrong.status).toBe(404);
     expect(((await wrong.json()) as { message: string }).message).toMatch(/webhook URL/);
   });
@@ -73,7 +80,11 @@ describe('local stack (npm start) over HTTP', () => {
   });
 
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'bin/callvault.ts', ...args], { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, CALLVAULT_DATA_DIR: stack.dataDir } });
+    spawnSync(process.execPath, ['--import', 'tsx', 'bin/callvault.ts', ...args], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      env: { ...process.env, CALLVAULT_DATA_DIR: stack.dataDir },
+    });
 
   it('callvault urls --local prints every source URL', () => {
     const run = cli('urls', '--local');
@@ -97,12 +108,25 @@ describe('local stack (npm start) over HTTP', () => {
   it('callvault replay --dlq moves dead-lettered jobs back to their queue', async () => {
     const sqs = new SQSClient(localClientConfig(stack.endpoints.sqs));
     const depth = async (url: string) => {
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      );
       return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
     };
     try {
       // An insight job for a call that no contact matches: harmless when it runs again.
-      const job = { provider: 'hipcall', source: 'hipcall', callId: 'dlq-call', direction: 'inbound', customerNumber: '+15550000001', occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() };
+      const job = {
+        provider: 'hipcall',
+        source: 'hipcall',
+        callId: 'dlq-call',
+        direction: 'inbound',
+        customerNumber: '+15550000001',
+        occurredAt: new Date().toISOString(),
+        receivedAt: new Date().toISOString(),
+      };
       await sqs.send(new SendMessageCommand({ QueueUrl: stack.endpoints.queues.insightDlq, MessageBody: JSON.stringify(job) }));
       const run = cli('replay', '--local', '--dlq', 'insight');
       expect(run.stderr).toBe('');
@@ -112,7 +136,9 @@ describe('local stack (npm start) over HTTP', () => {
       const until = Date.now() + 15_000;
       let insight: unknown;
       while (!insight && Date.now() < until) {
-        const { Item } = await doc.send(new GetCommand({ TableName: stack.endpoints.tables.calls, Key: { callKey: 'hipcall#dlq-call' }, ConsistentRead: true }));
+        const { Item } = await doc.send(
+          new GetCommand({ TableName: stack.endpoints.tables.calls, Key: { callKey: 'hipcall#dlq-call' }, ConsistentRead: true }),
+        );
         insight = Item?.insight;
         if (!insight) await new Promise((r) => setTimeout(r, 200));
       }

@@ -42,7 +42,12 @@ export interface DynamoOutageOptions {
 }
 
 /** Send `bodies` `concurrency` at a time through `send`; `onAnswer(n)` sees the running count. */
-async function burst<T>(bodies: string[], concurrency: number, send: (body: string) => Promise<T>, onAnswer: (n: number) => void = () => undefined): Promise<T[]> {
+async function burst<T>(
+  bodies: string[],
+  concurrency: number,
+  send: (body: string) => Promise<T>,
+  onAnswer: (n: number) => void = () => undefined,
+): Promise<T[]> {
   const out: T[] = [];
   let next = 0;
   let answered = 0;
@@ -70,8 +75,24 @@ export async function runDynamoOutage(options: DynamoOutageOptions = {}): Promis
   const lap = (name: string) => ((phases[name] = Date.now() - mark), (mark = Date.now()));
   const config = parseConfig({});
   const env = { ...stack.env, [ENV.config]: JSON.stringify(config) };
-  const handler = createIngestHandler(ingestDeps(env, { target: strictAwsTarget(stack.target, 'ingest'), tokens: new StaticTokens(TOKEN), mediaDelaySeconds: 0, metricsOut: () => undefined }));
-  const stopReplays = startPoller({ sqs: stack.sqs, queueUrl: stack.queues.replay, handler: (e, c) => handler(e, c) as Promise<SQSBatchResponse>, name: 'callvault-ingest', batchSize: 5, timeoutMs: 6000, waitTimeSeconds: 1, concurrency: 2 });
+  const handler = createIngestHandler(
+    ingestDeps(env, {
+      target: strictAwsTarget(stack.target, 'ingest'),
+      tokens: new StaticTokens(TOKEN),
+      mediaDelaySeconds: 0,
+      metricsOut: () => undefined,
+    }),
+  );
+  const stopReplays = startPoller({
+    sqs: stack.sqs,
+    queueUrl: stack.queues.replay,
+    handler: (e, c) => handler(e, c) as Promise<SQSBatchResponse>,
+    name: 'callvault-ingest',
+    batchSize: 5,
+    timeoutMs: 6000,
+    waitTimeSeconds: 1,
+    concurrency: 2,
+  });
   try {
     const uuids = Array.from({ length: calls }, (_, i) => `fault-ddb-${i}-${crypto.randomUUID()}`);
     const bodies = uuids.flatMap((uuid, i) => (i % 5 === 4 ? [hipcallHangup(uuid), hipcallHangup(uuid)] : [hipcallHangup(uuid)]));
@@ -102,7 +123,8 @@ export async function runDynamoOutage(options: DynamoOutageOptions = {}): Promis
     lap('afterRestartMs');
 
     const callKeys = uuids.map((u) => `hipcall#${u}`);
-    const isApplied = (item: Record<string, unknown> | undefined) => item?.status === 'completed' && item.endedAt === '2026-04-02T10:00:45.000Z';
+    const isApplied = (item: Record<string, unknown> | undefined) =>
+      item?.status === 'completed' && item.endedAt === '2026-04-02T10:00:45.000Z';
     let applied = 0;
     await waitFor(
       async () => {
@@ -111,16 +133,22 @@ export async function runDynamoOutage(options: DynamoOutageOptions = {}): Promis
         return applied === calls ? true : undefined;
       },
       options.recoverTimeoutMs ?? 30_000,
-      (err) => `only ${applied} of ${calls} calls were applied after DynamoDB came back (replay queue: see its DLQ)${err ? `; last error: ${String(err)}` : ''}`,
+      (err) =>
+        `only ${applied} of ${calls} calls were applied after DynamoDB came back (replay queue: see its DLQ)${err ? `; last error: ${String(err)}` : ''}`,
     ).catch(() => undefined);
     const recoverMs = Date.now() - backAt;
     lap('recoverMs');
     // Replays that failed during the outage come back once more (as duplicates): wait for the queue to empty.
-    await waitFor(async () => ((await stack.depth('replay')) === 0 ? true : undefined), 15_000, () => 'the replay queue did not drain').catch(() => undefined);
+    await waitFor(
+      async () => ((await stack.depth('replay')) === 0 ? true : undefined),
+      15_000,
+      () => 'the replay queue did not drain',
+    ).catch(() => undefined);
     lap('drainMs');
 
     const byStatus: Record<string, number> = {};
-    for (const a of answers) byStatus[`${a.status} ${a.json.status ?? ''}`.trim()] = (byStatus[`${a.status} ${a.json.status ?? ''}`.trim()] ?? 0) + 1;
+    for (const a of answers)
+      byStatus[`${a.status} ${a.json.status ?? ''}`.trim()] = (byStatus[`${a.status} ${a.json.status ?? ''}`.trim()] ?? 0) + 1;
     return {
       deliveries: bodies.length,
       answered2xx: answers.filter((a) => a.status >= 200 && a.status < 300).length,

@@ -74,14 +74,22 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     doc.destroy();
     s3c.destroy();
     sqs.destroy();
-    await Promise.allSettled([dynamo.close(), s3.close(), new Promise<void>((resolve) => (sqsServer.close(() => resolve()), sqsServer.closeAllConnections?.()))]);
+    await Promise.allSettled([
+      dynamo.close(),
+      s3.close(),
+      new Promise<void>((resolve) => (sqsServer.close(() => resolve()), sqsServer.closeAllConnections?.())),
+    ]);
     await rm(dataDir, { recursive: true, force: true });
   };
   const q: Partial<Record<string, string>> = {};
   try {
     await Promise.all(TABLES.map((t) => ddb.send(new CreateTableCommand(tableInput(t)))));
     for (const def of QUEUES) {
-      const { url, dlqUrl } = await ensureQueue(sqs, def, options.visibilitySeconds?.[def.name as QueueName] ?? def.visibilityTimeoutSeconds);
+      const { url, dlqUrl } = await ensureQueue(
+        sqs,
+        def,
+        options.visibilitySeconds?.[def.name as QueueName] ?? def.visibilityTimeoutSeconds,
+      );
       q[def.name] = url;
       q[`${def.name}Dlq`] = dlqUrl;
     }
@@ -121,7 +129,9 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
       for (let i = 0; i < callKeys.length; i += 100) {
         let keys: Record<string, unknown>[] | undefined = callKeys.slice(i, i + 100).map((callKey) => ({ callKey }));
         while (keys?.length) {
-          const res: BatchGetCommandOutput = await doc.send(new BatchGetCommand({ RequestItems: { calls: { Keys: keys, ConsistentRead: true } } }));
+          const res: BatchGetCommandOutput = await doc.send(
+            new BatchGetCommand({ RequestItems: { calls: { Keys: keys, ConsistentRead: true } } }),
+          );
           for (const item of res.Responses?.calls ?? []) found.set(item.callKey as string, item);
           keys = res.UnprocessedKeys?.calls?.Keys;
         }
@@ -138,9 +148,16 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
     },
     async depth(queue) {
       const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queues[queue], AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: queues[queue],
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
       );
-      return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      return (
+        Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) +
+        Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+      );
     },
     close: closeAll,
   };

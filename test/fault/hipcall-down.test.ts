@@ -19,7 +19,9 @@ describe('insight cards while the Hipcall API is down', () => {
       const what = seen(r);
       expect(r.outcomes, what).toEqual(['failed', 'failed', 'failed']);
       expect(r.requests, `the API was tried; ${what}`).toBeGreaterThan(0);
-      expect(r.requests, `no retry storm: at most CARD_RETRY.maxAttempts per call, and no redelivery; ${what}`).toBeLessThanOrEqual(r.allowed);
+      expect(r.requests, `no retry storm: at most CARD_RETRY.maxAttempts per call, and no redelivery; ${what}`).toBeLessThanOrEqual(
+        r.allowed,
+      );
       expect(r.insightLeft, what).toBe(0);
       expect(r.insightDlq, what).toBe(0);
     });

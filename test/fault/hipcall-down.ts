@@ -79,12 +79,19 @@ export async function runHipcallDown(mode: ApiDown, options: HipcallDownOptions 
   }
 }
 
-async function againstDownApi(stack: FaultStack, api: Awaited<ReturnType<typeof downApi>>, mode: ApiDown, calls: number): Promise<HipcallDownResult> {
+async function againstDownApi(
+  stack: FaultStack,
+  api: Awaited<ReturnType<typeof downApi>>,
+  mode: ApiDown,
+  calls: number,
+): Promise<HipcallDownResult> {
   const config = parseConfig({ defaultCountry: 'GB' });
   const env = { ...stack.env, [ENV.config]: JSON.stringify(config) };
   const { contacts } = parseContactsCsv('phone,name,company\n+44 20 4520 5757,Jane Smith,Acme Corp\n', { defaultCountry: 'GB' });
   await new ContactsTable(stack.doc, 'contacts').putAll(contacts);
-  const ingest = createIngestHandler(ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), metricsOut: () => undefined }));
+  const ingest = createIngestHandler(
+    ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), metricsOut: () => undefined }),
+  );
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
   const insight = createInsightHandler(
     insightDeps(env, {
@@ -98,15 +105,34 @@ async function againstDownApi(stack: FaultStack, api: Awaited<ReturnType<typeof 
   );
   // A shared stack may hold an earlier run's dead letters: count only this run's.
   const dlqBefore = await stack.depth('insightDlq');
-  const stop = startPoller({ sqs: stack.sqs, queueUrl: stack.queues.insight, handler: insight, name: 'callvault-insight', batchSize: 10, timeoutMs: 10_000, waitTimeSeconds: 1, concurrency: 2 });
+  const stop = startPoller({
+    sqs: stack.sqs,
+    queueUrl: stack.queues.insight,
+    handler: insight,
+    name: 'callvault-insight',
+    batchSize: 10,
+    timeoutMs: 10_000,
+    waitTimeSeconds: 1,
+    concurrency: 2,
+  });
   try {
     const started = Date.now();
     const keys: string[] = [];
     for (let i = 0; i < calls; i++) {
       const uuid = `fault-insight-${mode}-${i}-${crypto.randomUUID()}`;
-      const init = JSON.stringify({ event: 'call_init', data: { uuid, direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', started_at: new Date().toISOString() } });
+      const init = JSON.stringify({
+        event: 'call_init',
+        data: {
+          uuid,
+          direction: 'inbound',
+          caller_number: '+442045205757',
+          callee_number: '+441234567890',
+          started_at: new Date().toISOString(),
+        },
+      });
       const res = (await ingest(apiEvent('hipcall', init), fakeContext('callvault-ingest', 6000))) as APIGatewayProxyStructuredResultV2;
-      if (res.statusCode !== 200) throw new Error(`the ingest answered ${res.statusCode} ${res.body}: the fault stack is not healthy before the fault`);
+      if (res.statusCode !== 200)
+        throw new Error(`the ingest answered ${res.statusCode} ${res.body}: the fault stack is not healthy before the fault`);
       keys.push(`hipcall#${uuid}`);
     }
     let outcomes: string[] = [];
@@ -122,7 +148,11 @@ async function againstDownApi(stack: FaultStack, api: Awaited<ReturnType<typeof 
     ).catch(() => undefined);
     const settleMs = Date.now() - started;
     // Anything still to come (a redelivery) would show here: wait for the queue to empty first.
-    await waitFor(async () => ((await stack.depth('insight')) === 0 ? true : undefined), 15_000, () => 'insight queue not drained').catch(() => undefined);
+    await waitFor(
+      async () => ((await stack.depth('insight')) === 0 ? true : undefined),
+      15_000,
+      () => 'insight queue not drained',
+    ).catch(() => undefined);
     return {
       mode,
       calls,

@@ -59,7 +59,10 @@ export interface RecordingServer {
 }
 
 /** Serves `files` as audio/mpeg; `pace(name, hit)` decides how each request is answered (1-based hit). */
-export async function startRecordingServer(files: Record<string, Buffer>, pace: (name: string, hit: number) => Pace = () => ({})): Promise<RecordingServer> {
+export async function startRecordingServer(
+  files: Record<string, Buffer>,
+  pace: (name: string, hit: number) => Pace = () => ({}),
+): Promise<RecordingServer> {
   const hits = new Map<string, number>();
   const sent = new Map<string, number>();
   const server: Server = createServer((req, res) => {
@@ -129,12 +132,18 @@ function mediaEnv(stack: FaultStack, fetchAllow: string, extra: Record<string, s
 /** Deliver one hangup per recording through the real ingest (media delay 0); returns the call keys by name. */
 async function deliverHangups(stack: FaultStack, server: RecordingServer, names: string[]): Promise<Map<string, string>> {
   const env = { ...stack.env, [ENV.config]: JSON.stringify(parseConfig({})) };
-  const handler = createIngestHandler(ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), mediaDelaySeconds: 0, metricsOut: () => undefined }));
+  const handler = createIngestHandler(
+    ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), mediaDelaySeconds: 0, metricsOut: () => undefined }),
+  );
   const keys = new Map<string, string>();
   for (const name of names) {
     const uuid = `fault-media-${name}-${crypto.randomUUID()}`;
-    const res = (await handler(apiEvent('hipcall', hipcallHangup(uuid, server.url(name))), fakeContext('callvault-ingest', 6000))) as APIGatewayProxyStructuredResultV2;
-    if (res.statusCode !== 200) throw new Error(`the ingest answered ${res.statusCode} ${res.body}: the fault stack is not healthy before the fault`);
+    const res = (await handler(
+      apiEvent('hipcall', hipcallHangup(uuid, server.url(name))),
+      fakeContext('callvault-ingest', 6000),
+    )) as APIGatewayProxyStructuredResultV2;
+    if (res.statusCode !== 200)
+      throw new Error(`the ingest answered ${res.statusCode} ${res.body}: the fault stack is not healthy before the fault`);
     keys.set(name, `hipcall#${uuid}`);
   }
   return keys;
@@ -142,8 +151,25 @@ async function deliverHangups(stack: FaultStack, server: RecordingServer, names:
 
 /** The media worker in this process, on the stack's media queue. */
 function inProcessWorker(stack: FaultStack, env: Record<string, string>, fetchAllow: string) {
-  const handler = createMediaHandler(mediaDeps(env, { target: strictAwsTarget(stack.target, 'media'), allowHttp: true, fetchAllow: [fetchAllow], visibilityChangeCountsAsReceive: true, metricsOut: () => undefined }));
-  return startPoller({ sqs: stack.sqs, queueUrl: stack.queues.media, handler, name: 'callvault-media', batchSize: 1, timeoutMs: 60_000, waitTimeSeconds: 1, concurrency: 2 });
+  const handler = createMediaHandler(
+    mediaDeps(env, {
+      target: strictAwsTarget(stack.target, 'media'),
+      allowHttp: true,
+      fetchAllow: [fetchAllow],
+      visibilityChangeCountsAsReceive: true,
+      metricsOut: () => undefined,
+    }),
+  );
+  return startPoller({
+    sqs: stack.sqs,
+    queueUrl: stack.queues.media,
+    handler,
+    name: 'callvault-media',
+    batchSize: 1,
+    timeoutMs: 60_000,
+    waitTimeSeconds: 1,
+    concurrency: 2,
+  });
 }
 
 interface MemorySample {
@@ -173,7 +199,10 @@ function childWorker(): ChildWorker {
   // Lambda's Node.js flags for a 256 MB function (bench/media.ts lambdaNodeFlags): its GC, not a desktop's;
   // and the media function's environment (glibc's mmap threshold is read once, at process start).
   const flags = ['--expose-gc', '--max-semi-space-size=12', '--max-old-space-size=231'];
-  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], { env: { ...process.env, ...MEDIA_FUNCTION_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...flags, '--import', 'tsx', script], {
+    env: { ...process.env, ...MEDIA_FUNCTION_ENV },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const samples: MemorySample[] = [];
   let output = '';
   let buffered = '';
@@ -193,7 +222,8 @@ function childWorker(): ChildWorker {
   const said = async (word: string, what: string) => {
     const deadline = Date.now() + 60_000;
     while (!output.includes(`${word}\n`)) {
-      if (gone()) throw new Error(`the media worker process ${what}: it exited (${child.exitCode ?? child.signalCode}); its output:\n${output}`);
+      if (gone())
+        throw new Error(`the media worker process ${what}: it exited (${child.exitCode ?? child.signalCode}); its output:\n${output}`);
       if (Date.now() > deadline) throw new Error(`the media worker process ${what} within 60 s; its output:\n${output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -253,7 +283,13 @@ export interface MediaFaultResult {
   mediaDlq: number;
 }
 
-async function judge(stack: FaultStack, files: Record<string, Buffer>, keys: Map<string, string>, server: RecordingServer, since: number): Promise<MediaFaultResult> {
+async function judge(
+  stack: FaultStack,
+  files: Record<string, Buffer>,
+  keys: Map<string, string>,
+  server: RecordingServer,
+  since: number,
+): Promise<MediaFaultResult> {
   const settled = await settle(stack, [...keys.values()], 40_000);
   const recoverMs = Date.now() - since;
   let storedWhole = 0;
@@ -282,7 +318,10 @@ async function judge(stack: FaultStack, files: Record<string, Buffer>, keys: Map
  * Start the stack (and the worker process, when `child`, booting alongside: both take seconds), run,
  * and stop everything whatever happens.
  */
-async function withStack<T>(options: FaultStackOptions & { child?: boolean }, run: (stack: FaultStack, child: ChildWorker | undefined) => Promise<T>): Promise<T> {
+async function withStack<T>(
+  options: FaultStackOptions & { child?: boolean },
+  run: (stack: FaultStack, child: ChildWorker | undefined) => Promise<T>,
+): Promise<T> {
   const child = options.child ? childWorker() : undefined;
   let stack: FaultStack | undefined;
   try {
@@ -295,13 +334,16 @@ async function withStack<T>(options: FaultStackOptions & { child?: boolean }, ru
 }
 
 /** The first request of each recording trickles (~4 MiB/s, so a fault can land mid-stream); retries run at full speed. */
-const pacedFirstHit = (_name: string, hit: number): Pace => (hit === 1 ? { chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 } : {});
+const pacedFirstHit = (_name: string, hit: number): Pace =>
+  hit === 1 ? { chunkBytes: 64 * 1024, pauseEvery: 256 * 1024, pauseMs: 60 } : {};
 
 /** Past the first 5 MiB part: a multipart upload is open and its first part on its way. */
 const PAST_FIRST_PART = 6 * MiB;
 
 /** S3 killed once the recordings are streaming (a part stored), started again `downMs` later. */
-export async function runS3Outage(options: { recordings?: number; sizeMiB?: number; downMs?: number } = {}): Promise<MediaFaultResult & { downMs: number }> {
+export async function runS3Outage(
+  options: { recordings?: number; sizeMiB?: number; downMs?: number } = {},
+): Promise<MediaFaultResult & { downMs: number }> {
   const n = options.recordings ?? 2;
   const size = (options.sizeMiB ?? 8) * MiB;
   // Longer than the S3 client's own retries (PATIENT: 4 attempts, well under a second of backoff), so
@@ -311,7 +353,9 @@ export async function runS3Outage(options: { recordings?: number; sizeMiB?: numb
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   // Each first download holds past the first part until S3 is gone, then goes on into the dead S3.
-  const server = await startRecordingServer(files, (name, hit) => (hit === 1 ? { ...pacedFirstHit(name, hit), holdAt: PAST_FIRST_PART, release: released } : {}));
+  const server = await startRecordingServer(files, (name, hit) =>
+    hit === 1 ? { ...pacedFirstHit(name, hit), holdAt: PAST_FIRST_PART, release: released } : {},
+  );
   try {
     return await withStack({}, async (stack) => {
       // The hold must not look like a stalled server to the worker.
@@ -321,7 +365,10 @@ export async function runS3Outage(options: { recordings?: number; sizeMiB?: numb
         await waitFor(
           async () => (Object.keys(files).every((f) => server.sent(f) >= PAST_FIRST_PART) ? true : undefined),
           30_000,
-          () => `the recordings never streamed past the first part: ${Object.keys(files).map((f) => `${f} ${server.hits(f)} requests, ${server.sent(f)} bytes sent`).join('; ')}`,
+          () =>
+            `the recordings never streamed past the first part: ${Object.keys(files)
+              .map((f) => `${f} ${server.hits(f)} requests, ${server.sent(f)} bytes sent`)
+              .join('; ')}`,
         );
         await stack.s3.stop('SIGKILL');
         release();
@@ -340,12 +387,16 @@ export async function runS3Outage(options: { recordings?: number; sizeMiB?: numb
 }
 
 /** A media worker process SIGKILLed mid-upload; SQS hands the job out again after its visibility timeout. */
-export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySeconds?: number } = {}): Promise<MediaFaultResult & { attempts: number }> {
+export async function runWorkerKilled(
+  options: { sizeMiB?: number; visibilitySeconds?: number } = {},
+): Promise<MediaFaultResult & { attempts: number }> {
   const files = { 'killed.mp3': recordingBytes((options.sizeMiB ?? 8) * MiB, 'killed') };
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   // The first download holds past the first part until the worker is dead: killed mid-upload, always.
-  const server = await startRecordingServer(files, (name, hit) => (hit === 1 ? { ...pacedFirstHit(name, hit), holdAt: PAST_FIRST_PART, release: released } : {}));
+  const server = await startRecordingServer(files, (name, hit) =>
+    hit === 1 ? { ...pacedFirstHit(name, hit), holdAt: PAST_FIRST_PART, release: released } : {},
+  );
   try {
     // Deployed, the job returns after 90 min (6x the function timeout); here after a couple of seconds.
     return await withStack({ child: true, visibilitySeconds: { media: options.visibilitySeconds ?? 2 } }, async (stack, first) => {
@@ -358,7 +409,8 @@ export async function runWorkerKilled(options: { sizeMiB?: number; visibilitySec
         await waitFor(
           async () => (server.sent('killed.mp3') >= PAST_FIRST_PART ? true : undefined),
           30_000,
-          () => `the worker never streamed past the first part (${server.hits('killed.mp3')} requests, ${server.sent('killed.mp3')} bytes sent); its output:\n${first!.output()}`,
+          () =>
+            `the worker never streamed past the first part (${server.hits('killed.mp3')} requests, ${server.sent('killed.mp3')} bytes sent); its output:\n${first!.output()}`,
         );
         await first!.kill();
         release();
@@ -402,16 +454,26 @@ export interface SlowServerResult extends MediaFaultResult {
 export async function runSlowServer(options: { sizeMiB?: number } = {}): Promise<SlowServerResult> {
   const size = (options.sizeMiB ?? 64) * MiB;
   const files = { 'slow.mp3': recordingBytes(size, 'slow') };
-  const server = await startRecordingServer(files, (_name, hit) => (hit === 1 ? { headersDelayMs: 2500 } : { headersDelayMs: 500, chunkBytes: 4096, pauseEvery: 2 * MiB, pauseMs: 50 }));
+  const server = await startRecordingServer(files, (_name, hit) =>
+    hit === 1 ? { headersDelayMs: 2500 } : { headersDelayMs: 500, chunkBytes: 4096, pauseEvery: 2 * MiB, pauseMs: 50 },
+  );
   try {
     return await withStack({ child: true }, async (stack, worker) => {
       const env = mediaEnv(stack, server.hostPort, { CALLVAULT_MEDIA_IDLE_TIMEOUT_MS: '1500' });
       await worker!.configure(env);
       const samplesBefore = (n: number) =>
-        waitFor(async () => (worker!.samples.length >= n ? true : undefined), 30_000, () => `the media worker process reported ${worker!.samples.length} memory samples, not ${n}; its output:\n${worker!.output()}`);
+        waitFor(
+          async () => (worker!.samples.length >= n ? true : undefined),
+          30_000,
+          () => `the media worker process reported ${worker!.samples.length} memory samples, not ${n}; its output:\n${worker!.output()}`,
+        );
       await samplesBefore(5);
       const idle = worker!.samples.slice(-5);
-      const base = { rss: Math.max(...idle.map((s) => s.rss)), arrayBuffers: Math.max(...idle.map((s) => s.arrayBuffers)), live: Math.max(...idle.map((s) => s.live.arrayBuffers)) };
+      const base = {
+        rss: Math.max(...idle.map((s) => s.rss)),
+        arrayBuffers: Math.max(...idle.map((s) => s.arrayBuffers)),
+        live: Math.max(...idle.map((s) => s.live.arrayBuffers)),
+      };
       const from = worker!.samples.length;
       const keys = await deliverHangups(stack, server, Object.keys(files));
       const result = await judge(stack, files, keys, server, Date.now());

@@ -53,7 +53,11 @@ describe('MediaStore when S3 dies mid-upload', () => {
       (err: Error) => `rejected: ${err.message}`,
     );
     first.write(Buffer.alloc(6 * MiB, 1));
-    await waitFor(async () => ((await open()).length ? true : undefined), 20_000, (e) => `the first upload never opened${e ? `: ${String(e)}` : ''}`);
+    await waitFor(
+      async () => ((await open()).length ? true : undefined),
+      20_000,
+      (e) => `the first upload never opened${e ? `: ${String(e)}` : ''}`,
+    );
     await s3.stop('SIGKILL');
     first.destroy(new Error('the recording host went away'));
     expect(await firstStored, 'the first store fails (its source failed)').toMatch(/^rejected: /);
@@ -63,7 +67,11 @@ describe('MediaStore when S3 dies mid-upload', () => {
     // 2. The next store starts while S3 is still down: its attempt at the leftover fails too.
     const second = new PassThrough();
     const secondStored = store.putStream({ key: 'rec/second.mp3', body: second, contentType: 'audio/mpeg', metadata: {} });
-    await waitFor(async () => (failedAborts > abortsAfterFirst ? true : undefined), 20_000, () => `the second store never tried the leftover (failed aborts: ${failedAborts})`);
+    await waitFor(
+      async () => (failedAborts > abortsAfterFirst ? true : undefined),
+      20_000,
+      () => `the second store never tried the leftover (failed aborts: ${failedAborts})`,
+    );
 
     // 3. S3 comes back and the second stream goes through.
     await s3.start();

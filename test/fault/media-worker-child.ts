@@ -30,9 +30,20 @@ const env = process.env;
 
 const target = localTarget({ dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB!, s3: env.AWS_ENDPOINT_URL_S3!, sqs: env.AWS_ENDPOINT_URL_SQS! });
 const fetchAllow = (env.CALLVAULT_FETCH_ALLOW ?? '').split(',').filter(Boolean);
-const handler = createMediaHandler(mediaDeps(env, { target, allowHttp: true, fetchAllow, visibilityChangeCountsAsReceive: true, metricsOut: () => undefined }));
+const handler = createMediaHandler(
+  mediaDeps(env, { target, allowHttp: true, fetchAllow, visibilityChangeCountsAsReceive: true, metricsOut: () => undefined }),
+);
 const sqs = new SQSClient(localClientConfig(env.AWS_ENDPOINT_URL_SQS!));
-const stop = startPoller({ sqs, queueUrl: env.MEDIA_QUEUE_URL!, handler, name: 'callvault-media', batchSize: 1, timeoutMs: 60_000, waitTimeSeconds: 1, concurrency: 1 });
+const stop = startPoller({
+  sqs,
+  queueUrl: env.MEDIA_QUEUE_URL!,
+  handler,
+  name: 'callvault-media',
+  batchSize: 1,
+  timeoutMs: 60_000,
+  waitTimeSeconds: 1,
+  concurrency: 1,
+});
 
 type Gc = (options?: { type: 'major' | 'minor'; execution: 'sync' }) => void;
 const gc = (globalThis as { gc?: Gc }).gc;
@@ -41,7 +52,13 @@ const sample = () => {
   // A full GC before the second reading: what is left is what the worker holds on to.
   gc?.({ type: 'major', execution: 'sync' });
   const live = process.memoryUsage();
-  const mem = { rss: raw.rss, heapUsed: raw.heapUsed, arrayBuffers: raw.arrayBuffers, external: raw.external, live: { arrayBuffers: live.arrayBuffers, heapUsed: live.heapUsed } };
+  const mem = {
+    rss: raw.rss,
+    heapUsed: raw.heapUsed,
+    arrayBuffers: raw.arrayBuffers,
+    external: raw.external,
+    live: { arrayBuffers: live.arrayBuffers, heapUsed: live.heapUsed },
+  };
   process.stdout.write(`${JSON.stringify({ mem })}\n`);
 };
 setInterval(sample, 100).unref();

@@ -39,10 +39,11 @@ describe('analytics: the Glue table and Athena', () => {
 
   it('creates none of it by default', () => {
     const { template } = synth({});
-    for (const type of ['AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::Athena::WorkGroup', 'AWS::Athena::NamedQuery']) template.resourceCountIs(type, 0);
+    for (const type of ['AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::Athena::WorkGroup', 'AWS::Athena::NamedQuery'])
+      template.resourceCountIs(type, 0);
   });
 
-  it('gives the table exactly the schema\'s columns and partition keys, in order, with their types', () => {
+  it("gives the table exactly the schema's columns and partition keys, in order, with their types", () => {
     const input = only(on.template, 'AWS::Glue::Table').TableInput as Json;
     const storage = input.StorageDescriptor as Json;
     expect(input.Name).toBe('calls');
@@ -64,7 +65,9 @@ describe('analytics: the Glue table and Athena', () => {
       'projection.day.interval.unit': 'DAYS',
     });
     // Every projected column has a projection, and nothing else does.
-    const projected = Object.keys(params).filter((k) => /^projection\.[^.]+\.type$/.test(k)).map((k) => k.split('.')[1]);
+    const projected = Object.keys(params)
+      .filter((k) => /^projection\.[^.]+\.type$/.test(k))
+      .map((k) => k.split('.')[1]);
     expect(projected).toEqual(CDR_PARTITIONS.map((c) => c.name));
     expect(params['storage.location.template']).toEqual({ 'Fn::Join': ['', ['s3://', bucketRef(on.stack), '/cdr/${provider}/${day}/']] });
   });
@@ -75,12 +78,24 @@ describe('analytics: the Glue table and Athena', () => {
     for (const q of named) expect(q).toMatchObject({ Database: 'callvault', WorkGroup: 'callvault' });
   });
 
-  it('writes query results encrypted into the archive bucket, with the workgroup\'s settings enforced', () => {
+  it("writes query results encrypted into the archive bucket, with the workgroup's settings enforced", () => {
     const config = only(on.template, 'AWS::Athena::WorkGroup').WorkGroupConfiguration as Json;
-    expect(config).toMatchObject({ EnforceWorkGroupConfiguration: true, ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } } });
-    expect((config.ResultConfiguration as Json).OutputLocation).toEqual({ 'Fn::Join': ['', ['s3://', bucketRef(on.stack), '/athena-results/']] });
+    expect(config).toMatchObject({
+      EnforceWorkGroupConfiguration: true,
+      ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } },
+    });
+    expect((config.ResultConfiguration as Json).OutputLocation).toEqual({
+      'Fn::Join': ['', ['s3://', bucketRef(on.stack), '/athena-results/']],
+    });
     const withKey = only(kms.template, 'AWS::Athena::WorkGroup').WorkGroupConfiguration as Json;
-    expect(withKey).toMatchObject({ ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: { 'Fn::GetAtt': [Stack.of(kms.stack).getLogicalId(kms.stack.storage.encryptionKey!.node.defaultChild as never), 'Arn'] } } } });
+    expect(withKey).toMatchObject({
+      ResultConfiguration: {
+        EncryptionConfiguration: {
+          EncryptionOption: 'SSE_KMS',
+          KmsKey: { 'Fn::GetAtt': [Stack.of(kms.stack).getLogicalId(kms.stack.storage.encryptionKey!.node.defaultChild as never), 'Arn'] },
+        },
+      },
+    });
   });
 
   it('expires query results after a week', () => {
@@ -90,6 +105,7 @@ describe('analytics: the Glue table and Athena', () => {
   });
 
   it('passes cdk-nag', () => {
-    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) expect(pack.validateScope(on.app).violations.map((v) => v.ruleName)).toEqual([]);
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()])
+      expect(pack.validateScope(on.app).violations.map((v) => v.ruleName)).toEqual([]);
   });
 });

@@ -110,7 +110,9 @@ describe('functions', () => {
     expect(envKeys(stack.webhookApi.ingestFunction)).toEqual(
       sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.insightQueueUrl, ENV.replayQueueUrl, ENV.webhookSecrets]),
     );
-    expect(envKeys(stack.mediaPipeline.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.hipcallApiSecrets, 'MALLOC_MMAP_THRESHOLD_']));
+    expect(envKeys(stack.mediaPipeline.worker)).toEqual(
+      sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.hipcallApiSecrets, 'MALLOC_MMAP_THRESHOLD_']),
+    );
     // The allocator setting the media memory benchmark was measured with.
     expect((props(stack.mediaPipeline.worker).Environment as { Variables: Json }).Variables.MALLOC_MMAP_THRESHOLD_).toBe('131072');
     expect(envKeys(stack.insightCards.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.contactsTable, ENV.hipcallApiSecrets]));
@@ -136,7 +138,7 @@ describe('functions', () => {
     }
   });
 
-  it('keeps every function environment under Lambda\'s 4 KB once every token is at its longest', () => {
+  it("keeps every function environment under Lambda's 4 KB once every token is at its longest", () => {
     const context = { stackName: stack.stackName, resources: resources as Record<string, TemplateResource> };
     for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
       const variables = (props(fn).Environment as { Variables: Json }).Variables;
@@ -145,7 +147,8 @@ describe('functions', () => {
       // The construct measures the same thing at synth.
       expect(fn.estimateEnvironment().bytes).toBe(fromTemplate.bytes);
       // A queue URL counts as its longest: https://sqs.{14}.{16}/{12}/{name of up to 80}.
-      if (variables[ENV.mediaQueueUrl]) expect(fromTemplate.variables.find((v) => v.name === ENV.mediaQueueUrl)!.bytes).toBeGreaterThan(100);
+      if (variables[ENV.mediaQueueUrl])
+        expect(fromTemplate.variables.find((v) => v.name === ENV.mediaQueueUrl)!.bytes).toBeGreaterThan(100);
     }
   });
 
@@ -164,7 +167,10 @@ describe('functions', () => {
 
 describe('storage', () => {
   it('sorts both indexes by callAt, the time every call has', () => {
-    const indexes = props(stack.storage.callsTable).GlobalSecondaryIndexes as { IndexName: string; KeySchema: { AttributeName: string; KeyType: string }[] }[];
+    const indexes = props(stack.storage.callsTable).GlobalSecondaryIndexes as {
+      IndexName: string;
+      KeySchema: { AttributeName: string; KeyType: string }[];
+    }[];
     for (const index of indexes) expect(index.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName, index.IndexName).toBe('callAt');
     expect(props(stack.storage.callsTable).AttributeDefinitions).toContainEqual({ AttributeName: 'callAt', AttributeType: 'S' });
   });
@@ -202,7 +208,10 @@ describe('storage', () => {
       const r = resources[idOf(table)]!;
       expect(r.DeletionPolicy).toBe('Retain');
       expect(r.UpdateReplacePolicy).toBe('Retain');
-      expect(r.Properties).toMatchObject({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true });
+      expect(r.Properties).toMatchObject({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      });
     }
     expect(props(stack.storage.contactsTable).KeySchema).toEqual([{ AttributeName: CONTACTS_TABLE.partitionKey.name, KeyType: 'HASH' }]);
   });
@@ -211,7 +220,12 @@ describe('storage', () => {
     const bucket = resources[idOf(stack.storage.bucket)]!;
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.Properties).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       VersioningConfiguration: { Status: 'Enabled' },
       LoggingConfiguration: { DestinationBucketName: { Ref: idOf(stack.storage.accessLogsBucket) } },
@@ -224,7 +238,12 @@ describe('storage', () => {
         Bucket: { Ref: idOf(bucket) },
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Principal: { AWS: '*' },
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
           ]),
         },
       });
@@ -233,7 +252,11 @@ describe('storage', () => {
 
   it('aborts stale multipart uploads, expires old versions and tiers media per config.retention', () => {
     const rules = (props(stack.storage.bucket).LifecycleConfiguration as { Rules: Json[] }).Rules;
-    expect(rules).toContainEqual({ Id: 'AbortIncompleteMultipartUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } });
+    expect(rules).toContainEqual({
+      Id: 'AbortIncompleteMultipartUploads',
+      Status: 'Enabled',
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    });
     expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }));
     const transitions = [
       { StorageClass: 'STANDARD_IA', TransitionInDays: config.retention.recordingsInfrequentAccessDays },
@@ -255,14 +278,24 @@ describe('queues', () => {
     const queues = ofType('AWS::SQS::Queue');
     expect(queues).toHaveLength(QUEUES.length * 2);
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    for (const [def, worker, output] of [[MEDIA_QUEUE, stack.mediaPipeline.jobs, 'MediaDlqUrl'], [INSIGHT_QUEUE, stack.insightCards.jobs, 'InsightDlqUrl'], [REPLAY_QUEUE, stack.webhookApi.replayQueue, 'ReplayDlqUrl']] as const) {
+    for (const [def, worker, output] of [
+      [MEDIA_QUEUE, stack.mediaPipeline.jobs, 'MediaDlqUrl'],
+      [INSIGHT_QUEUE, stack.insightCards.jobs, 'InsightDlqUrl'],
+      [REPLAY_QUEUE, stack.webhookApi.replayQueue, 'ReplayDlqUrl'],
+    ] as const) {
       expect(props(worker.queue)).toMatchObject({
         VisibilityTimeout: def.visibilityTimeoutSeconds,
         MessageRetentionPeriod: def.retentionDays * 86400,
         SqsManagedSseEnabled: true,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [idOf(worker.deadLetterQueue), 'Arn'] }, maxReceiveCount: def.maxReceiveCount },
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [idOf(worker.deadLetterQueue), 'Arn'] },
+          maxReceiveCount: def.maxReceiveCount,
+        },
       });
-      expect(props(worker.deadLetterQueue)).toMatchObject({ MessageRetentionPeriod: def.dlqRetentionDays * 86400, SqsManagedSseEnabled: true });
+      expect(props(worker.deadLetterQueue)).toMatchObject({
+        MessageRetentionPeriod: def.dlqRetentionDays * 86400,
+        SqsManagedSseEnabled: true,
+      });
       expect(worker.node.id).toBe(def.name);
       // The CLI finds each DLQ by this output: it must name the worker's own dead-letter queue.
       expect(flatten(outputs[output]?.Value)).toBe(idOf(worker.deadLetterQueue));
@@ -287,7 +320,9 @@ describe('queues', () => {
     for (const [id] of ofType('AWS::SQS::Queue')) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
       });
     }
   });
@@ -317,7 +352,11 @@ describe('queues', () => {
     for (const [, m] of mappings) {
       const queueId = flatten(m.Properties?.EventSourceArn).replace(/\.Arn$/, '');
       const [def, fn] = expected.get(queueId)!;
-      expect(m.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: def.batchSize, FunctionName: { Ref: idOf(fn) } });
+      expect(m.Properties).toMatchObject({
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: def.batchSize,
+        FunctionName: { Ref: idOf(fn) },
+      });
       const visibility = resources[queueId]!.Properties!.VisibilityTimeout as number;
       expect(visibility).toBeGreaterThanOrEqual(6 * (props(fn).Timeout as number));
     }
@@ -325,14 +364,16 @@ describe('queues', () => {
 });
 
 describe('webhook API', () => {
-  it('routes POST, GET and HEAD /webhooks/{source}/{token}, and the same on each source\'s own route, to the ingest function', () => {
+  it("routes POST, GET and HEAD /webhooks/{source}/{token}, and the same on each source's own route, to the ingest function", () => {
     const integration = ofType('AWS::ApiGatewayV2::Integration');
     expect(integration).toHaveLength(1);
     expect(integration[0]![1].Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
     expect(flatten(integration[0]![1].Properties?.IntegrationUri)).toBe(`${idOf(stack.webhookApi.ingestFunction)}.Arn`);
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
     // HTTP APIs answer 404 to a HEAD no route names; the handler answers it as a URL check.
-    const expected = ['{source}', ...config.sources.map((s) => s.id)].flatMap((segment) => ['GET', 'HEAD', 'POST'].map((m) => `${m} /webhooks/${segment}/{token}`));
+    const expected = ['{source}', ...config.sources.map((s) => s.id)].flatMap((segment) =>
+      ['GET', 'HEAD', 'POST'].map((m) => `${m} /webhooks/${segment}/{token}`),
+    );
     expect(routes.sort()).toEqual(expected.sort());
   });
 
@@ -367,7 +408,9 @@ describe('least privilege', () => {
   const calls = () => `${idOf(stack.storage.callsTable)}.Arn`;
   const logWrites = (logGroupId: string) => [`logs:CreateLogStream ${logGroupId}.Arn`, `logs:PutLogEvents ${logGroupId}.Arn`];
   const consume = (queue: IConstruct) =>
-    ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'].map((a) => `${a} ${idOf(queue)}.Arn`);
+    ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'].map(
+      (a) => `${a} ${idOf(queue)}.Arn`,
+    );
   const logGroupOf = (fn: IConstruct) => flatten((props(fn).LoggingConfig as Json).LogGroup);
 
   it('lets the ingest upsert calls, write raw/, quarantine/, extras/ and cdr/, read raw/ back, enqueue, consume replays and read webhook tokens: nothing else', () => {
@@ -384,7 +427,9 @@ describe('least privilege', () => {
         `s3:PutObject ${bucket()}.Arn/cdr/*`,
         // A replay whose body did not fit the message reads it back from raw/.
         `s3:GetObject ${bucket()}.Arn/raw/*`,
-        ...[stack.mediaPipeline.jobs, stack.insightCards.jobs, stack.webhookApi.replayQueue].map((w) => `sqs:SendMessage ${idOf(w.queue)}.Arn`),
+        ...[stack.mediaPipeline.jobs, stack.insightCards.jobs, stack.webhookApi.replayQueue].map(
+          (w) => `sqs:SendMessage ${idOf(w.queue)}.Arn`,
+        ),
         ...consume(stack.webhookApi.replayQueue.queue),
         ...[...stack.webhookApi.tokenSecrets.values()].map((s) => `secretsmanager:GetSecretValue ${idOf(s)}`),
       ]),
@@ -435,7 +480,9 @@ describe('least privilege', () => {
     expect(media.filter((g) => g.includes(contacts))).toEqual([]);
     expect(insight.filter((g) => g.startsWith('s3:') || g.includes(bucket()))).toEqual([]);
     for (const g of [...ingest, ...media, ...insight]) {
-      expect(g).not.toMatch(/ \*$|:\*( |$)|dynamodb:(Scan|DeleteItem|BatchWriteItem|PutItem)|s3:(DeleteObject|ListBucket|ListMultipartUploadParts)/);
+      expect(g).not.toMatch(
+        / \*$|:\*( |$)|dynamodb:(Scan|DeleteItem|BatchWriteItem|PutItem)|s3:(DeleteObject|ListBucket|ListMultipartUploadParts)/,
+      );
     }
   });
 
@@ -446,7 +493,9 @@ describe('least privilege', () => {
 
 describe('monitoring', () => {
   it('encrypts the alarm topic with a rotated key CloudWatch may use, and denies non-TLS publishing', () => {
-    expect(props(stack.monitoring.alarmTopic)).toMatchObject({ KmsMasterKeyId: { 'Fn::GetAtt': [idOf(stack.monitoring.topicKey), 'Arn'] } });
+    expect(props(stack.monitoring.alarmTopic)).toMatchObject({
+      KmsMasterKeyId: { 'Fn::GetAtt': [idOf(stack.monitoring.topicKey), 'Arn'] },
+    });
     expect(props(stack.monitoring.topicKey)).toMatchObject({ EnableKeyRotation: true });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -505,7 +554,9 @@ describe('outputs', () => {
 describe('cdk-nag', () => {
   const packs = (): NagPack[] => [new AwsSolutionsChecks(), new ServerlessChecks()];
   const describeFindings = (pack: NagPack) =>
-    pack.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`));
+    pack
+      .validateScope(app)
+      .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`));
 
   /** Every acknowledgment in the tree: where it was made, the rule id, the reason. */
   const acknowledgments = () => {
@@ -535,7 +586,9 @@ describe('cdk-nag', () => {
     // Re-run the packs blind to acknowledgments (a private hook of cdk-nag 3's NagPack) to list raw findings.
     const raw = packs().flatMap((pack) => {
       (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
-      return pack.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })));
+      return pack
+        .validateScope(app)
+        .violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })));
     });
     for (const ack of acknowledgments()) {
       expect(

@@ -30,7 +30,8 @@ describe('a bad config', () => {
   });
 
   it('names the retention key when Glacier would follow Standard-IA too soon for S3', () => {
-    const build = () => createApp({ context: { callvault: { retention: { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 45 } } } });
+    const build = () =>
+      createApp({ context: { callvault: { retention: { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 45 } } } });
     expect(build).toThrow(ConfigError);
     expect(build).toThrow(/callvault\.retention\.recordingsGlacierDays: must be at least 60/);
   });
@@ -58,7 +59,8 @@ describe('archive lifecycle', () => {
     const rules = archiveLifecycleRules(retention({ recordingsInfrequentAccessDays: 60, recordingsGlacierDays: 0 }), 30);
     const tiers = rules.filter((r) => r.id?.startsWith('Tier-'));
     expect(tiers.map((r) => r.prefix)).toEqual(['recordings/', 'voicemails/', 'transcripts/']);
-    for (const r of tiers) expect(r.transitions?.map((t) => [t.storageClass.value, t.transitionAfter?.toDays()])).toEqual([['STANDARD_IA', 60]]);
+    for (const r of tiers)
+      expect(r.transitions?.map((t) => [t.storageClass.value, t.transitionAfter?.toDays()])).toEqual([['STANDARD_IA', 60]]);
   });
 
   it('adds no tiering rule when both are 0, but still aborts stale uploads', () => {
@@ -102,7 +104,9 @@ describe('queue retention', () => {
   });
 
   it('refuses a media retention too short for 8 receives hidden up to 12 h each', () => {
-    expect(queueRetentionProblems({ ...MEDIA_QUEUE, retentionDays: 3 }).join('\n')).toMatch(/media queue keeps messages 3 d.*raise retentionDays to at least 5/);
+    expect(queueRetentionProblems({ ...MEDIA_QUEUE, retentionDays: 3 }).join('\n')).toMatch(
+      /media queue keeps messages 3 d.*raise retentionDays to at least 5/,
+    );
     expect(queueRetentionProblems({ ...INSIGHT_QUEUE, dlqRetentionDays: 15 }).join('\n')).toMatch(/at most 14 days/);
   });
 });
@@ -111,9 +115,19 @@ describe('the config the functions receive', () => {
   const full = parseConfig({
     defaultCountry: 'gb',
     sources: [
-      { id: 'hipcall', provider: 'hipcall', mediaDelaySeconds: 10, hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3', insight: { enabled: true, staleSeconds: 20, card: { currency: 'USD', rows: [{ field: 'name', label: 'Name', format: 'text' }] } } },
+      {
+        id: 'hipcall',
+        provider: 'hipcall',
+        mediaDelaySeconds: 10,
+        hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+        insight: { enabled: true, staleSeconds: 20, card: { currency: 'USD', rows: [{ field: 'name', label: 'Name', format: 'text' }] } },
+      },
       { id: 'callhippo', provider: 'callhippo', mediaDelaySeconds: 30, allowedSourceIps: ['31.192.211.2/32'] },
-      { id: 'postcall', provider: 'postcall', insight: { enabled: false, crm: { urlTemplate: 'https://crm.example.com/?p={phone}', timeoutMs: 1500 } } },
+      {
+        id: 'postcall',
+        provider: 'postcall',
+        insight: { enabled: false, crm: { urlTemplate: 'https://crm.example.com/?p={phone}', timeoutMs: 1500 } },
+      },
     ],
     retention: { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 180, rawExpireDays: 0 },
     limits: { maxBodyBytes: 2048 },
@@ -128,7 +142,12 @@ describe('the config the functions receive', () => {
     expect(withoutDefaults(full)).toEqual({
       defaultCountry: 'GB',
       sources: [
-        { id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3', insight: { card: { rows: [{ field: 'name', label: 'Name' }] } } },
+        {
+          id: 'hipcall',
+          provider: 'hipcall',
+          hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+          insight: { card: { rows: [{ field: 'name', label: 'Name' }] } },
+        },
         { id: 'callhippo', provider: 'callhippo', mediaDelaySeconds: 30, allowedSourceIps: ['31.192.211.2/32'] },
         { id: 'postcall', provider: 'postcall', insight: { enabled: false, crm: { urlTemplate: 'https://crm.example.com/?p={phone}' } } },
       ],
@@ -163,15 +182,21 @@ const twentySources = Array.from({ length: 20 }, (_, i) => {
   };
 });
 
-describe('Lambda\'s 4 KB environment', () => {
+describe("Lambda's 4 KB environment", () => {
   const environmentOf = (template: Template, stack: Stack, fn: IConstruct) => {
-    const resources = template.toJSON().Resources as Record<string, TemplateResource & { Properties: { Environment: { Variables: Record<string, unknown> } } }>;
+    const resources = template.toJSON().Resources as Record<
+      string,
+      TemplateResource & { Properties: { Environment: { Variables: Record<string, unknown> } } }
+    >;
     const variables = resources[Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement)]!.Properties.Environment.Variables;
     return estimateEnvironment(variables, { stackName: stack.stackName, resources });
   };
 
   it('holds 20 sources of mixed providers, with API base URLs and card templates, in every function', () => {
-    const { stack } = createApp({ context: { callvault: { defaultCountry: 'GB', sources: twentySources }, 'aws:cdk:bundling-stacks': [] }, nag: false });
+    const { stack } = createApp({
+      context: { callvault: { defaultCountry: 'GB', sources: twentySources }, 'aws:cdk:bundling-stacks': [] },
+      nag: false,
+    });
     const template = Template.fromStack(stack);
     expect(stack.webhookApi.tokenSecrets.size).toBe(20);
     for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
@@ -188,7 +213,9 @@ describe('Lambda\'s 4 KB environment', () => {
     const long = twentySources.map((s, i) => ({ ...s, id: `${s.provider}-branch-office-number-${String(i + 1).padStart(3, '0')}` }));
     const build = () => createApp({ context: { callvault: { sources: long }, 'aws:cdk:bundling-stacks': [] }, nag: false });
     expect(build).toThrow(ConfigError);
-    expect(build).toThrow(/the environment of the CallVault\/WebhookApi\/IngestFunction function would be about \d{4,} bytes once deployed, and Lambda allows under 4096 \(largest: CALLVAULT_CONFIG \d+ B/);
+    expect(build).toThrow(
+      /the environment of the CallVault\/WebhookApi\/IngestFunction function would be about \d{4,} bytes once deployed, and Lambda allows under 4096 \(largest: CALLVAULT_CONFIG \d+ B/,
+    );
     expect(build).toThrow(/Shorten what it carries: card templates and CRM mappings \(CALLVAULT_CONFIG\), source ids/);
   });
 });
@@ -235,7 +262,9 @@ describe('a stack with an alarm email, raw expiry and two Hipcall sources', () =
     expect([...stack.webhookApi.tokenSecrets.keys()]).toEqual(['hipcall', 'hipcall-eu', 'postcall']);
     expect([...stack.insightCards.hipcallApiSecrets.keys()]).toEqual(['hipcall', 'hipcall-eu']);
     const outputs = Object.keys(template.toJSON().Outputs as object);
-    expect(outputs).toEqual(expect.arrayContaining(['WebhookUrlHipcallEu', 'WebhookTokenCommandHipcallEu', 'HipcallApiTokenCommandHipcallEu']));
+    expect(outputs).toEqual(
+      expect.arrayContaining(['WebhookUrlHipcallEu', 'WebhookTokenCommandHipcallEu', 'HipcallApiTokenCommandHipcallEu']),
+    );
     expect(outputs.filter((o) => o.startsWith('HipcallApiTokenSecretArn'))).toHaveLength(2);
   });
 

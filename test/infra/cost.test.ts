@@ -6,7 +6,14 @@ import { PRICES } from '#bin/cli/cost/prices.ts';
 import { readProfile } from '#bin/cli/cost/profile.ts';
 import { settingsOfStack, synthStack, type StackSettings } from '#bin/cli/cost/stack-settings.ts';
 
-const inputs: CostInputs = { callsPerMonth: 100_000, avgRecordingMb: 1, shareWithRecording: 0.7, monthsKept: 12, sources: 3, partSizeBytes: 8 * 1024 * 1024 };
+const inputs: CostInputs = {
+  callsPerMonth: 100_000,
+  avgRecordingMb: 1,
+  shareWithRecording: 0.7,
+  monthsKept: 12,
+  sources: 3,
+  partSizeBytes: 8 * 1024 * 1024,
+};
 
 describe('callvault cost on the synthesised stack', () => {
   let base: StackSettings;
@@ -17,7 +24,9 @@ describe('callvault cost on the synthesised stack', () => {
   it('charges more for the media worker when its memory is raised in the stack', async () => {
     const profile = await readProfile();
     const stack = synthStack();
-    const media = stack.node.findAll().find((c) => c instanceof CfnFunction && c.node.path.endsWith('MediaPipeline/Worker/Resource')) as CfnFunction;
+    const media = stack.node
+      .findAll()
+      .find((c) => c instanceof CfnFunction && c.node.path.endsWith('MediaPipeline/Worker/Resource')) as CfnFunction;
     media.memorySize = (media.memorySize ?? 256) * 4;
     const bigger = settingsOfStack(stack);
     expect(bigger.functions.media!.memoryMb).toBe(base.functions.media!.memoryMb * 4);

@@ -38,7 +38,11 @@ const alarms = () => Object.entries(resources).filter(([, r]) => r.Type === 'AWS
 const alarmOf = (c: IConstruct) => resources[idOf(c)]?.Properties ?? {};
 
 beforeAll(() => {
-  ({ stack, resources } = synth({ sources, throttle: { rateLimit: 30, burstLimit: 60 }, concurrency: { ingestReserved: 40, mediaMax: 3, insightMax: 7 } }));
+  ({ stack, resources } = synth({
+    sources,
+    throttle: { rateLimit: 30, burstLimit: 60 },
+    concurrency: { ingestReserved: 40, mediaMax: 3, insightMax: 7 },
+  }));
 });
 
 describe('alarms', () => {
@@ -149,16 +153,32 @@ describe('dashboard', () => {
     // The body is JSON joined around tokens (region, ARNs): put a placeholder in each and read it back.
     const [, parts] = (dashboards[0]![1].Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
     const text = parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
-    const widgets = (JSON.parse(text) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] }).widgets.map((w) => w.properties);
+    const widgets = (JSON.parse(text) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] }).widgets.map(
+      (w) => w.properties,
+    );
     const titled = (title: string) => widgets.filter((w) => w.title === title);
     for (const s of sources) {
       const [deliveries] = titled(`Deliveries: ${s.id}`);
       expect(deliveries?.metrics?.length, s.id).toBeGreaterThanOrEqual(7);
       // Every line of a source's graph reads that source's metric (or searches for it).
-      for (const line of deliveries!.metrics!) expect(JSON.stringify(line), s.id).toMatch(new RegExp(`"source","${s.id}"|source=\\\\"${s.id}\\\\"`));
+      for (const line of deliveries!.metrics!)
+        expect(JSON.stringify(line), s.id).toMatch(new RegExp(`"source","${s.id}"|source=\\\\"${s.id}\\\\"`));
       expect(titled(`Media and cards: ${s.id}`), s.id).toHaveLength(1);
     }
-    for (const title of ['API requests, 4xx, 5xx', 'API latency (ms)', 'Ingest duration (ms), throttles, errors', 'Deliveries by outcome: all sources', 'Queue depth (visible)', 'Oldest message age (s)', 'DLQ depth', 'Media outcomes', 'Media bytes stored', 'Hangup to stored (s)', 'Insight outcomes', 'call_init to card (ms)']) {
+    for (const title of [
+      'API requests, 4xx, 5xx',
+      'API latency (ms)',
+      'Ingest duration (ms), throttles, errors',
+      'Deliveries by outcome: all sources',
+      'Queue depth (visible)',
+      'Oldest message age (s)',
+      'DLQ depth',
+      'Media outcomes',
+      'Media bytes stored',
+      'Hangup to stored (s)',
+      'Insight outcomes',
+      'call_init to card (ms)',
+    ]) {
       expect(titled(title), title).toHaveLength(1);
     }
     for (const name of Object.values(METRIC)) expect(text, name).toContain(name);
@@ -179,7 +199,8 @@ describe('isolation', () => {
 
   it('caps the media and insight event sources at their configured MaximumConcurrency, and leaves the replay source to the reserved ingest', () => {
     const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
-    const capOf = (fn: IConstruct) => mappings.find((m) => JSON.stringify(m.Properties?.FunctionName) === JSON.stringify({ Ref: idOf(fn) }))?.Properties?.ScalingConfig;
+    const capOf = (fn: IConstruct) =>
+      mappings.find((m) => JSON.stringify(m.Properties?.FunctionName) === JSON.stringify({ Ref: idOf(fn) }))?.Properties?.ScalingConfig;
     expect(capOf(stack.mediaPipeline.worker)).toEqual({ MaximumConcurrency: 3 });
     expect(capOf(stack.insightCards.worker)).toEqual({ MaximumConcurrency: 7 });
     expect(capOf(stack.webhookApi.ingestFunction)).toBeUndefined();
@@ -189,7 +210,9 @@ describe('isolation', () => {
     const routeKeys = Object.values(resources)
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => r.Properties?.RouteKey as string);
-    const expected = ['{source}', ...sources.map((s) => s.id)].flatMap((seg) => ['POST', 'GET', 'HEAD'].map((m) => `${m} /webhooks/${seg}/{token}`));
+    const expected = ['{source}', ...sources.map((s) => s.id)].flatMap((seg) =>
+      ['POST', 'GET', 'HEAD'].map((m) => `${m} /webhooks/${seg}/{token}`),
+    );
     expect(routeKeys.sort()).toEqual(expected.sort());
   });
 
@@ -200,7 +223,10 @@ describe('isolation', () => {
       expect(settings[`${m} /webhooks/hipcall/{token}`]).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
       expect(settings[`${m} /webhooks/callhippo/{token}`]).toEqual({ ThrottlingRateLimit: 30, ThrottlingBurstLimit: 60 });
       expect(settings[`${m} /webhooks/postcall-eu/{token}`]).toEqual({ ThrottlingRateLimit: 30, ThrottlingBurstLimit: 60 });
-      expect(settings[`${m} /webhooks/{source}/{token}`]).toEqual({ ThrottlingRateLimit: UNKNOWN_SOURCE_THROTTLE.rateLimit, ThrottlingBurstLimit: UNKNOWN_SOURCE_THROTTLE.burstLimit });
+      expect(settings[`${m} /webhooks/{source}/{token}`]).toEqual({
+        ThrottlingRateLimit: UNKNOWN_SOURCE_THROTTLE.rateLimit,
+        ThrottlingBurstLimit: UNKNOWN_SOURCE_THROTTLE.burstLimit,
+      });
     }
     expect(Object.keys(settings)).toHaveLength(12);
     const routeIds = Object.entries(resources)
@@ -211,7 +237,10 @@ describe('isolation', () => {
   });
 
   it("stays far below CloudFormation's 500 resources with 20 sources, each with its own routes", () => {
-    const twenty = Array.from({ length: 20 }, (_, i) => ({ id: `source-${i}`, provider: (['hipcall', 'callhippo', 'postcall'] as const)[i % 3] }));
+    const twenty = Array.from({ length: 20 }, (_, i) => ({
+      id: `source-${i}`,
+      provider: (['hipcall', 'callhippo', 'postcall'] as const)[i % 3],
+    }));
     const big = synth({ sources: twenty });
     const count = Object.keys(big.resources).length;
     const routes = Object.values(big.resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
@@ -232,18 +261,29 @@ describe('the concurrency and throttle config', () => {
     expect(() => parseConfig({ concurrency: { ingestReserved: -1 } })).toThrow(/callvault\.concurrency\.ingestReserved/);
   });
 
-  it("gives a source its own throttle, else the global one, and refuses a misspelt key", () => {
-    const config = parseConfig({ throttle: { rateLimit: 7 }, sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3, burstLimit: 4 } }, { id: 'b', provider: 'postcall' }] });
+  it('gives a source its own throttle, else the global one, and refuses a misspelt key', () => {
+    const config = parseConfig({
+      throttle: { rateLimit: 7 },
+      sources: [
+        { id: 'a', provider: 'postcall', throttle: { rateLimit: 3, burstLimit: 4 } },
+        { id: 'b', provider: 'postcall' },
+      ],
+    });
     expect(config.sources.map((source) => throttleOf(config, source))).toEqual([
       { rateLimit: 3, burstLimit: 4 },
       { rateLimit: 7, burstLimit: 100 },
     ]);
-    expect(() => parseConfig({ sources: [{ id: 'a', provider: 'postcall', throttle: { rate: 3 } }] })).toThrow(/callvault\.sources\[0\]\.throttle/);
+    expect(() => parseConfig({ sources: [{ id: 'a', provider: 'postcall', throttle: { rate: 3 } }] })).toThrow(
+      /callvault\.sources\[0\]\.throttle/,
+    );
   });
 
   it('hands the functions the new keys only when they differ from the defaults', () => {
     const config = parseConfig({ concurrency: { mediaMax: 3 }, sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }] });
-    expect(withoutDefaults(config)).toEqual({ concurrency: { mediaMax: 3 }, sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }] });
+    expect(withoutDefaults(config)).toEqual({
+      concurrency: { mediaMax: 3 },
+      sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }],
+    });
     expect(withoutDefaults(parseConfig({ concurrency: { ingestReserved: 50 } }))).toEqual({});
   });
 });

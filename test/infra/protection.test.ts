@@ -37,7 +37,8 @@ function synth(callvault: Json) {
   const idOf = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const propsOf = (c: IConstruct): Json => resources[idOf(c)]?.Properties ?? {};
-  const nagFindings = () => [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) => pack.validateScope(app).violations.map((v) => v.ruleName));
+  const nagFindings = () =>
+    [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) => pack.validateScope(app).violations.map((v) => v.ruleName));
   return { stack, resources, idOf, ofType, propsOf, nagFindings };
 }
 
@@ -83,9 +84,16 @@ describe('a stack with every data protection option on', () => {
     expect(key.DeletionPolicy).toBe('Retain');
     expect(key.UpdateReplacePolicy).toBe('Retain');
     const aliases = s.ofType('AWS::KMS::Alias').map(([, r]) => r.Properties!);
-    expect(aliases).toEqual([expect.objectContaining({ AliasName: 'alias/callvault-data', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } })]);
+    expect(aliases).toEqual([
+      expect.objectContaining({ AliasName: 'alias/callvault-data', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }),
+    ]);
     // The alarm topic's own key is the only other one.
-    expect(s.ofType('AWS::KMS::Key').map(([id]) => id).sort()).toEqual([keyId, s.idOf(stack.monitoring.topicKey)].sort());
+    expect(
+      s
+        .ofType('AWS::KMS::Key')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([keyId, s.idOf(stack.monitoring.topicKey)].sort());
   });
 
   it('lets CloudWatch Logs use the key only for log groups of this account and region', () => {
@@ -102,19 +110,27 @@ describe('a stack with every data protection option on', () => {
   it('encrypts the archive bucket with SSE-KMS under the key, with a bucket key', () => {
     expect(s.propsOf(stack.storage.bucket).BucketEncryption).toEqual({
       ServerSideEncryptionConfiguration: [
-        { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } } },
+        {
+          BucketKeyEnabled: true,
+          ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+        },
       ],
     });
   });
 
   it('keeps the access log bucket on SSE-S3: S3 server access logging cannot write to an SSE-KMS bucket', () => {
-    const rule = (s.propsOf(stack.storage.accessLogsBucket).BucketEncryption as { ServerSideEncryptionConfiguration: Json[] }).ServerSideEncryptionConfiguration[0]!;
+    const rule = (s.propsOf(stack.storage.accessLogsBucket).BucketEncryption as { ServerSideEncryptionConfiguration: Json[] })
+      .ServerSideEncryptionConfiguration[0]!;
     expect(rule.ServerSideEncryptionByDefault).toEqual({ SSEAlgorithm: 'AES256' });
   });
 
   it('encrypts both tables with the key', () => {
     for (const table of [stack.storage.callsTable, stack.storage.contactsTable]) {
-      expect(s.propsOf(table).SSESpecification, table.node.id).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+      expect(s.propsOf(table).SSESpecification, table.node.id).toEqual({
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      });
     }
   });
 
@@ -159,10 +175,26 @@ describe('a stack with every data protection option on', () => {
       ].sort(),
     );
     expect(keyGrants(s.resources, roleOf(stack.mediaPipeline.worker), keyId)).toEqual(
-      [consume, 'kms:Decrypt dynamodb', 'kms:DescribeKey dynamodb', 'kms:Encrypt dynamodb', 'kms:GenerateDataKey dynamodb', 'kms:Decrypt s3', 'kms:GenerateDataKey s3', 'kms:Decrypt secretsmanager'].sort(),
+      [
+        consume,
+        'kms:Decrypt dynamodb',
+        'kms:DescribeKey dynamodb',
+        'kms:Encrypt dynamodb',
+        'kms:GenerateDataKey dynamodb',
+        'kms:Decrypt s3',
+        'kms:GenerateDataKey s3',
+        'kms:Decrypt secretsmanager',
+      ].sort(),
     );
     expect(keyGrants(s.resources, roleOf(stack.insightCards.worker), keyId)).toEqual(
-      [consume, 'kms:Decrypt dynamodb', 'kms:DescribeKey dynamodb', 'kms:Encrypt dynamodb', 'kms:GenerateDataKey dynamodb', 'kms:Decrypt secretsmanager'].sort(),
+      [
+        consume,
+        'kms:Decrypt dynamodb',
+        'kms:DescribeKey dynamodb',
+        'kms:Encrypt dynamodb',
+        'kms:GenerateDataKey dynamodb',
+        'kms:Decrypt secretsmanager',
+      ].sort(),
     );
   });
 
@@ -206,7 +238,10 @@ describe('GOVERNANCE mode and kms: true', () => {
     const s = synth({ protection: { kms: true, objectLock: { mode: 'GOVERNANCE', days: 30 } } });
     expect(s.ofType('AWS::KMS::Alias')).toEqual([]);
     expect(s.stack.storage.encryptionKey).toBeDefined();
-    expect(s.propsOf(s.stack.storage.bucket).ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 30 } } });
+    expect(s.propsOf(s.stack.storage.bucket).ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 30 } },
+    });
   });
 });
 
@@ -219,14 +254,17 @@ describe('a stack with the data protection options off (the default)', () => {
   it('creates no data key: only the alarm topic has one, and no role may use a key', () => {
     expect(s.stack.storage.encryptionKey).toBeUndefined();
     expect(s.ofType('AWS::KMS::Key').map(([id]) => id)).toEqual([s.idOf(s.stack.monitoring.topicKey)]);
-    for (const [id, policy] of s.ofType('AWS::IAM::Policy')) expect(JSON.stringify(policy.Properties?.PolicyDocument), id).not.toContain('kms:');
+    for (const [id, policy] of s.ofType('AWS::IAM::Policy'))
+      expect(JSON.stringify(policy.Properties?.PolicyDocument), id).not.toContain('kms:');
   });
 
   it('keeps AWS-managed encryption on the bucket, tables, queues, secrets and log groups', () => {
     expect(JSON.stringify(s.propsOf(s.stack.storage.bucket).BucketEncryption)).toContain('AES256');
-    for (const [id, table] of s.ofType('AWS::DynamoDB::Table')) expect(table.Properties?.SSESpecification, id).toEqual({ SSEEnabled: true });
+    for (const [id, table] of s.ofType('AWS::DynamoDB::Table'))
+      expect(table.Properties?.SSESpecification, id).toEqual({ SSEEnabled: true });
     for (const [id, queue] of s.ofType('AWS::SQS::Queue')) expect(queue.Properties?.SqsManagedSseEnabled, id).toBe(true);
-    for (const [id, r] of [...s.ofType('AWS::SecretsManager::Secret'), ...s.ofType('AWS::Logs::LogGroup')]) expect(r.Properties?.KmsKeyId, id).toBeUndefined();
+    for (const [id, r] of [...s.ofType('AWS::SecretsManager::Secret'), ...s.ofType('AWS::Logs::LogGroup')])
+      expect(r.Properties?.KmsKeyId, id).toBeUndefined();
   });
 
   it('stays clean under cdk-nag', () => {
@@ -267,7 +305,10 @@ describe('the protection config', () => {
 
   it('refuses a recording expiry that comes before the last storage-class move', () => {
     expect(fails({ recordingsExpireDays: 180 })).toContain('callvault.protection.recordingsExpireDays: must be more than 180');
-    expect(parseConfig({ protection: { recordingsExpireDays: 7 }, retention: { recordingsInfrequentAccessDays: 0, recordingsGlacierDays: 0 } }).protection.recordingsExpireDays).toBe(7);
+    expect(
+      parseConfig({ protection: { recordingsExpireDays: 7 }, retention: { recordingsInfrequentAccessDays: 0, recordingsGlacierDays: 0 } })
+        .protection.recordingsExpireDays,
+    ).toBe(7);
   });
 
   it('refuses an Object Lock longer than the recording expiry: S3 cannot delete a locked version', () => {
@@ -277,7 +318,9 @@ describe('the protection config', () => {
   });
 
   it('refuses an Object Lock longer than the raw expiry: raw/ is locked too', () => {
-    expect(fails({ objectLock: { mode: 'COMPLIANCE', days: 100 } }, { rawExpireDays: 30 })).toContain('callvault.protection.objectLock.days: must be at most retention.rawExpireDays (30)');
+    expect(fails({ objectLock: { mode: 'COMPLIANCE', days: 100 } }, { rawExpireDays: 30 })).toContain(
+      'callvault.protection.objectLock.days: must be at most retention.rawExpireDays (30)',
+    );
   });
 
   it('names the two lock modes when given another', () => {

@@ -42,7 +42,10 @@ describe('scheduled reconcile in the stack', () => {
     const bySource = Object.fromEntries(
       rules.map((r) => {
         const target = list(r.Properties.Targets as Json[])[0]!;
-        return [(JSON.parse(target.Input as string) as { reconcileSource: string }).reconcileSource, { rate: r.Properties.ScheduleExpression, retries: (target.RetryPolicy as Json)?.MaximumRetryAttempts }];
+        return [
+          (JSON.parse(target.Input as string) as { reconcileSource: string }).reconcileSource,
+          { rate: r.Properties.ScheduleExpression, retries: (target.RetryPolicy as Json)?.MaximumRetryAttempts },
+        ];
       }),
     );
     expect(bySource).toEqual({ hipcall: { rate: 'rate(30 minutes)', retries: 0 }, 'hipcall-tr': { rate: 'rate(1 hour)', retries: 0 } });
@@ -68,13 +71,25 @@ describe('scheduled reconcile in the stack', () => {
     expect(s3.resources).not.toMatch(/recordings|cdr|quarantine/);
     expect(grants).toContainEqual({ actions: ['sqs:SendMessage'], resources: expect.stringContaining(queueId) });
     const secrets = grants.find((g) => g.actions.includes('secretsmanager:GetSecretValue'))!;
-    for (const id of ['hipcall', 'hipcall-tr', 'hipcall-quiet']) expect(secrets.resources).toContain(idOf(on.stack.insightCards.hipcallApiSecrets.get(id)!));
+    for (const id of ['hipcall', 'hipcall-tr', 'hipcall-quiet'])
+      expect(secrets.resources).toContain(idOf(on.stack.insightCards.hipcallApiSecrets.get(id)!));
     const env = (on.template.toJSON().Resources[idOf(fn)].Properties.Environment as { Variables: Json }).Variables;
-    expect(Object.keys(env).sort()).toEqual(['ARCHIVE_BUCKET', 'CALLS_TABLE', 'CALLVAULT_CONFIG', 'HIPCALL_API_SECRETS', 'MEDIA_QUEUE_URL', 'NODE_OPTIONS']);
+    expect(Object.keys(env).sort()).toEqual([
+      'ARCHIVE_BUCKET',
+      'CALLS_TABLE',
+      'CALLVAULT_CONFIG',
+      'HIPCALL_API_SECRETS',
+      'MEDIA_QUEUE_URL',
+      'NODE_OPTIONS',
+    ]);
   });
 
   it('bundles the reconcile function like the others: Node.js 24 on arm64', () => {
-    on.template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Architectures: ['arm64'], Description: 'CallVault reconcile: fill the gaps Hipcall leaves from its calls list' });
+    on.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Description: 'CallVault reconcile: fill the gaps Hipcall leaves from its calls list',
+    });
   });
 
   it('passes cdk-nag', () => {

@@ -31,7 +31,8 @@ function readableSecrets(resources: Record<string, Resource>, roleId: string): s
   for (const r of Object.values(resources)) {
     if (r.Type !== 'AWS::IAM::Policy' || !list(r.Properties?.Roles as Json[]).some((ref) => ref.Ref === roleId)) continue;
     for (const st of list((r.Properties?.PolicyDocument as Json).Statement as Json[])) {
-      if (list(st.Action as string[]).includes('secretsmanager:GetSecretValue')) refs.push(...list(st.Resource as Json[]).map((res) => String(res.Ref)));
+      if (list(st.Action as string[]).includes('secretsmanager:GetSecretValue'))
+        refs.push(...list(st.Resource as Json[]).map((res) => String(res.Ref)));
     }
   }
   return refs.sort();
@@ -55,11 +56,18 @@ describe('a stack with one signing source among others', () => {
   it('creates a signing secret named {stack}/{source}/signing for the signing source only, with a generated placeholder', () => {
     expect([...stack.webhookApi.signingSecrets.keys()]).toEqual(['relay']);
     const secret = resources[idOf(stack.webhookApi.signingSecrets.get('relay')!)]!;
-    expect(secret.Properties).toMatchObject({ Name: signingSecretName(stack.stackName, 'relay'), GenerateSecretString: { GenerateStringKey: 'placeholder' } });
+    expect(secret.Properties).toMatchObject({
+      Name: signingSecretName(stack.stackName, 'relay'),
+      GenerateSecretString: { GenerateStringKey: 'placeholder' },
+    });
     expect(signingSecretName('CallVault', 'relay')).toBe('CallVault/relay/signing');
     // The placeholder carries no value a signer could use, and nothing in the template is a secret.
-    expect(JSON.parse((secret.Properties!.GenerateSecretString as { SecretStringTemplate: string }).SecretStringTemplate)).not.toHaveProperty('secret');
-    const names = Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret').map((r) => r.Properties?.Name);
+    expect(
+      JSON.parse((secret.Properties!.GenerateSecretString as { SecretStringTemplate: string }).SecretStringTemplate),
+    ).not.toHaveProperty('secret');
+    const names = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::SecretsManager::Secret')
+      .map((r) => r.Properties?.Name);
     expect(names.filter((n) => String(n).endsWith('/signing'))).toEqual(['CallVault/relay/signing']);
   });
 
@@ -80,13 +88,13 @@ describe('a stack with one signing source among others', () => {
     expect(webhookTokenSecretName('CallVault', 'relay')).toBe('CallVault/relay/webhook');
   });
 
-  it('tells the operator how to put the sender\'s secret', () => {
+  it("tells the operator how to put the sender's secret", () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(JSON.stringify(outputs.SigningSecretCommandRelay!.Value)).toContain('put-secret-value');
     expect(Object.keys(outputs).filter((o) => o.startsWith('SigningSecretCommand'))).toEqual(['SigningSecretCommandRelay']);
   });
 
-  it('stays clean under cdk-nag, the signing secret\'s manual rotation acknowledged with a reason', () => {
+  it("stays clean under cdk-nag, the signing secret's manual rotation acknowledged with a reason", () => {
     for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
       expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toEqual([]);
     }
@@ -95,22 +103,32 @@ describe('a stack with one signing source among others', () => {
 
 describe('a stack where no source signs', () => {
   it('creates no signing secret, no grant for one and no SIGNING_SECRETS', () => {
-    const s = synth([{ id: 'hipcall', provider: 'hipcall' }, { id: 'postcall', provider: 'postcall' }]);
+    const s = synth([
+      { id: 'hipcall', provider: 'hipcall' },
+      { id: 'postcall', provider: 'postcall' },
+    ]);
     expect(s.stack.webhookApi.signingSecrets.size).toBe(0);
-    expect(Object.values(s.resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret' && String(r.Properties?.Name).endsWith('/signing'))).toEqual([]);
+    expect(
+      Object.values(s.resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret' && String(r.Properties?.Name).endsWith('/signing')),
+    ).toEqual([]);
     expect(ingestEnv(s)).not.toHaveProperty(ENV.signingSecrets);
-    expect(readableSecrets(s.resources, idOf(s.stack.webhookApi.ingestFunction.executionRole))).toEqual([...s.stack.webhookApi.tokenSecrets.values()].map(idOf).sort());
+    expect(readableSecrets(s.resources, idOf(s.stack.webhookApi.ingestFunction.executionRole))).toEqual(
+      [...s.stack.webhookApi.tokenSecrets.values()].map(idOf).sort(),
+    );
   });
 });
 
-describe('Lambda\'s 4 KB environment with signing sources', () => {
+describe("Lambda's 4 KB environment with signing sources", () => {
   it('holds ten signing sources among twenty', () => {
     const sources = Array.from({ length: 20 }, (_, i) => {
       const provider = (['hipcall', 'callhippo', 'postcall'] as const)[i % 3]!;
       return { id: `${provider}-${i + 1}`, provider, ...(i % 2 === 0 ? { signature: 'standard-webhooks' } : {}) };
     });
     const s = synth(sources);
-    const estimate = estimateEnvironment(ingestEnv(s), { stackName: s.stack.stackName, resources: s.resources as Record<string, TemplateResource> });
+    const estimate = estimateEnvironment(ingestEnv(s), {
+      stackName: s.stack.stackName,
+      resources: s.resources as Record<string, TemplateResource>,
+    });
     expect(estimate.bytes).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
     expect(Object.keys(JSON.parse(ingestEnv(s)[ENV.signingSecrets] as string))).toHaveLength(10);
   });

@@ -48,9 +48,14 @@ describe('silence check in the stack', () => {
 
   it('alarms for the watched source only, to the alarm topic', () => {
     expect([...watched.stack.silenceAlarms!.keys()]).toEqual(['hipcall']);
-    const alarms = Object.values(watched.template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'SourceSilent' } })) as { Properties: Json }[];
+    const alarms = Object.values(
+      watched.template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'SourceSilent' } }),
+    ) as { Properties: Json }[];
     expect(alarms).toHaveLength(1);
-    expect(alarms[0]!.Properties).toMatchObject({ Dimensions: [{ Name: 'source', Value: 'hipcall' }], AlarmActions: [{ Ref: idOf(watched.stack.monitoring.alarmTopic) }] });
+    expect(alarms[0]!.Properties).toMatchObject({
+      Dimensions: [{ Name: 'source', Value: 'hipcall' }],
+      AlarmActions: [{ Ref: idOf(watched.stack.monitoring.alarmTopic) }],
+    });
   });
 
   it('passes cdk-nag with the GetMetricData wildcard acknowledged', () => {
@@ -63,6 +68,8 @@ describe('silence check in the stack', () => {
     const plain = synth([{ id: 'hipcall', provider: 'hipcall' }]);
     expect(plain.stack.silenceCheck).toBeUndefined();
     expect(Object.keys(plain.template.findResources('AWS::Events::Rule'))).toHaveLength(0);
-    expect(Object.keys(plain.template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'SourceSilent' } }))).toHaveLength(0);
+    expect(
+      Object.keys(plain.template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'SourceSilent' } })),
+    ).toHaveLength(0);
   });
 });

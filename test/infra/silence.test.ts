@@ -12,7 +12,11 @@ const config = parseConfig({
   sources: [
     { id: 'hipcall-eu', provider: 'hipcall', silence: { minutes: 60, days: 'Mon-Fri', hours: '08:00-18:00', timeZone: 'Europe/Istanbul' } },
     { id: 'callhippo', provider: 'callhippo' },
-    { id: 'night-desk', provider: 'postcall', silence: { minutes: 30, days: 'Mon,Wed,Sat', hours: '22:00-06:00', timeZone: 'America/New_York' } },
+    {
+      id: 'night-desk',
+      provider: 'postcall',
+      silence: { minutes: 30, days: 'Mon,Wed,Sat', hours: '22:00-06:00', timeZone: 'America/New_York' },
+    },
   ],
 });
 
@@ -27,12 +31,17 @@ beforeAll(() => {
   template = Template.fromStack(stack);
 });
 
-const silenceAlarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'SourceSilent' } })) as { Properties: Record<string, unknown> }[];
+const silenceAlarms = () =>
+  Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'SourceSilent' } })) as {
+    Properties: Record<string, unknown>;
+  }[];
 
 describe('silence alarms', () => {
   it('are one per source with silence config, and none for a source without', () => {
     expect([...alarms.keys()]).toEqual(['hipcall-eu', 'night-desk']);
-    const bySource = silenceAlarms().map((a) => (a.Properties.Dimensions as { Name: string; Value: string }[]).find((d) => d.Name === 'source')?.Value);
+    const bySource = silenceAlarms().map(
+      (a) => (a.Properties.Dimensions as { Name: string; Value: string }[]).find((d) => d.Name === 'source')?.Value,
+    );
     expect(bySource.sort()).toEqual(['hipcall-eu', 'night-desk']);
   });
 
@@ -59,7 +68,9 @@ describe('silence alarms', () => {
   it('say which source went quiet, over which hours, and the first command to run', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'SourceSilent',
-      AlarmDescription: Match.stringLikeRegexp('Source "night-desk" has delivered nothing for 30 minutes inside its working hours \\(Mon,Wed,Sat 22:00-06:00 America/New_York\\).*First: npx callvault'),
+      AlarmDescription: Match.stringLikeRegexp(
+        'Source "night-desk" has delivered nothing for 30 minutes inside its working hours \\(Mon,Wed,Sat 22:00-06:00 America/New_York\\).*First: npx callvault',
+      ),
     });
   });
 

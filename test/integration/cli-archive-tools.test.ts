@@ -31,7 +31,13 @@ let doc: DynamoDBDocumentClient;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  h = await startIngestHarness({ defaultCountry: 'GB', sources: [{ id: 'hipcall', provider: 'hipcall' }, { id: 'postcall', provider: 'postcall' }] });
+  h = await startIngestHarness({
+    defaultCountry: 'GB',
+    sources: [
+      { id: 'hipcall', provider: 'hipcall' },
+      { id: 'postcall', provider: 'postcall' },
+    ],
+  });
   restoreEndpoints = await useLocalEndpoints(h.emulators);
   s3 = new S3Client(localClientConfig(h.emulators.endpoints.s3));
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb)));
@@ -57,7 +63,15 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 function sigV4QuerySignature(url: URL, secret: string): string {
   const rfc3986 = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const params = [...url.searchParams].filter(([k]) => k !== 'X-Amz-Signature').sort(([a], [b]) => (a < b ? -1 : 1));
-  const canonical = ['GET', url.pathname, params.map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`).join('&'), `host:${url.host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const canonical = [
+    'GET',
+    url.pathname,
+    params.map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`).join('&'),
+    `host:${url.host}`,
+    '',
+    'host',
+    'UNSIGNED-PAYLOAD',
+  ].join('\n');
   const amzDate = url.searchParams.get('X-Amz-Date')!;
   const scope = url.searchParams.get('X-Amz-Credential')!.split('/').slice(1).join('/');
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
@@ -84,14 +98,19 @@ async function seedMedia(uuid: string, startedAt: string, media: MediaKind, byte
       Key: { callKey: `hipcall#${uuid}` },
       UpdateExpression: 'SET #m = :m',
       ExpressionAttributeNames: { '#m': media },
-      ExpressionAttributeValues: { ':m': { state: 'stored', s3Key: key, bytes: bytes.length, sha256: sha256(bytes), contentType: 'audio/mpeg', attempts: 1 } },
+      ExpressionAttributeValues: {
+        ':m': { state: 'stored', s3Key: key, bytes: bytes.length, sha256: sha256(bytes), contentType: 'audio/mpeg', attempts: 1 },
+      },
     }),
   );
   return key;
 }
 
 /** A CLI command in-process with --local --json: its exit code and parsed output. */
-async function run<T>(command: (argv: string[], out: (l: string) => void) => Promise<number>, ...args: string[]): Promise<{ code: number; json: T }> {
+async function run<T>(
+  command: (argv: string[], out: (l: string) => void) => Promise<number>,
+  ...args: string[]
+): Promise<{ code: number; json: T }> {
   const lines: string[] = [];
   const code = await command([...args, '--local', '--json'], (l) => void lines.push(l));
   return { code, json: JSON.parse(lines.join('\n')) as T };
@@ -103,9 +122,19 @@ describe('calls get', () => {
     const audio = Buffer.from('ID3 recording of get-1');
     await seedMedia('get-1', '2026-03-01T09:00:00Z', 'recording', audio);
 
-    const { code, json } = await run<{ call: Record<string, unknown>; media: { media: string; url: string; sha256: string }[] }>(callsCommand, 'get', 'hipcall', 'get-1');
+    const { code, json } = await run<{ call: Record<string, unknown>; media: { media: string; url: string; sha256: string }[] }>(
+      callsCommand,
+      'get',
+      'hipcall',
+      'get-1',
+    );
     expect(code).toBe(0);
-    expect(json.call).toMatchObject({ callKey: 'hipcall#get-1', direction: 'inbound', customerNumber: '+442045205757', recording: { state: 'stored' } });
+    expect(json.call).toMatchObject({
+      callKey: 'hipcall#get-1',
+      direction: 'inbound',
+      customerNumber: '+442045205757',
+      recording: { state: 'stored' },
+    });
     // The merge's bookkeeping is not part of the record a person reads.
     expect(json.call).not.toHaveProperty('fieldSources');
     expect(json.media).toHaveLength(1);
@@ -158,7 +187,11 @@ describe('calls download', () => {
 describe('calls export', () => {
   it('resumes an interrupted export, skipping what is verified and fetching again what was damaged', async () => {
     const seeded = new Map<string, Buffer>();
-    for (const [uuid, at] of [['ex-1', '2026-05-10T08:00:00Z'], ['ex-2', '2026-05-10T12:00:00Z'], ['ex-3', '2026-05-11T08:00:00Z']] as const) {
+    for (const [uuid, at] of [
+      ['ex-1', '2026-05-10T08:00:00Z'],
+      ['ex-2', '2026-05-10T12:00:00Z'],
+      ['ex-3', '2026-05-11T08:00:00Z'],
+    ] as const) {
       await seedCall(uuid, at);
       const bytes = Buffer.from(`audio of ${uuid} `.repeat(1000));
       seeded.set(await seedMedia(uuid, at, 'recording', bytes), bytes);
@@ -170,7 +203,9 @@ describe('calls export', () => {
     // Interrupted after the first file, as Ctrl-C would.
     const stop = new AbortController();
     const printed: string[] = [];
-    await expect(callsCommand(args, (l) => void printed.push(l), { signal: stop.signal, onFile: () => stop.abort() })).rejects.toThrow(/interrupted after 1 of 3 files/);
+    await expect(callsCommand(args, (l) => void printed.push(l), { signal: stop.signal, onFile: () => stop.abort() })).rejects.toThrow(
+      /interrupted after 1 of 3 files/,
+    );
     expect(printed).toEqual([]);
     const state = JSON.parse(await readFile(join(dir, EXPORT_STATE), 'utf8')) as { files: Record<string, unknown> };
     expect(Object.keys(state.files)).toHaveLength(1);
@@ -179,7 +214,10 @@ describe('calls export', () => {
     expect(await callsCommand(args, (l) => void lines.push(l))).toBe(0);
     const result = JSON.parse(lines.join('\n')) as ExportResult;
     expect(result).toMatchObject({ calls: 4, downloaded: 2, skipped: 1 });
-    const records = (await readFile(join(dir, 'calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { callKey: string });
+    const records = (await readFile(join(dir, 'calls.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { callKey: string });
     expect(records.map((r) => r.callKey).sort()).toEqual(['hipcall#ex-1', 'hipcall#ex-2', 'hipcall#ex-3', 'hipcall#ex-none']);
     // Every file on disk hashes to what the item recorded, read back independently of the export.
     expect(result.files.map((f) => f.path).sort()).toEqual([...seeded.keys()].sort());
@@ -199,7 +237,11 @@ describe('calls export', () => {
     const piped: string[] = [];
     const said: string[] = [];
     expect(await callsCommand(plain, (l) => void said.push(l), { progress: { write: (t) => piped.push(t), isTTY: false } })).toBe(0);
-    expect(piped).toEqual([expect.stringMatching(/^\[#+-*\] 1\/3 files .*\n$/), expect.stringMatching(/2\/3 files/), expect.stringMatching(/^\[#{24}\] 3\/3 files/)]);
+    expect(piped).toEqual([
+      expect.stringMatching(/^\[#+-*\] 1\/3 files .*\n$/),
+      expect.stringMatching(/2\/3 files/),
+      expect.stringMatching(/^\[#{24}\] 3\/3 files/),
+    ]);
     expect(said.join('\n')).toMatch(/Exported 4 call\(s\) .* 3 media file\(s\) \(0 downloaded, 3 already there\)/);
     const tty: string[] = [];
     expect(await callsCommand(plain, () => {}, { progress: { write: (t) => tty.push(t), isTTY: true } })).toBe(0);
@@ -210,14 +252,24 @@ describe('calls export', () => {
   it('refuses to mix two windows in one directory', async () => {
     const dir = await tempDir();
     expect((await run(callsCommand, 'export', '--since', '2026-06-01', '--until', '2026-06-01', '--out', dir)).code).toBe(0);
-    await expect(run(callsCommand, 'export', '--since', '2026-06-02', '--until', '2026-06-02', '--out', dir)).rejects.toThrow(/holds an export of 2026-06-01..2026-06-01/);
+    await expect(run(callsCommand, 'export', '--since', '2026-06-02', '--until', '2026-06-02', '--out', dir)).rejects.toThrow(
+      /holds an export of 2026-06-01..2026-06-01/,
+    );
   });
 });
 
 describe('replay --since --until', () => {
-  const replay = (...args: string[]) => run<ReplayReport>((argv, out) => replayCommand(argv, out, { config: h.config }), '--since', '2026-07-01', '--until', '2026-07-01', ...args);
+  const replay = (...args: string[]) =>
+    run<ReplayReport>(
+      (argv, out) => replayCommand(argv, out, { config: h.config }),
+      '--since',
+      '2026-07-01',
+      '--until',
+      '2026-07-01',
+      ...args,
+    );
 
-  it('re-applies archived deliveries through today\'s adapter: shows the per-call diff with --dry-run, applies it, then changes nothing', async () => {
+  it("re-applies archived deliveries through today's adapter: shows the per-call diff with --dry-run, applies it, then changes nothing", async () => {
     await seedCall('rp-1', '2026-07-01T10:00:00Z');
     await seedCall('rp-ok', '2026-07-01T11:00:00Z');
     const good = await h.item('hipcall#rp-1');
@@ -255,9 +307,18 @@ describe('replay --since --until', () => {
     const fixed = await h.item('hipcall#rp-1');
     expect(fixed!.version).toBeGreaterThan(readBefore.version);
     const calls = new CallsTable(doc, h.emulators.tables.calls);
-    await expect(doc.send(calls.upsertCommand({ ...readBefore, updatedAt: new Date().toISOString() }, readBefore, [], new Date().toISOString()))).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    await expect(
+      doc.send(calls.upsertCommand({ ...readBefore, updatedAt: new Date().toISOString() }, readBefore, [], new Date().toISOString())),
+    ).rejects.toBeInstanceOf(ConditionalCheckFailedException);
     expect(await h.item('hipcall#rp-1')).toEqual(fixed);
-    expect(fixed).toMatchObject({ direction: 'inbound', customerNumber: '+442045205757', durationSec: 45, events: good!.events, createdAt: good!.createdAt, recording: good!.recording });
+    expect(fixed).toMatchObject({
+      direction: 'inbound',
+      customerNumber: '+442045205757',
+      durationSec: 45,
+      events: good!.events,
+      createdAt: good!.createdAt,
+      recording: good!.recording,
+    });
 
     const second = await replay();
     expect(second.json.summary).toMatchObject({ changed: 0, created: 0, unchanged: 2 });
@@ -270,7 +331,12 @@ describe('replay --since --until', () => {
     await doc.send(new DeleteCommand({ TableName: h.emulators.tables.calls, Key: { callKey: 'hipcall#rp-lost' } }));
     const { json } = await replay('--source', 'hipcall');
     expect(json.calls.find((c) => c.callKey === 'hipcall#rp-lost')?.outcome).toBe('created');
-    expect(await h.item('hipcall#rp-lost')).toMatchObject({ direction: before!.direction, customerNumber: before!.customerNumber, events: before!.events, startedAt: before!.startedAt });
+    expect(await h.item('hipcall#rp-lost')).toMatchObject({
+      direction: before!.direction,
+      customerNumber: before!.customerNumber,
+      events: before!.events,
+      startedAt: before!.startedAt,
+    });
   });
 
   it('refuses a source that is not configured, and --dry-run without a window', async () => {

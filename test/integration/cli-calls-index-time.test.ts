@@ -40,7 +40,11 @@ async function calls(...args: string[]): Promise<{ code: number; callKeys: strin
 describe('calls --day and --customer', () => {
   it('find a post-call call, which has no startedAt, by its day and by its customer number', async () => {
     const before = new Date().toISOString();
-    const delivery = { ...(JSON.parse(fixture('postcall/post_call.json')) as Record<string, unknown>), callId: 'pc-indexed', callerDetails: { name: 'Jane', phoneNumber: '+44 20 4520 5757' } };
+    const delivery = {
+      ...(JSON.parse(fixture('postcall/post_call.json')) as Record<string, unknown>),
+      callId: 'pc-indexed',
+      callerDetails: { name: 'Jane', phoneNumber: '+44 20 4520 5757' },
+    };
     expect((await h.post('postcall', JSON.stringify(delivery))).json.status).toBe('stored');
     const after = new Date().toISOString();
 
@@ -59,7 +63,14 @@ describe('calls --day and --customer', () => {
 
   it('find a CallHippo call seen only through a status notification', async () => {
     const at = new Date(Date.now() - 60_000).toISOString();
-    const status = { ...(JSON.parse(fixture('callhippo/call_status.json')) as Record<string, unknown>), callSid: 'ch-status-only', callType: 'Outgoing', fromNumber: '+441234567890', toNumber: '+442079460123', dateTime: at };
+    const status = {
+      ...(JSON.parse(fixture('callhippo/call_status.json')) as Record<string, unknown>),
+      callSid: 'ch-status-only',
+      callType: 'Outgoing',
+      fromNumber: '+441234567890',
+      toNumber: '+442079460123',
+      dateTime: at,
+    };
     expect((await h.post('callhippo', JSON.stringify(status))).status).toBe(200);
     const item = await h.item('callhippo#ch-status-only');
     expect(item).toMatchObject({ customerNumber: '+442079460123', callAt: expect.any(String), day: expect.any(String) });
@@ -76,17 +87,18 @@ function requestLog(): { requests: string[]; instrument: (client: ReaderClient) 
     requests,
     instrument: (client) =>
       (client.middlewareStack as { add(mw: unknown, opts: { step: string; name: string }): void }).add(
-        (next: (args: { request: { headers: Record<string, string>; method: string; path: string } }) => Promise<unknown>) => (args: { request: { headers: Record<string, string>; method: string; path: string } }) => {
-          requests.push(args.request.headers['x-amz-target'] ?? `S3 ${args.request.method} ${args.request.path}`);
-          return next(args);
-        },
+        (next: (args: { request: { headers: Record<string, string>; method: string; path: string } }) => Promise<unknown>) =>
+          (args: { request: { headers: Record<string, string>; method: string; path: string } }) => {
+            requests.push(args.request.headers['x-amz-target'] ?? `S3 ${args.request.method} ${args.request.path}`);
+            return next(args);
+          },
         { step: 'finalizeRequest', name: 'countRequests' },
       ),
   };
 }
 
 describe('calls list --customer over a year', () => {
-  it('reads only the byCustomerNumber index: one Query for a year of one number\'s calls, no Scan and no item reads', async () => {
+  it("reads only the byCustomerNumber index: one Query for a year of one number's calls, no Scan and no item reads", async () => {
     const customer = '+442079460999';
     const uuids: string[] = [];
     for (let month = 1; month <= 12; month++) {
@@ -102,7 +114,11 @@ describe('calls list --customer over a year', () => {
 
     const log = requestLog();
     const lines: string[] = [];
-    const code = await callsCommand(['list', '--customer', customer, '--from', '2025-01-01', '--to', '2025-12-31', '--local', '--json', '--limit', '1000'], (l) => void lines.push(l), { instrument: log.instrument });
+    const code = await callsCommand(
+      ['list', '--customer', customer, '--from', '2025-01-01', '--to', '2025-12-31', '--local', '--json', '--limit', '1000'],
+      (l) => void lines.push(l),
+      { instrument: log.instrument },
+    );
     expect(code).toBe(0);
     expect((JSON.parse(lines.join('\n')) as { callKey: string }[]).map((i) => i.callKey)).toEqual(uuids.map((u) => `hipcall#${u}`));
     expect(log.requests).toEqual(['DynamoDB_20120810.Query']);

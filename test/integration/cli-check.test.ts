@@ -34,7 +34,12 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'callvault-check-'));
-  stack = await startLocalStack({ dataDir, config: parseConfig(rawConfig), signingSecret: SIGNING_SECRET, token: 'check-token-0123456789' });
+  stack = await startLocalStack({
+    dataDir,
+    config: parseConfig(rawConfig),
+    signingSecret: SIGNING_SECRET,
+    token: 'check-token-0123456789',
+  });
   // What `npm start` and `callvault check --local` share: the data dir, the config and the signing secret.
   env = { CALLVAULT_DATA_DIR: dataDir, CALLVAULT_CONFIG: JSON.stringify(rawConfig), CALLVAULT_LOCAL_SIGNING_SECRET: SIGNING_SECRET };
 });
@@ -57,7 +62,11 @@ describe('callvault check --local', () => {
     const now = new Date().toISOString();
     const hangup = JSON.parse(hipcallHangup('real-call-before-check')) as { data: Record<string, unknown> };
     Object.assign(hangup.data, { started_at: now, answered_at: now, ended_at: now, record_url: undefined });
-    const real = await fetch(stack.endpoints.sources.find((s) => s.id === 'hipcall')!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hangup) });
+    const real = await fetch(stack.endpoints.sources.find((s) => s.id === 'hipcall')!.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(hangup),
+    });
     expect(real.status).toBe(200);
 
     const { code, text } = await check('--json');
@@ -73,7 +82,12 @@ describe('callvault check --local', () => {
     const last = report.checks.find((c) => c.check === 'lastDelivery' && c.subject === 'hipcall')?.at ?? '';
     expect(last >= now).toBe(true);
     expect(report.checks.find((c) => c.check === 'lastDelivery' && c.subject === 'callhippo')?.at).toBeUndefined();
-    expect(report.checks.filter((c) => c.check === 'hipcallToken').map((c) => c.subject).sort()).toEqual(['hipcall', 'signed']);
+    expect(
+      report.checks
+        .filter((c) => c.check === 'hipcallToken')
+        .map((c) => c.subject)
+        .sort(),
+    ).toEqual(['hipcall', 'signed']);
     expect(report.checks.find((c) => c.check === 'alarms')?.detail).toBe('no alarms locally');
 
     // Nothing synthetic is left: no item, no raw/ or cdr/ object.
@@ -81,7 +95,8 @@ describe('callvault check --local', () => {
     const doc = documentClient({ local: e });
     const s3 = new S3Client({ endpoint: e.s3, region: e.region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
     try {
-      for (const callKey of callKeys) expect((await doc.send(new GetCommand({ TableName: e.tables.calls, Key: { callKey } }))).Item).toBeUndefined();
+      for (const callKey of callKeys)
+        expect((await doc.send(new GetCommand({ TableName: e.tables.calls, Key: { callKey } }))).Item).toBeUndefined();
       const { Items = [] } = await doc.send(new ScanCommand({ TableName: e.tables.calls, ProjectionExpression: 'callKey' }));
       expect(Items.map((i) => i.callKey)).toEqual(['hipcall#real-call-before-check']);
       const keys: string[] = [];

@@ -30,7 +30,16 @@ let items: CallRecord[] = [];
 /** A Hipcall call_hangup of an inbound call nobody answered. */
 function missedInbound(uuid: string, caller: string, startedAt: string): string {
   const body = JSON.parse(hipcallHangup(uuid)) as { data: Record<string, unknown> };
-  Object.assign(body.data, { caller_number: caller, started_at: startedAt, answered_at: null, ended_at: startedAt, call_duration: 0, record_url: null, missing_call: true, call_flow: [] });
+  Object.assign(body.data, {
+    caller_number: caller,
+    started_at: startedAt,
+    answered_at: null,
+    ended_at: startedAt,
+    call_duration: 0,
+    record_url: null,
+    missing_call: true,
+    call_flow: [],
+  });
   return JSON.stringify(body);
 }
 
@@ -52,11 +61,29 @@ beforeAll(async () => {
   const store = new MediaStore(s3, h.emulators.bucket);
   for (const item of items) {
     // What the media worker records once it has stored this call's recording.
-    const record: CallRecord = item.callKey === 'hipcall#call_abc123' ? { ...item, recording: { state: 'stored', s3Key: 'recordings/hipcall/2026/04/02/call_abc123.mp3', bytes: 1234, sha256: 'ab'.repeat(32), contentType: 'audio/mpeg' } } : item;
+    const record: CallRecord =
+      item.callKey === 'hipcall#call_abc123'
+        ? {
+            ...item,
+            recording: {
+              state: 'stored',
+              s3Key: 'recordings/hipcall/2026/04/02/call_abc123.mp3',
+              bytes: 1234,
+              sha256: 'ab'.repeat(32),
+              contentType: 'audio/mpeg',
+            },
+          }
+        : item;
     await store.putCallRecord(S3_KEYS.cdr(record.provider, record.callAt ?? record.startedAt!, record.callId), record);
   }
   // An object from before the flat schema: a pretty-printed record. It must be left out, and said so.
-  await s3.send(new PutObjectCommand({ Bucket: h.emulators.bucket, Key: 'cdr/hipcall/2026/04/02/old-format.json', Body: JSON.stringify({ callId: 'old-format', provider: 'hipcall' }, null, 2) }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: h.emulators.bucket,
+      Key: 'cdr/hipcall/2026/04/02/old-format.json',
+      Body: JSON.stringify({ callId: 'old-format', provider: 'hipcall' }, null, 2),
+    }),
+  );
   restoreEndpoints = await useLocalEndpoints(h.emulators);
 }, 60_000);
 
@@ -70,13 +97,21 @@ afterAll(async () => {
 async function query(sql: string): Promise<{ code: number; rows: Record<string, unknown>[]; errors: string[] }> {
   const lines: string[] = [];
   const errors: string[] = [];
-  const code = await queryCommand([sql, '--local', '--json'], (l) => void lines.push(l), (l) => void errors.push(l));
+  const code = await queryCommand(
+    [sql, '--local', '--json'],
+    (l) => void lines.push(l),
+    (l) => void errors.push(l),
+  );
   return { code, rows: JSON.parse(lines.join('\n')) as Record<string, unknown>[], errors };
 }
 
 const example = (name: string): string => CDR_EXAMPLE_QUERIES.find((q) => q.name === name)!.sql;
 /** `YYYY/MM/DD` of an item's callAt: the partition its cdr/ object is under. */
-const dayOf = (callKey: string): string => items.find((i) => i.callKey === callKey)!.callAt!.slice(0, 10).replace(/-/g, '/');
+const dayOf = (callKey: string): string =>
+  items
+    .find((i) => i.callKey === callKey)!
+    .callAt!.slice(0, 10)
+    .replace(/-/g, '/');
 
 describe('callvault query --local', () => {
   it('answers "calls per day per direction" from the seeded archive, SMS left out', async () => {
@@ -84,15 +119,19 @@ describe('callvault query --local', () => {
     expect(code).toBe(0);
     const calls = items.filter((i) => i.kind === 'call');
     // The fixed-date calls, as the seed payloads date them.
-    expect(rows).toEqual(expect.arrayContaining([
-      { day: '2020/05/12', direction: 'outbound', calls: 1 },
-      { day: '2024/11/17', direction: 'outbound', calls: 1 },
-      { day: '2026/04/02', direction: 'inbound', calls: 1 },
-      { day: '2026/04/03', direction: 'inbound', calls: 3 },
-    ]));
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { day: '2020/05/12', direction: 'outbound', calls: 1 },
+        { day: '2024/11/17', direction: 'outbound', calls: 1 },
+        { day: '2026/04/02', direction: 'inbound', calls: 1 },
+        { day: '2026/04/03', direction: 'inbound', calls: 3 },
+      ]),
+    );
     // Every call is counted once (the SMS is not), and rows come in day, direction order.
     expect(rows.reduce((n, r) => n + (r.calls as number), 0)).toBe(calls.length);
-    expect(rows.map((r) => `${r.day as string} ${r.direction as string}`)).toEqual(rows.map((r) => `${r.day as string} ${r.direction as string}`).sort());
+    expect(rows.map((r) => `${r.day as string} ${r.direction as string}`)).toEqual(
+      rows.map((r) => `${r.day as string} ${r.direction as string}`).sort(),
+    );
     expect(rows.some((r) => r.day === dayOf('postcall#693bff62619c51fac21acf50'))).toBe(true);
   });
 
@@ -111,16 +150,27 @@ describe('callvault query --local', () => {
     expect(rows).toEqual(
       [
         { provider: 'callhippo', day: '2020/05/12', call_id: 'CA5fcabcd366fac3fe8c00c111f135e123', recording_state: 'queued' },
-        { provider: 'postcall', day: dayOf('postcall#693bff62619c51fac21acf50'), call_id: '693bff62619c51fac21acf50', recording_state: 'queued' },
+        {
+          provider: 'postcall',
+          day: dayOf('postcall#693bff62619c51fac21acf50'),
+          call_id: '693bff62619c51fac21acf50',
+          recording_state: 'queued',
+        },
       ].sort((a, b) => `${a.day} ${a.provider}`.localeCompare(`${b.day} ${b.provider}`)),
     );
   });
 
-  it('exposes the schema\'s columns, provider and day taken from the object key', async () => {
+  it("exposes the schema's columns, provider and day taken from the object key", async () => {
     const { rows } = await query('DESCRIBE calls');
-    expect(rows.map((r) => [r.column_name, r.column_type])).toEqual([...CDR_COLUMNS, ...CDR_PARTITIONS].map((c) => [c.name, { string: 'VARCHAR', bigint: 'BIGINT', boolean: 'BOOLEAN' }[c.type]]));
-    const { rows: one } = await query("SELECT provider, day, call_id, duration_sec, recording_stored, recording_bytes FROM calls WHERE call_id = 'call_abc123'");
-    expect(one).toEqual([{ provider: 'hipcall', day: '2026/04/02', call_id: 'call_abc123', duration_sec: 45, recording_stored: true, recording_bytes: 1234 }]);
+    expect(rows.map((r) => [r.column_name, r.column_type])).toEqual(
+      [...CDR_COLUMNS, ...CDR_PARTITIONS].map((c) => [c.name, { string: 'VARCHAR', bigint: 'BIGINT', boolean: 'BOOLEAN' }[c.type]]),
+    );
+    const { rows: one } = await query(
+      "SELECT provider, day, call_id, duration_sec, recording_stored, recording_bytes FROM calls WHERE call_id = 'call_abc123'",
+    );
+    expect(one).toEqual([
+      { provider: 'hipcall', day: '2026/04/02', call_id: 'call_abc123', duration_sec: 45, recording_stored: true, recording_bytes: 1234 },
+    ]);
   });
 
   it('leaves out a cdr/ object written before the flat schema, and says so on stderr (not in the JSON)', async () => {
@@ -130,15 +180,33 @@ describe('callvault query --local', () => {
   });
 
   it('refuses SQL DuckDB cannot run with a CliError naming the table', async () => {
-    await expect(queryCommand(['SELECT nope FROM calls', '--local', '--json'], () => {}, () => {})).rejects.toThrow(CliError);
-    await expect(queryCommand(['SELECT nope FROM calls', '--local'], () => {}, () => {})).rejects.toThrow(/table is "calls"/);
+    await expect(
+      queryCommand(
+        ['SELECT nope FROM calls', '--local', '--json'],
+        () => {},
+        () => {},
+      ),
+    ).rejects.toThrow(CliError);
+    await expect(
+      queryCommand(
+        ['SELECT nope FROM calls', '--local'],
+        () => {},
+        () => {},
+      ),
+    ).rejects.toThrow(/table is "calls"/);
   });
 
   it('without --local runs nothing and says how to run the same SQL in Athena, quoted for the shell', async () => {
-    const refused = queryCommand(["SELECT count(*) FROM calls WHERE day = '2026/04/02'"], () => {}, () => {});
+    const refused = queryCommand(
+      ["SELECT count(*) FROM calls WHERE day = '2026/04/02'"],
+      () => {},
+      () => {},
+    );
     await expect(refused).rejects.toThrow(CliError);
     const message = await refused.catch((err: Error) => err.message);
-    expect(message).toContain(`aws athena start-query-execution --work-group callvault --query-execution-context Database=callvault --query-string 'SELECT count(*) FROM calls WHERE day = '\\''2026/04/02'\\'''`);
+    expect(message).toContain(
+      `aws athena start-query-execution --work-group callvault --query-execution-context Database=callvault --query-string 'SELECT count(*) FROM calls WHERE day = '\\''2026/04/02'\\'''`,
+    );
   });
 
   it('is registered as "callvault query" and prints JSON rows through the CLI entry point', async () => {
@@ -146,7 +214,9 @@ describe('callvault query --local', () => {
     const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
     const error = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      expect(await main(['query', "SELECT call_id FROM calls WHERE customer_number = '+442079460123' ORDER BY call_id", '--local', '--json'])).toBe(0);
+      expect(
+        await main(['query', "SELECT call_id FROM calls WHERE customer_number = '+442079460123' ORDER BY call_id", '--local', '--json']),
+      ).toBe(0);
     } finally {
       log.mockRestore();
       error.mockRestore();

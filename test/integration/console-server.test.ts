@@ -69,17 +69,27 @@ describe('console server over the emulators', () => {
       }),
       call('someone-else', '2026-03-02T09:30:00.000Z', { customerNumber: OTHER, fromNumber: OTHER }),
       {
-        ...call('pc-1', '2026-03-02T11:00:00.000Z', { provider: 'postcall', source: 'postcall', callKey: 'postcall#pc-1', startedAt: undefined }),
+        ...call('pc-1', '2026-03-02T11:00:00.000Z', {
+          provider: 'postcall',
+          source: 'postcall',
+          callKey: 'postcall#pc-1',
+          startedAt: undefined,
+        }),
         transcript: { state: 'stored', s3Key: transcriptKey, contentType: 'application/json' },
         analysis: { summary: '<script>alert("owned")</script> wants a demo', score: 85 },
       },
     ];
-    for (const Item of items) await doc.send(new PutCommand({ TableName: em.tables.calls, Item: JSON.parse(JSON.stringify(Item)) as Record<string, unknown> }));
-    const put = (Key: string, Body: Buffer | string, ContentType = 'application/json') => s3.send(new PutObjectCommand({ Bucket: em.bucket, Key, Body, ContentType }));
+    for (const Item of items)
+      await doc.send(new PutCommand({ TableName: em.tables.calls, Item: JSON.parse(JSON.stringify(Item)) as Record<string, unknown> }));
+    const put = (Key: string, Body: Buffer | string, ContentType = 'application/json') =>
+      s3.send(new PutObjectCommand({ Bucket: em.bucket, Key, Body, ContentType }));
     await put(recordingKey, AUDIO, 'audio/wav');
     await put(transcriptKey, JSON.stringify({ turns: [{ speaker: 'caller', start: 1.5, text: 'I would like a <b>demo</b>.' }] }));
     await put(S3_KEYS.raw('hipcall', '2026-03-02T10:00:00.000Z', 'newest', '2026-03-02T10:00:00.100Z', 'call_init-0123456789abcdef'), '{}');
-    await put(S3_KEYS.raw('hipcall', '2026-03-03T08:00:00.000Z', 'newest', '2026-03-03T08:00:00.000Z', 'call_hangup-fedcba9876543210'), '{}');
+    await put(
+      S3_KEYS.raw('hipcall', '2026-03-03T08:00:00.000Z', 'newest', '2026-03-03T08:00:00.000Z', 'call_hangup-fedcba9876543210'),
+      '{}',
+    );
 
     // Every DynamoDB command the console sends, by name.
     const countCommands = (client: ReaderClient) => {
@@ -93,13 +103,31 @@ describe('console server over the emulators', () => {
       );
     };
     const cards = [
-      { callId: 'newest', card: [{ type: 'title', text: 'CallVault' }, { type: 'shortText', label: 'Name', text: 'Jane Smith', link: 'https://crm.example.com/jane' }], receivedAt: '2026-03-02T10:00:01.000Z' },
-      { callId: 'middle', card: [{ type: 'shortText', label: 'Name', text: '<img src=x onerror=alert(1)>' }], receivedAt: '2026-03-01T09:00:01.000Z' },
+      {
+        callId: 'newest',
+        card: [
+          { type: 'title', text: 'CallVault' },
+          { type: 'shortText', label: 'Name', text: 'Jane Smith', link: 'https://crm.example.com/jane' },
+        ],
+        receivedAt: '2026-03-02T10:00:01.000Z',
+      },
+      {
+        callId: 'middle',
+        card: [{ type: 'shortText', label: 'Name', text: '<img src=x onerror=alert(1)>' }],
+        receivedAt: '2026-03-01T09:00:01.000Z',
+      },
     ];
-    hipcall = createServer((req, res) => res.writeHead(req.url === '/api/v3/_cards' ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(cards)));
+    hipcall = createServer((req, res) =>
+      res.writeHead(req.url === '/api/v3/_cards' ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(cards)),
+    );
     await new Promise<void>((ok) => hipcall.listen(0, '127.0.0.1', ok));
     const hipcallMock = `http://127.0.0.1:${(hipcall.address() as AddressInfo).port}/api/v3`;
-    const archive = new ArchiveReader({ table: em.tables.calls, bucket: em.bucket, local: { ...em.endpoints, region: em.region }, instrument: countCommands });
+    const archive = new ArchiveReader({
+      table: em.tables.calls,
+      bucket: em.bucket,
+      local: { ...em.endpoints, region: em.region },
+      instrument: countCommands,
+    });
     const reader = new ConsoleArchive(archive, { hipcallMock, now: () => new Date('2026-03-03T12:00:00Z') });
     server = await startConsoleServer({ reader, sources: ['hipcall', 'postcall'], defaultCountry: 'GB', log: () => {} });
   });
@@ -199,11 +227,15 @@ describe('console server over the emulators', () => {
 
   it('refuses a request addressed by another host name: a rebound DNS name must not reach the archive', async () => {
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(new URL('/?number=%2B442045205757', server.url), { headers: { host: `attacker.example:${server.port}` } }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = request(
+        new URL('/?number=%2B442045205757', server.url),
+        { headers: { host: `attacker.example:${server.port}` } },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on('error', reject).end();
     });
     expect(status).toBe(421);

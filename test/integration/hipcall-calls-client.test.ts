@@ -33,7 +33,14 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 const calls = (n: number) => Array.from({ length: n }, (_, i) => ({ uuid: `c${i}` }));
 
 function client(sleeps: number[] = [], over: Partial<ConstructorParameters<typeof HipcallCallsClient>[0]> = {}) {
-  return new HipcallCallsClient({ baseUrlFor: () => base, tokenFor: async () => 'tok', sleep: async (ms) => void sleeps.push(ms), baseDelayMs: 1000, maxAttempts: 4, ...over });
+  return new HipcallCallsClient({
+    baseUrlFor: () => base,
+    tokenFor: async () => 'tok',
+    sleep: async (ms) => void sleeps.push(ms),
+    baseDelayMs: 1000,
+    maxAttempts: 4,
+    ...over,
+  });
 }
 async function all(c: HipcallCallsClient): Promise<unknown[]> {
   const out: unknown[] = [];
@@ -65,7 +72,8 @@ describe('HipcallCallsClient', () => {
 
   it('waits as long as Retry-After says after a 429, then goes on', async () => {
     let n = 0;
-    route = (_req, res) => (n++ === 0 ? json(res, 429, { message: 'Too Many Attempts.' }, { 'retry-after': '3' }) : json(res, 200, { data: calls(2) }));
+    route = (_req, res) =>
+      n++ === 0 ? json(res, 429, { message: 'Too Many Attempts.' }, { 'retry-after': '3' }) : json(res, 200, { data: calls(2) });
     const sleeps: number[] = [];
     expect(await all(client(sleeps))).toHaveLength(2);
     expect(sleeps).toEqual([3000]);
@@ -90,7 +98,10 @@ describe('HipcallCallsClient', () => {
   });
 
   it('answers undefined for a call Hipcall does not know, and the call under data for one it does', async () => {
-    route = (_req, res, url) => (url.pathname.endsWith('/known') ? json(res, 200, { data: { uuid: 'known', record_url: 'https://f/x.mp3' } }) : json(res, 404, { message: 'Not found.' }));
+    route = (_req, res, url) =>
+      url.pathname.endsWith('/known')
+        ? json(res, 200, { data: { uuid: 'known', record_url: 'https://f/x.mp3' } })
+        : json(res, 404, { message: 'Not found.' });
     const c = client();
     expect(await c.get('hipcall', 'gone')).toBeUndefined();
     expect(await c.get('hipcall', 'known')).toEqual({ uuid: 'known', record_url: 'https://f/x.mp3' });

@@ -44,7 +44,12 @@ async function post(name: string, source: string, body: string | Buffer): Promis
 }
 
 /** Post, expect 200 stored, and return the item. */
-async function stored(name: string, source: 'postcall' | 'hipcall', callId: string, body: string | Buffer): Promise<Record<string, unknown>> {
+async function stored(
+  name: string,
+  source: 'postcall' | 'hipcall',
+  callId: string,
+  body: string | Buffer,
+): Promise<Record<string, unknown>> {
   const answer = await post(name, source, body);
   expect(answer, name).toMatchObject({ status: 200, json: { status: 'stored', callIds: [callId] } });
   const item = await h.item(`${source}#${callId}`);
@@ -53,7 +58,11 @@ async function stored(name: string, source: 'postcall' | 'hipcall', callId: stri
 }
 
 /** Post, expect a 4xx with a message, and return the quarantine document of exactly this body. */
-async function refused(name: string, source: 'postcall' | 'hipcall', body: string | Buffer): Promise<{ answer: Answer; quarantined: Record<string, unknown> }> {
+async function refused(
+  name: string,
+  source: 'postcall' | 'hipcall',
+  body: string | Buffer,
+): Promise<{ answer: Answer; quarantined: Record<string, unknown> }> {
   const answer = await post(name, source, body);
   expect(answer.status, name).toBeGreaterThanOrEqual(400);
   expect(answer.status, name).toBeLessThan(500);
@@ -72,14 +81,19 @@ beforeAll(async () => {
     ],
   });
   const env = { ...h.emulators.env, [ENV.config]: JSON.stringify(h.config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
-  handler = createIngestHandler(ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest'), tokens: new StaticTokens(TOKEN) }));
+  handler = createIngestHandler(
+    ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest'), tokens: new StaticTokens(TOKEN) }),
+  );
 });
 
 afterAll(async () => h?.close());
 
 describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', () => {
   it('keeps nanosecond integers beyond 2^53 as their exact digits, and the delivery verbatim in raw/', async () => {
-    const body = withRaw(postCall('pc-nanos', { callAnalysis: { startedNs: '@@a@@', endedNs: '@@b@@', score: 85 } }), { a: '1737367200123456789', b: '-1737367245987654321' });
+    const body = withRaw(postCall('pc-nanos', { callAnalysis: { startedNs: '@@a@@', endedNs: '@@b@@', score: 85 } }), {
+      a: '1737367200123456789',
+      b: '-1737367245987654321',
+    });
     const item = await stored('nanoseconds', 'postcall', 'pc-nanos', body);
     expect(item.analysis).toEqual({ startedNs: '1737367200123456789', endedNs: '-1737367245987654321', score: 85 });
     const raw = (await h.objects('raw/postcall/')).filter((k) => k.includes('/pc-nanos/'));
@@ -97,11 +111,14 @@ describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', ()
   });
 
   it('makes lone surrogates well-formed so the item can be written', async () => {
-    const body = withRaw(postCall('pc-surrogates', { callAnalysis: { summary: '@@s@@', mood: '@@m@@' }, callerDetails: { name: '@@n@@' } }), {
-      s: '"before \\ud800 after"',
-      m: '"\\udfff"',
-      n: '"Jo\\ud83d"',
-    });
+    const body = withRaw(
+      postCall('pc-surrogates', { callAnalysis: { summary: '@@s@@', mood: '@@m@@' }, callerDetails: { name: '@@n@@' } }),
+      {
+        s: '"before \\ud800 after"',
+        m: '"\\udfff"',
+        n: '"Jo\\ud83d"',
+      },
+    );
     const item = await stored('lone surrogates', 'postcall', 'pc-surrogates', body);
     const analysis = item.analysis as Record<string, string>;
     expect(analysis.summary).toBe('before \uFFFD after');
@@ -110,10 +127,19 @@ describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', ()
   });
 
   it('moves a 450 KB callAnalysis to S3, the item keeping a pointer to byte-identical JSON', async () => {
-    const analysis = { summary: 'long call', transcript: Array.from({ length: 9000 }, (_, i) => `turn ${i}: ${'word '.repeat(9)}`), score: 85 };
+    const analysis = {
+      summary: 'long call',
+      transcript: Array.from({ length: 9000 }, (_, i) => `turn ${i}: ${'word '.repeat(9)}`),
+      score: 85,
+    };
     const text = JSON.stringify(analysis);
     expect(Buffer.byteLength(text)).toBeGreaterThan(450 * 1024);
-    const item = await stored('450 KB analysis', 'postcall', 'pc-oversized', JSON.stringify(postCall('pc-oversized', { callAnalysis: analysis })));
+    const item = await stored(
+      '450 KB analysis',
+      'postcall',
+      'pc-oversized',
+      JSON.stringify(postCall('pc-oversized', { callAnalysis: analysis })),
+    );
     const pointer = item.analysis as ExtrasPointer;
     expect(pointer).toMatchObject({ oversized: true, bytes: Buffer.byteLength(text), sha256: sha256(text) });
     expect(pointer.s3Key).toMatch(/^extras\/postcall\/.+\/pc-oversized\/analysis-[0-9a-f]{16}\.json$/);
@@ -126,7 +152,12 @@ describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', ()
 
   it('keeps a 3,000-character post-call "number" as customerNumberAsSent, not as an index key', async () => {
     const bogus = `+44${'7'.repeat(2997)}`;
-    const item = await stored('3,000-character customer number', 'postcall', 'pc-long-number', JSON.stringify(postCall('pc-long-number', { callerDetails: { name: 'X', phoneNumber: bogus } })));
+    const item = await stored(
+      '3,000-character customer number',
+      'postcall',
+      'pc-long-number',
+      JSON.stringify(postCall('pc-long-number', { callerDetails: { name: 'X', phoneNumber: bogus } })),
+    );
     expect(item).not.toHaveProperty('customerNumber');
     expect(typeof item.customerNumberAsSent).toBe('string');
     expect(bogus.startsWith(item.customerNumberAsSent as string)).toBe(true);
@@ -139,7 +170,15 @@ describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', ()
     const bogus = '9'.repeat(3000);
     const body = JSON.stringify({
       event: 'call_hangup',
-      data: { uuid: 'hc-long-number', direction: 'inbound', caller_number: bogus, callee_number: '+441234567890', started_at: '2026-04-02T10:00:00Z', ended_at: '2026-04-02T10:00:45Z', call_duration: 45 },
+      data: {
+        uuid: 'hc-long-number',
+        direction: 'inbound',
+        caller_number: bogus,
+        callee_number: '+441234567890',
+        started_at: '2026-04-02T10:00:00Z',
+        ended_at: '2026-04-02T10:00:45Z',
+        call_duration: 45,
+      },
     });
     const item = await stored('3,000-character caller number', 'hipcall', 'hc-long-number', body);
     expect(item).not.toHaveProperty('customerNumber');
@@ -150,7 +189,12 @@ describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', ()
 
   it('reads a body that starts with a UTF-8 byte order mark', async () => {
     const json = JSON.stringify(postCall('pc-bom', { callerDetails: { name: 'Jane', phoneNumber: '+44 20 4520 5757' } }));
-    const item = await stored('UTF-8 BOM', 'postcall', 'pc-bom', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json, 'utf8')]));
+    const item = await stored(
+      'UTF-8 BOM',
+      'postcall',
+      'pc-bom',
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json, 'utf8')]),
+    );
     expect(item).toMatchObject({ customerNumber: '+442045205757', status: 'completed' });
   });
 
@@ -158,7 +202,15 @@ describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', ()
     const before = new Date().toISOString();
     const body = JSON.stringify({
       event: 'call_hangup',
-      data: { uuid: 'hc-bad-times', direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', started_at: '1970-01-01T00:00:00Z', ended_at: '9999-12-31T23:59:59Z', call_duration: 45 },
+      data: {
+        uuid: 'hc-bad-times',
+        direction: 'inbound',
+        caller_number: '+442045205757',
+        callee_number: '+441234567890',
+        started_at: '1970-01-01T00:00:00Z',
+        ended_at: '9999-12-31T23:59:59Z',
+        call_duration: 45,
+      },
     });
     const item = await stored('1970 and 9999', 'hipcall', 'hc-bad-times', body);
     expect(item).not.toHaveProperty('startedAt');
@@ -170,7 +222,14 @@ describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', ()
   });
 
   it('leaves a rejected media map, with the reason, for an ftp:// link and a relative path', async () => {
-    const item = await stored('ftp and relative links', 'postcall', 'pc-bad-links', JSON.stringify(postCall('pc-bad-links', { recordingUri: 'ftp://files.example.com/rec.ogg', transcriptUri: '/transcripts/pc-bad-links.json' })));
+    const item = await stored(
+      'ftp and relative links',
+      'postcall',
+      'pc-bad-links',
+      JSON.stringify(
+        postCall('pc-bad-links', { recordingUri: 'ftp://files.example.com/rec.ogg', transcriptUri: '/transcripts/pc-bad-links.json' }),
+      ),
+    );
     expect(item.recording).toMatchObject({ state: 'rejected', error: expect.stringMatching(/"ftp" scheme/) });
     expect(item.transcript).toMatchObject({ state: 'rejected', error: expect.stringMatching(/not an absolute URL/) });
     expect((await h.receive('media', 100)).filter((m) => m.Body?.includes('pc-bad-links'))).toEqual([]);
@@ -206,7 +265,13 @@ describe('hostile deliveries: nothing for the replay queue', () => {
 
     // The replay queue feeds the ingest function, as its event source does in AWS.
     const sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
-    const stop = startPoller({ sqs, queueUrl: h.emulators.queues.replay, handler: handler as unknown as SqsHandler, name: 'replay', waitTimeSeconds: 1 });
+    const stop = startPoller({
+      sqs,
+      queueUrl: h.emulators.queues.replay,
+      handler: handler as unknown as SqsHandler,
+      name: 'replay',
+      waitTimeSeconds: 1,
+    });
     try {
       const deadline = Date.now() + 15_000;
       while ((await h.depth('replay')) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -66,7 +66,11 @@ describe('S3 keys of ids that differ only where a sanitised key would not', () =
     for (const [i, info] of infos.entries()) {
       const served = bodyOf(i);
       const stored = await worker.objectBytes(info.s3Key!);
-      expect({ id: IDS[i], sha256: sha256(stored), bytes: stored.length }).toEqual({ id: IDS[i], sha256: sha256(served), bytes: served.length });
+      expect({ id: IDS[i], sha256: sha256(stored), bytes: stored.length }).toEqual({
+        id: IDS[i],
+        sha256: sha256(served),
+        bytes: served.length,
+      });
       expect(info).toMatchObject({ sha256: sha256(served), bytes: served.length });
       expect(files.hits(`/rec/${i}.mp3`)).toBe(1);
     }

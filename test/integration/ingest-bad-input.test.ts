@@ -3,7 +3,15 @@ import { startIngestHarness, type IngestHarness } from '#test/support/ingest-har
 
 const hangup = {
   event: 'call_hangup',
-  data: { uuid: 'bad-input-call', direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', started_at: '2026-04-02T10:00:00Z', ended_at: '2026-04-02T10:00:45Z', call_duration: 45 },
+  data: {
+    uuid: 'bad-input-call',
+    direction: 'inbound',
+    caller_number: '+442045205757',
+    callee_number: '+441234567890',
+    started_at: '2026-04-02T10:00:00Z',
+    ended_at: '2026-04-02T10:00:45Z',
+    call_duration: 45,
+  },
 };
 
 describe('ingest handler: bad input', () => {
@@ -16,23 +24,77 @@ describe('ingest handler: bad input', () => {
   /** Every refused body is kept in quarantine/ with the status and the reason. */
   async function expectQuarantined(status: number, fragment: string) {
     const keys = await h.objects('quarantine/hipcall/');
-    const docs = await Promise.all(keys.map(async (k) => JSON.parse(await h.object(k)) as { status: number; reason: string; body?: string; bodyBase64?: string }));
-    const match = docs.find((d) => d.status === status && (d.body ?? Buffer.from(d.bodyBase64 ?? '', 'base64').toString('utf8')).includes(fragment));
+    const docs = await Promise.all(
+      keys.map(async (k) => JSON.parse(await h.object(k)) as { status: number; reason: string; body?: string; bodyBase64?: string }),
+    );
+    const match = docs.find(
+      (d) => d.status === status && (d.body ?? Buffer.from(d.bodyBase64 ?? '', 'base64').toString('utf8')).includes(fragment),
+    );
     expect(match, `a quarantined ${status} delivery containing ${fragment}`).toBeDefined();
     expect(match!.reason.length).toBeGreaterThan(10);
   }
 
-  const cases: { name: string; body: string | undefined; options?: Parameters<IngestHarness['post']>[2]; status: number; message: RegExp; quarantined?: string }[] = [
+  const cases: {
+    name: string;
+    body: string | undefined;
+    options?: Parameters<IngestHarness['post']>[2];
+    status: number;
+    message: RegExp;
+    quarantined?: string;
+  }[] = [
     { name: 'invalid JSON', body: '{"event": "call_hangup", "data": {', status: 400, message: /not valid JSON/, quarantined: '"data": {' },
-    { name: 'wrong content type', body: 'event=call_hangup&uuid=1', options: { contentType: 'application/x-www-form-urlencoded' }, status: 415, message: /not JSON.*application\/json/, quarantined: 'event=call_hangup&uuid=1' },
+    {
+      name: 'wrong content type',
+      body: 'event=call_hangup&uuid=1',
+      options: { contentType: 'application/x-www-form-urlencoded' },
+      status: 415,
+      message: /not JSON.*application\/json/,
+      quarantined: 'event=call_hangup&uuid=1',
+    },
     { name: 'empty body', body: '', status: 400, message: /empty/ },
-    { name: 'top-level array', body: '[{"event":"call_hangup"}]', status: 400, message: /is an array; a delivery must be a JSON object/, quarantined: '[{"event":"call_hangup"}]' },
-    { name: 'top-level scalar', body: '"call_hangup"', status: 400, message: /is a string; a delivery must be a JSON object/, quarantined: '"call_hangup"' },
-    { name: 'oversized body', body: JSON.stringify({ ...hangup, pad: 'x'.repeat(5000) }), status: 413, message: /limit is 4096 bytes/, quarantined: 'xxxxxxxx' },
+    {
+      name: 'top-level array',
+      body: '[{"event":"call_hangup"}]',
+      status: 400,
+      message: /is an array; a delivery must be a JSON object/,
+      quarantined: '[{"event":"call_hangup"}]',
+    },
+    {
+      name: 'top-level scalar',
+      body: '"call_hangup"',
+      status: 400,
+      message: /is a string; a delivery must be a JSON object/,
+      quarantined: '"call_hangup"',
+    },
+    {
+      name: 'oversized body',
+      body: JSON.stringify({ ...hangup, pad: 'x'.repeat(5000) }),
+      status: 413,
+      message: /limit is 4096 bytes/,
+      quarantined: 'xxxxxxxx',
+    },
     { name: 'invalid base64', body: undefined, options: { rawBase64: '!!!not-base64@@' }, status: 400, message: /not valid base64/ },
-    { name: 'missing call id', body: JSON.stringify({ event: 'call_hangup', data: { direction: 'inbound' } }), status: 400, message: /uuid/, quarantined: '"direction":"inbound"' },
-    { name: 'wrong field types in identity', body: JSON.stringify({ event: 'call_hangup', data: { uuid: { nested: true } } }), status: 400, message: /uuid/, quarantined: '"nested":true' },
-    { name: 'missing event type', body: JSON.stringify({ data: { uuid: 'no-event-type' } }), status: 400, message: /event/, quarantined: 'no-event-type' },
+    {
+      name: 'missing call id',
+      body: JSON.stringify({ event: 'call_hangup', data: { direction: 'inbound' } }),
+      status: 400,
+      message: /uuid/,
+      quarantined: '"direction":"inbound"',
+    },
+    {
+      name: 'wrong field types in identity',
+      body: JSON.stringify({ event: 'call_hangup', data: { uuid: { nested: true } } }),
+      status: 400,
+      message: /uuid/,
+      quarantined: '"nested":true',
+    },
+    {
+      name: 'missing event type',
+      body: JSON.stringify({ data: { uuid: 'no-event-type' } }),
+      status: 400,
+      message: /event/,
+      quarantined: 'no-event-type',
+    },
   ];
 
   for (const c of cases) {
@@ -80,7 +142,10 @@ describe('ingest handler: bad input', () => {
   });
 
   it('stores a delivery with wrongly typed optional fields, dropping only those fields', async () => {
-    const body = { event: 'call_hangup', data: { ...hangup.data, uuid: 'lenient-call', call_duration: 'forty', started_at: 12, hangup_by: ['x'] } };
+    const body = {
+      event: 'call_hangup',
+      data: { ...hangup.data, uuid: 'lenient-call', call_duration: 'forty', started_at: 12, hangup_by: ['x'] },
+    };
     const res = await h.post('hipcall', JSON.stringify(body));
     expect(res.status).toBe(200);
     const item = await h.item('hipcall#lenient-call');

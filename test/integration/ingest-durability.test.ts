@@ -43,7 +43,13 @@ describe('ingest handler: idempotence and durability', () => {
     expect(answers.filter((a) => a.json.status === 'stored').length).toBeLessThanOrEqual(1);
     // Whatever was deferred is applied by the replay queue, as a duplicate of what is already there.
     const sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
-    const stop = startPoller({ sqs, queueUrl: h.emulators.queues.replay, handler: h.handler as unknown as SqsHandler, name: 'replay', waitTimeSeconds: 1 });
+    const stop = startPoller({
+      sqs,
+      queueUrl: h.emulators.queues.replay,
+      handler: h.handler as unknown as SqsHandler,
+      name: 'replay',
+      waitTimeSeconds: 1,
+    });
     try {
       await waitFor(async () => ((await h.depth('replay')) === 0 ? true : undefined));
     } finally {
@@ -59,12 +65,20 @@ describe('ingest handler: idempotence and durability', () => {
 
   it('applies 50 concurrent identical deliveries to the calls table exactly once: one stored, 49 duplicates', async () => {
     // The property itself, at the layer that owns it, with a client that waits as long as the emulator needs.
-    const calls = new CallsTable(DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))), h.emulators.tables.calls);
+    const calls = new CallsTable(
+      DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))),
+      h.emulators.tables.calls,
+    );
     const body = hangup('concurrent-table-call');
     const result = normaliseDelivery('hipcall', JSON.parse(body), { defaultCountry: 'GB', receivedAt: '2026-04-02T10:01:00.000Z' });
     if (result.outcome !== 'events') throw new Error('expected a call event');
     const event = result.events[0]!;
-    const input = { source: 'hipcall', event, deliveryKey: deliveryKey(result.eventType, sha256Hex(Buffer.from(body))), now: '2026-04-02T10:01:00.000Z' };
+    const input = {
+      source: 'hipcall',
+      event,
+      deliveryKey: deliveryKey(result.eventType, sha256Hex(Buffer.from(body))),
+      now: '2026-04-02T10:01:00.000Z',
+    };
     const outcomes = await Promise.all(Array.from({ length: 50 }, () => calls.applyDelivery(input)));
     expect(outcomes.filter((o) => o.outcome === 'stored')).toHaveLength(1);
     expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(49);
@@ -92,7 +106,12 @@ describe('ingest handler: idempotence and durability', () => {
     const messages = await mine();
     const jobs = messages.map((m) => JSON.parse(m.Body!) as Record<string, unknown>).filter((j) => j.callId === 'media-job-call');
     expect(jobs).toHaveLength(1);
-    expect(jobs[0]).toMatchObject({ provider: 'hipcall', source: 'hipcall', media: 'recording', url: 'https://storage.example.com/recordings/media-job-call.mp3?X-Amz-Expires=604800&token=abc' });
+    expect(jobs[0]).toMatchObject({
+      provider: 'hipcall',
+      source: 'hipcall',
+      media: 'recording',
+      url: 'https://storage.example.com/recordings/media-job-call.mp3?X-Amz-Expires=604800&token=abc',
+    });
     const item = await h.item('hipcall#media-job-call');
     expect((item?.recording as { state: string }).state).toBe('queued');
     // The call's time travels with the job, so a worker that runs before the item is readable dates the key as the item will.
@@ -100,10 +119,23 @@ describe('ingest handler: idempotence and durability', () => {
   });
 
   it('queues an insight job for a Hipcall call_init', async () => {
-    const init = { event: 'call_init', data: { uuid: 'insight-job-call', direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', started_at: new Date().toISOString() } };
+    const init = {
+      event: 'call_init',
+      data: {
+        uuid: 'insight-job-call',
+        direction: 'inbound',
+        caller_number: '+442045205757',
+        callee_number: '+441234567890',
+        started_at: new Date().toISOString(),
+      },
+    };
     expect((await h.post('hipcall', JSON.stringify(init))).status).toBe(200);
     const jobs = (await h.receive('insight', 1000)).map((m) => JSON.parse(m.Body!) as Record<string, unknown>);
-    expect(jobs.find((j) => j.callId === 'insight-job-call')).toMatchObject({ source: 'hipcall', direction: 'inbound', customerNumber: '+442045205757' });
+    expect(jobs.find((j) => j.callId === 'insight-job-call')).toMatchObject({
+      source: 'hipcall',
+      direction: 'inbound',
+      customerNumber: '+442045205757',
+    });
   });
 
   it('still answers 2xx while DynamoDB is down, and applies the delivery once the table is back', async () => {
@@ -121,7 +153,13 @@ describe('ingest handler: idempotence and durability', () => {
 
     // The replay queue feeds the same ingest function, as its event source does in AWS.
     const sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
-    const stop = startPoller({ sqs, queueUrl: h.emulators.queues.replay, handler: h.handler as unknown as SqsHandler, name: 'replay', waitTimeSeconds: 1 });
+    const stop = startPoller({
+      sqs,
+      queueUrl: h.emulators.queues.replay,
+      handler: h.handler as unknown as SqsHandler,
+      name: 'replay',
+      waitTimeSeconds: 1,
+    });
     try {
       const item = await waitFor(() => h.item('hipcall#outage-call'));
       expect(item).toMatchObject({ status: 'completed', durationSec: 45, customerNumber: '+442045205757' });

@@ -26,14 +26,22 @@ describe('ingest handler: logs', () => {
 
   it('writes structured lines for what it did', () => {
     // The EMF metric lines share stdout with the log (as in Lambda): they are not log lines.
-    const json = lines.join('').split('\n').filter((l) => l.startsWith('{') && !l.startsWith('{"_aws"')).map((l) => JSON.parse(l) as { message: string; level: string });
+    const json = lines
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{') && !l.startsWith('{"_aws"'))
+      .map((l) => JSON.parse(l) as { message: string; level: string });
     expect(json.some((l) => l.message === 'delivery applied')).toBe(true);
     expect(json.some((l) => l.message === 'delivery refused')).toBe(true);
     expect(json.some((l) => l.message.includes('replay'))).toBe(true);
   });
 
   it('writes the metrics to stdout as EMF when nothing else is given, as Lambda needs', () => {
-    const emf = lines.join('').split('\n').filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const emf = lines
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(emf.some((l) => l.DeliveryStored !== undefined && l.source === 'hipcall')).toBe(true);
     expect(emf.some((l) => l.DeliveryQueuedForReplay !== undefined)).toBe(true);
   });
@@ -43,7 +51,18 @@ describe('ingest handler: logs', () => {
     expect(all.length).toBeGreaterThan(0);
     for (const secret of [TOKEN, 'a-wrong-token-for-the-log-test']) expect(all).not.toContain(secret);
     // Every number in the seeds, as sent and as normalised.
-    for (const n of ['+442045205757', '442045205757', '2045205757', '+441234567890', '+902582440032', '+9323243432', '+41232132131', '555-123-4567', '+15551234567', '+4440333']) {
+    for (const n of [
+      '+442045205757',
+      '442045205757',
+      '2045205757',
+      '+441234567890',
+      '+902582440032',
+      '+9323243432',
+      '+41232132131',
+      '555-123-4567',
+      '+15551234567',
+      '+4440333',
+    ]) {
       expect(all, n).not.toContain(n);
     }
     expect(all).not.toMatch(/https?:\/\/(storage|recording)\./);

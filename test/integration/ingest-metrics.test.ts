@@ -49,7 +49,13 @@ describe('ingest metrics under faults', () => {
     expect(find(METRIC.deliveryStored)).toBeUndefined();
 
     const sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
-    const stop = startPoller({ sqs, queueUrl: h.emulators.queues.replay, handler: h.handler as unknown as SqsHandler, name: 'replay', waitTimeSeconds: 1 });
+    const stop = startPoller({
+      sqs,
+      queueUrl: h.emulators.queues.replay,
+      handler: h.handler as unknown as SqsHandler,
+      name: 'replay',
+      waitTimeSeconds: 1,
+    });
     try {
       expect(await until(() => find(METRIC.replayApplied))).toMatchObject({ values: [1] });
     } finally {

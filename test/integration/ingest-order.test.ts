@@ -33,7 +33,12 @@ describe('ingest handler: order independence in DynamoDB', () => {
     {
       name: 'a Hipcall call (init, bridged, hangup, hangup again)',
       source: 'hipcall',
-      deliveries: ['hipcall/inbound/call_init.json', 'hipcall/inbound/call_bridged.json', 'hipcall/inbound/call_hangup.json', 'hipcall/inbound/call_hangup.json'],
+      deliveries: [
+        'hipcall/inbound/call_init.json',
+        'hipcall/inbound/call_bridged.json',
+        'hipcall/inbound/call_hangup.json',
+        'hipcall/inbound/call_hangup.json',
+      ],
     },
     {
       name: 'a CallHippo call (ringing, answered, completed, call activity, ringing again)',

@@ -33,7 +33,9 @@ describe('ingest: an analysis too big for a DynamoDB item', () => {
     expect(JSON.parse(stored)).toEqual(delivery.callAnalysis);
     expect(createHash('sha256').update(stored, 'utf8').digest('hex')).toBe(pointer.sha256);
 
-    expect(sink.calls).toContainEqual(expect.objectContaining({ fn: 'ingest', action: 's3:PutObject', resource: `callvault-archive/${pointer.s3Key}`, ok: true }));
+    expect(sink.calls).toContainEqual(
+      expect.objectContaining({ fn: 'ingest', action: 's3:PutObject', resource: `callvault-archive/${pointer.s3Key}`, ok: true }),
+    );
     expect(checkPermissions(synthTemplate(), sink.calls).violations).toEqual([]);
   }, 60_000);
 });

@@ -39,11 +39,18 @@ describe('replays under the AWS permissions contract', () => {
   const sink = memorySink();
   /** Calls recorded since `mark`, so each test judges its own. */
   const since = (mark: number): AwsCall[] => sink.calls.slice(mark);
-  const rawReads = (calls: AwsCall[], callId: string) => calls.filter((c) => c.action === 's3:GetObject' && c.resource.startsWith(`callvault-archive/raw/hipcall/2026/04/02/${callId}/`));
+  const rawReads = (calls: AwsCall[], callId: string) =>
+    calls.filter((c) => c.action === 's3:GetObject' && c.resource.startsWith(`callvault-archive/raw/hipcall/2026/04/02/${callId}/`));
 
   /** The replay queue feeds the same ingest function, as its event source does in AWS. */
   async function drainReplayQueue<T>(until: () => Promise<T | undefined>): Promise<T> {
-    const stop = startPoller({ sqs, queueUrl: h.emulators.queues.replay, handler: h.handler as unknown as SqsHandler, name: 'replay', waitTimeSeconds: 1 });
+    const stop = startPoller({
+      sqs,
+      queueUrl: h.emulators.queues.replay,
+      handler: h.handler as unknown as SqsHandler,
+      name: 'replay',
+      waitTimeSeconds: 1,
+    });
     try {
       return await waitFor(until);
     } finally {
@@ -85,17 +92,23 @@ describe('replays under the AWS permissions contract', () => {
     expect(unapplied).toHaveLength(1);
     expect(await h.item('hipcall#unapplied-call')).toBeUndefined();
 
-    const cli = await run(process.execPath, ['--import', 'tsx', join(projectRoot, 'bin/callvault.ts'), 'replay', '--unapplied', '--local'], {
-      cwd: projectRoot,
-      env: { ...process.env, CALLVAULT_DATA_DIR: dataDir },
-    });
+    const cli = await run(
+      process.execPath,
+      ['--import', 'tsx', join(projectRoot, 'bin/callvault.ts'), 'replay', '--unapplied', '--local'],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, CALLVAULT_DATA_DIR: dataDir },
+      },
+    );
     expect(cli.stdout).toContain('1 unapplied delivery put on the replay queue.');
 
     const item = await drainReplayQueue(() => h.item('hipcall#unapplied-call'));
     expect(item).toMatchObject({ status: 'completed', durationSec: 45, customerNumber: '+442045205757', source: 'hipcall' });
 
     const calls = since(mark);
-    expect(rawReads(calls, 'unapplied-call')).toContainEqual(expect.objectContaining({ fn: 'ingest', resource: `callvault-archive/${unapplied[0]}`, ok: true }));
+    expect(rawReads(calls, 'unapplied-call')).toContainEqual(
+      expect.objectContaining({ fn: 'ingest', resource: `callvault-archive/${unapplied[0]}`, ok: true }),
+    );
     expect(checkPermissions(template, calls).violations).toEqual([]);
   }, 60_000);
 

@@ -5,7 +5,7 @@ import { localClientConfig } from '#bin/local/emulators.ts';
 import { fixture, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { SEED_DELIVERIES, SEED_ITEMS, SEED_MEDIA, SEED_SMS } from '#test/support/seeds.ts';
 
-describe('ingest handler: the providers\' own payloads', () => {
+describe("ingest handler: the providers' own payloads", () => {
   let h: IngestHarness;
   const answers: { fixture: string; status: number; json: Record<string, unknown> }[] = [];
 
@@ -40,7 +40,9 @@ describe('ingest handler: the providers\' own payloads', () => {
   it('queues a media job for every recording and transcript the payloads point at', async () => {
     const jobs = (await h.receive('media', 1000)).map((m) => JSON.parse(m.Body!) as { provider: string; callId: string; media: string });
     const queued = jobs.map((j) => `${j.provider}#${j.callId}:${j.media}`).sort();
-    const expected = Object.entries(SEED_MEDIA).flatMap(([key, media]) => media.map((m) => `${key}:${m}`)).sort();
+    const expected = Object.entries(SEED_MEDIA)
+      .flatMap(([key, media]) => media.map((m) => `${key}:${m}`))
+      .sort();
     expect(queued).toEqual(expected);
     for (const [callKey, media] of Object.entries(SEED_MEDIA)) {
       const item = await h.item(callKey);

@@ -16,7 +16,7 @@ const signingSecrets: SigningSecrets = {
   get(sourceId) {
     if (sourceId === 'broken') return Promise.reject(Object.assign(new Error('Secrets Manager unreachable'), { name: 'TimeoutError' }));
     const secret = sourceId === 'pending' ? undefined : SECRET;
-    return new StaticSigningSecrets(secret, 'put the sender\'s whsec_ secret in CallVault/pending/signing.').get(sourceId);
+    return new StaticSigningSecrets(secret, "put the sender's whsec_ secret in CallVault/pending/signing.").get(sourceId);
   },
 };
 
@@ -51,7 +51,9 @@ describe('ingest handler: signed sources (Standard Webhooks)', () => {
   /** The quarantine/ document of the delivery that carried `uuid`. */
   async function quarantined(uuid: string) {
     const keys = await h.objects('quarantine/hipcall/');
-    const docs = await Promise.all(keys.map(async (k) => JSON.parse(await h.object(k)) as { source: string; status: number; reason: string; body?: string }));
+    const docs = await Promise.all(
+      keys.map(async (k) => JSON.parse(await h.object(k)) as { source: string; status: number; reason: string; body?: string }),
+    );
     return docs.filter((d) => d.body?.includes(uuid));
   }
 
@@ -81,7 +83,9 @@ describe('ingest handler: signed sources (Standard Webhooks)', () => {
     const id = `msg_${randomUUID()}`;
     const old = signedHeaders(body, { at, id, secret: `whsec_${randomBytes(32).toString('base64')}` });
     const current = signedHeaders(body, { at, id });
-    const res = await h.post('signed', body, { headers: { ...current, 'webhook-signature': `${old['webhook-signature']} ${current['webhook-signature']}` } });
+    const res = await h.post('signed', body, {
+      headers: { ...current, 'webhook-signature': `${old['webhook-signature']} ${current['webhook-signature']}` },
+    });
     expect(res).toMatchObject({ status: 200, json: { status: 'stored' } });
     expect(await h.item(`hipcall#${uuid}`)).toMatchObject({ source: 'signed' });
   });
@@ -126,7 +130,11 @@ describe('ingest handler: signed sources (Standard Webhooks)', () => {
   it('refuses a delivery with no signature at all, before looking at its body', async () => {
     const uuid = randomUUID();
     // Not JSON either: an unsigned sender learns nothing about the body rules.
-    await expectRefused(uuid, await h.post('signed', `{"uuid": "${uuid}"`), /webhook-id, webhook-timestamp, webhook-signature headers are missing/);
+    await expectRefused(
+      uuid,
+      await h.post('signed', `{"uuid": "${uuid}"`),
+      /webhook-id, webhook-timestamp, webhook-signature headers are missing/,
+    );
   });
 
   it('refuses a signature of the wrong length with 401, not a 5xx', async () => {
@@ -150,7 +158,10 @@ describe('ingest handler: signed sources (Standard Webhooks)', () => {
     const uuid = randomUUID();
     const body = hipcallHangup(uuid);
     const res = await h.post('pending', body, { headers: signedHeaders(body) });
-    expect(res).toMatchObject({ status: 401, json: { message: expect.stringContaining('put the sender\'s whsec_ secret in CallVault/pending/signing') } });
+    expect(res).toMatchObject({
+      status: 401,
+      json: { message: expect.stringContaining("put the sender's whsec_ secret in CallVault/pending/signing") },
+    });
     expect(await quarantined(uuid)).toEqual([expect.objectContaining({ source: 'pending', status: 401 })]);
   });
 
@@ -163,7 +174,9 @@ describe('ingest handler: signed sources (Standard Webhooks)', () => {
   it('ignores signature headers on a source without `signature`, even garbage ones', async () => {
     const uuid = randomUUID();
     const body = hipcallHangup(uuid);
-    const res = await h.post('plain', body, { headers: { 'webhook-id': 'x', 'webhook-timestamp': 'yesterday', 'webhook-signature': 'v1,garbage' } });
+    const res = await h.post('plain', body, {
+      headers: { 'webhook-id': 'x', 'webhook-timestamp': 'yesterday', 'webhook-signature': 'v1,garbage' },
+    });
     expect(res).toMatchObject({ status: 200, json: { status: 'stored' } });
     expect(await h.item(`hipcall#${uuid}`)).toMatchObject({ source: 'plain' });
   });

@@ -20,7 +20,14 @@ describe('ingest: webhook tokens from Secrets Manager', () => {
   const sink = memorySink();
   beforeAll(async () => {
     sm = await startFakeSecretsManager(
-      Object.fromEntries(SOURCES.map((s) => [arnOf(s), JSON.stringify(s === 'postcall' ? { current: tokenOf(s), previous: 'old-postcall-token-0123456789abcdef' } : { current: tokenOf(s) })])),
+      Object.fromEntries(
+        SOURCES.map((s) => [
+          arnOf(s),
+          JSON.stringify(
+            s === 'postcall' ? { current: tokenOf(s), previous: 'old-postcall-token-0123456789abcdef' } : { current: tokenOf(s) },
+          ),
+        ]),
+      ),
     );
     h = await startIngestHarness(
       { sources: SOURCES.map((id) => ({ id, provider: id })) },
@@ -33,7 +40,11 @@ describe('ingest: webhook tokens from Secrets Manager', () => {
   });
 
   it("accepts each source's own token, refuses another source's, and reads only the secrets the ingest role names", async () => {
-    const bodies = { hipcall: hipcallHangup('secret-token-call'), callhippo: fixture('callhippo/call_activity.json'), postcall: fixture('postcall/post_call.json') };
+    const bodies = {
+      hipcall: hipcallHangup('secret-token-call'),
+      callhippo: fixture('callhippo/call_activity.json'),
+      postcall: fixture('postcall/post_call.json'),
+    };
     for (const source of SOURCES) {
       expect((await h.post(source, bodies[source], { token: tokenOf(source) })).status, source).toBe(200);
     }

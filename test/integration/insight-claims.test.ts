@@ -11,7 +11,8 @@ let claims: DynamoInsightClaims;
 const NOW = Date.parse('2026-04-02T10:00:00Z');
 const lease = (source?: string) => ({ nowMs: NOW, leaseMs: 60_000, ...(source ? { source } : {}) });
 const pending = (claimId: string) => ({ state: 'pending' as const, at: new Date(NOW).toISOString(), claimId });
-const insightOf = async (callKey: string) => (await doc.send(new GetCommand({ TableName: em.tables.calls, Key: { callKey }, ConsistentRead: true }))).Item?.insight;
+const insightOf = async (callKey: string) =>
+  (await doc.send(new GetCommand({ TableName: em.tables.calls, Key: { callKey }, ConsistentRead: true }))).Item?.insight;
 
 beforeAll(async () => {
   em = await startEmulators();
@@ -42,7 +43,9 @@ describe('InsightClaims.claim with a source', () => {
   });
 
   it('answers false, not an owner, when another delivery of the same source holds the call', async () => {
-    await doc.send(new PutCommand({ TableName: em.tables.calls, Item: { callKey: 'hipcall#held', source: 'hipcall', insight: pending('first') } }));
+    await doc.send(
+      new PutCommand({ TableName: em.tables.calls, Item: { callKey: 'hipcall#held', source: 'hipcall', insight: pending('first') } }),
+    );
     expect(await claims.claim('hipcall#held', pending('second'), lease('hipcall'))).toBe(false);
   });
 });

@@ -35,14 +35,25 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   }
 }
 
-const tableItems = async () => (await doc.send(new ScanCommand({ TableName: emulators.tables.contacts, ConsistentRead: true }))).Items ?? [];
+const tableItems = async () =>
+  (await doc.send(new ScanCommand({ TableName: emulators.tables.contacts, ConsistentRead: true }))).Items ?? [];
 
 beforeAll(async () => {
   emulators = await startEmulators();
   dataDir = await mkdtemp(join(tmpdir(), 'cv-cli-'));
   await writeFile(
     join(dataDir, 'endpoints.json'),
-    JSON.stringify({ api: 'http://127.0.0.1:1', ...emulators.endpoints, region: emulators.region, tables: emulators.tables, bucket: emulators.bucket, queues: emulators.queues, hipcallMock: '', token: 'dev-token', sources: [] }),
+    JSON.stringify({
+      api: 'http://127.0.0.1:1',
+      ...emulators.endpoints,
+      region: emulators.region,
+      tables: emulators.tables,
+      bucket: emulators.bucket,
+      queues: emulators.queues,
+      hipcallMock: '',
+      token: 'dev-token',
+      sources: [],
+    }),
   );
   doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   contacts = new ContactsTable(doc, emulators.tables.contacts);
@@ -65,10 +76,18 @@ describe('callvault contacts import --local', () => {
   it('imports the readable rows, normalised, and reports the rest by line', async () => {
     const { code, stdout } = await cli(['contacts', 'import', fixture('contacts.csv'), '--local', '--country', 'GB']);
     expect(code).toBe(0);
-    expect(stdout).toContain(`contacts.csv: 9 row(s) read, 3 contact(s) imported into "${emulators.tables.contacts}" (local stack), 6 rejected.`);
+    expect(stdout).toContain(
+      `contacts.csv: 9 row(s) read, 3 contact(s) imported into "${emulators.tables.contacts}" (local stack), 6 rejected.`,
+    );
     expect(stdout).toContain('  line 2: same number as line 14, which replaces it');
     expect(stdout).toMatch(/ {2}line 9: phone "not-a-number" is not a phone number/);
-    expect(await contacts.find('+442045205757')).toEqual({ phone: '+442045205757', name: 'Jane Smith (updated)', company: 'Acme Corp', balance: 4300, ownerUserId: 1121 });
+    expect(await contacts.find('+442045205757')).toEqual({
+      phone: '+442045205757',
+      name: 'Jane Smith (updated)',
+      company: 'Acme Corp',
+      balance: 4300,
+      ownerUserId: 1121,
+    });
     expect(await contacts.find('+442079460123')).toMatchObject({ name: 'Smith, John', extras: { Notes: 'Prefers email,\r\nnot calls' } });
   });
 
@@ -82,7 +101,9 @@ describe('callvault contacts import --local', () => {
   });
 
   it('exits 2 with --strict when rows were rejected', async () => {
-    expect((await cli(['contacts', 'import', fixture('contacts.csv'), '--local', '--strict', '--dry-run', '--country', 'GB'])).code).toBe(2);
+    expect((await cli(['contacts', 'import', fixture('contacts.csv'), '--local', '--strict', '--dry-run', '--country', 'GB'])).code).toBe(
+      2,
+    );
     expect((await cli(['contacts', 'import', fixture('simple.csv'), '--local', '--strict', '--country', 'GB'])).code).toBe(0);
   });
 
@@ -96,7 +117,9 @@ describe('callvault contacts import --local', () => {
   });
 
   it('says what to do when the file or the local stack is missing, or the file has no phone column', async () => {
-    const missingStack = await cli(['contacts', 'import', fixture('simple.csv'), '--local'], { CALLVAULT_DATA_DIR: join(dataDir, 'nowhere') });
+    const missingStack = await cli(['contacts', 'import', fixture('simple.csv'), '--local'], {
+      CALLVAULT_DATA_DIR: join(dataDir, 'nowhere'),
+    });
     expect(missingStack.code).toBe(1);
     expect(missingStack.stderr).toMatch(/No local stack found .* Start it with "npm start"/);
     const missingFile = await cli(['contacts', 'import', join(dataDir, 'nope.csv'), '--local']);
@@ -129,7 +152,9 @@ describe('callvault contacts import --local', () => {
       const found = await cli(['contacts', 'import', fixture('simple.csv'), '--country', 'GB'], aws());
       expect(found.code).toBe(0);
       expect(found.stdout).toContain('2 contact(s) imported into "CallVault-StorageContactsTableA1B2-XYZ"');
-      const { Item } = await doc.send(new GetCommand({ TableName: 'CallVault-StorageContactsTableA1B2-XYZ', Key: { phone: '+15551234567' } }));
+      const { Item } = await doc.send(
+        new GetCommand({ TableName: 'CallVault-StorageContactsTableA1B2-XYZ', Key: { phone: '+15551234567' } }),
+      );
       expect(Item).toMatchObject({ name: 'Bob Jones', balance: 99.5 });
 
       await createTable('CallVault-OtherContactsCopy-QRS');

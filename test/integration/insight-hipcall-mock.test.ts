@@ -52,7 +52,10 @@ describe('stand-in Hipcall API', () => {
 
   it.each([
     [{ type: 'title', text: 'T', label: 'L' }, 'card[0].label is not allowed on a title row (allowed: text, link)'],
-    [{ type: 'shortText', text: 'T', user_id: null }, 'card[0].user_id is not allowed on a shortText row (allowed: text, label, link, ios, android)'],
+    [
+      { type: 'shortText', text: 'T', user_id: null },
+      'card[0].user_id is not allowed on a shortText row (allowed: text, label, link, ios, android)',
+    ],
     [{ type: 'user', user_id: 1, text: 'x' }, 'card[0].text is not allowed on a user row (allowed: label, user_id)'],
     [{ type: 'shortText', text: 'T', label: null }, 'card[0].label must be a string'],
     [{ type: 'image', url: 'x' }, 'card[0].type must be one of title, shortText, user'],
@@ -66,7 +69,12 @@ describe('stand-in Hipcall API', () => {
   it('answers 401 without a bearer token or with the wrong one', async () => {
     expect((await post('/calls/c401/cards', { card: [] }, null)).status).toBe(401);
     expect((await post('/calls/c401/cards', { card: [] }, 'other')).status).toBe(401);
-    expect(mock.requests().filter((r) => r.callId === 'c401').map((r) => r.authorized)).toEqual([false, true]);
+    expect(
+      mock
+        .requests()
+        .filter((r) => r.callId === 'c401')
+        .map((r) => r.authorized),
+    ).toEqual([false, true]);
   });
 
   it('accepts an empty card, as the real API does', async () => {

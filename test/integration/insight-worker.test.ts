@@ -42,13 +42,23 @@ beforeAll(async () => {
     ({ crmBase }) => ({
       defaultCountry: 'GB',
       sources: [
-        { id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3', insight: { card: { title: 'Hipcall Insight', titleLink: 'https://www.hipcall.com' } } },
+        {
+          id: 'hipcall',
+          provider: 'hipcall',
+          hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+          insight: { card: { title: 'Hipcall Insight', titleLink: 'https://www.hipcall.com' } },
+        },
         { id: 'hipcall-short', provider: 'hipcall', insight: { staleSeconds: 2 } },
         {
           id: 'hipcall-crm',
           provider: 'hipcall',
           insight: {
-            crm: { urlTemplate: `${crmBase}/lookup?phone={phone}`, authHeader: 'X-Api-Key', timeoutMs: 300, mapping: { name: 'contact.full_name', company: 'contact.company', balance: 'contact.balance' } },
+            crm: {
+              urlTemplate: `${crmBase}/lookup?phone={phone}`,
+              authHeader: 'X-Api-Key',
+              timeoutMs: 300,
+              mapping: { name: 'contact.full_name', company: 'contact.company', balance: 'contact.balance' },
+            },
             card: { title: 'Hipcall Insight', titleLink: 'https://www.hipcall.com' },
           },
         },
@@ -79,15 +89,23 @@ describe('insight worker', () => {
   it('posts the contact card for an outbound call_init (the callee is the customer)', async () => {
     const id = callId('outbound');
     await h.run([jobOf({ callId: id, direction: 'outbound', fromNumber: '+441234567890', toNumber: '+442045205757' })]);
-    expect(h.mock.cards().filter((c) => c.callId === id).map((c) => c.card)).toEqual([JANE_CARD]);
+    expect(
+      h.mock
+        .cards()
+        .filter((c) => c.callId === id)
+        .map((c) => c.card),
+    ).toEqual([JANE_CARD]);
     expect((await insightOf(id))?.state).toBe('sent');
   });
 
-  it.each([['+44 20 4520 5757'], ['00442045205757'], ['020 4520 5757'], ['+442045205757']])('matches the same contact when Hipcall writes the number %s (normalised by the ingest)', async (written) => {
-    const id = callId('formats');
-    await h.run([jobFromCallInit({ callId: id, callerNumber: written, defaultCountry: 'GB' })]);
-    expect(requestsFor(id).map((r) => r.body)).toEqual([{ card: JANE_CARD }]);
-  });
+  it.each([['+44 20 4520 5757'], ['00442045205757'], ['020 4520 5757'], ['+442045205757']])(
+    'matches the same contact when Hipcall writes the number %s (normalised by the ingest)',
+    async (written) => {
+      const id = callId('formats');
+      await h.run([jobFromCallInit({ callId: id, callerNumber: written, defaultCountry: 'GB' })]);
+      expect(requestsFor(id).map((r) => r.body)).toEqual([{ card: JANE_CARD }]);
+    },
+  );
 
   it('reads a national number with the default country (US contact dialled from GB default)', async () => {
     const id = callId('us');
@@ -106,7 +124,10 @@ describe('insight worker', () => {
   it('sends nothing for a withheld number or an internal call', async () => {
     const withheld = callId('withheld');
     const internal = callId('internal');
-    await h.run([jobOf({ callId: withheld, fromNumber: 'anonymous' }), jobOf({ callId: internal, direction: 'internal', fromNumber: '1001', toNumber: '1002' })]);
+    await h.run([
+      jobOf({ callId: withheld, fromNumber: 'anonymous' }),
+      jobOf({ callId: internal, direction: 'internal', fromNumber: '1001', toNumber: '1002' }),
+    ]);
     expect([...requestsFor(withheld), ...requestsFor(internal)]).toEqual([]);
     expect((await insightOf(withheld))?.state).toBe('no_match');
     expect((await insightOf(internal))?.state).toBe('no_match');
@@ -161,7 +182,10 @@ describe('insight worker', () => {
       at: expect.any(String),
       error: 'Insight Card API answered 422: card[1].color is not allowed on a shortText row',
     });
-    const line = h.logs().split('\n').find((l) => l.includes(id) && l.includes('insight card failed'));
+    const line = h
+      .logs()
+      .split('\n')
+      .find((l) => l.includes(id) && l.includes('insight card failed'));
     expect(line).toContain('card[1].color is not allowed on a shortText row');
   });
 
@@ -170,7 +194,11 @@ describe('insight worker', () => {
     h.mock.fail({ status: 401, message: 'Unauthenticated' });
     await h.run([jobOf({ callId: id })]);
     expect(requestsFor(id)).toHaveLength(1);
-    expect(await insightOf(id)).toMatchObject({ state: 'failed', httpStatus: 401, error: 'Insight Card API answered 401: Unauthenticated' });
+    expect(await insightOf(id)).toMatchObject({
+      state: 'failed',
+      httpStatus: 401,
+      error: 'Insight Card API answered 401: Unauthenticated',
+    });
   });
 
   it('counts a failed card as InsightFailed for its source and in total, and sends no InsightSent', async () => {
@@ -212,10 +240,20 @@ describe('insight worker', () => {
   });
 
   it('keeps what the ingest wrote, whichever of the two writes the item first', async () => {
-    const calls = new CallsTable(DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))), h.emulators.tables.calls);
+    const calls = new CallsTable(
+      DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))),
+      h.emulators.tables.calls,
+    );
     const id = callId('with-ingest');
     const now = new Date().toISOString();
-    const event = { provider: 'hipcall' as const, callId: id, kind: 'call_init', occurredAt: now, fields: { direction: 'inbound' as const, fromNumber: '+442045205757', status: 'ringing' as const, startedAt: now }, media: [] };
+    const event = {
+      provider: 'hipcall' as const,
+      callId: id,
+      kind: 'call_init',
+      occurredAt: now,
+      fields: { direction: 'inbound' as const, fromNumber: '+442045205757', status: 'ringing' as const, startedAt: now },
+      media: [],
+    };
     await h.run([jobOf({ callId: id })]);
     await calls.applyDelivery({ source: 'hipcall', event, deliveryKey: 'call_init#x', now });
     const item = await h.item(`hipcall#${id}`);
@@ -268,8 +306,19 @@ describe('insight worker', () => {
 
   it('feeds cards through the emulated queue and poller within the ring time', async () => {
     const sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
-    const queues = new SqsJobQueues(sqs, { media: h.emulators.queues.media, insight: h.emulators.queues.insight, replay: h.emulators.queues.replay });
-    const stop = startPoller({ sqs, queueUrl: h.emulators.queues.insight, handler: h.handler as unknown as SqsHandler, name: 'callvault-insight', waitTimeSeconds: 1, concurrency: 4 });
+    const queues = new SqsJobQueues(sqs, {
+      media: h.emulators.queues.media,
+      insight: h.emulators.queues.insight,
+      replay: h.emulators.queues.replay,
+    });
+    const stop = startPoller({
+      sqs,
+      queueUrl: h.emulators.queues.insight,
+      handler: h.handler as unknown as SqsHandler,
+      name: 'callvault-insight',
+      waitTimeSeconds: 1,
+      concurrency: 4,
+    });
     try {
       const sent = new Map<string, number>();
       for (let i = 0; i < 40; i++) {
@@ -279,7 +328,8 @@ describe('insight worker', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
       const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && h.mock.cards().filter((c) => sent.has(c.callId)).length < sent.size) await new Promise((r) => setTimeout(r, 50));
+      while (Date.now() < deadline && h.mock.cards().filter((c) => sent.has(c.callId)).length < sent.size)
+        await new Promise((r) => setTimeout(r, 50));
       const latencies = h.mock
         .cards()
         .filter((c) => sent.has(c.callId))
@@ -294,7 +344,7 @@ describe('insight worker', () => {
   });
 
   it('only ever posted rows with fields their type allows', () => {
-    const posted = h.mock.requests().flatMap((r) => ((r.body as { card?: Record<string, unknown>[] })?.card ?? []));
+    const posted = h.mock.requests().flatMap((r) => (r.body as { card?: Record<string, unknown>[] })?.card ?? []);
     expect(posted.length).toBeGreaterThan(20);
     for (const row of posted) {
       const allowed = ['type', ...allowedRowFields[row.type as keyof typeof allowedRowFields]];

@@ -51,7 +51,9 @@ describe("the load benchmark's floor (bench/load-floor.ts)", () => {
 
       await floor.close();
       closed = true;
-      await expect(ddb.send(new DescribeTableCommand({ TableName: FLOOR_NAME }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(ddb.send(new DescribeTableCommand({ TableName: FLOOR_NAME }))).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
       await expect(s3.send(new HeadBucketCommand({ Bucket: FLOOR_NAME }))).rejects.toThrow();
       const queues = await sqs.send(new ListQueuesCommand({}));
       expect((queues.QueueUrls ?? []).filter((u) => u.endsWith(`/${FLOOR_NAME}`))).toEqual([]);

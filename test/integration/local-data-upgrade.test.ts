@@ -35,11 +35,28 @@ describe('local data kept from an earlier version', () => {
       new CreateTableCommand({
         TableName: CALLS_TABLE.name,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: ['callKey', 'customerNumber', 'day', 'startedAt'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+        AttributeDefinitions: ['callKey', 'customerNumber', 'day', 'startedAt'].map((AttributeName) => ({
+          AttributeName,
+          AttributeType: 'S',
+        })),
         KeySchema: [{ AttributeName: 'callKey', KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
-          { IndexName: 'byCustomerNumber', KeySchema: [{ AttributeName: 'customerNumber', KeyType: 'HASH' }, { AttributeName: 'startedAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
-          { IndexName: 'byDay', KeySchema: [{ AttributeName: 'day', KeyType: 'HASH' }, { AttributeName: 'startedAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+          {
+            IndexName: 'byCustomerNumber',
+            KeySchema: [
+              { AttributeName: 'customerNumber', KeyType: 'HASH' },
+              { AttributeName: 'startedAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+          {
+            IndexName: 'byDay',
+            KeySchema: [
+              { AttributeName: 'day', KeyType: 'HASH' },
+              { AttributeName: 'startedAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
       }),
     );

@@ -71,7 +71,9 @@ const httpPolicy = (exempt: string[] = []): SafeFetchPolicy => ({ allowHttp: tru
 describe('SafeFetcher', () => {
   it('refuses at connect time a public-looking name that resolves to loopback', async () => {
     const fetcher = new SafeFetcher({ lookup: fakeDns({ 'recordings.example.com': ['127.0.0.1'] }) });
-    const err = await fetcher.get(`http://recordings.example.com:${port}/ok.mp3`, { policy: httpPolicy(), maxBytes: 1e6 }).catch((e: unknown) => e);
+    const err = await fetcher
+      .get(`http://recordings.example.com:${port}/ok.mp3`, { policy: httpPolicy(), maxBytes: 1e6 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RefusedUrlError);
     expect((err as RefusedUrlError).reason).toMatch(/recordings\.example\.com resolves to 127\.0\.0\.1 is a loopback address/);
     await fetcher.close();
@@ -79,7 +81,9 @@ describe('SafeFetcher', () => {
 
   it('refuses a name when ANY of its addresses is internal, even if another is public', async () => {
     const fetcher = new SafeFetcher({ lookup: fakeDns({ 'rebind.example.com': ['93.184.215.14', '169.254.169.254'] }) });
-    const err = await fetcher.get(`http://rebind.example.com:${port}/ok.mp3`, { policy: httpPolicy(), maxBytes: 1e6 }).catch((e: unknown) => e);
+    const err = await fetcher
+      .get(`http://rebind.example.com:${port}/ok.mp3`, { policy: httpPolicy(), maxBytes: 1e6 })
+      .catch((e: unknown) => e);
     expect((err as RefusedUrlError).reason).toMatch(/instance metadata/);
     await fetcher.close();
   });
@@ -87,14 +91,19 @@ describe('SafeFetcher', () => {
   it('checks IP literals in the connector itself, not only in checkUrl', async () => {
     // checkUrl is told the pair is exempt; the connector is not: the connect is still refused.
     const fetcher = new SafeFetcher({ exemptHostPorts: [] });
-    const err = await fetcher.get(`http://127.0.0.1:${port}/ok.mp3`, { policy: httpPolicy([`127.0.0.1:${port}`]), maxBytes: 1e6 }).catch((e: unknown) => e);
+    const err = await fetcher
+      .get(`http://127.0.0.1:${port}/ok.mp3`, { policy: httpPolicy([`127.0.0.1:${port}`]), maxBytes: 1e6 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RefusedUrlError);
     expect((err as RefusedUrlError).reason).toMatch(/^127\.0\.0\.1 is a loopback address/);
     await fetcher.close();
   });
 
   it('connects to an exempt host:port, name or literal, and to nothing else on that host', async () => {
-    const fetcher = new SafeFetcher({ exemptHostPorts: [`127.0.0.1:${port}`, `media.test.example:${port}`], lookup: fakeDns({ 'media.test.example': ['127.0.0.1'] }) });
+    const fetcher = new SafeFetcher({
+      exemptHostPorts: [`127.0.0.1:${port}`, `media.test.example:${port}`],
+      lookup: fakeDns({ 'media.test.example': ['127.0.0.1'] }),
+    });
     const policy = httpPolicy([`127.0.0.1:${port}`, `media.test.example:${port}`]);
     const a = await fetcher.get(`http://127.0.0.1:${port}/ok.mp3`, { policy, maxBytes: 1e6 });
     expect(a.status).toBe(200);
@@ -174,7 +183,11 @@ describe('HashingChunker', () => {
     const chunker = new HashingChunker();
     const out: Buffer[] = [];
     await new Promise<void>((ok, fail) => {
-      Readable.from(pieces).pipe(chunker).on('data', (c: Buffer) => out.push(c)).on('end', ok).on('error', fail);
+      Readable.from(pieces)
+        .pipe(chunker)
+        .on('data', (c: Buffer) => out.push(c))
+        .on('end', ok)
+        .on('error', fail);
     });
     expect(chunker.bytes).toBe(source.length);
     expect(chunker.digest()).toBe(createHash('sha256').update(source).digest('hex'));
@@ -191,7 +204,11 @@ describe('HashingChunker', () => {
     const chunker = new HashingChunker();
     const out: Buffer[] = [];
     await new Promise<void>((ok, fail) => {
-      Readable.from([own[0]!, slab.subarray(0, 100), own[1]!]).pipe(chunker).on('data', (c: Buffer) => out.push(c)).on('end', ok).on('error', fail);
+      Readable.from([own[0]!, slab.subarray(0, 100), own[1]!])
+        .pipe(chunker)
+        .on('data', (c: Buffer) => out.push(c))
+        .on('end', ok)
+        .on('error', fail);
     });
     expect(out[0]).toBe(own[0]);
     expect(out[1]!.length).toBe(100);
@@ -210,7 +227,9 @@ describe('MediaStore', () => {
       for (let i = 0; i < 20; i++) yield Buffer.alloc(MiB, i);
       throw reset;
     }
-    const err = await store.putStream({ key: 'recordings/test/2026/04/02/abort.mp3', body: Readable.from(body()), contentType: 'audio/mpeg', metadata: {} }).catch((e: unknown) => e);
+    const err = await store
+      .putStream({ key: 'recordings/test/2026/04/02/abort.mp3', body: Readable.from(body()), contentType: 'audio/mpeg', metadata: {} })
+      .catch((e: unknown) => e);
     expect(err).toBe(reset);
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: em.bucket }));
     expect(uploads.Uploads ?? []).toEqual([]);
@@ -227,14 +246,24 @@ describe('MediaStore', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     }
-    const err = await store.putStream({ key: 'recordings/test/2026/04/02/deadline.mp3', body: Readable.from(slow()), contentType: 'audio/mpeg', metadata: {}, signal: controller.signal }).catch((e: unknown) => e);
+    const err = await store
+      .putStream({
+        key: 'recordings/test/2026/04/02/deadline.mp3',
+        body: Readable.from(slow()),
+        contentType: 'audio/mpeg',
+        metadata: {},
+        signal: controller.signal,
+      })
+      .catch((e: unknown) => e);
     expect(failureKindOf(err)).toBe('timeout');
     expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: em.bucket }))).Uploads ?? []).toEqual([]);
   });
 
   it('reports an S3 failure as a StorageError', async () => {
     const store = new MediaStore(s3, 'no-such-bucket');
-    const err = await store.putStream({ key: 'recordings/x.mp3', body: Readable.from([Buffer.from('abc')]), contentType: 'audio/mpeg', metadata: {} }).catch((e: unknown) => e);
+    const err = await store
+      .putStream({ key: 'recordings/x.mp3', body: Readable.from([Buffer.from('abc')]), contentType: 'audio/mpeg', metadata: {} })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageError);
   });
 });

@@ -133,7 +133,8 @@ beforeAll(async () => {
     '/transcripts/transcript_pc-1.json': (_req, res) => serve(res, files.transcript, 'application/json; charset=utf-8'),
     '/resetting.wav': (_req, res, hit) => serve(res, files.resetting, 'audio/wav', hit === 1 ? { resetAt: 9 * MiB } : {}),
     '/late.mp3': (_req, res) => (Date.now() < lateFrom ? res.writeHead(404).end('not yet') : serve(res, files.late, 'audio/mpeg')),
-    '/forbidden.mp3': (_req, res) => res.writeHead(403, { 'content-type': 'application/xml' }).end('<Error><Code>AccessDenied</Code></Error>'),
+    '/forbidden.mp3': (_req, res) =>
+      res.writeHead(403, { 'content-type': 'application/xml' }).end('<Error><Code>AccessDenied</Code></Error>'),
     '/huge.mp3': (_req, res) => serve(res, files.huge, 'audio/mpeg', { chunked: true }),
     '/announced-huge.mp3': (_req, res) => serve(res, files.huge, 'audio/mpeg'),
     '/to-internal': (_req, res) => res.writeHead(302, { location: internal.url('/secret.mp3') }).end(),
@@ -149,7 +150,9 @@ beforeAll(async () => {
   hipcallApi = await startServer({
     '/api/v3/calls/hc-fresh': (req, res) => {
       if (req.headers.authorization !== 'Bearer test-hipcall-token') return void res.writeHead(401).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { uuid: 'hc-fresh', record_url: apiAnswerUrl } }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ data: { uuid: 'hc-fresh', record_url: apiAnswerUrl } }));
     },
   });
 
@@ -176,8 +179,19 @@ beforeAll(async () => {
     }),
   );
   sqs = new SQSClient(localClientConfig(em.endpoints.sqs));
-  stopPoller = startPoller({ sqs, queueUrl: em.queues.media, handler, name: 'media-test', batchSize: 1, timeoutMs: 60_000, waitTimeSeconds: 1, concurrency: 2 });
-  doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(em.endpoints.dynamodb)), { marshallOptions: { removeUndefinedValues: true } });
+  stopPoller = startPoller({
+    sqs,
+    queueUrl: em.queues.media,
+    handler,
+    name: 'media-test',
+    batchSize: 1,
+    timeoutMs: 60_000,
+    waitTimeSeconds: 1,
+    concurrency: 2,
+  });
+  doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(em.endpoints.dynamodb)), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   s3 = new S3Client(localClientConfig(em.endpoints.s3));
 });
 
@@ -211,13 +225,21 @@ async function seedCall(provider: Provider, callId: string): Promise<void> {
   await doc.send(new PutCommand({ TableName: em.tables.calls, Item: item }));
 }
 
-async function sendJob(provider: Provider, callId: string, mediaKind: MediaKind, url: string, queuedAt = new Date().toISOString()): Promise<void> {
+async function sendJob(
+  provider: Provider,
+  callId: string,
+  mediaKind: MediaKind,
+  url: string,
+  queuedAt = new Date().toISOString(),
+): Promise<void> {
   const job: MediaJob = { provider, source: provider, callId, media: mediaKind, url, queuedAt };
   await sqs.send(new SendMessageCommand({ QueueUrl: em.queues.media, MessageBody: JSON.stringify(job) }));
 }
 
 async function mediaOf(provider: Provider, callId: string, kind: MediaKind): Promise<MediaInfo | undefined> {
-  const { Item } = await doc.send(new GetCommand({ TableName: em.tables.calls, Key: { callKey: callKeyOf(provider, callId) }, ConsistentRead: true }));
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: em.tables.calls, Key: { callKey: callKeyOf(provider, callId) }, ConsistentRead: true }),
+  );
   return (Item as CallRecord | undefined)?.[kind];
 }
 
@@ -243,7 +265,9 @@ async function openUploads(): Promise<number> {
 }
 
 async function dlqSize(): Promise<number> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: em.queues.mediaDlq, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: em.queues.mediaDlq, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
   return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
 }
 
@@ -275,7 +299,13 @@ describe('media worker', () => {
     const cdrText = (await objectBytes('cdr/hipcall/2026/04/02/hc-1.json')).toString('utf8');
     expect(cdrText.trimEnd()).not.toContain('\n');
     const cdr = JSON.parse(cdrText) as Record<string, unknown>;
-    expect(cdr).toMatchObject({ call_id: 'hc-1', day: '2026/04/02', recording_state: 'stored', recording_stored: true, recording_sha256: sha(files.rec) });
+    expect(cdr).toMatchObject({
+      call_id: 'hc-1',
+      day: '2026/04/02',
+      recording_state: 'stored',
+      recording_stored: true,
+      recording_sha256: sha(files.rec),
+    });
     expect(cdr).not.toHaveProperty('version');
     // Nothing of the request can leak: no credentials, no Authorization header sent to the media host.
     expect(media.seen.every((h) => h.authorization === undefined && h.cookie === undefined)).toBe(true);
@@ -295,9 +325,24 @@ describe('media worker', () => {
       settled('postcall', 'pc-1', 'transcript'),
     ]);
     expect(rec).toMatchObject({ state: 'stored', s3Key: 'recordings/hipcall/2026/04/02/hc-vm.mp3' });
-    expect(vm).toMatchObject({ state: 'stored', s3Key: 'voicemails/hipcall/2026/04/02/hc-vm.mp3', bytes: files.voicemail.length, sha256: sha(files.voicemail) });
-    expect(ogg).toMatchObject({ state: 'stored', s3Key: 'recordings/postcall/2026/04/02/pc-1.ogg', contentType: 'audio/ogg', sha256: sha(files.ogg) });
-    expect(transcript).toMatchObject({ state: 'stored', s3Key: 'transcripts/postcall/2026/04/02/pc-1.json', contentType: 'application/json', sha256: sha(files.transcript) });
+    expect(vm).toMatchObject({
+      state: 'stored',
+      s3Key: 'voicemails/hipcall/2026/04/02/hc-vm.mp3',
+      bytes: files.voicemail.length,
+      sha256: sha(files.voicemail),
+    });
+    expect(ogg).toMatchObject({
+      state: 'stored',
+      s3Key: 'recordings/postcall/2026/04/02/pc-1.ogg',
+      contentType: 'audio/ogg',
+      sha256: sha(files.ogg),
+    });
+    expect(transcript).toMatchObject({
+      state: 'stored',
+      s3Key: 'transcripts/postcall/2026/04/02/pc-1.json',
+      contentType: 'application/json',
+      sha256: sha(files.transcript),
+    });
     expect(JSON.parse((await objectBytes(transcript.s3Key!)).toString('utf8'))).toMatchObject({ callId: 'pc-1' });
   });
 
@@ -326,7 +371,13 @@ describe('media worker', () => {
     await seedCall('callhippo', 'ch-reset');
     await sendJob('callhippo', 'ch-reset', 'recording', media.url('/resetting.wav'));
     const info = await settled('callhippo', 'ch-reset', 'recording');
-    expect(info).toMatchObject({ state: 'stored', s3Key: 'recordings/callhippo/2026/04/02/ch-reset.wav', bytes: files.resetting.length, sha256: sha(files.resetting), attempts: 2 });
+    expect(info).toMatchObject({
+      state: 'stored',
+      s3Key: 'recordings/callhippo/2026/04/02/ch-reset.wav',
+      bytes: files.resetting.length,
+      sha256: sha(files.resetting),
+      attempts: 2,
+    });
     expect(sha(await objectBytes(info.s3Key!))).toBe(sha(files.resetting));
     expect(media.hits('/resetting.wav')).toBe(2);
     expect(await openUploads()).toBe(0);
@@ -414,7 +465,10 @@ describe('media worker', () => {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: em.queues.media, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: em.queues.media,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
       );
       if (Number(Attributes!.ApproximateNumberOfMessages) + Number(Attributes!.ApproximateNumberOfMessagesNotVisible) === 0) break;
       if (Date.now() > deadline) throw new Error('media queue did not drain');
@@ -430,7 +484,12 @@ describe('media worker', () => {
     const longAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString();
     await sendJob('hipcall', 'hc-fresh', 'recording', media.url('/expired.mp3'), longAgo);
     const info = await settled('hipcall', 'hc-fresh', 'recording');
-    expect(info).toMatchObject({ state: 'stored', s3Key: 'recordings/hipcall/2026/04/02/hc-fresh.mp3', sha256: sha(files.fresh), attempts: 1 });
+    expect(info).toMatchObject({
+      state: 'stored',
+      s3Key: 'recordings/hipcall/2026/04/02/hc-fresh.mp3',
+      sha256: sha(files.fresh),
+      attempts: 1,
+    });
     expect(media.hits('/expired.mp3')).toBe(1);
     expect(hipcallApi.hits('/api/v3/calls/hc-fresh')).toBe(1);
   });

@@ -55,7 +55,15 @@ function hangup(c: Call): string {
 }
 
 /** The owner's call and a conflicting delivery of the same uuid: every field the issue saw rewritten differs. */
-const ownerCall = (uuid: string, recordUrl?: string): Call => ({ uuid, direction: 'inbound', caller: '+442045205757', callee: '+441234567890', userId: 1121, duration: 45, ...(recordUrl ? { recordUrl } : {}) });
+const ownerCall = (uuid: string, recordUrl?: string): Call => ({
+  uuid,
+  direction: 'inbound',
+  caller: '+442045205757',
+  callee: '+441234567890',
+  userId: 1121,
+  duration: 45,
+  ...(recordUrl ? { recordUrl } : {}),
+});
 const otherCall = (uuid: string, recordUrl?: string): Call => ({
   uuid,
   direction: 'outbound',
@@ -72,7 +80,8 @@ describe('a second source of one provider', () => {
   let files: FileServer;
   let worker: MediaWorker;
   /** The raw/ copies of one call's deliveries, as text. */
-  const rawOf = async (uuid: string) => Promise.all((await h.objects('raw/hipcall/')).filter((k) => k.includes(`/${uuid}/`)).map((k) => h.object(k)));
+  const rawOf = async (uuid: string) =>
+    Promise.all((await h.objects('raw/hipcall/')).filter((k) => k.includes(`/${uuid}/`)).map((k) => h.object(k)));
 
   beforeAll(async () => {
     files = await startFileServer({
@@ -101,11 +110,20 @@ describe('a second source of one provider', () => {
 
   it('is ignored: the call, its recording and its owner stay as the first source delivered them; raw/ keeps the second delivery', async () => {
     const uuid = 'owned-by-hipcall';
-    expect(await h.post('hipcall', hangup(ownerCall(uuid, files.url('/owner.mp3'))))).toMatchObject({ status: 200, json: { status: 'stored' } });
+    expect(await h.post('hipcall', hangup(ownerCall(uuid, files.url('/owner.mp3'))))).toMatchObject({
+      status: 200,
+      json: { status: 'stored' },
+    });
     const stored = await worker.settled(() => h.item(`hipcall#${uuid}`), 'recording');
     expect(stored).toMatchObject({ state: 'stored', sha256: sha256(OWNER_FILE) });
     const before = await h.item(`hipcall#${uuid}`);
-    expect(before).toMatchObject({ source: 'hipcall', direction: 'inbound', customerNumber: '+442045205757', durationSec: 45, agent: { id: '1121' } });
+    expect(before).toMatchObject({
+      source: 'hipcall',
+      direction: 'inbound',
+      customerNumber: '+442045205757',
+      durationSec: 45,
+      agent: { id: '1121' },
+    });
 
     const conflicting = hangup(otherCall(uuid, files.url('/other.mp3')));
     const answer = await h.post('hipcall-tr', conflicting);
@@ -122,7 +140,16 @@ describe('a second source of one provider', () => {
 
   it('never fetches media for the call from the other source, even a link only its own allowlist accepts', async () => {
     const uuid = 'owner-without-recording';
-    const init = JSON.stringify({ event: 'call_init', data: { uuid, direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', started_at: '2026-04-02T10:00:00Z' } });
+    const init = JSON.stringify({
+      event: 'call_init',
+      data: {
+        uuid,
+        direction: 'inbound',
+        caller_number: '+442045205757',
+        callee_number: '+441234567890',
+        started_at: '2026-04-02T10:00:00Z',
+      },
+    });
     expect((await h.post('hipcall', init)).json.status).toBe('stored');
     const before = await h.item(`hipcall#${uuid}`);
 
@@ -145,7 +172,13 @@ describe('a second source of one provider', () => {
     const recording = await worker.settled(() => h.item(`hipcall#${uuid}`), 'recording');
     expect(recording).toMatchObject({ state: 'stored', sha256: sha256(OTHER_FILE), bytes: OTHER_FILE.length });
     const before = await h.item(`hipcall#${uuid}`);
-    expect(before).toMatchObject({ source: 'hipcall-tr', direction: 'outbound', customerNumber: '+905449998877', durationSec: 300, agent: { id: '2222' } });
+    expect(before).toMatchObject({
+      source: 'hipcall-tr',
+      direction: 'outbound',
+      customerNumber: '+905449998877',
+      durationSec: 300,
+      agent: { id: '2222' },
+    });
     const ownerHits = files.hits('/owner.mp3');
 
     const second = await h.post('hipcall', hangup(ownerCall(uuid, files.url('/owner.mp3'))));
@@ -177,7 +210,8 @@ describe('a call_init through a source that does not own the call', () => {
     // The ingest on the same emulators writes the call and queues the insight jobs, as in AWS.
     const env = { ...ih.emulators.env, [ENV.config]: JSON.stringify(parseConfig(raw)), POWERTOOLS_LOG_LEVEL: 'SILENT' };
     const ingest = createIngestHandler(ingestDeps(env, { target: ih.emulators.target, tokens: new StaticTokens(TOKEN) }));
-    post = async (source, body) => ((await ingest(apiEvent(source, body), fakeContext('ingest', 6000))) as APIGatewayProxyStructuredResultV2).statusCode ?? 0;
+    post = async (source, body) =>
+      ((await ingest(apiEvent(source, body), fakeContext('ingest', 6000))) as APIGatewayProxyStructuredResultV2).statusCode ?? 0;
     sqs = new SQSClient(localClientConfig(ih.emulators.endpoints.sqs));
   });
 
@@ -190,7 +224,14 @@ describe('a call_init through a source that does not own the call', () => {
   async function takeInsightJobs(): Promise<string[]> {
     const bodies: string[] = [];
     for (;;) {
-      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: ih.emulators.queues.insight, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60 }));
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: ih.emulators.queues.insight,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 60,
+        }),
+      );
       if (!Messages?.length) return bodies;
       bodies.push(...Messages.map((m) => m.Body!));
     }
@@ -198,7 +239,11 @@ describe('a call_init through a source that does not own the call', () => {
 
   it('sends no card for it; the owner’s own call_init still gets its card', async () => {
     const uuid = `init-owned-${Date.now()}`;
-    const init = (caller: string) => JSON.stringify({ event: 'call_init', data: { uuid, direction: 'inbound', caller_number: caller, callee_number: '+441234567890', started_at: new Date().toISOString() } });
+    const init = (caller: string) =>
+      JSON.stringify({
+        event: 'call_init',
+        data: { uuid, direction: 'inbound', caller_number: caller, callee_number: '+441234567890', started_at: new Date().toISOString() },
+      });
     expect(await post('hipcall', init('+442045205757'))).toBe(200);
     // The other source's call_init for the same call, with the same known customer: a card would match.
     expect(await post('hipcall-tr', init('+442045205757'))).toBe(200);

@@ -27,7 +27,14 @@ import type { CallRecord } from '#core/types.ts';
 
 const rawConfig = {
   defaultCountry: 'GB',
-  sources: [{ id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3', reconcile: { everyMinutes: 60, lookBackHours: 24 } }],
+  sources: [
+    {
+      id: 'hipcall',
+      provider: 'hipcall',
+      hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+      reconcile: { everyMinutes: 60, lookBackHours: 24 },
+    },
+  ],
 };
 const TOTAL = 250;
 const uuidOf = (i: number) => `rc-${String(i).padStart(3, '0')}-0b6f1c2e`;
@@ -82,17 +89,28 @@ function startHipcallLike(): Promise<{ server: Server; base: string; requests: s
       const lte = Date.parse(url.searchParams.get('started_at[lte]') ?? '');
       const limit = Number(url.searchParams.get('limit'));
       const offset = Number(url.searchParams.get('offset'));
-      const all = Array.from({ length: TOTAL }, (_, i): Record<string, unknown> => ({ ...apiCall(i), record_url: `https://hipcall-records.example/${uuidOf(i)}.mp3?X-Amz-Expires=3600` }))
-        .filter((c) => {
-          const t = Date.parse(`${String(c.started_at).replace(' ', 'T')}Z`);
-          return t >= gte && t <= lte;
-        });
-      return json(200, { data: all.slice(offset, offset + limit), links: {}, meta: { current_page: offset / limit + 1, per_page: limit, total: all.length } });
+      const all = Array.from({ length: TOTAL }, (_, i): Record<string, unknown> => ({
+        ...apiCall(i),
+        record_url: `https://hipcall-records.example/${uuidOf(i)}.mp3?X-Amz-Expires=3600`,
+      })).filter((c) => {
+        const t = Date.parse(`${String(c.started_at).replace(' ', 'T')}Z`);
+        return t >= gte && t <= lte;
+      });
+      return json(200, {
+        data: all.slice(offset, offset + limit),
+        links: {},
+        meta: { current_page: offset / limit + 1, per_page: limit, total: all.length },
+      });
     }
     const one = /^\/api\/v3\/calls\/([^/]+)$/.exec(url.pathname);
     const i = one ? Array.from({ length: TOTAL }, (_, k) => k).find((k) => uuidOf(k) === decodeURIComponent(one[1]!)) : undefined;
     if (i === undefined) return json(404, { message: 'Not found.' });
-    json(200, { data: { ...apiCall(i), record_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/files/${uuidOf(i)}.mp3?sig=${++signature}` } });
+    json(200, {
+      data: {
+        ...apiCall(i),
+        record_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/files/${uuidOf(i)}.mp3?sig=${++signature}`,
+      },
+    });
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
@@ -112,7 +130,9 @@ async function scanAll(): Promise<CallRecord[]> {
   const items: CallRecord[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await doc.send(new ScanCommand({ TableName: stack.endpoints.tables.calls, ExclusiveStartKey: start, ConsistentRead: true }));
+    const page = await doc.send(
+      new ScanCommand({ TableName: stack.endpoints.tables.calls, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     items.push(...((page.Items ?? []) as CallRecord[]));
     start = page.LastEvaluatedKey;
   } while (start);
@@ -120,11 +140,16 @@ async function scanAll(): Promise<CallRecord[]> {
 }
 
 /** What a run could change on an item: its version, last update and media maps. */
-const snapshot = async () => Object.fromEntries((await scanAll()).map((r) => [r.callKey, JSON.stringify([r.version, r.updatedAt, r.recording, r.events])]));
+const snapshot = async () =>
+  Object.fromEntries((await scanAll()).map((r) => [r.callKey, JSON.stringify([r.version, r.updatedAt, r.recording, r.events])]));
 
 async function reconcile(...args: string[]): Promise<{ code: number; summary: ReconcileSummary }> {
   const lines: string[] = [];
-  const code = await reconcileCommand(['hipcall', '--source', 'hipcall', '--since', '2026-03-10', '--until', '2026-03-10', '--local', '--json', ...args], (l) => void lines.push(l), env);
+  const code = await reconcileCommand(
+    ['hipcall', '--source', 'hipcall', '--since', '2026-03-10', '--until', '2026-03-10', '--local', '--json', ...args],
+    (l) => void lines.push(l),
+    env,
+  );
   return { code, summary: JSON.parse(lines.join('\n')) as ReconcileSummary };
 }
 
@@ -133,7 +158,14 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'callvault-reconcile-'));
   // As `npm start` reads it from CALLVAULT_HIPCALL_API.
   const hipcallApi = hipcallApiOverride(hipcall.base);
-  stack = await startLocalStack({ dataDir, config: parseConfig(rawConfig), hipcallApi, fetchAllow: [new URL(hipcall.base).host], mediaDelaySeconds: 0, token: 'reconcile-token-0123456789' });
+  stack = await startLocalStack({
+    dataDir,
+    config: parseConfig(rawConfig),
+    hipcallApi,
+    fetchAllow: [new URL(hipcall.base).host],
+    mediaDelaySeconds: 0,
+    token: 'reconcile-token-0123456789',
+  });
   env = { CALLVAULT_DATA_DIR: dataDir, CALLVAULT_CONFIG: JSON.stringify(rawConfig) };
   doc = documentClient({ local: stack.endpoints });
 
@@ -143,12 +175,31 @@ beforeAll(async () => {
   for (let k = 0; k < present.length; k += 25) {
     await Promise.all(
       present.slice(k, k + 25).map(async (i) => {
-        const body = JSON.stringify({ event: 'call_hangup', data: { ...apiCall(i), direction: i % 2 ? 'inbound' : 'outbound', started_at: `${String(apiCall(i).started_at).replace(' ', 'T')}Z` } });
+        const body = JSON.stringify({
+          event: 'call_hangup',
+          data: {
+            ...apiCall(i),
+            direction: i % 2 ? 'inbound' : 'outbound',
+            started_at: `${String(apiCall(i).started_at).replace(' ', 'T')}Z`,
+          },
+        });
         const result = normaliseDelivery('hipcall', JSON.parse(body), { defaultCountry: 'GB', receivedAt: '2026-03-10T13:00:00.000Z' });
         if (result.outcome !== 'events') throw new Error('seed did not normalise');
         const event = result.events[0]!;
-        await calls.applyDelivery({ source: 'hipcall', event, deliveryKey: deliveryKey('call_hangup', createHash('sha256').update(body).digest('hex')), now: '2026-03-10T13:00:00.000Z' });
-        if (!NO_RECORDING.includes(i)) await calls.setMedia(`hipcall#${event.callId}`, 'recording', { state: 'stored', s3Key: `recordings/hipcall/2026/03/10/${event.callId}.mp3`, bytes: 2051, sha256: 'seeded', contentType: 'audio/mpeg' });
+        await calls.applyDelivery({
+          source: 'hipcall',
+          event,
+          deliveryKey: deliveryKey('call_hangup', createHash('sha256').update(body).digest('hex')),
+          now: '2026-03-10T13:00:00.000Z',
+        });
+        if (!NO_RECORDING.includes(i))
+          await calls.setMedia(`hipcall#${event.callId}`, 'recording', {
+            state: 'stored',
+            s3Key: `recordings/hipcall/2026/03/10/${event.callId}.mp3`,
+            bytes: 2051,
+            sha256: 'seeded',
+            contentType: 'audio/mpeg',
+          });
       }),
     );
   }
@@ -166,13 +217,26 @@ describe('callvault reconcile hipcall --local against a Hipcall-shaped server', 
     const before = await snapshot();
     const { code, summary } = await reconcile('--dry-run');
     expect(code).toBe(0);
-    expect(summary).toMatchObject({ dryRun: true, seen: 250, present: 233, missing: 17, recordingsMissing: 5, backfilled: 0, recordingsQueued: 0, errors: 0 });
+    expect(summary).toMatchObject({
+      dryRun: true,
+      seen: 250,
+      present: 233,
+      missing: 17,
+      recordingsMissing: 5,
+      backfilled: 0,
+      recordingsQueued: 0,
+      errors: 0,
+    });
     expect(summary.callIds.missing).toEqual(MISSING.map(uuidOf));
     expect(summary.callIds.recordingsMissing).toEqual(NO_RECORDING.map(uuidOf));
     expect(await snapshot()).toEqual(before);
     expect(hipcall.requests.filter((r) => /^GET \/api\/v3\/calls\//.test(r))).toEqual([]);
     // Paged as Hipcall pages: the day's window, 100 at a time.
-    expect(hipcall.requests.filter((r) => r.startsWith('GET /api/v3/calls?')).map((r) => new URL(r.slice(4), 'http://x').searchParams.get('offset'))).toEqual(['0', '100', '200']);
+    expect(
+      hipcall.requests
+        .filter((r) => r.startsWith('GET /api/v3/calls?'))
+        .map((r) => new URL(r.slice(4), 'http://x').searchParams.get('offset')),
+    ).toEqual(['0', '100', '200']);
   });
 
   it('backfills the 17 through the webhook path, and every one of the 250 recordings ends up stored', async () => {
@@ -180,7 +244,15 @@ describe('callvault reconcile hipcall --local against a Hipcall-shaped server', 
     const { code, summary } = await reconcile();
     expect(summary.callIds.errors).toEqual([]);
     expect(code).toBe(0);
-    expect(summary).toMatchObject({ seen: 250, present: 233, missing: 17, backfilled: 17, recordingsMissing: 5, recordingsQueued: 22, errors: 0 });
+    expect(summary).toMatchObject({
+      seen: 250,
+      present: 233,
+      missing: 17,
+      backfilled: 17,
+      recordingsMissing: 5,
+      recordingsQueued: 22,
+      errors: 0,
+    });
     expect(hipcall.requests.filter((r) => r.startsWith('GET /api/v3/calls?')).length).toBe(3 + 4);
 
     // The local media worker downloads the 22 from their fresh links.
@@ -195,9 +267,18 @@ describe('callvault reconcile hipcall --local against a Hipcall-shaped server', 
 
     const backfilled = items.find((r) => r.callId === uuidOf(MISSING[0]!))!;
     expect(backfilled.events).toEqual([expect.stringMatching(/^reconcile#[0-9a-f]{16}$/)]);
-    expect(backfilled).toMatchObject({ source: 'hipcall', direction: 'inbound', status: 'completed', startedAt: '2026-03-10T08:03:00.000Z', day: '2026-03-10', customerNumber: expect.stringMatching(/^\+44/) });
+    expect(backfilled).toMatchObject({
+      source: 'hipcall',
+      direction: 'inbound',
+      status: 'completed',
+      startedAt: '2026-03-10T08:03:00.000Z',
+      day: '2026-03-10',
+      customerNumber: expect.stringMatching(/^\+44/),
+    });
     expect(backfilled.recording).toMatchObject({ state: 'stored', bytes: 2051, contentType: 'audio/mpeg' });
-    const raw = await new S3Client(localClientConfig(stack.endpoints.s3)).send(new ListObjectsV2Command({ Bucket: stack.endpoints.bucket, Prefix: `raw/hipcall/2026/03/10/${uuidOf(MISSING[0]!)}/` }));
+    const raw = await new S3Client(localClientConfig(stack.endpoints.s3)).send(
+      new ListObjectsV2Command({ Bucket: stack.endpoints.bucket, Prefix: `raw/hipcall/2026/03/10/${uuidOf(MISSING[0]!)}/` }),
+    );
     expect((raw.Contents ?? []).map((o) => o.Key)).toEqual([expect.stringMatching(/-reconcile-[0-9a-f]{16}\.json$/)]);
   });
 
@@ -206,7 +287,15 @@ describe('callvault reconcile hipcall --local against a Hipcall-shaped server', 
     const gets = hipcall.requests.length;
     const { code, summary } = await reconcile();
     expect(code).toBe(0);
-    expect(summary).toMatchObject({ seen: 250, present: 250, missing: 0, backfilled: 0, recordingsMissing: 0, recordingsQueued: 0, errors: 0 });
+    expect(summary).toMatchObject({
+      seen: 250,
+      present: 250,
+      missing: 0,
+      backfilled: 0,
+      recordingsMissing: 0,
+      recordingsQueued: 0,
+      errors: 0,
+    });
     expect(await snapshot()).toEqual(before);
     expect(hipcall.requests.slice(gets).every((r) => r.startsWith('GET /api/v3/calls?'))).toBe(true);
   });

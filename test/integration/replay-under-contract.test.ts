@@ -40,7 +40,13 @@ let restoreEndpoints: (() => Promise<void>) | undefined;
 
 /** Run the replay queue through the strict ingest until `callKey` is stored (or 20 s pass), then stop. */
 async function replayUntilStored(callKey: string): Promise<Record<string, unknown> | undefined> {
-  const stop = startPoller({ sqs, queueUrl: h.emulators.queues.replay, handler: handler as unknown as SqsHandler, name: 'replay', waitTimeSeconds: 1 });
+  const stop = startPoller({
+    sqs,
+    queueUrl: h.emulators.queues.replay,
+    handler: handler as unknown as SqsHandler,
+    name: 'replay',
+    waitTimeSeconds: 1,
+  });
   try {
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -55,9 +61,17 @@ async function replayUntilStored(callKey: string): Promise<Record<string, unknow
 
 beforeAll(async () => {
   // Two sources of one provider: `replay --unapplied` must replay each delivery as the source that sent it.
-  h = await startIngestHarness({ sources: [{ id: 'hipcall', provider: 'hipcall' }, { id: 'postcall', provider: 'postcall' }, { id: 'postcall-eu', provider: 'postcall' }] });
+  h = await startIngestHarness({
+    sources: [
+      { id: 'hipcall', provider: 'hipcall' },
+      { id: 'postcall', provider: 'postcall' },
+      { id: 'postcall-eu', provider: 'postcall' },
+    ],
+  });
   const env = { ...h.emulators.env, [ENV.config]: JSON.stringify(h.config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
-  handler = createIngestHandler(ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest', teeSink(sink, envSink())), tokens: new StaticTokens(TOKEN) }));
+  handler = createIngestHandler(
+    ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest', teeSink(sink, envSink())), tokens: new StaticTokens(TOKEN) }),
+  );
   sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
   s3 = new S3Client(localClientConfig(h.emulators.endpoints.s3));
   restoreEndpoints = await useLocalEndpoints(h.emulators);
@@ -71,7 +85,8 @@ afterAll(async () => {
 });
 
 /** The ingest's successful reads of raw/ objects. */
-const rawReads = () => sink.calls.filter((c) => c.fn === 'ingest' && c.action === 's3:GetObject' && c.resource.startsWith(`${h.emulators.bucket}/raw/`) && c.ok);
+const rawReads = () =>
+  sink.calls.filter((c) => c.fn === 'ingest' && c.action === 's3:GetObject' && c.resource.startsWith(`${h.emulators.bucket}/raw/`) && c.ok);
 
 describe('replays that read raw/ back', () => {
   it('applies a 300 KiB delivery queued during a DynamoDB outage, reading its body from raw/', async () => {
@@ -101,7 +116,15 @@ describe('replays that read raw/ back', () => {
     // Where the ingest's last resort (replay queue down too) keeps the bytes.
     const rawKey = S3_KEYS.raw('postcall', receivedAt, 'pc-unapplied', receivedAt, `post_call-${sha256(body).slice(0, 16)}`);
     const unapplied = `${rawKey.replace(/\.json$/, '')}.unapplied.json`;
-    await s3.send(new PutObjectCommand({ Bucket: h.emulators.bucket, Key: unapplied, Body: body, ContentType: 'application/json', Metadata: { source: 'postcall', 'received-at': receivedAt } }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: h.emulators.bucket,
+        Key: unapplied,
+        Body: body,
+        ContentType: 'application/json',
+        Metadata: { source: 'postcall', 'received-at': receivedAt },
+      }),
+    );
     const readsBefore = rawReads().length;
 
     const lines: string[] = [];
@@ -110,7 +133,11 @@ describe('replays that read raw/ back', () => {
 
     const item = await replayUntilStored('postcall#pc-unapplied');
     expect(item).toMatchObject({ callId: 'pc-unapplied', status: 'completed', source: 'postcall' });
-    expect(rawReads().slice(readsBefore).map((c) => c.resource)).toContain(`${h.emulators.bucket}/${unapplied}`);
+    expect(
+      rawReads()
+        .slice(readsBefore)
+        .map((c) => c.resource),
+    ).toContain(`${h.emulators.bucket}/${unapplied}`);
     expect(await h.depth('replayDlq')).toBe(0);
   });
 
@@ -119,7 +146,15 @@ describe('replays that read raw/ back', () => {
     const receivedAt = new Date().toISOString();
     const rawKey = S3_KEYS.raw('postcall', receivedAt, 'pc-unapplied-eu', receivedAt, `post_call-${sha256(body).slice(0, 16)}`);
     const unapplied = `${rawKey.replace(/\.json$/, '')}.unapplied.json`;
-    await s3.send(new PutObjectCommand({ Bucket: h.emulators.bucket, Key: unapplied, Body: body, ContentType: 'application/json', Metadata: { source: 'postcall-eu', 'received-at': receivedAt } }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: h.emulators.bucket,
+        Key: unapplied,
+        Body: body,
+        ContentType: 'application/json',
+        Metadata: { source: 'postcall-eu', 'received-at': receivedAt },
+      }),
+    );
 
     expect(await replayCommand(['--unapplied', '--local'], () => undefined)).toBe(0);
 

@@ -26,12 +26,19 @@ function harness(queueUrl?: string) {
   const sent: string[] = [];
   const warnings: Record<string, unknown>[] = [];
   const log: Log = { info: () => undefined, warn: (_m, f) => void warnings.push(f ?? {}), error: () => undefined };
-  const recording = { send: ((command: { constructor: { name: string } }) => (sent.push(command.constructor.name), sqs.send(command as never))) as SQSClient['send'] };
+  const recording = {
+    send: ((command: { constructor: { name: string } }) => (
+      sent.push(command.constructor.name),
+      sqs.send(command as never)
+    )) as SQSClient['send'],
+  };
   return { queue: new SqsRetryQueue(recording, { queueUrl, log }), sent, warnings };
 }
 
 async function receiveOne(queueUrl: string, visibility = 600): Promise<Message | undefined> {
-  const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: visibility }));
+  const r = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: visibility }),
+  );
   return r.Messages?.[0];
 }
 
@@ -42,7 +49,12 @@ async function putAndReceive(queueUrl: string, body: string): Promise<Message> {
   return m;
 }
 
-const ref = (m: Message, queueUrl: string) => ({ messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, queueArn: queueArnOf(queueUrl, em.region), receivedAt: Date.now() });
+const ref = (m: Message, queueUrl: string) => ({
+  messageId: m.MessageId!,
+  receiptHandle: m.ReceiptHandle!,
+  queueArn: queueArnOf(queueUrl, em.region),
+  receivedAt: Date.now(),
+});
 
 describe('SqsRetryQueue', () => {
   it('uses the configured URL for its own queue, with no lookup, and a delay of 0 makes the message visible again', async () => {

@@ -26,7 +26,14 @@ export function parseEmf(text: string): EmfMetric[] {
     for (const directive of doc._aws?.CloudWatchMetrics ?? []) {
       for (const m of directive.Metrics) {
         const value = doc[m.Name];
-        metrics.push({ namespace: directive.Namespace, name: m.Name, unit: m.Unit ?? 'None', dimensionSets: directive.Dimensions, fields: doc, values: [value].flat() as number[] });
+        metrics.push({
+          namespace: directive.Namespace,
+          name: m.Name,
+          unit: m.Unit ?? 'None',
+          dimensionSets: directive.Dimensions,
+          fields: doc,
+          values: [value].flat() as number[],
+        });
       }
     }
   }

@@ -145,7 +145,13 @@ async function serve(input: ServeInput): Promise<void> {
   const dir = join(input.dataDir, input.kind === 'dynamodb' ? 'dynamodb' : 's3');
   await mkdir(dir, { recursive: true });
   if (input.buckets.length > 1) throw new Error('startEmulatorProcess: one bucket per S3 emulator');
-  await startEmulatorServer({ kind: input.kind, port: input.port, host: HOST, dir, ...(input.buckets[0] ? { bucket: input.buckets[0] } : {}) });
+  await startEmulatorServer({
+    kind: input.kind,
+    port: input.port,
+    host: HOST,
+    dir,
+    ...(input.buckets[0] ? { bucket: input.buckets[0] } : {}),
+  });
   process.stdout.write(`${READY}\n`);
   // The parent going away (its end of stdin closes) must not leave an emulator behind.
   process.stdin.on('end', () => process.exit(0)).resume();

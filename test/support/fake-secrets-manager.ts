@@ -22,13 +22,22 @@ export async function startFakeSecretsManager(secrets: Record<string, string>): 
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString('utf8')));
     req.on('end', () => {
-      const reply = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(json));
-      if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') return reply(400, { __type: 'UnknownOperationException', message: 'only GetSecretValue is faked' });
+      const reply = (status: number, json: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(json));
+      if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue')
+        return reply(400, { __type: 'UnknownOperationException', message: 'only GetSecretValue is faked' });
       const id = String((JSON.parse(body || '{}') as { SecretId?: string }).SecretId);
       reads.push(id);
       const value = held.get(id);
-      if (value === undefined) return reply(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
-      reply(200, { ARN: id, Name: id.replace(/^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:/, ''), SecretString: value, VersionId: 'v1', VersionStages: ['AWSCURRENT'] });
+      if (value === undefined)
+        return reply(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+      reply(200, {
+        ARN: id,
+        Name: id.replace(/^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:/, ''),
+        SecretString: value,
+        VersionId: 'v1',
+        VersionStages: ['AWSCURRENT'],
+      });
     });
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

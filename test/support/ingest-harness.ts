@@ -25,7 +25,10 @@ export const fixture = (path: string): string => readFileSync(join(fixturesDir, 
 
 /** A realistic answered inbound Hipcall call_hangup with a recording URL (seeds 000 and 001). */
 /** A Hipcall call_hangup (fixture shape) for a 45 s answered call; its recording at `recordUrl` (null: none). */
-export function hipcallHangup(uuid: string, recordUrl: string | null = `https://storage.example.com/recordings/${uuid}.mp3?X-Amz-Expires=604800&token=abc`): string {
+export function hipcallHangup(
+  uuid: string,
+  recordUrl: string | null = `https://storage.example.com/recordings/${uuid}.mp3?X-Amz-Expires=604800&token=abc`,
+): string {
   return JSON.stringify({
     event: 'call_hangup',
     data: {
@@ -78,7 +81,11 @@ export interface Answer {
   json: Record<string, unknown>;
 }
 
-export function apiEvent(source: string, body: string | undefined, options: PostOptions & { isBase64Encoded?: boolean } = {}): APIGatewayProxyEventV2 {
+export function apiEvent(
+  source: string,
+  body: string | undefined,
+  options: PostOptions & { isBase64Encoded?: boolean } = {},
+): APIGatewayProxyEventV2 {
   const method = options.method ?? 'POST';
   const headers: Record<string, string> = {};
   if (options.contentType !== null) headers['content-type'] = options.contentType ?? 'application/json';
@@ -126,7 +133,13 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   const emulators = await startEmulators({ faultableDynamo: true });
   const config = parseConfig(rawConfig);
   const sm = options.secretsManager;
-  const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT', ...(sm ? { [ENV.webhookSecrets]: JSON.stringify(sm.secretArns) } : {}), ...options.env };
+  const env = {
+    ...emulators.env,
+    [ENV.config]: JSON.stringify(config),
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...(sm ? { [ENV.webhookSecrets]: JSON.stringify(sm.secretArns) } : {}),
+    ...options.env,
+  };
   // The function's own clients are held to AWS's limits and its role (recorded for the contract test);
   // the harness's readers below stay plain, so the contract judges the function, not the test.
   const base = sm ? { ...emulators.target, endpoints: { ...emulators.target.endpoints, secretsmanager: sm.endpoint } } : emulators.target;
@@ -150,7 +163,10 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
         text = Buffer.from(body ?? '').toString('base64');
         isBase64Encoded = true;
       } else text = body;
-      const res = (await handler(apiEvent(source, text, { ...options, isBase64Encoded }), fakeContext('ingest', 6000))) as APIGatewayProxyStructuredResultV2;
+      const res = (await handler(
+        apiEvent(source, text, { ...options, isBase64Encoded }),
+        fakeContext('ingest', 6000),
+      )) as APIGatewayProxyStructuredResultV2;
       return { status: res.statusCode ?? 0, json: JSON.parse(res.body ?? '{}') as Record<string, unknown> };
     },
     async item(callKey) {
@@ -174,7 +190,15 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
     async receive(queue, max = 10) {
       const all: Message[] = [];
       for (;;) {
-        const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: emulators.queues[queue], MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60, MessageSystemAttributeNames: ['All'] }));
+        const { Messages } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: emulators.queues[queue],
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            VisibilityTimeout: 60,
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
         if (!Messages?.length || all.length >= max) return all;
         all.push(...Messages);
         if (Messages.length < 10) return all;
@@ -182,9 +206,16 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
     },
     async depth(queue) {
       const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: emulators.queues[queue], AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: emulators.queues[queue],
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
       );
-      return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      return (
+        Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) +
+        Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+      );
     },
     async close() {
       doc.destroy();

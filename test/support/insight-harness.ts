@@ -82,12 +82,24 @@ export function jobOf(patch: Partial<InsightJob> & { callId: string }, ageMs = 0
  */
 export function jobFromCallInit(o: { callId: string; callerNumber: string; source?: string; defaultCountry: string }): InsightJob {
   const at = new Date().toISOString();
-  const result = normaliseDelivery('hipcall', { event: 'call_init', data: { uuid: o.callId, direction: 'inbound', caller_number: o.callerNumber, callee_number: '+441234567890', started_at: at } }, { defaultCountry: o.defaultCountry, receivedAt: at });
-  if (result.outcome !== 'events' || !result.events[0]) throw new Error(`the Hipcall adapter made no call event of this call_init (${result.outcome})`);
+  const result = normaliseDelivery(
+    'hipcall',
+    {
+      event: 'call_init',
+      data: { uuid: o.callId, direction: 'inbound', caller_number: o.callerNumber, callee_number: '+441234567890', started_at: at },
+    },
+    { defaultCountry: o.defaultCountry, receivedAt: at },
+  );
+  if (result.outcome !== 'events' || !result.events[0])
+    throw new Error(`the Hipcall adapter made no call event of this call_init (${result.outcome})`);
   return insightJobOf(o.source ?? 'hipcall', result.events[0], at);
 }
 
-export async function startInsightHarness(rawConfig: (urls: { crmBase: string }) => unknown, contacts: Contact[], extraEnv: Record<string, string> = {}): Promise<InsightHarness> {
+export async function startInsightHarness(
+  rawConfig: (urls: { crmBase: string }) => unknown,
+  contacts: Contact[],
+  extraEnv: Record<string, string> = {},
+): Promise<InsightHarness> {
   const emulators = await startEmulators();
   const mock = createHipcallMock({ token: API_TOKEN });
   const mockServer = createServer((req, res) => {
@@ -102,7 +114,10 @@ export async function startInsightHarness(rawConfig: (urls: { crmBase: string })
     const phone = new URL(req.url ?? '/', 'http://x').searchParams.get('phone') ?? '';
     const apiKey = req.headers['x-api-key'] as string | undefined;
     crm.requests.push({ phone, apiKey });
-    const answer = apiKey === CRM_SECRET ? (crm.answers.get(phone) ?? { status: 404, json: { message: 'no such contact' } }) : { status: 401, json: { message: 'bad key' } };
+    const answer =
+      apiKey === CRM_SECRET
+        ? (crm.answers.get(phone) ?? { status: 404, json: { message: 'no such contact' } })
+        : { status: 401, json: { message: 'bad key' } };
     setTimeout(() => {
       if (res.destroyed) return;
       res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' }).end(JSON.stringify(answer.json ?? {}));
@@ -138,7 +153,9 @@ export async function startInsightHarness(rawConfig: (urls: { crmBase: string })
 
   // Only the function's clients are strict and recorded; the harness's own setup and readers stay plain.
   const emf: string[] = [];
-  const handler = createInsightHandler(insightDeps(env, { target: strictAwsTarget(emulators.target, 'insight'), hipcall, metricsOut: (line) => emf.push(line) }));
+  const handler = createInsightHandler(
+    insightDeps(env, { target: strictAwsTarget(emulators.target, 'insight'), hipcall, metricsOut: (line) => emf.push(line) }),
+  );
   const arn = 'arn:aws:sqs:us-east-1:000000000000:insight';
   let n = 0;
   return {

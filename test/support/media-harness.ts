@@ -92,17 +92,38 @@ export function startMediaWorker(emulators: Emulators, config: CallVaultConfig, 
     POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
   };
   const handler = createMediaHandler(
-    mediaDeps(env, { target: strictAwsTarget(emulators.target, 'media'), allowHttp: true, fetchAllow: options.fetchAllow, visibilityChangeCountsAsReceive: true }),
+    mediaDeps(env, {
+      target: strictAwsTarget(emulators.target, 'media'),
+      allowHttp: true,
+      fetchAllow: options.fetchAllow,
+      visibilityChangeCountsAsReceive: true,
+    }),
   );
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));
-  const stopPoller = startPoller({ sqs, queueUrl: emulators.queues.media, handler, name: 'media-test', batchSize: 5, timeoutMs: 60_000, waitTimeSeconds: 1, concurrency: 2 });
+  const stopPoller = startPoller({
+    sqs,
+    queueUrl: emulators.queues.media,
+    handler,
+    name: 'media-test',
+    batchSize: 5,
+    timeoutMs: 60_000,
+    waitTimeSeconds: 1,
+    concurrency: 2,
+  });
 
   const depth = async (queueUrl: string) => {
     const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     );
-    return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    return (
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
   };
 
   return {

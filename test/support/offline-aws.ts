@@ -46,14 +46,20 @@ export function offlineAws(): OfflineAws {
   };
 }
 
-const md5 = (s: unknown) => createHash('md5').update(String(s ?? '')).digest('hex');
+const md5 = (s: unknown) =>
+  createHash('md5')
+    .update(String(s ?? ''))
+    .digest('hex');
 
 /** The SQS client verifies the MD5 of what it sent against the answer: answer like SQS does. */
 function sqsChecksums(command: string, input: Record<string, unknown>): Record<string, unknown> {
   if (command === 'SendMessage') return { MessageId: 'offline', MD5OfMessageBody: md5(input.MessageBody) };
   if (command === 'SendMessageBatch') {
     const entries = (input.Entries as { Id: string; MessageBody?: string }[]) ?? [];
-    return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: `offline-${e.Id}`, MD5OfMessageBody: md5(e.MessageBody) })), Failed: [] };
+    return {
+      Successful: entries.map((e) => ({ Id: e.Id, MessageId: `offline-${e.Id}`, MD5OfMessageBody: md5(e.MessageBody) })),
+      Failed: [],
+    };
   }
   return {};
 }

@@ -79,7 +79,11 @@ const pathOf = (r: { Metadata?: Json }): string | undefined => r.Metadata?.['aws
 
 /** The stack-relative construct path of a resource, without the trailing `/Resource`. */
 function constructPath(r: { Metadata?: Json }): string | undefined {
-  return pathOf(r)?.split('/').slice(1).join('/').replace(/\/Resource$/, '');
+  return pathOf(r)
+    ?.split('/')
+    .slice(1)
+    .join('/')
+    .replace(/\/Resource$/, '');
 }
 
 /** The name the local stack gives a resource, from its construct path. */
@@ -101,17 +105,26 @@ function resolver(template: CfnTemplate) {
     const path = constructPath(r);
     if (!path) continue;
     const name = localName(r.Type, path);
-    if (r.Type === 'AWS::DynamoDB::Table') arns.set(logicalId, { ref: name, arn: `arn:${PARTITION}:dynamodb:${LOCAL_REGION}:${ACCOUNT}:table/${name}` });
+    if (r.Type === 'AWS::DynamoDB::Table')
+      arns.set(logicalId, { ref: name, arn: `arn:${PARTITION}:dynamodb:${LOCAL_REGION}:${ACCOUNT}:table/${name}` });
     if (r.Type === 'AWS::S3::Bucket') arns.set(logicalId, { ref: name, arn: `arn:${PARTITION}:s3:::${name}` });
     if (r.Type === 'AWS::SQS::Queue') {
-      arns.set(logicalId, { ref: `https://sqs.${LOCAL_REGION}.amazonaws.com/${ACCOUNT}/${name}`, arn: `arn:${PARTITION}:sqs:${LOCAL_REGION}:${ACCOUNT}:${name}` });
+      arns.set(logicalId, {
+        ref: `https://sqs.${LOCAL_REGION}.amazonaws.com/${ACCOUNT}/${name}`,
+        arn: `arn:${PARTITION}:sqs:${LOCAL_REGION}:${ACCOUNT}:${name}`,
+      });
     }
     if (r.Type === 'AWS::SecretsManager::Secret') {
       const arn = `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${name}`;
       arns.set(logicalId, { ref: arn, arn });
     }
   }
-  const pseudo: Record<string, string> = { 'AWS::Partition': PARTITION, 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': PARTITION,
+    'AWS::Region': LOCAL_REGION,
+    'AWS::AccountId': ACCOUNT,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
   const resolve = (value: unknown): string | undefined => {
     if (typeof value === 'string') return value;
     const v = value as Json;
@@ -153,19 +166,25 @@ const describeRaw = (value: unknown): string => {
 export function functionRoles(template: CfnTemplate): Partial<Record<ContractFunction, { functionId: string; roleId: string }>> {
   const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
   if (functions.length > 0 && functions.every(([, r]) => !pathOf(r))) {
-    throw new Error('The template has no aws:cdk:path metadata: synthesise it with synthTemplate() from test/support/permissions-contract.ts (it sets aws:cdk:enable-path-metadata).');
+    throw new Error(
+      'The template has no aws:cdk:path metadata: synthesise it with synthTemplate() from test/support/permissions-contract.ts (it sets aws:cdk:enable-path-metadata).',
+    );
   }
   const roles: Partial<Record<ContractFunction, { functionId: string; roleId: string }>> = {};
   for (const [fn, path] of Object.entries(FUNCTION_PATHS) as [ContractFunction, string][]) {
     const found = functions.find(([, r]) => constructPath(r) === path);
     if (!found && OPTIONAL_FUNCTIONS.has(fn)) continue;
     if (!found) {
-      throw new Error(`No Lambda function at construct path ${path} (the ${fn} function): if it moved, update FUNCTION_PATHS in test/support/permissions-contract.ts.`);
+      throw new Error(
+        `No Lambda function at construct path ${path} (the ${fn} function): if it moved, update FUNCTION_PATHS in test/support/permissions-contract.ts.`,
+      );
     }
     const roleRef = found[1].Properties?.Role as Json | undefined;
     const roleId = (roleRef?.['Fn::GetAtt'] as string[] | undefined)?.[0];
     if (!roleId || template.Resources[roleId]?.Type !== 'AWS::IAM::Role') {
-      throw new Error(`The ${fn} function's Role is not a role of this template (${JSON.stringify(roleRef)}): the checker needs the execution role in the same stack.`);
+      throw new Error(
+        `The ${fn} function's Role is not a role of this template (${JSON.stringify(roleRef)}): the checker needs the execution role in the same stack.`,
+      );
     }
     roles[fn] = { functionId: found[0], roleId };
   }
@@ -176,10 +195,12 @@ export function functionRoles(template: CfnTemplate): Partial<Record<ContractFun
 export function roleStatements(template: CfnTemplate, roleId: string): ResolvedStatement[] {
   const resolve = resolver(template);
   const role = template.Resources[roleId]!;
-  const documents: { doc: Json; source: string }[] = list(role.Properties?.Policies as { PolicyDocument: Json; PolicyName: string }[]).map((p) => ({
-    doc: p.PolicyDocument,
-    source: `${roleId} inline ${p.PolicyName}`,
-  }));
+  const documents: { doc: Json; source: string }[] = list(role.Properties?.Policies as { PolicyDocument: Json; PolicyName: string }[]).map(
+    (p) => ({
+      doc: p.PolicyDocument,
+      source: `${roleId} inline ${p.PolicyName}`,
+    }),
+  );
   const attachedHere = (r: { Properties?: Json }) => list(r.Properties?.Roles as unknown[]).some((ref) => (ref as Json)?.Ref === roleId);
   for (const [logicalId, r] of Object.entries(template.Resources)) {
     if ((r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && attachedHere(r)) {
@@ -192,7 +213,9 @@ export function roleStatements(template: CfnTemplate, roleId: string): ResolvedS
     if (managed?.Type === 'AWS::IAM::ManagedPolicy') {
       if (!attachedHere(managed)) documents.push({ doc: managed.Properties?.PolicyDocument as Json, source: id as string });
     } else {
-      throw new Error(`${roleId} has a managed policy the checker cannot read (${describeRaw(arn)}): CallVault roles carry their own statements only.`);
+      throw new Error(
+        `${roleId} has a managed policy the checker cannot read (${describeRaw(arn)}): CallVault roles carry their own statements only.`,
+      );
     }
   }
   return documents.flatMap(({ doc, source }) =>
@@ -212,7 +235,10 @@ export function roleStatements(template: CfnTemplate, roleId: string): ResolvedS
 
 /** IAM's wildcard match: `*` any run of characters, `?` one character. */
 export function iamMatch(pattern: string, value: string, caseInsensitive = false): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, caseInsensitive ? 'si' : 's').test(value);
 }
 
@@ -280,7 +306,8 @@ export function checkPermissions(template: CfnTemplate, calls: readonly AwsCall[
   const violations: string[] = [];
   const unexercised: string[] = [];
   for (const fn of new Set(calls.map((c) => c.fn))) {
-    if (!roles[fn]) violations.push(`${fn}: made AWS calls, but the template has no ${fn} function to grant them: synthesise a config that deploys it.`);
+    if (!roles[fn])
+      violations.push(`${fn}: made AWS calls, but the template has no ${fn} function to grant them: synthesise a config that deploys it.`);
   }
   for (const [fn, { functionId, roleId }] of Object.entries(roles) as [ContractFunction, { functionId: string; roleId: string }][]) {
     const statements = roleStatements(template, roleId);
@@ -298,7 +325,9 @@ export function checkPermissions(template: CfnTemplate, calls: readonly AwsCall[
         const count = mine.filter((c) => c.action === call.action && c.resource === call.resource).length;
         violations.push(
           `${fn}: ${call.action} on ${call.resource} is ${denied ? 'denied' : 'not granted'} by the ${fn} role (${roleId}); ${count} call(s) via ${call.command}. ` +
-            (denied ? 'Remove the Deny or stop making the call.' : 'Grant it in the construct that owns the resource, or stop making the call.'),
+            (denied
+              ? 'Remove the Deny or stop making the call.'
+              : 'Grant it in the construct that owns the resource, or stop making the call.'),
         );
       }
     }
@@ -307,7 +336,8 @@ export function checkPermissions(template: CfnTemplate, calls: readonly AwsCall[
       for (const action of st.actions) {
         if (outOfScope(action)) continue;
         for (const resource of st.resources) {
-          const exercised = resource.arn !== undefined && used.some((c) => iamMatch(action, c.action, true) && iamMatch(resource.arn!, arnOfCall(c)));
+          const exercised =
+            resource.arn !== undefined && used.some((c) => iamMatch(action, c.action, true) && iamMatch(resource.arn!, arnOfCall(c)));
           if (!exercised) {
             const where = resource.arn !== undefined ? readableArn(resource.arn) : `${resource.raw} (not resolvable to a local resource)`;
             unexercised.push(`${fn}: ${action} on ${where} (${st.source}) was used by no recorded call`);

@@ -88,8 +88,21 @@ export const SEED_ITEMS: Record<string, Record<string, unknown>> = {
     kind: 'call',
     status: 'completed',
     customerNumber: '+15551234567',
-    caller: { name: 'John Smith', phoneNumber: '+1-555-123-4567', email: 'john.smith@example.com', city: 'New York', country: 'USA', language: 'English' },
-    analysis: { summary: 'Customer called to schedule a product demo...', mood: 'Positive', score: 85, callOutcome: 'Demo Scheduled', classification: 'Sales Inquiry' },
+    caller: {
+      name: 'John Smith',
+      phoneNumber: '+1-555-123-4567',
+      email: 'john.smith@example.com',
+      city: 'New York',
+      country: 'USA',
+      language: 'English',
+    },
+    analysis: {
+      summary: 'Customer called to schedule a product demo...',
+      mood: 'Positive',
+      score: 85,
+      callOutcome: 'Demo Scheduled',
+      classification: 'Sales Inquiry',
+    },
   },
 };
 

@@ -223,7 +223,20 @@ describe('parseIPv4', () => {
   });
 
   it('rejects what is not an IPv4 address', () => {
-    for (const text of ['', '256.0.0.1', '1.2.3.4.5', '08', '1.2.3.09', '0x1g', '4294967296', '1.256.1', 'example.com', '1..2', '.1.2.3', '::1']) {
+    for (const text of [
+      '',
+      '256.0.0.1',
+      '1.2.3.4.5',
+      '08',
+      '1.2.3.09',
+      '0x1g',
+      '4294967296',
+      '1.256.1',
+      'example.com',
+      '1..2',
+      '.1.2.3',
+      '::1',
+    ]) {
       expect(parseIPv4(text), text).toBeNull();
     }
   });
@@ -274,7 +287,15 @@ describe('checkAddress', () => {
   });
 
   it('lets public addresses through', () => {
-    for (const ip of ['8.8.8.8', '52.95.110.1', '3.5.140.2', '2606:4700:4700::1111', '2a05:d018::1', '64:ff9b::34.1.2.3', '2002:0808:0808::']) {
+    for (const ip of [
+      '8.8.8.8',
+      '52.95.110.1',
+      '3.5.140.2',
+      '2606:4700:4700::1111',
+      '2a05:d018::1',
+      '64:ff9b::34.1.2.3',
+      '2002:0808:0808::',
+    ]) {
       expect(checkAddress(ip), ip).toBeNull();
     }
   });

@@ -11,12 +11,26 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { ChangeMessageVisibilityCommand, DeleteMessageBatchCommand, GetQueueUrlCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  GetQueueUrlCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dynamoDocument, FAST, PATIENT, s3Client, secretsClient, sqsClient } from '#adapters/aws.ts';
-import { composeInstruments, contractInstrument, fileSink, memorySink, readCallLog, strictAwsTarget, type CallSink } from '#bin/aws-fidelity/aws-contract.ts';
+import {
+  composeInstruments,
+  contractInstrument,
+  fileSink,
+  memorySink,
+  readCallLog,
+  strictAwsTarget,
+  type CallSink,
+} from '#bin/aws-fidelity/aws-contract.ts';
 import { offlineAws } from '#test/support/offline-aws.ts';
 
 function recorded(sink: CallSink = memorySink()) {
@@ -66,7 +80,13 @@ describe('contractInstrument', () => {
     await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: [{ Id: '1', ReceiptHandle: 'r' }] }));
     await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: 'r', VisibilityTimeout: 10 }));
     await sqs.send(new GetQueueUrlCommand({ QueueName: 'insight' }));
-    expect(pairs(sink)).toEqual(['sqs:SendMessage media', 'sqs:SendMessage media', 'sqs:DeleteMessage media', 'sqs:ChangeMessageVisibility media', 'sqs:GetQueueUrl insight']);
+    expect(pairs(sink)).toEqual([
+      'sqs:SendMessage media',
+      'sqs:SendMessage media',
+      'sqs:DeleteMessage media',
+      'sqs:ChangeMessageVisibility media',
+      'sqs:GetQueueUrl insight',
+    ]);
   });
 
   it('names DynamoDB calls of the document client by their low-level action, with the index when there is one', async () => {
@@ -74,8 +94,23 @@ describe('contractInstrument', () => {
     const doc = dynamoDocument(PATIENT, recorded(sink).target);
     await doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: 'hipcall#1' } }));
     await doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'hipcall#1' } }));
-    await doc.send(new UpdateCommand({ TableName: 'calls', Key: { callKey: 'hipcall#1' }, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': 1 } }));
-    await doc.send(new QueryCommand({ TableName: 'calls', IndexName: 'byDay', KeyConditionExpression: '#d = :d', ExpressionAttributeNames: { '#d': 'day' }, ExpressionAttributeValues: { ':d': '2026-04-02' } }));
+    await doc.send(
+      new UpdateCommand({
+        TableName: 'calls',
+        Key: { callKey: 'hipcall#1' },
+        UpdateExpression: 'SET a = :a',
+        ExpressionAttributeValues: { ':a': 1 },
+      }),
+    );
+    await doc.send(
+      new QueryCommand({
+        TableName: 'calls',
+        IndexName: 'byDay',
+        KeyConditionExpression: '#d = :d',
+        ExpressionAttributeNames: { '#d': 'day' },
+        ExpressionAttributeValues: { ':d': '2026-04-02' },
+      }),
+    );
     await doc.send(new BatchWriteCommand({ RequestItems: { contacts: [{ PutRequest: { Item: { phone: '+441234567890' } } }] } }));
     await doc.send(
       new TransactWriteCommand({
@@ -99,7 +134,9 @@ describe('contractInstrument', () => {
   it('names a secret by its name when the function asks by ARN', async () => {
     const sink = memorySink();
     const secrets = secretsClient(PATIENT, recorded(sink).target);
-    await secrets.send(new GetSecretValueCommand({ SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhookToken-hipcall-AbCdEf' }));
+    await secrets.send(
+      new GetSecretValueCommand({ SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebhookToken-hipcall-AbCdEf' }),
+    );
     expect(pairs(sink)).toEqual(['secretsmanager:GetSecretValue WebhookToken-hipcall-AbCdEf']);
   });
 
@@ -107,7 +144,9 @@ describe('contractInstrument', () => {
     const sink = memorySink();
     const { aws, target } = recorded(sink);
     const s3 = s3Client(FAST, target);
-    aws.failWith(Object.assign(new Error('internal error'), { name: 'InternalError', $fault: 'server', $metadata: { httpStatusCode: 500 } }));
+    aws.failWith(
+      Object.assign(new Error('internal error'), { name: 'InternalError', $fault: 'server', $metadata: { httpStatusCode: 500 } }),
+    );
     await expect(s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'x' }))).rejects.toThrow('internal error');
     expect(aws.sent).toEqual(['s3:PutObject', 's3:PutObject']);
     expect(sink.calls).toEqual([{ fn: 'media', action: 's3:PutObject', resource: 'b/k', command: 'PutObjectCommand', ok: false }]);
@@ -118,7 +157,9 @@ describe('contractInstrument', () => {
     const aws = offlineAws();
     const target = strictAwsTarget(aws.base, 'ingest', sink);
     const s3 = s3Client(PATIENT, { ...target, instrument: composeInstruments(target.instrument, aws.terminal) });
-    await expect(s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k'.repeat(1025), Body: 'x' }))).rejects.toMatchObject({ name: 'KeyTooLongError' });
+    await expect(s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k'.repeat(1025), Body: 'x' }))).rejects.toMatchObject({
+      name: 'KeyTooLongError',
+    });
     expect(aws.sent).toEqual([]);
     expect(sink.calls).toMatchObject([{ fn: 'ingest', action: 's3:PutObject', ok: false }]);
   });

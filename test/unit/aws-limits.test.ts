@@ -23,27 +23,47 @@ describe('DynamoDB item size', () => {
   it('accepts an item of exactly 400 KB and refuses one byte more, before sending it', async () => {
     const { doc, sent } = strict();
     await doc.send(new PutCommand({ TableName: 'calls', Item: itemOf(MAX_ITEM_BYTES - 12) }));
-    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: itemOf(MAX_ITEM_BYTES - 11) }))).rejects.toMatchObject(validation(/^Item size has exceeded the maximum allowed size/));
+    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: itemOf(MAX_ITEM_BYTES - 11) }))).rejects.toMatchObject(
+      validation(/^Item size has exceeded the maximum allowed size/),
+    );
     expect(sent).toEqual(['dynamodb:PutItem']);
   });
 
   it('sizes nested values as AWS documents: 3 bytes per map or list, 1 per element, names included', () => {
     // m(1) + map 3 + [element 1 + name "ab"(2) + "xyz"(3)] ; l(1) + list 3 + [1 + number 12345 → 3 digits pairs + 1 = 4] ; t(1) + bool 1
-    expect(itemBytes({ m: { M: { ab: { S: 'xyz' } } }, l: { L: [{ N: '12345' }] }, t: { BOOL: true } })).toBe(1 + 3 + 1 + 2 + 3 + (1 + 3 + 1 + 4) + (1 + 1));
+    expect(itemBytes({ m: { M: { ab: { S: 'xyz' } } }, l: { L: [{ N: '12345' }] }, t: { BOOL: true } })).toBe(
+      1 + 3 + 1 + 2 + 3 + (1 + 3 + 1 + 4) + (1 + 1),
+    );
   });
 
   it('counts strings in UTF-8 bytes, not characters', () => {
     expect(itemBytes({ s: { S: 'é😀' } })).toBe(1 + 2 + 4);
   });
 
-  it("refuses an update whose key and stored values alone exceed 400 KB, but not one whose big value is only in the condition", async () => {
+  it('refuses an update whose key and stored values alone exceed 400 KB, but not one whose big value is only in the condition', async () => {
     const { doc } = strict();
     const big = 'x'.repeat(MAX_ITEM_BYTES);
     const key = { callKey: 'k' };
     await expect(
-      doc.send(new UpdateCommand({ TableName: 'calls', Key: key, UpdateExpression: 'SET #b = :b', ExpressionAttributeNames: { '#b': 'blob' }, ExpressionAttributeValues: { ':b': big } })),
+      doc.send(
+        new UpdateCommand({
+          TableName: 'calls',
+          Key: key,
+          UpdateExpression: 'SET #b = :b',
+          ExpressionAttributeNames: { '#b': 'blob' },
+          ExpressionAttributeValues: { ':b': big },
+        }),
+      ),
     ).rejects.toMatchObject(validation(/maximum allowed size/));
-    await doc.send(new UpdateCommand({ TableName: 'calls', Key: key, UpdateExpression: 'SET a = :a', ConditionExpression: 'b <> :b', ExpressionAttributeValues: { ':a': 1, ':b': big } }));
+    await doc.send(
+      new UpdateCommand({
+        TableName: 'calls',
+        Key: key,
+        UpdateExpression: 'SET a = :a',
+        ConditionExpression: 'b <> :b',
+        ExpressionAttributeValues: { ':a': 1, ':b': big },
+      }),
+    );
   });
 });
 
@@ -68,9 +88,18 @@ describe('DynamoDB numbers', () => {
 
   it('checks numbers inside maps, lists and update values too', async () => {
     const { doc } = strict();
-    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', m: { l: [NumberValue.from('1E+200')] } } }))).rejects.toMatchObject(validation(/overflow/));
     await expect(
-      doc.send(new UpdateCommand({ TableName: 'calls', Key: { callKey: 'k' }, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': NumberValue.from('1E-200') } })),
+      doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', m: { l: [NumberValue.from('1E+200')] } } })),
+    ).rejects.toMatchObject(validation(/overflow/));
+    await expect(
+      doc.send(
+        new UpdateCommand({
+          TableName: 'calls',
+          Key: { callKey: 'k' },
+          UpdateExpression: 'SET a = :a',
+          ExpressionAttributeValues: { ':a': NumberValue.from('1E-200') },
+        }),
+      ),
     ).rejects.toMatchObject(validation(/underflow/));
   });
 
@@ -85,22 +114,31 @@ describe('DynamoDB keys', () => {
   it('accepts a partition key of 2,048 bytes and refuses 2,049, counting UTF-8 bytes', async () => {
     const { doc } = strict();
     await doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: 'é'.repeat(1024) } }));
-    await expect(doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: `${'é'.repeat(1024)}x` } }))).rejects.toMatchObject(validation(/Size of hashkey has exceeded/));
+    await expect(doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: `${'é'.repeat(1024)}x` } }))).rejects.toMatchObject(
+      validation(/Size of hashkey has exceeded/),
+    );
   });
 
   it('holds index keys to the same limits: customerNumber 2,048 bytes, callAt (a sort key) 1,024', async () => {
     const { doc } = strict();
-    const item = (customerNumber: string, callAt: string) => new PutCommand({ TableName: 'calls', Item: { callKey: 'k', customerNumber, callAt } });
+    const item = (customerNumber: string, callAt: string) =>
+      new PutCommand({ TableName: 'calls', Item: { callKey: 'k', customerNumber, callAt } });
     await doc.send(item('x'.repeat(2048), 'y'.repeat(1024)));
     await expect(doc.send(item('x'.repeat(2049), 'y'))).rejects.toMatchObject(validation(/Size of hashkey.*IndexName: byCustomerNumber/));
-    await expect(doc.send(item('x', 'y'.repeat(1025)))).rejects.toMatchObject(validation(/range keys has exceeded the size limit of 1024 bytes/));
+    await expect(doc.send(item('x', 'y'.repeat(1025)))).rejects.toMatchObject(
+      validation(/range keys has exceeded the size limit of 1024 bytes/),
+    );
   });
 
   it('refuses an empty string in a table or index key, and accepts one elsewhere', async () => {
     const { doc } = strict();
     await doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', note: '' } }));
-    await expect(doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: '' } }))).rejects.toMatchObject(validation(/empty string value\. Key: callKey/));
-    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', day: '' } }))).rejects.toMatchObject(validation(/IndexName: byDay, IndexKey: day/));
+    await expect(doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: '' } }))).rejects.toMatchObject(
+      validation(/empty string value\. Key: callKey/),
+    );
+    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', day: '' } }))).rejects.toMatchObject(
+      validation(/IndexName: byDay, IndexKey: day/),
+    );
     await expect(
       doc.send(
         new UpdateCommand({
@@ -116,7 +154,9 @@ describe('DynamoDB keys', () => {
 
   it('refuses an index key of the wrong type', async () => {
     const { doc } = strict();
-    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', callAt: 1775124000 } }))).rejects.toMatchObject(validation(/Type mismatch for Index Key callAt/));
+    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', callAt: 1775124000 } }))).rejects.toMatchObject(
+      validation(/Type mismatch for Index Key callAt/),
+    );
   });
 });
 
@@ -124,9 +164,15 @@ describe('DynamoDB strings', () => {
   it('refuses a lone surrogate anywhere in an item or key, and accepts a proper pair', async () => {
     const { doc } = strict();
     await doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', caller: { name: 'A 😀' } } }));
-    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', caller: { name: 'A \ud83d' } } }))).rejects.toMatchObject(validation(/not well-formed UTF-16/));
-    await expect(doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', caller: { ['\udc00']: 'x' } } }))).rejects.toMatchObject(validation(/not well-formed/));
-    await expect(doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: 'hipcall#\udfff' } }))).rejects.toMatchObject(validation(/not well-formed/));
+    await expect(
+      doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', caller: { name: 'A \ud83d' } } })),
+    ).rejects.toMatchObject(validation(/not well-formed UTF-16/));
+    await expect(
+      doc.send(new PutCommand({ TableName: 'calls', Item: { callKey: 'k', caller: { ['\udc00']: 'x' } } })),
+    ).rejects.toMatchObject(validation(/not well-formed/));
+    await expect(doc.send(new GetCommand({ TableName: 'calls', Key: { callKey: 'hipcall#\udfff' } }))).rejects.toMatchObject(
+      validation(/not well-formed/),
+    );
   });
 });
 
@@ -150,7 +196,9 @@ describe('SQS message size', () => {
     // Attribute: name "a" (1) + type "String" (6) + value "v" (1) = 8 bytes.
     const attrs = { a: { DataType: 'String', StringValue: 'v' } };
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x'.repeat(MAX_SQS_MESSAGE_BYTES - 8), MessageAttributes: attrs }));
-    await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x'.repeat(MAX_SQS_MESSAGE_BYTES - 7), MessageAttributes: attrs }))).rejects.toMatchObject({
+    await expect(
+      sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x'.repeat(MAX_SQS_MESSAGE_BYTES - 7), MessageAttributes: attrs })),
+    ).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: expect.stringMatching(/Message must be shorter than 1048576 bytes/),
     });
@@ -160,14 +208,32 @@ describe('SQS message size', () => {
   it('refuses a batch whose messages together exceed 1 MiB, though each fits', async () => {
     const { sqs } = strict();
     const half = MAX_SQS_MESSAGE_BYTES / 2;
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: '1', MessageBody: 'x'.repeat(half) }, { Id: '2', MessageBody: 'y'.repeat(half) }] }));
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: '1', MessageBody: 'x'.repeat(half) },
+          { Id: '2', MessageBody: 'y'.repeat(half) },
+        ],
+      }),
+    );
     await expect(
-      sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: '1', MessageBody: 'x'.repeat(half) }, { Id: '2', MessageBody: 'y'.repeat(half + 1) }] })),
+      sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl,
+          Entries: [
+            { Id: '1', MessageBody: 'x'.repeat(half) },
+            { Id: '2', MessageBody: 'y'.repeat(half + 1) },
+          ],
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'BatchRequestTooLong' });
   });
 
   it('refuses a body that is not well-formed UTF-16', async () => {
     const { sqs } = strict();
-    await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{"name":"\ud800"}' }))).rejects.toMatchObject({ name: 'InvalidMessageContents' });
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{"name":"\ud800"}' }))).rejects.toMatchObject({
+      name: 'InvalidMessageContents',
+    });
   });
 });

@@ -20,10 +20,14 @@ function delivery(provider: Provider, body: unknown, sha256: string): Delivery {
   return { source: provider, event: result.events[0] as NormalisedEvent, deliveryKey: deliveryKey(result.eventType, sha256) };
 }
 const fromFixture = (provider: Provider, path: string) => delivery(provider, fixture(path), fixtureSha256(path));
-const fromBody = (provider: Provider, body: unknown) => delivery(provider, body, createHash('sha256').update(JSON.stringify(body)).digest('hex'));
+const fromBody = (provider: Provider, body: unknown) =>
+  delivery(provider, body, createHash('sha256').update(JSON.stringify(body)).digest('hex'));
 
 /** Merge deliveries in order, as successive ingest writes would (a new `now` each time). */
-function mergeAll(deliveries: Delivery[], start?: StoredCallRecord): { record: StoredCallRecord; changes: boolean[]; history: StoredCallRecord[] } {
+function mergeAll(
+  deliveries: Delivery[],
+  start?: StoredCallRecord,
+): { record: StoredCallRecord; changes: boolean[]; history: StoredCallRecord[] } {
   let record = start;
   const changes: boolean[] = [];
   const history: StoredCallRecord[] = [];
@@ -49,7 +53,11 @@ function withRepeats<T>(items: T[], repeatSets: number[][]): T[][] {
 }
 
 /** All distinct orders of `items` with repeats inserted, checking every one merges to `expected`; returns how many. */
-function expectOrderIndependent(items: Delivery[], repeatSets: number[][], expected: Omit<StoredCallRecord, 'createdAt' | 'updatedAt'>): number {
+function expectOrderIndependent(
+  items: Delivery[],
+  repeatSets: number[][],
+  expected: Omit<StoredCallRecord, 'createdAt' | 'updatedAt'>,
+): number {
   const seen = new Set<string>();
   for (const base of withRepeats(items, repeatSets)) {
     for (const order of permutations(base)) {
@@ -132,7 +140,7 @@ describe('mergeDelivery', () => {
   it('gives the same Hipcall item for every order of its deliveries, with a repeat', () => {
     const deliveries = hipcallCall();
     const expected = content(mergeAll(deliveries).record);
-    expect(expectOrderIndependent(deliveries, [[0], [1], [2]], expected)).toBe(3 * (4 * 3 * 2 * 1) / 2);
+    expect(expectOrderIndependent(deliveries, [[0], [1], [2]], expected)).toBe((3 * (4 * 3 * 2 * 1)) / 2);
   });
 
   it('builds a CallHippo call from its status notifications and its call log', () => {
@@ -170,7 +178,14 @@ describe('mergeDelivery', () => {
     const deliveries = callhippoCall();
     const expected = content(mergeAll(deliveries).record);
     const single = [[0], [1], [2], [3]];
-    const pairs = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
+    const pairs = [
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+      [2, 3],
+    ];
     // 5!/2 orders per single repeat, 6!/(2!2!) per pair of repeats.
     expect(expectOrderIndependent(deliveries, [...single, ...pairs], expected)).toBe(4 * 60 + 6 * 180);
   });
@@ -200,7 +215,11 @@ describe('mergeDelivery', () => {
     const end1 = fromBody('callhippo', { callSid: 'CA1', status: 'completed', dateTime: '2024-01-01T10:05:00Z' });
     const end2 = fromBody('callhippo', { callSid: 'CA1', status: 'completed', dateTime: '2024-01-01T10:04:00Z' });
     for (const order of permutations([early, late, end1, end2])) {
-      expect(mergeAll(order).record).toMatchObject({ startedAt: '2024-01-01T10:00:00.000Z', endedAt: '2024-01-01T10:05:00.000Z', day: '2024-01-01' });
+      expect(mergeAll(order).record).toMatchObject({
+        startedAt: '2024-01-01T10:00:00.000Z',
+        endedAt: '2024-01-01T10:05:00.000Z',
+        day: '2024-01-01',
+      });
     }
   });
 
@@ -226,20 +245,41 @@ describe('mergeDelivery', () => {
   });
 
   it('takes last-writer fields from the later of two events of the same rank', () => {
-    const first = fromBody('callhippo', { callSid: 'CA3', status: 'ringing', dateTime: '2024-01-01T10:00:00Z', agentEmail: 'first@example.com' });
-    const second = fromBody('callhippo', { callSid: 'CA3', status: 'ringing', dateTime: '2024-01-01T10:00:03Z', agentEmail: 'second@example.com' });
+    const first = fromBody('callhippo', {
+      callSid: 'CA3',
+      status: 'ringing',
+      dateTime: '2024-01-01T10:00:00Z',
+      agentEmail: 'first@example.com',
+    });
+    const second = fromBody('callhippo', {
+      callSid: 'CA3',
+      status: 'ringing',
+      dateTime: '2024-01-01T10:00:03Z',
+      agentEmail: 'second@example.com',
+    });
     expect(mergeAll([first, second]).record.agent).toEqual({ email: 'second@example.com' });
     expect(mergeAll([second, first]).record.agent).toEqual({ email: 'second@example.com' });
   });
 
   it('defaults kind to call and direction and status to unknown, and indexes a call without any time by its receipt', () => {
     const { record } = mergeAll([fromBody('callhippo', { callSid: 'CA4', dateTime: 'later' })]);
-    expect(record).toMatchObject({ kind: 'call', direction: 'unknown', status: 'unknown', version: 1, callAt: ctx.receivedAt, day: '2030-01-01' });
+    expect(record).toMatchObject({
+      kind: 'call',
+      direction: 'unknown',
+      status: 'unknown',
+      version: 1,
+      callAt: ctx.receivedAt,
+      day: '2030-01-01',
+    });
     expect(record).not.toHaveProperty('startedAt');
   });
 
   it('stores an SMS as kind sms', () => {
-    expect(mergeAll([fromFixture('callhippo', 'callhippo/sms_activity.json')]).record).toMatchObject({ kind: 'sms', status: 'completed', day: '2020-05-12' });
+    expect(mergeAll([fromFixture('callhippo', 'callhippo/sms_activity.json')]).record).toMatchObject({
+      kind: 'sms',
+      status: 'completed',
+      day: '2020-05-12',
+    });
   });
 
   it('neither sets nor touches the media maps and insight, which other writers own', () => {
@@ -250,8 +290,15 @@ describe('mergeDelivery', () => {
 
     const stored = { state: 'stored', s3Key: 'recordings/hipcall/2025/06/03/x.mp3', bytes: 1024, sha256: 'ab' } as const;
     const insight = { state: 'no_match', at: '2025-06-03T11:02:41.000Z' } as const;
-    const existing = deepFreeze({ ...mergeAll([fromFixture('hipcall', 'hipcall/inbound/call_init.json')]).record, recording: stored, insight });
-    const merged = mergeDelivery(existing, { ...fromFixture('hipcall', 'hipcall/inbound/call_hangup.json'), now: '2030-01-02T00:00:00.000Z' });
+    const existing = deepFreeze({
+      ...mergeAll([fromFixture('hipcall', 'hipcall/inbound/call_init.json')]).record,
+      recording: stored,
+      insight,
+    });
+    const merged = mergeDelivery(existing, {
+      ...fromFixture('hipcall', 'hipcall/inbound/call_hangup.json'),
+      now: '2030-01-02T00:00:00.000Z',
+    });
     expect(merged.record.recording).toEqual(stored);
     expect(merged.record.insight).toEqual(insight);
   });
@@ -298,7 +345,10 @@ describe('mergeDelivery: a call belongs to the source that first delivered it', 
 
   it('still applies every delivery of the owning source, in any order', () => {
     const deliveries = hipcallCall().map((d) => through(d, 'hipcall-tr'));
-    const foreign = through(fromBody('hipcall', fixtureWith('hipcall/inbound/call_hangup.json', { call_duration: 999 }, 'data')), 'hipcall');
+    const foreign = through(
+      fromBody('hipcall', fixtureWith('hipcall/inbound/call_hangup.json', { call_duration: 999 }, 'data')),
+      'hipcall',
+    );
     const expected = content(mergeAll(deliveries).record);
     for (const order of permutations(deliveries)) {
       // The foreign delivery comes after the owner's first: it must change nothing wherever it lands.
@@ -309,7 +359,10 @@ describe('mergeDelivery: a call belongs to the source that first delivered it', 
   });
 
   it('lets the first delivery claim an item a worker created first', () => {
-    const workerOnly = { callKey: 'hipcall#7f1c2b9e-3d4a-4e5b-8c6d-0a1b2c3d4e5f', recording: { state: 'stored' } } as unknown as StoredCallRecord;
+    const workerOnly = {
+      callKey: 'hipcall#7f1c2b9e-3d4a-4e5b-8c6d-0a1b2c3d4e5f',
+      recording: { state: 'stored' },
+    } as unknown as StoredCallRecord;
     const { record } = mergeAll([through(hangup(), 'hipcall-tr'), through(init(), 'hipcall')], workerOnly);
     expect(record.source).toBe('hipcall-tr');
     expect(record.events).toHaveLength(1);
@@ -349,8 +402,20 @@ describe('mergeDelivery: callAt and day, the index keys', () => {
 
 describe('mergeDelivery: numbers that are not phone numbers', () => {
   it('keeps a non-dialable customer number as customerNumberAsSent, next to an indexed one from another delivery', () => {
-    const odd = fromBody('callhippo', { callSid: 'CA10', callType: 'Incoming', fromNumber: 'Anonymous', status: 'ringing', dateTime: '2024-01-01T10:00:00Z' });
-    const real = fromBody('callhippo', { callSid: 'CA10', callType: 'Incoming', fromNumber: '+14155552671', status: 'completed', dateTime: '2024-01-01T10:05:00Z' });
+    const odd = fromBody('callhippo', {
+      callSid: 'CA10',
+      callType: 'Incoming',
+      fromNumber: 'Anonymous',
+      status: 'ringing',
+      dateTime: '2024-01-01T10:00:00Z',
+    });
+    const real = fromBody('callhippo', {
+      callSid: 'CA10',
+      callType: 'Incoming',
+      fromNumber: '+14155552671',
+      status: 'completed',
+      dateTime: '2024-01-01T10:05:00Z',
+    });
     for (const order of permutations([odd, real])) {
       expect(mergeAll(order).record).toMatchObject({ customerNumber: '+14155552671', customerNumberAsSent: 'Anonymous' });
     }
@@ -393,6 +458,9 @@ describe('mergeDelivery: the version, the optimistic lock', () => {
     // A replay wrote the item with version 5 (bin/cli/replay-raw.ts): the next delivery must write 6, never 2.
     expect(mergeAll([hangup], { ...first, version: 5 }).record.version).toBe(6);
     // A repeat writes nothing, so it raises nothing.
-    expect(mergeDelivery({ ...first, version: 5 }, { ...init, now: '2030-01-02T00:00:00.000Z' })).toMatchObject({ changed: false, record: { version: 5 } });
+    expect(mergeDelivery({ ...first, version: 5 }, { ...init, now: '2030-01-02T00:00:00.000Z' })).toMatchObject({
+      changed: false,
+      record: { version: 5 },
+    });
   });
 });

@@ -56,7 +56,12 @@ describe('buildCard', () => {
   });
 
   it('uses template rows for extra fields, in template order, without repeating them', () => {
-    const t = template({ rows: [{ field: 'plan', label: 'Tier' }, { field: 'name', label: 'Who' }] });
+    const t = template({
+      rows: [
+        { field: 'plan', label: 'Tier' },
+        { field: 'name', label: 'Who' },
+      ],
+    });
     expect(buildCard({ ...jane, extras: { Plan: 'Gold', Region: 'EMEA' } }, t).slice(1)).toEqual([
       { type: 'shortText', label: 'Tier', text: 'Gold' },
       { type: 'shortText', label: 'Who', text: 'Jane Smith' },
@@ -86,7 +91,8 @@ describe('buildCard', () => {
 
   it('only ever builds rows with fields their type allows', () => {
     const contact: Contact = { ...jane, ownerUserId: 7, link: 'https://x.example/1', extras: { a: '1', b: '2' } };
-    for (const row of buildCard(contact, template({ rows: [...template().rows, { field: 'link', label: 'L' }] }))) expect(disallowedFields(row as never)).toEqual([]);
+    for (const row of buildCard(contact, template({ rows: [...template().rows, { field: 'link', label: 'L' }] })))
+      expect(disallowedFields(row as never)).toEqual([]);
   });
 });
 
@@ -106,7 +112,16 @@ describe('sanitiseCard', () => {
   });
 
   it('drops rows of unknown type and rows without their required field', () => {
-    expect(sanitiseCard([null, 'x', { type: 'image', url: 'u' }, { type: 'shortText', label: 'no text' }, { type: 'user', user_id: 'abc' }, { type: 'title', text: '  ' }])).toEqual([]);
+    expect(
+      sanitiseCard([
+        null,
+        'x',
+        { type: 'image', url: 'u' },
+        { type: 'shortText', label: 'no text' },
+        { type: 'user', user_id: 'abc' },
+        { type: 'title', text: '  ' },
+      ]),
+    ).toEqual([]);
   });
 
   it('writes numbers as text on text fields', () => {
@@ -114,7 +129,11 @@ describe('sanitiseCard', () => {
   });
 
   it('allows exactly the documented fields', () => {
-    expect(allowedRowFields).toEqual({ title: ['text', 'link'], shortText: ['text', 'label', 'link', 'ios', 'android'], user: ['label', 'user_id'] });
+    expect(allowedRowFields).toEqual({
+      title: ['text', 'link'],
+      shortText: ['text', 'label', 'link', 'ios', 'android'],
+      user: ['label', 'user_id'],
+    });
   });
 });
 

@@ -22,7 +22,14 @@ const record = (over: Partial<CallRecord> = {}): CallRecord => ({
   endedAt: '2026-04-03T00:01:00.000Z',
   durationSec: 117,
   agent: { id: '1121', email: 'a@example.com' },
-  recording: { state: 'stored', s3Key: 'recordings/hipcall/2026/04/02/c1.mp3', bytes: 2048, sha256: 'f'.repeat(64), contentType: 'audio/mpeg', attempts: 1 },
+  recording: {
+    state: 'stored',
+    s3Key: 'recordings/hipcall/2026/04/02/c1.mp3',
+    bytes: 2048,
+    sha256: 'f'.repeat(64),
+    contentType: 'audio/mpeg',
+    attempts: 1,
+  },
   voicemail: { state: 'expired', error: 'gone' },
   events: ['call_hangup#abc'],
   createdAt: '2026-04-02T23:59:01.000Z',
@@ -34,7 +41,7 @@ const record = (over: Partial<CallRecord> = {}): CallRecord => ({
 });
 
 describe('cdrRow', () => {
-  it('has exactly the schema\'s columns and partitions, nothing more', () => {
+  it("has exactly the schema's columns and partitions, nothing more", () => {
     expect(Object.keys(cdrRow(record())).sort()).toEqual([...CDR_COLUMNS, ...CDR_PARTITIONS].map((c) => c.name).sort());
   });
 
@@ -48,13 +55,21 @@ describe('cdrRow', () => {
 
   it('flattens a stored recording and keeps only the state of one that is not stored', () => {
     expect(cdrRow(record())).toMatchObject({
-      recording_state: 'stored', recording_stored: true, recording_key: 'recordings/hipcall/2026/04/02/c1.mp3', recording_bytes: 2048, recording_content_type: 'audio/mpeg',
-      voicemail_state: 'expired', voicemail_stored: false, voicemail_key: null, voicemail_bytes: null,
-      transcript_state: null, transcript_stored: false,
+      recording_state: 'stored',
+      recording_stored: true,
+      recording_key: 'recordings/hipcall/2026/04/02/c1.mp3',
+      recording_bytes: 2048,
+      recording_content_type: 'audio/mpeg',
+      voicemail_state: 'expired',
+      voicemail_stored: false,
+      voicemail_key: null,
+      voicemail_bytes: null,
+      transcript_state: null,
+      transcript_stored: false,
     });
   });
 
-  it('takes day from the key it is stored under, else the item\'s day, in the key\'s YYYY/MM/DD form', () => {
+  it("takes day from the key it is stored under, else the item's day, in the key's YYYY/MM/DD form", () => {
     expect(cdrRow(record(), '2026/04/02').day).toBe('2026/04/02');
     expect(cdrRow(record({ day: '2026-04-05' })).day).toBe('2026/04/05');
     const { day: _day, callAt: _callAt, ...undated } = record();
@@ -85,7 +100,12 @@ describe('cdrRow', () => {
 
 describe('cdrDay', () => {
   it('turns a YYYY-MM-DD day or an ISO time into the key form, and nothing else', () => {
-    expect([cdrDay('2026-04-02'), cdrDay('2026-04-02T10:00:00Z'), cdrDay('yesterday'), cdrDay(undefined)]).toEqual(['2026/04/02', '2026/04/02', undefined, undefined]);
+    expect([cdrDay('2026-04-02'), cdrDay('2026-04-02T10:00:00Z'), cdrDay('yesterday'), cdrDay(undefined)]).toEqual([
+      '2026/04/02',
+      '2026/04/02',
+      undefined,
+      undefined,
+    ]);
   });
 });
 
@@ -96,13 +116,14 @@ describe('the schema, written once', () => {
     for (const n of names) expect(n).toMatch(/^[a-z][a-z0-9_]*$/);
   });
 
-  it('keeps each description within Glue\'s 255-character comment', () => {
+  it("keeps each description within Glue's 255-character comment", () => {
     for (const c of [...CDR_COLUMNS, ...CDR_PARTITIONS]) expect(c.description.length, c.name).toBeLessThanOrEqual(255);
   });
 
   it('gives DuckDB the same columns with the matching types', () => {
     const ddl = duckdbCallsDdl('/tmp/x');
-    for (const c of CDR_COLUMNS) expect(ddl).toContain(`'${c.name}': '${{ string: 'VARCHAR', bigint: 'BIGINT', boolean: 'BOOLEAN' }[c.type]}'`);
+    for (const c of CDR_COLUMNS)
+      expect(ddl).toContain(`'${c.name}': '${{ string: 'VARCHAR', bigint: 'BIGINT', boolean: 'BOOLEAN' }[c.type]}'`);
     expect(duckdbCallsDdl(undefined)).toMatch(/^CREATE TABLE calls \(call_id VARCHAR, .* provider VARCHAR, day VARCHAR\)$/);
   });
 });
@@ -112,7 +133,10 @@ describe('README', () => {
     expect(readme).toContain(cdrSchemaMarkdown());
   });
 
-  it.each(CDR_EXAMPLE_QUERIES.map((q) => [q.name, q.sql] as const))('shows the example query %s with the exact SQL the tests run', (_name, sql) => {
-    expect(readme).toContain(`\`\`\`sql\n${sql}\n\`\`\``);
-  });
+  it.each(CDR_EXAMPLE_QUERIES.map((q) => [q.name, q.sql] as const))(
+    'shows the example query %s with the exact SQL the tests run',
+    (_name, sql) => {
+      expect(readme).toContain(`\`\`\`sql\n${sql}\n\`\`\``);
+    },
+  );
 });

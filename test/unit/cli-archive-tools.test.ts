@@ -28,13 +28,17 @@ describe('archive reader helpers', () => {
   });
 
   it('offers only media that is stored with a key, recording first', () => {
-    const record = { voicemail: { state: 'stored', s3Key: 'voicemails/x.mp3', sha256: 'ab' }, recording: { state: 'stored', s3Key: 'recordings/x.mp3' }, transcript: { state: 'queued' } } as unknown as CallRecord;
+    const record = {
+      voicemail: { state: 'stored', s3Key: 'voicemails/x.mp3', sha256: 'ab' },
+      recording: { state: 'stored', s3Key: 'recordings/x.mp3' },
+      transcript: { state: 'queued' },
+    } as unknown as CallRecord;
     expect(storedMedia(record).map((m) => m.media)).toEqual(['recording', 'voicemail']);
   });
 });
 
 describe('calls and replay arguments', () => {
-  it('prints each subcommand\'s help and exits 0', async () => {
+  it("prints each subcommand's help and exits 0", async () => {
     for (const sub of ['list', 'get', 'download', 'export']) {
       const lines: string[] = [];
       expect(await callsCommand([sub, '--help'], (l) => void lines.push(l))).toBe(0);
@@ -49,9 +53,13 @@ describe('calls and replay arguments', () => {
 
   it('refuses a day that does not exist, and a window given backwards', async () => {
     expect(() => dayFlag('--since', '2026-02-30')).toThrow(/--since must be a day/);
-    await expect(callsCommand(['export', '--since', '2026-05-02', '--until', '2026-05-01', '--out', '/tmp/x'], () => {})).rejects.toThrow(/after --until/);
+    await expect(callsCommand(['export', '--since', '2026-05-02', '--until', '2026-05-01', '--out', '/tmp/x'], () => {})).rejects.toThrow(
+      /after --until/,
+    );
     await expect(replayCommand(['--since', '2026-05-01'], () => {})).rejects.toThrow(/--until is required/);
-    await expect(replayCommand(['--since', '2026-05-01', '--until', '2026-05-01', '--unapplied'], () => {})).rejects.toThrow(/exactly one of/);
+    await expect(replayCommand(['--since', '2026-05-01', '--until', '2026-05-01', '--unapplied'], () => {})).rejects.toThrow(
+      /exactly one of/,
+    );
   });
 });
 
@@ -63,7 +71,15 @@ describe('describeReplay', () => {
       dryRun: true,
       deliveries: 3,
       calls: [
-        { callKey: 'hipcall#a', outcome: 'changed', deliveries: 2, changes: [{ field: 'direction', before: 'outbound', after: 'inbound' }, { field: 'durationSec', after: 45 }] },
+        {
+          callKey: 'hipcall#a',
+          outcome: 'changed',
+          deliveries: 2,
+          changes: [
+            { field: 'direction', before: 'outbound', after: 'inbound' },
+            { field: 'durationSec', after: 45 },
+          ],
+        },
         { callKey: 'hipcall#b', outcome: 'unchanged', deliveries: 1, changes: [] },
       ],
       summary: { unchanged: 1, changed: 1, created: 0, incomplete: 0, refused: 0, conflict: 0 },

@@ -14,8 +14,14 @@ describe('callsQueryInput', () => {
     });
   });
 
-  it('bounds a customer\'s calls by callAt, the sort key of the byCustomerNumber index, newest first when asked', () => {
-    const input = callsQueryInput({ table: 't', customer: '+442045205757', from: '2026-04-01T00:00:00.000Z', to: '2026-04-02T23:59:59.999Z', newestFirst: true });
+  it("bounds a customer's calls by callAt, the sort key of the byCustomerNumber index, newest first when asked", () => {
+    const input = callsQueryInput({
+      table: 't',
+      customer: '+442045205757',
+      from: '2026-04-01T00:00:00.000Z',
+      to: '2026-04-02T23:59:59.999Z',
+      newestFirst: true,
+    });
     expect(input).toMatchObject({
       IndexName: 'byCustomerNumber',
       KeyConditionExpression: '#k = :v AND #t BETWEEN :from AND :to',
@@ -27,7 +33,7 @@ describe('callsQueryInput', () => {
     expect(index.sortKey?.name).toBe(input.ExpressionAttributeNames!['#t']);
   });
 
-  it('filters by source and status after the key condition (the console\'s list filters), never as keys', () => {
+  it("filters by source and status after the key condition (the console's list filters), never as keys", () => {
     const input = callsQueryInput({ table: 't', day: '2026-04-02', newestFirst: true, source: 'hipcall', status: 'missed' });
     expect(input).toMatchObject({
       IndexName: 'byDay',
@@ -40,7 +46,11 @@ describe('callsQueryInput', () => {
   });
 
   it('uses a one-sided bound when only --from or --to is given', () => {
-    expect(callsQueryInput({ table: 't', day: '2026-04-02', from: '2026-04-02T12:00:00.000Z' }).KeyConditionExpression).toBe('#k = :v AND #t >= :from');
-    expect(callsQueryInput({ table: 't', day: '2026-04-02', to: '2026-04-02T12:00:00.000Z' }).KeyConditionExpression).toBe('#k = :v AND #t <= :to');
+    expect(callsQueryInput({ table: 't', day: '2026-04-02', from: '2026-04-02T12:00:00.000Z' }).KeyConditionExpression).toBe(
+      '#k = :v AND #t >= :from',
+    );
+    expect(callsQueryInput({ table: 't', day: '2026-04-02', to: '2026-04-02T12:00:00.000Z' }).KeyConditionExpression).toBe(
+      '#k = :v AND #t <= :to',
+    );
   });
 });

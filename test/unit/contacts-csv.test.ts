@@ -97,8 +97,12 @@ describe('parseContactsCsv', () => {
   });
 
   it('accepts header names in any case, order and spacing, and semicolon files', () => {
-    expect(parseContactsCsv('Name, PHONE ,Owner User ID\nJane,+442045205757,7\n', GB).contacts).toEqual([{ phone: '+442045205757', name: 'Jane', ownerUserId: 7 }]);
-    expect(parseContactsCsv(fixtureText('contacts/semicolon.csv'), GB).contacts).toEqual([{ phone: '+442045205757', name: 'Jane Smith', company: 'Acme Corp', balance: 4250 }]);
+    expect(parseContactsCsv('Name, PHONE ,Owner User ID\nJane,+442045205757,7\n', GB).contacts).toEqual([
+      { phone: '+442045205757', name: 'Jane', ownerUserId: 7 },
+    ]);
+    expect(parseContactsCsv(fixtureText('contacts/semicolon.csv'), GB).contacts).toEqual([
+      { phone: '+442045205757', name: 'Jane Smith', company: 'Acme Corp', balance: 4250 },
+    ]);
   });
 
   it('refuses a row with more values than columns', () => {
@@ -137,10 +141,16 @@ describe('parseContactsCsv', () => {
     const { contacts, rejected } = parseContactsCsv(csv, GB);
     expect(rejected).toEqual([]);
     const [contact] = contacts;
-    expect(contact).toEqual({ phone: '+442045205757', name: 'Ada', extras: { Constructor: 'Acme Build', __Proto__: 'p1', Prototype: 'p2', toString: 't' } });
+    expect(contact).toEqual({
+      phone: '+442045205757',
+      name: 'Ada',
+      extras: { Constructor: 'Acme Build', __Proto__: 'p1', Prototype: 'p2', toString: 't' },
+    });
     expect(Object.getPrototypeOf(contact!.extras)).toBe(Object.prototype);
     // The SDK's marshaller refuses a map with an own "constructor": the import would stop here.
-    expect(marshall({ ...contact }).extras).toEqual({ M: { Constructor: { S: 'Acme Build' }, __Proto__: { S: 'p1' }, Prototype: { S: 'p2' }, toString: { S: 't' } } });
+    expect(marshall({ ...contact }).extras).toEqual({
+      M: { Constructor: { S: 'Acme Build' }, __Proto__: { S: 'p1' }, Prototype: { S: 'p2' }, toString: { S: 't' } },
+    });
     // A card row naming the column as written still finds it.
     expect(contactField(contact!, 'constructor')).toBe('Acme Build');
     expect(contactField(contact!, '__proto__')).toBe('p1');

@@ -5,32 +5,64 @@ import { PRICES } from '#bin/cli/cost/prices.ts';
 import type { RequestProfile } from '#bin/cli/cost/profile.ts';
 import { runsPerMonth, type StackSettings } from '#bin/cli/cost/stack-settings.ts';
 
-const fn = (name: string, memoryMb: number) => ({ name, memoryMb, timeoutSeconds: 900, architecture: 'arm64' as const, environment: {}, secretsRead: 0 });
+const fn = (name: string, memoryMb: number) => ({
+  name,
+  memoryMb,
+  timeoutSeconds: 900,
+  architecture: 'arm64' as const,
+  environment: {},
+  secretsRead: 0,
+});
 const settings = (over: Partial<StackSettings> = {}): StackSettings => ({
   functions: { ingest: fn('ingest', 512), media: fn('media', 256), insight: fn('insight', 256) },
   queueConsumers: [{ fn: 'media', batchSize: 1 }],
-  queues: 2, alarms: 0, dashboards: 0, secrets: 0, kmsKeys: 0, schedules: [],
+  queues: 2,
+  alarms: 0,
+  dashboards: 0,
+  secrets: 0,
+  kmsKeys: 0,
+  schedules: [],
   callsTable: { gsis: 0, pitr: false, ttl: false },
   archive: { tiers: {}, expireDays: {}, versioned: false, bucketKey: false },
   athena: { workgroups: 0, glueTables: 0 },
   ...over,
 });
 const profile: RequestProfile = {
-  call: 'test', recordingBytes: 1024,
+  call: 'test',
+  recordingBytes: 1024,
   functions: {
-    ingest: { invocations: 2, requests: { 'dynamodb:UpdateItem': 2, 's3:PutObject': 2, 'sqs:SendMessage': 1 }, s3PutsByPrefix: { 'raw/': 2 } },
+    ingest: {
+      invocations: 2,
+      requests: { 'dynamodb:UpdateItem': 2, 's3:PutObject': 2, 'sqs:SendMessage': 1 },
+      s3PutsByPrefix: { 'raw/': 2 },
+    },
     media: { invocations: 1, requests: { 's3:PutObject': 1 }, s3PutsByPrefix: { 'recordings/': 1 } },
     insight: { invocations: 0, requests: {}, s3PutsByPrefix: {} },
   },
-  itemBytes: 1000, storedBytesByPrefix: { 'raw/': 1000 }, emf: { bytes: 0, metrics: [] },
+  itemBytes: 1000,
+  storedBytesByPrefix: { 'raw/': 1000 },
+  emf: { bytes: 0, metrics: [] },
 };
-const inputs: CostInputs = { callsPerMonth: 1_000_000, avgRecordingMb: 1, shareWithRecording: 1, monthsKept: 12, sources: 1, partSizeBytes: 8 * 1024 * 1024 };
+const inputs: CostInputs = {
+  callsPerMonth: 1_000_000,
+  avgRecordingMb: 1,
+  shareWithRecording: 1,
+  monthsKept: 12,
+  sources: 1,
+  partSizeBytes: 8 * 1024 * 1024,
+};
 const line = (e: ReturnType<typeof estimateCost>, start: string) => e.lines.find((l) => l.item.startsWith(start));
 
 describe('estimateCost', () => {
   it('bills the recorded writes on the item size and once more per index', () => {
     const plain = estimateCost(settings(), profile, DEFAULT_DURATIONS, PRICES, inputs);
-    const indexed = estimateCost(settings({ callsTable: { gsis: 2, pitr: false, ttl: false } }), profile, DEFAULT_DURATIONS, PRICES, inputs);
+    const indexed = estimateCost(
+      settings({ callsTable: { gsis: 2, pitr: false, ttl: false } }),
+      profile,
+      DEFAULT_DURATIONS,
+      PRICES,
+      inputs,
+    );
     expect(line(plain, 'writes')!.quantity).toBe(2_000_000);
     expect(line(indexed, 'writes')!.quantity).toBe(6_000_000);
   });
@@ -46,7 +78,13 @@ describe('estimateCost', () => {
   it('moves recordings to cheaper classes as the lifecycle rules say', () => {
     const tiers = { 'recordings/': [{ storageClass: 'STANDARD_IA', afterDays: 30 }] };
     const flat = estimateCost(settings(), profile, DEFAULT_DURATIONS, PRICES, inputs);
-    const tiered = estimateCost(settings({ archive: { tiers, expireDays: {}, versioned: false, bucketKey: false } }), profile, DEFAULT_DURATIONS, PRICES, inputs);
+    const tiered = estimateCost(
+      settings({ archive: { tiers, expireDays: {}, versioned: false, bucketKey: false } }),
+      profile,
+      DEFAULT_DURATIONS,
+      PRICES,
+      inputs,
+    );
     expect(line(tiered, 'storage STANDARD_IA')).toBeDefined();
     expect(tiered.byService.S3!).toBeLessThan(flat.byService.S3!);
   });
@@ -81,6 +119,8 @@ describe('callvault cost arguments', () => {
 describe('callvault cost --config', () => {
   it('says which file it could not read', async () => {
     const { costCommand } = await import('#bin/cli/cost.ts');
-    await expect(costCommand(['--calls-per-month', '10', '--config', '/nonexistent/callvault.json'])).rejects.toThrow(/Cannot read --config \/nonexistent\/callvault.json/);
+    await expect(costCommand(['--calls-per-month', '10', '--config', '/nonexistent/callvault.json'])).rejects.toThrow(
+      /Cannot read --config \/nonexistent\/callvault.json/,
+    );
   });
 });

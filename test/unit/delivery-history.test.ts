@@ -21,9 +21,18 @@ describe('CloudWatchDeliveryHistory', () => {
     const [req] = requests;
     expect(req!.StartTime).toEqual(since);
     expect(req!.EndTime).toEqual(until);
-    expect(req!.MetricDataQueries.map((q) => q.MetricStat.Metric.MetricName)).toEqual(['DeliveryStored', 'DeliveryDuplicate', 'DeliveryArchived', 'DeliveryIgnored']);
+    expect(req!.MetricDataQueries.map((q) => q.MetricStat.Metric.MetricName)).toEqual([
+      'DeliveryStored',
+      'DeliveryDuplicate',
+      'DeliveryArchived',
+      'DeliveryIgnored',
+    ]);
     for (const q of req!.MetricDataQueries) {
-      expect(q.MetricStat).toMatchObject({ Period: 60, Stat: 'Sum', Metric: { Namespace: 'CallVault', Dimensions: [{ Name: 'source', Value: 'hipcall-eu' }] } });
+      expect(q.MetricStat).toMatchObject({
+        Period: 60,
+        Stat: 'Sum',
+        Metric: { Namespace: 'CallVault', Dimensions: [{ Name: 'source', Value: 'hipcall-eu' }] },
+      });
     }
     expect(new Set(req!.MetricDataQueries.map((q) => q.Id)).size).toBe(4);
   });

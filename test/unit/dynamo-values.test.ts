@@ -23,7 +23,9 @@ const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2030-01-01T00:0
 /** The post-call fixture's text with `patch` spliced in as raw JSON text (so numbers keep their exact source form). */
 function postCallText(patch: Record<string, string>): string {
   const text = fixtureText('postcall/post_call.json').trim();
-  const extra = Object.entries(patch).map(([key, raw]) => `${JSON.stringify(key)}: ${raw}`).join(',\n  ');
+  const extra = Object.entries(patch)
+    .map(([key, raw]) => `${JSON.stringify(key)}: ${raw}`)
+    .join(',\n  ');
   return `${text.slice(0, -1).trimEnd()},\n  ${extra}\n}`;
 }
 
@@ -35,7 +37,12 @@ function ingest(text: string) {
   if (result.outcome !== 'events') throw new Error('expected a call event');
   const event = result.events[0] as NormalisedEvent;
   const split = splitOversized(event.fields, (field, sha) => S3_KEYS.extras('postcall', ctx.receivedAt, event.callId, field, sha));
-  const { record } = mergeDelivery(undefined, { source: 'postcall', event: { ...event, fields: split.fields }, deliveryKey: deliveryKey('post_call', body.sha256), now: ctx.receivedAt });
+  const { record } = mergeDelivery(undefined, {
+    source: 'postcall',
+    event: { ...event, fields: split.fields },
+    deliveryKey: deliveryKey('post_call', body.sha256),
+    now: ctx.receivedAt,
+  });
   return { json: body.json, event, record, extras: split.extras };
 }
 
@@ -50,8 +57,8 @@ describe('parseJsonExact', () => {
   it.each([
     ['an integer above 2^53 (nanosecond timestamp)', '1737367200123456789', '1737367200123456789'],
     ['2^53 + 1', '9007199254740993', '9007199254740993'],
-    ['1e200, beyond DynamoDB\'s range', '1e200', '1e200'],
-    ['5e-324, below DynamoDB\'s smallest number', '5e-324', '5e-324'],
+    ["1e200, beyond DynamoDB's range", '1e200', '1e200'],
+    ["5e-324, below DynamoDB's smallest number", '5e-324', '5e-324'],
     ['a decimal with more digits than a double keeps', '0.10000000000000000000001', '0.10000000000000000000001'],
     ['1e20, exact but beyond what lib-dynamodb marshals', '1E20', '1E20'],
   ])('keeps %s as its exact source text', (_name, source, expected) => {
@@ -127,7 +134,10 @@ describe('splitOversized', () => {
     const { fields, extras } = splitOversized({ caller: { name: 'John' }, analysis }, keyOf);
     const body = JSON.stringify(analysis);
     const sha256 = createHash('sha256').update(body).digest('hex');
-    expect(fields).toEqual({ caller: { name: 'John' }, analysis: { s3Key: keyOf('analysis', sha256), bytes: Buffer.byteLength(body), sha256, oversized: true } });
+    expect(fields).toEqual({
+      caller: { name: 'John' },
+      analysis: { s3Key: keyOf('analysis', sha256), bytes: Buffer.byteLength(body), sha256, oversized: true },
+    });
     expect(extras).toEqual([{ key: keyOf('analysis', sha256), body }]);
     expect(isExtrasPointer(fields.analysis)).toBe(true);
     // A pointer is never split again (a replayed, already-split event).
@@ -178,7 +188,12 @@ describe('a post-call delivery DynamoDB would refuse as sent', () => {
     expect(extras).toHaveLength(1);
     expect(extras[0]!.key).toMatch(/^extras\/postcall\/2030\/01\/01\/693bff62619c51fac21acf50\/analysis-[0-9a-f]{16}\.json$/);
     expect(JSON.parse(extras[0]!.body)).toEqual(analysis);
-    expect(record.analysis).toEqual({ s3Key: extras[0]!.key, bytes: Buffer.byteLength(extras[0]!.body), sha256: expect.stringMatching(/^[0-9a-f]{64}$/), oversized: true });
+    expect(record.analysis).toEqual({
+      s3Key: extras[0]!.key,
+      bytes: Buffer.byteLength(extras[0]!.body),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      oversized: true,
+    });
   });
 
   it('yields an item lib-dynamodb marshals and DynamoDB accepts when every hazard comes at once', () => {

@@ -19,11 +19,15 @@ describe('EmfMetrics', () => {
     metrics.flush();
     expect(lines).toHaveLength(1);
     const [directive] = lines[0]!._aws.CloudWatchMetrics;
-    expect(directive).toEqual({ Namespace: 'CallVault', Dimensions: [['source'], []], Metrics: [{ Name: 'DeliveryStored', Unit: 'Count' }] });
+    expect(directive).toEqual({
+      Namespace: 'CallVault',
+      Dimensions: [['source'], []],
+      Metrics: [{ Name: 'DeliveryStored', Unit: 'Count' }],
+    });
     expect(lines[0]).toMatchObject({ source: 'hipcall', DeliveryStored: 1, service: 'callvault-test' });
   });
 
-  it('keeps a refusal\'s status in both dimension sets', () => {
+  it("keeps a refusal's status in both dimension sets", () => {
     const { lines, metrics } = capture();
     metrics.count(METRIC.deliveryRefused, { source: 'hipcall', status: 413 });
     metrics.count(METRIC.deliveryRefused, { status: 404 });
@@ -38,7 +42,10 @@ describe('EmfMetrics', () => {
     metrics.measure(METRIC.mediaBytes, 2048, 'Bytes', { source: 'a' });
     metrics.count(METRIC.mediaStored, { source: 'b' });
     metrics.flush();
-    expect(lines.map((l) => [l.source, l.MediaStored, l.MediaBytes])).toEqual([['a', 1, 2048], ['b', 1, undefined]]);
+    expect(lines.map((l) => [l.source, l.MediaStored, l.MediaBytes])).toEqual([
+      ['a', 1, 2048],
+      ['b', 1, undefined],
+    ]);
     expect(lines[0]!._aws.CloudWatchMetrics[0]!.Metrics).toContainEqual({ Name: 'MediaBytes', Unit: 'Bytes' });
   });
 
@@ -74,7 +81,7 @@ describe('EmfMetrics', () => {
     expect(lines).toHaveLength(0);
   });
 
-  it('splits a busy group into lines under EMF\'s 100 values per metric, losing none', () => {
+  it("splits a busy group into lines under EMF's 100 values per metric, losing none", () => {
     const { lines, metrics } = capture();
     for (let i = 0; i < 250; i++) metrics.count(METRIC.deliveryStored, { source: 'hipcall' });
     metrics.flush();

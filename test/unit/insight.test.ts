@@ -36,14 +36,24 @@ describe('customerNumberOf', () => {
   it('is the number the ingest normalised: a national or 00-prefixed number reaches the worker in E.164', () => {
     const viaIngest = (caller: string, defaultCountry: string) => {
       const at = '2026-03-01T10:00:00.000Z';
-      const result = normaliseDelivery('hipcall', { event: 'call_init', data: { uuid: 'c1', direction: 'inbound', caller_number: caller, callee_number: '1001', started_at: at } }, { defaultCountry, receivedAt: at });
+      const result = normaliseDelivery(
+        'hipcall',
+        { event: 'call_init', data: { uuid: 'c1', direction: 'inbound', caller_number: caller, callee_number: '1001', started_at: at } },
+        { defaultCountry, receivedAt: at },
+      );
       if (result.outcome !== 'events') throw new Error(result.outcome);
       return insightJobOf('hipcall', result.events[0]!, at);
     };
     expect(customerNumberOf(viaIngest('020 4520 5757', 'GB'))).toBe('+442045205757');
     expect(customerNumberOf(viaIngest('00442045205757', 'US'))).toBe('+442045205757');
     expect(customerNumberOf(viaIngest('(202) 555-0143', 'US'))).toBe('+12025550143');
-    expect(viaIngest('020 4520 5757', 'GB')).toMatchObject({ source: 'hipcall', callId: 'c1', direction: 'inbound', fromNumber: '+442045205757', receivedAt: '2026-03-01T10:00:00.000Z' });
+    expect(viaIngest('020 4520 5757', 'GB')).toMatchObject({
+      source: 'hipcall',
+      callId: 'c1',
+      direction: 'inbound',
+      fromNumber: '+442045205757',
+      receivedAt: '2026-03-01T10:00:00.000Z',
+    });
   });
 
   it('has no customer on an internal call, and falls back to customerNumber without a direction', () => {
@@ -63,7 +73,11 @@ describe('customerNumberOf', () => {
 
 describe('stalenessOf', () => {
   it('measures from the earlier of occurredAt and receivedAt', () => {
-    expect(stalenessOf({ occurredAt: iso(-5000), receivedAt: iso(-1000) }, NOW, 20)).toEqual({ stale: false, ageMs: 5000, remainingMs: 15_000 });
+    expect(stalenessOf({ occurredAt: iso(-5000), receivedAt: iso(-1000) }, NOW, 20)).toEqual({
+      stale: false,
+      ageMs: 5000,
+      remainingMs: 15_000,
+    });
     expect(stalenessOf({ occurredAt: iso(-1000), receivedAt: iso(-8000) }, NOW, 20).ageMs).toBe(8000);
   });
 
@@ -73,7 +87,11 @@ describe('stalenessOf', () => {
   });
 
   it('counts an occurredAt in the future (clock skew) as now', () => {
-    expect(stalenessOf({ occurredAt: iso(60_000), receivedAt: iso(60_000) }, NOW, 20)).toEqual({ stale: false, ageMs: 0, remainingMs: 20_000 });
+    expect(stalenessOf({ occurredAt: iso(60_000), receivedAt: iso(60_000) }, NOW, 20)).toEqual({
+      stale: false,
+      ageMs: 0,
+      remainingMs: 20_000,
+    });
     expect(stalenessOf({ occurredAt: iso(60_000), receivedAt: iso(-3000) }, NOW, 20).ageMs).toBe(3000);
   });
 
@@ -87,32 +105,60 @@ describe('retryDecision', () => {
   it('retries 429, 5xx and network errors quickly', () => {
     expect(isRetryableStatus(429)).toBe(true);
     expect(isRetryableStatus(503)).toBe(true);
-    expect(retryDecision({ attempt: 1, result: { status: 500 }, remainingMs: 15_000 }, CARD_RETRY, half)).toEqual({ retry: true, delayMs: 75 });
-    expect(retryDecision({ attempt: 2, result: { networkError: 'ECONNRESET' }, remainingMs: 15_000 }, CARD_RETRY, half)).toEqual({ retry: true, delayMs: 150 });
+    expect(retryDecision({ attempt: 1, result: { status: 500 }, remainingMs: 15_000 }, CARD_RETRY, half)).toEqual({
+      retry: true,
+      delayMs: 75,
+    });
+    expect(retryDecision({ attempt: 2, result: { networkError: 'ECONNRESET' }, remainingMs: 15_000 }, CARD_RETRY, half)).toEqual({
+      retry: true,
+      delayMs: 150,
+    });
   });
 
   it('backs off exponentially up to the cap, with jitter between half and all of the backoff', () => {
-    expect(retryDecision({ attempt: 5, result: { status: 502 }, remainingMs: 15_000 }, CARD_RETRY, () => 0)).toEqual({ retry: true, delayMs: 500 });
-    expect(retryDecision({ attempt: 5, result: { status: 502 }, remainingMs: 15_000 }, CARD_RETRY, () => 0.999)).toEqual({ retry: true, delayMs: 1000 });
+    expect(retryDecision({ attempt: 5, result: { status: 502 }, remainingMs: 15_000 }, CARD_RETRY, () => 0)).toEqual({
+      retry: true,
+      delayMs: 500,
+    });
+    expect(retryDecision({ attempt: 5, result: { status: 502 }, remainingMs: 15_000 }, CARD_RETRY, () => 0.999)).toEqual({
+      retry: true,
+      delayMs: 1000,
+    });
   });
 
   it('does not retry a success, a 422, a 401 or any other 4xx', () => {
     expect(retryDecision({ attempt: 1, result: { status: 201 }, remainingMs: 15_000 })).toEqual({ retry: false, reason: 'succeeded' });
-    for (const status of [400, 401, 403, 404, 422]) expect(retryDecision({ attempt: 1, result: { status }, remainingMs: 15_000 })).toEqual({ retry: false, reason: 'permanent' });
+    for (const status of [400, 401, 403, 404, 422])
+      expect(retryDecision({ attempt: 1, result: { status }, remainingMs: 15_000 })).toEqual({ retry: false, reason: 'permanent' });
   });
 
   it('stops when the staleness budget cannot fit the wait and another attempt', () => {
-    expect(retryDecision({ attempt: 1, result: { status: 500 }, remainingMs: 300 }, CARD_RETRY, half)).toEqual({ retry: false, reason: 'budget' });
-    expect(retryDecision({ attempt: 1, result: { status: 500 }, remainingMs: 400 }, CARD_RETRY, half)).toEqual({ retry: true, delayMs: 75 });
+    expect(retryDecision({ attempt: 1, result: { status: 500 }, remainingMs: 300 }, CARD_RETRY, half)).toEqual({
+      retry: false,
+      reason: 'budget',
+    });
+    expect(retryDecision({ attempt: 1, result: { status: 500 }, remainingMs: 400 }, CARD_RETRY, half)).toEqual({
+      retry: true,
+      delayMs: 75,
+    });
   });
 
   it('stops after the last attempt', () => {
-    expect(retryDecision({ attempt: CARD_RETRY.maxAttempts, result: { status: 500 }, remainingMs: 15_000 })).toEqual({ retry: false, reason: 'attempts' });
+    expect(retryDecision({ attempt: CARD_RETRY.maxAttempts, result: { status: 500 }, remainingMs: 15_000 })).toEqual({
+      retry: false,
+      reason: 'attempts',
+    });
   });
 
   it('honours a Retry-After that fits in the budget and gives up on one that does not', () => {
-    expect(retryDecision({ attempt: 1, result: { status: 429, retryAfterMs: 2000 }, remainingMs: 15_000 }, CARD_RETRY, half)).toEqual({ retry: true, delayMs: 2000 });
-    expect(retryDecision({ attempt: 1, result: { status: 429, retryAfterMs: 30_000 }, remainingMs: 15_000 })).toEqual({ retry: false, reason: 'budget' });
+    expect(retryDecision({ attempt: 1, result: { status: 429, retryAfterMs: 2000 }, remainingMs: 15_000 }, CARD_RETRY, half)).toEqual({
+      retry: true,
+      delayMs: 2000,
+    });
+    expect(retryDecision({ attempt: 1, result: { status: 429, retryAfterMs: 30_000 }, remainingMs: 15_000 })).toEqual({
+      retry: false,
+      reason: 'budget',
+    });
   });
 });
 
@@ -136,7 +182,8 @@ describe('isClaimable', () => {
   });
 
   it('never replaces an outcome', () => {
-    for (const state of ['sent', 'no_match', 'failed', 'stale']) expect(isClaimable({ state, at: iso(-3_600_000) }, NOW, 15_000)).toBe(false);
+    for (const state of ['sent', 'no_match', 'failed', 'stale'])
+      expect(isClaimable({ state, at: iso(-3_600_000) }, NOW, 15_000)).toBe(false);
   });
 });
 
@@ -149,8 +196,17 @@ describe('redactNumbers', () => {
 
 describe('CRM mapping', () => {
   it('maps the Insight Card guide CRM answer to a contact by dot paths', () => {
-    const answer = { data: [{ full_name: 'Jane Smith', org: { name: 'Acme Corp' }, balance: '4250.00', owner: 1121, tier: 'Gold', nothing: null }] };
-    const mapping = { name: 'data.0.full_name', company: 'data.0.org.name', balance: 'data.0.balance', owner: 'data.0.owner', Tier: 'data.0.tier', Missing: 'data.0.nothing' };
+    const answer = {
+      data: [{ full_name: 'Jane Smith', org: { name: 'Acme Corp' }, balance: '4250.00', owner: 1121, tier: 'Gold', nothing: null }],
+    };
+    const mapping = {
+      name: 'data.0.full_name',
+      company: 'data.0.org.name',
+      balance: 'data.0.balance',
+      owner: 'data.0.owner',
+      Tier: 'data.0.tier',
+      Missing: 'data.0.nothing',
+    };
     expect(contactFromCrm(answer, mapping, '+442045205757')).toEqual({
       phone: '+442045205757',
       name: 'Jane Smith',
@@ -168,12 +224,17 @@ describe('CRM mapping', () => {
   });
 
   it('puts the number in the URL encoded', () => {
-    expect(crmUrl('https://crm.example.com/lookup?phone={phone}', '+442045205757')).toBe('https://crm.example.com/lookup?phone=%2B442045205757');
+    expect(crmUrl('https://crm.example.com/lookup?phone={phone}', '+442045205757')).toBe(
+      'https://crm.example.com/lookup?phone=%2B442045205757',
+    );
   });
 });
 
 describe('processInsightJob (fake adapters, fake clock)', () => {
-  const config = parseConfig({ defaultCountry: 'GB', sources: [{ id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3' }] });
+  const config = parseConfig({
+    defaultCountry: 'GB',
+    sources: [{ id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3' }],
+  });
   const jane: Contact = { phone: '+442045205757', name: 'Jane Smith' };
 
   function harness(post: (n: number) => PostResult, overrides: Partial<InsightDeps> = {}) {
@@ -200,7 +261,15 @@ describe('processInsightJob (fake adapters, fake clock)', () => {
       random: () => 0.5,
       ...overrides,
     };
-    const job = { provider: 'hipcall' as const, source: 'hipcall', callId: 'c1', direction: 'inbound' as const, fromNumber: '+442045205757', occurredAt: iso(0), receivedAt: iso(0) };
+    const job = {
+      provider: 'hipcall' as const,
+      source: 'hipcall',
+      callId: 'c1',
+      direction: 'inbound' as const,
+      fromNumber: '+442045205757',
+      occurredAt: iso(0),
+      receivedAt: iso(0),
+    };
     return { deps, job, posts, settled };
   }
 
@@ -225,7 +294,9 @@ describe('processInsightJob (fake adapters, fake clock)', () => {
   });
 
   it('records failed, saying what to set, when the token or the base URL is missing', async () => {
-    const noToken = harness(() => ({ status: 201 }), { token: async () => Promise.reject(new Error('No Hipcall API token for source "hipcall"')) });
+    const noToken = harness(() => ({ status: 201 }), {
+      token: async () => Promise.reject(new Error('No Hipcall API token for source "hipcall"')),
+    });
     expect(await processInsightJob(noToken.job, noToken.deps)).toEqual({ outcome: 'failed' });
     expect(noToken.settled[0]!.error).toBe('No Hipcall API token for source "hipcall"');
     const noBase = harness(() => ({ status: 201 }), { apiBaseUrls: new Map() });
@@ -235,14 +306,18 @@ describe('processInsightJob (fake adapters, fake clock)', () => {
   });
 
   it('treats a contact with nothing to show as no match', async () => {
-    const { deps, job, posts, settled } = harness(() => ({ status: 201 }), { contacts: { find: async () => ({ phone: '+442045205757' }) } });
+    const { deps, job, posts, settled } = harness(() => ({ status: 201 }), {
+      contacts: { find: async () => ({ phone: '+442045205757' }) },
+    });
     expect(await processInsightJob(job, deps)).toEqual({ outcome: 'no_match' });
     expect(posts).toEqual([]);
     expect(settled[0]!.state).toBe('no_match');
   });
 
   it('records failed when the contacts lookup fails, without the number', async () => {
-    const { deps, job, settled } = harness(() => ({ status: 201 }), { contacts: { find: async () => Promise.reject(Object.assign(new Error('+442045205757 down'), { name: 'TimeoutError' })) } });
+    const { deps, job, settled } = harness(() => ({ status: 201 }), {
+      contacts: { find: async () => Promise.reject(Object.assign(new Error('+442045205757 down'), { name: 'TimeoutError' })) },
+    });
     await processInsightJob(job, deps);
     expect(settled[0]).toMatchObject({ state: 'failed', error: 'contacts table lookup failed: TimeoutError' });
   });
@@ -250,7 +325,9 @@ describe('processInsightJob (fake adapters, fake clock)', () => {
 
 describe('parseInsightJob', () => {
   it('reads a job and refuses a body that is not one', () => {
-    expect(parseInsightJob(JSON.stringify({ provider: 'hipcall', source: 's', callId: 'c', receivedAt: iso(0), direction: 'sideways' }))).toMatchObject({ direction: 'unknown', occurredAt: iso(0) });
+    expect(
+      parseInsightJob(JSON.stringify({ provider: 'hipcall', source: 's', callId: 'c', receivedAt: iso(0), direction: 'sideways' })),
+    ).toMatchObject({ direction: 'unknown', occurredAt: iso(0) });
     expect(() => parseInsightJob('{')).toThrow(/not JSON/);
     expect(() => parseInsightJob(JSON.stringify({ provider: 'hipcall' }))).toThrow(/lacks/);
   });
@@ -274,7 +351,10 @@ describe('HipcallApiSecrets', () => {
 
   it('reads {"token"} (or a bare token) once and caches it for five minutes', async () => {
     let t = 0;
-    const { client, calls } = fakeClient([() => ({ SecretString: '{"token":"abc","crmAuthorization":"Bearer x"}' }), () => ({ SecretString: 'rotated' })]);
+    const { client, calls } = fakeClient([
+      () => ({ SecretString: '{"token":"abc","crmAuthorization":"Bearer x"}' }),
+      () => ({ SecretString: 'rotated' }),
+    ]);
     const secrets = new HipcallApiSecrets({ secretArns: { hipcall: 'arn:1' }, client, now: () => t });
     expect(await secrets.get('hipcall')).toEqual({ token: 'abc', crmAuthorization: 'Bearer x' });
     expect(await secrets.token('hipcall')).toBe('abc');

@@ -38,7 +38,10 @@ describe('loadWorkload', () => {
 
 describe('hangupBody', () => {
   it('is a Hipcall call_hangup the adapter reads as a completed call with one recording', () => {
-    const result = normaliseDelivery('hipcall', JSON.parse(hangupBody('c-1', `${demoMedia}/recordings/c-1.mp3`)), { defaultCountry: 'GB', receivedAt: '2026-04-02T10:01:00Z' });
+    const result = normaliseDelivery('hipcall', JSON.parse(hangupBody('c-1', `${demoMedia}/recordings/c-1.mp3`)), {
+      defaultCountry: 'GB',
+      receivedAt: '2026-04-02T10:01:00Z',
+    });
     expect(result.outcome).toBe('events');
     if (result.outcome !== 'events') return;
     expect(result.events[0]!.callId).toBe('c-1');

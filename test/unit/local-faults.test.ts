@@ -3,7 +3,14 @@ import { LocalFaults, parseFaultRequest } from '#bin/local/faults.ts';
 import { EmfDeliveryHistory } from '#bin/local/silence.ts';
 
 const emf = (name: string, source: string, at: number, value = 1) =>
-  JSON.stringify({ _aws: { Timestamp: at, CloudWatchMetrics: [{ Namespace: 'CallVault', Dimensions: [['source'], []], Metrics: [{ Name: name, Unit: 'Count' }] }] }, source, [name]: value });
+  JSON.stringify({
+    _aws: {
+      Timestamp: at,
+      CloudWatchMetrics: [{ Namespace: 'CallVault', Dimensions: [['source'], []], Metrics: [{ Name: name, Unit: 'Count' }] }],
+    },
+    source,
+    [name]: value,
+  });
 
 describe('local faults', () => {
   it('keeps a service down for the seconds asked, then lets it up by itself', () => {

@@ -25,7 +25,9 @@ describe('CALLVAULT_MEDIA_DELAY_SECONDS', () => {
   });
   it('refuses a delay SQS would refuse, instead of queueing jobs with a broken one', () => {
     for (const bad of ['soon', '-5', '901']) {
-      expect(() => optionsFromEnv({ CALLVAULT_MEDIA_DELAY_SECONDS: bad })).toThrow(`CALLVAULT_MEDIA_DELAY_SECONDS must be whole seconds from 0 to 900 (SQS's longest delay), not "${bad}".`);
+      expect(() => optionsFromEnv({ CALLVAULT_MEDIA_DELAY_SECONDS: bad })).toThrow(
+        `CALLVAULT_MEDIA_DELAY_SECONDS must be whole seconds from 0 to 900 (SQS's longest delay), not "${bad}".`,
+      );
     }
   });
 });

@@ -8,8 +8,28 @@ import type { CallRecord, MediaInfo, MediaJob } from '#core/types.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
 
 const NOW = Date.parse('2026-04-02T10:00:10Z');
-const job: MediaJob = { provider: 'hipcall', source: 'hipcall', callId: 'c1', media: 'recording', url: 'https://media.example.com/c1.mp3', queuedAt: '2026-04-02T10:00:00Z' };
-const record = (source: string): CallRecord => ({ callKey: 'hipcall#c1', provider: 'hipcall', source, callId: 'c1', kind: 'call', direction: 'inbound', status: 'completed', endedAt: '2026-04-02T10:00:00Z', events: [], createdAt: '', updatedAt: '', version: 1 });
+const job: MediaJob = {
+  provider: 'hipcall',
+  source: 'hipcall',
+  callId: 'c1',
+  media: 'recording',
+  url: 'https://media.example.com/c1.mp3',
+  queuedAt: '2026-04-02T10:00:00Z',
+};
+const record = (source: string): CallRecord => ({
+  callKey: 'hipcall#c1',
+  provider: 'hipcall',
+  source,
+  callId: 'c1',
+  kind: 'call',
+  direction: 'inbound',
+  status: 'completed',
+  endedAt: '2026-04-02T10:00:00Z',
+  events: [],
+  createdAt: '',
+  updatedAt: '',
+  version: 1,
+});
 
 /** In-memory ports: a calls item, an archive that keeps what it is given, a media host answering `status`. */
 function harness(owner: string, status = 200) {
@@ -41,7 +61,12 @@ function harness(owner: string, status = 200) {
     },
   };
   const deps: MediaWorkerDeps = {
-    config: parseConfig({ sources: [{ id: 'hipcall', provider: 'hipcall', mediaHostAllowlist: ['media.example.com'] }, { id: 'hipcall-eu', provider: 'hipcall' }] }),
+    config: parseConfig({
+      sources: [
+        { id: 'hipcall', provider: 'hipcall', mediaHostAllowlist: ['media.example.com'] },
+        { id: 'hipcall-eu', provider: 'hipcall' },
+      ],
+    }),
     calls,
     store,
     fetcher,
@@ -65,16 +90,22 @@ describe('processMediaJob (in-memory ports)', () => {
     expect(puts).toEqual([expect.stringMatching(/^recordings\/hipcall\/.*c1\.mp3$/), expect.stringMatching(/^cdr\/hipcall\/.*c1\.json$/)]);
   });
 
-  it("never fetches or writes for a call another source owns", async () => {
+  it('never fetches or writes for a call another source owns', async () => {
     const { deps, writes, fetched } = harness('hipcall-eu');
-    expect(await processMediaJob(job, { receiveCount: 1, lastDelivery: false }, deps)).toEqual({ outcome: 'skipped', reason: 'the call belongs to source "hipcall-eu", not "hipcall"' });
+    expect(await processMediaJob(job, { receiveCount: 1, lastDelivery: false }, deps)).toEqual({
+      outcome: 'skipped',
+      reason: 'the call belongs to source "hipcall-eu", not "hipcall"',
+    });
     expect(fetched).toEqual([]);
     expect(writes).toEqual([]);
   });
 
   it('records a 503 as queued and asks the handler to retry', async () => {
     const { deps, writes } = harness('hipcall', 503);
-    expect(await processMediaJob(job, { receiveCount: 1, lastDelivery: false }, deps)).toMatchObject({ outcome: 'retry', delaySeconds: 60 });
+    expect(await processMediaJob(job, { receiveCount: 1, lastDelivery: false }, deps)).toMatchObject({
+      outcome: 'retry',
+      delaySeconds: 60,
+    });
     expect(writes.at(-1)).toMatchObject({ state: 'queued', error: expect.stringMatching(/answered 503 \(attempt 1; retrying in 60 s\)$/) });
   });
 });

@@ -34,7 +34,9 @@ describe('mediaExtension', () => {
     expect(mediaExtension('application/octet-stream', ['https://cdn.example.com/r/call.MP3?sig=1'], 'recording')).toBe('mp3');
     expect(mediaExtension(undefined, ['https://cdn.example.com/final.ogg', 'https://x.example.com/first.mp3'], 'recording')).toBe('ogg');
     expect(mediaExtension(undefined, ['https://cdn.example.com/download', 'https://x.example.com/first.wav'], 'recording')).toBe('wav');
-    expect(mediaExtension('binary/octet-stream', ['https://storage.example.com/recordings/693bff/call_recording.ogg'], 'recording')).toBe('ogg');
+    expect(mediaExtension('binary/octet-stream', ['https://storage.example.com/recordings/693bff/call_recording.ogg'], 'recording')).toBe(
+      'ogg',
+    );
   });
 
   it('never takes an extension it does not know, and defaults by kind', () => {
@@ -68,7 +70,9 @@ describe('linkExpiresAt', () => {
 
 describe('urlForLog', () => {
   it('keeps host and path only: no query signature, no credentials', () => {
-    expect(urlForLog('https://u:secret@hipcall-records.s3.amazonaws.com/a/b.mp3?X-Amz-Signature=deadbeef&token=t')).toBe('hipcall-records.s3.amazonaws.com/a/b.mp3');
+    expect(urlForLog('https://u:secret@hipcall-records.s3.amazonaws.com/a/b.mp3?X-Amz-Signature=deadbeef&token=t')).toBe(
+      'hipcall-records.s3.amazonaws.com/a/b.mp3',
+    );
     expect(urlForLog('http://127.0.0.1:4500/x.ogg#frag')).toBe('127.0.0.1:4500/x.ogg');
     expect(urlForLog('nonsense')).toBe('(invalid URL)');
   });
@@ -95,14 +99,21 @@ describe('backoffSeconds', () => {
 
 describe('decideRetry', () => {
   it('retries a 404 or 403 soon after the call with the short "not uploaded yet" backoff', () => {
-    expect(decide({ status: 404 })).toEqual({ action: 'retry', delaySeconds: DEFAULT_RETRY_TIMING.notYetBaseSeconds, reason: expect.stringMatching(/404.*not uploaded yet/) });
+    expect(decide({ status: 404 })).toEqual({
+      action: 'retry',
+      delaySeconds: DEFAULT_RETRY_TIMING.notYetBaseSeconds,
+      reason: expect.stringMatching(/404.*not uploaded yet/),
+    });
     const third = decide({ status: 403, attempt: 3, now: at(120), random: () => 0 });
     expect(third).toMatchObject({ action: 'retry', delaySeconds: (DEFAULT_RETRY_TIMING.notYetBaseSeconds * 4) / 2 });
   });
 
   it('calls a link that still answers 403/404/410 past the window expired', () => {
     for (const status of [403, 404, 410]) {
-      expect(decide({ status, now: at(DEFAULT_RETRY_TIMING.notYetWindowSeconds + 1) })).toMatchObject({ action: 'expired', reason: expect.stringMatching(/expired/) });
+      expect(decide({ status, now: at(DEFAULT_RETRY_TIMING.notYetWindowSeconds + 1) })).toMatchObject({
+        action: 'expired',
+        reason: expect.stringMatching(/expired/),
+      });
     }
   });
 
@@ -118,18 +129,27 @@ describe('decideRetry', () => {
     const linkExpires = linkExpiresAt(presigned(604800));
     const late = decide({ status: 404, attempt: 4, now: at(3600), linkExpiresAt: linkExpires, random: () => 0 });
     expect(late).toMatchObject({ action: 'retry', delaySeconds: (DEFAULT_RETRY_TIMING.baseSeconds * 8) / 2 });
-    expect(decide({ status: 404, attempt: 8, now: at(7200), linkExpiresAt: linkExpires })).toMatchObject({ action: 'failed', reason: expect.stringMatching(/gave up after 8/) });
+    expect(decide({ status: 404, attempt: 8, now: at(7200), linkExpiresAt: linkExpires })).toMatchObject({
+      action: 'failed',
+      reason: expect.stringMatching(/gave up after 8/),
+    });
   });
 
   it('retries 5xx, 408 and 429 with exponential backoff', () => {
     for (const status of [500, 502, 503, 504, 599, 408, 429]) {
-      expect(decide({ status, attempt: 2, random: () => 1 })).toMatchObject({ action: 'retry', delaySeconds: DEFAULT_RETRY_TIMING.baseSeconds * 2 });
+      expect(decide({ status, attempt: 2, random: () => 1 })).toMatchObject({
+        action: 'retry',
+        delaySeconds: DEFAULT_RETRY_TIMING.baseSeconds * 2,
+      });
     }
   });
 
   it('honours Retry-After when it asks for longer', () => {
     expect(decide({ status: 429, retryAfterSeconds: 600 })).toMatchObject({ action: 'retry', delaySeconds: 600 });
-    expect(decide({ status: 503, retryAfterSeconds: 1, random: () => 1 })).toMatchObject({ action: 'retry', delaySeconds: DEFAULT_RETRY_TIMING.baseSeconds });
+    expect(decide({ status: 503, retryAfterSeconds: 1, random: () => 1 })).toMatchObject({
+      action: 'retry',
+      delaySeconds: DEFAULT_RETRY_TIMING.baseSeconds,
+    });
     expect(decide({ status: 503, retryAfterSeconds: 1e9 })).toMatchObject({ delaySeconds: SQS_MAX_VISIBILITY_SECONDS });
   });
 
@@ -141,7 +161,10 @@ describe('decideRetry', () => {
 
   it('retries timeouts, resets, unreachable hosts and storage errors', () => {
     for (const error of ['timeout', 'reset', 'network', 'storage'] as const) {
-      expect(decide({ error, attempt: 1, random: () => 0 })).toMatchObject({ action: 'retry', delaySeconds: DEFAULT_RETRY_TIMING.baseSeconds / 2 });
+      expect(decide({ error, attempt: 1, random: () => 0 })).toMatchObject({
+        action: 'retry',
+        delaySeconds: DEFAULT_RETRY_TIMING.baseSeconds / 2,
+      });
     }
   });
 
@@ -152,12 +175,18 @@ describe('decideRetry', () => {
 
   it('fails on the last attempt, counted by the worker itself', () => {
     for (let attempt = 1; attempt < 8; attempt++) expect(decide({ error: 'reset', attempt }).action, `attempt ${attempt}`).toBe('retry');
-    expect(decide({ error: 'reset', attempt: 8 })).toMatchObject({ action: 'failed', reason: expect.stringMatching(/gave up after 8 attempt\(s\): the connection to the media host was reset/) });
+    expect(decide({ error: 'reset', attempt: 8 })).toMatchObject({
+      action: 'failed',
+      reason: expect.stringMatching(/gave up after 8 attempt\(s\): the connection to the media host was reset/),
+    });
     expect(decide({ error: 'reset', attempt: 9 }).action).toBe('failed');
   });
 
   it('fails when SQS will not deliver again, even with attempts left (receive counts can run ahead)', () => {
-    expect(decide({ status: 503, attempt: 2, lastDelivery: true })).toMatchObject({ action: 'failed', reason: expect.stringMatching(/gave up after 2/) });
+    expect(decide({ status: 503, attempt: 2, lastDelivery: true })).toMatchObject({
+      action: 'failed',
+      reason: expect.stringMatching(/gave up after 2/),
+    });
     expect(decide({ status: 404, attempt: 1, lastDelivery: true }).action).toBe('failed');
     // lastDelivery never turns an expired link into a failure.
     expect(decide({ status: 404, lastDelivery: true, now: at(3600) }).action).toBe('expired');

@@ -9,7 +9,13 @@ beforeAll(() => {
   template = synthTemplate();
 }, 120_000);
 
-const call = (fn: ContractFunction, action: string, resource: string): AwsCall => ({ fn, action, resource, command: `${action.split(':')[1]}Command`, ok: true });
+const call = (fn: ContractFunction, action: string, resource: string): AwsCall => ({
+  fn,
+  action,
+  resource,
+  command: `${action.split(':')[1]}Command`,
+  ok: true,
+});
 const day = '2026/04/02';
 
 /** What the three functions do in a realistic run: every call the handlers make against the local names. */
@@ -24,7 +30,9 @@ function realisticCalls(): AwsCall[] {
     ...['hipcall', 'callhippo', 'postcall'].map((s) => call('ingest', 'secretsmanager:GetSecretValue', `WebhookToken-${s}`)),
     call('media', 'dynamodb:GetItem', 'calls'),
     call('media', 'dynamodb:UpdateItem', 'calls'),
-    ...['recordings', 'voicemails', 'transcripts', 'cdr'].map((p) => call('media', 's3:PutObject', `callvault-archive/${p}/hipcall/${day}/uuid-1.mp3`)),
+    ...['recordings', 'voicemails', 'transcripts', 'cdr'].map((p) =>
+      call('media', 's3:PutObject', `callvault-archive/${p}/hipcall/${day}/uuid-1.mp3`),
+    ),
     call('media', 's3:AbortMultipartUpload', `callvault-archive/recordings/hipcall/${day}/uuid-2.mp3`),
     call('media', 'sqs:ChangeMessageVisibility', 'media'),
     call('media', 'sqs:GetQueueUrl', 'media'),
@@ -65,8 +73,12 @@ describe('checkPermissions', () => {
     });
     const { violations } = checkPermissions(edited, realisticCalls());
     expect([...violations].sort()).toEqual([
-      expect.stringMatching(/^ingest: s3:GetObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/),
-      expect.stringMatching(/^ingest: s3:PutObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/),
+      expect.stringMatching(
+        /^ingest: s3:GetObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/,
+      ),
+      expect.stringMatching(
+        /^ingest: s3:PutObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/,
+      ),
     ]);
   });
 
@@ -85,13 +97,23 @@ describe('checkPermissions', () => {
   });
 
   it('refuses an action the role does not have on a prefix it may write: ingest reading quarantine/ back', () => {
-    const { violations } = checkPermissions(template, [call('ingest', 's3:GetObject', `callvault-archive/quarantine/hipcall/${day}/x.json`)]);
-    expect(violations).toEqual([expect.stringMatching(/^ingest: s3:GetObject on callvault-archive\/quarantine\/hipcall\/.* is not granted by the ingest role/)]);
+    const { violations } = checkPermissions(template, [
+      call('ingest', 's3:GetObject', `callvault-archive/quarantine/hipcall/${day}/x.json`),
+    ]);
+    expect(violations).toEqual([
+      expect.stringMatching(/^ingest: s3:GetObject on callvault-archive\/quarantine\/hipcall\/.* is not granted by the ingest role/),
+    ]);
   });
 
   it('does not let a table grant cover its indexes, or one table cover another', () => {
-    const { violations } = checkPermissions(template, [call('insight', 'dynamodb:Query', 'calls/index/byDay'), call('media', 'dynamodb:GetItem', 'contacts')]);
-    expect(violations.map((v) => v.split(' is ')[0]).sort()).toEqual(['insight: dynamodb:Query on calls/index/byDay', 'media: dynamodb:GetItem on contacts']);
+    const { violations } = checkPermissions(template, [
+      call('insight', 'dynamodb:Query', 'calls/index/byDay'),
+      call('media', 'dynamodb:GetItem', 'contacts'),
+    ]);
+    expect(violations.map((v) => v.split(' is ')[0]).sort()).toEqual([
+      'insight: dynamodb:Query on calls/index/byDay',
+      'media: dynamodb:GetItem on contacts',
+    ]);
   });
 
   it('reports each distinct violation once, with how many calls made it', () => {
@@ -105,7 +127,9 @@ describe('checkPermissions', () => {
     const calls = realisticCalls().filter((c) => !(c.fn === 'media' && c.resource.includes('/voicemails/')));
     const { unexercised } = checkPermissions(template, calls);
     expect(unexercised).toContainEqual(expect.stringMatching(/^media: s3:PutObject on callvault-archive\/voicemails\/\* /));
-    expect(checkPermissions(template, realisticCalls()).unexercised).not.toContainEqual(expect.stringMatching(/^media: s3:PutObject on callvault-archive\/voicemails\//));
+    expect(checkPermissions(template, realisticCalls()).unexercised).not.toContainEqual(
+      expect.stringMatching(/^media: s3:PutObject on callvault-archive\/voicemails\//),
+    );
   });
 
   it("counts the queue reads of a function's own SQS event source as used, and leaves log writes out", () => {
@@ -118,7 +142,9 @@ describe('checkPermissions', () => {
     const edited = editStatements('InsightCardsWorkerRole', () => undefined);
     const [, policy] = Object.entries(edited.Resources).find(([id]) => id.startsWith('InsightCardsWorkerRoleDefaultPolicy'))!;
     (policy.Properties!.PolicyDocument as { Statement: Json[] }).Statement.push({ Effect: 'Deny', Action: 'dynamodb:*', Resource: '*' });
-    expect(checkPermissions(edited, [call('insight', 'dynamodb:GetItem', 'contacts')]).violations).toEqual([expect.stringMatching(/^insight: dynamodb:GetItem on contacts is denied/)]);
+    expect(checkPermissions(edited, [call('insight', 'dynamodb:GetItem', 'contacts')]).violations).toEqual([
+      expect.stringMatching(/^insight: dynamodb:GetItem on contacts is denied/),
+    ]);
   });
 
   it('refuses a template without construct paths, saying how to synthesise one', () => {

@@ -24,7 +24,8 @@ const installed = JSON.parse(readFileSync(require.resolve('libphonenumber-js/met
 
 /** Index of `formats` in a min-metadata numbering plan (libphonenumber-js es6/metadata.js). */
 const FORMATS = 4;
-const withoutFormats = (plans: Record<string, Plan> = {}) => Object.fromEntries(Object.entries(plans).map(([id, plan]) => [id, plan.map((v, i) => (i === FORMATS ? [] : v))]));
+const withoutFormats = (plans: Record<string, Plan> = {}) =>
+  Object.fromEntries(Object.entries(plans).map(([id, plan]) => [id, plan.map((v, i) => (i === FORMATS ? [] : v))]));
 
 /** What toE164 answered with the library's own min metadata (the reference: the same rules as phone.ts). */
 function reference(raw: string, defaultCountry: string): string | undefined {
@@ -61,7 +62,11 @@ function digits(seed: number) {
 
 describe('the shipped phone metadata', () => {
   it('is the installed libphonenumber-js min metadata less its formatting rules: regenerate it after an upgrade', () => {
-    const expected = { ...installed, countries: withoutFormats(installed.countries), nonGeographic: withoutFormats(installed.nonGeographic) };
+    const expected = {
+      ...installed,
+      countries: withoutFormats(installed.countries),
+      nonGeographic: withoutFormats(installed.nonGeographic),
+    };
     // On failure, regenerate with:
     // node -e 'const m=require("libphonenumber-js/metadata.min.json");const s=o=>Object.fromEntries(Object.entries(o||{}).map(([k,v])=>[k,v.map((x,i)=>i===4?[]:x)]));require("fs").writeFileSync("functions/core/phone-metadata.json",JSON.stringify({...m,countries:s(m.countries),nonGeographic:s(m.nonGeographic)})+"\n")'
     expect(shipped).toEqual(expected);
@@ -74,7 +79,7 @@ describe('the shipped phone metadata', () => {
 
 describe('toE164 with the shipped metadata answers as the full min metadata does', () => {
   const countries = getCountries();
-  const callingCode = (c: CountryCode) => (installed.countries[c]![0] as string);
+  const callingCode = (c: CountryCode) => installed.countries[c]![0] as string;
   const nationalPrefix = (c: CountryCode) => installed.countries[c]![5];
 
   it.each(countries)('%s: its example number, international, national, with its trunk prefix and after 00', (country) => {
@@ -83,7 +88,9 @@ describe('toE164 with the shipped metadata answers as the full min metadata does
     const cc = callingCode(country);
     const prefix = nationalPrefix(country);
     const inputs = [`+${cc}${nsn}`, `+${cc} ${nsn}`, nsn!, `00${cc}${nsn}`, ...(typeof prefix === 'string' ? [`${prefix}${nsn}`] : [])];
-    const answered = inputs.flatMap((input) => [country, 'US', 'GB'].map((dc) => ({ input, dc, got: toE164(input, dc), want: reference(input, dc) })));
+    const answered = inputs.flatMap((input) =>
+      [country, 'US', 'GB'].map((dc) => ({ input, dc, got: toE164(input, dc), want: reference(input, dc) })),
+    );
     expect(answered.filter((a) => a.got !== a.want)).toEqual([]);
     // The international form of a library example is a possible number: this case tests something.
     expect(toE164(`+${cc}${nsn}`, country)).toBe(`+${cc}${nsn}`);

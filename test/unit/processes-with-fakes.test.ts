@@ -32,7 +32,15 @@ import type {
   StoredObject,
   TokenStore,
 } from '#core/ports.ts';
-import { callKeyOf, type CallRecord, type InsightInfo, type InsightJob, type MediaInfo, type MediaJob, type MediaKind } from '#core/types.ts';
+import {
+  callKeyOf,
+  type CallRecord,
+  type InsightInfo,
+  type InsightJob,
+  type MediaInfo,
+  type MediaJob,
+  type MediaKind,
+} from '#core/types.ts';
 import { handleWebhook, replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
 import { processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
@@ -174,13 +182,17 @@ describe('ingest process with in-memory ports', () => {
     const answer = await handleWebhook(apiEvent('hipcall', hipcallHangup('fake-3'), { token: 'not-the-token-at-all' }), deps);
     expect(answer.statusCode).toBe(404);
     expect(deps.calls.items.size + deps.archive.raw.size + deps.archive.quarantined.size + deps.queues.media.length).toBe(0);
-    expect(deps.metrics.recorded).toEqual([{ name: METRIC.deliveryRefused, value: 1, unit: 'Count', dims: { source: 'hipcall', status: 404 } }]);
+    expect(deps.metrics.recorded).toEqual([
+      { name: METRIC.deliveryRefused, value: 1, unit: 'Count', dims: { source: 'hipcall', status: 404 } },
+    ]);
   });
 
-  it('counts a refusal for a source not in the config by status only: the path\'s id is whatever a caller typed', async () => {
+  it("counts a refusal for a source not in the config by status only: the path's id is whatever a caller typed", async () => {
     const deps = ingestWorld();
     await handleWebhook(apiEvent('no-such-source', hipcallHangup('fake-3b'), { token: TOKEN }), deps);
-    expect(deps.metrics.recorded).toEqual([{ name: METRIC.deliveryRefused, value: 1, unit: 'Count', dims: { source: undefined, status: 404 } }]);
+    expect(deps.metrics.recorded).toEqual([
+      { name: METRIC.deliveryRefused, value: 1, unit: 'Count', dims: { source: undefined, status: 404 } },
+    ]);
   });
 
   it('queues the verbatim delivery for replay when the table is down, and the replay applies it later', async () => {
@@ -210,7 +222,15 @@ class FixedMedia implements MediaSource {
   constructor(private readonly bytes: Buffer) {}
   async get(url: string, _request: MediaRequest): Promise<MediaResponse> {
     this.asked.push(url);
-    return { status: 200, headers: {}, contentType: 'audio/mpeg', contentLength: this.bytes.length, url: new URL(url), redirects: 0, body: Readable.from([this.bytes]) };
+    return {
+      status: 200,
+      headers: {},
+      contentType: 'audio/mpeg',
+      contentLength: this.bytes.length,
+      url: new URL(url),
+      redirects: 0,
+      body: Readable.from([this.bytes]),
+    };
   }
 }
 
@@ -309,7 +329,16 @@ describe('insight process with in-memory ports', () => {
   };
   const job = (callId: string): InsightJob => {
     const at = new Date().toISOString();
-    return { provider: 'hipcall', source: 'hipcall', callId, direction: 'inbound', fromNumber: '+442045205757', toNumber: '+441234567890', occurredAt: at, receivedAt: at };
+    return {
+      provider: 'hipcall',
+      source: 'hipcall',
+      callId,
+      direction: 'inbound',
+      fromNumber: '+442045205757',
+      toNumber: '+441234567890',
+      occurredAt: at,
+      receivedAt: at,
+    };
   };
 
   it('posts a card for a known caller with the source token, and records `sent`', async () => {

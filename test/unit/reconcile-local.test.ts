@@ -28,7 +28,14 @@ describe("the stand-in Hipcall API's calls list", () => {
   };
 
   it('serves the registered calls started in the window, oldest first, a page at a time', async () => {
-    const { status, body } = await get(new URLSearchParams({ 'started_at[gte]': '2026-04-02T01:00:00Z', 'started_at[lte]': '2026-04-02T04:00:00Z', limit: '2', offset: '2' }).toString());
+    const { status, body } = await get(
+      new URLSearchParams({
+        'started_at[gte]': '2026-04-02T01:00:00Z',
+        'started_at[lte]': '2026-04-02T04:00:00Z',
+        limit: '2',
+        offset: '2',
+      }).toString(),
+    );
     expect(status).toBe(200);
     expect(body.data!.map((c) => c.uuid)).toEqual(['c3', 'c4']);
     expect(body.meta).toEqual({ total: 4, limit: 2, offset: 2 });
@@ -40,7 +47,7 @@ describe("the stand-in Hipcall API's calls list", () => {
 });
 
 describe('CALLVAULT_HIPCALL_API', () => {
-  it('is read by the local stack as every Hipcall source\'s API base, trailing slash dropped', () => {
+  it("is read by the local stack as every Hipcall source's API base, trailing slash dropped", () => {
     expect(optionsFromEnv({ CALLVAULT_HIPCALL_API: 'http://127.0.0.1:9000/api/v3/' }).hipcallApi).toBe('http://127.0.0.1:9000/api/v3');
     expect(optionsFromEnv({}).hipcallApi).toBeUndefined();
   });

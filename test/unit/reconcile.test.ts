@@ -91,12 +91,32 @@ describe("reading Hipcall's calls list", () => {
 });
 
 describe('deliveryOfApiCall', () => {
-  const apiCall = { uuid: 'api-1', direction: 1, hangup_by: 2, caller_type: 1, callee_type: 4, started_at: '2026-04-02 09:00:00', answered_at: '2026-04-02 09:00:05', ended_at: '2026-04-02 09:01:00', call_duration: 55, caller_number: '+442071838750', callee_number: '+442079460000', record_url: 'https://files.example/r.mp3?X-Amz-Signature=abc', voicemail_url: null };
+  const apiCall = {
+    uuid: 'api-1',
+    direction: 1,
+    hangup_by: 2,
+    caller_type: 1,
+    callee_type: 4,
+    started_at: '2026-04-02 09:00:00',
+    answered_at: '2026-04-02 09:00:05',
+    ended_at: '2026-04-02 09:01:00',
+    call_duration: 55,
+    caller_number: '+442071838750',
+    callee_number: '+442079460000',
+    record_url: 'https://files.example/r.mp3?X-Amz-Signature=abc',
+    voicemail_url: null,
+  };
 
   it("turns the REST API's integer enums into the webhooks' strings and leaves the short-lived links out", () => {
     const { event, data } = deliveryOfApiCall(apiCall);
     expect(event).toBe('call_hangup');
-    expect(data).toMatchObject({ direction: 'inbound', hangup_by: 'contact', caller_type: 'contact', callee_type: 'team', started_at: '2026-04-02T09:00:00.000Z' });
+    expect(data).toMatchObject({
+      direction: 'inbound',
+      hangup_by: 'contact',
+      caller_type: 'contact',
+      callee_type: 'team',
+      started_at: '2026-04-02T09:00:00.000Z',
+    });
     expect(data).not.toHaveProperty('record_url');
     expect(data).not.toHaveProperty('voicemail_url');
   });
@@ -105,7 +125,13 @@ describe('deliveryOfApiCall', () => {
     const result = normaliseDelivery('hipcall', deliveryOfApiCall(apiCall), { defaultCountry: 'GB', receivedAt: '2026-04-03T00:00:00Z' });
     expect(result.outcome).toBe('events');
     const event = result.outcome === 'events' ? result.events[0]! : undefined;
-    expect(event?.fields).toMatchObject({ direction: 'inbound', status: 'completed', customerNumber: '+442071838750', startedAt: '2026-04-02T09:00:00.000Z', durationSec: 55 });
+    expect(event?.fields).toMatchObject({
+      direction: 'inbound',
+      status: 'completed',
+      customerNumber: '+442071838750',
+      startedAt: '2026-04-02T09:00:00.000Z',
+      durationSec: 55,
+    });
     expect(event?.media).toEqual([]);
   });
 
@@ -117,7 +143,9 @@ describe('deliveryOfApiCall', () => {
   });
 
   it('reads a webhook fixture body the same as its delivery from the API would', () => {
-    const hook = JSON.parse(readFileSync(new URL('../fixtures/hipcall/call_hangup.json', import.meta.url), 'utf8')) as { data: Record<string, unknown> };
+    const hook = JSON.parse(readFileSync(new URL('../fixtures/hipcall/call_hangup.json', import.meta.url), 'utf8')) as {
+      data: Record<string, unknown>;
+    };
     const viaApi = normaliseDelivery('hipcall', deliveryOfApiCall(hook.data), { defaultCountry: 'GB', receivedAt: '2026-04-03T00:00:00Z' });
     const viaHook = normaliseDelivery('hipcall', hook, { defaultCountry: 'GB', receivedAt: '2026-04-03T00:00:00Z' });
     expect(viaApi.outcome === 'events' && viaApi.events[0]!.fields).toEqual(viaHook.outcome === 'events' && viaHook.events[0]!.fields);
@@ -125,7 +153,7 @@ describe('deliveryOfApiCall', () => {
 });
 
 describe('backoffMs', () => {
-  it("honours Retry-After (capped), else doubles from the base", () => {
+  it('honours Retry-After (capped), else doubles from the base', () => {
     expect(backoffMs(0, 2000, { baseMs: 1000, maxMs: 30_000 })).toBe(2000);
     expect(backoffMs(0, 120_000, { baseMs: 1000, maxMs: 30_000 })).toBe(30_000);
     expect(backoffMs(3, undefined, { baseMs: 1000, maxMs: 30_000 })).toBe(8000);
@@ -134,16 +162,31 @@ describe('backoffMs', () => {
 
 describe('reconcile config', () => {
   it('defaults to every 60 minutes over 24 hours on a Hipcall source with an API base URL', () => {
-    const c = parseConfig({ sources: [{ id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3', reconcile: {} }] });
+    const c = parseConfig({
+      sources: [{ id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3', reconcile: {} }],
+    });
     expect(c.sources[0]!.reconcile).toEqual({ everyMinutes: 60, lookBackHours: 24 });
   });
   it('is off when absent', () => {
     expect(parseConfig({ sources: [{ id: 'hipcall', provider: 'hipcall' }] }).sources[0]!.reconcile).toBeUndefined();
   });
   it('refuses reconcile on a non-Hipcall source, without an API base URL, or with a look-back shorter than the interval', () => {
-    expect(() => parseConfig({ sources: [{ id: 'ch', provider: 'callhippo', reconcile: {} }] })).toThrow(/sources\[0\]\.reconcile: only Hipcall sources/);
+    expect(() => parseConfig({ sources: [{ id: 'ch', provider: 'callhippo', reconcile: {} }] })).toThrow(
+      /sources\[0\]\.reconcile: only Hipcall sources/,
+    );
     expect(() => parseConfig({ sources: [{ id: 'h', provider: 'hipcall', reconcile: {} }] })).toThrow(/needs "hipcallApiBaseUrl"/);
-    expect(() => parseConfig({ sources: [{ id: 'h', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3', reconcile: { everyMinutes: 180, lookBackHours: 2 } }] })).toThrow(/lookBackHours must cover/);
+    expect(() =>
+      parseConfig({
+        sources: [
+          {
+            id: 'h',
+            provider: 'hipcall',
+            hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+            reconcile: { everyMinutes: 180, lookBackHours: 2 },
+          },
+        ],
+      }),
+    ).toThrow(/lookBackHours must cover/);
   });
 });
 
@@ -185,8 +228,24 @@ function fakeHipcall(calls: Record<string, unknown>[]): HipcallCalls & { gets: s
 }
 
 function world(n: number) {
-  const calls = Array.from({ length: n }, (_, i) => ({ uuid: `u${i}`, direction: 2, started_at: `2026-04-02T09:${String(i % 60).padStart(2, '0')}:00Z`, call_duration: 10, record_url: i % 4 === 0 ? null : `https://files.example/old-${i}.mp3` }));
-  const config = parseConfig({ defaultCountry: 'GB', sources: [{ id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3', reconcile: { everyMinutes: 60, lookBackHours: 24 } }] });
+  const calls = Array.from({ length: n }, (_, i) => ({
+    uuid: `u${i}`,
+    direction: 2,
+    started_at: `2026-04-02T09:${String(i % 60).padStart(2, '0')}:00Z`,
+    call_duration: 10,
+    record_url: i % 4 === 0 ? null : `https://files.example/old-${i}.mp3`,
+  }));
+  const config = parseConfig({
+    defaultCountry: 'GB',
+    sources: [
+      {
+        id: 'hipcall',
+        provider: 'hipcall',
+        hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+        reconcile: { everyMinutes: 60, lookBackHours: 24 },
+      },
+    ],
+  });
   const store = new MemoryCalls();
   const raw: string[] = [];
   const jobs: MediaJob[] = [];
@@ -258,7 +317,9 @@ describe('reconcileSource', () => {
 
 describe('reconcileDeps', () => {
   it('names every missing variable of the reconcile function in one message', () => {
-    expect(() => reconcileDeps({})).toThrow(/Environment of the reconcile function: CALLVAULT_CONFIG is not set; CALLS_TABLE is not set; ARCHIVE_BUCKET is not set; MEDIA_QUEUE_URL is not set/);
+    expect(() => reconcileDeps({})).toThrow(
+      /Environment of the reconcile function: CALLVAULT_CONFIG is not set; CALLS_TABLE is not set; ARCHIVE_BUCKET is not set; MEDIA_QUEUE_URL is not set/,
+    );
   });
 });
 

@@ -106,7 +106,11 @@ describe('mayHoldInexactNumber (the fast path that skips the exact parse)', () =
     ['a long decimal', '{"x": 0.10000000000000000000001}', true],
     ['an exponent', '{"x": 1e200}', true],
     ['a negative exponent', '{"x": 5E-324}', true],
-    ['ordinary numbers and a hex id with "7e3" in it', '{"uuid": "2483a75a-56a2-41f1-991b-92b1667e324a", "d": 45, "ts": 1775124045, "p": 1.5}', false],
+    [
+      'ordinary numbers and a hex id with "7e3" in it',
+      '{"uuid": "2483a75a-56a2-41f1-991b-92b1667e324a", "d": 45, "ts": 1775124045, "p": 1.5}',
+      false,
+    ],
     ['15 digits', '{"n": 123456789012345}', false],
   ])('%s → %s', (_name, text, expected) => {
     expect(mayHoldInexactNumber(text)).toBe(expected);

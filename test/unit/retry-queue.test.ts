@@ -4,7 +4,11 @@ import { SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
 
 describe('parseQueueArn', () => {
   it('reads region, account and name from an SQS queue ARN', () => {
-    expect(parseQueueArn('arn:aws:sqs:eu-west-1:123456789012:callvault-media')).toEqual({ region: 'eu-west-1', account: '123456789012', name: 'callvault-media' });
+    expect(parseQueueArn('arn:aws:sqs:eu-west-1:123456789012:callvault-media')).toEqual({
+      region: 'eu-west-1',
+      account: '123456789012',
+      name: 'callvault-media',
+    });
   });
 
   it.each([

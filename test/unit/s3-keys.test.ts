@@ -5,9 +5,12 @@ import { MAX_CALL_ID_BYTES } from '#core/providers/index.ts';
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
 describe('safeKeyPart', () => {
-  it.each(['7f1c2b9e-3d4a-4e5b-8c6d-0a1b2c3d4e5f', 'CA7d3e9b1f0c2a4e6b8d0f2a4c6e8b0d13', 'call_abc.123', 'x'.repeat(KEY_PART_MAX_CHARS)])('uses the ordinary id %s as is', (id) => {
-    expect(safeKeyPart(id)).toBe(id);
-  });
+  it.each(['7f1c2b9e-3d4a-4e5b-8c6d-0a1b2c3d4e5f', 'CA7d3e9b1f0c2a4e6b8d0f2a4c6e8b0d13', 'call_abc.123', 'x'.repeat(KEY_PART_MAX_CHARS)])(
+    'uses the ordinary id %s as is',
+    (id) => {
+      expect(safeKeyPart(id)).toBe(id);
+    },
+  );
 
   it.each([
     ['a slash', 'a/b', 'a_b'],
@@ -64,7 +67,9 @@ describe('S3_KEYS', () => {
   });
 
   it('keeps the readable timestamps of raw and quarantine keys', () => {
-    expect(S3_KEYS.raw('hipcall', at, 'abc', at, 'call_init-0123456789abcdef')).toBe('raw/hipcall/2030/01/01/abc/2030-01-01T00_00_00.000Z-call_init-0123456789abcdef.json');
+    expect(S3_KEYS.raw('hipcall', at, 'abc', at, 'call_init-0123456789abcdef')).toBe(
+      'raw/hipcall/2030/01/01/abc/2030-01-01T00_00_00.000Z-call_init-0123456789abcdef.json',
+    );
     expect(S3_KEYS.quarantine('hipcall', at, sha)).toBe(`quarantine/hipcall/2030/01/01/2030-01-01T00_00_00.000Z-${sha}.json`);
   });
 

@@ -5,7 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { SIGNATURE_TOLERANCE_SECONDS, signingKeyOf, standardWebhookSignature, verifyStandardWebhook, type SignedDelivery } from '#core/signature.ts';
+import {
+  SIGNATURE_TOLERANCE_SECONDS,
+  signingKeyOf,
+  standardWebhookSignature,
+  verifyStandardWebhook,
+  type SignedDelivery,
+} from '#core/signature.ts';
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const NOW = Date.parse('2026-04-02T10:00:45Z');
@@ -82,14 +88,24 @@ describe('verifyStandardWebhook', () => {
   });
 
   it('says how old a stale timestamp is and how far ahead a future one is', () => {
-    expect(verifyStandardWebhook(signed({ ageSeconds: 600 }), secret, NOW)).toMatchObject({ ok: false, message: expect.stringMatching(/600 s old.*more than 300 s old are refused/) });
-    expect(verifyStandardWebhook(signed({ ageSeconds: -900 }), secret, NOW)).toMatchObject({ ok: false, message: expect.stringMatching(/900 s in the future/) });
+    expect(verifyStandardWebhook(signed({ ageSeconds: 600 }), secret, NOW)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/600 s old.*more than 300 s old are refused/),
+    });
+    expect(verifyStandardWebhook(signed({ ageSeconds: -900 }), secret, NOW)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/900 s in the future/),
+    });
   });
 
   it('refuses a delivery missing any of the three headers, naming the ones missing', () => {
     for (const header of ['id', 'timestamp', 'signature'] as const) {
       const check = verifyStandardWebhook({ ...signed(), [header]: undefined }, secret, NOW);
-      expect(check).toMatchObject({ ok: false, reason: 'missing_header', message: expect.stringContaining(`webhook-${header} header is missing`) });
+      expect(check).toMatchObject({
+        ok: false,
+        reason: 'missing_header',
+        message: expect.stringContaining(`webhook-${header} header is missing`),
+      });
     }
     expect(verifyStandardWebhook({ id: undefined, timestamp: '', signature: ' ', body }, secret, NOW)).toMatchObject({
       reason: 'missing_header',

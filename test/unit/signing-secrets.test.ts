@@ -13,7 +13,10 @@ import { ENV } from '#contract/resources.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 /** What the stack's generated placeholder looks like once Secrets Manager has filled it in. */
-const PLACEHOLDER = JSON.stringify({ unset: "Replace this whole value with the sender's whsec_ secret", placeholder: 'Zx81kQpL0aB7cD9eF2gH4iJ6kL8mN0oP' });
+const PLACEHOLDER = JSON.stringify({
+  unset: "Replace this whole value with the sender's whsec_ secret",
+  placeholder: 'Zx81kQpL0aB7cD9eF2gH4iJ6kL8mN0oP',
+});
 
 let server: Server;
 let endpoint: string;
@@ -31,10 +34,19 @@ beforeAll(async () => {
       const value = values[SecretId] ?? { error: 'ResourceNotFoundException' };
       if (typeof value === 'string') {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SecretId}-AbCdEf`, Name: SecretId, SecretString: value }));
+        res.end(
+          JSON.stringify({
+            ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SecretId}-AbCdEf`,
+            Name: SecretId,
+            SecretString: value,
+          }),
+        );
         return;
       }
-      res.writeHead(value.error === 'InternalServiceError' ? 500 : 400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': value.error });
+      res.writeHead(value.error === 'InternalServiceError' ? 500 : 400, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-errortype': value.error,
+      });
       res.end(JSON.stringify({ __type: value.error, message: 'refused' }));
     });
   });
@@ -48,7 +60,11 @@ beforeEach(() => {
 });
 
 function store(names: Record<string, string>, clock: { now: number }) {
-  const client = secretsClient(FAST, { endpoints: { secretsmanager: endpoint }, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const client = secretsClient(FAST, {
+    endpoints: { secretsmanager: endpoint },
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
   return new SecretsManagerSigningSecrets(client, names, () => clock.now);
 }
 
@@ -65,7 +81,7 @@ describe('parseSigningSecret', () => {
 describe('SecretsManagerSigningSecrets', () => {
   const names = { signed: 'CallVault/signed/signing' };
 
-  it('reads the source\'s secret by name, then serves it from the cache for five minutes', async () => {
+  it("reads the source's secret by name, then serves it from the cache for five minutes", async () => {
     values['CallVault/signed/signing'] = SECRET;
     const clock = { now: 0 };
     const secrets = store(names, clock);
@@ -78,12 +94,16 @@ describe('SecretsManagerSigningSecrets', () => {
     expect(requests).toHaveLength(2);
   });
 
-  it('answers unset, with the command to put it, while the secret still holds the stack\'s placeholder; and re-reads it within 30 s', async () => {
+  it("answers unset, with the command to put it, while the secret still holds the stack's placeholder; and re-reads it within 30 s", async () => {
     values['CallVault/signed/signing'] = PLACEHOLDER;
     const clock = { now: 0 };
     const secrets = store(names, clock);
     const answer = await secrets.get('signed');
-    expect(answer).toEqual({ unset: expect.stringContaining("aws secretsmanager put-secret-value --secret-id CallVault/signed/signing --secret-string 'whsec_...'") });
+    expect(answer).toEqual({
+      unset: expect.stringContaining(
+        "aws secretsmanager put-secret-value --secret-id CallVault/signed/signing --secret-string 'whsec_...'",
+      ),
+    });
     values['CallVault/signed/signing'] = SECRET;
     clock.now = 30_000;
     expect(await secrets.get('signed')).toEqual({ secret: SECRET });
@@ -96,7 +116,9 @@ describe('SecretsManagerSigningSecrets', () => {
   });
 
   it('answers unset, saying to redeploy, when the secret does not exist', async () => {
-    expect(await store(names, { now: 0 }).get('signed')).toEqual({ unset: expect.stringMatching(/CallVault\/signed\/signing .*does not exist: redeploy/) });
+    expect(await store(names, { now: 0 }).get('signed')).toEqual({
+      unset: expect.stringMatching(/CallVault\/signed\/signing .*does not exist: redeploy/),
+    });
   });
 
   it('throws when Secrets Manager fails and nothing is cached, and keeps serving a cached secret when a refresh fails', async () => {
@@ -115,7 +137,9 @@ describe('SecretsManagerSigningSecrets', () => {
 describe('StaticSigningSecrets', () => {
   it('gives every source the one local secret, or says where to set it when there is none', async () => {
     expect(await new StaticSigningSecrets(SECRET, 'set X').get('a')).toEqual({ secret: SECRET });
-    expect(await new StaticSigningSecrets(undefined, 'set CALLVAULT_LOCAL_SIGNING_SECRET').get('a')).toEqual({ unset: 'No signing secret for source "a": set CALLVAULT_LOCAL_SIGNING_SECRET' });
+    expect(await new StaticSigningSecrets(undefined, 'set CALLVAULT_LOCAL_SIGNING_SECRET').get('a')).toEqual({
+      unset: 'No signing secret for source "a": set CALLVAULT_LOCAL_SIGNING_SECRET',
+    });
     expect(await new StaticSigningSecrets('  ', 'set X').get('a')).toMatchObject({ unset: expect.any(String) });
   });
 });
@@ -132,12 +156,18 @@ describe('the ingest composition root', () => {
   };
 
   it('refuses a SIGNING_SECRETS that is not a JSON object of strings, naming it', () => {
-    expect(() => ingestDeps({ ...env, [ENV.signingSecrets]: '["CallVault/relay/signing"]' })).toThrow(/SIGNING_SECRETS must be a JSON object of strings keyed by source id/);
+    expect(() => ingestDeps({ ...env, [ENV.signingSecrets]: '["CallVault/relay/signing"]' })).toThrow(
+      /SIGNING_SECRETS must be a JSON object of strings keyed by source id/,
+    );
   });
 
   it('reads the signing secrets SIGNING_SECRETS names, from Secrets Manager', async () => {
     values['CallVault/relay/signing'] = SECRET;
-    const target = { endpoints: { secretsmanager: endpoint }, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const target = {
+      endpoints: { secretsmanager: endpoint },
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    };
     const { deps } = ingestDeps({ ...env, [ENV.signingSecrets]: '{"relay": "CallVault/relay/signing"}' }, { target });
     expect(await deps.signingSecrets!.get('relay')).toEqual({ secret: SECRET });
     expect(requests).toEqual(['secretsmanager.GetSecretValue CallVault/relay/signing']);

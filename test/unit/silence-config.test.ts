@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, withoutDefaults } from '#contract/config.ts';
 
-const withSilence = (silence: unknown) => ({ sources: [{ id: 'hipcall', provider: 'hipcall', silence }, { id: 'callhippo', provider: 'callhippo' }] });
+const withSilence = (silence: unknown) => ({
+  sources: [
+    { id: 'hipcall', provider: 'hipcall', silence },
+    { id: 'callhippo', provider: 'callhippo' },
+  ],
+});
 
 describe('the silence config of a source', () => {
   it('is off when absent', () => {
@@ -20,9 +25,15 @@ describe('the silence config of a source', () => {
   });
 
   it.each([
-    [{ minutes: 60, days: 'Mon-Fir', hours: '08:00-18:00', timeZone: 'Europe/Istanbul' }, /sources\[0\]\.silence\.days: days "Mon-Fir": "Fir" is not a day/],
+    [
+      { minutes: 60, days: 'Mon-Fir', hours: '08:00-18:00', timeZone: 'Europe/Istanbul' },
+      /sources\[0\]\.silence\.days: days "Mon-Fir": "Fir" is not a day/,
+    ],
     [{ minutes: 60, days: 'Mon-Fri', hours: '8-18', timeZone: 'Europe/Istanbul' }, /sources\[0\]\.silence\.hours: .*"HH:MM-HH:MM"/],
-    [{ minutes: 60, days: 'Mon-Fri', hours: '08:00-18:00', timeZone: 'Istanbul' }, /sources\[0\]\.silence\.timeZone: must be an IANA time zone/],
+    [
+      { minutes: 60, days: 'Mon-Fri', hours: '08:00-18:00', timeZone: 'Istanbul' },
+      /sources\[0\]\.silence\.timeZone: must be an IANA time zone/,
+    ],
     [{ minutes: 5, days: 'Mon-Fri', hours: '08:00-18:00', timeZone: 'UTC' }, /sources\[0\]\.silence\.minutes: must be at least 10/],
     [{ minutes: 60, days: 'Mon-Fri', timeZone: 'UTC' }, /sources\[0\]\.silence\.hours/],
     [{ minutes: 60, days: 'Mon-Fri', hours: '08:00-18:00', timeZone: 'UTC', hour: 1 }, /sources\[0\]\.silence/],

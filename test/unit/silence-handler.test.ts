@@ -12,7 +12,12 @@ const config = parseConfig({
   ],
 });
 
-const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-11-27T09:00:00Z', detail: {} } as unknown as ScheduledEvent;
+const event = {
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  time: '2026-11-27T09:00:00Z',
+  detail: {},
+} as unknown as ScheduledEvent;
 const context = { functionName: 'silence', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 const quietLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -21,13 +26,23 @@ describe('the silence handler', () => {
     const lines: string[] = [];
     const metrics = new EmfMetrics('callvault-silence', (line) => lines.push(line));
     const handler = createSilenceHandler({
-      deps: { config, history: { lastDeliveryAt: async () => undefined }, metrics, log: quietLog, now: () => Date.parse('2026-11-27T09:00:00Z') },
+      deps: {
+        config,
+        history: { lastDeliveryAt: async () => undefined },
+        metrics,
+        log: quietLog,
+        now: () => Date.parse('2026-11-27T09:00:00Z'),
+      },
       logger: new Logger({ serviceName: 'callvault-silence', logLevel: 'SILENT' }),
       metrics,
     });
     expect(await handler(event, context)).toEqual({ sources: [{ source: 'hipcall', silent: true }] });
     expect(lines).toHaveLength(1);
-    const emf = JSON.parse(lines[0]!) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] }; source: string; SourceSilent: number };
+    const emf = JSON.parse(lines[0]!) as {
+      _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+      source: string;
+      SourceSilent: number;
+    };
     expect(emf.SourceSilent).toBe(1);
     expect(emf.source).toBe('hipcall');
     expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'CallVault', Metrics: [{ Name: 'SourceSilent' }] });
@@ -38,7 +53,13 @@ describe('the silence handler', () => {
     const lines: string[] = [];
     const metrics = new EmfMetrics('callvault-silence', (line) => lines.push(line));
     const handler = createSilenceHandler({
-      deps: { config, history: { lastDeliveryAt: async () => undefined }, metrics, log: quietLog, now: () => Date.parse('2026-11-27T20:00:00Z') },
+      deps: {
+        config,
+        history: { lastDeliveryAt: async () => undefined },
+        metrics,
+        log: quietLog,
+        now: () => Date.parse('2026-11-27T20:00:00Z'),
+      },
       logger: new Logger({ serviceName: 'callvault-silence', logLevel: 'SILENT' }),
       metrics,
     });

@@ -29,7 +29,10 @@ function run(nowIso: string, history: FakeHistory) {
   const deps = {
     config,
     history,
-    metrics: { count: (name: string, dims?: MetricDims, value?: number) => void counted.push({ name, dims, value }), measure: () => undefined },
+    metrics: {
+      count: (name: string, dims?: MetricDims, value?: number) => void counted.push({ name, dims, value }),
+      measure: () => undefined,
+    },
     log: { info: log('info'), warn: log('warn'), error: log('error') },
     now: () => Date.parse(nowIso),
   };
@@ -74,9 +77,14 @@ describe('checkSilence', () => {
   });
 
   it('publishes nothing for a source whose history cannot be read, logs why, and still checks the others', async () => {
-    const { result, counted, logged } = run('2026-11-27T09:00:00Z', new FakeHistory({ hipcall: Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }) }));
+    const { result, counted, logged } = run(
+      '2026-11-27T09:00:00Z',
+      new FakeHistory({ hipcall: Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }) }),
+    );
     expect(await result).toEqual([{ source: 'night', silent: false }]);
     expect(counted.map((c) => c.dims?.source)).toEqual(['night']);
-    expect(logged).toContainEqual(expect.objectContaining({ level: 'error', fields: expect.objectContaining({ source: 'hipcall', error: 'ThrottlingException' }) }));
+    expect(logged).toContainEqual(
+      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ source: 'hipcall', error: 'ThrottlingException' }) }),
+    );
   });
 });

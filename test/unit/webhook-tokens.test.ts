@@ -14,7 +14,8 @@ describe('webhook tokens', () => {
 
   it('refuses other tokens, prefixes, longer strings and empty ones', () => {
     const valid = [current];
-    for (const t of ['', 'a', current.slice(0, 63), current + 'a', current.toUpperCase(), previous]) expect(tokensMatch(t, valid)).toBe(false);
+    for (const t of ['', 'a', current.slice(0, 63), current + 'a', current.toUpperCase(), previous])
+      expect(tokensMatch(t, valid)).toBe(false);
   });
 
   it('ignores short or missing values in the secret, so an empty secret accepts nothing', () => {

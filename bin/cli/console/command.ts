@@ -52,7 +52,10 @@ export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer &
     const outputs = await stackOutputs(opts.stack, opts.region);
     const table = outputs.CallsTableName;
     const bucket = outputs.ArchiveBucketName;
-    if (!table || !bucket) throw new CliError(`Stack "${opts.stack}" has no CallsTableName or ArchiveBucketName output: is it a CallVault stack? Pass --stack NAME.`);
+    if (!table || !bucket)
+      throw new CliError(
+        `Stack "${opts.stack}" has no CallsTableName or ArchiveBucketName output: is it a CallVault stack? Pass --stack NAME.`,
+      );
     reader = new ConsoleArchive(new ArchiveReader({ table, bucket, ...(opts.region ? { region: opts.region } : {}) }));
     sources = config.sources.map((s) => s.id);
   }
@@ -68,7 +71,8 @@ export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer &
     };
   } catch (err) {
     reader.destroy();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new CliError(`Port ${opts.port} is in use: pick another with --port, or leave it out for a free one.`);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new CliError(`Port ${opts.port} is in use: pick another with --port, or leave it out for a free one.`);
     throw err;
   }
 }
@@ -86,9 +90,10 @@ export async function consoleCommand(argv: string[], out: Out = console.log, sto
     },
     strict: true,
   });
-  if (values.help) return out(CONSOLE_USAGE), 0;
+  if (values.help) return (out(CONSOLE_USAGE), 0);
   const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535) throw new CliError(`--port must be a port number (1-65535), or 0 for a free one, not "${values.port}".`);
+  if (!/^\d+$/.test(values.port) || port > 65535)
+    throw new CliError(`--port must be a port number (1-65535), or 0 for a free one, not "${values.port}".`);
   const server = await openConsole({ local: values.local, port, stack: values.stack, ...(values.region ? { region: values.region } : {}) });
   out(values.json ? JSON.stringify({ url: server.url }) : `Console: ${server.url}\nOpen it in your browser; Ctrl-C stops it.`);
   await stop;

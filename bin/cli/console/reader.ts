@@ -80,7 +80,11 @@ export class ConsoleArchive {
   /** Calls newest first: by number (byCustomerNumber), else by day (byDay), else the recent days one by one. */
   async listCalls(f: CallFilter): Promise<CallList> {
     // With a number, the day narrows the sort key; with the byDay index it is the partition already.
-    if (f.number) return this.queryAll(this.indexQuery(f, { customer: f.number, ...(f.day ? { from: `${f.day}T00:00:00.000Z`, to: `${f.day}T23:59:59.999Z` } : {}) }), PAGE_SIZE);
+    if (f.number)
+      return this.queryAll(
+        this.indexQuery(f, { customer: f.number, ...(f.day ? { from: `${f.day}T00:00:00.000Z`, to: `${f.day}T23:59:59.999Z` } : {}) }),
+        PAGE_SIZE,
+      );
     if (f.day) return this.queryAll(this.indexQuery(f, { day: f.day }), PAGE_SIZE);
     const today = (this.o.now ?? (() => new Date()))();
     const days = Array.from({ length: RECENT_DAYS }, (_, i) => dayOf(new Date(today.getTime() - i * 86_400_000)));
@@ -95,7 +99,13 @@ export class ConsoleArchive {
 
   /** The CLI's index query, newest first, with the page's source and status filters. */
   private indexQuery(f: CallFilter, key: { day: string } | { customer: string; from?: string; to?: string }): QueryCommandInput {
-    return callsQueryInput({ table: this.archive.table, newestFirst: true, ...key, ...(f.source ? { source: f.source } : {}), ...(f.status ? { status: f.status } : {}) });
+    return callsQueryInput({
+      table: this.archive.table,
+      newestFirst: true,
+      ...key,
+      ...(f.source ? { source: f.source } : {}),
+      ...(f.status ? { status: f.status } : {}),
+    });
   }
 
   /** Follows LastEvaluatedKey until `limit` + 1 items (to know there are more) or the end. */
@@ -118,7 +128,9 @@ export class ConsoleArchive {
   /** A stored media object, or the part `range` (`bytes=a-b`) asks for. Only keys read from an item get here. */
   async media(info: MediaInfo, range?: string): Promise<MediaObject> {
     try {
-      const out = await this.archive.s3.send(new GetObjectCommand({ Bucket: this.archive.bucket, Key: info.s3Key!, ...(range ? { Range: range } : {}) }));
+      const out = await this.archive.s3.send(
+        new GetObjectCommand({ Bucket: this.archive.bucket, Key: info.s3Key!, ...(range ? { Range: range } : {}) }),
+      );
       return {
         body: out.Body as Readable,
         contentType: info.contentType ?? out.ContentType ?? 'application/octet-stream',
@@ -147,7 +159,8 @@ export class ConsoleArchive {
         return text;
       }
     } catch (err) {
-      if (err instanceof NoSuchKey || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      if (err instanceof NoSuchKey || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+        return undefined;
       throw err;
     }
   }
@@ -172,7 +185,9 @@ export class ConsoleArchive {
         const prefix = `${PREFIX.raw}${call.provider}/${day}/${safeKeyPart(call.callId)}/`;
         let token: string | undefined;
         do {
-          const page = await this.archive.s3.send(new ListObjectsV2Command({ Bucket: this.archive.bucket, Prefix: prefix, ContinuationToken: token }));
+          const page = await this.archive.s3.send(
+            new ListObjectsV2Command({ Bucket: this.archive.bucket, Prefix: prefix, ContinuationToken: token }),
+          );
           for (const o of page.Contents ?? []) if (o.Key) entries.push(deliveryOf(o.Key, prefix, o.Size ?? 0));
           token = page.NextContinuationToken;
         } while (token);

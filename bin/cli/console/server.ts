@@ -36,7 +36,8 @@ export const CONSOLE_HOST = '127.0.0.1';
 
 const SECURITY_HEADERS = {
   // No script at all; media, styles and form posts only from the console itself.
-  'content-security-policy': "default-src 'none'; style-src 'self'; media-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'self'; media-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'cross-origin-resource-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
@@ -60,18 +61,23 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       const problem = err instanceof HttpProblem ? err : undefined;
-      if (!problem) log(`console: ${req.method} ${(req.url ?? '').split('?')[0]} failed: ${(err as Error).name}: ${(err as Error).message}`);
+      if (!problem)
+        log(`console: ${req.method} ${(req.url ?? '').split('?')[0]} failed: ${(err as Error).name}: ${(err as Error).message}`);
       if (res.headersSent) return void res.destroy();
       const status = problem?.status ?? 502;
-      const message = problem?.message ?? `Could not read the archive (${(err as Error).name}). Check that your AWS credentials are valid and allow reading the calls table and the archive bucket (or, with --local, that "npm start" is still running), then reload.`;
+      const message =
+        problem?.message ??
+        `Could not read the archive (${(err as Error).name}). Check that your AWS credentials are valid and allow reading the calls table and the archive bucket (or, with --local, that "npm start" is still running), then reload.`;
       send(res, status, 'text/html; charset=utf-8', errorPage(status, message), req.method === 'HEAD');
     });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) throw new HttpProblem(421, `This console answers only at ${[...allowedHosts][0]}: open it by that address.`);
+    if (!allowedHosts.has((req.headers.host ?? '').toLowerCase()))
+      throw new HttpProblem(421, `This console answers only at ${[...allowedHosts][0]}: open it by that address.`);
     const site = req.headers['sec-fetch-site'];
-    if (site === 'cross-site' || site === 'same-site') throw new HttpProblem(403, 'Requests from other sites are refused: open the console directly in the browser.');
+    if (site === 'cross-site' || site === 'same-site')
+      throw new HttpProblem(403, 'Requests from other sites are refused: open the console directly in the browser.');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       throw new HttpProblem(405, 'The console only reads: use GET.');
@@ -86,7 +92,8 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     if (parts[1] === 'calls' && (parts.length === 4 || parts.length === 5)) {
       const call = await callOf(parts[2]!, parts[3]!);
       if (parts.length === 4) return send(res, 200, 'text/html; charset=utf-8', await callView(call), head);
-      if ((PLAYABLE as readonly string[]).includes(parts[4]!)) return media(req, res, call, parts[4] as Playable, url.searchParams.has('download'));
+      if ((PLAYABLE as readonly string[]).includes(parts[4]!))
+        return media(req, res, call, parts[4] as Playable, url.searchParams.has('download'));
     }
     throw new HttpProblem(404, 'There is no such page in the console.');
   }
@@ -99,7 +106,8 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     const filter: CallFilter = {};
     const base = { numberAsTyped: typed, filter, sources: o.sources };
     if (day && !/^\d{4}-\d{2}-\d{2}$/.test(day)) return listPage({ ...base, problem: `The day must look like 2026-04-02, not "${day}".` });
-    if (status && !(STATUSES as readonly string[]).includes(status)) return listPage({ ...base, problem: `The status must be one of ${STATUSES.join(', ')}.` });
+    if (status && !(STATUSES as readonly string[]).includes(status))
+      return listPage({ ...base, problem: `The status must be one of ${STATUSES.join(', ')}.` });
     if (typed && typed.length > 64) return listPage({ ...base, problem: 'That number is too long: type a phone number.' });
     if (typed) filter.number = toE164(typed, o.defaultCountry) ?? typed;
     if (day) filter.day = day;
@@ -117,15 +125,18 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     } catch {
       throw new HttpProblem(404, 'That call address is not well-formed: open the call from the list.');
     }
-    if (!(PROVIDERS as readonly string[]).includes(provider)) throw new HttpProblem(404, `There is no provider "${provider}": it is one of ${PROVIDERS.join(', ')}.`);
-    if (!callId || callId.length > 1024) throw new HttpProblem(404, 'That call id is not one the archive can hold: open the call from the list.');
+    if (!(PROVIDERS as readonly string[]).includes(provider))
+      throw new HttpProblem(404, `There is no provider "${provider}": it is one of ${PROVIDERS.join(', ')}.`);
+    if (!callId || callId.length > 1024)
+      throw new HttpProblem(404, 'That call id is not one the archive can hold: open the call from the list.');
     const call = await o.reader.getCall(provider as Provider, callId);
     if (!call) throw new HttpProblem(404, `The archive has no ${provider} call "${callId}".`);
     return call;
   }
 
   async function callView(call: CallRecord): Promise<string> {
-    const pointer = (v: unknown) => (v && typeof v === 'object' && (v as { oversized?: unknown }).oversized === true ? (v as { s3Key: string }).s3Key : undefined);
+    const pointer = (v: unknown) =>
+      v && typeof v === 'object' && (v as { oversized?: unknown }).oversized === true ? (v as { s3Key: string }).s3Key : undefined;
     const extras = async (v: unknown) => {
       const key = pointer(v);
       return key ? o.reader.json(key) : v;

@@ -16,7 +16,8 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 /** The path of a call's page; its media lives below it. */
-export const callPath = (c: { provider: string; callId: string }): string => `/calls/${encodeURIComponent(c.provider)}/${encodeURIComponent(c.callId)}`;
+export const callPath = (c: { provider: string; callId: string }): string =>
+  `/calls/${encodeURIComponent(c.provider)}/${encodeURIComponent(c.callId)}`;
 
 export const STYLESHEET = `
 :root { color-scheme: light dark; font: 15px/1.45 system-ui, sans-serif; }
@@ -60,7 +61,8 @@ ${body}
 `;
 }
 
-const option = (value: string, label: string, selected: boolean) => `<option value="${esc(value)}"${selected ? ' selected' : ''}>${esc(label)}</option>`;
+const option = (value: string, label: string, selected: boolean) =>
+  `<option value="${esc(value)}"${selected ? ' selected' : ''}>${esc(label)}</option>`;
 
 /** What the list page's form shows: the filters as the user typed them, and the choices. */
 export interface ListView {
@@ -85,7 +87,11 @@ export function listPage(v: ListView): string {
 </form>`;
   if (v.problem) return page('Calls', `<h1>Calls</h1>\n${form}\n<p role="alert">${esc(v.problem)}</p>`);
   const list = v.list!;
-  const scope = f.number ? `for ${f.number}${f.day ? ` on ${f.day}` : ''}` : f.day ? `on ${f.day}` : `of the last ${list.days?.length ?? 0} days`;
+  const scope = f.number
+    ? `for ${f.number}${f.day ? ` on ${f.day}` : ''}`
+    : f.day
+      ? `on ${f.day}`
+      : `of the last ${list.days?.length ?? 0} days`;
   const caption = `${list.calls.length}${list.truncated ? '+' : ''} call${list.calls.length === 1 ? '' : 's'} ${scope}, newest first`;
   const rows = list.calls.map(
     (c) => `<tr>
@@ -172,7 +178,9 @@ function definitionList(fields: [string, unknown][]): string {
 }
 
 function mediaState(info: MediaInfo): string {
-  const detail = [info.state, info.bytes !== undefined ? `${info.bytes} bytes` : '', info.contentType ?? '', info.error ?? ''].filter(Boolean).join(' · ');
+  const detail = [info.state, info.bytes !== undefined ? `${info.bytes} bytes` : '', info.contentType ?? '', info.error ?? '']
+    .filter(Boolean)
+    .join(' · ');
   return `<p class="state-${esc(info.state)}">${esc(detail)}</p>`;
 }
 
@@ -186,7 +194,8 @@ function mediaSection(c: CallRecord): string {
 <audio controls preload="metadata" src="${esc(src)}" aria-labelledby="h-${m}"></audio>
 ${mediaState(info)}<p><a href="${esc(src)}?download=1" download>Download the ${m}</a></p>`;
   });
-  if (!parts.length) return `<section aria-labelledby="h-media"><h2 id="h-media">Audio</h2><p>No recording or voicemail for this call.</p></section>`;
+  if (!parts.length)
+    return `<section aria-labelledby="h-media"><h2 id="h-media">Audio</h2><p>No recording or voicemail for this call.</p></section>`;
   return `<section aria-labelledby="h-media"><h2 id="h-media">Audio</h2>\n${parts.join('\n')}</section>`;
 }
 
@@ -203,7 +212,10 @@ function transcriptSection(info: MediaInfo | undefined, body: unknown): string {
   if (info.state !== 'stored') content = mediaState(info);
   else if (Array.isArray(turns)) {
     content = `<ol class="transcript">${(turns as Turn[])
-      .map((t) => `<li>${typeof t.start === 'number' ? `<span class="muted">[${esc(t.start.toFixed(1))} s]</span> ` : ''}<strong>${esc(t.speaker ?? '')}</strong>: ${esc(t.text ?? '')}</li>`)
+      .map(
+        (t) =>
+          `<li>${typeof t.start === 'number' ? `<span class="muted">[${esc(t.start.toFixed(1))} s]</span> ` : ''}<strong>${esc(t.speaker ?? '')}</strong>: ${esc(t.text ?? '')}</li>`,
+      )
       .join('')}</ol>`;
   } else if (typeof body === 'string') content = `<pre>${esc(body)}</pre>`;
   else if (body !== undefined) content = `<pre>${esc(JSON.stringify(body, null, 2))}</pre>`;
@@ -234,7 +246,10 @@ function insightSection(c: CallRecord, card: SentCard | undefined): string {
   const rows = card?.length
     ? `<h3>Card as sent</h3>
 <table><thead><tr><th scope="col">Row</th><th scope="col">Label</th><th scope="col">Text</th><th scope="col">Link</th></tr></thead><tbody>${card
-        .map((r) => `<tr><td>${esc(r.type)}</td><td>${esc(r.label ?? '')}</td><td>${esc(r.text ?? r.user_id ?? '')}</td><td>${esc(r.link ?? '')}</td></tr>`)
+        .map(
+          (r) =>
+            `<tr><td>${esc(r.type)}</td><td>${esc(r.label ?? '')}</td><td>${esc(r.text ?? r.user_id ?? '')}</td><td>${esc(r.link ?? '')}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : i?.state === 'sent'
       ? '<p class="muted">The card content is not kept in the archive, only the outcome.</p>'
@@ -243,14 +258,22 @@ function insightSection(c: CallRecord, card: SentCard | undefined): string {
 }
 
 function deliveriesSection(c: CallRecord, deliveries: DeliveryEntry[]): string {
-  const rows = deliveries.map((d) => `<tr><td><time datetime="${esc(d.receivedAt)}">${esc(shortTime(d.receivedAt))}</time></td><td>${esc(d.eventType)}</td><td class="num">${esc(d.bytes)}</td><td>${d.unapplied ? 'kept, not applied yet' : 'applied'}</td></tr>`);
+  const rows = deliveries.map(
+    (d) =>
+      `<tr><td><time datetime="${esc(d.receivedAt)}">${esc(shortTime(d.receivedAt))}</time></td><td>${esc(d.eventType)}</td><td class="num">${esc(d.bytes)}</td><td>${d.unapplied ? 'kept, not applied yet' : 'applied'}</td></tr>`,
+  );
   const table = deliveries.length
     ? `<table><caption>${deliveries.length} deliver${deliveries.length === 1 ? 'y' : 'ies'} kept verbatim in raw/</caption><thead><tr><th scope="col">Received (UTC)</th><th scope="col">Event</th><th scope="col">Bytes</th><th scope="col">State</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
     : '<p>No verbatim deliveries found under raw/ for this call.</p>';
-  const applied = c.events?.length ? `<p class="muted">${c.events.length} delivery key${c.events.length === 1 ? '' : 's'} applied to the record · first written ${esc(c.createdAt)} · last updated ${esc(c.updatedAt)}</p>` : '';
+  const applied = c.events?.length
+    ? `<p class="muted">${c.events.length} delivery key${c.events.length === 1 ? '' : 's'} applied to the record · first written ${esc(c.createdAt)} · last updated ${esc(c.updatedAt)}</p>`
+    : '';
   return `<section aria-labelledby="h-deliveries"><h2 id="h-deliveries">Delivery history</h2>\n${table}\n${applied}</section>`;
 }
 
 export function errorPage(status: number, message: string): string {
-  return page(`Error ${status}`, `<h1>${status === 404 ? 'Not found' : 'Something went wrong'}</h1>\n<p role="alert">${esc(message)}</p>\n<p><a href="/">Back to the calls</a></p>`);
+  return page(
+    `Error ${status}`,
+    `<h1>${status === 404 ? 'Not found' : 'Something went wrong'}</h1>\n<p role="alert">${esc(message)}</p>\n<p><a href="/">Back to the calls</a></p>`,
+  );
 }

@@ -56,7 +56,11 @@ export const ESM_POLLS_PER_MONTH = 5 * 3 * 60 * 24 * DAYS;
 /** Secrets are cached for five minutes per warm function instance (functions/adapters/*secrets*). */
 const SECRET_REFRESHES_PER_INSTANCE = (DAYS * 24 * 60) / 5;
 
-const STORAGE_PRICE: Record<string, keyof PriceTable> = { STANDARD: 's3StandardGb', STANDARD_IA: 's3StandardIaGb', GLACIER_IR: 's3GlacierIrGb' };
+const STORAGE_PRICE: Record<string, keyof PriceTable> = {
+  STANDARD: 's3StandardGb',
+  STANDARD_IA: 's3StandardIaGb',
+  GLACIER_IR: 's3GlacierIrGb',
+};
 const TRANSITION_PRICE: Record<string, keyof PriceTable> = { STANDARD_IA: 's3TransitionStandardIa', GLACIER_IR: 's3TransitionGlacierIr' };
 
 /** Invocations of `fn` per call: the media worker runs only for calls with a recording. */
@@ -76,7 +80,13 @@ function requestsPerCall(profile: RequestProfile, inputs: CostInputs, match: (op
   return n;
 }
 
-export function estimateCost(settings: StackSettings, profile: RequestProfile, durations: Record<string, Duration>, prices: PriceTable, inputs: CostInputs): CostEstimate {
+export function estimateCost(
+  settings: StackSettings,
+  profile: RequestProfile,
+  durations: Record<string, Duration>,
+  prices: PriceTable,
+  inputs: CostInputs,
+): CostEstimate {
   const lines: CostLine[] = [];
   const assumptions: string[] = [];
   const add = (service: string, item: string, quantity: number, price: keyof PriceTable, unitsPer = 1) => {
@@ -104,20 +114,39 @@ export function estimateCost(settings: StackSettings, profile: RequestProfile, d
     if (n === 0) continue;
     add('Lambda', `${fn.name}: requests`, n, 'lambdaRequest');
     const gbSeconds = n * (ms / 1000) * (fn.memoryMb / 1024);
-    add('Lambda', `${fn.name}: ${fn.memoryMb} MB ${fn.architecture} x ${Math.round(ms)} ms`, gbSeconds, fn.architecture === 'arm64' ? 'lambdaGbSecondArm' : 'lambdaGbSecondX86');
+    add(
+      'Lambda',
+      `${fn.name}: ${fn.memoryMb} MB ${fn.architecture} x ${Math.round(ms)} ms`,
+      gbSeconds,
+      fn.architecture === 'arm64' ? 'lambdaGbSecondArm' : 'lambdaGbSecondX86',
+    );
     const c = settings.queueConsumers.find((q) => q.fn === fn.name);
     const avgConcurrency = (n * ms) / 1000 / SECONDS_PER_MONTH;
     if (c?.maximumConcurrency !== undefined && avgConcurrency * 10 > c.maximumConcurrency) {
-      assumptions.push(`${fn.name}: busy-hour concurrency (10x the average, ${(avgConcurrency * 10).toFixed(1)}) exceeds the event source's maximum concurrency ${c.maximumConcurrency}: jobs will queue, not cost more`);
+      assumptions.push(
+        `${fn.name}: busy-hour concurrency (10x the average, ${(avgConcurrency * 10).toFixed(1)}) exceeds the event source's maximum concurrency ${c.maximumConcurrency}: jobs will queue, not cost more`,
+      );
     }
   }
 
   // DynamoDB: each write is billed on the item's size, once for the table and once per index.
-  const writes = requestsPerCall(profile, inputs, (op) => /^dynamodb:(UpdateItem|PutItem|DeleteItem|BatchWriteItem)$/.test(op)) + 2 * requestsPerCall(profile, inputs, (op) => op === 'dynamodb:TransactWriteItems');
+  const writes =
+    requestsPerCall(profile, inputs, (op) => /^dynamodb:(UpdateItem|PutItem|DeleteItem|BatchWriteItem)$/.test(op)) +
+    2 * requestsPerCall(profile, inputs, (op) => op === 'dynamodb:TransactWriteItems');
   const reads = requestsPerCall(profile, inputs, (op) => /^dynamodb:(GetItem|BatchGetItem|Query)$/.test(op));
   const wruPerWrite = Math.ceil(profile.itemBytes / 1024) * (1 + settings.callsTable.gsis);
-  add('DynamoDB', `writes: ${writes.toFixed(1)} per call x ${wruPerWrite} WRU (item ${profile.itemBytes} B, ${settings.callsTable.gsis} indexes)`, calls * writes * wruPerWrite, 'dynamoWriteUnit');
-  add('DynamoDB', `reads: ${reads.toFixed(1)} per call (strongly consistent)`, calls * reads * Math.ceil(profile.itemBytes / 4096), 'dynamoReadUnit');
+  add(
+    'DynamoDB',
+    `writes: ${writes.toFixed(1)} per call x ${wruPerWrite} WRU (item ${profile.itemBytes} B, ${settings.callsTable.gsis} indexes)`,
+    calls * writes * wruPerWrite,
+    'dynamoWriteUnit',
+  );
+  add(
+    'DynamoDB',
+    `reads: ${reads.toFixed(1)} per call (strongly consistent)`,
+    calls * reads * Math.ceil(profile.itemBytes / 4096),
+    'dynamoReadUnit',
+  );
   const tableGb = (calls * inputs.monthsKept * (profile.itemBytes + DYNAMO_ITEM_OVERHEAD) * (1 + settings.callsTable.gsis)) / GB;
   add('DynamoDB', `storage: ${inputs.monthsKept} months of items, indexes included`, tableGb, 'dynamoStorageGb');
   if (settings.callsTable.pitr) add('DynamoDB', 'point-in-time recovery', tableGb, 'dynamoPitrGb');
@@ -126,13 +155,20 @@ export function estimateCost(settings: StackSettings, profile: RequestProfile, d
   const recordingPuts = Object.values(profile.functions).reduce((sum, f) => sum + (f.s3PutsByPrefix['recordings/'] ?? 0), 0);
   const parts = Math.ceil(recordingBytes / inputs.partSizeBytes);
   const putsPerRecording = parts > 1 ? parts + 2 : 1;
-  const puts = requestsPerCall(profile, inputs, (op) => /^s3:(PutObject|CreateMultipartUpload|UploadPart|CompleteMultipartUpload|CopyObject)$/.test(op)) + recordingPuts * inputs.shareWithRecording * (putsPerRecording - 1);
+  const puts =
+    requestsPerCall(profile, inputs, (op) =>
+      /^s3:(PutObject|CreateMultipartUpload|UploadPart|CompleteMultipartUpload|CopyObject)$/.test(op),
+    ) +
+    recordingPuts * inputs.shareWithRecording * (putsPerRecording - 1);
   add('S3', `PUT requests: ${puts.toFixed(1)} per call${parts > 1 ? ` (recording in ${parts} parts)` : ''}`, calls * puts, 's3Put');
   const gets = requestsPerCall(profile, inputs, (op) => /^s3:(GetObject|HeadObject)$/.test(op));
   if (gets > 0) add('S3', `GET requests: ${gets.toFixed(1)} per call`, calls * gets, 's3Get');
 
   // S3 storage: every day's objects, aged through the lifecycle rules, over the months kept.
-  const bytesPerCall: Record<string, number> = { ...profile.storedBytesByPrefix, 'recordings/': recordingBytes * inputs.shareWithRecording };
+  const bytesPerCall: Record<string, number> = {
+    ...profile.storedBytesByPrefix,
+    'recordings/': recordingBytes * inputs.shareWithRecording,
+  };
   const byClass: Record<string, number> = {};
   const transitions: Record<string, number> = {};
   const horizon = inputs.monthsKept * DAYS;
@@ -151,7 +187,14 @@ export function estimateCost(settings: StackSettings, profile: RequestProfile, d
   // Rewritten objects (cdr/) keep their old versions until the noncurrent rule deletes them.
   const cdrRewrites = Math.max(0, Object.values(profile.functions).reduce((sum, f) => sum + (f.s3PutsByPrefix['cdr/'] ?? 0), 0) - 1);
   if (settings.archive.versioned && cdrRewrites > 0) {
-    byClass.STANDARD = (byClass.STANDARD ?? 0) + (calls * cdrRewrites * (profile.storedBytesByPrefix['cdr/'] ?? 0) * Math.min(horizon, settings.archive.noncurrentExpireDays ?? horizon)) / DAYS / GB;
+    byClass.STANDARD =
+      (byClass.STANDARD ?? 0) +
+      (calls *
+        cdrRewrites *
+        (profile.storedBytesByPrefix['cdr/'] ?? 0) *
+        Math.min(horizon, settings.archive.noncurrentExpireDays ?? horizon)) /
+        DAYS /
+        GB;
   }
   for (const [cls, gb] of Object.entries(byClass)) {
     const price = STORAGE_PRICE[cls];
@@ -166,14 +209,24 @@ export function estimateCost(settings: StackSettings, profile: RequestProfile, d
     if (price) add('S3', `lifecycle transitions to ${cls}`, n, price);
   }
   const s3Requests = calls * (puts + gets);
-  add('S3', `server access logs (${S3_ACCESS_LOG_BYTES} B per request, 12 months)`, (s3Requests * S3_ACCESS_LOG_BYTES * Math.min(12, inputs.monthsKept)) / GB, 's3StandardGb');
+  add(
+    'S3',
+    `server access logs (${S3_ACCESS_LOG_BYTES} B per request, 12 months)`,
+    (s3Requests * S3_ACCESS_LOG_BYTES * Math.min(12, inputs.monthsKept)) / GB,
+    's3StandardGb',
+  );
 
   // SQS: the functions' sends, the event sources' receive + delete per message, and their idle polls.
   const sends = requestsPerCall(profile, inputs, (op) => op.startsWith('sqs:'));
   const messages = (invocations.media ?? 0) + (invocations.insight ?? 0);
   add('SQS', `sends: ${sends.toFixed(1)} per call`, calls * sends, 'sqsRequest');
   add('SQS', 'event sources: receive + delete per message', 2 * messages, 'sqsRequest');
-  add('SQS', `event sources: empty long polls (${settings.queueConsumers.length} queues)`, settings.queueConsumers.length * ESM_POLLS_PER_MONTH, 'sqsRequest');
+  add(
+    'SQS',
+    `event sources: empty long polls (${settings.queueConsumers.length} queues)`,
+    settings.queueConsumers.length * ESM_POLLS_PER_MONTH,
+    'sqsRequest',
+  );
 
   // Secrets Manager: the stack's secrets, and reads every five minutes per warm instance.
   add('Secrets Manager', `${settings.secrets} secrets`, settings.secrets, 'secret');
@@ -198,17 +251,37 @@ export function estimateCost(settings: StackSettings, profile: RequestProfile, d
   add('CloudWatch', 'logs ingested (function platform lines, EMF, API access log)', fnLogGb + accessLogGb, 'cwLogsIngestGb');
   const retention = (days: number | undefined) => Math.min(days ?? horizon, horizon) / DAYS;
   const fnRetention = Math.max(0, ...Object.values(settings.functions).map((f) => retention(f.logRetentionDays)));
-  add('CloudWatch', 'logs stored (uncompressed upper bound, by retention)', fnLogGb * fnRetention + accessLogGb * retention(settings.accessLogRetentionDays), 'cwLogsStorageGb');
+  add(
+    'CloudWatch',
+    'logs stored (uncompressed upper bound, by retention)',
+    fnLogGb * fnRetention + accessLogGb * retention(settings.accessLogRetentionDays),
+    'cwLogsStorageGb',
+  );
   const silenceRuns = settings.schedules.filter((s) => s.fn === 'silence').reduce((sum, s) => sum + s.perMonth, 0);
-  if (silenceRuns > 0) add('CloudWatch', 'GetMetricData (silence check, one metric per source per run)', silenceRuns * inputs.sources, 'cwGetMetricData');
+  if (silenceRuns > 0)
+    add('CloudWatch', 'GetMetricData (silence check, one metric per source per run)', silenceRuns * inputs.sources, 'cwGetMetricData');
 
   if (settings.kmsKeys > 0) {
     add('KMS', `customer managed keys: ${settings.kmsKeys}`, settings.kmsKeys, 'kmsKey');
-    assumptions.push('KMS requests are not priced: S3 bucket keys and the services\u2019 data-key caches keep them to thousands a month (cents)');
+    assumptions.push(
+      'KMS requests are not priced: S3 bucket keys and the services\u2019 data-key caches keep them to thousands a month (cents)',
+    );
   }
-  if (settings.schedules.length > 0) add('EventBridge', `scheduled rules: ${settings.schedules.length}`, settings.schedules.reduce((s, r) => s + r.perMonth, 0), 'eventBridgeScheduledRule');
+  if (settings.schedules.length > 0)
+    add(
+      'EventBridge',
+      `scheduled rules: ${settings.schedules.length}`,
+      settings.schedules.reduce((s, r) => s + r.perMonth, 0),
+      'eventBridgeScheduledRule',
+    );
   if (settings.athena.workgroups + settings.athena.glueTables > 0) {
-    lines.push({ service: 'Glue / Athena', item: 'catalog (free under 1M objects); queries billed per TB scanned', quantity: 0, unit: prices.athenaTbScanned.unit, usd: 0 });
+    lines.push({
+      service: 'Glue / Athena',
+      item: 'catalog (free under 1M objects); queries billed per TB scanned',
+      quantity: 0,
+      unit: prices.athenaTbScanned.unit,
+      usd: 0,
+    });
     assumptions.push(`Athena queries are billed at $${prices.athenaTbScanned.usd} per TB they scan: not included`);
   }
 

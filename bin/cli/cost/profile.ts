@@ -66,7 +66,10 @@ export function emfOf(lines: readonly string[]): RequestProfile['emf'] {
   for (const line of lines) {
     if (!line.trim()) continue;
     bytes += Buffer.byteLength(line) + 1;
-    const doc = JSON.parse(line) as { _aws?: { CloudWatchMetrics?: { Dimensions?: string[][]; Metrics?: { Name: string }[] }[] } } & Record<string, unknown>;
+    const doc = JSON.parse(line) as { _aws?: { CloudWatchMetrics?: { Dimensions?: string[][]; Metrics?: { Name: string }[] }[] } } & Record<
+      string,
+      unknown
+    >;
     for (const d of doc._aws?.CloudWatchMetrics ?? []) {
       for (const dims of d.Dimensions?.length ? d.Dimensions : [[]]) {
         const labels = dims.map((k) => `${k}=${String(doc[k])}`).join(',');
@@ -83,7 +86,8 @@ function operationOf(call: AwsCall): string | undefined {
   const op = call.command.replace(/Command$/, '');
   const primaryS3Put = ['PutObject', 'CreateMultipartUpload', 'CopyObject', 'UploadPartCopy'];
   if (service === 's3' && primaryS3Put.includes(op) && call.action !== 's3:PutObject') return undefined;
-  if (service === 'secretsmanager' && op === 'BatchGetSecretValue' && call.action !== 'secretsmanager:BatchGetSecretValue') return undefined;
+  if (service === 'secretsmanager' && op === 'BatchGetSecretValue' && call.action !== 'secretsmanager:BatchGetSecretValue')
+    return undefined;
   return `${service}:${op}`;
 }
 
@@ -101,7 +105,8 @@ export function profileFromCalls(calls: readonly AwsCall[], deliveries: number):
       const op = operationOf(c);
       if (!op) continue;
       requests[op] = (requests[op] ?? 0) + 1;
-      if (op === 's3:PutObject' || op === 's3:CompleteMultipartUpload') s3PutsByPrefix[prefixOf(c.resource)] = (s3PutsByPrefix[prefixOf(c.resource)] ?? 0) + 1;
+      if (op === 's3:PutObject' || op === 's3:CompleteMultipartUpload')
+        s3PutsByPrefix[prefixOf(c.resource)] = (s3PutsByPrefix[prefixOf(c.resource)] ?? 0) + 1;
     }
     const sentTo = (queue: string) => calls.filter((c) => c.action === 'sqs:SendMessage' && c.resource === queue).length;
     const invocations = fn === 'ingest' ? deliveries + sentTo('replay') : sentTo(fn);
@@ -113,14 +118,22 @@ export function profileFromCalls(calls: readonly AwsCall[], deliveries: number):
 /** Calls that show a run slowed by the machine: timeouts (any failure but a lost conditional write) and replay fallbacks. */
 export function degradedCalls(calls: readonly AwsCall[]): string[] {
   return calls
-    .filter((c) => (!c.ok && !/^dynamodb:(UpdateItem|PutItem)$/.test(c.action)) || (c.action === 'sqs:SendMessage' && c.resource === 'replay'))
+    .filter(
+      (c) => (!c.ok && !/^dynamodb:(UpdateItem|PutItem)$/.test(c.action)) || (c.action === 'sqs:SendMessage' && c.resource === 'replay'),
+    )
     .map((c) => `${c.fn} ${c.command}${c.ok ? ' to the replay queue' : ' failed'}`);
 }
 
-const sortKeys = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+const sortKeys = <T>(o: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
 async function post(url: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!res.ok) throw new Error(`The local stack answered ${res.status} to a profile delivery: ${(await res.text()).slice(0, 200)}`);
 }
 
@@ -136,7 +149,8 @@ export async function recordProfile(options: { timeoutMs?: number; attempts?: nu
   for (let i = 1; ; i++) {
     const run = await recordOnce(options);
     if (run.degraded.length === 0) return run.profile;
-    if (i >= attempts) throw new Error(`Each of ${attempts} profile runs hit slow emulators (${run.degraded.join('; ')}): run again on a quieter machine.`);
+    if (i >= attempts)
+      throw new Error(`Each of ${attempts} profile runs hit slow emulators (${run.degraded.join('; ')}): run again on a quieter machine.`);
   }
 }
 
@@ -149,7 +163,10 @@ async function recordOnce(options: { timeoutMs?: number }): Promise<{ profile: R
   process.env[CALL_LOG_ENV] = logDir;
   // A Hipcall source with a short media delay: long enough that the media job never races the hangup's
   // own write (as Hipcall's 10 s never does), short enough for a test.
-  const config = parseConfig({ defaultCountry: 'GB', sources: [{ id: 'hipcall', provider: 'hipcall', mediaDelaySeconds: PROFILE_MEDIA_DELAY_SECONDS }] });
+  const config = parseConfig({
+    defaultCountry: 'GB',
+    sources: [{ id: 'hipcall', provider: 'hipcall', mediaDelaySeconds: PROFILE_MEDIA_DELAY_SECONDS }],
+  });
   let stack: Awaited<ReturnType<typeof startLocalStack>> | undefined;
   try {
     stack = await startLocalStack({ dataDir, config, mediaDelaySeconds: PROFILE_MEDIA_DELAY_SECONDS });
@@ -158,11 +175,20 @@ async function recordOnce(options: { timeoutMs?: number }): Promise<{ profile: R
     const ddb = new DynamoDBClient({ ...client, endpoint: e.dynamodb });
     const s3 = new S3Client({ ...client, endpoint: e.s3, forcePathStyle: true });
     try {
-      await new ContactsTable(DynamoDBDocumentClient.from(ddb), e.tables.contacts).putAll([{ phone: '+442045205757', name: 'Jane Smith', company: 'Acme Corp', balance: 4250 }]);
+      await new ContactsTable(DynamoDBDocumentClient.from(ddb), e.tables.contacts).putAll([
+        { phone: '+442045205757', name: 'Jane Smith', company: 'Acme Corp', balance: 4250 },
+      ]);
       const uuid = 'cost-profile-call';
       const now = Math.floor(Date.now() / 1000);
       const iso = (s: number) => new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const data = { uuid, direction: 'inbound', caller_number: '+442045205757', callee_number: '+441234567890', user_id: 1121, started_at: iso(now - 2) };
+      const data = {
+        uuid,
+        direction: 'inbound',
+        caller_number: '+442045205757',
+        callee_number: '+441234567890',
+        user_id: 1121,
+        started_at: iso(now - 2),
+      };
       const url = e.sources[0]!.url;
       const key = { callKey: { S: callKeyOf('hipcall', uuid) } };
       const deadline = Date.now() + (options.timeoutMs ?? 60_000);
@@ -172,15 +198,24 @@ async function recordOnce(options: { timeoutMs?: number }): Promise<{ profile: R
         for (;;) {
           item = (await ddb.send(new GetItemCommand({ TableName: e.tables.calls, Key: key, ConsistentRead: true }))).Item;
           if (done(item)) return;
-          if (Date.now() > deadline) throw new Error(`The profile call did not reach "${what}" within ${options.timeoutMs ?? 60_000} ms (recording ${item?.recording?.M?.state?.S ?? 'missing'}, insight ${item?.insight?.M?.state?.S ?? 'missing'}).`);
+          if (Date.now() > deadline)
+            throw new Error(
+              `The profile call did not reach "${what}" within ${options.timeoutMs ?? 60_000} ms (recording ${item?.recording?.M?.state?.S ?? 'missing'}, insight ${item?.insight?.M?.state?.S ?? 'missing'}).`,
+            );
           await new Promise((r) => setTimeout(r, 100));
         }
       };
       // As a real call goes: the card is on screen before the call ends. Waiting for it also keeps the
       // insight worker's writes from racing the hangup's, so the counts do not depend on timing.
-      await post(url, { event: 'call_init', data: { ...data, call_flow: [{ action: 'init', detail: { id: null, type: 'contact' }, timestamp: now - 2 }] } });
+      await post(url, {
+        event: 'call_init',
+        data: { ...data, call_flow: [{ action: 'init', detail: { id: null, type: 'contact' }, timestamp: now - 2 }] },
+      });
       await waitFor('card settled', (i) => settled.includes(i?.insight?.M?.state?.S ?? ''));
-      if (item?.insight?.M?.state?.S !== 'sent') throw new Error(`The profile call's Insight Card was not sent (insight ${item?.insight?.M?.state?.S}): the profile must count a sent card.`);
+      if (item?.insight?.M?.state?.S !== 'sent')
+        throw new Error(
+          `The profile call's Insight Card was not sent (insight ${item?.insight?.M?.state?.S}): the profile must count a sent card.`,
+        );
       await post(url, {
         event: 'call_hangup',
         data: {

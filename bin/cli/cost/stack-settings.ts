@@ -66,12 +66,23 @@ export interface StackSettings {
   /** API access log group retention (days; undefined when there is no access log). */
   accessLogRetentionDays?: number;
   /** Archive bucket lifecycle by top-level prefix (`recordings/`): storage class moves and expiry. */
-  archive: { tiers: Record<string, LifecycleTier[]>; expireDays: Record<string, number>; noncurrentExpireDays?: number; versioned: boolean; bucketKey: boolean };
+  archive: {
+    tiers: Record<string, LifecycleTier[]>;
+    expireDays: Record<string, number>;
+    noncurrentExpireDays?: number;
+    versioned: boolean;
+    bucketKey: boolean;
+  };
   /** Athena workgroups and Glue tables, when the stack has them. */
   athena: { workgroups: number; glueTables: number };
 }
 
-const pathOf = (r: { Metadata?: Json }): string => ((r.Metadata?.['aws:cdk:path'] as string | undefined) ?? '').split('/').slice(1).join('/').replace(/\/Resource$/, '');
+const pathOf = (r: { Metadata?: Json }): string =>
+  ((r.Metadata?.['aws:cdk:path'] as string | undefined) ?? '')
+    .split('/')
+    .slice(1)
+    .join('/')
+    .replace(/\/Resource$/, '');
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const refOf = (v: unknown): string | undefined => {
   const o = v as Json | undefined;
@@ -91,7 +102,12 @@ export function runsPerMonth(expression: string): number {
   }
   const cron = /^cron\((\S+)\s+(\S+)/.exec(expression.trim());
   if (cron) {
-    const count = (field: string, span: number) => (field === '*' ? span : field.startsWith('*/') || field.startsWith('0/') ? Math.ceil(span / Number(field.split('/')[1])) : field.split(',').length);
+    const count = (field: string, span: number) =>
+      field === '*'
+        ? span
+        : field.startsWith('*/') || field.startsWith('0/')
+          ? Math.ceil(span / Number(field.split('/')[1]))
+          : field.split(',').length;
     return count(cron[1]!, 60) * count(cron[2]!, 24) * 30;
   }
   throw new Error(`Unknown schedule expression "${expression}": the cost model reads rate(...) and cron(...) only.`);
@@ -131,7 +147,9 @@ export function settingsFromTemplate(template: CfnTemplate): StackSettings {
       architecture: list(p.Architectures as string[])[0] === 'arm64' ? 'arm64' : 'x86_64',
       ...(p.ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: p.ReservedConcurrentExecutions as number } : {}),
       ...(logGroup && logRetention.get(logGroup) !== undefined ? { logRetentionDays: logRetention.get(logGroup)! } : {}),
-      environment: Object.fromEntries(Object.entries(((p.Environment as Json | undefined)?.Variables as Json | undefined) ?? {}).filter(([, v]) => typeof v === 'string')) as Record<string, string>,
+      environment: Object.fromEntries(
+        Object.entries(((p.Environment as Json | undefined)?.Variables as Json | undefined) ?? {}).filter(([, v]) => typeof v === 'string'),
+      ) as Record<string, string>,
       secretsRead: readable.size,
     };
     nameById.set(id, name);
@@ -142,7 +160,11 @@ export function settingsFromTemplate(template: CfnTemplate): StackSettings {
     .map(([, r]) => {
       const p = r.Properties ?? {};
       const max = (p.ScalingConfig as Json | undefined)?.MaximumConcurrency as number | undefined;
-      return { fn: nameById.get(refOf(p.FunctionName) ?? '') ?? 'unknown', batchSize: (p.BatchSize as number | undefined) ?? 10, ...(max !== undefined ? { maximumConcurrency: max } : {}) };
+      return {
+        fn: nameById.get(refOf(p.FunctionName) ?? '') ?? 'unknown',
+        batchSize: (p.BatchSize as number | undefined) ?? 10,
+        ...(max !== undefined ? { maximumConcurrency: max } : {}),
+      };
     });
 
   const schedules = [...ofType('AWS::Events::Rule'), ...ofType('AWS::Scheduler::Schedule')]
@@ -154,7 +176,9 @@ export function settingsFromTemplate(template: CfnTemplate): StackSettings {
     });
 
   const calls = ofType('AWS::DynamoDB::Table').find(([, r]) => pathOf(r).endsWith('/calls'))?.[1].Properties ?? {};
-  const accessLog = ofType('AWS::ApiGatewayV2::Stage').map(([, r]) => refOf((r.Properties?.AccessLogSettings as Json | undefined)?.DestinationArn)).find(Boolean);
+  const accessLog = ofType('AWS::ApiGatewayV2::Stage')
+    .map(([, r]) => refOf((r.Properties?.AccessLogSettings as Json | undefined)?.DestinationArn))
+    .find(Boolean);
 
   const bucket = ofType('AWS::S3::Bucket').find(([, r]) => pathOf(r).endsWith('ArchiveBucket'))?.[1].Properties ?? {};
   const tiers: Record<string, LifecycleTier[]> = {};
@@ -163,7 +187,10 @@ export function settingsFromTemplate(template: CfnTemplate): StackSettings {
   for (const rule of list((bucket.LifecycleConfiguration as Json | undefined)?.Rules as Json[])) {
     if (rule.Status !== 'Enabled') continue;
     const prefix = (rule.Prefix as string | undefined) ?? ((rule.Filter as Json | undefined)?.Prefix as string | undefined) ?? '';
-    const transitions = list(rule.Transitions as Json[]).map((t) => ({ storageClass: String(t.StorageClass), afterDays: Number(t.TransitionInDays) }));
+    const transitions = list(rule.Transitions as Json[]).map((t) => ({
+      storageClass: String(t.StorageClass),
+      afterDays: Number(t.TransitionInDays),
+    }));
     if (transitions.length > 0) tiers[prefix] = [...(tiers[prefix] ?? []), ...transitions].sort((a, b) => a.afterDays - b.afterDays);
     if (typeof rule.ExpirationInDays === 'number') expireDays[prefix] = rule.ExpirationInDays;
     const nc = (rule.NoncurrentVersionExpiration as Json | undefined)?.NoncurrentDays ?? rule.NoncurrentVersionExpirationInDays;

@@ -49,7 +49,10 @@ export const smsActivitySchema = z.object({
 
 /** Call status notification: strict on `callSid`. */
 export const callStatusSchema = z.object({
-  callSid: identity("CallHippo call status notification has no callSid: every status notification must carry the call's callSid", 'CallHippo callSid'),
+  callSid: identity(
+    "CallHippo call status notification has no callSid: every status notification must carry the call's callSid",
+    'CallHippo callSid',
+  ),
   fromNumber: lenient.text,
   toNumber: lenient.text,
   callType: lenient.text,
@@ -76,7 +79,10 @@ const STATUS_NAMES: [CallStatus, string[]][] = [
   ['ringing', ['initiated', 'queued', 'ringing']],
   ['answered', ['answered', 'in progress', 'connected']],
   ['completed', ['completed']],
-  ['missed', ['missed', 'rejected', 'voicemail', 'welcome message', 'ivr message', 'unavailable', 'cancelled', 'canceled', 'no answer', 'busy']],
+  [
+    'missed',
+    ['missed', 'rejected', 'voicemail', 'welcome message', 'ivr message', 'unavailable', 'cancelled', 'canceled', 'no answer', 'busy'],
+  ],
   ['failed', ['failed']],
 ];
 const STATUSES = new Map(STATUS_NAMES.flatMap(([status, names]) => names.map((name) => [name, status] as const)));
@@ -110,7 +116,9 @@ function callActivity(body: unknown, ctx: AdapterContext): NormalisedEvent {
   const startedAt = log.startTime ?? log.time;
   // The log has no answer time; CallHippo's ringAnswerDuration is the ring time before the answer.
   const answeredAt =
-    status === 'completed' && startedAt && log.ringAnswerDuration !== undefined ? isoFromMs(Date.parse(startedAt) + log.ringAnswerDuration * 1000) : undefined;
+    status === 'completed' && startedAt && log.ringAnswerDuration !== undefined
+      ? isoFromMs(Date.parse(startedAt) + log.ringAnswerDuration * 1000)
+      : undefined;
   return {
     provider: 'callhippo',
     callId: log.callSid,
@@ -133,7 +141,9 @@ function callActivity(body: unknown, ctx: AdapterContext): NormalisedEvent {
 function smsActivity(body: unknown, ctx: AdapterContext): NormalisedEvent {
   const sms = parseDelivery(smsActivitySchema, body);
   if (sms.from === undefined && sms.to === undefined) {
-    throw new ValidationError('CallHippo SMS activity has neither "from" nor "to": an SMS has no id, so CallVault identifies it by from, to, time and smsType');
+    throw new ValidationError(
+      'CallHippo SMS activity has neither "from" nor "to": an SMS has no id, so CallVault identifies it by from, to, time and smsType',
+    );
   }
   const time = toIsoTime(sms.time);
   return {
@@ -183,7 +193,13 @@ export function smsIdOf(sms: { from?: string | undefined; to?: string | undefine
   return `sms-${createHash('sha256').update(identifying).digest('hex').slice(0, 32)}`;
 }
 
-function parties(kind: 'call' | 'sms', type: string | undefined, from: string | undefined, to: string | undefined, ctx: AdapterContext): CallFields {
+function parties(
+  kind: 'call' | 'sms',
+  type: string | undefined,
+  from: string | undefined,
+  to: string | undefined,
+  ctx: AdapterContext,
+): CallFields {
   const direction = type ? DIRECTIONS.get(type.toLowerCase()) : undefined;
   const fromNumber = normalisePhone(from, ctx.defaultCountry);
   const toNumber = normalisePhone(to, ctx.defaultCountry);

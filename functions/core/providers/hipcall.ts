@@ -8,9 +8,13 @@ import { normalisePhone } from '#core/phone.ts';
 import type { AdapterContext, AdapterResult, CallFields, CallStatus, Direction } from '#core/types.ts';
 import { compact, eventName, identity, lenient, mediaOf, parseDelivery } from './lenient.ts';
 
-const EVENT_MESSAGE = 'Hipcall delivery has no valid "event": every webhook body names its event type, e.g. {"event": "call_hangup", "data": {...}}';
+const EVENT_MESSAGE =
+  'Hipcall delivery has no valid "event": every webhook body names its event type, e.g. {"event": "call_hangup", "data": {...}}';
 
-const envelopeSchema = z.object({ event: eventName(EVENT_MESSAGE) }, { error: 'Hipcall delivery must be a JSON object such as {"event": "call_hangup", "data": {...}}' });
+const envelopeSchema = z.object(
+  { event: eventName(EVENT_MESSAGE) },
+  { error: 'Hipcall delivery must be a JSON object such as {"event": "call_hangup", "data": {...}}' },
+);
 
 const callFlowStepSchema = z.object({ action: lenient.text, timestamp: lenient.time });
 
@@ -79,7 +83,9 @@ export function normalise(body: unknown, ctx: AdapterContext): AdapterResult {
   return {
     outcome: 'events',
     eventType: event,
-    events: [{ provider: 'hipcall', callId: data.uuid, kind: event, occurredAt: occurredAt(event, data) ?? ctx.receivedAt, fields, ...media }],
+    events: [
+      { provider: 'hipcall', callId: data.uuid, kind: event, occurredAt: occurredAt(event, data) ?? ctx.receivedAt, fields, ...media },
+    ],
   };
 }
 
@@ -98,7 +104,10 @@ function statusOf(event: string, data: HipcallCall, answered: boolean): CallStat
 
 /** When the event happened: the latest call_flow step, else the event's own timestamp. */
 function occurredAt(event: string, data: HipcallCall): string | undefined {
-  const flow = (data.call_flow ?? []).map((step) => step.timestamp).filter((t) => t !== undefined).sort();
+  const flow = (data.call_flow ?? [])
+    .map((step) => step.timestamp)
+    .filter((t) => t !== undefined)
+    .sort();
   const own = event === 'call_hangup' ? data.ended_at : event === 'call_init' ? data.started_at : (data.bridged_at ?? data.answered_at);
   return flow.at(-1) ?? own;
 }

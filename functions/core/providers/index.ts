@@ -51,10 +51,13 @@ export function normaliseDelivery(provider: Provider, body: unknown, ctx: Adapte
 /** Why `callId` cannot identify a stored call, or undefined when it can. */
 export function callIdProblem(callId: string): string | undefined {
   if (callId === '') return 'The call id is empty: every call event must carry its call id.';
-  if (callId === '.' || callId === '..') return `The call id "${callId}" is a path segment, not an id: it would reach another path of the provider's API and of the archive. Send the call's real id.`;
-  if (!callId.isWellFormed()) return 'The call id is not well-formed Unicode (it contains a lone surrogate), so it cannot be stored as sent. Send the id as valid UTF-8.';
+  if (callId === '.' || callId === '..')
+    return `The call id "${callId}" is a path segment, not an id: it would reach another path of the provider's API and of the archive. Send the call's real id.`;
+  if (!callId.isWellFormed())
+    return 'The call id is not well-formed Unicode (it contains a lone surrogate), so it cannot be stored as sent. Send the id as valid UTF-8.';
   const bytes = Buffer.byteLength(callId, 'utf8');
-  if (bytes > MAX_CALL_ID_BYTES) return `The call id is ${bytes} bytes long; CallVault stores ids of up to ${MAX_CALL_ID_BYTES} UTF-8 bytes. Send the call's real id.`;
+  if (bytes > MAX_CALL_ID_BYTES)
+    return `The call id is ${bytes} bytes long; CallVault stores ids of up to ${MAX_CALL_ID_BYTES} UTF-8 bytes. Send the call's real id.`;
   return undefined;
 }
 

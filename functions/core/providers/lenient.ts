@@ -90,7 +90,8 @@ export function toMediaLink(value: unknown): MediaLink | undefined {
   if (!text) return undefined;
   const url = toHttpUrl(text);
   if (url) return { url };
-  if (!URL.canParse(text)) return { rejected: 'the link is not an absolute URL, so it cannot be fetched; ask the provider to send a full https:// link' };
+  if (!URL.canParse(text))
+    return { rejected: 'the link is not an absolute URL, so it cannot be fetched; ask the provider to send a full https:// link' };
   const scheme = new URL(text).protocol.replace(/:$/, '').slice(0, 20);
   return { rejected: `the link uses the "${scheme}" scheme; only http(s) links are fetched` };
 }
@@ -166,7 +167,11 @@ export const identity = (message: string, name: string) =>
     z.transform((value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : value)),
     z
       .string({ error: message })
-      .check(z.trim(), z.minLength(1, { error: message }), z.maxLength(MAX_ID_LENGTH, { error: `${name} is longer than ${MAX_ID_LENGTH} characters: it cannot identify a call` })),
+      .check(
+        z.trim(),
+        z.minLength(1, { error: message }),
+        z.maxLength(MAX_ID_LENGTH, { error: `${name} is longer than ${MAX_ID_LENGTH} characters: it cannot identify a call` }),
+      ),
   );
 
 /** A strict event-type field: a short token, because it becomes part of delivery keys and S3 keys. */
@@ -178,5 +183,8 @@ export function parseDelivery<T extends z.ZodMiniType>(schema: T, body: unknown)
   const result = schema.safeParse(body);
   if (result.success) return result.data as z.output<T>;
   const messages = [...new Set(result.error.issues.map((issue) => issue.message))];
-  throw new ValidationError(messages.join('; '), result.error.issues.map(({ path, message }) => ({ path, message })));
+  throw new ValidationError(
+    messages.join('; '),
+    result.error.issues.map(({ path, message }) => ({ path, message })),
+  );
 }

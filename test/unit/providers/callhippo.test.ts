@@ -168,7 +168,15 @@ describe('callhippo adapter on realistic calls', () => {
   });
 
   it('drops wrongly typed optional fields instead of refusing the call', () => {
-    const event = eventOf(fixtureWith('callhippo/call_activity.json', { callType: null, startTime: 12.5e15, recordingUrl: 'javascript:alert(1)', email: ['x'], time: false }));
+    const event = eventOf(
+      fixtureWith('callhippo/call_activity.json', {
+        callType: null,
+        startTime: 12.5e15,
+        recordingUrl: 'javascript:alert(1)',
+        email: ['x'],
+        time: false,
+      }),
+    );
     expect(event.fields).not.toHaveProperty('direction');
     expect(event.fields).not.toHaveProperty('customerNumber');
     expect(event.fields.agent).toEqual({ name: 'Demo User' });
@@ -186,15 +194,21 @@ describe('callhippo adapter identity', () => {
   });
 
   it('refuses a status notification with a blank callSid', () => {
-    expect(() => normalise(fixtureWith('callhippo/call_status.json', { callSid: ' ' }), ctx)).toThrow(/call status notification has no callSid/);
+    expect(() => normalise(fixtureWith('callhippo/call_status.json', { callSid: ' ' }), ctx)).toThrow(
+      /call status notification has no callSid/,
+    );
   });
 
   it('refuses a status notification without callSid', () => {
-    expect(() => normalise({ status: 'completed', dateTime: '2024-03-28T10:05:50.000Z' }, ctx)).toThrow(/call status notification has no callSid/);
+    expect(() => normalise({ status: 'completed', dateTime: '2024-03-28T10:05:50.000Z' }, ctx)).toThrow(
+      /call status notification has no callSid/,
+    );
   });
 
   it('refuses a body that is no known shape, naming the three shapes', () => {
-    expect(() => normalise({ status: 'completed', from: '+14155552671' }, ctx)).toThrow(/no activityType and no callSid: expected a call activity/);
+    expect(() => normalise({ status: 'completed', from: '+14155552671' }, ctx)).toThrow(
+      /no activityType and no callSid: expected a call activity/,
+    );
   });
 
   it('refuses an SMS activity without time or without any number', () => {
@@ -202,7 +216,11 @@ describe('callhippo adapter identity', () => {
     expect(() => normalise(fixtureWith('callhippo/sms_activity.json', { from: null, to: '' }), ctx)).toThrow(/neither "from" nor "to"/);
   });
 
-  it.each([['a string', 'x'], ['null', null], ['an array', []]])('refuses a body that is %s', (_case, body) => {
+  it.each([
+    ['a string', 'x'],
+    ['null', null],
+    ['an array', []],
+  ])('refuses a body that is %s', (_case, body) => {
     expect(() => normalise(body, ctx)).toThrow(ValidationError);
   });
 });

@@ -83,7 +83,10 @@ describe('provider adapters: media links that will not be fetched', () => {
   });
 
   it('does the same for CallHippo and post-call links', () => {
-    expect(eventOf('callhippo', callhippo({ recordingUrl: 'recordings/r.mp3' }))).toMatchObject({ media: [], rejectedMedia: [{ media: 'recording' }] });
+    expect(eventOf('callhippo', callhippo({ recordingUrl: 'recordings/r.mp3' }))).toMatchObject({
+      media: [],
+      rejectedMedia: [{ media: 'recording' }],
+    });
     expect(eventOf('postcall', postcall({ transcriptUri: 'gs://bucket/t.json' }))).toMatchObject({
       media: [{ media: 'recording' }],
       rejectedMedia: [{ media: 'transcript', reason: expect.stringMatching(/"gs" scheme/) }],

@@ -132,7 +132,13 @@ describe('hipcall adapter on realistic calls', () => {
 
   it('marks an answered call_hangup completed and links its recording', () => {
     const event = eventOf(fixture('hipcall/inbound/call_hangup.json'));
-    expect(event.fields).toMatchObject({ status: 'completed', answeredAt: '2025-06-03T09:15:09.000Z', endedAt: '2025-06-03T09:19:41.000Z', durationSec: 272, hangupBy: 'contact' });
+    expect(event.fields).toMatchObject({
+      status: 'completed',
+      answeredAt: '2025-06-03T09:15:09.000Z',
+      endedAt: '2025-06-03T09:19:41.000Z',
+      durationSec: 272,
+      hangupBy: 'contact',
+    });
     expect(event.occurredAt).toBe('2025-06-03T09:19:41.000Z');
     expect(event.media).toEqual([{ media: 'recording', url: expect.stringContaining('7f1c2b9e-3d4a-4e5b-8c6d-0a1b2c3d4e5f.mp3?') }]);
   });
@@ -151,7 +157,9 @@ describe('hipcall adapter on realistic calls', () => {
   });
 
   it('leaves customerNumber unset on internal calls', () => {
-    const event = eventOf(fixtureWith('hipcall/call_init.json', { direction: 'internal', caller_number: '1001', callee_number: '1002' }, 'data'));
+    const event = eventOf(
+      fixtureWith('hipcall/call_init.json', { direction: 'internal', caller_number: '1001', callee_number: '1002' }, 'data'),
+    );
     expect(event.fields).toMatchObject({ direction: 'internal', fromNumber: '1001', toNumber: '1002' });
     expect(event.fields).not.toHaveProperty('customerNumber');
   });
@@ -159,13 +167,19 @@ describe('hipcall adapter on realistic calls', () => {
 
 describe('hipcall adapter leniency', () => {
   it('coerces numbers and booleans sent as strings', () => {
-    const event = eventOf(fixtureWith('hipcall/voicemail_call_hangup.json', { call_duration: '23', missing_call: 'true', user_id: 1121 }, 'data'));
+    const event = eventOf(
+      fixtureWith('hipcall/voicemail_call_hangup.json', { call_duration: '23', missing_call: 'true', user_id: 1121 }, 'data'),
+    );
     expect(event.fields).toMatchObject({ durationSec: 23, status: 'missed', agent: { id: '1121' } });
   });
 
   it('drops wrongly typed optional fields instead of refusing the call', () => {
     const event = eventOf(
-      fixtureWith('hipcall/guide_call_hangup.json', { call_duration: { seconds: 45 }, started_at: 'yesterday', record_url: 'not a url', direction: 42, call_flow: 'none' }, 'data'),
+      fixtureWith(
+        'hipcall/guide_call_hangup.json',
+        { call_duration: { seconds: 45 }, started_at: 'yesterday', record_url: 'not a url', direction: 42, call_flow: 'none' },
+        'data',
+      ),
     );
     expect(event.fields).toStrictEqual({
       kind: 'call',
@@ -179,7 +193,13 @@ describe('hipcall adapter leniency', () => {
   });
 
   it('skips malformed call_flow steps and ignores unknown fields', () => {
-    const event = eventOf(fixtureWith('hipcall/call_init.json', { call_flow: [null, 'x', { timestamp: 'soon' }, { action: 'init', timestamp: 1731840061 }], brand_new: { a: 1 } }, 'data'));
+    const event = eventOf(
+      fixtureWith(
+        'hipcall/call_init.json',
+        { call_flow: [null, 'x', { timestamp: 'soon' }, { action: 'init', timestamp: 1731840061 }], brand_new: { a: 1 } },
+        'data',
+      ),
+    );
     expect(event.occurredAt).toBe('2024-11-17T10:41:01.000Z');
   });
 
@@ -216,7 +236,11 @@ describe('hipcall adapter identity', () => {
     expect(() => normalise(body, ctx)).toThrow(/Hipcall delivery has no valid "event"/);
   });
 
-  it.each([['a string', 'call_init'], ['null', null], ['an array', [1, 2]]])('refuses a body that is %s', (_case, body) => {
+  it.each([
+    ['a string', 'call_init'],
+    ['null', null],
+    ['an array', [1, 2]],
+  ])('refuses a body that is %s', (_case, body) => {
     expect(() => normalise(body, ctx)).toThrow(ValidationError);
   });
 

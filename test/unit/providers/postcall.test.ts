@@ -74,8 +74,19 @@ describe('postcall adapter leniency', () => {
   });
 
   it('drops wrongly typed extras and keeps an unparseable phone number as sent', () => {
-    const event = eventOf({ callId: 'c2', recordingUri: 42, transcriptUri: null, callerDetails: { phoneNumber: 'ask reception', notes: null }, callAnalysis: ['not', 'an', 'object'] });
-    expect(event.fields).toStrictEqual({ kind: 'call', customerNumber: 'ask reception', status: 'completed', caller: { phoneNumber: 'ask reception' } });
+    const event = eventOf({
+      callId: 'c2',
+      recordingUri: 42,
+      transcriptUri: null,
+      callerDetails: { phoneNumber: 'ask reception', notes: null },
+      callAnalysis: ['not', 'an', 'object'],
+    });
+    expect(event.fields).toStrictEqual({
+      kind: 'call',
+      customerNumber: 'ask reception',
+      status: 'completed',
+      caller: { phoneNumber: 'ask reception' },
+    });
     expect(event.media).toEqual([]);
   });
 
