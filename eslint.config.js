@@ -23,9 +23,15 @@ const layer = (files, forbidden, message, ignores = []) => ({
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.callvault/', 'coverage/', '.bench/'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+  },
   {
     rules: {
+      // The asynchronous code's two sharpest edges: a promise nobody awaits, and one passed where a callback's result is ignored.
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noClimbing] }],
@@ -124,4 +130,6 @@ export default tseslint.config(
     plugins: { 'import-graph': importGraph },
     rules: { 'import-graph/no-import-cycle': 'error' },
   },
+  // The config files are plain JavaScript outside the TypeScript project.
+  { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
 );

@@ -137,7 +137,7 @@ async function bundle(dir: string, name: string, entry: { file: string } | { con
     metafile: true,
     logLevel: 'error',
   });
-  return { file: outfile, bytes: (await stat(outfile)).size, top: contributions(result.metafile!).slice(0, 12) };
+  return { file: outfile, bytes: (await stat(outfile)).size, top: contributions(result.metafile).slice(0, 12) };
 }
 
 type Sample = { init: number; first: number; cpu: number };

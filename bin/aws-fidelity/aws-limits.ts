@@ -285,7 +285,7 @@ function checkDynamo(command: string, input: Json): void {
     case 'PutItemCommand':
       return checkItem(tableName, input.Item as Record<string, AttributeValue>);
     case 'UpdateItemCommand':
-      return checkUpdate(input as UpdateInput);
+      return checkUpdate(input);
     case 'GetItemCommand':
     case 'DeleteItemCommand':
       return checkKey(tableName, input.Key as Record<string, AttributeValue>);

@@ -150,7 +150,7 @@ async function target(values: { local: boolean; stack: string; region?: string }
     sqs: new SQSClient(region),
     s3: new S3Client(region),
     bucket: o.ArchiveBucketName ?? '',
-    queue: (name) => (key[name] ? o[key[name]!] : undefined),
+    queue: (name) => (key[name] ? o[key[name]] : undefined),
   };
 }
 

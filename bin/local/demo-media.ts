@@ -97,7 +97,7 @@ export function demoMediaBytes(pathAndQuery: string): { body: Buffer; contentTyp
         : Buffer.from('\x00\x00\x00\x18ftypM4A ', 'latin1');
   const body = noise(path, size);
   magic.copy(body, 0);
-  return { body, contentType: AUDIO[ext]! };
+  return { body, contentType: AUDIO[ext] };
 }
 
 /** Start the demo media server (port 0 picks a free one). */

@@ -76,7 +76,7 @@ export class ContactsTable implements ContactLookup {
   }
 
   private async writeChunk(chunk: Contact[]): Promise<void> {
-    let requests = chunk.map((c) => ({ PutRequest: { Item: { ...c } as Record<string, unknown> } }));
+    let requests = chunk.map((c) => ({ PutRequest: { Item: { ...c } } }));
     for (let attempt = 0; requests.length; attempt++) {
       if (attempt >= 10)
         throw new Error(

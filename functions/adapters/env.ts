@@ -15,7 +15,7 @@ export const required = z.string().check(z.minLength(1));
 /** A transform's failure, as an issue on the variable it reads (zod/mini's transform context has no addIssue). */
 function fail(payload: z.core.ParsePayload, message: string): never {
   payload.issues.push({ code: 'custom', message, input: payload.value, path: [] });
-  return z.NEVER as never;
+  return z.NEVER;
 }
 
 /** A JSON object keyed by source id whose values are strings, e.g. `{"hipcall": "arn:..."}`. */

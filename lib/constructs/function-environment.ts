@@ -172,7 +172,7 @@ export function estimateContextOf(scope: IConstruct): EstimateContext {
     // The L1 property is the camel-case template property: QueueName → queueName, Name → name.
     const key = naming && naming.property[0]!.toLowerCase() + naming.property.slice(1);
     const name: unknown = key ? stack.resolve((node as unknown as Record<string, unknown>)[key]) : undefined;
-    resources[stack.getLogicalId(node as CfnElement)] = {
+    resources[stack.getLogicalId(node)] = {
       Type: node.cfnResourceType,
       Properties: naming && typeof name === 'string' ? { [naming.property]: name } : {},
     };

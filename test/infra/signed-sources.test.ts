@@ -127,7 +127,7 @@ describe("Lambda's 4 KB environment with signing sources", () => {
     const s = synth(sources);
     const estimate = estimateEnvironment(ingestEnv(s), {
       stackName: s.stack.stackName,
-      resources: s.resources as Record<string, TemplateResource>,
+      resources: s.resources,
     });
     expect(estimate.bytes).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
     expect(Object.keys(JSON.parse(ingestEnv(s)[ENV.signingSecrets] as string))).toHaveLength(10);

@@ -314,7 +314,7 @@ describe('insight worker', () => {
     const stop = startPoller({
       sqs,
       queueUrl: h.emulators.queues.insight,
-      handler: h.handler as unknown as SqsHandler,
+      handler: h.handler,
       name: 'callvault-insight',
       waitTimeSeconds: 1,
       concurrency: 4,

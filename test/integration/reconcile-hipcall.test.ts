@@ -76,7 +76,7 @@ function startHipcallLike(): Promise<{ server: Server; base: string; requests: s
     const media = /^\/files\/([^/]+)\.mp3$/.exec(url.pathname);
     if (media) {
       res.writeHead(200, { 'content-type': 'audio/mpeg' });
-      res.end(Buffer.concat([Buffer.from('ID3'), Buffer.alloc(2048, media[1]!)]));
+      res.end(Buffer.concat([Buffer.from('ID3'), Buffer.alloc(2048, media[1])]));
       return;
     }
     if (req.headers.authorization !== 'Bearer local-hipcall-api-token') return json(401, { message: 'Unauthenticated.' });

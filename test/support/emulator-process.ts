@@ -85,8 +85,8 @@ export async function startEmulatorProcess(kind: EmulatorKind, options: Emulator
         output += d.toString();
         if (output.includes(READY)) resolve();
       };
-      proc.stdout!.on('data', onData);
-      proc.stderr!.on('data', onData);
+      proc.stdout.on('data', onData);
+      proc.stderr.on('data', onData);
       proc.once('exit', (code, signal) =>
         reject(
           new Error(

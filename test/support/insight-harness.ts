@@ -148,7 +148,7 @@ export async function startInsightHarness(
       if (!text.startsWith('{"level"')) return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
       logged += text; // kept for the assertions, not echoed: the test output stays readable
       return true;
-    }) as typeof stream.write;
+    });
   }
 
   // Only the function's clients are strict and recorded; the harness's own setup and readers stay plain.

@@ -91,7 +91,7 @@ describe('nextMediaStep: the item', () => {
   });
 
   it.each([
-    ['no item yet', { step: 'item', item: undefined } as MediaStepOutcome, 1, QUEUED],
+    ['no item yet', { step: 'item', item: undefined } satisfies MediaStepOutcome as MediaStepOutcome, 1, QUEUED],
     [
       'a queued item with two attempts',
       item({ state: 'queued', attempts: 2, queuedAt: '2026-04-02T09:59:00.000Z' }),

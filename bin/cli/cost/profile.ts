@@ -245,7 +245,7 @@ async function recordOnce(options: { timeoutMs?: number }): Promise<{ profile: R
         call: 'one answered inbound Hipcall call: call_init from a known contact (Insight Card sent), call_hangup with a recording',
         recordingBytes: PROFILE_RECORDING_KIB * 1024,
         functions: profileFromCalls(calls, 2),
-        itemBytes: itemBytes(item!),
+        itemBytes: itemBytes(item),
         storedBytesByPrefix: sortKeys(stored),
         emf: emfOf((await readFile(join(dataDir, METRICS_LOG), 'utf8')).split('\n')),
       };

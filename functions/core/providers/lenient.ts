@@ -153,7 +153,7 @@ export const lenient = {
     readAs((value) =>
       (Array.isArray(value) ? value : []).flatMap((entry): z.output<T>[] => {
         const parsed = item.safeParse(entry);
-        return parsed.success ? [parsed.data as z.output<T>] : [];
+        return parsed.success ? [parsed.data] : [];
       }),
     ),
 };
@@ -181,7 +181,7 @@ export const eventName = (message: string) =>
 /** Parse `body` or throw a ValidationError whose message lists every identity problem. */
 export function parseDelivery<T extends z.ZodMiniType>(schema: T, body: unknown): z.output<T> {
   const result = schema.safeParse(body);
-  if (result.success) return result.data as z.output<T>;
+  if (result.success) return result.data;
   const messages = [...new Set(result.error.issues.map((issue) => issue.message))];
   throw new ValidationError(
     messages.join('; '),
