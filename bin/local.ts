@@ -1,7 +1,7 @@
 /**
  * `npm start`: CallVault on this machine, no AWS account needed.
  * Environment: PORT, DYNAMODB_PORT, S3_PORT, SQS_PORT, CALLVAULT_DATA_DIR, CALLVAULT_LOCAL_TOKEN,
- * CALLVAULT_FETCH_ALLOW, CALLVAULT_MEDIA_DELAY_SECONDS, CALLVAULT_LOCAL_SIGNING_SECRET (see README).
+ * CALLVAULT_FETCH_ALLOW, CALLVAULT_MEDIA_DELAY_SECONDS, CALLVAULT_LOCAL_SIGNING_SECRET (docs/local-stack.md).
  */
 import { join, resolve } from 'node:path';
 import { optionsFromEnv, startLocalStack } from './local/stack.ts';
