@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { parseContactsCsv, type ContactsCsv } from '#core/contacts-csv.ts';
@@ -44,7 +44,7 @@ async function findContactsTable(doc: DynamoDBDocumentClient, stack: string): Pr
   const names: string[] = [];
   let start: string | undefined;
   do {
-    const out = await (doc).send(new ListTablesCommand({ ExclusiveStartTableName: start }));
+    const out = await doc.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
     names.push(...(out.TableNames ?? []));
     start = out.LastEvaluatedTableName;
   } while (start);

@@ -27,6 +27,7 @@ import {
   SQS_MAX_RETENTION_DAYS,
   queueLifetimeSeconds,
 } from '#contract/resources.ts';
+import { match } from '#test/support/match.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -257,13 +258,13 @@ describe('storage', () => {
       Status: 'Enabled',
       AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
     });
-    expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }));
+    expect(rules).toContainEqual(match.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }));
     const transitions = [
       { StorageClass: 'STANDARD_IA', TransitionInDays: config.retention.recordingsInfrequentAccessDays },
       { StorageClass: 'GLACIER_IR', TransitionInDays: config.retention.recordingsGlacierDays },
     ];
     for (const prefix of ['recordings/', 'voicemails/', 'transcripts/']) {
-      expect(rules).toContainEqual(expect.objectContaining({ Prefix: prefix, Status: 'Enabled', Transitions: transitions }));
+      expect(rules).toContainEqual(match.objectContaining({ Prefix: prefix, Status: 'Enabled', Transitions: transitions }));
     }
     // Abort rule covers the whole bucket; nothing expires raw/ while rawExpireDays is 0.
     expect(rules.find((r) => r.Id === 'AbortIncompleteMultipartUploads')).not.toHaveProperty('Prefix');

@@ -12,6 +12,7 @@ import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { ConfigError, parseConfig } from '#contract/config.ts';
 import { CALLS_TTL_ATTRIBUTE } from '#lib/constructs/storage.ts';
+import { match } from '#test/support/match.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -84,9 +85,7 @@ describe('a stack with every data protection option on', () => {
     expect(key.DeletionPolicy).toBe('Retain');
     expect(key.UpdateReplacePolicy).toBe('Retain');
     const aliases = s.ofType('AWS::KMS::Alias').map(([, r]) => r.Properties!);
-    expect(aliases).toEqual([
-      expect.objectContaining({ AliasName: 'alias/callvault-data', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }),
-    ]);
+    expect(aliases).toEqual([match.objectContaining({ AliasName: 'alias/callvault-data', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } })]);
     // The alarm topic's own key is the only other one.
     expect(
       s

@@ -7,6 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '#contract/config.ts';
 import { Monitoring } from '#lib/constructs/monitoring.ts';
+import { match } from '#test/support/match.ts';
 
 const config = parseConfig({
   sources: [
@@ -56,7 +57,7 @@ describe('silence alarms', () => {
         EvaluationPeriods: 1,
         TreatMissingData: 'notBreaching',
       });
-      expect(alarm.Properties.Dimensions).toEqual([{ Name: 'source', Value: expect.any(String) }]);
+      expect(alarm.Properties.Dimensions).toEqual([{ Name: 'source', Value: match.any(String) }]);
     }
   });
 

@@ -140,15 +140,16 @@ export async function startInsightHarness(
   // Capture what the handler logs (powertools writes JSON lines: INFO to stdout, WARN and ERROR to stderr).
   let logged = '';
   const streams = [process.stdout, process.stderr] as const;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back on the same stream, never called
   const writes = streams.map((stream) => stream.write);
   for (const stream of streams) {
     const original = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stream.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       if (!text.startsWith('{"level"')) return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
       logged += text; // kept for the assertions, not echoed: the test output stays readable
       return true;
-    });
+    };
   }
 
   // Only the function's clients are strict and recorded; the harness's own setup and readers stay plain.

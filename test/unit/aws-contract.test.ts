@@ -55,7 +55,7 @@ describe('contractInstrument', () => {
     await s3.send(new AbortMultipartUploadCommand({ ...at, UploadId: 'u' }));
     const object = 'callvault-archive/recordings/hipcall/2026/04/02/a.mp3';
     expect(pairs(sink)).toEqual([
-      ...Array(4).fill(`s3:PutObject ${object}`),
+      ...Array<string>(4).fill(`s3:PutObject ${object}`),
       `s3:GetObject ${object}`,
       `s3:GetObject ${object}`,
       `s3:ListMultipartUploadParts ${object}`,

@@ -6,6 +6,7 @@ import { dynamoDocument, PATIENT, s3Client, sqsClient } from '#adapters/aws.ts';
 import { composeInstruments } from '#bin/aws-fidelity/aws-contract.ts';
 import { itemBytes, limitsInstrument, MAX_ITEM_BYTES, MAX_SQS_MESSAGE_BYTES, numberProblem } from '#bin/aws-fidelity/aws-limits.ts';
 import { offlineAws } from '#test/support/offline-aws.ts';
+import { match } from '#test/support/match.ts';
 
 /** Real clients with the limits layer, ended before the network; `sent` lists what would have gone out. */
 function strict() {
@@ -14,7 +15,7 @@ function strict() {
   return { doc: dynamoDocument(PATIENT, target), s3: s3Client(PATIENT, target), sqs: sqsClient(PATIENT, target), sent: aws.sent };
 }
 
-const validation = (message: RegExp) => ({ name: 'ValidationException', message: expect.stringMatching(message) as unknown });
+const validation = (message: RegExp) => ({ name: 'ValidationException', message: match.stringMatching(message) });
 
 describe('DynamoDB item size', () => {
   // callKey (7) + "k" (1) + blob (4) = 12 bytes besides the blob's value.
@@ -182,7 +183,7 @@ describe('S3 object keys', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'b', Key: `raw/${'é'.repeat(510)}`, Body: 'x' }));
     await expect(s3.send(new PutObjectCommand({ Bucket: 'b', Key: `raw/${'é'.repeat(510)}x`, Body: 'x' }))).rejects.toMatchObject({
       name: 'KeyTooLongError',
-      message: expect.stringMatching(/^Your key is too long/),
+      message: match.stringMatching(/^Your key is too long/),
     });
     expect(sent).toEqual(['s3:PutObject']);
   });
@@ -200,7 +201,7 @@ describe('SQS message size', () => {
       sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x'.repeat(MAX_SQS_MESSAGE_BYTES - 7), MessageAttributes: attrs })),
     ).rejects.toMatchObject({
       name: 'InvalidParameterValue',
-      message: expect.stringMatching(/Message must be shorter than 1048576 bytes/),
+      message: match.stringMatching(/Message must be shorter than 1048576 bytes/),
     });
     expect(sent).toEqual(['sqs:SendMessage']);
   });

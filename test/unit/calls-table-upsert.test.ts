@@ -5,6 +5,7 @@ import { mergeDelivery } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { NormalisedEvent } from '#core/types.ts';
 import { fixtureWith } from '#test/unit/fixtures.ts';
+import { match } from '#test/support/match.ts';
 
 const now = '2025-06-03T12:00:00.000Z';
 // upsertCommand only builds the request: no client is needed, and none is called.
@@ -30,7 +31,7 @@ function upsert(event: NormalisedEvent) {
   );
   const input = command.input;
   /** The value the expression sets a media map to when the item has none yet. */
-  const mapFor = (media: string) => {
+  const mapFor = (media: string): unknown => {
     const name = Object.entries(input.ExpressionAttributeNames ?? {}).find(([, v]) => v === media)?.[0];
     const placeholder = name
       ? new RegExp(`${name} = if_not_exists\\(${name}, (:\\w+)\\)`).exec(input.UpdateExpression ?? '')?.[1]
@@ -43,7 +44,7 @@ function upsert(event: NormalisedEvent) {
 describe('CallsTable.upsertCommand', () => {
   it("creates a refused link's media map as rejected, with the reason, when the item has none", () => {
     const { mapFor } = upsert(hangupWith({ record_url: 'ftp://files.example.com/r.mp3' }));
-    expect(mapFor('recording')).toEqual({ state: 'rejected', error: expect.stringMatching(/"ftp" scheme/), attempts: 0, updatedAt: now });
+    expect(mapFor('recording')).toEqual({ state: 'rejected', error: match.stringMatching(/"ftp" scheme/), attempts: 0, updatedAt: now });
     expect(mapFor('voicemail')).toMatchObject({ state: 'queued' });
   });
 

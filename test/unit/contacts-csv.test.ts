@@ -4,6 +4,7 @@ import { contactField } from '#core/contact.ts';
 import { parseContactsCsv, parseCsv } from '#core/contacts-csv.ts';
 import { ValidationError } from '#core/errors.ts';
 import { fixtureText } from './fixtures.ts';
+import { match } from '#test/support/match.ts';
 
 const GB = { defaultCountry: 'GB' };
 
@@ -45,7 +46,7 @@ describe('parseCsv', () => {
   it('reports a quoted field that is never closed, at the line it opened', () => {
     const { records, errors } = parseCsv('h\nok\n"open\nstill open\n');
     expect(records.map((r) => r.line)).toEqual([1, 2]);
-    expect(errors).toEqual([{ line: 3, reason: expect.stringContaining('never closed') }]);
+    expect(errors).toEqual([{ line: 3, reason: match.stringContaining('never closed') }]);
   });
 
   it('uses another delimiter when asked', () => {
@@ -126,7 +127,7 @@ describe('parseContactsCsv', () => {
   it('reports an unclosed quote and keeps the rows before it', () => {
     const { contacts, rejected } = parseContactsCsv(fixtureText('contacts/unterminated.csv'), GB);
     expect(contacts).toEqual([]);
-    expect(rejected).toEqual([{ line: 2, reason: expect.stringContaining('never closed') }]);
+    expect(rejected).toEqual([{ line: 2, reason: match.stringContaining('never closed') }]);
   });
 
   it('refuses a file without a phone column, an empty file and a duplicated column', () => {

@@ -6,9 +6,9 @@ const until = new Date('2026-11-27T09:00:00Z');
 
 function fake(pages: MetricDataAnswer[]) {
   const requests: MetricDataRequest[] = [];
-  const history = new CloudWatchDeliveryHistory(async (req) => {
+  const history = new CloudWatchDeliveryHistory((req) => {
     requests.push(req);
-    return pages[requests.length - 1] ?? {};
+    return Promise.resolve(pages[requests.length - 1] ?? {});
   });
   return { history, requests };
 }

@@ -17,6 +17,7 @@ import { parseJsonExact, readBody } from '#core/request.ts';
 import type { AdapterContext, NormalisedEvent } from '#core/types.ts';
 import { S3_KEYS } from '#contract/resources.ts';
 import { fixtureText } from '#test/unit/fixtures.ts';
+import { match } from '#test/support/match.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2030-01-01T00:00:00.000Z' };
 
@@ -191,7 +192,7 @@ describe('a post-call delivery DynamoDB would refuse as sent', () => {
     expect(record.analysis).toEqual({
       s3Key: extras[0]!.key,
       bytes: Buffer.byteLength(extras[0]!.body),
-      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      sha256: match.stringMatching(/^[0-9a-f]{64}$/),
       oversized: true,
     });
   });

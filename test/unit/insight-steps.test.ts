@@ -8,6 +8,7 @@ import {
   type InsightStepState,
 } from '#core/insight-steps.ts';
 import type { InsightJob } from '#core/types.ts';
+import { match } from '#test/support/match.ts';
 
 const T0 = Date.parse('2026-04-02T10:00:00Z');
 const iso = (ms: number) => new Date(T0 + ms).toISOString();
@@ -66,7 +67,7 @@ describe('nextInsightStep: before the claim', () => {
     ['a source that is not Hipcall', { hipcall: false }, { outcome: 'skipped', reason: 'not a Hipcall source' }],
     ['a source with insight off', { enabled: false }, { outcome: 'skipped', reason: 'insight disabled' }],
   ])('skips %s', (_what, rules, result) => {
-    expect(run([start], { rules })).toEqual([expect.objectContaining({ action: 'finish', result })]);
+    expect(run([start], { rules })).toEqual([match.objectContaining({ action: 'finish', result })]);
   });
 
   it('claims a fresh job for the owning source and looks the caller up in E.164', () => {
@@ -97,7 +98,7 @@ describe('nextInsightStep: after the claim and the lookup', () => {
     [
       'another source owns the call',
       claimed({ contact: jane }, { ownedBy: 'hipcall-eu' }),
-      { action: 'finish', result: { outcome: 'skipped', reason: expect.stringContaining('"hipcall-eu"') } },
+      { action: 'finish', result: { outcome: 'skipped', reason: match.stringContaining('"hipcall-eu"') } },
     ],
     ['no contact matches', claimed({}), { action: 'settle', info: { state: 'no_match' }, extra: {} }],
     [
@@ -126,7 +127,7 @@ describe('nextInsightStep: after the claim and the lookup', () => {
   it('says what to set when the source has no API base URL, before any post', () => {
     expect(last(run([start, claimed()], { rules: { baseUrl: undefined } }))).toMatchObject({
       action: 'settle',
-      info: { state: 'failed', error: expect.stringMatching(/has no hipcallApiBaseUrl: set it/) },
+      info: { state: 'failed', error: match.stringMatching(/has no hipcallApiBaseUrl: set it/) },
     });
   });
 
@@ -143,7 +144,7 @@ describe('nextInsightStep: after the claim and the lookup', () => {
       action: 'post',
       baseUrl: RULES.baseUrl,
       timeoutMs: 2000,
-      card: expect.arrayContaining([expect.objectContaining({ type: 'title' })]),
+      card: match.arrayContaining([match.objectContaining({ type: 'title' })]),
     });
   });
 });

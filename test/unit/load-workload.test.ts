@@ -3,6 +3,7 @@ import { hangupBody, loadCallId, loadWorkload } from '#bench/load.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 
 const demoMedia = 'http://127.0.0.1:4000';
+const recordUrlOf = (body: string) => (JSON.parse(body) as { data: { record_url: unknown } }).data.record_url;
 
 describe('loadWorkload', () => {
   it('sends 2,000 deliveries for 1,600 calls: every call at least once, 400 repeats of an earlier delivery', () => {
@@ -26,9 +27,9 @@ describe('loadWorkload', () => {
 
   it("points each recording at the stack's demo media server, unless the warm-up asks for none", () => {
     const [first] = loadWorkload({ runId: 'r2', demoMedia, deliveries: 1, calls: 1, recordingKb: 8 });
-    expect(JSON.parse(first!.body).data.record_url).toBe(`${demoMedia}/recordings/${loadCallId('r2', 0)}.mp3?kb=8`);
+    expect(recordUrlOf(first!.body)).toBe(`${demoMedia}/recordings/${loadCallId('r2', 0)}.mp3?kb=8`);
     const [warm] = loadWorkload({ runId: 'r2', demoMedia, deliveries: 1, calls: 1, withoutRecordings: true });
-    expect(JSON.parse(warm!.body).data.record_url).toBeNull();
+    expect(recordUrlOf(warm!.body)).toBeNull();
   });
 
   it('refuses more calls than deliveries: the run could not send every call', () => {

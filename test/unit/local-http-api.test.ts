@@ -29,9 +29,13 @@ beforeAll(async () => {
     void serveWebhook(
       req,
       res,
-      async (event) => {
+      (event) => {
         seen.push(event);
-        return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'ok' }) };
+        return Promise.resolve({
+          statusCode: 200,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ status: 'ok' }),
+        });
       },
       new Set(['postcall']),
     ).then((served) => {

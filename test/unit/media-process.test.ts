@@ -6,6 +6,7 @@ import { DEFAULT_RETRY_TIMING } from '#core/media.ts';
 import type { CallsStore, MediaArchive, MediaSource, PutMediaInput } from '#core/ports.ts';
 import type { CallRecord, MediaInfo, MediaJob } from '#core/types.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
+import { match } from '#test/support/match.ts';
 
 const NOW = Date.parse('2026-04-02T10:00:10Z');
 const job: MediaJob = {
@@ -38,11 +39,11 @@ function harness(owner: string, status = 200) {
   const puts: string[] = [];
   const fetched: string[] = [];
   const calls: Pick<CallsStore, 'get' | 'setMedia'> = {
-    get: async () => ({ ...item }),
-    setMedia: async (_k, media, info) => {
+    get: () => Promise.resolve({ ...item }),
+    setMedia: (_k, media, info) => {
       writes.push(info);
       item[media] = info;
-      return true;
+      return Promise.resolve(true);
     },
   };
   const store: MediaArchive = {
@@ -52,12 +53,22 @@ function harness(owner: string, status = 200) {
       puts.push(input.key);
       return { key: input.key, bytes: Buffer.concat(chunks).length, sha256: 'h' };
     },
-    putCallRecord: async (key) => void puts.push(key),
+    putCallRecord: (key) => {
+      puts.push(key);
+      return Promise.resolve();
+    },
   };
   const fetcher: MediaSource = {
-    get: async (url) => {
+    get: (url) => {
       fetched.push(url);
-      return { status, headers: {}, contentType: 'audio/mpeg', url: new URL(url), redirects: 0, body: Readable.from([Buffer.from('abc')]) };
+      return Promise.resolve({
+        status,
+        headers: {},
+        contentType: 'audio/mpeg',
+        url: new URL(url),
+        redirects: 0,
+        body: Readable.from([Buffer.from('abc')]),
+      });
     },
   };
   const deps: MediaWorkerDeps = {
@@ -87,7 +98,7 @@ describe('processMediaJob (in-memory ports)', () => {
     const result = await processMediaJob(job, { receiveCount: 1, lastDelivery: false }, deps);
     expect(result).toMatchObject({ outcome: 'stored', info: { state: 'stored', bytes: 3, attempts: 1 } });
     expect(writes.map((w) => w.state)).toEqual(['queued', 'stored']);
-    expect(puts).toEqual([expect.stringMatching(/^recordings\/hipcall\/.*c1\.mp3$/), expect.stringMatching(/^cdr\/hipcall\/.*c1\.json$/)]);
+    expect(puts).toEqual([match.stringMatching(/^recordings\/hipcall\/.*c1\.mp3$/), match.stringMatching(/^cdr\/hipcall\/.*c1\.json$/)]);
   });
 
   it('never fetches or writes for a call another source owns', async () => {
@@ -106,6 +117,6 @@ describe('processMediaJob (in-memory ports)', () => {
       outcome: 'retry',
       delaySeconds: 60,
     });
-    expect(writes.at(-1)).toMatchObject({ state: 'queued', error: expect.stringMatching(/answered 503 \(attempt 1; retrying in 60 s\)$/) });
+    expect(writes.at(-1)).toMatchObject({ state: 'queued', error: match.stringMatching(/answered 503 \(attempt 1; retrying in 60 s\)$/) });
   });
 });

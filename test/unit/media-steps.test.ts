@@ -12,6 +12,7 @@ import type { MediaInfo, MediaJob } from '#core/types.ts';
 import { MediaTooLargeError, RefusedUrlError, TruncatedBodyError } from '#adapters/safe-fetch.ts';
 import { StorageError } from '#adapters/media-store.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
+import { match } from '#test/support/match.ts';
 
 const T0 = Date.parse('2026-04-02T10:00:00Z');
 const QUEUED = new Date(T0).toISOString();
@@ -84,7 +85,7 @@ describe('nextMediaStep: the item', () => {
       'a stored file on a call another source owns',
       item({ state: 'stored' }, 'hipcall-eu'),
       {},
-      { action: 'finish', result: { outcome: 'skipped', reason: expect.stringContaining('hipcall-eu') } },
+      { action: 'finish', result: { outcome: 'skipped', reason: match.stringContaining('hipcall-eu') } },
     ],
   ])('ends the job at once for %s', (_what, outcome, over, expected) => {
     expect(last(run([outcome], over))).toMatchObject(expected);
@@ -134,7 +135,7 @@ describe('nextMediaStep: the URL and the download', () => {
     });
     expect(last(steps)).toMatchObject({
       action: 'record',
-      info: { state: 'rejected', error: expect.stringMatching(/^refused: /) },
+      info: { state: 'rejected', error: match.stringMatching(/^refused: /) },
       then: { outcome: 'rejected' },
     });
   });
@@ -295,7 +296,7 @@ describe('nextMediaStep: expired Hipcall links', () => {
   it('rejects a fresh link the address rules refuse', () => {
     const action = last(run([item(), counted, status(403), { step: 'link', url: 'https://169.254.169.254/x.mp3' }], {}, expiredAt));
     expect(action).toMatchObject({
-      info: { state: 'rejected', error: expect.stringMatching(/^refused: fresh URL from the Hipcall API: /) },
+      info: { state: 'rejected', error: match.stringMatching(/^refused: fresh URL from the Hipcall API: /) },
     });
   });
 

@@ -12,6 +12,7 @@ import {
   urlForLog,
   type RetryInput,
 } from '#core/media.ts';
+import { match } from '#test/support/match.ts';
 
 const T0 = Date.parse('2026-04-02T10:00:45Z');
 const at = (seconds: number) => T0 + seconds * 1000;
@@ -102,7 +103,7 @@ describe('decideRetry', () => {
     expect(decide({ status: 404 })).toEqual({
       action: 'retry',
       delaySeconds: DEFAULT_RETRY_TIMING.notYetBaseSeconds,
-      reason: expect.stringMatching(/404.*not uploaded yet/),
+      reason: match.stringMatching(/404.*not uploaded yet/),
     });
     const third = decide({ status: 403, attempt: 3, now: at(120), random: () => 0 });
     expect(third).toMatchObject({ action: 'retry', delaySeconds: (DEFAULT_RETRY_TIMING.notYetBaseSeconds * 4) / 2 });
@@ -112,7 +113,7 @@ describe('decideRetry', () => {
     for (const status of [403, 404, 410]) {
       expect(decide({ status, now: at(DEFAULT_RETRY_TIMING.notYetWindowSeconds + 1) })).toMatchObject({
         action: 'expired',
-        reason: expect.stringMatching(/expired/),
+        reason: match.stringMatching(/expired/),
       });
     }
   });
@@ -121,7 +122,7 @@ describe('decideRetry', () => {
     const url = presigned(60);
     expect(decide({ status: 403, now: at(61), linkExpiresAt: linkExpiresAt(url), timing: { notYetWindowSeconds: 3600 } })).toMatchObject({
       action: 'expired',
-      reason: expect.stringMatching(/link expired at 2026-04-02T10:01:45/),
+      reason: match.stringMatching(/link expired at 2026-04-02T10:01:45/),
     });
   });
 
@@ -131,7 +132,7 @@ describe('decideRetry', () => {
     expect(late).toMatchObject({ action: 'retry', delaySeconds: (DEFAULT_RETRY_TIMING.baseSeconds * 8) / 2 });
     expect(decide({ status: 404, attempt: 8, now: at(7200), linkExpiresAt: linkExpires })).toMatchObject({
       action: 'failed',
-      reason: expect.stringMatching(/gave up after 8/),
+      reason: match.stringMatching(/gave up after 8/),
     });
   });
 
@@ -155,7 +156,7 @@ describe('decideRetry', () => {
 
   it('fails at once on statuses retrying cannot fix', () => {
     for (const status of [400, 401, 405, 406, 416, 451, 304]) {
-      expect(decide({ status })).toMatchObject({ action: 'failed', reason: expect.stringMatching(new RegExp(`${status}`)) });
+      expect(decide({ status })).toMatchObject({ action: 'failed', reason: match.stringMatching(new RegExp(`${status}`)) });
     }
   });
 
@@ -169,7 +170,7 @@ describe('decideRetry', () => {
   });
 
   it('fails at once on a file over the size limit or a permanent error', () => {
-    expect(decide({ error: 'too-large' })).toMatchObject({ action: 'failed', reason: expect.stringMatching(/mediaMaxBytes/) });
+    expect(decide({ error: 'too-large' })).toMatchObject({ action: 'failed', reason: match.stringMatching(/mediaMaxBytes/) });
     expect(decide({ error: 'permanent' })).toMatchObject({ action: 'failed' });
   });
 
@@ -177,7 +178,7 @@ describe('decideRetry', () => {
     for (let attempt = 1; attempt < 8; attempt++) expect(decide({ error: 'reset', attempt }).action, `attempt ${attempt}`).toBe('retry');
     expect(decide({ error: 'reset', attempt: 8 })).toMatchObject({
       action: 'failed',
-      reason: expect.stringMatching(/gave up after 8 attempt\(s\): the connection to the media host was reset/),
+      reason: match.stringMatching(/gave up after 8 attempt\(s\): the connection to the media host was reset/),
     });
     expect(decide({ error: 'reset', attempt: 9 }).action).toBe('failed');
   });
@@ -185,7 +186,7 @@ describe('decideRetry', () => {
   it('fails when SQS will not deliver again, even with attempts left (receive counts can run ahead)', () => {
     expect(decide({ status: 503, attempt: 2, lastDelivery: true })).toMatchObject({
       action: 'failed',
-      reason: expect.stringMatching(/gave up after 2/),
+      reason: match.stringMatching(/gave up after 2/),
     });
     expect(decide({ status: 404, attempt: 1, lastDelivery: true }).action).toBe('failed');
     // lastDelivery never turns an expired link into a failure.

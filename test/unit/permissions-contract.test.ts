@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsCall, ContractFunction } from '#bin/aws-fidelity/aws-contract.ts';
 import { checkPermissions, iamMatch, synthTemplate, type CfnTemplate } from '#test/support/permissions-contract.ts';
+import { match } from '#test/support/match.ts';
 
 type Json = Record<string, unknown>;
 
@@ -73,10 +74,10 @@ describe('checkPermissions', () => {
     });
     const { violations } = checkPermissions(edited, realisticCalls());
     expect([...violations].sort()).toEqual([
-      expect.stringMatching(
+      match.stringMatching(
         /^ingest: s3:GetObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/,
       ),
-      expect.stringMatching(
+      match.stringMatching(
         /^ingest: s3:PutObject on callvault-archive\/raw\/hipcall\/2026\/04\/02\/uuid-1\/.* is not granted by the ingest role/,
       ),
     ]);
@@ -101,7 +102,7 @@ describe('checkPermissions', () => {
       call('ingest', 's3:GetObject', `callvault-archive/quarantine/hipcall/${day}/x.json`),
     ]);
     expect(violations).toEqual([
-      expect.stringMatching(/^ingest: s3:GetObject on callvault-archive\/quarantine\/hipcall\/.* is not granted by the ingest role/),
+      match.stringMatching(/^ingest: s3:GetObject on callvault-archive\/quarantine\/hipcall\/.* is not granted by the ingest role/),
     ]);
   });
 
@@ -126,9 +127,9 @@ describe('checkPermissions', () => {
   it('lists a grant no call exercised, so it can be removed', () => {
     const calls = realisticCalls().filter((c) => !(c.fn === 'media' && c.resource.includes('/voicemails/')));
     const { unexercised } = checkPermissions(template, calls);
-    expect(unexercised).toContainEqual(expect.stringMatching(/^media: s3:PutObject on callvault-archive\/voicemails\/\* /));
+    expect(unexercised).toContainEqual(match.stringMatching(/^media: s3:PutObject on callvault-archive\/voicemails\/\* /));
     expect(checkPermissions(template, realisticCalls()).unexercised).not.toContainEqual(
-      expect.stringMatching(/^media: s3:PutObject on callvault-archive\/voicemails\//),
+      match.stringMatching(/^media: s3:PutObject on callvault-archive\/voicemails\//),
     );
   });
 
@@ -143,7 +144,7 @@ describe('checkPermissions', () => {
     const [, policy] = Object.entries(edited.Resources).find(([id]) => id.startsWith('InsightCardsWorkerRoleDefaultPolicy'))!;
     (policy.Properties!.PolicyDocument as { Statement: Json[] }).Statement.push({ Effect: 'Deny', Action: 'dynamodb:*', Resource: '*' });
     expect(checkPermissions(edited, [call('insight', 'dynamodb:GetItem', 'contacts')]).violations).toEqual([
-      expect.stringMatching(/^insight: dynamodb:GetItem on contacts is denied/),
+      match.stringMatching(/^insight: dynamodb:GetItem on contacts is denied/),
     ]);
   });
 

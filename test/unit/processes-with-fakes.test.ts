@@ -47,6 +47,7 @@ import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.
 import { apiEvent, hipcallHangup } from '#test/support/ingest-harness.ts';
 import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import { METRIC } from '#core/metrics.ts';
+import { match } from '#test/support/match.ts';
 
 class MemoryLog implements Log {
   readonly lines: { level: string; message: string }[] = [];
@@ -63,8 +64,8 @@ class MemoryLog implements Log {
 
 class OneToken implements TokenStore {
   constructor(private readonly token: string) {}
-  async verify(_sourceId: string, presented: string): Promise<boolean> {
-    return presented === this.token;
+  verify(_sourceId: string, presented: string): Promise<boolean> {
+    return Promise.resolve(presented === this.token);
   }
 }
 
@@ -73,24 +74,24 @@ class MemoryCalls implements CallsStore {
   readonly items = new Map<string, CallRecord>();
   readonly applied: ApplyDelivery[] = [];
   failWrites = false;
-  async get(callKey: string): Promise<CallRecord | undefined> {
-    return this.items.get(callKey);
+  get(callKey: string): Promise<CallRecord | undefined> {
+    return Promise.resolve(this.items.get(callKey));
   }
-  async applyDelivery(input: ApplyDelivery): Promise<ApplyOutcome> {
-    if (this.failWrites) throw new Error('table unavailable');
+  applyDelivery(input: ApplyDelivery): Promise<ApplyOutcome> {
+    if (this.failWrites) return Promise.reject(new Error('table unavailable'));
     this.applied.push(input);
     const key = callKeyOf(input.event.provider, input.event.callId);
     const previous = this.items.get(key);
     const { record, changed } = mergeDelivery(previous, input);
     if (changed) this.items.set(key, record);
-    return { outcome: changed ? 'stored' : 'duplicate', record, previous };
+    return Promise.resolve({ outcome: changed ? 'stored' : 'duplicate', record, previous });
   }
-  async setMedia(callKey: string, media: MediaKind, info: MediaInfo, options: { unlessStored?: boolean } = {}): Promise<boolean> {
+  setMedia(callKey: string, media: MediaKind, info: MediaInfo, options: { unlessStored?: boolean } = {}): Promise<boolean> {
     const item = this.items.get(callKey);
-    if (!item) return false;
-    if (options.unlessStored && item[media]?.state === 'stored') return false;
+    if (!item) return Promise.resolve(false);
+    if (options.unlessStored && item[media]?.state === 'stored') return Promise.resolve(false);
     this.items.set(callKey, { ...item, [media]: info });
-    return true;
+    return Promise.resolve(true);
   }
 }
 
@@ -98,19 +99,21 @@ class MemoryArchive implements DeliveryArchive {
   readonly raw = new Map<string, { bytes: Buffer; meta: RawMeta }>();
   readonly quarantined = new Map<string, QuarantineEntry>();
   readonly cdr = new Map<string, CallRecord>();
-  async putCallRecord(key: string, record: CallRecord): Promise<void> {
+  putCallRecord(key: string, record: CallRecord): Promise<void> {
     this.cdr.set(key, record);
+    return Promise.resolve();
   }
-  async putRaw(key: string, bytes: Buffer, meta: RawMeta): Promise<void> {
+  putRaw(key: string, bytes: Buffer, meta: RawMeta): Promise<void> {
     this.raw.set(key, { bytes, meta });
+    return Promise.resolve();
   }
-  async putQuarantine(key: string, entry: QuarantineEntry): Promise<void> {
+  putQuarantine(key: string, entry: QuarantineEntry): Promise<void> {
     this.quarantined.set(key, entry);
+    return Promise.resolve();
   }
-  async getBytes(key: string): Promise<Buffer> {
+  getBytes(key: string): Promise<Buffer> {
     const hit = this.raw.get(key);
-    if (!hit) throw new Error(`no object ${key}`);
-    return hit.bytes;
+    return hit ? Promise.resolve(hit.bytes) : Promise.reject(new Error(`no object ${key}`));
   }
 }
 
@@ -118,14 +121,17 @@ class MemoryQueues implements JobQueues {
   readonly media: { jobs: MediaJob[]; delaySeconds: number }[] = [];
   readonly insight: InsightJob[] = [];
   readonly replay: ReplayMessage[] = [];
-  async sendMedia(jobs: MediaJob[], delaySeconds: number): Promise<void> {
+  sendMedia(jobs: MediaJob[], delaySeconds: number): Promise<void> {
     this.media.push({ jobs, delaySeconds });
+    return Promise.resolve();
   }
-  async sendInsight(job: InsightJob): Promise<void> {
+  sendInsight(job: InsightJob): Promise<void> {
     this.insight.push(job);
+    return Promise.resolve();
   }
-  async sendReplay(message: ReplayMessage): Promise<void> {
+  sendReplay(message: ReplayMessage): Promise<void> {
     this.replay.push(message);
+    return Promise.resolve();
   }
 }
 
@@ -151,9 +157,9 @@ describe('ingest process with in-memory ports', () => {
     expect(answer.statusCode).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ status: 'stored', callIds: ['fake-1'] });
     expect(deps.calls.items.get('hipcall#fake-1')).toMatchObject({ status: 'completed', customerNumber: '+442045205757' });
-    expect(deps.calls.applied).toEqual([expect.objectContaining({ source: 'hipcall', queuedMedia: ['recording'] })]);
-    expect([...deps.archive.raw.keys()]).toEqual([expect.stringMatching(/^raw\/hipcall\/2026\/04\/02\/fake-1\//)]);
-    expect(deps.queues.media).toEqual([{ jobs: [expect.objectContaining({ callId: 'fake-1', media: 'recording' })], delaySeconds: 10 }]);
+    expect(deps.calls.applied).toEqual([match.objectContaining({ source: 'hipcall', queuedMedia: ['recording'] })]);
+    expect([...deps.archive.raw.keys()]).toEqual([match.stringMatching(/^raw\/hipcall\/2026\/04\/02\/fake-1\//)]);
+    expect(deps.queues.media).toEqual([{ jobs: [match.objectContaining({ callId: 'fake-1', media: 'recording' })], delaySeconds: 10 }]);
     expect(deps.queues.insight).toHaveLength(0);
     expect(deps.metrics.recorded).toEqual([{ name: METRIC.deliveryStored, value: 1, unit: 'Count', dims: { source: 'hipcall' } }]);
   });
@@ -164,7 +170,7 @@ describe('ingest process with in-memory ports', () => {
     delete missed.data.record_url;
     await handleWebhook(apiEvent('hipcall', JSON.stringify(missed), { token: TOKEN }), deps);
     await handleWebhook(apiEvent('hipcall', hipcallHangup('fake-recorded'), { token: TOKEN }), deps);
-    expect([...deps.archive.cdr.keys()]).toEqual([expect.stringMatching(/^cdr\/hipcall\/2026\/04\/02\/fake-missed\.json$/)]);
+    expect([...deps.archive.cdr.keys()]).toEqual([match.stringMatching(/^cdr\/hipcall\/2026\/04\/02\/fake-missed\.json$/)]);
     expect(deps.archive.cdr.values().next().value).toMatchObject({ callId: 'fake-missed', status: 'completed' });
   });
 
@@ -201,7 +207,7 @@ describe('ingest process with in-memory ports', () => {
     const body = hipcallHangup('fake-4');
     const answer = await handleWebhook(apiEvent('hipcall', body, { token: TOKEN }), deps);
     expect(answer.statusCode).toBe(202);
-    expect(deps.queues.replay).toEqual([expect.objectContaining({ source: 'hipcall', body })]);
+    expect(deps.queues.replay).toEqual([match.objectContaining({ source: 'hipcall', body })]);
     expect(deps.calls.items.size).toBe(0);
 
     deps.calls.failWrites = false;
@@ -220,9 +226,9 @@ describe('ingest process with in-memory ports', () => {
 class FixedMedia implements MediaSource {
   readonly asked: string[] = [];
   constructor(private readonly bytes: Buffer) {}
-  async get(url: string, _request: MediaRequest): Promise<MediaResponse> {
+  get(url: string, _request: MediaRequest): Promise<MediaResponse> {
     this.asked.push(url);
-    return {
+    return Promise.resolve({
       status: 200,
       headers: {},
       contentType: 'audio/mpeg',
@@ -230,7 +236,7 @@ class FixedMedia implements MediaSource {
       url: new URL(url),
       redirects: 0,
       body: Readable.from([this.bytes]),
-    };
+    });
   }
 }
 
@@ -243,8 +249,9 @@ class MemoryMediaArchive implements MediaArchive {
     this.objects.set(input.key, bytes);
     return { key: input.key, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
-  async putCallRecord(key: string, record: CallRecord): Promise<void> {
+  putCallRecord(key: string, record: CallRecord): Promise<void> {
     this.objects.set(key, Buffer.from(JSON.stringify(record)));
+    return Promise.resolve();
   }
 }
 
@@ -280,36 +287,36 @@ describe('media process with in-memory ports', () => {
     expect(metrics.recorded).toEqual([
       { name: METRIC.mediaStored, value: 1, unit: 'Count', dims: { source: 'hipcall' } },
       { name: METRIC.mediaBytes, value: audio.length, unit: 'Bytes', dims: { source: 'hipcall' } },
-      expect.objectContaining({ name: METRIC.mediaHangupToStoredSeconds, unit: 'Seconds', dims: { source: 'hipcall' } }),
+      match.objectContaining({ name: METRIC.mediaHangupToStoredSeconds, unit: 'Seconds', dims: { source: 'hipcall' } }),
     ]);
   });
 });
 
 class MemoryContacts implements ContactLookup {
   constructor(private readonly contacts: Contact[]) {}
-  async find(phone: string): Promise<Contact | undefined> {
-    return this.contacts.find((c) => c.phone === phone);
+  find(phone: string): Promise<Contact | undefined> {
+    return Promise.resolve(this.contacts.find((c) => c.phone === phone));
   }
 }
 
 class MemoryClaims implements InsightClaims {
   readonly values = new Map<string, PendingInsight | InsightInfo>();
-  async claim(callKey: string, value: PendingInsight | InsightInfo): Promise<boolean> {
-    if (this.values.has(callKey)) return false;
+  claim(callKey: string, value: PendingInsight | InsightInfo): Promise<boolean> {
+    if (this.values.has(callKey)) return Promise.resolve(false);
     this.values.set(callKey, value);
-    return true;
+    return Promise.resolve(true);
   }
-  async settle(callKey: string, _claimId: string, outcome: InsightInfo): Promise<boolean> {
+  settle(callKey: string, _claimId: string, outcome: InsightInfo): Promise<boolean> {
     this.values.set(callKey, outcome);
-    return true;
+    return Promise.resolve(true);
   }
 }
 
 class RecordingCards implements CardSink {
   readonly posts: CardPost[] = [];
-  async post(input: CardPost): Promise<PostResult> {
+  post(input: CardPost): Promise<PostResult> {
     this.posts.push(input);
-    return { status: 201 };
+    return Promise.resolve({ status: 201 });
   }
 }
 
@@ -320,7 +327,7 @@ describe('insight process with in-memory ports', () => {
       contacts: new MemoryContacts([{ phone: '+442045205757', name: 'Ada Lovelace', company: 'Analytical Engines' }]),
       claims: new MemoryClaims(),
       cards: new RecordingCards(),
-      token: async () => 'api-token',
+      token: () => Promise.resolve('api-token'),
       apiBaseUrls: new Map([['hipcall', 'https://api.example.test/v3']]),
       log: new MemoryLog(),
       metrics: new MemoryMetrics(),

@@ -10,6 +10,7 @@ import { parseSigningSecret, SecretsManagerSigningSecrets, StaticSigningSecrets 
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { ENV } from '#contract/resources.ts';
+import { match } from '#test/support/match.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 /** What the stack's generated placeholder looks like once Secrets Manager has filled it in. */
@@ -100,9 +101,7 @@ describe('SecretsManagerSigningSecrets', () => {
     const secrets = store(names, clock);
     const answer = await secrets.get('signed');
     expect(answer).toEqual({
-      unset: expect.stringContaining(
-        "aws secretsmanager put-secret-value --secret-id CallVault/signed/signing --secret-string 'whsec_...'",
-      ),
+      unset: match.stringContaining("aws secretsmanager put-secret-value --secret-id CallVault/signed/signing --secret-string 'whsec_...'"),
     });
     values['CallVault/signed/signing'] = SECRET;
     clock.now = 30_000;
@@ -111,13 +110,13 @@ describe('SecretsManagerSigningSecrets', () => {
 
   it('answers unset without asking AWS for a source the deployment has no secret for', async () => {
     const answer = await store(names, { now: 0 }).get('other');
-    expect(answer).toEqual({ unset: expect.stringMatching(/redeploy the stack/) });
+    expect(answer).toEqual({ unset: match.stringMatching(/redeploy the stack/) });
     expect(requests).toEqual([]);
   });
 
   it('answers unset, saying to redeploy, when the secret does not exist', async () => {
     expect(await store(names, { now: 0 }).get('signed')).toEqual({
-      unset: expect.stringMatching(/CallVault\/signed\/signing .*does not exist: redeploy/),
+      unset: match.stringMatching(/CallVault\/signed\/signing .*does not exist: redeploy/),
     });
   });
 
@@ -140,7 +139,7 @@ describe('StaticSigningSecrets', () => {
     expect(await new StaticSigningSecrets(undefined, 'set CALLVAULT_LOCAL_SIGNING_SECRET').get('a')).toEqual({
       unset: 'No signing secret for source "a": set CALLVAULT_LOCAL_SIGNING_SECRET',
     });
-    expect(await new StaticSigningSecrets('  ', 'set X').get('a')).toMatchObject({ unset: expect.any(String) });
+    expect(await new StaticSigningSecrets('  ', 'set X').get('a')).toMatchObject({ unset: match.any(String) });
   });
 });
 
@@ -175,7 +174,7 @@ describe('the ingest composition root', () => {
 
   it('without SIGNING_SECRETS, answers a signing source unset without asking AWS; the local stack passes its own', async () => {
     const { deps } = ingestDeps(env, { target: { endpoints: { secretsmanager: endpoint } } });
-    expect(await deps.signingSecrets!.get('relay')).toMatchObject({ unset: expect.stringMatching(/redeploy/) });
+    expect(await deps.signingSecrets!.get('relay')).toMatchObject({ unset: match.stringMatching(/redeploy/) });
     expect(requests).toEqual([]);
     const local = new StaticSigningSecrets(SECRET, 'set it');
     expect(ingestDeps(env, { tokens: new StaticTokens('a-local-token'), signingSecrets: local }).deps.signingSecrets).toBe(local);

@@ -28,7 +28,7 @@ describe('the silence handler', () => {
     const handler = createSilenceHandler({
       deps: {
         config,
-        history: { lastDeliveryAt: async () => undefined },
+        history: { lastDeliveryAt: () => Promise.resolve(undefined) },
         metrics,
         log: quietLog,
         now: () => Date.parse('2026-11-27T09:00:00Z'),
@@ -55,7 +55,7 @@ describe('the silence handler', () => {
     const handler = createSilenceHandler({
       deps: {
         config,
-        history: { lastDeliveryAt: async () => undefined },
+        history: { lastDeliveryAt: () => Promise.resolve(undefined) },
         metrics,
         log: quietLog,
         now: () => Date.parse('2026-11-27T20:00:00Z'),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#contract/config.ts';
 import type { MetricDims } from '#core/ports.ts';
 import { checkSilence, type DeliveryHistory } from '#functions/silence/process.ts';
+import { match } from '#test/support/match.ts';
 
 const config = parseConfig({
   sources: [
@@ -14,11 +15,11 @@ const config = parseConfig({
 class FakeHistory implements DeliveryHistory {
   readonly asked: { source: string; since: string; until: string }[] = [];
   constructor(private readonly last: Record<string, string | Error | undefined>) {}
-  async lastDeliveryAt(source: string, since: Date, until: Date) {
+  lastDeliveryAt(source: string, since: Date, until: Date) {
     this.asked.push({ source, since: since.toISOString(), until: until.toISOString() });
     const v = this.last[source];
-    if (v instanceof Error) throw v;
-    return v === undefined ? undefined : new Date(v);
+    if (v instanceof Error) return Promise.reject(v);
+    return Promise.resolve(v === undefined ? undefined : new Date(v));
   }
 }
 
@@ -84,7 +85,7 @@ describe('checkSilence', () => {
     expect(await result).toEqual([{ source: 'night', silent: false }]);
     expect(counted.map((c) => c.dims?.source)).toEqual(['night']);
     expect(logged).toContainEqual(
-      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ source: 'hipcall', error: 'ThrottlingException' }) }),
+      match.objectContaining({ level: 'error', fields: match.objectContaining({ source: 'hipcall', error: 'ThrottlingException' }) }),
     );
   });
 });

@@ -3,6 +3,7 @@ import { ValidationError } from '#core/errors.ts';
 import { MAX_CALL_ID_BYTES, callIdProblem, normaliseDelivery } from '#core/providers/index.ts';
 import type { AdapterContext, NormalisedEvent, Provider } from '#core/types.ts';
 import { fixtureWith } from '#test/unit/fixtures.ts';
+import { match } from '#test/support/match.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2025-06-03T12:00:00.000Z' };
 
@@ -77,8 +78,8 @@ describe('provider adapters: media links that will not be fetched', () => {
     ['a relative path', '/recordings/r.mp3', /not an absolute URL/],
   ])('carries %s as a rejected recording instead of dropping it', (_name, url, reason) => {
     const event = eventOf('hipcall', hipcall({ record_url: url }));
-    expect(event.media).toEqual([{ media: 'voicemail', url: expect.stringMatching(/^https:/) }]);
-    expect(event.rejectedMedia).toEqual([{ media: 'recording', reason: expect.stringMatching(reason) }]);
+    expect(event.media).toEqual([{ media: 'voicemail', url: match.stringMatching(/^https:/) }]);
+    expect(event.rejectedMedia).toEqual([{ media: 'recording', reason: match.stringMatching(reason) }]);
     expect(event.rejectedMedia?.[0]?.reason).not.toContain(url);
   });
 
@@ -89,7 +90,7 @@ describe('provider adapters: media links that will not be fetched', () => {
     });
     expect(eventOf('postcall', postcall({ transcriptUri: 'gs://bucket/t.json' }))).toMatchObject({
       media: [{ media: 'recording' }],
-      rejectedMedia: [{ media: 'transcript', reason: expect.stringMatching(/"gs" scheme/) }],
+      rejectedMedia: [{ media: 'transcript', reason: match.stringMatching(/"gs" scheme/) }],
     });
   });
 

@@ -3,6 +3,7 @@ import { ValidationError } from '#core/errors.ts';
 import { normalise } from '#core/providers/hipcall.ts';
 import type { AdapterContext, NormalisedEvent } from '#core/types.ts';
 import { fixture, fixtureWith } from '#test/unit/fixtures.ts';
+import { match } from '#test/support/match.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'GB', receivedAt: '2030-01-01T00:00:00.000Z' };
 
@@ -140,7 +141,7 @@ describe('hipcall adapter on realistic calls', () => {
       hangupBy: 'contact',
     });
     expect(event.occurredAt).toBe('2025-06-03T09:19:41.000Z');
-    expect(event.media).toEqual([{ media: 'recording', url: expect.stringContaining('7f1c2b9e-3d4a-4e5b-8c6d-0a1b2c3d4e5f.mp3?') }]);
+    expect(event.media).toEqual([{ media: 'recording', url: match.stringContaining('7f1c2b9e-3d4a-4e5b-8c6d-0a1b2c3d4e5f.mp3?') }]);
   });
 
   it('marks a voicemail call missed despite its duration and links both the recording and the voicemail', () => {
