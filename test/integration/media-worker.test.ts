@@ -365,7 +365,7 @@ describe('media worker', () => {
     expect(info.error).toMatch(/answered 403 .*the link has expired/);
     expect(media.hits('/forbidden.mp3')).toBeGreaterThan(1);
     expect(await keysFor('ch-403')).toEqual([]);
-    expect(await metricOf(METRIC.mediaExpired, 'callhippo')).toBeDefined();
+    expect(await metricOf(METRIC.mediaExpired, 'callhippo')).toMatchObject({ unit: 'Count', values: [1] });
   });
 
   it('retries a server that resets mid-body and stores the whole file, leaving no multipart upload open', async () => {
@@ -443,7 +443,7 @@ describe('media worker', () => {
     const info = await settled('callhippo', 'ch-internal', 'recording');
     expect(info).toMatchObject({ state: 'rejected', error: match.stringMatching(/^refused: 127\.0\.0\.1 is a loopback address/) });
     expect(internal.hits('/secret.mp3')).toBe(0);
-    expect(await metricOf(METRIC.mediaRejected, 'callhippo')).toBeDefined();
+    expect(await metricOf(METRIC.mediaRejected, 'callhippo')).toMatchObject({ unit: 'Count', values: [1] });
   });
 
   it('follows at most 5 redirects', async () => {

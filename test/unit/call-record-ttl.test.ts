@@ -32,7 +32,8 @@ describe('expiresAtOf', () => {
 describe('mergeDelivery with itemTtlDays', () => {
   it('sets expiresAt itemTtlDays after the call (callAt), not after the write', () => {
     const record = mergeAll(CALL, 90);
-    expect(record.callAt).toBeDefined();
+    // call_init's started_at.
+    expect(record.callAt).toBe('2025-06-03T09:15:02.000Z');
     expect(record.callAt).not.toBe(record.createdAt);
     expect(record.expiresAt).toBe(Math.floor(Date.parse(record.callAt!) / 1000) + 90 * DAY);
   });

@@ -91,8 +91,18 @@ describe('buildCard', () => {
 
   it('only ever builds rows with fields their type allows', () => {
     const contact: Contact = { ...jane, ownerUserId: 7, link: 'https://x.example/1', extras: { a: '1', b: '2' } };
-    for (const row of buildCard(contact, template({ rows: [...template().rows, { field: 'link', label: 'L' }] })))
-      expect(disallowedFields(row as never)).toEqual([]);
+    const rows = buildCard(contact, template({ rows: [...template().rows, { field: 'link', label: 'L' }] }));
+    expect(rows.map((r) => r.type)).toEqual([
+      'title',
+      'shortText',
+      'shortText',
+      'shortText',
+      'user',
+      'shortText',
+      'shortText',
+      'shortText',
+    ]);
+    for (const row of rows) expect(disallowedFields(row as never)).toEqual([]);
   });
 });
 

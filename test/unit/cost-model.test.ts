@@ -85,7 +85,12 @@ describe('estimateCost', () => {
       PRICES,
       inputs,
     );
-    expect(line(tiered, 'storage STANDARD_IA')).toBeDefined();
+    // Twelve months kept, the eleven past their 30 days sit in Standard-IA: GB-months at its price.
+    const iaGb = ((inputs.monthsKept - 1) * inputs.callsPerMonth * inputs.avgRecordingMb) / 1024;
+    const ia = line(tiered, 'storage STANDARD_IA');
+    expect(ia).toMatchObject({ service: 'S3', unit: PRICES.s3StandardIaGb.unit });
+    expect(ia?.quantity).toBeCloseTo(iaGb, 6);
+    expect(ia?.usd).toBeCloseTo(iaGb * PRICES.s3StandardIaGb.usd, 6);
     expect(tiered.byService.S3!).toBeLessThan(flat.byService.S3!);
   });
 

@@ -197,7 +197,7 @@ describe('decideRetry', () => {
     for (let attempt = 1; attempt < 60; attempt++) {
       const d = decideRetry({ error: 'timeout', attempt, maxAttempts: 100, queuedAt: T0, now: at(10), random: Math.random });
       expect(d.action).toBe('retry');
-      if (d.action === 'retry') expect(d.delaySeconds).toBeLessThanOrEqual(SQS_MAX_VISIBILITY_SECONDS);
+      expect(d.action === 'retry' && d.delaySeconds).toBeLessThanOrEqual(SQS_MAX_VISIBILITY_SECONDS);
     }
   });
 
