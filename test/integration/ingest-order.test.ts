@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fixture, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
-import { permutations } from '#test/unit/fixtures.ts';
+import { permutations } from '#test/support/fixtures.ts';
 
 /** The item minus the wall-clock attributes, which differ between runs by design. */
 const comparable = (item: Record<string, unknown> | undefined) => {

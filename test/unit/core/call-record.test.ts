@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { STATUS_RANK, deliveryKey, mediaToQueue, mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { AdapterContext, CallRecord, NormalisedEvent, Provider } from '#core/types.ts';
-import { fixture, fixtureSha256, fixtureWith, permutations } from './fixtures.ts';
+import { fixture, fixtureSha256, fixtureWith, permutations } from '#test/support/fixtures.ts';
 import { match } from '#test/support/match.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2030-01-01T00:00:00.000Z' };

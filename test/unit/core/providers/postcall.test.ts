@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
 import { normalise } from '#core/providers/postcall.ts';
 import type { AdapterContext, NormalisedEvent } from '#core/types.ts';
-import { fixture } from '#test/unit/fixtures.ts';
+import { fixture } from '#test/support/fixtures.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2025-01-20T10:31:12.000Z' };
 

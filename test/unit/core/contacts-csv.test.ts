@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { contactField } from '#core/contact.ts';
 import { parseContactsCsv, parseCsv } from '#core/contacts-csv.ts';
 import { ValidationError } from '#core/errors.ts';
-import { fixtureText } from './fixtures.ts';
+import { fixtureText } from '#test/support/fixtures.ts';
 import { match } from '#test/support/match.ts';
 
 const GB = { defaultCountry: 'GB' };

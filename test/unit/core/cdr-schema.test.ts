@@ -4,7 +4,7 @@ import { CDR_COLUMNS, CDR_EXAMPLE_QUERIES, CDR_PARTITIONS, cdrDay, cdrRow, cdrSc
 import type { CallRecord } from '#core/types.ts';
 import { duckdbCallsDdl } from '#bin/cli/query.ts';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 
 const record = (over: Partial<CallRecord> = {}): CallRecord => ({
   callKey: 'hipcall#c1',

@@ -4,7 +4,7 @@ import { CallsTable } from '#adapters/calls-table.ts';
 import { mergeDelivery } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { NormalisedEvent } from '#core/types.ts';
-import { fixtureWith } from '#test/unit/fixtures.ts';
+import { fixtureWith } from '#test/support/fixtures.ts';
 import { match } from '#test/support/match.ts';
 
 const now = '2025-06-03T12:00:00.000Z';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { deliveryKey, expiresAtOf, mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { NormalisedEvent } from '#core/types.ts';
-import { fixture, fixtureSha256 } from './fixtures.ts';
+import { fixture, fixtureSha256 } from '#test/support/fixtures.ts';
 
 const DAY = 86_400;
 

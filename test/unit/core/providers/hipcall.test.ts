@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
 import { normalise } from '#core/providers/hipcall.ts';
 import type { AdapterContext, NormalisedEvent } from '#core/types.ts';
-import { fixture, fixtureWith } from '#test/unit/fixtures.ts';
+import { fixture, fixtureWith } from '#test/support/fixtures.ts';
 import { match } from '#test/support/match.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'GB', receivedAt: '2030-01-01T00:00:00.000Z' };

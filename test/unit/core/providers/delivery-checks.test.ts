@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
 import { MAX_CALL_ID_BYTES, callIdProblem, normaliseDelivery } from '#core/providers/index.ts';
 import type { AdapterContext, NormalisedEvent, Provider } from '#core/types.ts';
-import { fixtureWith } from '#test/unit/fixtures.ts';
+import { fixtureWith } from '#test/support/fixtures.ts';
 import { match } from '#test/support/match.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2025-06-03T12:00:00.000Z' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
-import { fixture } from './fixtures.ts';
+import { fixture } from '#test/support/fixtures.ts';
 
 describe('mergeDelivery onto an item a worker created first', () => {
   it("keeps the worker's media map and applies the delivery when the item has no events yet", () => {

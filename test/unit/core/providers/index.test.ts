@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '#core/errors.ts';
 import { adapterFor, normaliseDelivery } from '#core/providers/index.ts';
 import { PROVIDERS, type AdapterContext, type Provider } from '#core/types.ts';
-import { fixture } from '#test/unit/fixtures.ts';
+import { fixture } from '#test/support/fixtures.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'GB', receivedAt: '2030-01-01T00:00:00.000Z' };
 

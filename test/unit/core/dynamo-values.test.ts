@@ -16,7 +16,7 @@ import { normaliseDelivery } from '#core/providers/index.ts';
 import { parseJsonExact, readBody } from '#core/request.ts';
 import type { AdapterContext, NormalisedEvent } from '#core/types.ts';
 import { S3_KEYS } from '#contract/resources.ts';
-import { fixtureText } from '#test/unit/fixtures.ts';
+import { fixtureText } from '#test/support/fixtures.ts';
 import { match } from '#test/support/match.ts';
 
 const ctx: AdapterContext = { defaultCountry: 'US', receivedAt: '2030-01-01T00:00:00.000Z' };

@@ -144,7 +144,7 @@ describe('deliveryOfApiCall', () => {
   });
 
   it('reads a webhook fixture body the same as its delivery from the API would', () => {
-    const hook = JSON.parse(readFileSync(new URL('../fixtures/hipcall/call_hangup.json', import.meta.url), 'utf8')) as {
+    const hook = JSON.parse(readFileSync(new URL('../../fixtures/hipcall/call_hangup.json', import.meta.url), 'utf8')) as {
       data: Record<string, unknown>;
     };
     const viaApi = normaliseDelivery('hipcall', deliveryOfApiCall(hook.data), { defaultCountry: 'GB', receivedAt: '2026-04-03T00:00:00Z' });
