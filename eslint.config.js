@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import vitest from '@vitest/eslint-plugin';
 import { importGraph } from './eslint.import-graph.js';
 
 /** One import style: shared code through package.json "imports" aliases (#core/*, #adapters/*, #lib/*, …), never by climbing. */
@@ -125,6 +126,34 @@ export default tseslint.config(
     'The local stack stands under the CLI: move what both need into bin/local or functions/.',
   ),
   layer(['bin/cli/**/*.ts', 'bin/callvault.ts'], ['test', 'bench'], 'The CLI never imports tests or benchmarks.'),
+  {
+    // A test must be able to fail: every test asserts (CDK's Template assertions count), and never only on one branch.
+    files: ['test/**/*.ts'],
+    plugins: { vitest },
+    rules: {
+      'vitest/expect-expect': [
+        'error',
+        { assertFunctionNames: ['expect', 'expect*', '**.hasResourceProperties', '**.hasResource', '**.resourceCountIs'] },
+      ],
+      'vitest/no-conditional-expect': 'error',
+    },
+  },
+  {
+    // vitest types its asymmetric matchers `any`, which the type-aware rules then flag where they sit in an
+    // expected object: test/support/match.ts gives the same matchers typed `unknown`.
+    files: ['test/**/*.ts'],
+    ignores: ['test/support/match.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['any', 'stringMatching', 'stringContaining', 'arrayContaining', 'objectContaining'].map((property) => ({
+          object: 'expect',
+          property,
+          message: `Use match.${property}(…) from #test/support/match.ts: vitest types expect.${property} as any.`,
+        })),
+      ],
+    },
+  },
   {
     files: ['**/*.ts'],
     plugins: { 'import-graph': importGraph },

@@ -122,20 +122,17 @@ export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
 export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
   const items = new Map<string, CallRecord>();
   const calls = {
-    async applyDelivery(input: Parameters<CallsTable['applyDelivery']>[0]) {
+    applyDelivery(input: Parameters<CallsTable['applyDelivery']>[0]) {
       const key = `${input.event.provider}#${input.event.callId}`;
       const previous = items.get(key);
       const { record, changed } = mergeDelivery(previous, input);
       if (changed) items.set(key, record);
-      return { outcome: changed ? 'stored' : 'duplicate', record, previous };
+      return Promise.resolve({ outcome: changed ? 'stored' : 'duplicate', record, previous });
     },
   } as unknown as CallsTable;
-  const archive = { putRaw: async () => undefined, putQuarantine: async () => undefined } as unknown as DeliveryArchive;
-  const queues = {
-    sendMedia: async () => undefined,
-    sendInsight: async () => undefined,
-    sendReplay: async () => undefined,
-  } as unknown as JobQueues;
+  const done = () => Promise.resolve();
+  const archive = { putRaw: done, putQuarantine: done } as unknown as DeliveryArchive;
+  const queues = { sendMedia: done, sendInsight: done, sendReplay: done } as unknown as JobQueues;
   const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const deps: IngestDeps = {
     config: parseConfig({}),

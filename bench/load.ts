@@ -137,7 +137,8 @@ export async function sendDeliveries(url: string, deliveries: readonly LoadDeliv
       statuses[status] = (statuses[status] ?? 0) + 1;
       let outcome = 'unreadable';
       try {
-        outcome = String((JSON.parse(text) as { status?: unknown }).status ?? 'none');
+        const { status } = JSON.parse(text) as { status?: unknown };
+        outcome = typeof status === 'string' ? status : status === undefined || status === null ? 'none' : JSON.stringify(status);
       } catch {
         // counted as unreadable
       }
@@ -523,7 +524,7 @@ export async function runLoadBench(
 export async function runLoadGroup(argv: readonly string[] = process.argv.slice(2)): Promise<BenchRow[]> {
   const log = (line: string) => console.error(line);
   let stack: LoadStack;
-  let stop = async () => undefined as void;
+  let stop = (): Promise<void> => Promise.resolve();
   if (argv.includes('--running')) {
     const { readFile } = await import('node:fs/promises');
     const dataDir = process.env.CALLVAULT_DATA_DIR || '.callvault';
@@ -539,7 +540,7 @@ export async function runLoadGroup(argv: readonly string[] = process.argv.slice(
     const { startLocalStackProcess } = await import('#test/support/local-stack-process.ts');
     const child = await startLocalStackProcess();
     stack = child;
-    stop = child.stop;
+    stop = () => child.stop();
   }
   try {
     const { rows, runs, floor } = await runLoadBench(stack, { log });

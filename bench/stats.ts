@@ -34,10 +34,10 @@ export const BENCH_DIR = '.callvault/bench';
 /** Write one group's numbers to `.callvault/bench/{name}.json` (the latest run) and return the path. */
 export async function writeBenchJson(name: string, data: unknown): Promise<string> {
   const { mkdir, writeFile } = await import('node:fs/promises');
-  const { join, resolve } = await import('node:path');
-  const dir = resolve(BENCH_DIR);
+  const path = await import('node:path');
+  const dir = path.resolve(BENCH_DIR);
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `${name}.json`);
+  const file = path.join(dir, `${name}.json`);
   await writeFile(file, JSON.stringify({ measuredAt: new Date().toISOString(), ...(data as object) }, null, 2) + '\n');
   return file;
 }

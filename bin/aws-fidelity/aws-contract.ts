@@ -112,7 +112,7 @@ const secretNameOf = (id: string): string => id.replace(/^arn:[^:]*:secretsmanag
 
 function dynamoGrants(command: string, input: Json): Grant[] {
   const action = `dynamodb:${command}`;
-  const table = (t: unknown, index?: unknown) => `${tableNameOf(String(t))}${index ? `/index/${String(index)}` : ''}`;
+  const table = (t: unknown, index?: unknown) => `${tableNameOf(String(t))}${typeof index === 'string' && index ? `/index/${index}` : ''}`;
   switch (command) {
     case 'BatchWriteItem':
     case 'BatchGetItem':
@@ -155,7 +155,7 @@ const S3_ACTIONS: Record<string, string> = {
 };
 
 function s3Grants(command: string, input: Json): Grant[] {
-  const bucket = String(input.Bucket ?? '*');
+  const bucket = (input.Bucket as string | undefined) ?? '*';
   const objectOf = (key: unknown) => `${bucket}/${String(key)}`;
   // A versioned read or delete needs the *Version action, not the plain one.
   const versioned = input.VersionId !== undefined;

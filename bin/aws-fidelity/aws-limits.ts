@@ -361,8 +361,9 @@ function checkMessageContents(body: string): void {
 
 function checkSqs(command: string, input: Json): void {
   if (command === 'SendMessageCommand') {
-    checkMessageContents(String(input.MessageBody ?? ''));
-    const bytes = sqsMessageBytes(String(input.MessageBody ?? ''), input.MessageAttributes as Record<string, MessageAttributeValue>);
+    const body = (input.MessageBody as string | undefined) ?? '';
+    checkMessageContents(body);
+    const bytes = sqsMessageBytes(body, input.MessageAttributes as Record<string, MessageAttributeValue>);
     if (bytes > MAX_SQS_MESSAGE_BYTES) {
       throw new SQSServiceException({
         name: 'InvalidParameterValue',
@@ -375,8 +376,9 @@ function checkSqs(command: string, input: Json): void {
   if (command === 'SendMessageBatchCommand') {
     let total = 0;
     for (const entry of (input.Entries as Json[]) ?? []) {
-      checkMessageContents(String(entry.MessageBody ?? ''));
-      total += sqsMessageBytes(String(entry.MessageBody ?? ''), entry.MessageAttributes as Record<string, MessageAttributeValue>);
+      const body = (entry.MessageBody as string | undefined) ?? '';
+      checkMessageContents(body);
+      total += sqsMessageBytes(body, entry.MessageAttributes as Record<string, MessageAttributeValue>);
     }
     // One entry over the limit makes the batch over it too: AWS answers BatchRequestTooLong either way.
     if (total > MAX_SQS_MESSAGE_BYTES) {

@@ -117,10 +117,10 @@ async function localTarget(env: NodeJS.ProcessEnv): Promise<CheckTarget> {
     bucket: e.bucket,
     sqs,
     queues: e.queues,
-    signingSecret: async () => env[LOCAL_ENV.signingSecret]?.trim() || undefined,
+    signingSecret: () => Promise.resolve(env[LOCAL_ENV.signingSecret]?.trim() || undefined),
     // The local stack always talks to its stand-in Hipcall API with the stand-in's token.
-    hipcallToken: async () => ({ ok: true, detail: 'set (the local stand-in Hipcall API token)' }),
-    alarms: async () => [{ check: 'alarms', subject: 'alarms', ok: true, detail: 'no alarms locally' }],
+    hipcallToken: () => Promise.resolve({ ok: true, detail: 'set (the local stand-in Hipcall API token)' }),
+    alarms: () => Promise.resolve([{ check: 'alarms', subject: 'alarms', ok: true, detail: 'no alarms locally' }]),
     close() {
       doc.destroy();
       s3.destroy();

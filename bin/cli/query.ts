@@ -143,7 +143,14 @@ export async function runLocalQuery(sql: string, dir: string | undefined): Promi
 
 /** Rows as an aligned text table. */
 function printTable(columns: string[], rows: QueryRow[], out: Out): void {
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cell = (v: unknown): string =>
+    typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean'
+        ? String(v)
+        : v === null || v === undefined
+          ? ''
+          : JSON.stringify(v);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   out(
     columns

@@ -92,22 +92,22 @@ export function recordDiff(before: Record<string, unknown> | undefined, after: R
 class RebuiltCalls implements CallsStore {
   readonly records = new Map<string, StoredCallRecord>();
 
-  async get(callKey: string): Promise<CallRecord | undefined> {
-    return this.records.get(callKey);
+  get(callKey: string): Promise<CallRecord | undefined> {
+    return Promise.resolve(this.records.get(callKey));
   }
 
-  async applyDelivery(input: ApplyDelivery): Promise<ApplyOutcome> {
+  applyDelivery(input: ApplyDelivery): Promise<ApplyOutcome> {
     const callKey = callKeyOf(input.event.provider, input.event.callId);
     const previous = this.records.get(callKey);
     const merged = mergeDelivery(previous, input);
-    if (merged.foreign) return { outcome: 'foreign', owner: merged.owner, record: merged.record, previous };
-    if (!merged.changed) return { outcome: 'duplicate', record: merged.record, previous };
+    if (merged.foreign) return Promise.resolve({ outcome: 'foreign', owner: merged.owner, record: merged.record, previous });
+    if (!merged.changed) return Promise.resolve({ outcome: 'duplicate', record: merged.record, previous });
     this.records.set(callKey, merged.record);
-    return { outcome: 'stored', record: merged.record, previous };
+    return Promise.resolve({ outcome: 'stored', record: merged.record, previous });
   }
 
-  async setMedia(): Promise<boolean> {
-    return false;
+  setMedia(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 }
 
@@ -120,12 +120,14 @@ class ReplayArchive implements DeliveryArchive {
   readonly extras: { key: string; bytes: Buffer; meta: Parameters<DeliveryArchive['putRaw']>[2] }[] = [];
   constructor(private readonly real: S3DeliveryArchive) {}
 
-  async putRaw(key: string, bytes: Buffer, meta: Parameters<DeliveryArchive['putRaw']>[2]): Promise<void> {
+  putRaw(key: string, bytes: Buffer, meta: Parameters<DeliveryArchive['putRaw']>[2]): Promise<void> {
     if (!key.startsWith(PREFIX.raw)) this.extras.push({ key, bytes, meta });
+    return Promise.resolve();
   }
 
-  async putQuarantine(_key: string, entry: Parameters<DeliveryArchive['putQuarantine']>[1]): Promise<void> {
+  putQuarantine(_key: string, entry: Parameters<DeliveryArchive['putQuarantine']>[1]): Promise<void> {
     this.refused.push(entry.reason);
+    return Promise.resolve();
   }
 
   getBytes(key: string, abortSignal?: AbortSignal): Promise<Buffer> {
@@ -241,7 +243,7 @@ async function replayFolder(
   const archive = new ReplayArchive(realArchive);
   const deps: IngestDeps = {
     config: opts.config,
-    tokens: { verify: async () => false },
+    tokens: { verify: () => Promise.resolve(false) },
     calls: rebuilt,
     archive,
     queues: noQueues,

@@ -122,7 +122,7 @@ export async function startEmulatorServer(opts: EmulatorServerOptions): Promise<
     const { port } = await s3.run();
     return { port, close: () => s3.close() };
   }
-  const { createSqsServer } = require('local-aws-sqs') as { createSqsServer(o: object): Promise<Server> };
+  const { createSqsServer } = require('local-aws-sqs') as { createSqsServer: (o: object) => Promise<Server> };
   const server = await createSqsServer({ port: opts.port, hostname: opts.host, emulateQueueCreationLifecycle: false });
   return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
 }

@@ -110,8 +110,10 @@ export async function ensureTable(ddb: DynamoDBClient, def: TableDefinition): Pr
     // Data kept from an earlier version may have other index keys (e.g. before `callAt`): say so, rather than query the wrong index.
     const keysOf = (schema?: { AttributeName?: string; KeyType?: string }[]) =>
       (schema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(',');
-    const found = Object.fromEntries((Table?.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, keysOf(i.KeySchema)]));
-    const wanted = Object.fromEntries((tableInput(def).GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, keysOf(i.KeySchema)]));
+    const found = Object.fromEntries((Table?.GlobalSecondaryIndexes ?? []).map((i) => [String(i.IndexName), keysOf(i.KeySchema)]));
+    const wanted = Object.fromEntries(
+      (tableInput(def).GlobalSecondaryIndexes ?? []).map((i) => [String(i.IndexName), keysOf(i.KeySchema)]),
+    );
     if (JSON.stringify(found, Object.keys(found).sort()) !== JSON.stringify(wanted, Object.keys(wanted).sort())) {
       throw new Error(
         `The local "${def.name}" table in the data directory was made by an earlier CallVault with other indexes (${JSON.stringify(found)}; this version needs ${JSON.stringify(wanted)}). Move the data directory aside (CALLVAULT_DATA_DIR, default .callvault) and start again.`,

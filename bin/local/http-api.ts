@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { fakeContext } from './poller.ts';
 
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | unknown>;
+/** A function's HTTP handler as Lambda runs it; the answer is read as API Gateway's structured result. */
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
 const ROUTE = /^\/webhooks\/([^/]+)\/([^/]+)\/?$/;
 /** API Gateway's own payload limit. */

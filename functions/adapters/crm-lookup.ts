@@ -37,7 +37,7 @@ const FROM_CRM = {
 
 /** A contact from a CRM answer through the mapping, or undefined when no mapped field has a value. */
 export function contactFromCrm(json: unknown, mapping: Record<string, string>, phone: string): Contact | undefined {
-  const root = Array.isArray(json) ? json[0] : json;
+  const root: unknown = Array.isArray(json) ? json[0] : json;
   if (root === null || typeof root !== 'object') return undefined;
   const contact: Contact = { phone };
   const extras: Record<string, string> = {};

@@ -56,9 +56,12 @@ export class HipcallCallsClient implements HipcallCalls {
         limit: String(limit),
         offset: String(offset),
       });
-      const items = callsOfPage(await this.getJson(sourceId, `${base}/calls?${query}`, signal));
+      const items = callsOfPage(await this.getJson(sourceId, `${base}/calls?${query.toString()}`, signal));
       // A server that ignores offset sends the first page again: nothing new means the end.
-      const ids = items.map((c) => (c && typeof c === 'object' ? String((c as { uuid?: unknown }).uuid ?? '') : ''));
+      const ids = items.map((c) => {
+        const uuid = c && typeof c === 'object' ? (c as { uuid?: unknown }).uuid : undefined;
+        return typeof uuid === 'string' || typeof uuid === 'number' ? String(uuid) : '';
+      });
       if (items.length > 0 && ids.every((id) => id && seen.has(id))) return;
       for (const id of ids) if (id) seen.add(id);
       if (items.length > 0) yield items;

@@ -78,7 +78,7 @@ export class DynamoInsightClaims implements InsightClaims {
       }),
       { abortSignal: options.abortSignal },
     );
-    const owner = item.Item?.source;
+    const owner: unknown = item.Item?.source;
     return typeof owner === 'string' && owner !== options.source ? { ownedBy: owner } : false;
   }
 

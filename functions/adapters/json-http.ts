@@ -73,7 +73,8 @@ export class JsonHttp {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     closePools(this.pools);
+    return Promise.resolve();
   }
 }

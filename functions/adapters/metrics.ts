@@ -113,6 +113,6 @@ export class EmfMetrics implements Metrics {
 
 /** Middy middleware: publish the invocation's metrics when the handler returns or throws. */
 export function flushMetrics(metrics: Pick<EmfMetrics, 'flush'>): MiddlewareObj {
-  const flush = async () => metrics.flush();
+  const flush = () => metrics.flush();
   return { after: flush, onError: flush };
 }

@@ -149,8 +149,9 @@ export class SafeFetcher implements MediaSource {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     closePools(this.pools);
+    return Promise.resolve();
   }
 
   /** The connected peer, checked once more: whatever resolved, this is where the bytes come from. */

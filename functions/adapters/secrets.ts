@@ -114,11 +114,13 @@ export class StaticApiSecrets implements HipcallApiTokens {
     );
   }
 
-  async get(sourceId: string): Promise<HipcallApiSecret> {
+  get(sourceId: string): Promise<HipcallApiSecret> {
     const secret = this.secrets.get(sourceId);
     if (!secret)
-      throw new PermanentError(`No Hipcall API token for source "${sourceId}" in the local stack: add the source to its config.`);
-    return secret;
+      return Promise.reject(
+        new PermanentError(`No Hipcall API token for source "${sourceId}" in the local stack: add the source to its config.`),
+      );
+    return Promise.resolve(secret);
   }
 
   async token(sourceId: string): Promise<string> {

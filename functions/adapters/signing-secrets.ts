@@ -77,8 +77,8 @@ export class StaticSigningSecrets implements SigningSecrets {
     private readonly whereToPut: string,
   ) {}
 
-  async get(sourceId: string): Promise<SigningSecret> {
+  get(sourceId: string): Promise<SigningSecret> {
     const secret = this.secret?.trim();
-    return secret ? { secret } : { unset: `No signing secret for source "${sourceId}": ${this.whereToPut}` };
+    return Promise.resolve(secret ? { secret } : { unset: `No signing secret for source "${sourceId}": ${this.whereToPut}` });
   }
 }

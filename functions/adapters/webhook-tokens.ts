@@ -20,8 +20,8 @@ export function tokensMatch(presented: string, valid: readonly string[]): boolea
 /** Local mode: one token for every source. */
 export class StaticTokens implements TokenStore {
   constructor(private readonly token: string) {}
-  async verify(_sourceId: string, presented: string): Promise<boolean> {
-    return tokensMatch(presented, [this.token]);
+  verify(_sourceId: string, presented: string): Promise<boolean> {
+    return Promise.resolve(tokensMatch(presented, [this.token]));
   }
 }
 

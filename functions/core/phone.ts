@@ -5,7 +5,7 @@
  * fictional-but-well-formed numbers such as +1 555 123 4567 would stay unnormalised. Possible
  * lengths are in the small "min" metadata, so we ship that, less its formatting rules (phone-metadata.json:
  * `formats` emptied, 33 KB instead of 83 KB): E.164 is never formatted, and parsing never reads them.
- * test/unit/phone-metadata.test.ts keeps the file in step with the installed libphonenumber-js.
+ * test/unit/core/phone-metadata.test.ts keeps the file in step with the installed libphonenumber-js.
  */
 import { isSupportedCountry as isSupported, parsePhoneNumberFromString, type CountryCode, type MetadataJson } from 'libphonenumber-js/core';
 import phoneMetadata from '#core/phone-metadata.json' with { type: 'json' };

@@ -7,7 +7,7 @@
  * The estimator reads CloudFormation JSON (`Ref`, `Fn::GetAtt`, `Fn::Join`), so the construct and
  * the infra tests (which read the synthesised template) measure with the same rules.
  */
-import { Stack, Token, type CfnElement, CfnResource } from 'aws-cdk-lib';
+import { Stack, Token, CfnResource } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** Lambda's limit on a function's environment variables, in bytes. */

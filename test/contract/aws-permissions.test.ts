@@ -24,7 +24,10 @@ describe.skipIf(!wired)('AWS permissions contract of this run', () => {
   beforeAll(() => {
     calls = readCallLog(dir);
     // The scheduled reconcile is off by default: the contract is checked on a stack that has it.
-    const config = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context.callvault as CallVaultConfig;
+    const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+      context: { callvault: CallVaultConfig };
+    };
+    const config = cdkJson.context.callvault;
     template = synthTemplate({
       ...config,
       sources: config.sources.map((s) => (s.provider === 'hipcall' ? { ...s, reconcile: { everyMinutes: 60, lookBackHours: 24 } } : s)),

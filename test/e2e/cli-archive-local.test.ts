@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMediaBytes } from '#bin/local/demo-media.ts';
 import { projectRoot, startLocalStackProcess, type LocalStackProcess } from '#test/support/local-stack-process.ts';
+import { match } from '#test/support/match.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -120,7 +121,7 @@ describe('archive commands against npm start (--local --json)', () => {
     );
     expect(got.call).toMatchObject({ callId: answered, status: 'completed' });
     const expected = demoMediaBytes(recordingPath)!.body;
-    expect(got.media).toEqual([expect.objectContaining({ media: 'recording', sha256: sha256(expected) })]);
+    expect(got.media).toEqual([match.objectContaining({ media: 'recording', sha256: sha256(expected) })]);
     const served = Buffer.from(await (await fetch(got.media[0]!.url)).arrayBuffer());
     expect(sha256(served)).toBe(sha256(expected));
   });

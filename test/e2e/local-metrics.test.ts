@@ -17,6 +17,7 @@ import { SILENCE_CHECK_PATH } from '#bin/local/silence.ts';
 import { filedBySourceAndTotal, readEmfFile, type EmfMetric } from '#test/support/emf.ts';
 import { fixture, hipcallHangup } from '#test/support/ingest-harness.ts';
 import { projectRoot, startLocalStackProcess, type LocalStackProcess } from '#test/support/local-stack-process.ts';
+import { match } from '#test/support/match.ts';
 
 /** Run the demo as a user does, against the stack's endpoints.json; resolves with its exit code and output. */
 function runDemo(dataDir: string): Promise<{ code: number | null; out: string }> {
@@ -99,7 +100,7 @@ describe('local stack metrics (npm start + npm run demo)', () => {
   it('answers 2xx through outages it is given: the delivery waits on the replay queue, or in raw/ when SQS is down too', async () => {
     // First, so the replay's retry (the queue's visibility) runs while the demo does.
     expect((await local(FAULTS_PATH, 'POST', { services: ['dynamodb', 'sqs'], seconds: 30 })).json).toMatchObject({
-      down: { dynamodb: expect.any(Number), sqs: expect.any(Number) },
+      down: { dynamodb: match.any(Number), sqs: match.any(Number) },
     });
     const unapplied = await post('hipcall', hipcallHangup('metrics-unapplied'));
     expect([unapplied.status, unapplied.json.status]).toEqual([202, 'queued']);
@@ -115,7 +116,7 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     }
     // A fault request that names no service is refused with a message, not applied.
     const bad = await local(FAULTS_PATH, 'POST', { services: ['kinesis'], seconds: 2 });
-    expect([bad.status, String(bad.json.message)]).toEqual([400, expect.stringContaining('"services"')]);
+    expect([bad.status, String(bad.json.message)]).toEqual([400, match.stringContaining('"services"')]);
   });
 
   it('finds every metric CallVault names in metrics.log, by source and in total', async () => {

@@ -89,6 +89,7 @@ describe('local stack (npm start) over HTTP', () => {
   it('callvault urls --local prints every source URL', () => {
     const run = cli('urls', '--local');
     expect(run.status).toBe(0);
+    expect(stack.endpoints.sources).toHaveLength(3);
     for (const s of stack.endpoints.sources) expect(run.stdout).toContain(s.url);
   });
 

@@ -134,7 +134,7 @@ export async function runDynamoOutage(options: DynamoOutageOptions = {}): Promis
       },
       options.recoverTimeoutMs ?? 30_000,
       (err) =>
-        `only ${applied} of ${calls} calls were applied after DynamoDB came back (replay queue: see its DLQ)${err ? `; last error: ${String(err)}` : ''}`,
+        `only ${applied} of ${calls} calls were applied after DynamoDB came back (replay queue: see its DLQ)${err ? `; last error: ${err}` : ''}`,
     ).catch(() => undefined);
     const recoverMs = Date.now() - backAt;
     lap('recoverMs');

@@ -59,7 +59,7 @@ export interface FaultStack {
 export async function startFaultStack(options: FaultStackOptions = {}): Promise<FaultStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'callvault-fault-'));
   const require = createRequire(import.meta.url);
-  const { createSqsServer } = require('local-aws-sqs') as { createSqsServer(o: object): Promise<Server> };
+  const { createSqsServer } = require('local-aws-sqs') as { createSqsServer: (o: object) => Promise<Server> };
   const [dynamo, s3, sqsServer] = await Promise.all([
     startEmulatorProcess('dynamodb', { dataDir }),
     startEmulatorProcess('s3', { dataDir, buckets: [BUCKET] }),
@@ -163,16 +163,20 @@ export async function startFaultStack(options: FaultStackOptions = {}): Promise<
   };
 }
 
-/** Poll `check` until it returns a value, or throw `message` (with the last state) after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, message: (last: unknown) => string): Promise<T> {
+/** Poll `check` until it returns a value, or throw `message` (with the last error `check` threw) after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  message: (lastError: string | undefined) => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let last: string | undefined;
   for (;;) {
     try {
       const value = await check();
       if (value !== undefined) return value;
     } catch (err) {
-      last = err;
+      last = String(err);
     }
     if (Date.now() > deadline) throw new Error(message(last));
     await new Promise((r) => setTimeout(r, 100));

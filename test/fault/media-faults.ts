@@ -363,7 +363,7 @@ export async function runS3Outage(
       try {
         const keys = await deliverHangups(stack, server, Object.keys(files));
         await waitFor(
-          async () => (Object.keys(files).every((f) => server.sent(f) >= PAST_FIRST_PART) ? true : undefined),
+          () => (Object.keys(files).every((f) => server.sent(f) >= PAST_FIRST_PART) ? true : undefined),
           30_000,
           () =>
             `the recordings never streamed past the first part: ${Object.keys(files)
@@ -407,7 +407,7 @@ export async function runWorkerKilled(
       try {
         const keys = await deliverHangups(stack, server, Object.keys(files));
         await waitFor(
-          async () => (server.sent('killed.mp3') >= PAST_FIRST_PART ? true : undefined),
+          () => (server.sent('killed.mp3') >= PAST_FIRST_PART ? true : undefined),
           30_000,
           () =>
             `the worker never streamed past the first part (${server.hits('killed.mp3')} requests, ${server.sent('killed.mp3')} bytes sent); its output:\n${first!.output()}`,
@@ -463,7 +463,7 @@ export async function runSlowServer(options: { sizeMiB?: number } = {}): Promise
       await worker!.configure(env);
       const samplesBefore = (n: number) =>
         waitFor(
-          async () => (worker!.samples.length >= n ? true : undefined),
+          () => (worker!.samples.length >= n ? true : undefined),
           30_000,
           () => `the media worker process reported ${worker!.samples.length} memory samples, not ${n}; its output:\n${worker!.output()}`,
         );

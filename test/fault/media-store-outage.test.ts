@@ -56,7 +56,7 @@ describe('MediaStore when S3 dies mid-upload', () => {
     await waitFor(
       async () => ((await open()).length ? true : undefined),
       20_000,
-      (e) => `the first upload never opened${e ? `: ${String(e)}` : ''}`,
+      (e) => `the first upload never opened${e ? `: ${e}` : ''}`,
     );
     await s3.stop('SIGKILL');
     first.destroy(new Error('the recording host went away'));
@@ -68,7 +68,7 @@ describe('MediaStore when S3 dies mid-upload', () => {
     const second = new PassThrough();
     const secondStored = store.putStream({ key: 'rec/second.mp3', body: second, contentType: 'audio/mpeg', metadata: {} });
     await waitFor(
-      async () => (failedAborts > abortsAfterFirst ? true : undefined),
+      () => (failedAborts > abortsAfterFirst ? true : undefined),
       20_000,
       () => `the second store never tried the leftover (failed aborts: ${failedAborts})`,
     );

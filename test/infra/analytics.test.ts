@@ -99,7 +99,8 @@ describe('analytics: the Glue table and Athena', () => {
   });
 
   it('expires query results after a week', () => {
-    const archive = on.template.toJSON().Resources[bucketRef(on.stack).Ref] as { Properties: Json };
+    const resources = on.template.toJSON().Resources as Record<string, { Properties: Json }>;
+    const archive = resources[bucketRef(on.stack).Ref]!;
     const rules = (archive.Properties.LifecycleConfiguration as { Rules: Json[] } | undefined)?.Rules ?? [];
     expect(rules.find((r) => r.Prefix === 'athena-results/')).toMatchObject({ ExpirationInDays: 7, Status: 'Enabled' });
   });

@@ -27,6 +27,7 @@ import {
   SQS_MAX_RETENTION_DAYS,
   queueLifetimeSeconds,
 } from '#contract/resources.ts';
+import { match } from '#test/support/match.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -95,7 +96,10 @@ describe('functions', () => {
       expect(flatten((fn.Properties?.LoggingConfig as Json).LogGroup)).toMatch(/LogGroup/);
       expect((fn.Properties?.Environment as { Variables: Json }).Variables).toMatchObject({ NODE_OPTIONS: '--enable-source-maps' });
     }
-    for (const [, lg] of ofType('AWS::Logs::LogGroup')) expect(lg.Properties?.RetentionInDays).toBeGreaterThan(0);
+    const logGroups = ofType('AWS::Logs::LogGroup');
+    // One per function and the API's access logs.
+    expect(logGroups).toHaveLength(4);
+    for (const [, lg] of logGroups) expect(lg.Properties?.RetentionInDays).toBeGreaterThan(0);
   });
 
   it('sizes each function as designed', () => {
@@ -140,16 +144,16 @@ describe('functions', () => {
 
   it("keeps every function environment under Lambda's 4 KB once every token is at its longest", () => {
     const context = { stackName: stack.stackName, resources: resources as Record<string, TemplateResource> };
+    const estimateOf = (fn: IConstruct) => estimateEnvironment((props(fn).Environment as { Variables: Json }).Variables, context);
     for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const variables = (props(fn).Environment as { Variables: Json }).Variables;
-      const fromTemplate = estimateEnvironment(variables, context);
+      const fromTemplate = estimateOf(fn);
       expect(fromTemplate.bytes, fn.node.path).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
       // The construct measures the same thing at synth.
       expect(fn.estimateEnvironment().bytes).toBe(fromTemplate.bytes);
-      // A queue URL counts as its longest: https://sqs.{14}.{16}/{12}/{name of up to 80}.
-      if (variables[ENV.mediaQueueUrl])
-        expect(fromTemplate.variables.find((v) => v.name === ENV.mediaQueueUrl)!.bytes).toBeGreaterThan(100);
     }
+    // A queue URL counts as its longest: https://sqs.{14}.{16}/{12}/{name of up to 80}. The ingest and the media worker send media jobs.
+    for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker])
+      expect(estimateOf(fn).variables.find((v) => v.name === ENV.mediaQueueUrl)?.bytes, fn.node.path).toBeGreaterThan(100);
   });
 
   it('bundles minified ESM with a require shim and source maps, without aws-cdk-lib', () => {
@@ -257,13 +261,13 @@ describe('storage', () => {
       Status: 'Enabled',
       AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
     });
-    expect(rules).toContainEqual(expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }));
+    expect(rules).toContainEqual(match.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }));
     const transitions = [
       { StorageClass: 'STANDARD_IA', TransitionInDays: config.retention.recordingsInfrequentAccessDays },
       { StorageClass: 'GLACIER_IR', TransitionInDays: config.retention.recordingsGlacierDays },
     ];
     for (const prefix of ['recordings/', 'voicemails/', 'transcripts/']) {
-      expect(rules).toContainEqual(expect.objectContaining({ Prefix: prefix, Status: 'Enabled', Transitions: transitions }));
+      expect(rules).toContainEqual(match.objectContaining({ Prefix: prefix, Status: 'Enabled', Transitions: transitions }));
     }
     // Abort rule covers the whole bucket; nothing expires raw/ while rawExpireDays is 0.
     expect(rules.find((r) => r.Id === 'AbortIncompleteMultipartUploads')).not.toHaveProperty('Prefix');
@@ -317,7 +321,9 @@ describe('queues', () => {
   });
 
   it('denies non-TLS access to every queue', () => {
-    for (const [id] of ofType('AWS::SQS::Queue')) {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues).toHaveLength(QUEUES.length * 2);
+    for (const [id] of queues) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
         PolicyDocument: {
@@ -479,6 +485,8 @@ describe('least privilege', () => {
     expect(ingest.filter((g) => g.startsWith('s3:GetObject') && !g.endsWith('/raw/*'))).toEqual([]);
     expect(media.filter((g) => g.includes(contacts))).toEqual([]);
     expect(insight.filter((g) => g.startsWith('s3:') || g.includes(bucket()))).toEqual([]);
+    // The grants the three tests above list, one by one.
+    expect([ingest.length, media.length, insight.length]).toEqual([20, 17, 11]);
     for (const g of [...ingest, ...media, ...insight]) {
       expect(g).not.toMatch(
         / \*$|:\*( |$)|dynamodb:(Scan|DeleteItem|BatchWriteItem|PutItem)|s3:(DeleteObject|ListBucket|ListMultipartUploadParts)/,
@@ -487,7 +495,10 @@ describe('least privilege', () => {
   });
 
   it('attaches no AWS-managed policy to any role', () => {
-    for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    const roles = ofType('AWS::IAM::Role');
+    // One per function.
+    expect(roles).toHaveLength(3);
+    for (const [, role] of roles) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
   });
 });
 
@@ -578,7 +589,21 @@ describe('cdk-nag', () => {
 
   it('gives every acknowledgment a reason a reviewer can check', () => {
     const acks = acknowledgments();
-    expect(acks.length).toBeGreaterThan(0);
+    const perRule: Record<string, number> = {};
+    for (const ack of acks) {
+      const rule = ack.id.replace(/\[.*$/, '');
+      perRule[rule] = (perRule[rule] ?? 0) + 1;
+    }
+    // Per function, per DLQ, per secret, and IAM5 per S3 prefix grant.
+    expect(perRule).toEqual({
+      'AwsSolutions-APIG4': 1,
+      'AwsSolutions-IAM5': 9,
+      'AwsSolutions-SMG4': 4,
+      'Serverless-LambdaDLQ': 3,
+      'Serverless-LambdaEventSourceMappingDestination': 3,
+      'Serverless-LambdaTracing': 3,
+      'Serverless-SQSRedrivePolicy': 3,
+    });
     for (const ack of acks) expect(ack.reason.trim().length, `${ack.id} at ${ack.path}`).toBeGreaterThan(40);
   });
 
@@ -590,7 +615,9 @@ describe('cdk-nag', () => {
         .validateScope(app)
         .violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })));
     });
-    for (const ack of acknowledgments()) {
+    const acks = acknowledgments();
+    expect(acks).toHaveLength(26);
+    for (const ack of acks) {
       expect(
         raw.some((f) => f.rule === ack.id && (f.path === ack.path || f.path.startsWith(`${ack.path}/`))),
         `stale acknowledgment ${ack.id} at ${ack.path}`,

@@ -19,6 +19,7 @@ import { hipcallApiSecretName } from '#lib/constructs/insight-cards.ts';
 import { archiveLifecycleRules } from '#lib/constructs/storage.ts';
 import { WorkerQueue } from '#lib/constructs/worker-queue.ts';
 import { ENV, INSIGHT_QUEUE, MEDIA_QUEUE, QUEUES, REPLAY_QUEUE, queueRetentionProblems } from '#contract/resources.ts';
+import { match } from '#test/support/match.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -263,19 +264,22 @@ describe('a stack with an alarm email, raw expiry and two Hipcall sources', () =
     expect([...stack.insightCards.hipcallApiSecrets.keys()]).toEqual(['hipcall', 'hipcall-eu']);
     const outputs = Object.keys(template.toJSON().Outputs as object);
     expect(outputs).toEqual(
-      expect.arrayContaining(['WebhookUrlHipcallEu', 'WebhookTokenCommandHipcallEu', 'HipcallApiTokenCommandHipcallEu']),
+      match.arrayContaining(['WebhookUrlHipcallEu', 'WebhookTokenCommandHipcallEu', 'HipcallApiTokenCommandHipcallEu']),
     );
     expect(outputs.filter((o) => o.startsWith('HipcallApiTokenSecretArn'))).toHaveLength(2);
   });
 
   it('hands both Hipcall API secrets to the media and insight workers, by name, and lets them read exactly those', () => {
-    const resources = template.toJSON().Resources;
+    const resources = template.toJSON().Resources as Record<
+      string,
+      { Properties: { Environment?: { Variables: Record<string, string> }; Name?: string } }
+    >;
     for (const fn of [stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const env = (resources[idOf(fn)].Properties.Environment.Variables as Record<string, unknown>)[ENV.hipcallApiSecrets] as string;
+      const env = resources[idOf(fn)]!.Properties.Environment!.Variables[ENV.hipcallApiSecrets]!;
       expect(JSON.parse(env)).toEqual({ hipcall: 'CallVault/hipcall/hipcall-api', 'hipcall-eu': 'CallVault/hipcall-eu/hipcall-api' });
     }
     for (const [sourceId, secret] of stack.insightCards.hipcallApiSecrets) {
-      expect(resources[idOf(secret)].Properties.Name).toBe(hipcallApiSecretName('CallVault', sourceId));
+      expect(resources[idOf(secret)]!.Properties.Name).toBe(hipcallApiSecretName('CallVault', sourceId));
     }
   });
 

@@ -5,6 +5,7 @@ import { estimateCost, type CostInputs } from '#bin/cli/cost/model.ts';
 import { PRICES } from '#bin/cli/cost/prices.ts';
 import { readProfile } from '#bin/cli/cost/profile.ts';
 import { settingsOfStack, synthStack, type StackSettings } from '#bin/cli/cost/stack-settings.ts';
+import { match } from '#test/support/match.ts';
 
 const inputs: CostInputs = {
   callsPerMonth: 100_000,
@@ -38,7 +39,7 @@ describe('callvault cost on the synthesised stack', () => {
 
   it('reads memory, concurrency, queues and lifecycle from the template, not from constants', () => {
     const s = base;
-    expect(Object.keys(s.functions).sort()).toEqual(expect.arrayContaining(['ingest', 'insight', 'media']));
+    expect(Object.keys(s.functions).sort()).toEqual(match.arrayContaining(['ingest', 'insight', 'media']));
     expect(s.functions.ingest!.architecture).toBe('arm64');
     expect(s.queueConsumers.map((q) => q.fn).sort()).toEqual(['ingest', 'insight', 'media']);
     expect(s.archive.tiers['recordings/']!.map((t) => t.storageClass)).toEqual(['STANDARD_IA', 'GLACIER_IR']);

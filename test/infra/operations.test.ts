@@ -13,6 +13,7 @@ import { CLIENT_ERROR_SPIKE } from '#lib/constructs/monitoring.ts';
 import { ConfigError, parseConfig, throttleOf, withoutDefaults } from '#contract/config.ts';
 import { UNKNOWN_SOURCE_THROTTLE } from '#lib/constructs/webhook-api.ts';
 import { REPLAY_QUEUE, queueLifetimeSeconds } from '#contract/resources.ts';
+import { match } from '#test/support/match.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DependsOn?: string[] };
@@ -57,6 +58,7 @@ describe('alarms', () => {
   });
 
   it('tells the operator in every alarm what it means and the first command to run', () => {
+    expect(alarms()).toHaveLength(16);
     for (const [id, alarm] of alarms()) {
       const text = JSON.stringify(alarm.Properties?.AlarmDescription);
       expect(text.length, id).toBeGreaterThan(80);
@@ -233,7 +235,7 @@ describe('isolation', () => {
       .filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map(([id]) => id);
     // CloudFormation refuses route settings naming a route key it has not created yet.
-    expect(stage.DependsOn ?? []).toEqual(expect.arrayContaining(routeIds));
+    expect(stage.DependsOn ?? []).toEqual(match.arrayContaining(routeIds));
   });
 
   it("stays far below CloudFormation's 500 resources with 20 sources, each with its own routes", () => {

@@ -12,6 +12,7 @@ import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { ConfigError, parseConfig } from '#contract/config.ts';
 import { CALLS_TTL_ATTRIBUTE } from '#lib/constructs/storage.ts';
+import { match } from '#test/support/match.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -84,9 +85,7 @@ describe('a stack with every data protection option on', () => {
     expect(key.DeletionPolicy).toBe('Retain');
     expect(key.UpdateReplacePolicy).toBe('Retain');
     const aliases = s.ofType('AWS::KMS::Alias').map(([, r]) => r.Properties!);
-    expect(aliases).toEqual([
-      expect.objectContaining({ AliasName: 'alias/callvault-data', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }),
-    ]);
+    expect(aliases).toEqual([match.objectContaining({ AliasName: 'alias/callvault-data', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } })]);
     // The alarm topic's own key is the only other one.
     expect(
       s
@@ -254,17 +253,22 @@ describe('a stack with the data protection options off (the default)', () => {
   it('creates no data key: only the alarm topic has one, and no role may use a key', () => {
     expect(s.stack.storage.encryptionKey).toBeUndefined();
     expect(s.ofType('AWS::KMS::Key').map(([id]) => id)).toEqual([s.idOf(s.stack.monitoring.topicKey)]);
-    for (const [id, policy] of s.ofType('AWS::IAM::Policy'))
-      expect(JSON.stringify(policy.Properties?.PolicyDocument), id).not.toContain('kms:');
+    const policies = s.ofType('AWS::IAM::Policy');
+    // One per function role.
+    expect(policies).toHaveLength(3);
+    for (const [id, policy] of policies) expect(JSON.stringify(policy.Properties?.PolicyDocument), id).not.toContain('kms:');
   });
 
   it('keeps AWS-managed encryption on the bucket, tables, queues, secrets and log groups', () => {
     expect(JSON.stringify(s.propsOf(s.stack.storage.bucket).BucketEncryption)).toContain('AES256');
-    for (const [id, table] of s.ofType('AWS::DynamoDB::Table'))
-      expect(table.Properties?.SSESpecification, id).toEqual({ SSEEnabled: true });
-    for (const [id, queue] of s.ofType('AWS::SQS::Queue')) expect(queue.Properties?.SqsManagedSseEnabled, id).toBe(true);
-    for (const [id, r] of [...s.ofType('AWS::SecretsManager::Secret'), ...s.ofType('AWS::Logs::LogGroup')])
-      expect(r.Properties?.KmsKeyId, id).toBeUndefined();
+    const tables = s.ofType('AWS::DynamoDB::Table');
+    const queues = s.ofType('AWS::SQS::Queue');
+    const secretsAndLogs = [...s.ofType('AWS::SecretsManager::Secret'), ...s.ofType('AWS::Logs::LogGroup')];
+    // Calls and contacts; three queues and their DLQs; two webhook tokens, the signing secret, the Hipcall API token and four log groups.
+    expect([tables.length, queues.length, secretsAndLogs.length]).toEqual([2, 6, 8]);
+    for (const [id, table] of tables) expect(table.Properties?.SSESpecification, id).toEqual({ SSEEnabled: true });
+    for (const [id, queue] of queues) expect(queue.Properties?.SqsManagedSseEnabled, id).toBe(true);
+    for (const [id, r] of secretsAndLogs) expect(r.Properties?.KmsKeyId, id).toBeUndefined();
   });
 
   it('stays clean under cdk-nag', () => {
@@ -277,7 +281,9 @@ describe('a stack with the data protection options off (the default)', () => {
     expect(bucket.ObjectLockConfiguration).toBeUndefined();
     const rules = (bucket.LifecycleConfiguration as { Rules: Json[] }).Rules;
     expect(rules.filter((r) => String(r.Id).startsWith('Expire-'))).toEqual([]);
-    for (const [id, table] of s.ofType('AWS::DynamoDB::Table')) expect(table.Properties?.TimeToLiveSpecification, id).toBeUndefined();
+    const tables = s.ofType('AWS::DynamoDB::Table');
+    expect(tables.map(([id]) => id).sort()).toEqual([s.idOf(s.stack.storage.callsTable), s.idOf(s.stack.storage.contactsTable)].sort());
+    for (const [id, table] of tables) expect(table.Properties?.TimeToLiveSpecification, id).toBeUndefined();
   });
 
   it('still keeps every log group for a bounded time: 30 days for the functions, 90 for the API access logs', () => {

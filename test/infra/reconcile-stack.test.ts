@@ -10,6 +10,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
+import { match } from '#test/support/match.ts';
 
 const idOf = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -63,17 +64,18 @@ describe('scheduled reconcile in the stack', () => {
     const bucketId = idOf(on.stack.storage.bucket);
     const queueId = idOf(on.stack.mediaPipeline.jobs.queue);
     expect(grants).toHaveLength(4);
-    expect(grants).toContainEqual({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: expect.stringContaining(tableId) });
+    expect(grants).toContainEqual({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: match.stringContaining(tableId) });
     const s3 = grants.find((g) => g.actions.includes('s3:PutObject'))!;
     expect(s3.actions).toEqual(['s3:PutObject']);
     expect(s3.resources).toContain(bucketId);
     expect(s3.resources).toContain('/raw/*');
     expect(s3.resources).not.toMatch(/recordings|cdr|quarantine/);
-    expect(grants).toContainEqual({ actions: ['sqs:SendMessage'], resources: expect.stringContaining(queueId) });
+    expect(grants).toContainEqual({ actions: ['sqs:SendMessage'], resources: match.stringContaining(queueId) });
     const secrets = grants.find((g) => g.actions.includes('secretsmanager:GetSecretValue'))!;
     for (const id of ['hipcall', 'hipcall-tr', 'hipcall-quiet'])
       expect(secrets.resources).toContain(idOf(on.stack.insightCards.hipcallApiSecrets.get(id)!));
-    const env = (on.template.toJSON().Resources[idOf(fn)].Properties.Environment as { Variables: Json }).Variables;
+    const resources = on.template.toJSON().Resources as Record<string, { Properties: { Environment: { Variables: Json } } }>;
+    const env = resources[idOf(fn)]!.Properties.Environment.Variables;
     expect(Object.keys(env).sort()).toEqual([
       'ARCHIVE_BUCKET',
       'CALLS_TABLE',

@@ -9,7 +9,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
+import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment } from '#lib/constructs/function-environment.ts';
 import { signingSecretName, webhookTokenSecretName } from '#lib/constructs/webhook-api.ts';
 import { ENV } from '#contract/resources.ts';
 
@@ -84,7 +84,7 @@ describe('a stack with one signing source among others', () => {
   it('maps only the signing source to its secret name in SIGNING_SECRETS', () => {
     const env = ingestEnv({ stack, resources });
     expect(JSON.parse(env[ENV.signingSecrets] as string)).toEqual({ relay: 'CallVault/relay/signing' });
-    expect(Object.keys(JSON.parse(env[ENV.webhookSecrets] as string))).toEqual(['relay', 'hipcall']);
+    expect(Object.keys(JSON.parse(env[ENV.webhookSecrets] as string) as object)).toEqual(['relay', 'hipcall']);
     expect(webhookTokenSecretName('CallVault', 'relay')).toBe('CallVault/relay/webhook');
   });
 
@@ -130,6 +130,6 @@ describe("Lambda's 4 KB environment with signing sources", () => {
       resources: s.resources,
     });
     expect(estimate.bytes).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
-    expect(Object.keys(JSON.parse(ingestEnv(s)[ENV.signingSecrets] as string))).toHaveLength(10);
+    expect(Object.keys(JSON.parse(ingestEnv(s)[ENV.signingSecrets] as string) as object)).toHaveLength(10);
   });
 });

@@ -23,6 +23,7 @@ import type { ReplayReport } from '#bin/cli/replay-raw.ts';
 import { S3_KEYS } from '#contract/resources.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { useLocalEndpoints } from '#test/support/local-endpoints.ts';
+import { match } from '#test/support/match.ts';
 
 let h: IngestHarness;
 let restoreEndpoints: (() => Promise<void>) | undefined;
@@ -222,7 +223,7 @@ describe('calls export', () => {
     // Every file on disk hashes to what the item recorded, read back independently of the export.
     expect(result.files.map((f) => f.path).sort()).toEqual([...seeded.keys()].sort());
     for (const [key, bytes] of seeded) expect(sha256(await readFile(join(dir, key)))).toBe(sha256(bytes));
-    expect(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))).toMatchObject({ calls: 4, files: expect.any(Array) });
+    expect(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))).toMatchObject({ calls: 4, files: match.any(Array) });
 
     // A damaged file is noticed on the next run and fetched again; the others are skipped.
     const damaged = [...seeded.keys()][1]!;
@@ -238,9 +239,9 @@ describe('calls export', () => {
     const said: string[] = [];
     expect(await callsCommand(plain, (l) => void said.push(l), { progress: { write: (t) => piped.push(t), isTTY: false } })).toBe(0);
     expect(piped).toEqual([
-      expect.stringMatching(/^\[#+-*\] 1\/3 files .*\n$/),
-      expect.stringMatching(/2\/3 files/),
-      expect.stringMatching(/^\[#{24}\] 3\/3 files/),
+      match.stringMatching(/^\[#+-*\] 1\/3 files .*\n$/),
+      match.stringMatching(/2\/3 files/),
+      match.stringMatching(/^\[#{24}\] 3\/3 files/),
     ]);
     expect(said.join('\n')).toMatch(/Exported 4 call\(s\) .* 3 media file\(s\) \(0 downloaded, 3 already there\)/);
     const tty: string[] = [];

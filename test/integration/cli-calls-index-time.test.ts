@@ -9,6 +9,7 @@ import { callsCommand } from '#bin/cli/archive.ts';
 import type { ReaderClient } from '#bin/cli/archive-reader.ts';
 import { fixture, hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { useLocalEndpoints } from '#test/support/local-endpoints.ts';
+import { match } from '#test/support/match.ts';
 
 let h: IngestHarness;
 let restoreEndpoints: (() => Promise<void>) | undefined;
@@ -54,7 +55,7 @@ describe('calls --day and --customer', () => {
     expect(callAt >= before && callAt <= after).toBe(true);
     expect(item).toMatchObject({ customerNumber: '+442045205757', day: callAt.slice(0, 10) });
 
-    expect(await calls('--day', callAt.slice(0, 10))).toEqual({ code: 0, callKeys: expect.arrayContaining(['postcall#pc-indexed']) });
+    expect(await calls('--day', callAt.slice(0, 10))).toEqual({ code: 0, callKeys: match.arrayContaining(['postcall#pc-indexed']) });
     expect(await calls('--customer', '+44 20 4520 5757')).toEqual({ code: 0, callKeys: ['postcall#pc-indexed'] });
     // A callAt range that holds the call finds it; one that ends before it does not.
     expect((await calls('--customer', '+442045205757', '--from', before, '--to', after)).callKeys).toEqual(['postcall#pc-indexed']);
@@ -73,7 +74,7 @@ describe('calls --day and --customer', () => {
     };
     expect((await h.post('callhippo', JSON.stringify(status))).status).toBe(200);
     const item = await h.item('callhippo#ch-status-only');
-    expect(item).toMatchObject({ customerNumber: '+442079460123', callAt: expect.any(String), day: expect.any(String) });
+    expect(item).toMatchObject({ customerNumber: '+442079460123', callAt: match.any(String), day: match.any(String) });
 
     expect((await calls('--day', item!.day as string)).callKeys).toContain('callhippo#ch-status-only');
     expect((await calls('--customer', '+442079460123')).callKeys).toEqual(['callhippo#ch-status-only']);

@@ -17,6 +17,7 @@ import { startLocalStack, type LocalStack } from '#bin/local/stack.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
 import { parseConfig } from '#contract/config.ts';
 import { hipcallHangup } from '#test/support/ingest-harness.ts';
+import { match } from '#test/support/match.ts';
 
 const rawConfig = {
   sources: [
@@ -78,7 +79,7 @@ describe('callvault check --local', () => {
     const deliveries = report.checks.filter((c) => c.check === 'delivery');
     expect(deliveries.map((c) => c.subject).sort()).toEqual(['callhippo', 'hipcall', 'postcall', 'signed']);
     const callKeys = deliveries.map((c) => /\(([a-z]+#callvault-check-[0-9a-f]+)\)/.exec(c.detail)?.[1]);
-    expect(callKeys).toEqual([expect.any(String), expect.any(String), expect.any(String), expect.any(String)]);
+    expect(callKeys).toEqual([match.any(String), match.any(String), match.any(String), match.any(String)]);
     const last = report.checks.find((c) => c.check === 'lastDelivery' && c.subject === 'hipcall')?.at ?? '';
     expect(last >= now).toBe(true);
     expect(report.checks.find((c) => c.check === 'lastDelivery' && c.subject === 'callhippo')?.at).toBeUndefined();
@@ -98,7 +99,7 @@ describe('callvault check --local', () => {
       for (const callKey of callKeys)
         expect((await doc.send(new GetCommand({ TableName: e.tables.calls, Key: { callKey } }))).Item).toBeUndefined();
       const { Items = [] } = await doc.send(new ScanCommand({ TableName: e.tables.calls, ProjectionExpression: 'callKey' }));
-      expect(Items.map((i) => i.callKey)).toEqual(['hipcall#real-call-before-check']);
+      expect(Items.map((i) => i.callKey as string)).toEqual(['hipcall#real-call-before-check']);
       const keys: string[] = [];
       let token: string | undefined;
       do {
@@ -129,7 +130,7 @@ describe('callvault check --local', () => {
       expect(json.code).toBe(1);
       const report = JSON.parse(json.text) as CheckReport;
       expect(report.ok).toBe(false);
-      expect(report.checks.filter((c) => !c.ok)).toEqual([expect.objectContaining({ check: 'queue', subject: 'mediaDlq', depth: 1 })]);
+      expect(report.checks.filter((c) => !c.ok)).toEqual([match.objectContaining({ check: 'queue', subject: 'mediaDlq', depth: 1 })]);
       // The delivery itself still passed: only the DLQ is wrong.
       expect(report.checks.find((c) => c.check === 'delivery')).toMatchObject({ subject: 'postcall', ok: true });
     } finally {

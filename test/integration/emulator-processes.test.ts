@@ -40,6 +40,7 @@ describe('startEmulators({ processes: true })', () => {
       sqs.destroy();
       await first.close();
     }
+    expect(Object.keys(first.endpoints).sort()).toEqual(['dynamodb', 's3', 'sqs']);
     for (const url of Object.values(first.endpoints)) expect(await listening(url)).toBe(false);
 
     const second = await startEmulators({ dataDir, processes: true });

@@ -35,8 +35,11 @@ const calls = (n: number) => Array.from({ length: n }, (_, i) => ({ uuid: `c${i}
 function client(sleeps: number[] = [], over: Partial<ConstructorParameters<typeof HipcallCallsClient>[0]> = {}) {
   return new HipcallCallsClient({
     baseUrlFor: () => base,
-    tokenFor: async () => 'tok',
-    sleep: async (ms) => void sleeps.push(ms),
+    tokenFor: () => Promise.resolve('tok'),
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
     baseDelayMs: 1000,
     maxAttempts: 4,
     ...over,

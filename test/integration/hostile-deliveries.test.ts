@@ -19,6 +19,7 @@ import { MAX_CALL_ID_BYTES } from '#core/providers/index.ts';
 import type { ExtrasPointer } from '#core/types.ts';
 import { strictAwsTarget } from '#bin/aws-fidelity/aws-contract.ts';
 import { apiEvent, fixture, startIngestHarness, TOKEN, type Answer, type IngestHarness } from '#test/support/ingest-harness.ts';
+import { match } from '#test/support/match.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const POST_CALL = JSON.parse(fixture('postcall/post_call.json')) as Record<string, unknown>;
@@ -230,8 +231,8 @@ describe('hostile deliveries: stored with what DynamoDB cannot hold reduced', ()
         postCall('pc-bad-links', { recordingUri: 'ftp://files.example.com/rec.ogg', transcriptUri: '/transcripts/pc-bad-links.json' }),
       ),
     );
-    expect(item.recording).toMatchObject({ state: 'rejected', error: expect.stringMatching(/"ftp" scheme/) });
-    expect(item.transcript).toMatchObject({ state: 'rejected', error: expect.stringMatching(/not an absolute URL/) });
+    expect(item.recording).toMatchObject({ state: 'rejected', error: match.stringMatching(/"ftp" scheme/) });
+    expect(item.transcript).toMatchObject({ state: 'rejected', error: match.stringMatching(/not an absolute URL/) });
     expect((await h.receive('media', 100)).filter((m) => m.Body?.includes('pc-bad-links'))).toEqual([]);
   });
 });
@@ -249,7 +250,7 @@ describe('hostile deliveries: ids that cannot be stored faithfully are refused a
     expect(answer.status).toBe(400);
     expect(answer.json.message).toMatch(/call ?id|callId/i);
     expect(quarantined).toMatchObject({ source: 'postcall', status: 400, reason: answer.json.message, body });
-    expect(await h.objects('raw/postcall/')).not.toContainEqual(expect.stringContaining(sha256(body).slice(0, 16)));
+    expect(await h.objects('raw/postcall/')).not.toContainEqual(match.stringContaining(sha256(body).slice(0, 16)));
   });
 
   it('refuses them before they reach a key: no item for "." or ".." exists', async () => {

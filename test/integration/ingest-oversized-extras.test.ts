@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memorySink } from '#bin/aws-fidelity/aws-contract.ts';
 import { fixture, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { checkPermissions, synthTemplate } from '#test/support/permissions-contract.ts';
+import { match } from '#test/support/match.ts';
 
 describe('ingest: an analysis too big for a DynamoDB item', () => {
   let h: IngestHarness;
@@ -28,13 +29,13 @@ describe('ingest: an analysis too big for a DynamoDB item', () => {
 
     const item = await h.item('postcall#oversized-analysis');
     const pointer = item?.analysis as { s3Key: string; bytes: number; sha256: string; oversized: boolean };
-    expect(pointer).toMatchObject({ oversized: true, s3Key: expect.stringMatching(/^extras\/postcall\//) });
+    expect(pointer).toMatchObject({ oversized: true, s3Key: match.stringMatching(/^extras\/postcall\//) });
     const stored = await h.object(pointer.s3Key);
     expect(JSON.parse(stored)).toEqual(delivery.callAnalysis);
     expect(createHash('sha256').update(stored, 'utf8').digest('hex')).toBe(pointer.sha256);
 
     expect(sink.calls).toContainEqual(
-      expect.objectContaining({ fn: 'ingest', action: 's3:PutObject', resource: `callvault-archive/${pointer.s3Key}`, ok: true }),
+      match.objectContaining({ fn: 'ingest', action: 's3:PutObject', resource: `callvault-archive/${pointer.s3Key}`, ok: true }),
     );
     expect(checkPermissions(synthTemplate(), sink.calls).violations).toEqual([]);
   }, 60_000);

@@ -18,6 +18,7 @@ import { memorySink, type AwsCall } from '#bin/aws-fidelity/aws-contract.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { checkPermissions, synthTemplate, type CfnTemplate } from '#test/support/permissions-contract.ts';
 import { projectRoot } from '#test/support/local-stack-process.ts';
+import { match } from '#test/support/match.ts';
 
 const run = promisify(execFile);
 
@@ -107,7 +108,7 @@ describe('replays under the AWS permissions contract', () => {
 
     const calls = since(mark);
     expect(rawReads(calls, 'unapplied-call')).toContainEqual(
-      expect.objectContaining({ fn: 'ingest', resource: `callvault-archive/${unapplied[0]}`, ok: true }),
+      match.objectContaining({ fn: 'ingest', resource: `callvault-archive/${unapplied[0]}`, ok: true }),
     );
     expect(checkPermissions(template, calls).violations).toEqual([]);
   }, 60_000);
@@ -136,7 +137,7 @@ describe('replays under the AWS permissions contract', () => {
     expect(JSON.stringify(item)).not.toContain('nnnn');
 
     const calls = since(mark);
-    expect(rawReads(calls, 'big-call')).toContainEqual(expect.objectContaining({ fn: 'ingest', ok: true }));
+    expect(rawReads(calls, 'big-call')).toContainEqual(match.objectContaining({ fn: 'ingest', ok: true }));
     expect(checkPermissions(template, calls).violations).toEqual([]);
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticSigningSecrets } from '#adapters/signing-secrets.ts';
 import type { SigningSecrets } from '#core/ports.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
+import { match } from '#test/support/match.ts';
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -64,7 +65,7 @@ describe('ingest handler: signed sources (Standard Webhooks)', () => {
     expect(String(res.json.message)).toMatch(message);
     expect(String(res.json.message)).not.toContain(SECRET.slice('whsec_'.length, 20));
     expect(await h.item(`hipcall#${uuid}`)).toBeUndefined();
-    expect(await quarantined(uuid)).toEqual([expect.objectContaining({ source: 'signed', status: 401, reason: String(res.json.message) })]);
+    expect(await quarantined(uuid)).toEqual([match.objectContaining({ source: 'signed', status: 401, reason: String(res.json.message) })]);
   }
 
   it('stores a delivery whose signature verifies', async () => {
@@ -160,15 +161,15 @@ describe('ingest handler: signed sources (Standard Webhooks)', () => {
     const res = await h.post('pending', body, { headers: signedHeaders(body) });
     expect(res).toMatchObject({
       status: 401,
-      json: { message: expect.stringContaining("put the sender's whsec_ secret in CallVault/pending/signing") },
+      json: { message: match.stringContaining("put the sender's whsec_ secret in CallVault/pending/signing") },
     });
-    expect(await quarantined(uuid)).toEqual([expect.objectContaining({ source: 'pending', status: 401 })]);
+    expect(await quarantined(uuid)).toEqual([match.objectContaining({ source: 'pending', status: 401 })]);
   });
 
   it('answers 503, as for the token store, when the signing secret cannot be read', async () => {
     const body = hipcallHangup(randomUUID());
     const res = await h.post('broken', body, { headers: signedHeaders(body) });
-    expect(res).toMatchObject({ status: 503, json: { message: expect.stringMatching(/signing secret.*Retry shortly/) } });
+    expect(res).toMatchObject({ status: 503, json: { message: match.stringMatching(/signing secret.*Retry shortly/) } });
   });
 
   it('ignores signature headers on a source without `signature`, even garbage ones', async () => {

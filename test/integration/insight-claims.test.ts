@@ -11,7 +11,7 @@ let claims: DynamoInsightClaims;
 const NOW = Date.parse('2026-04-02T10:00:00Z');
 const lease = (source?: string) => ({ nowMs: NOW, leaseMs: 60_000, ...(source ? { source } : {}) });
 const pending = (claimId: string) => ({ state: 'pending' as const, at: new Date(NOW).toISOString(), claimId });
-const insightOf = async (callKey: string) =>
+const insightOf = async (callKey: string): Promise<unknown> =>
   (await doc.send(new GetCommand({ TableName: em.tables.calls, Key: { callKey }, ConsistentRead: true }))).Item?.insight;
 
 beforeAll(async () => {

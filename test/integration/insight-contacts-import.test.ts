@@ -12,6 +12,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
+import { match } from '#test/support/match.ts';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
@@ -123,11 +124,11 @@ describe('callvault contacts import --local', () => {
     expect(missingStack.code).toBe(1);
     expect(missingStack.stderr).toMatch(/No local stack found .* Start it with "npm start"/);
     const missingFile = await cli(['contacts', 'import', join(dataDir, 'nope.csv'), '--local']);
-    expect(missingFile).toMatchObject({ code: 1, stderr: expect.stringContaining('Cannot read') });
+    expect(missingFile).toMatchObject({ code: 1, stderr: match.stringContaining('Cannot read') });
     const noPhone = await cli(['contacts', 'import', fixture('no-phone.csv'), '--local']);
-    expect(noPhone).toMatchObject({ code: 1, stderr: expect.stringContaining('no "phone" column') });
+    expect(noPhone).toMatchObject({ code: 1, stderr: match.stringContaining('no "phone" column') });
     const usage = await cli(['contacts', 'export']);
-    expect(usage).toMatchObject({ code: 1, stderr: expect.stringContaining('Usage: callvault contacts import') });
+    expect(usage).toMatchObject({ code: 1, stderr: match.stringContaining('Usage: callvault contacts import') });
   });
 
   describe('without --local (the default AWS credential chain)', () => {
@@ -159,11 +160,11 @@ describe('callvault contacts import --local', () => {
 
       await createTable('CallVault-OtherContactsCopy-QRS');
       const ambiguous = await cli(['contacts', 'import', fixture('simple.csv')], aws());
-      expect(ambiguous).toMatchObject({ code: 1, stderr: expect.stringContaining('Several tables could be the contacts table') });
+      expect(ambiguous).toMatchObject({ code: 1, stderr: match.stringContaining('Several tables could be the contacts table') });
       const named = await cli(['contacts', 'import', fixture('simple.csv'), '--table', 'CallVault-OtherContactsCopy-QRS'], aws());
       expect(named.code).toBe(0);
       const none = await cli(['contacts', 'import', fixture('simple.csv'), '--stack', 'Elsewhere'], aws());
-      expect(none).toMatchObject({ code: 1, stderr: expect.stringContaining('No contacts table of stack "Elsewhere"') });
+      expect(none).toMatchObject({ code: 1, stderr: match.stringContaining('No contacts table of stack "Elsewhere"') });
     });
   });
 });

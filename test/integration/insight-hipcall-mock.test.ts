@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHipcallMock, type HipcallMock } from '#bin/local/hipcall-mock.ts';
+import { match } from '#test/support/match.ts';
 
 let server: Server;
 let mock: HipcallMock;
@@ -47,7 +48,7 @@ describe('stand-in Hipcall API', () => {
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ callId: 'call_abc123', card });
     const cards = (await (await fetch(`${base}/_cards?callId=call_abc123`)).json()) as unknown[];
-    expect(cards).toEqual([{ callId: 'call_abc123', card, receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) }]);
+    expect(cards).toEqual([{ callId: 'call_abc123', card, receivedAt: match.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) }]);
   });
 
   it.each([

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig } from '#bin/local/emulators.ts';
-import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
+import { startPoller } from '#bin/local/poller.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { allowedRowFields } from '#core/card.ts';
 import { parseContactsCsv } from '#core/contacts-csv.ts';
@@ -14,6 +14,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { API_TOKEN, CRM_SECRET, jobFromCallInit, jobOf, startInsightHarness, type InsightHarness } from '#test/support/insight-harness.ts';
 import { METRIC } from '#core/metrics.ts';
 import { filedBySourceAndTotal, parseEmf } from '#test/support/emf.ts';
+import { match } from '#test/support/match.ts';
 
 let h: InsightHarness;
 let seq = 0;
@@ -83,7 +84,7 @@ describe('insight worker', () => {
     expect(requestsFor(id)).toHaveLength(1);
     expect(req).toMatchObject({ status: 201, authorized: true });
     expect(req!.body).toEqual({ card: JANE_CARD });
-    expect(await insightOf(id)).toEqual({ state: 'sent', httpStatus: 201, at: expect.any(String) });
+    expect(await insightOf(id)).toEqual({ state: 'sent', httpStatus: 201, at: match.any(String) });
   });
 
   it('posts the contact card for an outbound call_init (the callee is the customer)', async () => {
@@ -118,7 +119,7 @@ describe('insight worker', () => {
     const res = await h.run([jobOf({ callId: id, fromNumber: '+442079460000' })]);
     expect(res.batchItemFailures).toEqual([]);
     expect(requestsFor(id)).toEqual([]);
-    expect(await insightOf(id)).toEqual({ state: 'no_match', at: expect.any(String) });
+    expect(await insightOf(id)).toEqual({ state: 'no_match', at: match.any(String) });
   });
 
   it('sends nothing for a withheld number or an internal call', async () => {
@@ -137,7 +138,7 @@ describe('insight worker', () => {
     const id = callId('stale');
     await h.run([jobOf({ callId: id }, 21_000)]);
     expect(requestsFor(id)).toEqual([]);
-    expect(await insightOf(id)).toEqual({ state: 'stale', at: expect.any(String) });
+    expect(await insightOf(id)).toEqual({ state: 'stale', at: match.any(String) });
   });
 
   it('measures staleness from the earlier time, and treats an occurredAt in the future as now', async () => {
@@ -159,7 +160,7 @@ describe('insight worker', () => {
     await h.run([jobOf({ callId: id })]);
     expect(requestsFor(id).map((r) => r.status)).toEqual([500, 201]);
     expect(Date.now() - started).toBeLessThan(1500);
-    expect(await insightOf(id)).toEqual({ state: 'sent', httpStatus: 201, at: expect.any(String) });
+    expect(await insightOf(id)).toEqual({ state: 'sent', httpStatus: 201, at: match.any(String) });
   });
 
   it('retries a 429 and a dropped connection too', async () => {
@@ -179,7 +180,7 @@ describe('insight worker', () => {
     expect(await insightOf(id)).toEqual({
       state: 'failed',
       httpStatus: 422,
-      at: expect.any(String),
+      at: match.any(String),
       error: 'Insight Card API answered 422: card[1].color is not allowed on a shortText row',
     });
     const line = h

@@ -63,8 +63,8 @@ afterAll(async () => {
 /** Names that look public to checkUrl but resolve where the test says. */
 const fakeDns =
   (table: Record<string, string[]>): LookupAll =>
-  async (hostname) =>
-    (table[hostname] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  (hostname) =>
+    Promise.resolve((table[hostname] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
 
 const httpPolicy = (exempt: string[] = []): SafeFetchPolicy => ({ allowHttp: true, exemptHostPorts: exempt });
 
@@ -223,7 +223,7 @@ describe('MediaStore', () => {
   it('aborts the multipart upload when the source fails after a part was uploaded, and rethrows the source error', async () => {
     const store = new MediaStore(s3, em.bucket);
     const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
-    async function* body() {
+    function* body() {
       for (let i = 0; i < 20; i++) yield Buffer.alloc(MiB, i);
       throw reset;
     }

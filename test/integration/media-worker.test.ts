@@ -21,6 +21,7 @@ import { strictAwsTarget } from '#bin/aws-fidelity/aws-contract.ts';
 import { callKeyOf, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type Provider } from '#core/types.ts';
 import { METRIC, type MetricName } from '#core/metrics.ts';
 import { filedBySourceAndTotal, parseEmf, type EmfMetric } from '#test/support/emf.ts';
+import { match } from '#test/support/match.ts';
 
 /** The worker's EMF lines; a metric is flushed when its invocation ends, a moment after the item says so. */
 const emf: string[] = [];
@@ -364,7 +365,7 @@ describe('media worker', () => {
     expect(info.error).toMatch(/answered 403 .*the link has expired/);
     expect(media.hits('/forbidden.mp3')).toBeGreaterThan(1);
     expect(await keysFor('ch-403')).toEqual([]);
-    expect(await metricOf(METRIC.mediaExpired, 'callhippo')).toBeDefined();
+    expect(await metricOf(METRIC.mediaExpired, 'callhippo')).toMatchObject({ unit: 'Count', values: [1] });
   });
 
   it('retries a server that resets mid-body and stores the whole file, leaving no multipart upload open', async () => {
@@ -440,16 +441,16 @@ describe('media worker', () => {
     await seedCall('callhippo', 'ch-internal');
     await sendJob('callhippo', 'ch-internal', 'recording', internal.url('/secret.mp3'));
     const info = await settled('callhippo', 'ch-internal', 'recording');
-    expect(info).toMatchObject({ state: 'rejected', error: expect.stringMatching(/^refused: 127\.0\.0\.1 is a loopback address/) });
+    expect(info).toMatchObject({ state: 'rejected', error: match.stringMatching(/^refused: 127\.0\.0\.1 is a loopback address/) });
     expect(internal.hits('/secret.mp3')).toBe(0);
-    expect(await metricOf(METRIC.mediaRejected, 'callhippo')).toBeDefined();
+    expect(await metricOf(METRIC.mediaRejected, 'callhippo')).toMatchObject({ unit: 'Count', values: [1] });
   });
 
   it('follows at most 5 redirects', async () => {
     await seedCall('callhippo', 'ch-hops');
     await sendJob('callhippo', 'ch-hops', 'recording', media.url('/hop?n=0'));
     const info = await settled('callhippo', 'ch-hops', 'recording');
-    expect(info).toMatchObject({ state: 'failed', error: expect.stringMatching(/more than 5 redirects/) });
+    expect(info).toMatchObject({ state: 'failed', error: match.stringMatching(/more than 5 redirects/) });
     expect(media.hits('/rec.mp3')).toBeLessThanOrEqual(3);
   });
 

@@ -24,6 +24,7 @@ import { deliveryKey } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { ReconcileSummary } from '#core/reconcile.ts';
 import type { CallRecord } from '#core/types.ts';
+import { match } from '#test/support/match.ts';
 
 const rawConfig = {
   defaultCountry: 'GB',
@@ -266,20 +267,20 @@ describe('callvault reconcile hipcall --local against a Hipcall-shaped server', 
     expect(items.filter((r) => r.recording?.state !== 'stored').map((r) => r.callId)).toEqual([]);
 
     const backfilled = items.find((r) => r.callId === uuidOf(MISSING[0]!))!;
-    expect(backfilled.events).toEqual([expect.stringMatching(/^reconcile#[0-9a-f]{16}$/)]);
+    expect(backfilled.events).toEqual([match.stringMatching(/^reconcile#[0-9a-f]{16}$/)]);
     expect(backfilled).toMatchObject({
       source: 'hipcall',
       direction: 'inbound',
       status: 'completed',
       startedAt: '2026-03-10T08:03:00.000Z',
       day: '2026-03-10',
-      customerNumber: expect.stringMatching(/^\+44/),
+      customerNumber: match.stringMatching(/^\+44/),
     });
     expect(backfilled.recording).toMatchObject({ state: 'stored', bytes: 2051, contentType: 'audio/mpeg' });
     const raw = await new S3Client(localClientConfig(stack.endpoints.s3)).send(
       new ListObjectsV2Command({ Bucket: stack.endpoints.bucket, Prefix: `raw/hipcall/2026/03/10/${uuidOf(MISSING[0]!)}/` }),
     );
-    expect((raw.Contents ?? []).map((o) => o.Key)).toEqual([expect.stringMatching(/-reconcile-[0-9a-f]{16}\.json$/)]);
+    expect((raw.Contents ?? []).map((o) => o.Key)).toEqual([match.stringMatching(/-reconcile-[0-9a-f]{16}\.json$/)]);
   });
 
   it('changes nothing on a second run', async () => {

@@ -140,6 +140,7 @@ export async function startInsightHarness(
   // Capture what the handler logs (powertools writes JSON lines: INFO to stdout, WARN and ERROR to stderr).
   let logged = '';
   const streams = [process.stdout, process.stderr] as const;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back on the same stream, never called
   const writes = streams.map((stream) => stream.write);
   for (const stream of streams) {
     const original = stream.write.bind(stream);

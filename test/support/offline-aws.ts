@@ -34,11 +34,14 @@ export function offlineAws(): OfflineAws {
     failWith: (err) => void (failure = err),
     terminal: (client, service) => {
       (client.middlewareStack as unknown as MiddlewareStackLike).add(
-        (_next, context) => async (args) => {
+        (_next, context) => (args) => {
           const command = String(context.commandName).replace(/Command$/, '');
           sent.push(`${service}:${command}`);
-          if (failure) throw failure;
-          return { output: { $metadata: {}, ...sqsChecksums(command, args.input as Record<string, unknown>) }, response: {} };
+          if (failure) return Promise.reject(failure);
+          return Promise.resolve({
+            output: { $metadata: {}, ...sqsChecksums(command, args.input as Record<string, unknown>) },
+            response: {},
+          });
         },
         { step: 'deserialize', priority: 'high', name: 'offlineTerminal', override: true },
       );
@@ -46,14 +49,14 @@ export function offlineAws(): OfflineAws {
   };
 }
 
-const md5 = (s: unknown) =>
+const md5 = (s: string | undefined) =>
   createHash('md5')
-    .update(String(s ?? ''))
+    .update(s ?? '')
     .digest('hex');
 
 /** The SQS client verifies the MD5 of what it sent against the answer: answer like SQS does. */
 function sqsChecksums(command: string, input: Record<string, unknown>): Record<string, unknown> {
-  if (command === 'SendMessage') return { MessageId: 'offline', MD5OfMessageBody: md5(input.MessageBody) };
+  if (command === 'SendMessage') return { MessageId: 'offline', MD5OfMessageBody: md5(input.MessageBody as string | undefined) };
   if (command === 'SendMessageBatch') {
     const entries = (input.Entries as { Id: string; MessageBody?: string }[]) ?? [];
     return {

@@ -156,7 +156,7 @@ function resolver(template: CfnTemplate) {
 const describeRaw = (value: unknown): string => {
   if (typeof value === 'string') return value;
   const v = value as Json;
-  if (v?.Ref) return String(v.Ref);
+  if (typeof v?.Ref === 'string') return v.Ref;
   if (v?.['Fn::GetAtt']) return (v['Fn::GetAtt'] as string[]).join('.');
   if (v?.['Fn::Join']) return (v['Fn::Join'] as [string, unknown[]])[1].map(describeRaw).join((v['Fn::Join'] as [string])[0]);
   return JSON.stringify(value);

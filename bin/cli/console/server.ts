@@ -137,9 +137,9 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
   async function callView(call: CallRecord): Promise<string> {
     const pointer = (v: unknown) =>
       v && typeof v === 'object' && (v as { oversized?: unknown }).oversized === true ? (v as { s3Key: string }).s3Key : undefined;
-    const extras = async (v: unknown) => {
+    const extras = (v: unknown): Promise<unknown> => {
       const key = pointer(v);
-      return key ? o.reader.json(key) : v;
+      return key ? o.reader.json(key) : Promise.resolve(v);
     };
     const [transcript, analysis, caller, card, deliveries] = await Promise.all([
       call.transcript?.state === 'stored' && call.transcript.s3Key ? o.reader.json(call.transcript.s3Key) : undefined,

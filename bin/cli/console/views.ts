@@ -12,8 +12,17 @@ export const PLAYABLE = ['recording', 'voicemail'] as const;
 export type Playable = (typeof PLAYABLE)[number];
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+/** Text of a value from the archive: strings, numbers and booleans as written, nothing for null, JSON for the rest. */
+const plain = (v: unknown): string =>
+  typeof v === 'string'
+    ? v
+    : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint'
+      ? String(v)
+      : v === undefined || v === null
+        ? ''
+        : JSON.stringify(v);
 /** Text or attribute value as HTML. */
-export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+export const esc = (v: unknown): string => plain(v).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 /** The path of a call's page; its media lives below it. */
 export const callPath = (c: { provider: string; callId: string }): string =>

@@ -11,7 +11,8 @@ export interface Duration {
   ms: number;
   /** Extra ms per MB of media streamed (media only). */
   msPerMb?: number;
-  source: 'default' | string;
+  /** `default`, or the benchmark file the figure was measured in. */
+  source: string;
 }
 
 /**
