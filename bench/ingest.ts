@@ -16,10 +16,8 @@ import { normaliseDelivery } from '#core/providers/index.ts';
 import { sha256Hex } from '#core/request.ts';
 import { CallsTable as CallsTableImpl } from '#adapters/calls-table.ts';
 import { S3_KEYS } from '#contract/resources.ts';
-import type { CallRecord } from '#core/types.ts';
 import { handleWebhook, type IngestDeps } from '#functions/ingest/process.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
-import type { CallsTable } from '#adapters/calls-table.ts';
 import type { DeliveryArchive, JobQueues } from '#core/ports.ts';
 import { S3DeliveryArchive } from '#adapters/archive.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
@@ -27,6 +25,7 @@ import { ENV } from '#contract/resources.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { apiEvent, hipcallHangup as hangup } from '#test/support/ingest-harness.ts';
+import { MemoryCallsStore } from '#test/support/memory-calls-store.ts';
 import { median, type BenchRow } from './stats.ts';
 
 const TOKEN = 'bench-token-0123456789';
@@ -120,16 +119,7 @@ export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
 
 /** The handler with every I/O port answered in memory: what remains is its own CPU work. */
 export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
-  const items = new Map<string, CallRecord>();
-  const calls = {
-    async applyDelivery(input: Parameters<CallsTable['applyDelivery']>[0]) {
-      const key = `${input.event.provider}#${input.event.callId}`;
-      const previous = items.get(key);
-      const { record, changed } = mergeDelivery(previous, input);
-      if (changed) items.set(key, record);
-      return { outcome: changed ? 'stored' : 'duplicate', record, previous };
-    },
-  } as unknown as CallsTable;
+  const calls = new MemoryCallsStore();
   const archive = { putRaw: async () => undefined, putQuarantine: async () => undefined } as unknown as DeliveryArchive;
   const queues = {
     sendMedia: async () => undefined,

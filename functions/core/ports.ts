@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { SafeFetchPolicy } from './address-policy.ts';
-import type { DeliveryInput } from './call-record.ts';
+import type { DeliveryInput, StoredCallRecord } from './call-record.ts';
 import type { CardRow } from './card.ts';
 import type { Contact } from './contact.ts';
 import type { ClaimAnswer, PendingInsight, PostResult } from './insight.ts';
@@ -61,11 +61,32 @@ export type ApplyOutcome =
   | { outcome: 'stored' | 'duplicate'; record: CallRecord; previous: CallRecord | undefined }
   | { outcome: 'foreign'; owner: string; record: CallRecord; previous: CallRecord | undefined };
 
-/** The calls table: the ingest's order-independent upsert and the workers' narrow updates. */
-export interface CallsStore {
-  get(callKey: string, options?: { consistent?: boolean; abortSignal?: AbortSignal }): Promise<CallRecord | undefined>;
-  /** Merge one delivery into its item; `duplicate` when it was applied before. */
-  applyDelivery(input: ApplyDelivery, abortSignal?: AbortSignal): Promise<ApplyOutcome>;
+/**
+ * One merged record to write, with the media maps it creates when the item has none yet (a worker's map
+ * always wins). An attribute set to undefined is removed from the item.
+ */
+export interface CallWrite {
+  record: StoredCallRecord;
+  queuedMedia: readonly MediaKind[];
+  rejectedMedia: readonly RejectedMediaRef[];
+  /** ISO time of the write, for the media maps' `queuedAt`/`updatedAt`. */
+  now: string;
+}
+
+/** A conditional write's answer: `conflict` when its condition failed (someone else wrote first) and nothing was written. */
+export type WriteResult = 'written' | 'conflict';
+
+/** What applying a delivery needs of the calls table (core/apply-delivery.ts): a read and two conditional writes. */
+export interface CallRecords {
+  get(callKey: string, options?: { consistent?: boolean; abortSignal?: AbortSignal }): Promise<StoredCallRecord | undefined>;
+  /** Write the item only if there is none with its key yet. */
+  create(write: CallWrite, abortSignal?: AbortSignal): Promise<WriteResult>;
+  /** Write over the item only if its `version` is still `expectedVersion` (undefined: the item has no version yet, or no item). */
+  putIfVersion(write: CallWrite, expectedVersion: number | undefined, abortSignal?: AbortSignal): Promise<WriteResult>;
+}
+
+/** The calls table: the merge's reads and conditional writes, and the media worker's narrow update. */
+export interface CallsStore extends CallRecords {
   /** Set one media map; with `unlessStored`, false (and nothing written) when it is already `stored`. */
   setMedia(callKey: string, media: MediaKind, info: MediaInfo, options?: { unlessStored?: boolean }): Promise<boolean>;
 }

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { CallVaultConfig, SourceConfig } from '#contract/config.ts';
 import { sourceById } from '#contract/config.ts';
 import { INGEST_ANSWER_BUDGET_MS, S3_KEYS } from '#contract/resources.ts';
+import { applyDelivery } from '#core/apply-delivery.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { isPermanentWriteError, ValidationError } from '#core/errors.ts';
 import { splitOversized } from '#core/dynamo-values.ts';
@@ -18,7 +19,7 @@ import { ipAllowed } from '#core/source-ip.ts';
 import { METRIC } from '#core/metrics.ts';
 import type {
   ApplyOutcome,
-  CallsStore,
+  CallRecords,
   DeliveryArchive,
   JobQueues,
   Log,
@@ -37,7 +38,7 @@ export interface IngestDeps {
   tokens: TokenStore;
   /** The secrets of sources that set `signature`; without it such a source refuses every POST (401). */
   signingSecrets?: SigningSecrets;
-  calls: CallsStore;
+  calls: CallRecords;
   archive: DeliveryArchive;
   queues: JobQueues;
   /** Log fields only: never bodies, tokens, phone numbers or URLs. */
@@ -391,22 +392,21 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
     }
     writes.push(deps.archive.putRaw(rawKeyOf(accepted, event), accepted.bytes, meta, signal));
     writes.push(
-      deps.calls
-        .applyDelivery(
-          {
-            source: source.id,
-            event,
-            deliveryKey: deliveryKey(accepted.eventType, accepted.sha256),
-            now: accepted.receivedAt,
-            queuedMedia: event.media.map((m) => m.media),
-            itemTtlDays: deps.config.protection.itemTtlDays,
-          },
-          signal,
-        )
-        .then(async (r) => {
-          outcomes.push(r);
-          await writeCdrIfDone(deps, r, event.media.length > 0, signal);
-        }),
+      applyDelivery(
+        deps.calls,
+        {
+          source: source.id,
+          event,
+          deliveryKey: deliveryKey(accepted.eventType, accepted.sha256),
+          now: accepted.receivedAt,
+          queuedMedia: event.media.map((m) => m.media),
+          itemTtlDays: deps.config.protection.itemTtlDays,
+        },
+        signal,
+      ).then(async (r) => {
+        outcomes.push(r);
+        await writeCdrIfDone(deps, r, event.media.length > 0, signal);
+      }),
     );
   }
   const settled = await Promise.allSettled(writes);

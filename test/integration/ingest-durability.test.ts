@@ -3,6 +3,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CallsTable } from '#adapters/calls-table.ts';
+import { applyDelivery } from '#core/apply-delivery.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { sha256Hex } from '#core/request.ts';
@@ -79,7 +80,7 @@ describe('ingest handler: idempotence and durability', () => {
       deliveryKey: deliveryKey(result.eventType, sha256Hex(Buffer.from(body))),
       now: '2026-04-02T10:01:00.000Z',
     };
-    const outcomes = await Promise.all(Array.from({ length: 50 }, () => calls.applyDelivery(input)));
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => applyDelivery(calls, input)));
     expect(outcomes.filter((o) => o.outcome === 'stored')).toHaveLength(1);
     expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(49);
     const item = await h.item('hipcall#concurrent-table-call');

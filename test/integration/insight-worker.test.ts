@@ -9,6 +9,7 @@ import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { allowedRowFields } from '#core/card.ts';
 import { parseContactsCsv } from '#core/contacts-csv.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
+import { applyDelivery } from '#core/apply-delivery.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { API_TOKEN, CRM_SECRET, jobFromCallInit, jobOf, startInsightHarness, type InsightHarness } from '#test/support/insight-harness.ts';
@@ -255,7 +256,7 @@ describe('insight worker', () => {
       media: [],
     };
     await h.run([jobOf({ callId: id })]);
-    await calls.applyDelivery({ source: 'hipcall', event, deliveryKey: 'call_init#x', now });
+    await applyDelivery(calls, { source: 'hipcall', event, deliveryKey: 'call_init#x', now });
     const item = await h.item(`hipcall#${id}`);
     expect(item).toMatchObject({ status: 'ringing', fromNumber: '+442045205757', insight: { state: 'sent', httpStatus: 201 } });
   });

@@ -19,6 +19,7 @@ import { reconcileCommand } from '#bin/cli/reconcile.ts';
 import { hipcallApiOverride, startLocalStack, type LocalStack } from '#bin/local/stack.ts';
 import { localClientConfig } from '#bin/local/target.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
+import { applyDelivery } from '#core/apply-delivery.ts';
 import { parseConfig } from '#contract/config.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
@@ -186,7 +187,7 @@ beforeAll(async () => {
         const result = normaliseDelivery('hipcall', JSON.parse(body), { defaultCountry: 'GB', receivedAt: '2026-03-10T13:00:00.000Z' });
         if (result.outcome !== 'events') throw new Error('seed did not normalise');
         const event = result.events[0]!;
-        await calls.applyDelivery({
+        await applyDelivery(calls, {
           source: 'hipcall',
           event,
           deliveryKey: deliveryKey('call_hangup', createHash('sha256').update(body).digest('hex')),

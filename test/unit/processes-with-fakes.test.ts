@@ -7,15 +7,11 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#contract/config.ts';
-import { mergeDelivery } from '#core/call-record.ts';
 import type { Contact } from '#core/contact.ts';
 import type { PendingInsight, PostResult } from '#core/insight.ts';
 import type {
-  ApplyDelivery,
-  ApplyOutcome,
   CardPost,
   CardSink,
-  CallsStore,
   ContactLookup,
   DeliveryArchive,
   InsightClaims,
@@ -32,19 +28,12 @@ import type {
   StoredObject,
   TokenStore,
 } from '#core/ports.ts';
-import {
-  callKeyOf,
-  type CallRecord,
-  type InsightInfo,
-  type InsightJob,
-  type MediaInfo,
-  type MediaJob,
-  type MediaKind,
-} from '#core/types.ts';
+import type { CallRecord, InsightInfo, InsightJob, MediaJob } from '#core/types.ts';
 import { handleWebhook, replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
 import { processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
 import { apiEvent, hipcallHangup } from '#test/support/ingest-harness.ts';
+import { MemoryCallsStore } from '#test/support/memory-calls-store.ts';
 import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import { METRIC } from '#core/metrics.ts';
 
@@ -65,32 +54,6 @@ class OneToken implements TokenStore {
   constructor(private readonly token: string) {}
   async verify(_sourceId: string, presented: string): Promise<boolean> {
     return presented === this.token;
-  }
-}
-
-/** The calls table in a Map, merging with core's own mergeDelivery (as the DynamoDB adapter does). */
-class MemoryCalls implements CallsStore {
-  readonly items = new Map<string, CallRecord>();
-  readonly applied: ApplyDelivery[] = [];
-  failWrites = false;
-  async get(callKey: string): Promise<CallRecord | undefined> {
-    return this.items.get(callKey);
-  }
-  async applyDelivery(input: ApplyDelivery): Promise<ApplyOutcome> {
-    if (this.failWrites) throw new Error('table unavailable');
-    this.applied.push(input);
-    const key = callKeyOf(input.event.provider, input.event.callId);
-    const previous = this.items.get(key);
-    const { record, changed } = mergeDelivery(previous, input);
-    if (changed) this.items.set(key, record);
-    return { outcome: changed ? 'stored' : 'duplicate', record, previous };
-  }
-  async setMedia(callKey: string, media: MediaKind, info: MediaInfo, options: { unlessStored?: boolean } = {}): Promise<boolean> {
-    const item = this.items.get(callKey);
-    if (!item) return false;
-    if (options.unlessStored && item[media]?.state === 'stored') return false;
-    this.items.set(callKey, { ...item, [media]: info });
-    return true;
   }
 }
 
@@ -135,7 +98,7 @@ function ingestWorld() {
   const deps = {
     config: parseConfig({}),
     tokens: new OneToken(TOKEN),
-    calls: new MemoryCalls(),
+    calls: new MemoryCallsStore(),
     archive: new MemoryArchive(),
     queues: new MemoryQueues(),
     log: new MemoryLog(),
@@ -250,7 +213,7 @@ class MemoryMediaArchive implements MediaArchive {
 
 describe('media process with in-memory ports', () => {
   it('streams the recording into the archive, records it on the item and rewrites cdr/ for an ended call', async () => {
-    const calls = new MemoryCalls();
+    const calls = new MemoryCallsStore();
     const ingest = { ...ingestWorld(), calls };
     await handleWebhook(apiEvent('hipcall', hipcallHangup('fake-m'), { token: TOKEN }), ingest);
     const audio = Buffer.from('ID3 fake mp3 bytes');
