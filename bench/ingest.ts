@@ -14,12 +14,13 @@ import { FAST, dynamoDocument, s3Client, sqsClient } from '#adapters/aws.ts';
 import { deliveryKey, mergeDelivery } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { sha256Hex } from '#core/request.ts';
-import { CallsTable as CallsTableImpl } from '#adapters/calls-table.ts';
+import { DynamoCallsStore as CallsTableImpl } from '#adapters/calls-store.ts';
 import { S3_KEYS } from '#contract/resources.ts';
 import { handleWebhook, type IngestDeps } from '#functions/ingest/process.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
-import type { DeliveryArchive, JobQueues } from '#core/ports.ts';
-import { S3DeliveryArchive } from '#adapters/archive.ts';
+import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
+import type { JobQueues } from '#core/ports/job-queues.ts';
+import { S3DeliveryArchive } from '#adapters/delivery-archive.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { ENV } from '#contract/resources.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
@@ -36,7 +37,7 @@ export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
   const emulators = await startEmulators();
   const config = parseConfig({});
   const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
-  const handler = createIngestHandler(ingestDeps(env, { target: emulators.target, tokens: new StaticTokens(TOKEN) }));
+  const handler = createIngestHandler(ingestDeps(env, { target: emulators.target, tokens: new StaticWebhookTokens(TOKEN) }));
   const doc = dynamoDocument(FAST, emulators.target);
   const s3 = s3Client(FAST, emulators.target);
   const sqs = sqsClient(FAST, emulators.target);
@@ -129,7 +130,7 @@ export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
   const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const deps: IngestDeps = {
     config: parseConfig({}),
-    tokens: new StaticTokens(TOKEN),
+    tokens: new StaticWebhookTokens(TOKEN),
     calls,
     archive,
     queues,
@@ -157,7 +158,7 @@ export async function runIngestOutageBench(n = 20): Promise<BenchRow[]> {
   const t = emulators.target;
   const deps: IngestDeps = {
     config: parseConfig({}),
-    tokens: new StaticTokens(TOKEN),
+    tokens: new StaticWebhookTokens(TOKEN),
     calls: new CallsTableImpl(dynamoDocument(FAST, t), emulators.tables.calls),
     archive: new S3DeliveryArchive(s3Client(FAST, t), emulators.bucket),
     queues: new SqsJobQueues(sqsClient(FAST, t), emulators.queues),

@@ -11,10 +11,14 @@
  * jobs and no Insight Cards: archived links have long expired, and `callvault reconcile` fetches fresh ones.
  */
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { S3DeliveryArchive } from '#adapters/archive.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { S3DeliveryArchive } from '#adapters/delivery-archive.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import type { StoredCallRecord } from '#core/call-record.ts';
-import type { CallRecords, CallWrite, DeliveryArchive, JobQueues, Log, Metrics, WriteResult } from '#core/ports.ts';
+import type { CallRecords, CallWrite, WriteResult } from '#core/ports/calls-store.ts';
+import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
+import type { JobQueues } from '#core/ports/job-queues.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { Metrics } from '#core/ports/metrics.ts';
 import type { Provider } from '#core/types.ts';
 import { replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
@@ -198,7 +202,7 @@ export async function replayRaw(reader: ArchiveReader, opts: ReplayRawOptions): 
     throw new CliError(`No source "${opts.source}" in the config: use one of ${config.sources.map((s) => s.id).join(', ')}.`);
   const providers = source ? [source.provider] : [...new Set(config.sources.map((s) => s.provider))];
   const realArchive = new S3DeliveryArchive(reader.s3, reader.bucket);
-  const table = new CallsTable(reader.doc, reader.table);
+  const table = new DynamoCallsStore(reader.doc, reader.table);
   const now = opts.now ?? new Date().toISOString();
   const calls: CallReplay[] = [];
   let deliveries = 0;
@@ -229,7 +233,7 @@ export async function replayRaw(reader: ArchiveReader, opts: ReplayRawOptions): 
 /** Rebuild the call(s) of one raw/ folder through the ingest's replay path, then compare and (unless dry) write. */
 async function replayFolder(
   reader: ArchiveReader,
-  table: CallsTable,
+  table: DynamoCallsStore,
   realArchive: S3DeliveryArchive,
   found: RawDelivery[],
   opts: ReplayRawOptions,

@@ -14,7 +14,7 @@ import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
 import { ENV, INSIGHT_QUEUE, MAX_MEDIA_DELAY_SECONDS, MEDIA_QUEUE, REPLAY_QUEUE } from '#contract/resources.ts';
 import type { LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { StaticSigningSecrets } from '#adapters/signing-secrets.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createReplayHandler, createWebhookHandler } from '#functions/ingest/handler.ts';
 import { insightDeps } from '#functions/insight/deps.ts';
@@ -228,7 +228,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   );
   const ingest = ingestDeps(fnEnv, {
     target: targetOf('ingest'),
-    tokens: new StaticTokens(token),
+    tokens: new StaticWebhookTokens(token),
     signingSecrets,
     metricsOut,
     ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}),

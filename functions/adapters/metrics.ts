@@ -7,11 +7,11 @@
  * rather than through Powertools Metrics: a Powertools instance gives all its metrics the same dimensions,
  * so the grouping below needed an instance per group, its warnings silenced and its own flush at 100
  * values pre-empted; what was left for it was one JSON document, and its 13 KB in every function's bundle.
- * Names and units are typed (core/metrics.ts, core/ports.ts), so nothing is left to validate at run time.
+ * Names and units are typed (core/metrics.ts, core/ports/metrics.ts), so nothing is left to validate at run time.
  */
 import type { MiddlewareObj } from '@middy/core';
 import { METRIC_DIMENSION, METRICS_NAMESPACE, type MetricName } from '#core/metrics.ts';
-import type { MetricDims, Metrics, MetricUnit } from '#core/ports.ts';
+import type { MetricDims, Metrics, MetricUnit } from '#core/ports/metrics.ts';
 
 /** Where EMF lines go: one JSON document per call, without a newline. */
 export type MetricsOut = (line: string) => void;

@@ -6,7 +6,8 @@
  */
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
-import type { Log, QueueMessageRef, RetryQueue } from '#core/ports.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { QueueMessageRef, RetryQueue } from '#core/ports/retry-queue.ts';
 
 /** Seconds kept back from the 12 h cap: the clock between receive and the call is not exact. */
 const CAP_MARGIN_SECONDS = 5;

@@ -7,7 +7,7 @@
  * sender's secret: the bare `whsec_…` string, or `{"secret": "whsec_…"}`.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SigningSecret, SigningSecrets } from '#core/ports.ts';
+import type { SigningSecret, SigningSecrets } from '#core/ports/signing-secrets.ts';
 
 const CACHE_MS = 5 * 60_000;
 // A secret not put yet is re-read sooner, so deliveries start passing soon after the user puts it.

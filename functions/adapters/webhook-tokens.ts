@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { TokenStore } from '#core/ports.ts';
+import type { WebhookTokens } from '#core/ports/webhook-tokens.ts';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -18,7 +18,7 @@ export function tokensMatch(presented: string, valid: readonly string[]): boolea
 }
 
 /** Local mode: one token for every source. */
-export class StaticTokens implements TokenStore {
+export class StaticWebhookTokens implements WebhookTokens {
   constructor(private readonly token: string) {}
   async verify(_sourceId: string, presented: string): Promise<boolean> {
     return tokensMatch(presented, [this.token]);
@@ -28,7 +28,7 @@ export class StaticTokens implements TokenStore {
 const CACHE_MS = 5 * 60_000;
 
 /** Deployed: tokens read from Secrets Manager and cached for five minutes (stale values kept if a refresh fails). */
-export class SecretsManagerTokens implements TokenStore {
+export class SecretsManagerWebhookTokens implements WebhookTokens {
   private readonly cache = new Map<string, { tokens: string[]; at: number }>();
   constructor(
     private readonly client: SecretsManagerClient,

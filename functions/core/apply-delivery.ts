@@ -3,7 +3,7 @@
  * optimistic concurrency on `version`. The store only reads and writes; every rule is here or in the merge.
  */
 import { mergeDelivery } from './call-record.ts';
-import type { ApplyDelivery, ApplyOutcome, CallRecords, CallWrite } from './ports.ts';
+import type { ApplyDelivery, ApplyOutcome, CallRecords, CallWrite } from '#core/ports/calls-store.ts';
 import { callKeyOf } from './types.ts';
 
 /** How often a write that lost a race is merged again on the fresh item before giving up. */

@@ -307,7 +307,7 @@ export function decideRetry(input: RetryInput): RetryDecision {
 // Failures as the ports throw them
 
 /**
- * The `code` of the errors MediaSource and MediaArchive throw (functions/adapters/safe-fetch.ts,
+ * The `code` of the errors MediaFetcher and MediaStore throw (functions/adapters/safe-fetch.ts,
  * media-store.ts): core judges a failure by its code, so it needs no adapter class.
  */
 export const MEDIA_ERROR_CODES = {

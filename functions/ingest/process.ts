@@ -17,25 +17,20 @@ import { readBody, sha256Hex } from '#core/request.ts';
 import { SIGNATURE_HEADERS, verifyStandardWebhook } from '#core/signature.ts';
 import { ipAllowed } from '#core/source-ip.ts';
 import { METRIC } from '#core/metrics.ts';
-import type {
-  ApplyOutcome,
-  CallRecords,
-  DeliveryArchive,
-  JobQueues,
-  Log,
-  Metrics,
-  ReplayMessage,
-  SigningSecret,
-  SigningSecrets,
-  TokenStore,
-} from '#core/ports.ts';
+import type { ApplyOutcome, CallRecords } from '#core/ports/calls-store.ts';
+import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
+import type { JobQueues, ReplayMessage } from '#core/ports/job-queues.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { Metrics } from '#core/ports/metrics.ts';
+import type { SigningSecret, SigningSecrets } from '#core/ports/signing-secrets.ts';
+import type { WebhookTokens } from '#core/ports/webhook-tokens.ts';
 import { callFiledAt, type MediaJob, type NormalisedEvent } from '#core/types.ts';
 import { insightJobOf } from '#core/insight.ts';
 import { callEnded, hasMedia } from '#core/cdr-schema.ts';
 
 export interface IngestDeps {
   config: CallVaultConfig;
-  tokens: TokenStore;
+  tokens: WebhookTokens;
   /** The secrets of sources that set `signature`; without it such a source refuses every POST (401). */
   signingSecrets?: SigningSecrets;
   calls: CallRecords;

@@ -27,18 +27,14 @@ import {
 import { callFiledAt, callKeyOf, MEDIA_KINDS, PROVIDERS, type MediaJob } from '#core/types.ts';
 import { callEnded } from '#core/cdr-schema.ts';
 import { METRIC } from '#core/metrics.ts';
-import type {
-  CallsStore,
-  Clock,
-  Log,
-  MediaArchive,
-  MediaLinks,
-  MediaResponse,
-  MediaSource,
-  Metrics,
-  QueueMessageRef,
-  RetryQueue,
-} from '#core/ports.ts';
+import type { CallsStore } from '#core/ports/calls-store.ts';
+import type { Clock } from '#core/ports/clock.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { MediaResponse, MediaFetcher } from '#core/ports/media-fetcher.ts';
+import type { MediaLinks } from '#core/ports/media-links.ts';
+import type { MediaStore } from '#core/ports/media-store.ts';
+import type { Metrics } from '#core/ports/metrics.ts';
+import type { QueueMessageRef, RetryQueue } from '#core/ports/retry-queue.ts';
 
 export type { JobOutcome } from '#core/media-steps.ts';
 
@@ -48,8 +44,8 @@ export type MediaLog = Log;
 export interface MediaWorkerDeps {
   config: CallVaultConfig;
   calls: Pick<CallsStore, 'get' | 'setMedia'>;
-  store: MediaArchive;
-  fetcher: MediaSource;
+  store: MediaStore;
+  fetcher: MediaFetcher;
   /** Asks Hipcall for a fresh record_url when a link has expired (sources it `canRefresh` only). */
   hipcall?: MediaLinks;
   /** Local mode: http allowed, and `exemptHostPorts` skip the address rules. */

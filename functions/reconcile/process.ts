@@ -12,7 +12,12 @@ import { deliveryKey } from '#core/call-record.ts';
 import { ValidationError } from '#core/errors.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { sha256Hex } from '#core/request.ts';
-import type { CallRecords, Clock, DeliveryArchive, JobQueues, Log } from '#core/ports.ts';
+import type { CallRecords } from '#core/ports/calls-store.ts';
+import type { Clock } from '#core/ports/clock.ts';
+import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
+import type { HipcallCalls } from '#core/ports/hipcall-calls.ts';
+import type { JobQueues } from '#core/ports/job-queues.ts';
+import type { Log } from '#core/ports/log.ts';
 import {
   RECONCILE_EVENT,
   deliveryOfApiCall,
@@ -23,7 +28,6 @@ import {
   recordingUrlOf,
   stableJson,
   type Gap,
-  type HipcallCalls,
   type ListedCall,
   type ReconcileSummary,
   type ReconcileWindow,

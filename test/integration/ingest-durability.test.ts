@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import { applyDelivery } from '#core/apply-delivery.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
@@ -66,7 +66,7 @@ describe('ingest handler: idempotence and durability', () => {
 
   it('applies 50 concurrent identical deliveries to the calls table exactly once: one stored, 49 duplicates', async () => {
     // The property itself, at the layer that owns it, with a client that waits as long as the emulator needs.
-    const calls = new CallsTable(
+    const calls = new DynamoCallsStore(
       DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))),
       h.emulators.tables.calls,
     );

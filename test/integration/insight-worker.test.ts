@@ -8,7 +8,7 @@ import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { allowedRowFields } from '#core/card.ts';
 import { parseContactsCsv } from '#core/contacts-csv.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import { applyDelivery } from '#core/apply-delivery.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -241,7 +241,7 @@ describe('insight worker', () => {
   });
 
   it('keeps what the ingest wrote, whichever of the two writes the item first', async () => {
-    const calls = new CallsTable(
+    const calls = new DynamoCallsStore(
       DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))),
       h.emulators.tables.calls,
     );

@@ -4,7 +4,7 @@
  * the CallsStore port. The merge itself is core's applyDelivery, as in production.
  */
 import type { StoredCallRecord } from '#core/call-record.ts';
-import type { CallWrite, CallsStore, WriteResult } from '#core/ports.ts';
+import type { CallWrite, CallsStore, WriteResult } from '#core/ports/calls-store.ts';
 import type { MediaInfo, MediaKind } from '#core/types.ts';
 
 /** What a delivery never sets on an item (the media worker's and the insight worker's maps, and the key). */

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyDelivery, MAX_WRITE_CONFLICTS } from '#core/apply-delivery.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
-import type { ApplyDelivery } from '#core/ports.ts';
+import type { ApplyDelivery } from '#core/ports/calls-store.ts';
 import type { NormalisedEvent } from '#core/types.ts';
 import { MemoryCallsStore } from '#test/support/memory-calls-store.ts';
 import { fixture } from '#test/unit/fixtures.ts';

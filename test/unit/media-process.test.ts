@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import { parseConfig } from '#contract/config.ts';
 import { DEFAULT_RETRY_TIMING } from '#core/media.ts';
-import type { CallsStore, MediaArchive, MediaSource, PutMediaInput } from '#core/ports.ts';
+import type { CallsStore } from '#core/ports/calls-store.ts';
+import type { MediaFetcher } from '#core/ports/media-fetcher.ts';
+import type { MediaStore, PutMediaInput } from '#core/ports/media-store.ts';
 import type { CallRecord, MediaInfo, MediaJob } from '#core/types.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
 
@@ -45,7 +47,7 @@ function harness(owner: string, status = 200) {
       return true;
     },
   };
-  const store: MediaArchive = {
+  const store: MediaStore = {
     putStream: async (input: PutMediaInput) => {
       const chunks: Buffer[] = [];
       for await (const c of input.body) chunks.push(c as Buffer);
@@ -54,7 +56,7 @@ function harness(owner: string, status = 200) {
     },
     putCallRecord: async (key) => void puts.push(key),
   };
-  const fetcher: MediaSource = {
+  const fetcher: MediaFetcher = {
     get: async (url) => {
       fetched.push(url);
       return { status, headers: {}, contentType: 'audio/mpeg', url: new URL(url), redirects: 0, body: Readable.from([Buffer.from('abc')]) };

@@ -9,25 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#contract/config.ts';
 import type { Contact } from '#core/contact.ts';
 import type { PendingInsight, PostResult } from '#core/insight.ts';
-import type {
-  CardPost,
-  CardSink,
-  ContactLookup,
-  DeliveryArchive,
-  InsightClaims,
-  JobQueues,
-  Log,
-  MediaArchive,
-  MediaRequest,
-  MediaResponse,
-  MediaSource,
-  PutMediaInput,
-  QuarantineEntry,
-  RawMeta,
-  ReplayMessage,
-  StoredObject,
-  TokenStore,
-} from '#core/ports.ts';
+import type { CardPost, CardSink } from '#core/ports/card-sink.ts';
+import type { ContactLookup } from '#core/ports/contact-lookup.ts';
+import type { DeliveryArchive, QuarantineEntry, RawMeta } from '#core/ports/delivery-archive.ts';
+import type { InsightClaims } from '#core/ports/insight-claims.ts';
+import type { JobQueues, ReplayMessage } from '#core/ports/job-queues.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { MediaRequest, MediaResponse, MediaFetcher } from '#core/ports/media-fetcher.ts';
+import type { MediaStore, PutMediaInput, StoredObject } from '#core/ports/media-store.ts';
+import type { WebhookTokens } from '#core/ports/webhook-tokens.ts';
 import type { CallRecord, InsightInfo, InsightJob, MediaJob } from '#core/types.ts';
 import { handleWebhook, replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
 import { processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
@@ -50,7 +40,7 @@ class MemoryLog implements Log {
   }
 }
 
-class OneToken implements TokenStore {
+class OneToken implements WebhookTokens {
   constructor(private readonly token: string) {}
   async verify(_sourceId: string, presented: string): Promise<boolean> {
     return presented === this.token;
@@ -180,7 +170,7 @@ describe('ingest process with in-memory ports', () => {
   });
 });
 
-class FixedMedia implements MediaSource {
+class FixedMedia implements MediaFetcher {
   readonly asked: string[] = [];
   constructor(private readonly bytes: Buffer) {}
   async get(url: string, _request: MediaRequest): Promise<MediaResponse> {
@@ -197,7 +187,7 @@ class FixedMedia implements MediaSource {
   }
 }
 
-class MemoryMediaArchive implements MediaArchive {
+class MemoryMediaArchive implements MediaStore {
   readonly objects = new Map<string, Buffer>();
   async putStream(input: PutMediaInput): Promise<StoredObject> {
     const chunks: Buffer[] = [];

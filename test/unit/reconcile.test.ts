@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#contract/config.ts';
+import type { HipcallCalls } from '#core/ports/hipcall-calls.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import {
   backoffMs,
@@ -15,7 +16,6 @@ import {
   isoTime,
   listedCallOf,
   stableJson,
-  type HipcallCalls,
   type ListedCall,
 } from '#core/reconcile.ts';
 import type { CallRecord, MediaJob } from '#core/types.ts';

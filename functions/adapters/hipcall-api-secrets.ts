@@ -1,7 +1,7 @@
 /**
  * The per-source Hipcall API secret: `{"token": "..."}` in Secrets Manager (HIPCALL_API_SECRETS maps
  * source id → secret ARN), read once and cached for five minutes so a rotation is picked up without a
- * cold start. The local stack passes a StaticApiSecrets instead (its composition root chooses, never this file).
+ * cold start. The local stack passes a StaticHipcallApiSecrets instead (its composition root chooses, never this file).
  *
  * The same secret may carry `crmAuthorization`: the header value for the source's own CRM (insight
  * `crm.authHeader`), so a CRM lookup needs no second secret or grant. Values are never logged.
@@ -9,9 +9,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV } from '#contract/resources.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
-import type { ApiSecrets, HipcallApiSecret } from '#core/ports.ts';
-
-export type { HipcallApiSecret } from '#core/ports.ts';
+import type { HipcallApiSecret, HipcallApiSecrets } from '#core/ports/hipcall-api-secrets.ts';
 
 export const SECRET_CACHE_MS = 5 * 60 * 1000;
 
@@ -35,12 +33,7 @@ export function parseHipcallApiSecret(raw: unknown): HipcallApiSecret | undefine
   return crm ? { token, crmAuthorization: crm } : { token };
 }
 
-/** The sources' Hipcall API secrets, with the bearer token on its own. */
-export interface HipcallApiTokens extends ApiSecrets {
-  token(sourceId: string, abortSignal?: AbortSignal): Promise<string>;
-}
-
-export interface HipcallApiSecretsOptions {
+export interface SecretsManagerHipcallApiSecretsOptions {
   /** Source id → secret ARN (HIPCALL_API_SECRETS). */
   secretArns: Record<string, string>;
   client: SecretsManagerClient;
@@ -49,10 +42,10 @@ export interface HipcallApiSecretsOptions {
 }
 
 /** Deployed: the Hipcall API secrets of every source from Secrets Manager, cached. One instance per cold start. */
-export class HipcallApiSecrets implements HipcallApiTokens {
+export class SecretsManagerHipcallApiSecrets implements HipcallApiSecrets {
   private readonly cache = new Map<string, { value: Promise<HipcallApiSecret>; expires: number }>();
 
-  constructor(private readonly options: HipcallApiSecretsOptions) {}
+  constructor(private readonly options: SecretsManagerHipcallApiSecretsOptions) {}
 
   /** The source's secret. PermanentError when none is configured or it holds no token; RetryableError when Secrets Manager fails. */
   async get(sourceId: string, abortSignal?: AbortSignal): Promise<HipcallApiSecret> {
@@ -101,7 +94,7 @@ export class HipcallApiSecrets implements HipcallApiTokens {
 }
 
 /** Local mode: fixed secrets per source (the stand-in Hipcall API's token), built by the local stack. */
-export class StaticApiSecrets implements HipcallApiTokens {
+export class StaticHipcallApiSecrets implements HipcallApiSecrets {
   private readonly secrets: ReadonlyMap<string, HipcallApiSecret>;
 
   /** `secrets`: source id → a token, or `{token, crmAuthorization}`. */

@@ -7,13 +7,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { StoredCallRecord } from '#core/call-record.ts';
-import type { CallWrite, CallsStore, WriteResult } from '#core/ports.ts';
+import type { CallWrite, CallsStore, WriteResult } from '#core/ports/calls-store.ts';
 import type { CallRecord, MediaInfo, MediaKind, RejectedMediaRef } from '#core/types.ts';
 
 /** Attributes other writers own: the ingest upsert never sets them (except to create a `queued` or `rejected` media map). */
 const WORKER_OWNED = new Set(['recording', 'voicemail', 'transcript', 'insight', 'callKey']);
 
-export class CallsTable implements CallsStore {
+export class DynamoCallsStore implements CallsStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
