@@ -17,7 +17,7 @@ import { sha256Hex } from '#core/request.ts';
 import { DynamoCallsStore as CallsTableImpl } from '#adapters/calls-store.ts';
 import { S3_KEYS } from '#contract/resources.ts';
 import { handleWebhook, type IngestDeps } from '#functions/ingest/process.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
 import type { JobQueues } from '#core/ports/job-queues.ts';
 import { S3DeliveryArchive } from '#adapters/delivery-archive.ts';

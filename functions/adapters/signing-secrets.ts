@@ -1,7 +1,7 @@
 /**
  * The Standard Webhooks signing secrets: one Secrets Manager secret per source that sets `signature`
  * (`{stack}/{source}/signing`, SIGNING_SECRETS maps source id → its name), cached for five minutes like
- * the webhook tokens; or one fixed secret for every signing source in local mode. Values are never logged.
+ * the webhook tokens (the local stack passes its own, bin/local/local-secrets.ts). Values are never logged.
  *
  * The stack creates each secret with a generated JSON placeholder; the user replaces it with the
  * sender's secret: the bare `whsec_…` string, or `{"secret": "whsec_…"}`.
@@ -66,19 +66,5 @@ export class SecretsManagerSigningSecrets implements SigningSecrets {
     }
     this.cache.set(sourceId, { answer, until: this.now() + ('secret' in answer ? CACHE_MS : UNSET_CACHE_MS) });
     return answer;
-  }
-}
-
-/** Local mode: one secret for every signing source, or none (each then answers `unset` with `whereToPut`). */
-export class StaticSigningSecrets implements SigningSecrets {
-  constructor(
-    private readonly secret: string | undefined,
-    /** What to do when there is no secret, e.g. "set CALLVAULT_LOCAL_SIGNING_SECRET". */
-    private readonly whereToPut: string,
-  ) {}
-
-  async get(sourceId: string): Promise<SigningSecret> {
-    const secret = this.secret?.trim();
-    return secret ? { secret } : { unset: `No signing secret for source "${sourceId}": ${this.whereToPut}` };
   }
 }

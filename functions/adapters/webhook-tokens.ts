@@ -1,7 +1,7 @@
 /**
  * The webhook tokens: one Secrets Manager secret per source (`{"current": "...", "previous": "..."}`,
- * two valid at once while a provider dashboard is being updated), cached after the first read,
- * or a single token for every source in local mode. Comparison is constant-time.
+ * two valid at once while a provider dashboard is being updated), cached after the first read (the
+ * local stack passes its own, bin/local/local-secrets.ts). Comparison is constant-time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -15,14 +15,6 @@ export function tokensMatch(presented: string, valid: readonly string[]): boolea
   let ok = false;
   for (const v of valid) if (v && timingSafeEqual(p, digest(v))) ok = true;
   return ok;
-}
-
-/** Local mode: one token for every source. */
-export class StaticWebhookTokens implements WebhookTokens {
-  constructor(private readonly token: string) {}
-  async verify(_sourceId: string, presented: string): Promise<boolean> {
-    return tokensMatch(presented, [this.token]);
-  }
 }
 
 const CACHE_MS = 5 * 60_000;

@@ -8,7 +8,7 @@ import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-la
 import { fakeContext, startPoller } from '#bin/local/poller.ts';
 import { parseConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { apiEvent, hipcallHangup, TOKEN } from '#test/support/ingest-harness.ts';

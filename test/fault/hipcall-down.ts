@@ -10,7 +10,7 @@ import { fakeContext, startPoller } from '#bin/local/poller.ts';
 import { parseConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { parseContactsCsv } from '#core/contacts-csv.ts';
 import { CARD_RETRY } from '#core/insight.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';

@@ -15,7 +15,7 @@ import { fakeContext } from '#bin/local/poller.ts';
 import { parseConfig } from '#contract/config.ts';
 import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
 import { ENV } from '#contract/resources.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { mediaDeps } from '#functions/media/deps.ts';

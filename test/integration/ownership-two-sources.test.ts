@@ -12,7 +12,7 @@ import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext } from '#bin/local/poller.ts';
 import { parseConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import type { MediaInfo } from '#core/types.ts';

@@ -13,7 +13,7 @@ import { replayCommand } from '#bin/cli/archive.ts';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext, startPoller, type SqsHandler } from '#bin/local/poller.ts';
 import { ENV, S3_KEYS } from '#contract/resources.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/process.ts';

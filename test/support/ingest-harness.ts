@@ -14,7 +14,7 @@ import { fakeContext } from '#bin/local/poller.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
 import { parseConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { envSink, strictAwsTarget, teeSink, type CallSink } from '#bin/aws-fidelity/aws-contract.ts';

@@ -1,7 +1,7 @@
 /** The composition roots: each validates its function's environment once and says what is wrong. */
 import { describe, expect, it } from 'vitest';
 import { ENV } from '#contract/resources.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { insightDeps } from '#functions/insight/deps.ts';
 import { mediaDeps } from '#functions/media/deps.ts';

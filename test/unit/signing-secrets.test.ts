@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FAST, secretsClient } from '#adapters/aws.ts';
-import { parseSigningSecret, SecretsManagerSigningSecrets, StaticSigningSecrets } from '#adapters/signing-secrets.ts';
-import { StaticWebhookTokens } from '#adapters/webhook-tokens.ts';
+import { parseSigningSecret, SecretsManagerSigningSecrets } from '#adapters/signing-secrets.ts';
+import { StaticSigningSecrets, StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { ENV } from '#contract/resources.ts';
 

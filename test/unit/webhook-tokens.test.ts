@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTokenSecret, StaticWebhookTokens, tokensMatch } from '#adapters/webhook-tokens.ts';
+import { parseTokenSecret, tokensMatch } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 
 describe('webhook tokens', () => {
   const current = 'a'.repeat(64);
