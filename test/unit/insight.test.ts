@@ -12,12 +12,8 @@ import {
   stalenessOf,
 } from '#core/insight.ts';
 import { contactFromCrm, crmUrl } from '#adapters/crm-directory.ts';
-import {
-  SecretsManagerHipcallApiSecrets,
-  SECRET_CACHE_MS,
-  StaticHipcallApiSecrets,
-  parseHipcallApiSecret,
-} from '#adapters/hipcall-api-secrets.ts';
+import { SECRET_CACHE_MS } from '#adapters/cached-secret.ts';
+import { SecretsManagerHipcallApiSecrets, StaticHipcallApiSecrets, parseHipcallApiSecret } from '#adapters/hipcall-api-secrets.ts';
 import { parseInsightJob, processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
 import type { Contact } from '#core/contact.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
