@@ -1,7 +1,7 @@
 /**
  * `callvault replay --since D --until D`: re-apply the verbatim deliveries kept in raw/ through today's
  * adapters, e.g. after an adapter fix. Each call is rebuilt by the ingest's own replay path
- * (functions/ingest/process.ts `replayDelivery`: read, normalise, split extras, merge) run against an
+ * (functions/ingest/replay.ts `replayDelivery`: read, normalise, split extras, merge) run against an
  * in-memory calls table, from all of its archived deliveries, so the result is what the ingest would
  * store today. The rebuilt record is compared with the stored item attribute by attribute; with
  * --dry-run the differences are only shown, otherwise they are written with the table's own conditional
@@ -20,7 +20,8 @@ import type { JobQueues } from '#core/ports/job-queues.ts';
 import type { Log } from '#core/ports/log.ts';
 import type { Metrics } from '#core/ports/metrics.ts';
 import type { Provider } from '#core/types.ts';
-import { replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
+import type { IngestDeps } from '#functions/ingest/process.ts';
+import { replayDelivery } from '#functions/ingest/replay.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
 import { PREFIX, datePath } from '#contract/resources.ts';
 import { daysBetween, type ArchiveReader } from './archive-reader.ts';

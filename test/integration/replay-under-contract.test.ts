@@ -16,7 +16,7 @@ import { ENV, S3_KEYS } from '#contract/resources.ts';
 import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
-import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/process.ts';
+import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/fallback.ts';
 import type { ExtrasPointer } from '#core/types.ts';
 import { envSink, memorySink, strictAwsTarget, teeSink } from '#bin/aws-fidelity/aws-contract.ts';
 import { apiEvent, fixture, startIngestHarness, TOKEN, type IngestHarness } from '#test/support/ingest-harness.ts';

@@ -19,7 +19,8 @@ import type { MediaRequest, MediaResponse, MediaFetcher } from '#core/ports/medi
 import type { MediaStore, PutMediaInput, StoredObject } from '#core/ports/media-store.ts';
 import type { WebhookTokens } from '#core/ports/webhook-tokens.ts';
 import type { CallRecord, InsightInfo, InsightJob, MediaJob } from '#core/types.ts';
-import { handleWebhook, replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
+import { handleWebhook, type IngestDeps } from '#functions/ingest/process.ts';
+import { replayDelivery } from '#functions/ingest/replay.ts';
 import { processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
 import { apiEvent, hipcallHangup } from '#test/support/ingest-harness.ts';
