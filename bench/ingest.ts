@@ -11,7 +11,8 @@ import { startEmulators } from '#bin/local/emulators.ts';
 import { fakeContext } from '#bin/local/poller.ts';
 import { parseConfig } from '#contract/config.ts';
 import { FAST, dynamoDocument, s3Client, sqsClient } from '#adapters/aws.ts';
-import { deliveryKey, mergeDelivery } from '#core/call-record.ts';
+import { deliveryKey, mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
+import type { CallRecords, CallWrite, WriteResult } from '#core/ports/calls-store.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { sha256Hex } from '#core/request.ts';
 import { DynamoCallsStore as CallsTableImpl } from '#adapters/calls-store.ts';
@@ -26,7 +27,6 @@ import { ENV } from '#contract/resources.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { apiEvent, hipcallHangup as hangup } from '#test/support/ingest-harness.ts';
-import { MemoryCallsStore } from '#test/support/memory-calls-store.ts';
 import { median, type BenchRow } from './stats.ts';
 
 const TOKEN = 'bench-token-0123456789';
@@ -120,7 +120,10 @@ export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
 
 /** The handler with every I/O port answered in memory: what remains is its own CPU work. */
 export async function runIngestCpuBench(n = 20_000): Promise<BenchRow[]> {
-  const calls = new MemoryCallsStore();
+  // The cheapest store that keeps items: the test fake's DynamoDB write rules would be its own cost, not the handler's.
+  const items = new Map<string, StoredCallRecord>();
+  const keep = (write: CallWrite) => (items.set(write.record.callKey, write.record), Promise.resolve<WriteResult>('written'));
+  const calls: CallRecords = { get: (callKey) => Promise.resolve(items.get(callKey)), create: keep, putIfVersion: keep };
   const archive = { putRaw: async () => undefined, putQuarantine: async () => undefined } as unknown as DeliveryArchive;
   const queues = {
     sendMedia: async () => undefined,
