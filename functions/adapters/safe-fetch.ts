@@ -14,7 +14,7 @@ import { isIP, type Socket } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { checkAddress, checkUrl, hostPortPair } from '#core/address-policy.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
-import { urlForLog } from '#core/media.ts';
+import { urlForLog } from '#core/url-redaction.ts';
 import type { MediaRequest, MediaResponse, MediaFetcher } from '#core/ports/media-fetcher.ts';
 import { closePools, discard, httpPools, send, type HttpPools } from './node-http.ts';
 
@@ -216,4 +216,4 @@ class ByteCap extends Transform {
 }
 
 /** How a failed download should be judged: the rule is core's, judged by these classes' codes. */
-export { failureKindOf } from '#core/media.ts';
+export { failureKindOf } from '#core/media/failures.ts';

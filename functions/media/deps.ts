@@ -6,7 +6,8 @@
  */
 import * as z from 'zod/mini';
 import { ENV, MEDIA_QUEUE } from '#contract/resources.ts';
-import { DEFAULT_RETRY_TIMING, SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
+import { DEFAULT_RETRY_TIMING } from '#core/media/retry.ts';
+import { SQS_MAX_VISIBILITY_SECONDS } from '#core/redelivery.ts';
 import { PATIENT, FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';

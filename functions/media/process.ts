@@ -1,5 +1,5 @@
 /**
- * One media job, start to finish: a loop that performs the actions `nextMediaStep` (core/media-steps.ts)
+ * One media job, start to finish: a loop that performs the actions `nextMediaStep` (core/media/steps.ts)
  * decides — read the item, count the attempt, fetch, store, ask for a fresh link, record the outcome —
  * and feeds each result back. Every rule (ownership, retries, expiry, refused URLs) is in core.
  * Attempts are counted on the item before trying, so a crash still counts as one.
@@ -12,7 +12,10 @@ import { S3_KEYS } from '#contract/resources.ts';
 import type { SafeFetchPolicy } from '#core/address-policy.ts';
 import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';
-import { backoffSeconds, failureKindOf, isLastDelivery, refusalOf, type RetryTiming } from '#core/media.ts';
+import { backoffSeconds } from '#core/backoff.ts';
+import { failureKindOf, refusalOf } from '#core/media/failures.ts';
+import type { RetryTiming } from '#core/media/retry.ts';
+import { isLastDelivery } from '#core/redelivery.ts';
 import {
   nextMediaStep,
   STORED_MEANWHILE,
@@ -23,7 +26,7 @@ import {
   type MediaStepState,
   type SourceMediaRules,
   type StepLog,
-} from '#core/media-steps.ts';
+} from '#core/media/steps.ts';
 import { callFiledAt, callKeyOf, MEDIA_KINDS, PROVIDERS, type MediaJob } from '#core/types.ts';
 import { callEnded } from '#core/cdr-schema.ts';
 import { METRIC } from '#core/metrics.ts';
@@ -36,7 +39,7 @@ import type { MediaStore } from '#core/ports/media-store.ts';
 import type { Metrics } from '#core/ports/metrics.ts';
 import type { QueueMessageRef, RetryQueue } from '#core/ports/retry-queue.ts';
 
-export type { JobOutcome } from '#core/media-steps.ts';
+export type { JobOutcome } from '#core/media/steps.ts';
 
 /** Log fields only: never phone numbers, tokens or full URLs (urlForLog gives host and path). */
 export type MediaLog = Log;
