@@ -24,7 +24,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { callKeyOf, type CallRecord, type MediaJob } from '#core/types.ts';
-import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
+import { MEDIA_FUNCTION_ENV } from '#contract/resources.ts';
 import type { BenchRow } from './stats.ts';
 
 const MiB = 1024 * 1024;

@@ -15,7 +15,7 @@ import { ENV, PREFIX, S3_KEYS, datePath, pascal } from '#contract/resources.ts';
 import { LOCAL_CREDENTIALS, LOCAL_ENV } from '#bin/local/target.ts';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
 import { parseSigningSecret } from '#adapters/signing-secrets.ts';
-import { parseHipcallApiSecret } from '#adapters/secrets.ts';
+import { parseHipcallApiSecret } from '#adapters/hipcall-api-secrets.ts';
 import { SIGNATURE_HEADERS, signingKeyOf, standardWebhookSignature } from '#core/signature.ts';
 import { callKeyOf, type Provider } from '#core/types.ts';
 import { CliError, documentClient, readLocalEndpoints, stackOutputs } from './context.ts';

@@ -81,7 +81,7 @@ export async function copyCdrObjects(archive: LocalArchive, dir: string): Promis
   return { dir, rows, skipped: skipped.sort() };
 }
 
-/** One line of JSON with a `call_id`: what MediaStore.putCallRecord writes (older objects were pretty-printed records). */
+/** One line of JSON with a `call_id`: what S3MediaStore.putCallRecord writes (older objects were pretty-printed records). */
 function isCdrRow(text: string): boolean {
   if (text.trimEnd().includes('\n')) return false;
   try {

@@ -1,23 +1,27 @@
 /**
  * `callvault replay --since D --until D`: re-apply the verbatim deliveries kept in raw/ through today's
  * adapters, e.g. after an adapter fix. Each call is rebuilt by the ingest's own replay path
- * (functions/ingest/process.ts `replayDelivery`: read, normalise, split extras, merge) run against an
+ * (functions/ingest/replay.ts `replayDelivery`: read, normalise, split extras, merge) run against an
  * in-memory calls table, from all of its archived deliveries, so the result is what the ingest would
  * store today. The rebuilt record is compared with the stored item attribute by attribute; with
  * --dry-run the differences are only shown, otherwise they are written with the table's own conditional
- * upsert. A second run finds nothing to change.
+ * write. A second run finds nothing to change.
  *
  * What replay leaves alone: the media maps and `insight` (other writers own them), and it sends no media
  * jobs and no Insight Cards: archived links have long expired, and `callvault reconcile` fetches fresh ones.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { S3DeliveryArchive } from '#adapters/archive.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
-import { mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
-import type { ApplyDelivery, ApplyOutcome, CallsStore, DeliveryArchive, JobQueues, Log, Metrics } from '#core/ports.ts';
-import { callKeyOf, type CallRecord, type Provider } from '#core/types.ts';
-import { replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
+import { S3DeliveryArchive } from '#adapters/delivery-archive.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
+import type { StoredCallRecord } from '#core/call-record.ts';
+import type { CallRecords, CallWrite, WriteResult } from '#core/ports/calls-store.ts';
+import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
+import type { JobQueues } from '#core/ports/job-queues.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { Metrics } from '#core/ports/metrics.ts';
+import type { Provider } from '#core/types.ts';
+import type { IngestDeps } from '#functions/ingest/process.ts';
+import { replayDelivery } from '#functions/ingest/replay.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
 import { PREFIX, datePath } from '#contract/resources.ts';
 import { daysBetween, type ArchiveReader } from './archive-reader.ts';
@@ -88,26 +92,25 @@ export function recordDiff(before: Record<string, unknown> | undefined, after: R
   return changes;
 }
 
-/** The calls table as the ingest sees it, in memory: the same core merge, nothing written anywhere. */
-class RebuiltCalls implements CallsStore {
+/** The calls table as the replayed ingest sees it: records in memory, merged by core's applyDelivery, nothing written anywhere. */
+class RebuiltCalls implements CallRecords {
   readonly records = new Map<string, StoredCallRecord>();
 
-  get(callKey: string): Promise<CallRecord | undefined> {
+  get(callKey: string): Promise<StoredCallRecord | undefined> {
     return Promise.resolve(this.records.get(callKey));
   }
 
-  applyDelivery(input: ApplyDelivery): Promise<ApplyOutcome> {
-    const callKey = callKeyOf(input.event.provider, input.event.callId);
-    const previous = this.records.get(callKey);
-    const merged = mergeDelivery(previous, input);
-    if (merged.foreign) return Promise.resolve({ outcome: 'foreign', owner: merged.owner, record: merged.record, previous });
-    if (!merged.changed) return Promise.resolve({ outcome: 'duplicate', record: merged.record, previous });
-    this.records.set(callKey, merged.record);
-    return Promise.resolve({ outcome: 'stored', record: merged.record, previous });
+  create(write: CallWrite): Promise<WriteResult> {
+    return Promise.resolve(this.records.has(write.record.callKey) ? 'conflict' : this.keep(write));
   }
 
-  setMedia(): Promise<boolean> {
-    return Promise.resolve(false);
+  putIfVersion(write: CallWrite, expectedVersion: number | undefined): Promise<WriteResult> {
+    return Promise.resolve(this.records.get(write.record.callKey)?.version === expectedVersion ? this.keep(write) : 'conflict');
+  }
+
+  private keep({ record }: CallWrite): WriteResult {
+    this.records.set(record.callKey, record);
+    return 'written';
   }
 }
 
@@ -202,7 +205,7 @@ export async function replayRaw(reader: ArchiveReader, opts: ReplayRawOptions): 
     throw new CliError(`No source "${opts.source}" in the config: use one of ${config.sources.map((s) => s.id).join(', ')}.`);
   const providers = source ? [source.provider] : [...new Set(config.sources.map((s) => s.provider))];
   const realArchive = new S3DeliveryArchive(reader.s3, reader.bucket);
-  const table = new CallsTable(reader.doc, reader.table);
+  const table = new DynamoCallsStore(reader.doc, reader.table);
   const now = opts.now ?? new Date().toISOString();
   const calls: CallReplay[] = [];
   let deliveries = 0;
@@ -233,7 +236,7 @@ export async function replayRaw(reader: ArchiveReader, opts: ReplayRawOptions): 
 /** Rebuild the call(s) of one raw/ folder through the ingest's replay path, then compare and (unless dry) write. */
 async function replayFolder(
   reader: ArchiveReader,
-  table: CallsTable,
+  table: DynamoCallsStore,
   realArchive: S3DeliveryArchive,
   found: RawDelivery[],
   opts: ReplayRawOptions,
@@ -296,20 +299,18 @@ async function replayFolder(
       out.push({ ...base, outcome, changes });
       continue;
     }
-    // Attributes today's adapters no longer give are removed (upsertCommand REMOVEs what is set to undefined).
+    // Attributes today's adapters no longer give are removed (the table's write REMOVEs what is set to undefined).
     // A higher version than the item's: an ingest that read the item before this write is refused and merges
     // again on the fixed item, instead of writing its older copy back over the fix.
     const version = previous ? Math.max(record.version, (previous.version ?? 0) + 1) : record.version;
-    const write: Record<string, unknown> = { ...record, version, createdAt: previous?.createdAt ?? record.createdAt, updatedAt: now };
-    for (const c of changes) if (c.after === undefined) write[c.field] = undefined;
-    try {
-      for (const extra of archive.extras) await realArchive.putRaw(extra.key, extra.bytes, extra.meta);
-      await reader.doc.send(table.upsertCommand(write as unknown as CallRecord, previous, [], now));
-      out.push({ ...base, outcome, changes });
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    const fixed: StoredCallRecord = { ...record, version, createdAt: previous?.createdAt ?? record.createdAt, updatedAt: now };
+    for (const c of changes) if (c.after === undefined) Object.assign(fixed, { [c.field]: undefined });
+    const write: CallWrite = { record: fixed, queuedMedia: [], rejectedMedia: [], now };
+    for (const extra of archive.extras) await realArchive.putRaw(extra.key, extra.bytes, extra.meta);
+    const written = previous ? await table.putIfVersion(write, previous.version) : await table.create(write);
+    if (written === 'written') out.push({ ...base, outcome, changes });
+    else
       out.push({ ...base, outcome: 'conflict', changes, note: 'a delivery was applied to it while replaying; run the same replay again' });
-    }
   }
   return out;
 }

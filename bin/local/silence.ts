@@ -6,7 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { METRICS_NAMESPACE } from '#core/metrics.ts';
-import { DELIVERY_METRICS, type DeliveryHistory } from '#core/silence.ts';
+import type { DeliveryHistory } from '#core/ports/delivery-history.ts';
+import { DELIVERY_METRICS } from '#core/silence.ts';
 
 export const SILENCE_CHECK_PATH = '/_local/silence-check';
 export const LOCAL_SILENCE_EVERY_MS = 60_000;

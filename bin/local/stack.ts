@@ -13,8 +13,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
 import { ENV, INSIGHT_QUEUE, MAX_MEDIA_DELAY_SECONDS, MEDIA_QUEUE, REPLAY_QUEUE } from '#contract/resources.ts';
 import type { LocalHipcallApi } from '#adapters/hipcall-access.ts';
-import { StaticSigningSecrets } from '#adapters/signing-secrets.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createReplayHandler, createWebhookHandler } from '#functions/ingest/handler.ts';
 import { insightDeps } from '#functions/insight/deps.ts';
@@ -28,6 +26,7 @@ import { createReconcileHandler } from '#functions/reconcile/handler.ts';
 import { summaryLines } from '#core/reconcile.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
+import { StaticSigningSecrets, StaticWebhookTokens } from './local-secrets.ts';
 import { serveWebhook, type HttpHandler } from './http-api.ts';
 import { fakeContext, startPoller } from './poller.ts';
 import { createHipcallMock } from './hipcall-mock.ts';
@@ -228,7 +227,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   );
   const ingest = ingestDeps(fnEnv, {
     target: targetOf('ingest'),
-    tokens: new StaticTokens(token),
+    tokens: new StaticWebhookTokens(token),
     signingSecrets,
     metricsOut,
     ...(opts.mediaDelaySeconds !== undefined ? { mediaDelaySeconds: opts.mediaDelaySeconds } : {}),

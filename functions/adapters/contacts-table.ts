@@ -5,10 +5,7 @@
  */
 import { BatchWriteCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseAmount, parseUserId, safeLink, textOf, type Contact } from '#core/contact.ts';
-import type { ContactLookup } from '#core/ports.ts';
-
-/** Where the insight worker finds a contact by number (the ContactLookup port). */
-export type ContactSource = ContactLookup;
+import type { ContactLookup } from '#core/ports/contact-lookup.ts';
 
 const BATCH = 25;
 

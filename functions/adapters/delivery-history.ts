@@ -8,7 +8,8 @@
  * `(input) => client.send(new GetMetricDataCommand(input))` of @aws-sdk/client-cloudwatch.
  */
 import { METRICS_NAMESPACE, METRIC_DIMENSION } from '#core/metrics.ts';
-import { DELIVERY_METRICS, type DeliveryHistory } from '#core/silence.ts';
+import type { DeliveryHistory } from '#core/ports/delivery-history.ts';
+import { DELIVERY_METRICS } from '#core/silence.ts';
 
 /** The part of a GetMetricData request this adapter sends. */
 export interface MetricDataRequest {

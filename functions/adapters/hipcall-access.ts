@@ -5,9 +5,9 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CallVaultConfig } from '#contract/config.ts';
-import type { HipcallApiSecret } from '#core/ports.ts';
+import type { HipcallApiSecret, HipcallApiSecrets } from '#core/ports/hipcall-api-secrets.ts';
 import { hipcallApiBaseUrls } from './hipcall-cards.ts';
-import { HipcallApiSecrets, StaticApiSecrets, type HipcallApiTokens } from './secrets.ts';
+import { SecretsManagerHipcallApiSecrets, StaticHipcallApiSecrets } from './hipcall-api-secrets.ts';
 
 /** The local stack's Hipcall API: base URL and secret per source id. */
 export interface LocalHipcallApi {
@@ -16,7 +16,7 @@ export interface LocalHipcallApi {
 }
 
 export interface HipcallAccess {
-  secrets: HipcallApiTokens;
+  secrets: HipcallApiSecrets;
   /** Source id → API base URL. */
   baseUrls: Map<string, string>;
   /** Source ids that have both a secret and a base URL (they may ask the API for a fresh media link). */
@@ -29,8 +29,8 @@ export function hipcallAccess(
   local?: LocalHipcallApi,
 ): HipcallAccess {
   const secrets = local
-    ? new StaticApiSecrets(local.secrets)
-    : new HipcallApiSecrets({ secretArns: deployed.secretArns, client: deployed.client() });
+    ? new StaticHipcallApiSecrets(local.secrets)
+    : new SecretsManagerHipcallApiSecrets({ secretArns: deployed.secretArns, client: deployed.client() });
   const baseUrls = hipcallApiBaseUrls(config, local?.baseUrls);
   const withSecret = Object.keys(local ? local.secrets : deployed.secretArns);
   return { secrets, baseUrls, reachable: new Set(withSecret.filter((id) => baseUrls.has(id))) };

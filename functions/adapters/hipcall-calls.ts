@@ -7,7 +7,8 @@
 import { closePools, discard, httpPools, readText, send } from './node-http.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
 import { retryAfterMs } from '#core/insight.ts';
-import { HIPCALL_PAGE_LIMIT, backoffMs, callOfAnswer, callsOfPage, type HipcallCalls, type ReconcileWindow } from '#core/reconcile.ts';
+import type { HipcallCalls } from '#core/ports/hipcall-calls.ts';
+import { HIPCALL_PAGE_LIMIT, backoffMs, callOfAnswer, callsOfPage, type ReconcileWindow } from '#core/reconcile.ts';
 
 /** A page of 100 calls with their call flows stays well under this. */
 const MAX_ANSWER_BYTES = 8 * 1024 * 1024;

@@ -5,10 +5,8 @@
  */
 import type { CallVaultConfig } from '#contract/config.ts';
 import { retryAfterMs, type PostResult } from '#core/insight.ts';
-import type { CardPost, CardSink } from '#core/ports.ts';
+import type { CardPost, CardSink } from '#core/ports/card-sink.ts';
 import { JsonHttp } from './json-http.ts';
-
-export type { CardSink } from '#core/ports.ts';
 
 /** What the Insight Card API answered; the network failure kind when it did not. */
 export type CardPostResult = PostResult;
@@ -36,7 +34,7 @@ export function cardsUrl(baseUrl: string, callId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/calls/${encodeURIComponent(callId)}/cards`;
 }
 
-export class HipcallCards implements CardSink {
+export class HipcallCardSink implements CardSink {
   constructor(private readonly http: JsonHttp = new JsonHttp()) {}
 
   async post(input: CardPost): Promise<CardPostResult> {

@@ -9,10 +9,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ClaimAnswer, PendingInsight } from '#core/insight.ts';
-import type { InsightClaims } from '#core/ports.ts';
+import type { InsightClaims } from '#core/ports/insight-claims.ts';
 import type { InsightInfo } from '#core/types.ts';
-
-export type { InsightClaims } from '#core/ports.ts';
 
 /** Claims on the calls table's `insight` attribute (conditional writes). */
 export class DynamoInsightClaims implements InsightClaims {

@@ -1,6 +1,6 @@
 /** The queues the ingest feeds: media jobs (delayed), insight jobs (immediate) and the replay queue. */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobQueues, ReplayMessage } from '#core/ports.ts';
+import type { JobQueues, ReplayMessage } from '#core/ports/job-queues.ts';
 import type { InsightJob, MediaJob } from '#core/types.ts';
 
 /** The three queues over SQS. */

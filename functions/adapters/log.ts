@@ -1,8 +1,6 @@
 /** The Log port over Powertools: message plus fields, never bodies, tokens, phone numbers or full URLs. */
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Log } from '#core/ports.ts';
-
-export type { Log } from '#core/ports.ts';
+import type { Log } from '#core/ports/log.ts';
 
 type LogLevel = NonNullable<ConstructorParameters<typeof Logger>[0]>['logLevel'];
 

@@ -17,10 +17,8 @@ import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { putCdrCommand } from './cdr-object.ts';
 import { RetryableError } from '#core/errors.ts';
-import type { MediaArchive, PutMediaInput, StoredObject } from '#core/ports.ts';
+import type { MediaStore, PutMediaInput, StoredObject } from '#core/ports/media-store.ts';
 import type { CallRecord } from '#core/types.ts';
-
-export type { PutMediaInput, StoredObject } from '#core/ports.ts';
 
 /** S3's minimum part size is 5 MiB; 8 MiB parts keep memory small and still allow 78 GiB files. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -35,7 +33,7 @@ export class StorageError extends RetryableError {
   readonly code = 'MEDIA_STORAGE';
 }
 
-export interface MediaStoreOptions {
+export interface S3MediaStoreOptions {
   partSize?: number;
   queueSize?: number;
   /**
@@ -142,7 +140,7 @@ function safeMetadata(meta: Record<string, string>): Record<string, string> {
   return out;
 }
 
-export class MediaStore implements MediaArchive {
+export class S3MediaStore implements MediaStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly collectGarbage: boolean;
@@ -155,7 +153,7 @@ export class MediaStore implements MediaArchive {
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
-    options: MediaStoreOptions = {},
+    options: S3MediaStoreOptions = {},
   ) {
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;

@@ -8,7 +8,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import { METRIC_DIMENSION, METRICS_NAMESPACE, type MetricName } from '#core/metrics.ts';
-import type { MetricDims, Metrics, MetricUnit } from '#core/ports.ts';
+import type { MetricDims, Metrics, MetricUnit } from '#core/ports/metrics.ts';
 
 /** Where EMF lines go: one JSON document per call, without a newline. */
 export type MetricsOut = (line: string) => void;

@@ -5,8 +5,9 @@
  * asks again). The delay is capped so the message's total visibility stays within SQS's 12 h.
  */
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
-import type { Log, QueueMessageRef, RetryQueue } from '#core/ports.ts';
+import { SQS_MAX_VISIBILITY_SECONDS } from '#core/redelivery.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { QueueMessageRef, RetryQueue } from '#core/ports/retry-queue.ts';
 
 /** Seconds kept back from the 12 h cap: the clock between receive and the call is not exact. */
 const CAP_MARGIN_SECONDS = 5;
@@ -35,7 +36,7 @@ export function cappedVisibility(delaySeconds: number, spentSeconds = 0): number
 }
 
 /** Pure rule, kept in core beside the other retry decisions. */
-export { isLastDelivery } from '#core/media.ts';
+export { isLastDelivery } from '#core/redelivery.ts';
 
 export interface SqsRetryQueueOptions {
   /** The queue's URL as configured (e.g. MEDIA_QUEUE_URL): used without a lookup for records from that queue. */

@@ -14,8 +14,8 @@ import { isIP, type Socket } from 'node:net';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { checkAddress, checkUrl, hostPortPair } from '#core/address-policy.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
-import { urlForLog } from '#core/media.ts';
-import type { MediaRequest, MediaResponse, MediaSource } from '#core/ports.ts';
+import { urlForLog } from '#core/url-redaction.ts';
+import type { MediaRequest, MediaResponse, MediaFetcher } from '#core/ports/media-fetcher.ts';
 import { closePools, discard, httpPools, send, type HttpPools } from './node-http.ts';
 
 /** The URL (or an address it leads to) is refused by the address rules: the media ends `rejected`, never fetched. */
@@ -54,7 +54,7 @@ export class TruncatedBodyError extends RetryableError {
 
 export type LookupAll = (hostname: string) => Promise<{ address: string; family: number }[]>;
 
-export interface SafeFetcherOptions {
+export interface SafeMediaFetcherOptions {
   /** host:port pairs exempt from the address rules (local mode's CALLVAULT_FETCH_ALLOW only). */
   exemptHostPorts?: readonly string[];
   /** TCP+TLS connect timeout, DNS included. @default 10 000 */
@@ -81,7 +81,7 @@ const header = (h: SafeResponse['headers'], name: string): string | undefined =>
 };
 
 /** Fetches media over one connection pool per scheme; every new connection goes to a checked address. One per cold start. */
-export class SafeFetcher implements MediaSource {
+export class SafeMediaFetcher implements MediaFetcher {
   private readonly pools: HttpPools;
   private readonly exempt: Set<string>;
   private readonly lookup: LookupAll;
@@ -89,7 +89,7 @@ export class SafeFetcher implements MediaSource {
   private readonly headersTimeoutMs: number;
   private readonly idleTimeoutMs: number;
 
-  constructor(options: SafeFetcherOptions = {}) {
+  constructor(options: SafeMediaFetcherOptions = {}) {
     this.exempt = new Set((options.exemptHostPorts ?? []).map((p) => p.trim().toLowerCase()).filter(Boolean));
     this.lookup = options.lookup ?? defaultLookup;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -217,4 +217,4 @@ class ByteCap extends Transform {
 }
 
 /** How a failed download should be judged: the rule is core's, judged by these classes' codes. */
-export { failureKindOf } from '#core/media.ts';
+export { failureKindOf } from '#core/media/failures.ts';

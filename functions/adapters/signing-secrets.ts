@@ -1,15 +1,15 @@
 /**
  * The Standard Webhooks signing secrets: one Secrets Manager secret per source that sets `signature`
  * (`{stack}/{source}/signing`, SIGNING_SECRETS maps source id → its name), cached for five minutes like
- * the webhook tokens; or one fixed secret for every signing source in local mode. Values are never logged.
+ * the webhook tokens (the local stack passes its own, bin/local/local-secrets.ts). Values are never logged.
  *
  * The stack creates each secret with a generated JSON placeholder; the user replaces it with the
  * sender's secret: the bare `whsec_…` string, or `{"secret": "whsec_…"}`.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SigningSecret, SigningSecrets } from '#core/ports.ts';
+import type { SigningSecret, SigningSecrets } from '#core/ports/signing-secrets.ts';
+import { SECRET_CACHE_MS, SecretCache } from './cached-secret.ts';
 
-const CACHE_MS = 5 * 60_000;
 // A secret not put yet is re-read sooner, so deliveries start passing soon after the user puts it.
 const UNSET_CACHE_MS = 30_000;
 
@@ -28,57 +28,50 @@ export function parseSigningSecret(value: string): string | undefined {
   }
 }
 
-/** Deployed: read from Secrets Manager, cached; a stale value is kept if a refresh fails. */
+/** Deployed: read from Secrets Manager through the secret cache (cached-secret.ts). */
 export class SecretsManagerSigningSecrets implements SigningSecrets {
-  private readonly cache = new Map<string, { answer: SigningSecret; until: number }>();
+  private readonly cache: SecretCache<SigningSecret>;
+
   constructor(
-    private readonly client: SecretsManagerClient,
+    client: SecretsManagerClient,
     /** Source id → secret name (SIGNING_SECRETS). */
     private readonly secretNames: Readonly<Record<string, string>>,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.cache = new SecretCache({
+      load: (sourceId, abortSignal) => readSigningSecret(client, sourceId, this.secretNames[sourceId]!, abortSignal),
+      ttlMs: (answer) => ('secret' in answer ? SECRET_CACHE_MS : UNSET_CACHE_MS),
+      now,
+    });
+  }
 
-  async get(sourceId: string, abortSignal?: AbortSignal): Promise<SigningSecret> {
-    const name = this.secretNames[sourceId];
-    if (!name) {
-      return {
+  get(sourceId: string, abortSignal?: AbortSignal): Promise<SigningSecret> {
+    if (!this.secretNames[sourceId]) {
+      return Promise.resolve({
         unset: `Source "${sourceId}" requires a signature, but this deployment has no signing secret for it: redeploy the stack (cdk deploy), then put the sender's whsec_ secret in its {stack}/${sourceId}/signing secret.`,
-      };
+      });
     }
-    const cached = this.cache.get(sourceId);
-    if (cached && this.now() < cached.until) return cached.answer;
-    let answer: SigningSecret;
-    try {
-      const { SecretString } = await this.client.send(new GetSecretValueCommand({ SecretId: name }), { abortSignal });
-      const secret = parseSigningSecret(SecretString ?? '');
-      answer = secret
-        ? { secret }
-        : { unset: `No signing secret has been put for source "${sourceId}" yet. Put the sender's whsec_ secret: ${putCommand(name)}` };
-    } catch (err) {
-      if ((err as Error).name === 'ResourceNotFoundException') {
-        answer = {
-          unset: `The signing secret ${name} of source "${sourceId}" does not exist: redeploy the stack (cdk deploy), then ${putCommand(name)}`,
-        };
-      } else {
-        if (cached) return cached.answer;
-        throw err;
-      }
-    }
-    this.cache.set(sourceId, { answer, until: this.now() + ('secret' in answer ? CACHE_MS : UNSET_CACHE_MS) });
-    return answer;
+    return this.cache.get(sourceId, abortSignal);
   }
 }
 
-/** Local mode: one secret for every signing source, or none (each then answers `unset` with `whereToPut`). */
-export class StaticSigningSecrets implements SigningSecrets {
-  constructor(
-    private readonly secret: string | undefined,
-    /** What to do when there is no secret, e.g. "set CALLVAULT_LOCAL_SIGNING_SECRET". */
-    private readonly whereToPut: string,
-  ) {}
-
-  get(sourceId: string): Promise<SigningSecret> {
-    const secret = this.secret?.trim();
-    return Promise.resolve(secret ? { secret } : { unset: `No signing secret for source "${sourceId}": ${this.whereToPut}` });
+/** The secret, or `unset` saying how to put it: a secret that does not exist (yet) is an answer, not a failure. */
+async function readSigningSecret(
+  client: SecretsManagerClient,
+  sourceId: string,
+  name: string,
+  abortSignal: AbortSignal | undefined,
+): Promise<SigningSecret> {
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: name }), { abortSignal });
+    const secret = parseSigningSecret(SecretString ?? '');
+    return secret
+      ? { secret }
+      : { unset: `No signing secret has been put for source "${sourceId}" yet. Put the sender's whsec_ secret: ${putCommand(name)}` };
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceNotFoundException') throw err;
+    return {
+      unset: `The signing secret ${name} of source "${sourceId}" does not exist: redeploy the stack (cdk deploy), then ${putCommand(name)}`,
+    };
   }
 }

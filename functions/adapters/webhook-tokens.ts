@@ -1,11 +1,12 @@
 /**
  * The webhook tokens: one Secrets Manager secret per source (`{"current": "...", "previous": "..."}`,
- * two valid at once while a provider dashboard is being updated), cached after the first read,
- * or a single token for every source in local mode. Comparison is constant-time.
+ * two valid at once while a provider dashboard is being updated), cached for five minutes (the
+ * local stack passes its own, bin/local/local-secrets.ts). Comparison is constant-time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { TokenStore } from '#core/ports.ts';
+import type { WebhookTokens } from '#core/ports/webhook-tokens.ts';
+import { SecretCache } from './cached-secret.ts';
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -17,43 +18,26 @@ export function tokensMatch(presented: string, valid: readonly string[]): boolea
   return ok;
 }
 
-/** Local mode: one token for every source. */
-export class StaticTokens implements TokenStore {
-  constructor(private readonly token: string) {}
-  verify(_sourceId: string, presented: string): Promise<boolean> {
-    return Promise.resolve(tokensMatch(presented, [this.token]));
-  }
-}
+/** Deployed: tokens read from Secrets Manager through the secret cache (cached-secret.ts). */
+export class SecretsManagerWebhookTokens implements WebhookTokens {
+  private readonly cache: SecretCache<string[]>;
 
-const CACHE_MS = 5 * 60_000;
-
-/** Deployed: tokens read from Secrets Manager and cached for five minutes (stale values kept if a refresh fails). */
-export class SecretsManagerTokens implements TokenStore {
-  private readonly cache = new Map<string, { tokens: string[]; at: number }>();
   constructor(
-    private readonly client: SecretsManagerClient,
+    client: SecretsManagerClient,
     private readonly secretArns: Record<string, string>,
-  ) {}
+  ) {
+    this.cache = new SecretCache({
+      load: async (sourceId, abortSignal) => {
+        const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: this.secretArns[sourceId] }), { abortSignal });
+        return parseTokenSecret(SecretString ?? '');
+      },
+    });
+  }
 
   async verify(sourceId: string, presented: string, abortSignal?: AbortSignal): Promise<boolean> {
-    const tokens = await this.tokens(sourceId, abortSignal);
-    return tokensMatch(presented, tokens);
-  }
-
-  private async tokens(sourceId: string, abortSignal?: AbortSignal): Promise<string[]> {
-    const arn = this.secretArns[sourceId];
-    if (!arn) return [];
-    const cached = this.cache.get(sourceId);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.tokens;
-    try {
-      const { SecretString } = await this.client.send(new GetSecretValueCommand({ SecretId: arn }), { abortSignal });
-      const tokens = parseTokenSecret(SecretString ?? '');
-      this.cache.set(sourceId, { tokens, at: Date.now() });
-      return tokens;
-    } catch (err) {
-      if (cached) return cached.tokens;
-      throw err;
-    }
+    // A source without a secret has no valid token: nothing to read.
+    if (!this.secretArns[sourceId]) return false;
+    return tokensMatch(presented, await this.cache.get(sourceId, abortSignal));
   }
 }
 

@@ -133,3 +133,10 @@ export function parseJsonExact(text: string): unknown {
 function refuse(bytes: Buffer, status: Refusal['status'], message: string): BodyResult {
   return { ok: false, refusal: { status, message }, bytes, sha256: sha256Hex(bytes) };
 }
+
+/** A header's value, whatever case the sender (or API Gateway) gave its name. */
+export function headerValue(headers: Readonly<Record<string, string | undefined>> | undefined, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === wanted) return v;
+  return undefined;
+}

@@ -159,12 +159,3 @@ export const DELIVERY_METRICS: readonly MetricName[] = [
   METRIC.deliveryArchived,
   METRIC.deliveryIgnored,
 ];
-
-/** When each source last delivered. */
-export interface DeliveryHistory {
-  /**
-   * The start of the latest minute within [since, until] in which `source` delivered (any of
-   * DELIVERY_METRICS), or undefined when it delivered nothing in that span.
-   */
-  lastDeliveryAt(source: string, since: Date, until: Date): Promise<Date | undefined>;
-}

@@ -5,16 +5,17 @@
  */
 import * as z from 'zod/mini';
 import { ENV } from '#contract/resources.ts';
-import { S3DeliveryArchive } from '#adapters/archive.ts';
+import { S3DeliveryArchive } from '#adapters/delivery-archive.ts';
 import { FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
 import { SecretsManagerSigningSecrets } from '#adapters/signing-secrets.ts';
-import { SecretsManagerTokens } from '#adapters/webhook-tokens.ts';
-import type { SigningSecrets, TokenStore } from '#core/ports.ts';
+import { SecretsManagerWebhookTokens } from '#adapters/webhook-tokens.ts';
+import type { SigningSecrets } from '#core/ports/signing-secrets.ts';
+import type { WebhookTokens } from '#core/ports/webhook-tokens.ts';
 import type { IngestWiring } from './handler.ts';
 import type { IngestDeps } from './process.ts';
 
@@ -37,7 +38,7 @@ export interface IngestLocal {
   /** Where the AWS clients connect (the emulators), and how they are instrumented. */
   target?: AwsTarget;
   /** Replaces the Secrets Manager webhook tokens (the local stack: one token for every source). */
-  tokens?: TokenStore;
+  tokens?: WebhookTokens;
   /** Replaces the Secrets Manager signing secrets (the local stack: CALLVAULT_LOCAL_SIGNING_SECRET for every signing source). */
   signingSecrets?: SigningSecrets;
   /** Overrides every source's media delay (seconds). */
@@ -54,10 +55,10 @@ export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): Ing
   const secrets = () => (secretsManager ??= secretsClient(FAST, local.target));
   const deps: IngestDeps = {
     config: e[ENV.config],
-    tokens: local.tokens ?? new SecretsManagerTokens(secrets(), e[ENV.webhookSecrets] ?? {}),
+    tokens: local.tokens ?? new SecretsManagerWebhookTokens(secrets(), e[ENV.webhookSecrets] ?? {}),
     // Without SIGNING_SECRETS no source has a secret: a signing source then answers 401, never reading AWS.
     signingSecrets: local.signingSecrets ?? new SecretsManagerSigningSecrets(secrets(), e[ENV.signingSecrets] ?? {}),
-    calls: new CallsTable(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
+    calls: new DynamoCallsStore(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
     archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
     queues: new SqsJobQueues(sqsClient(FAST, local.target), {
       media: e[ENV.mediaQueueUrl],

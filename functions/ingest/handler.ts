@@ -9,7 +9,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { flushMetrics, type EmfMetrics } from '#adapters/metrics.ts';
-import { handleWebhook, replayDelivery, type IngestDeps } from './process.ts';
+import { handleWebhook, type IngestDeps } from './process.ts';
+import { replayDelivery } from './replay.ts';
 
 /** What the composition root (deps.ts) builds: the process's dependencies, and the logger and metrics behind them. */
 export interface IngestWiring {

@@ -7,10 +7,10 @@ import * as z from 'zod/mini';
 import { ENV } from '#contract/resources.ts';
 import { FAST, dynamoDocument, secretsClient, type AwsTarget } from '#adapters/aws.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
-import { CrmLookup } from '#adapters/crm-lookup.ts';
+import { HttpCrmDirectory } from '#adapters/crm-directory.ts';
 import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
-import { HipcallCards } from '#adapters/hipcall-cards.ts';
+import { HipcallCardSink } from '#adapters/hipcall-cards.ts';
 import { DynamoInsightClaims } from '#adapters/insight-claims.ts';
 import { JsonHttp } from '#adapters/json-http.ts';
 import { powertoolsLog } from '#adapters/log.ts';
@@ -53,9 +53,9 @@ export function insightDeps(env: Env = process.env, local: InsightLocal = {}): I
   const deps: InsightDeps = {
     config,
     contacts: new ContactsTable(doc, e[ENV.contactsTable]),
-    crm: new CrmLookup(http, async (sourceId, signal) => (await hipcall.secrets.get(sourceId, signal)).crmAuthorization),
+    crm: new HttpCrmDirectory(http, async (sourceId, signal) => (await hipcall.secrets.get(sourceId, signal)).crmAuthorization),
     claims: new DynamoInsightClaims(doc, e[ENV.callsTable], settleDoc),
-    cards: new HipcallCards(http),
+    cards: new HipcallCardSink(http),
     token: (sourceId, signal) => hipcall.secrets.token(sourceId, signal),
     apiBaseUrls: hipcall.baseUrls,
     log,

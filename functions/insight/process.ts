@@ -26,7 +26,14 @@ import {
   type Lookup,
 } from '#core/insight-steps.ts';
 import { METRIC } from '#core/metrics.ts';
-import type { ApiSecrets, CardSink, Clock, ContactLookup, CrmAnswer, CrmDirectory, InsightClaims, Log, Metrics } from '#core/ports.ts';
+import type { CardSink } from '#core/ports/card-sink.ts';
+import type { Clock } from '#core/ports/clock.ts';
+import type { ContactLookup } from '#core/ports/contact-lookup.ts';
+import type { CrmAnswer, CrmDirectory } from '#core/ports/crm-directory.ts';
+import type { HipcallApiSecrets } from '#core/ports/hipcall-api-secrets.ts';
+import type { InsightClaims } from '#core/ports/insight-claims.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { Metrics } from '#core/ports/metrics.ts';
 import { PROVIDERS, callKeyOf, type Direction, type InsightJob } from '#core/types.ts';
 
 export type { InsightResult } from '#core/insight-steps.ts';
@@ -41,7 +48,7 @@ export interface InsightDeps {
   crm?: CrmDirectory;
   claims: InsightClaims;
   cards: CardSink;
-  /** The source's Hipcall API bearer token (cached by the caller; see ApiSecrets). */
+  /** The source's Hipcall API bearer token (cached by the caller; see HipcallApiSecrets). */
   token(sourceId: string, abortSignal?: AbortSignal): Promise<string>;
   /** Hipcall API base URL per source id. */
   apiBaseUrls: ReadonlyMap<string, string>;
@@ -54,9 +61,9 @@ export interface InsightDeps {
   retry?: RetryPolicy;
 }
 
-/** The token function of InsightDeps from the ApiSecrets port. */
+/** The token function of InsightDeps from the HipcallApiSecrets port. */
 export const tokenFrom =
-  (secrets: ApiSecrets) =>
+  (secrets: Pick<HipcallApiSecrets, 'get'>) =>
   async (sourceId: string, abortSignal?: AbortSignal): Promise<string> =>
     (await secrets.get(sourceId, abortSignal)).token;
 

@@ -6,17 +6,18 @@
  */
 import * as z from 'zod/mini';
 import { ENV, MEDIA_QUEUE } from '#contract/resources.ts';
-import { DEFAULT_RETRY_TIMING, SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
+import { DEFAULT_RETRY_TIMING } from '#core/media/retry.ts';
+import { SQS_MAX_VISIBILITY_SECONDS } from '#core/redelivery.ts';
 import { PATIENT, FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
-import { HipcallCallsApi } from '#adapters/hipcall-api.ts';
+import { HipcallMediaLinks } from '#adapters/hipcall-media-links.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
-import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, MediaStore } from '#adapters/media-store.ts';
+import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, S3MediaStore } from '#adapters/media-store.ts';
 import { SqsRetryQueue } from '#adapters/retry-queue.ts';
-import { SafeFetcher } from '#adapters/safe-fetch.ts';
+import { SafeMediaFetcher } from '#adapters/safe-fetch.ts';
 import type { MediaWiring } from './handler.ts';
 import type { MediaWorkerDeps } from './process.ts';
 
@@ -83,18 +84,18 @@ export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): Media
   const ownQueue = e[ENV.mediaQueueUrl];
   const worker: MediaWorkerDeps = {
     config,
-    calls: new CallsTable(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
-    store: new MediaStore(s3Client(PATIENT, local.target), e[ENV.bucket], {
+    calls: new DynamoCallsStore(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
+    store: new S3MediaStore(s3Client(PATIENT, local.target), e[ENV.bucket], {
       partSize: e.CALLVAULT_MEDIA_PART_SIZE_MIB * 1024 * 1024,
       queueSize: e.CALLVAULT_MEDIA_QUEUE_SIZE,
     }),
-    fetcher: new SafeFetcher({
+    fetcher: new SafeMediaFetcher({
       exemptHostPorts,
       connectTimeoutMs: e.CALLVAULT_MEDIA_CONNECT_TIMEOUT_MS,
       headersTimeoutMs: e.CALLVAULT_MEDIA_IDLE_TIMEOUT_MS,
       idleTimeoutMs: e.CALLVAULT_MEDIA_IDLE_TIMEOUT_MS,
     }),
-    hipcall: new HipcallCallsApi({
+    hipcall: new HipcallMediaLinks({
       baseUrlFor: (id) => (hipcall.reachable.has(id) ? hipcall.baseUrls.get(id) : undefined),
       tokenFor: (id, signal) => hipcall.secrets.token(id, signal),
     }),

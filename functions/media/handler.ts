@@ -8,7 +8,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { MEDIA_QUEUE } from '#contract/resources.ts';
-import type { RetryQueue } from '#core/ports.ts';
+import type { RetryQueue } from '#core/ports/retry-queue.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { flushMetrics, type EmfMetrics } from '#adapters/metrics.ts';
 import { processMediaMessage, type MediaMessage, type MediaWorkerDeps } from './process.ts';

@@ -1,5 +1,5 @@
 /**
- * One media job, start to finish: a loop that performs the actions `nextMediaStep` (core/media-steps.ts)
+ * One media job, start to finish: a loop that performs the actions `nextMediaStep` (core/media/steps.ts)
  * decides — read the item, count the attempt, fetch, store, ask for a fresh link, record the outcome —
  * and feeds each result back. Every rule (ownership, retries, expiry, refused URLs) is in core.
  * Attempts are counted on the item before trying, so a crash still counts as one.
@@ -12,7 +12,10 @@ import { S3_KEYS } from '#contract/resources.ts';
 import type { SafeFetchPolicy } from '#core/address-policy.ts';
 import { ValidationError } from '#core/errors.ts';
 import { messageJson } from '#core/queue-message.ts';
-import { backoffSeconds, failureKindOf, isLastDelivery, refusalOf, type RetryTiming } from '#core/media.ts';
+import { backoffSeconds } from '#core/backoff.ts';
+import { failureKindOf, refusalOf } from '#core/media/failures.ts';
+import type { RetryTiming } from '#core/media/retry.ts';
+import { isLastDelivery } from '#core/redelivery.ts';
 import {
   nextMediaStep,
   STORED_MEANWHILE,
@@ -23,24 +26,20 @@ import {
   type MediaStepState,
   type SourceMediaRules,
   type StepLog,
-} from '#core/media-steps.ts';
+} from '#core/media/steps.ts';
 import { callFiledAt, callKeyOf, MEDIA_KINDS, PROVIDERS, type MediaJob } from '#core/types.ts';
 import { callEnded } from '#core/cdr-schema.ts';
 import { METRIC } from '#core/metrics.ts';
-import type {
-  CallsStore,
-  Clock,
-  Log,
-  MediaArchive,
-  MediaLinks,
-  MediaResponse,
-  MediaSource,
-  Metrics,
-  QueueMessageRef,
-  RetryQueue,
-} from '#core/ports.ts';
+import type { CallsStore } from '#core/ports/calls-store.ts';
+import type { Clock } from '#core/ports/clock.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { MediaResponse, MediaFetcher } from '#core/ports/media-fetcher.ts';
+import type { MediaLinks } from '#core/ports/media-links.ts';
+import type { MediaStore } from '#core/ports/media-store.ts';
+import type { Metrics } from '#core/ports/metrics.ts';
+import type { QueueMessageRef, RetryQueue } from '#core/ports/retry-queue.ts';
 
-export type { JobOutcome } from '#core/media-steps.ts';
+export type { JobOutcome } from '#core/media/steps.ts';
 
 /** Log fields only: never phone numbers, tokens or full URLs (urlForLog gives host and path). */
 export type MediaLog = Log;
@@ -48,8 +47,8 @@ export type MediaLog = Log;
 export interface MediaWorkerDeps {
   config: CallVaultConfig;
   calls: Pick<CallsStore, 'get' | 'setMedia'>;
-  store: MediaArchive;
-  fetcher: MediaSource;
+  store: MediaStore;
+  fetcher: MediaFetcher;
   /** Asks Hipcall for a fresh record_url when a link has expired (sources it `canRefresh` only). */
   hipcall?: MediaLinks;
   /** Local mode: http allowed, and `exemptHostPorts` skip the address rules. */

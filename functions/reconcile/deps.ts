@@ -6,8 +6,8 @@
 import * as z from 'zod/mini';
 import { ENV } from '#contract/resources.ts';
 import { PATIENT, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
-import { S3DeliveryArchive } from '#adapters/archive.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { S3DeliveryArchive } from '#adapters/delivery-archive.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallCallsClient } from '#adapters/hipcall-calls.ts';
@@ -52,7 +52,7 @@ export function reconcileDeps(env: Env = process.env, local: ReconcileLocal = {}
     deps: {
       config,
       hipcall,
-      calls: new CallsTable(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
+      calls: new DynamoCallsStore(dynamoDocument(PATIENT, local.target), e[ENV.callsTable]),
       archive: new S3DeliveryArchive(s3Client(PATIENT, local.target), e[ENV.bucket]),
       // Only sendMedia is used: the other queues are the ingest's.
       queues: new SqsJobQueues(sqsClient(PATIENT, local.target), { media: e[ENV.mediaQueueUrl], insight: '', replay: '' }),

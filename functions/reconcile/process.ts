@@ -1,17 +1,23 @@
 /**
  * Reconcile one Hipcall source with Hipcall's own calls list: page `GET /calls` over a window, look each
  * call up in the archive, and close the gaps. A missing call is written first, as a `reconcile` delivery
- * through the webhook path's adapter and merge (normaliseDelivery, then the calls table's applyDelivery,
+ * through the webhook path's adapter and merge (normaliseDelivery, then core's applyDelivery on the calls table,
  * then raw/); then its recording, and that of every archived call whose recording is not stored, goes on
  * the media queue with a fresh `record_url` from `GET /calls/{uuid}`. A second run finds nothing to do.
  */
 import { sourceById, type CallVaultConfig, type SourceConfig } from '#contract/config.ts';
 import { S3_KEYS } from '#contract/resources.ts';
+import { applyDelivery } from '#core/apply-delivery.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { ValidationError } from '#core/errors.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { sha256Hex } from '#core/request.ts';
-import type { CallsStore, Clock, DeliveryArchive, JobQueues, Log } from '#core/ports.ts';
+import type { CallRecords } from '#core/ports/calls-store.ts';
+import type { Clock } from '#core/ports/clock.ts';
+import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
+import type { HipcallCalls } from '#core/ports/hipcall-calls.ts';
+import type { JobQueues } from '#core/ports/job-queues.ts';
+import type { Log } from '#core/ports/log.ts';
 import {
   RECONCILE_EVENT,
   deliveryOfApiCall,
@@ -22,7 +28,6 @@ import {
   recordingUrlOf,
   stableJson,
   type Gap,
-  type HipcallCalls,
   type ListedCall,
   type ReconcileSummary,
   type ReconcileWindow,
@@ -32,7 +37,7 @@ import { callKeyOf, type MediaJob } from '#core/types.ts';
 export interface ReconcileDeps {
   config: CallVaultConfig;
   hipcall: HipcallCalls;
-  calls: Pick<CallsStore, 'get' | 'applyDelivery'>;
+  calls: CallRecords;
   archive: Pick<DeliveryArchive, 'putRaw'>;
   queues: Pick<JobQueues, 'sendMedia'>;
   /** Log fields only: never numbers, tokens or URLs. */
@@ -189,7 +194,8 @@ async function backfill(
       { source: source.id, receivedAt, contentType: 'application/json' },
       signal,
     );
-    await deps.calls.applyDelivery(
+    await applyDelivery(
+      deps.calls,
       {
         source: source.id,
         event,

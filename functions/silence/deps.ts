@@ -10,7 +10,7 @@ import { CloudWatchDeliveryHistory } from '#adapters/delivery-history.ts';
 import { configJson, logLevel, readEnv, type Env } from '#adapters/env.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
-import type { DeliveryHistory } from '#core/silence.ts';
+import type { DeliveryHistory } from '#core/ports/delivery-history.ts';
 import type { SilenceWiring } from './handler.ts';
 
 const schema = z.object({

@@ -6,10 +6,13 @@
  */
 import type { CallVaultConfig } from '#contract/config.ts';
 import { METRIC } from '#core/metrics.ts';
-import type { Clock, Log, Metrics } from '#core/ports.ts';
-import { isSilent, silenceScheduleOf, type DeliveryHistory } from '#core/silence.ts';
+import type { Clock } from '#core/ports/clock.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { Metrics } from '#core/ports/metrics.ts';
+import type { DeliveryHistory } from '#core/ports/delivery-history.ts';
+import { isSilent, silenceScheduleOf } from '#core/silence.ts';
 
-export { DELIVERY_METRICS, type DeliveryHistory } from '#core/silence.ts';
+export { DELIVERY_METRICS } from '#core/silence.ts';
 
 export interface SilenceDeps {
   config: CallVaultConfig;

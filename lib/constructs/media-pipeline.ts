@@ -1,11 +1,10 @@
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CallVaultConfig } from '#contract/config.ts';
-import { ENV, MEDIA_QUEUE, PREFIX } from '#contract/resources.ts';
+import { ENV, MEDIA_FUNCTION_ENV, MEDIA_QUEUE, PREFIX } from '#contract/resources.ts';
 import type { CallVaultFunction } from './callvault-function.ts';
 import type { Storage } from './storage.ts';
 import { queueWorker, type WorkerQueue } from './worker-queue.ts';
-import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
 
 export interface MediaPipelineProps {
   readonly config: CallVaultConfig;

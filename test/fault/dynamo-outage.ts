@@ -8,7 +8,7 @@ import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-la
 import { fakeContext, startPoller } from '#bin/local/poller.ts';
 import { parseConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { apiEvent, hipcallHangup, TOKEN } from '#test/support/ingest-harness.ts';
@@ -78,7 +78,7 @@ export async function runDynamoOutage(options: DynamoOutageOptions = {}): Promis
   const handler = createIngestHandler(
     ingestDeps(env, {
       target: strictAwsTarget(stack.target, 'ingest'),
-      tokens: new StaticTokens(TOKEN),
+      tokens: new StaticWebhookTokens(TOKEN),
       mediaDelaySeconds: 0,
       metricsOut: () => undefined,
     }),

@@ -10,7 +10,7 @@ import { fakeContext, startPoller } from '#bin/local/poller.ts';
 import { parseConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { parseContactsCsv } from '#core/contacts-csv.ts';
 import { CARD_RETRY } from '#core/insight.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
@@ -90,7 +90,7 @@ async function againstDownApi(
   const { contacts } = parseContactsCsv('phone,name,company\n+44 20 4520 5757,Jane Smith,Acme Corp\n', { defaultCountry: 'GB' });
   await new ContactsTable(stack.doc, 'contacts').putAll(contacts);
   const ingest = createIngestHandler(
-    ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), metricsOut: () => undefined }),
+    ingestDeps(env, { target: stack.target, tokens: new StaticWebhookTokens(TOKEN), metricsOut: () => undefined }),
   );
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
   const insight = createInsightHandler(

@@ -13,9 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { startPoller } from '#bin/local/poller.ts';
 import { fakeContext } from '#bin/local/poller.ts';
 import { parseConfig } from '#contract/config.ts';
-import { MEDIA_FUNCTION_ENV } from '#core/media.ts';
-import { ENV } from '#contract/resources.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { ENV, MEDIA_FUNCTION_ENV } from '#contract/resources.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
@@ -133,7 +132,7 @@ function mediaEnv(stack: FaultStack, fetchAllow: string, extra: Record<string, s
 async function deliverHangups(stack: FaultStack, server: RecordingServer, names: string[]): Promise<Map<string, string>> {
   const env = { ...stack.env, [ENV.config]: JSON.stringify(parseConfig({})) };
   const handler = createIngestHandler(
-    ingestDeps(env, { target: stack.target, tokens: new StaticTokens(TOKEN), mediaDelaySeconds: 0, metricsOut: () => undefined }),
+    ingestDeps(env, { target: stack.target, tokens: new StaticWebhookTokens(TOKEN), mediaDelaySeconds: 0, metricsOut: () => undefined }),
   );
   const keys = new Map<string, string>();
   for (const name of names) {

@@ -1,12 +1,12 @@
 /**
- * MediaStore's leftover uploads across an S3 outage, on a real s3rver process stopped and started
+ * S3MediaStore's leftover uploads across an S3 outage, on a real s3rver process stopped and started
  * again. The media-fault scenario showed it end to end (two uploads left open); here the order of
  * events is pinned, so the test does not depend on when the job's retry happens to run.
  */
 import { PassThrough } from 'node:stream';
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaStore } from '#adapters/media-store.ts';
+import { S3MediaStore } from '#adapters/media-store.ts';
 import { localClientConfig } from '#bin/local/target.ts';
 import { startEmulatorProcess, type EmulatorProcess } from '#test/support/emulator-process.ts';
 import { waitFor } from './fault-stack.ts';
@@ -14,7 +14,7 @@ import { waitFor } from './fault-stack.ts';
 const MiB = 1024 * 1024;
 const BUCKET = 'leftovers';
 
-describe('MediaStore when S3 dies mid-upload', () => {
+describe('S3MediaStore when S3 dies mid-upload', () => {
   let s3: EmulatorProcess;
   let client: S3Client;
   /** AbortMultipartUpload calls that failed (S3 unreachable), as the client saw them. */
@@ -43,7 +43,7 @@ describe('MediaStore when S3 dies mid-upload', () => {
   });
 
   it('aborts an upload it could not abort during the outage once the next store succeeds, even when that store began while S3 was still down', async () => {
-    const store = new MediaStore(client, BUCKET, { partSize: 5 * MiB, queueSize: 1, collectGarbage: false });
+    const store = new S3MediaStore(client, BUCKET, { partSize: 5 * MiB, queueSize: 1, collectGarbage: false });
     const open = async () => ((await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).map((u) => u.Key);
 
     // 1. A stream past its first part: the multipart upload is open. Then S3 dies, and the stream fails.

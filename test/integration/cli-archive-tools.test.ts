@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import type { CallRecord, MediaKind } from '#core/types.ts';
 import { LOCAL_CREDENTIALS, localClientConfig } from '#bin/local/emulators.ts';
 import { callsCommand, EXPORT_STATE, type ExportResult, type ExportedFile } from '#bin/cli/calls.ts';
@@ -307,7 +307,7 @@ describe('replay --since --until', () => {
     expect(applied.json.summary).toMatchObject({ changed: 1, unchanged: 1 });
     const fixed = await h.item('hipcall#rp-1');
     expect(fixed!.version).toBeGreaterThan(readBefore.version);
-    const calls = new CallsTable(doc, h.emulators.tables.calls);
+    const calls = new DynamoCallsStore(doc, h.emulators.tables.calls);
     await expect(
       doc.send(calls.upsertCommand({ ...readBefore, updatedAt: new Date().toISOString() }, readBefore, [], new Date().toISOString())),
     ).rejects.toBeInstanceOf(ConditionalCheckFailedException);

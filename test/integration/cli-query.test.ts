@@ -2,7 +2,7 @@
  * `callvault query --local` runs the example queries of docs/querying.md (CDR_EXAMPLE_QUERIES, the
  * same text Athena gets as named queries) over the local archive's cdr/ objects. The calls go in through
  * the real ingest (the providers' seed payloads plus three missed inbound Hipcall calls); each item is
- * then written to cdr/ by the real writer (MediaStore.putCallRecord, as the media worker does once a call
+ * then written to cdr/ by the real writer (S3MediaStore.putCallRecord, as the media worker does once a call
  * has ended), one recording marked stored as the media worker would. The command runs in-process with
  * --local --json against the same emulators.
  */
@@ -14,7 +14,7 @@ import { localClientConfig } from '#bin/local/emulators.ts';
 import { main } from '#bin/callvault.ts';
 import { queryCommand } from '#bin/cli/query.ts';
 import { CliError } from '#bin/cli/context.ts';
-import { MediaStore } from '#adapters/media-store.ts';
+import { S3MediaStore } from '#adapters/media-store.ts';
 import { CDR_COLUMNS, CDR_EXAMPLE_QUERIES, CDR_PARTITIONS } from '#core/cdr-schema.ts';
 import type { CallRecord } from '#core/types.ts';
 import { S3_KEYS } from '#contract/resources.ts';
@@ -59,7 +59,7 @@ beforeAll(async () => {
   items = ((await ddb.send(new ScanCommand({ TableName: h.emulators.tables.calls }))).Items ?? []) as CallRecord[];
   ddb.destroy();
   s3 = new S3Client(localClientConfig(h.emulators.endpoints.s3));
-  const store = new MediaStore(s3, h.emulators.bucket);
+  const store = new S3MediaStore(s3, h.emulators.bucket);
   for (const item of items) {
     // What the media worker records once it has stored this call's recording.
     const record: CallRecord =

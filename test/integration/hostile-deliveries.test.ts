@@ -12,7 +12,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext, startPoller, type SqsHandler } from '#bin/local/poller.ts';
 import { ENV } from '#contract/resources.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { MAX_CALL_ID_BYTES } from '#core/providers/index.ts';
@@ -83,7 +83,7 @@ beforeAll(async () => {
   });
   const env = { ...h.emulators.env, [ENV.config]: JSON.stringify(h.config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
   handler = createIngestHandler(
-    ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest'), tokens: new StaticTokens(TOKEN) }),
+    ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest'), tokens: new StaticWebhookTokens(TOKEN) }),
   );
 });
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
+import { applyDelivery } from '#core/apply-delivery.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { sha256Hex } from '#core/request.ts';
@@ -65,7 +66,7 @@ describe('ingest handler: idempotence and durability', () => {
 
   it('applies 50 concurrent identical deliveries to the calls table exactly once: one stored, 49 duplicates', async () => {
     // The property itself, at the layer that owns it, with a client that waits as long as the emulator needs.
-    const calls = new CallsTable(
+    const calls = new DynamoCallsStore(
       DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))),
       h.emulators.tables.calls,
     );
@@ -79,7 +80,7 @@ describe('ingest handler: idempotence and durability', () => {
       deliveryKey: deliveryKey(result.eventType, sha256Hex(Buffer.from(body))),
       now: '2026-04-02T10:01:00.000Z',
     };
-    const outcomes = await Promise.all(Array.from({ length: 50 }, () => calls.applyDelivery(input)));
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => applyDelivery(calls, input)));
     expect(outcomes.filter((o) => o.outcome === 'stored')).toHaveLength(1);
     expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(49);
     const item = await h.item('hipcall#concurrent-table-call');

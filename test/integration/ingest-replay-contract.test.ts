@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { startPoller, type SqsHandler } from '#bin/local/poller.ts';
-import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/process.ts';
+import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/fallback.ts';
 import { memorySink, type AwsCall } from '#bin/aws-fidelity/aws-contract.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { checkPermissions, synthTemplate, type CfnTemplate } from '#test/support/permissions-contract.ts';

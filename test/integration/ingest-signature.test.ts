@@ -5,8 +5,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StaticSigningSecrets } from '#adapters/signing-secrets.ts';
-import type { SigningSecrets } from '#core/ports.ts';
+import { StaticSigningSecrets } from '#bin/local/local-secrets.ts';
+import type { SigningSecrets } from '#core/ports/signing-secrets.ts';
 import { hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { match } from '#test/support/match.ts';
 

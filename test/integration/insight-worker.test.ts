@@ -8,7 +8,8 @@ import { startPoller } from '#bin/local/poller.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { allowedRowFields } from '#core/card.ts';
 import { parseContactsCsv } from '#core/contacts-csv.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
+import { applyDelivery } from '#core/apply-delivery.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { API_TOKEN, CRM_SECRET, jobFromCallInit, jobOf, startInsightHarness, type InsightHarness } from '#test/support/insight-harness.ts';
@@ -241,7 +242,7 @@ describe('insight worker', () => {
   });
 
   it('keeps what the ingest wrote, whichever of the two writes the item first', async () => {
-    const calls = new CallsTable(
+    const calls = new DynamoCallsStore(
       DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(h.emulators.endpoints.dynamodb))),
       h.emulators.tables.calls,
     );
@@ -256,7 +257,7 @@ describe('insight worker', () => {
       media: [],
     };
     await h.run([jobOf({ callId: id })]);
-    await calls.applyDelivery({ source: 'hipcall', event, deliveryKey: 'call_init#x', now });
+    await applyDelivery(calls, { source: 'hipcall', event, deliveryKey: 'call_init#x', now });
     const item = await h.item(`hipcall#${id}`);
     expect(item).toMatchObject({ status: 'ringing', fromNumber: '+442045205757', insight: { state: 'sent', httpStatus: 201 } });
   });

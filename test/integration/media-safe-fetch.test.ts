@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import type { SafeFetchPolicy } from '#core/address-policy.ts';
-import { failureKindOf, MediaTooLargeError, RefusedUrlError, SafeFetcher, type LookupAll } from '#adapters/safe-fetch.ts';
-import { HashingChunker, MediaStore, StorageError } from '#adapters/media-store.ts';
+import { failureKindOf, MediaTooLargeError, RefusedUrlError, SafeMediaFetcher, type LookupAll } from '#adapters/safe-fetch.ts';
+import { HashingChunker, S3MediaStore, StorageError } from '#adapters/media-store.ts';
 
 const MiB = 1024 * 1024;
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
@@ -68,9 +68,9 @@ const fakeDns =
 
 const httpPolicy = (exempt: string[] = []): SafeFetchPolicy => ({ allowHttp: true, exemptHostPorts: exempt });
 
-describe('SafeFetcher', () => {
+describe('SafeMediaFetcher', () => {
   it('refuses at connect time a public-looking name that resolves to loopback', async () => {
-    const fetcher = new SafeFetcher({ lookup: fakeDns({ 'recordings.example.com': ['127.0.0.1'] }) });
+    const fetcher = new SafeMediaFetcher({ lookup: fakeDns({ 'recordings.example.com': ['127.0.0.1'] }) });
     const err = await fetcher
       .get(`http://recordings.example.com:${port}/ok.mp3`, { policy: httpPolicy(), maxBytes: 1e6 })
       .catch((e: unknown) => e);
@@ -80,7 +80,7 @@ describe('SafeFetcher', () => {
   });
 
   it('refuses a name when ANY of its addresses is internal, even if another is public', async () => {
-    const fetcher = new SafeFetcher({ lookup: fakeDns({ 'rebind.example.com': ['93.184.215.14', '169.254.169.254'] }) });
+    const fetcher = new SafeMediaFetcher({ lookup: fakeDns({ 'rebind.example.com': ['93.184.215.14', '169.254.169.254'] }) });
     const err = await fetcher
       .get(`http://rebind.example.com:${port}/ok.mp3`, { policy: httpPolicy(), maxBytes: 1e6 })
       .catch((e: unknown) => e);
@@ -90,7 +90,7 @@ describe('SafeFetcher', () => {
 
   it('checks IP literals in the connector itself, not only in checkUrl', async () => {
     // checkUrl is told the pair is exempt; the connector is not: the connect is still refused.
-    const fetcher = new SafeFetcher({ exemptHostPorts: [] });
+    const fetcher = new SafeMediaFetcher({ exemptHostPorts: [] });
     const err = await fetcher
       .get(`http://127.0.0.1:${port}/ok.mp3`, { policy: httpPolicy([`127.0.0.1:${port}`]), maxBytes: 1e6 })
       .catch((e: unknown) => e);
@@ -100,7 +100,7 @@ describe('SafeFetcher', () => {
   });
 
   it('connects to an exempt host:port, name or literal, and to nothing else on that host', async () => {
-    const fetcher = new SafeFetcher({
+    const fetcher = new SafeMediaFetcher({
       exemptHostPorts: [`127.0.0.1:${port}`, `media.test.example:${port}`],
       lookup: fakeDns({ 'media.test.example': ['127.0.0.1'] }),
     });
@@ -117,7 +117,7 @@ describe('SafeFetcher', () => {
   });
 
   it('follows a redirect by hand and sends no credentials, cookies or Authorization on any hop', async () => {
-    const fetcher = new SafeFetcher({ exemptHostPorts: [`127.0.0.1:${port}`] });
+    const fetcher = new SafeMediaFetcher({ exemptHostPorts: [`127.0.0.1:${port}`] });
     requests.length = 0;
     const res = await fetcher.get(`http://127.0.0.1:${port}/redirect`, { policy: httpPolicy([`127.0.0.1:${port}`]), maxBytes: 1e6 });
     expect(res).toMatchObject({ status: 200, redirects: 1, contentLength: 5 });
@@ -135,7 +135,7 @@ describe('SafeFetcher', () => {
   });
 
   it('times out a body that stops arriving, and a server that never answers', async () => {
-    const fetcher = new SafeFetcher({ exemptHostPorts: [`127.0.0.1:${port}`], idleTimeoutMs: 300, headersTimeoutMs: 300 });
+    const fetcher = new SafeMediaFetcher({ exemptHostPorts: [`127.0.0.1:${port}`], idleTimeoutMs: 300, headersTimeoutMs: 300 });
     const policy = httpPolicy([`127.0.0.1:${port}`]);
     const res = await fetcher.get(`http://127.0.0.1:${port}/stall-body`, { policy, maxBytes: 1e6 });
     const bodyErr = await (async () => {
@@ -148,7 +148,7 @@ describe('SafeFetcher', () => {
   });
 
   it('reports a body shorter than its Content-Length as a reset', async () => {
-    const fetcher = new SafeFetcher({ exemptHostPorts: [`127.0.0.1:${port}`] });
+    const fetcher = new SafeMediaFetcher({ exemptHostPorts: [`127.0.0.1:${port}`] });
     const res = await fetcher.get(`http://127.0.0.1:${port}/short`, { policy: httpPolicy([`127.0.0.1:${port}`]), maxBytes: 1e6 });
     const err = await (async () => {
       for await (const _ of res.body) void _;
@@ -159,7 +159,7 @@ describe('SafeFetcher', () => {
   });
 
   it('enforces the size cap while streaming, to the byte', async () => {
-    const fetcher = new SafeFetcher({ exemptHostPorts: [`127.0.0.1:${port}`] });
+    const fetcher = new SafeMediaFetcher({ exemptHostPorts: [`127.0.0.1:${port}`] });
     const policy = httpPolicy([`127.0.0.1:${port}`]);
     const exact = await fetcher.get(`http://127.0.0.1:${port}/exact`, { policy, maxBytes: 4096 });
     let n = 0;
@@ -219,9 +219,9 @@ describe('HashingChunker', () => {
   });
 });
 
-describe('MediaStore', () => {
+describe('S3MediaStore', () => {
   it('aborts the multipart upload when the source fails after a part was uploaded, and rethrows the source error', async () => {
-    const store = new MediaStore(s3, em.bucket);
+    const store = new S3MediaStore(s3, em.bucket);
     const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
     function* body() {
       for (let i = 0; i < 20; i++) yield Buffer.alloc(MiB, i);
@@ -237,7 +237,7 @@ describe('MediaStore', () => {
   });
 
   it('stops and aborts when the worker runs out of time', async () => {
-    const store = new MediaStore(s3, em.bucket);
+    const store = new S3MediaStore(s3, em.bucket);
     const controller = new AbortController();
     async function* slow() {
       for (let i = 0; ; i++) {
@@ -260,7 +260,7 @@ describe('MediaStore', () => {
   });
 
   it('reports an S3 failure as a StorageError', async () => {
-    const store = new MediaStore(s3, 'no-such-bucket');
+    const store = new S3MediaStore(s3, 'no-such-bucket');
     const err = await store
       .putStream({ key: 'recordings/x.mp3', body: Readable.from([Buffer.from('abc')]), contentType: 'audio/mpeg', metadata: {} })
       .catch((e: unknown) => e);

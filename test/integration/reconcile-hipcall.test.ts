@@ -18,7 +18,8 @@ import { documentClient } from '#bin/cli/context.ts';
 import { reconcileCommand } from '#bin/cli/reconcile.ts';
 import { hipcallApiOverride, startLocalStack, type LocalStack } from '#bin/local/stack.ts';
 import { localClientConfig } from '#bin/local/target.ts';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
+import { applyDelivery } from '#core/apply-delivery.ts';
 import { parseConfig } from '#contract/config.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
@@ -171,7 +172,7 @@ beforeAll(async () => {
   doc = documentClient({ local: stack.endpoints });
 
   // The archive as webhooks left it: 233 calls through the real adapter and merge, 228 with their recording stored.
-  const calls = new CallsTable(doc, stack.endpoints.tables.calls);
+  const calls = new DynamoCallsStore(doc, stack.endpoints.tables.calls);
   const present = Array.from({ length: TOTAL }, (_, i) => i).filter((i) => !MISSING.includes(i));
   for (let k = 0; k < present.length; k += 25) {
     await Promise.all(
@@ -187,7 +188,7 @@ beforeAll(async () => {
         const result = normaliseDelivery('hipcall', JSON.parse(body), { defaultCountry: 'GB', receivedAt: '2026-03-10T13:00:00.000Z' });
         if (result.outcome !== 'events') throw new Error('seed did not normalise');
         const event = result.events[0]!;
-        await calls.applyDelivery({
+        await applyDelivery(calls, {
           source: 'hipcall',
           event,
           deliveryKey: deliveryKey('call_hangup', createHash('sha256').update(body).digest('hex')),

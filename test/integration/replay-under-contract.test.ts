@@ -13,10 +13,10 @@ import { replayCommand } from '#bin/cli/archive.ts';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext, startPoller, type SqsHandler } from '#bin/local/poller.ts';
 import { ENV, S3_KEYS } from '#contract/resources.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
-import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/process.ts';
+import { MAX_INLINE_REPLAY_BYTES } from '#functions/ingest/fallback.ts';
 import type { ExtrasPointer } from '#core/types.ts';
 import { envSink, memorySink, strictAwsTarget, teeSink } from '#bin/aws-fidelity/aws-contract.ts';
 import { apiEvent, fixture, startIngestHarness, TOKEN, type IngestHarness } from '#test/support/ingest-harness.ts';
@@ -70,7 +70,10 @@ beforeAll(async () => {
   });
   const env = { ...h.emulators.env, [ENV.config]: JSON.stringify(h.config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
   handler = createIngestHandler(
-    ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest', teeSink(sink, envSink())), tokens: new StaticTokens(TOKEN) }),
+    ingestDeps(env, {
+      target: strictAwsTarget(h.emulators.target, 'ingest', teeSink(sink, envSink())),
+      tokens: new StaticWebhookTokens(TOKEN),
+    }),
   );
   sqs = new SQSClient(localClientConfig(h.emulators.endpoints.sqs));
   s3 = new S3Client(localClientConfig(h.emulators.endpoints.s3));

@@ -7,7 +7,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClien
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { queueArnOf } from '#bin/local/poller.ts';
 import { SqsRetryQueue } from '#adapters/retry-queue.ts';
-import type { Log } from '#core/ports.ts';
+import type { Log } from '#core/ports/log.ts';
 
 let em: Emulators;
 let sqs: SQSClient;

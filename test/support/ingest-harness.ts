@@ -14,7 +14,7 @@ import { fakeContext } from '#bin/local/poller.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
 import { parseConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { envSink, strictAwsTarget, teeSink, type CallSink } from '#bin/aws-fidelity/aws-contract.ts';
@@ -144,7 +144,9 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   // the harness's readers below stay plain, so the contract judges the function, not the test.
   const base = sm ? { ...emulators.target, endpoints: { ...emulators.target.endpoints, secretsmanager: sm.endpoint } } : emulators.target;
   const target = strictAwsTarget(base, 'ingest', options.calls ? teeSink(options.calls, envSink()) : envSink());
-  const handler = createIngestHandler(ingestDeps(env, { ...options.local, target, ...(sm ? {} : { tokens: new StaticTokens(TOKEN) }) }));
+  const handler = createIngestHandler(
+    ingestDeps(env, { ...options.local, target, ...(sm ? {} : { tokens: new StaticWebhookTokens(TOKEN) }) }),
+  );
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));

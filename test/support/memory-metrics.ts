@@ -1,6 +1,6 @@
 /** The Metrics port in memory: what the processes emitted, for tests to assert on. */
 import type { MetricName } from '#core/metrics.ts';
-import type { MetricDims, Metrics, MetricUnit } from '#core/ports.ts';
+import type { MetricDims, Metrics, MetricUnit } from '#core/ports/metrics.ts';
 
 export interface RecordedMetric {
   name: MetricName;

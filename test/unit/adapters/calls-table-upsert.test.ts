@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CallsTable } from '#adapters/calls-table.ts';
+import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import { mergeDelivery } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { NormalisedEvent } from '#core/types.ts';
@@ -9,7 +9,7 @@ import { match } from '#test/support/match.ts';
 
 const now = '2025-06-03T12:00:00.000Z';
 // upsertCommand only builds the request: no client is needed, and none is called.
-const table = new CallsTable(undefined as unknown as DynamoDBDocumentClient, 'calls');
+const table = new DynamoCallsStore(undefined as unknown as DynamoDBDocumentClient, 'calls');
 
 function hangupWith(patch: Record<string, unknown>): NormalisedEvent {
   const result = normaliseDelivery('hipcall', fixtureWith('hipcall/voicemail_call_hangup.json', patch, 'data'), {
@@ -41,7 +41,7 @@ function upsert(event: NormalisedEvent) {
   return { input, mapFor };
 }
 
-describe('CallsTable.upsertCommand', () => {
+describe('DynamoCallsStore.upsertCommand', () => {
   it("creates a refused link's media map as rejected, with the reason, when the item has none", () => {
     const { mapFor } = upsert(hangupWith({ record_url: 'ftp://files.example.com/r.mp3' }));
     expect(mapFor('recording')).toEqual({ state: 'rejected', error: match.stringMatching(/"ftp" scheme/), attempts: 0, updatedAt: now });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cappedVisibility, isLastDelivery, parseQueueArn } from '#adapters/retry-queue.ts';
-import { SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
+import { SQS_MAX_VISIBILITY_SECONDS } from '#core/redelivery.ts';
 
 describe('parseQueueArn', () => {
   it('reads region, account and name from an SQS queue ARN', () => {

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FAST, secretsClient } from '#adapters/aws.ts';
-import { parseSigningSecret, SecretsManagerSigningSecrets, StaticSigningSecrets } from '#adapters/signing-secrets.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { parseSigningSecret, SecretsManagerSigningSecrets } from '#adapters/signing-secrets.ts';
+import { StaticSigningSecrets, StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { ENV } from '#contract/resources.ts';
 import { match } from '#test/support/match.ts';
@@ -177,6 +177,6 @@ describe('the ingest composition root', () => {
     expect(await deps.signingSecrets!.get('relay')).toMatchObject({ unset: match.stringMatching(/redeploy/) });
     expect(requests).toEqual([]);
     const local = new StaticSigningSecrets(SECRET, 'set it');
-    expect(ingestDeps(env, { tokens: new StaticTokens('a-local-token'), signingSecrets: local }).deps.signingSecrets).toBe(local);
+    expect(ingestDeps(env, { tokens: new StaticWebhookTokens('a-local-token'), signingSecrets: local }).deps.signingSecrets).toBe(local);
   });
 });

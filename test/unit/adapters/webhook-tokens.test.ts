@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTokenSecret, StaticTokens, tokensMatch } from '#adapters/webhook-tokens.ts';
+import { parseTokenSecret, tokensMatch } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 
 describe('webhook tokens', () => {
   const current = 'a'.repeat(64);
@@ -26,7 +27,7 @@ describe('webhook tokens', () => {
   });
 
   it('local mode accepts its one token for every source', async () => {
-    const tokens = new StaticTokens('dev-token');
+    const tokens = new StaticWebhookTokens('dev-token');
     expect(await tokens.verify('hipcall', 'dev-token')).toBe(true);
     expect(await tokens.verify('callhippo', 'dev-token')).toBe(true);
     expect(await tokens.verify('hipcall', 'dev-tokeN')).toBe(false);

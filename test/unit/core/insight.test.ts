@@ -11,8 +11,9 @@ import {
   retryDecision,
   stalenessOf,
 } from '#core/insight.ts';
-import { contactFromCrm, crmUrl } from '#adapters/crm-lookup.ts';
-import { HipcallApiSecrets, SECRET_CACHE_MS, StaticApiSecrets, parseHipcallApiSecret } from '#adapters/secrets.ts';
+import { contactFromCrm, crmUrl } from '#adapters/crm-directory.ts';
+import { SECRET_CACHE_MS } from '#adapters/cached-secret.ts';
+import { SecretsManagerHipcallApiSecrets, StaticHipcallApiSecrets, parseHipcallApiSecret } from '#adapters/hipcall-api-secrets.ts';
 import { parseInsightJob, processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
 import type { Contact } from '#core/contact.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
@@ -345,7 +346,7 @@ describe('parseInsightJob', () => {
   });
 });
 
-describe('HipcallApiSecrets', () => {
+describe('SecretsManagerHipcallApiSecrets', () => {
   const fakeClient = (answers: (() => unknown)[]) => {
     const calls: unknown[] = [];
     return {
@@ -366,7 +367,7 @@ describe('HipcallApiSecrets', () => {
       () => ({ SecretString: '{"token":"abc","crmAuthorization":"Bearer x"}' }),
       () => ({ SecretString: 'rotated' }),
     ]);
-    const secrets = new HipcallApiSecrets({ secretArns: { hipcall: 'arn:1' }, client, now: () => t });
+    const secrets = new SecretsManagerHipcallApiSecrets({ secretArns: { hipcall: 'arn:1' }, client, now: () => t });
     expect(await secrets.get('hipcall')).toEqual({ token: 'abc', crmAuthorization: 'Bearer x' });
     expect(await secrets.token('hipcall')).toBe('abc');
     expect(calls).toHaveLength(1);
@@ -377,14 +378,14 @@ describe('HipcallApiSecrets', () => {
   it('does not cache a failure, and says how to fix an empty secret', async () => {
     const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
     const { client } = fakeClient([() => throttled, () => ({ SecretString: '{"token":""}' })]);
-    const secrets = new HipcallApiSecrets({ secretArns: { hipcall: 'arn:1' }, client });
+    const secrets = new SecretsManagerHipcallApiSecrets({ secretArns: { hipcall: 'arn:1' }, client });
     await expect(secrets.token('hipcall')).rejects.toBeInstanceOf(RetryableError);
     await expect(secrets.token('hipcall')).rejects.toThrow(/set its value to \{"token": "<your Hipcall API token>"\}/);
     await expect(secrets.token('other')).rejects.toBeInstanceOf(PermanentError);
   });
 
   it('serves the local stack its fixed tokens, and refuses a source it has none for', async () => {
-    const secrets = new StaticApiSecrets({ hipcall: 'local-token', crm: { token: 't', crmAuthorization: 'k' }, blank: '  ' });
+    const secrets = new StaticHipcallApiSecrets({ hipcall: 'local-token', crm: { token: 't', crmAuthorization: 'k' }, blank: '  ' });
     expect(await secrets.token('hipcall')).toBe('local-token');
     expect((await secrets.get('crm')).crmAuthorization).toBe('k');
     await expect(secrets.token('blank')).rejects.toBeInstanceOf(PermanentError);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureKindOf, refusalOf } from '#core/media.ts';
+import { failureKindOf, refusalOf } from '#core/media/failures.ts';
 import {
   nextMediaStep,
   type MediaJobContext,
@@ -7,7 +7,7 @@ import {
   type MediaStepOutcome,
   type MediaStepState,
   type SourceMediaRules,
-} from '#core/media-steps.ts';
+} from '#core/media/steps.ts';
 import type { MediaInfo, MediaJob } from '#core/types.ts';
 import { MediaTooLargeError, RefusedUrlError, TruncatedBodyError } from '#adapters/safe-fetch.ts';
 import { StorageError } from '#adapters/media-store.ts';

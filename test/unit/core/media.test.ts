@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  backoffSeconds,
-  decideRetry,
-  DEFAULT_RETRY_TIMING,
-  extensionFromUrl,
-  linkExpiresAt,
-  mediaExtension,
-  normaliseContentType,
-  SQS_MAX_VISIBILITY_SECONDS,
-  storedContentType,
-  urlForLog,
-  type RetryInput,
-} from '#core/media.ts';
+import { backoffSeconds } from '#core/backoff.ts';
+import { extensionFromUrl, mediaExtension, normaliseContentType, storedContentType } from '#core/media/content-type.ts';
+import { linkExpiresAt } from '#core/media/link-expiry.ts';
+import { decideRetry, DEFAULT_RETRY_TIMING, type RetryInput } from '#core/media/retry.ts';
+import { SQS_MAX_VISIBILITY_SECONDS } from '#core/redelivery.ts';
+import { urlForLog } from '#core/url-redaction.ts';
 import { match } from '#test/support/match.ts';
 
 const T0 = Date.parse('2026-04-02T10:00:45Z');

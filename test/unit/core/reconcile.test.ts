@@ -5,9 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#contract/config.ts';
-import { mergeDelivery } from '#core/call-record.ts';
+import type { HipcallCalls } from '#core/ports/hipcall-calls.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
-import type { ApplyDelivery, ApplyOutcome, CallsStore } from '#core/ports.ts';
 import {
   backoffMs,
   callOfAnswer,
@@ -17,16 +16,16 @@ import {
   isoTime,
   listedCallOf,
   stableJson,
-  type HipcallCalls,
   type ListedCall,
 } from '#core/reconcile.ts';
-import { callKeyOf, type CallRecord, type MediaJob } from '#core/types.ts';
+import type { CallRecord, MediaJob } from '#core/types.ts';
 import type { Context } from 'aws-lambda';
 import { powertoolsLog } from '#adapters/log.ts';
 import { reconcileDeps } from '#functions/reconcile/deps.ts';
 import { createReconcileHandler } from '#functions/reconcile/handler.ts';
 import { reconcileScheduled, reconcileSource, type ReconcileDeps } from '#functions/reconcile/process.ts';
 import { match } from '#test/support/match.ts';
+import { MemoryCallsStore } from '#test/support/memory-calls-store.ts';
 
 const listed = (over: Partial<ListedCall> = {}): ListedCall => ({ uuid: 'c1', recording: 'yes', raw: {}, ...over });
 const ctx = { sourceId: 'hipcall', nowMs: Date.parse('2026-04-02T12:00:00Z') };
@@ -193,26 +192,6 @@ describe('reconcile config', () => {
 
 // ── The process against in-memory ports ─────────────────────────────────────────────────────────────
 
-class MemoryCalls implements Pick<CallsStore, 'get' | 'applyDelivery'> {
-  readonly items = new Map<string, CallRecord>();
-  writes = 0;
-  get(callKey: string) {
-    return Promise.resolve(this.items.get(callKey));
-  }
-  applyDelivery(input: ApplyDelivery): Promise<ApplyOutcome> {
-    const key = callKeyOf(input.event.provider, input.event.callId);
-    const previous = this.items.get(key);
-    const merged = mergeDelivery(previous, input);
-    if (merged.changed) {
-      const record: CallRecord = { ...merged.record };
-      for (const m of input.queuedMedia ?? []) record[m] ??= { state: 'queued', queuedAt: input.now };
-      this.items.set(key, record);
-      this.writes++;
-    }
-    return Promise.resolve({ outcome: merged.changed ? 'stored' : 'duplicate', record: merged.record, previous });
-  }
-}
-
 function fakeHipcall(calls: Record<string, unknown>[]): HipcallCalls & { gets: string[] } {
   const gets: string[] = [];
   return {
@@ -248,7 +227,7 @@ function world(n: number) {
       },
     ],
   });
-  const store = new MemoryCalls();
+  const store = new MemoryCallsStore();
   const raw: string[] = [];
   const jobs: MediaJob[] = [];
   const hipcall = fakeHipcall(calls);

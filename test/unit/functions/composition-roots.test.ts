@@ -1,7 +1,7 @@
 /** The composition roots: each validates its function's environment once and says what is wrong. */
 import { describe, expect, it } from 'vitest';
 import { ENV } from '#contract/resources.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { insightDeps } from '#functions/insight/deps.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
@@ -25,7 +25,7 @@ describe('ingestDeps', () => {
 
   it('needs WEBHOOK_SECRETS deployed, but not when the local stack passes its own token store', () => {
     expect(() => ingestDeps(resources)).toThrow(/WEBHOOK_SECRETS is not set/);
-    expect(ingestDeps(resources, { tokens: new StaticTokens('a-local-token') }).deps.tokens).toBeInstanceOf(StaticTokens);
+    expect(ingestDeps(resources, { tokens: new StaticWebhookTokens('a-local-token') }).deps.tokens).toBeInstanceOf(StaticWebhookTokens);
   });
 
   it('refuses a WEBHOOK_SECRETS that is not a JSON object of strings, naming it', () => {
@@ -44,7 +44,7 @@ describe('ingestDeps', () => {
   });
 
   it('passes the local media delay through, and none when the stack does not set one', () => {
-    const tokens = new StaticTokens('a-local-token');
+    const tokens = new StaticWebhookTokens('a-local-token');
     expect(ingestDeps(resources, { tokens, mediaDelaySeconds: 0 }).deps.mediaDelayOverride).toBe(0);
     expect(ingestDeps(resources, { tokens }).deps.mediaDelayOverride).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 /** Which source a request is for, whichever webhook route API Gateway matched. */
 import { describe, expect, it } from 'vitest';
-import { routeSourceId } from '#functions/ingest/process.ts';
+import { routeSourceId } from '#functions/ingest/authenticate.ts';
 
 describe('routeSourceId', () => {
   it('reads the {source} parameter of the generic route (unknown sources, and the local stack)', () => {

@@ -2,8 +2,10 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import { parseConfig } from '#contract/config.ts';
-import { DEFAULT_RETRY_TIMING } from '#core/media.ts';
-import type { CallsStore, MediaArchive, MediaSource, PutMediaInput } from '#core/ports.ts';
+import { DEFAULT_RETRY_TIMING } from '#core/media/retry.ts';
+import type { CallsStore } from '#core/ports/calls-store.ts';
+import type { MediaFetcher } from '#core/ports/media-fetcher.ts';
+import type { MediaStore, PutMediaInput } from '#core/ports/media-store.ts';
 import type { CallRecord, MediaInfo, MediaJob } from '#core/types.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
 import { match } from '#test/support/match.ts';
@@ -46,7 +48,7 @@ function harness(owner: string, status = 200) {
       return Promise.resolve(true);
     },
   };
-  const store: MediaArchive = {
+  const store: MediaStore = {
     putStream: async (input: PutMediaInput) => {
       const chunks: Buffer[] = [];
       for await (const c of input.body) chunks.push(c as Buffer);
@@ -58,7 +60,7 @@ function harness(owner: string, status = 200) {
       return Promise.resolve();
     },
   };
-  const fetcher: MediaSource = {
+  const fetcher: MediaFetcher = {
     get: (url) => {
       fetched.push(url);
       return Promise.resolve({

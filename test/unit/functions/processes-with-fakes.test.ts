@@ -7,44 +7,24 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#contract/config.ts';
-import { mergeDelivery } from '#core/call-record.ts';
 import type { Contact } from '#core/contact.ts';
 import type { PendingInsight, PostResult } from '#core/insight.ts';
-import type {
-  ApplyDelivery,
-  ApplyOutcome,
-  CardPost,
-  CardSink,
-  CallsStore,
-  ContactLookup,
-  DeliveryArchive,
-  InsightClaims,
-  JobQueues,
-  Log,
-  MediaArchive,
-  MediaRequest,
-  MediaResponse,
-  MediaSource,
-  PutMediaInput,
-  QuarantineEntry,
-  RawMeta,
-  ReplayMessage,
-  StoredObject,
-  TokenStore,
-} from '#core/ports.ts';
-import {
-  callKeyOf,
-  type CallRecord,
-  type InsightInfo,
-  type InsightJob,
-  type MediaInfo,
-  type MediaJob,
-  type MediaKind,
-} from '#core/types.ts';
-import { handleWebhook, replayDelivery, type IngestDeps } from '#functions/ingest/process.ts';
+import type { CardPost, CardSink } from '#core/ports/card-sink.ts';
+import type { ContactLookup } from '#core/ports/contact-lookup.ts';
+import type { DeliveryArchive, QuarantineEntry, RawMeta } from '#core/ports/delivery-archive.ts';
+import type { InsightClaims } from '#core/ports/insight-claims.ts';
+import type { JobQueues, ReplayMessage } from '#core/ports/job-queues.ts';
+import type { Log } from '#core/ports/log.ts';
+import type { MediaRequest, MediaResponse, MediaFetcher } from '#core/ports/media-fetcher.ts';
+import type { MediaStore, PutMediaInput, StoredObject } from '#core/ports/media-store.ts';
+import type { WebhookTokens } from '#core/ports/webhook-tokens.ts';
+import type { CallRecord, InsightInfo, InsightJob, MediaJob } from '#core/types.ts';
+import { handleWebhook, type IngestDeps } from '#functions/ingest/process.ts';
+import { replayDelivery } from '#functions/ingest/replay.ts';
 import { processInsightJob, type InsightDeps } from '#functions/insight/process.ts';
 import { processMediaJob, type MediaWorkerDeps } from '#functions/media/process.ts';
 import { apiEvent, hipcallHangup } from '#test/support/ingest-harness.ts';
+import { MemoryCallsStore } from '#test/support/memory-calls-store.ts';
 import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import { METRIC } from '#core/metrics.ts';
 import { match } from '#test/support/match.ts';
@@ -62,36 +42,10 @@ class MemoryLog implements Log {
   }
 }
 
-class OneToken implements TokenStore {
+class OneToken implements WebhookTokens {
   constructor(private readonly token: string) {}
   verify(_sourceId: string, presented: string): Promise<boolean> {
     return Promise.resolve(presented === this.token);
-  }
-}
-
-/** The calls table in a Map, merging with core's own mergeDelivery (as the DynamoDB adapter does). */
-class MemoryCalls implements CallsStore {
-  readonly items = new Map<string, CallRecord>();
-  readonly applied: ApplyDelivery[] = [];
-  failWrites = false;
-  get(callKey: string): Promise<CallRecord | undefined> {
-    return Promise.resolve(this.items.get(callKey));
-  }
-  applyDelivery(input: ApplyDelivery): Promise<ApplyOutcome> {
-    if (this.failWrites) return Promise.reject(new Error('table unavailable'));
-    this.applied.push(input);
-    const key = callKeyOf(input.event.provider, input.event.callId);
-    const previous = this.items.get(key);
-    const { record, changed } = mergeDelivery(previous, input);
-    if (changed) this.items.set(key, record);
-    return Promise.resolve({ outcome: changed ? 'stored' : 'duplicate', record, previous });
-  }
-  setMedia(callKey: string, media: MediaKind, info: MediaInfo, options: { unlessStored?: boolean } = {}): Promise<boolean> {
-    const item = this.items.get(callKey);
-    if (!item) return Promise.resolve(false);
-    if (options.unlessStored && item[media]?.state === 'stored') return Promise.resolve(false);
-    this.items.set(callKey, { ...item, [media]: info });
-    return Promise.resolve(true);
   }
 }
 
@@ -141,7 +95,7 @@ function ingestWorld() {
   const deps = {
     config: parseConfig({}),
     tokens: new OneToken(TOKEN),
-    calls: new MemoryCalls(),
+    calls: new MemoryCallsStore(),
     archive: new MemoryArchive(),
     queues: new MemoryQueues(),
     log: new MemoryLog(),
@@ -223,7 +177,7 @@ describe('ingest process with in-memory ports', () => {
   });
 });
 
-class FixedMedia implements MediaSource {
+class FixedMedia implements MediaFetcher {
   readonly asked: string[] = [];
   constructor(private readonly bytes: Buffer) {}
   get(url: string, _request: MediaRequest): Promise<MediaResponse> {
@@ -240,7 +194,7 @@ class FixedMedia implements MediaSource {
   }
 }
 
-class MemoryMediaArchive implements MediaArchive {
+class MemoryMediaArchive implements MediaStore {
   readonly objects = new Map<string, Buffer>();
   async putStream(input: PutMediaInput): Promise<StoredObject> {
     const chunks: Buffer[] = [];
@@ -257,7 +211,7 @@ class MemoryMediaArchive implements MediaArchive {
 
 describe('media process with in-memory ports', () => {
   it('streams the recording into the archive, records it on the item and rewrites cdr/ for an ended call', async () => {
-    const calls = new MemoryCalls();
+    const calls = new MemoryCallsStore();
     const ingest = { ...ingestWorld(), calls };
     await handleWebhook(apiEvent('hipcall', hipcallHangup('fake-m'), { token: TOKEN }), ingest);
     const audio = Buffer.from('ID3 fake mp3 bytes');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#contract/config.ts';
-import type { MetricDims } from '#core/ports.ts';
-import { checkSilence, type DeliveryHistory } from '#functions/silence/process.ts';
+import type { MetricDims } from '#core/ports/metrics.ts';
+import type { DeliveryHistory } from '#core/ports/delivery-history.ts';
+import { checkSilence } from '#functions/silence/process.ts';
 import { match } from '#test/support/match.ts';
 
 const config = parseConfig({

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serveWebhook } from '#bin/local/http-api.ts';
-import { routeSourceId } from '#functions/ingest/process.ts';
+import { routeSourceId } from '#functions/ingest/authenticate.ts';
 
 let server: Server;
 let port: number;

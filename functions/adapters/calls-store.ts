@@ -1,89 +1,83 @@
 /**
- * The calls table: the idempotent, order-independent upsert of a delivery (optimistic concurrency on
- * `version`), and the media worker's narrow update (`recording`/`voicemail`/`transcript`; `insight` is insight-claims.ts's).
- * Ingest writes only the attributes it owns, so it never overwrites what a worker wrote meanwhile.
+ * The calls table: reads and the conditional writes of a merged delivery (the merge and its retry loop are
+ * core's, apply-delivery.ts), and the media worker's narrow update (`recording`/`voicemail`/`transcript`;
+ * `insight` is insight-claims.ts's). Ingest writes only the attributes it owns, so it never overwrites what
+ * a worker wrote meanwhile.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mergeDelivery } from '#core/call-record.ts';
-import type { ApplyDelivery, ApplyOutcome, CallsStore } from '#core/ports.ts';
+import type { StoredCallRecord } from '#core/call-record.ts';
+import type { CallWrite, CallsStore, WriteResult } from '#core/ports/calls-store.ts';
 import type { CallRecord, MediaInfo, MediaKind, RejectedMediaRef } from '#core/types.ts';
-import { callKeyOf } from '#core/types.ts';
 
 /** Attributes other writers own: the ingest upsert never sets them (except to create a `queued` or `rejected` media map). */
 const WORKER_OWNED = new Set(['recording', 'voicemail', 'transcript', 'insight', 'callKey']);
 
-export class CallsTable implements CallsStore {
+export class DynamoCallsStore implements CallsStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
-    private readonly maxConflicts = 25,
   ) {}
 
-  async get(callKey: string, options: { consistent?: boolean; abortSignal?: AbortSignal } = {}): Promise<CallRecord | undefined> {
+  async get(callKey: string, options: { consistent?: boolean; abortSignal?: AbortSignal } = {}): Promise<StoredCallRecord | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { callKey }, ConsistentRead: options.consistent ?? true }),
       { abortSignal: options.abortSignal },
     );
-    return Item as CallRecord | undefined;
+    return Item as StoredCallRecord | undefined;
   }
 
-  /**
-   * Merge one delivery into its call item. Read, merge in core, write back on the condition that nobody
-   * else wrote in between; on a conflict, read again. A delivery already applied answers `duplicate`.
-   */
-  async applyDelivery(input: ApplyDelivery, abortSignal?: AbortSignal): Promise<ApplyOutcome> {
-    const callKey = callKeyOf(input.event.provider, input.event.callId);
-    for (let attempt = 0; ; attempt++) {
-      // First try: assume the call is new and create it blind (one round trip, the common case for the
-      // first delivery of a call). If it exists, the condition fails and we read, merge and write back.
-      const previous = attempt === 0 ? undefined : await this.get(callKey, { consistent: true, abortSignal });
-      const merged = mergeDelivery(previous, {
-        source: input.source,
-        event: input.event,
-        deliveryKey: input.deliveryKey,
-        now: input.now,
-        itemTtlDays: input.itemTtlDays,
-      });
-      const { record } = merged;
-      // The read that found the owner was consistent, and the owner never changes once set: no write needed.
-      if (merged.foreign) return { outcome: 'foreign', owner: merged.owner, record, previous };
-      if (!merged.changed) return { outcome: 'duplicate', record, previous };
-      try {
-        await this.doc.send(
-          this.upsertCommand(record, previous, input.queuedMedia ?? [], input.now, input.rejectedMedia ?? input.event.rejectedMedia ?? []),
-          { abortSignal },
-        );
-        return { outcome: 'stored', record, previous };
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException) || attempt >= this.maxConflicts) throw err;
-        // Someone else wrote first: back off a little (jittered) and merge again on the fresh item.
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 5 * attempt)));
-      }
-    }
+  /** Create the item; `conflict` (nothing written) when one with its key exists. */
+  create(write: CallWrite, abortSignal?: AbortSignal): Promise<WriteResult> {
+    return this.conditional(this.writeCommand(write, { absent: true }), abortSignal);
   }
 
-  /** The conditional UpdateItem that writes a merged record (public for the benchmark's bare baseline). */
+  /** Write over the item only if its version is still `expectedVersion`; `conflict` (nothing written) otherwise. */
+  putIfVersion(write: CallWrite, expectedVersion: number | undefined, abortSignal?: AbortSignal): Promise<WriteResult> {
+    return this.conditional(this.writeCommand(write, { version: expectedVersion }), abortSignal);
+  }
+
+  /** The conditional UpdateItem that writes a merged record over `previous`, or creates it (public for the benchmark's bare baseline). */
   upsertCommand(
     record: CallRecord,
     previous: CallRecord | undefined,
     queuedMedia: MediaKind[],
     now: string,
     rejectedMedia: RejectedMediaRef[] = [],
-  ) {
+  ): UpdateCommand {
+    return this.writeCommand({ record, queuedMedia, rejectedMedia, now }, previous ? { version: previous.version } : { absent: true });
+  }
+
+  private async conditional(command: UpdateCommand, abortSignal: AbortSignal | undefined): Promise<WriteResult> {
+    try {
+      await this.doc.send(command, { abortSignal });
+      return 'written';
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return 'conflict';
+      throw err;
+    }
+  }
+
+  /**
+   * SET every attribute the ingest owns (REMOVE those set to undefined), and create the `queued` and
+   * `rejected` media maps only where the item has none: the condition is on absence or on `version`.
+   */
+  private writeCommand(write: CallWrite, condition: { absent: true } | { version: number | undefined }): UpdateCommand {
+    const { record, queuedMedia, rejectedMedia, now } = write;
+    const creating = 'absent' in condition;
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
     const removes: string[] = [];
     let i = 0;
     for (const [key, value] of Object.entries(record)) {
-      if (WORKER_OWNED.has(key)) continue;
+      if (WORKER_OWNED.has(key) || (value === undefined && creating)) continue;
       const n = `#a${i}`;
       const v = `:a${i}`;
       i++;
       names[n] = key;
       if (value === undefined) {
-        if (previous && key in previous) removes.push(n);
+        removes.push(n);
         continue;
       }
       values[v] = value;
@@ -105,21 +99,21 @@ export class CallsTable implements CallsStore {
       values[`:m_${media}`] = { state: 'rejected', error: reason, attempts: 0, updatedAt: now } satisfies MediaInfo;
       sets.push(`${n} = if_not_exists(${n}, :m_${media})`);
     }
-    let condition: string;
-    if (!previous) condition = 'attribute_not_exists(callKey)';
-    else if (previous.version === undefined) {
-      condition = 'attribute_not_exists(#version)';
+    let expression: string;
+    if (creating) expression = 'attribute_not_exists(callKey)';
+    else if (condition.version === undefined) {
+      expression = 'attribute_not_exists(#version)';
       names['#version'] = 'version';
     } else {
-      condition = '#version = :expectedVersion';
+      expression = '#version = :expectedVersion';
       names['#version'] = 'version';
-      values[':expectedVersion'] = previous.version;
+      values[':expectedVersion'] = condition.version;
     }
     return new UpdateCommand({
       TableName: this.tableName,
       Key: { callKey: record.callKey },
       UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-      ConditionExpression: condition,
+      ConditionExpression: expression,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });

@@ -10,18 +10,12 @@
  *   link      → fetch the fresh URL | reject it | record the pending decision
  *   stored    → record `stored`
  */
-import { checkUrl, type SafeFetchPolicy } from './address-policy.ts';
-import {
-  decideRetry,
-  linkExpiresAt,
-  mediaExtension,
-  storedContentType,
-  urlForLog,
-  type FailureKind,
-  type RetryDecision,
-  type RetryTiming,
-} from './media.ts';
-import { callFiledAt, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type MediaState } from './types.ts';
+import { checkUrl, type SafeFetchPolicy } from '#core/address-policy.ts';
+import { mediaExtension, storedContentType } from './content-type.ts';
+import { linkExpiresAt } from './link-expiry.ts';
+import { decideRetry, type FailureKind, type RetryDecision, type RetryTiming } from './retry.ts';
+import { urlForLog } from '#core/url-redaction.ts';
+import { callFiledAt, type CallRecord, type MediaInfo, type MediaJob, type MediaKind, type MediaState } from '#core/types.ts';
 
 /** What a job ends as (the handler delays the message on `retry` and lets it go to the DLQ on `failed`). */
 export type JobOutcome =

@@ -1,7 +1,7 @@
 /**
  * The per-source Hipcall API secret: `{"token": "..."}` in Secrets Manager (HIPCALL_API_SECRETS maps
- * source id → secret ARN), read once and cached for five minutes so a rotation is picked up without a
- * cold start. The local stack passes a StaticApiSecrets instead (its composition root chooses, never this file).
+ * source id → secret ARN), read through the secret cache (cached-secret.ts), so a rotation is picked up
+ * without a cold start. The local stack passes a StaticHipcallApiSecrets instead (its composition root chooses, never this file).
  *
  * The same secret may carry `crmAuthorization`: the header value for the source's own CRM (insight
  * `crm.authHeader`), so a CRM lookup needs no second secret or grant. Values are never logged.
@@ -9,11 +9,8 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV } from '#contract/resources.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
-import type { ApiSecrets, HipcallApiSecret } from '#core/ports.ts';
-
-export type { HipcallApiSecret } from '#core/ports.ts';
-
-export const SECRET_CACHE_MS = 5 * 60 * 1000;
+import type { HipcallApiSecret, HipcallApiSecrets } from '#core/ports/hipcall-api-secrets.ts';
+import { SecretCache } from './cached-secret.ts';
 
 /** Read a secret string as `{"token": ..., "crmAuthorization": ...}`; a bare string is taken as the token. */
 export function parseHipcallApiSecret(raw: unknown): HipcallApiSecret | undefined {
@@ -35,35 +32,27 @@ export function parseHipcallApiSecret(raw: unknown): HipcallApiSecret | undefine
   return crm ? { token, crmAuthorization: crm } : { token };
 }
 
-/** The sources' Hipcall API secrets, with the bearer token on its own. */
-export interface HipcallApiTokens extends ApiSecrets {
-  token(sourceId: string, abortSignal?: AbortSignal): Promise<string>;
-}
-
-export interface HipcallApiSecretsOptions {
+export interface SecretsManagerHipcallApiSecretsOptions {
   /** Source id → secret ARN (HIPCALL_API_SECRETS). */
   secretArns: Record<string, string>;
   client: SecretsManagerClient;
-  cacheMs?: number;
   now?: () => number;
 }
 
-/** Deployed: the Hipcall API secrets of every source from Secrets Manager, cached. One instance per cold start. */
-export class HipcallApiSecrets implements HipcallApiTokens {
-  private readonly cache = new Map<string, { value: Promise<HipcallApiSecret>; expires: number }>();
+/** Deployed: the Hipcall API secrets of every source from Secrets Manager, through the secret cache. One instance per cold start. */
+export class SecretsManagerHipcallApiSecrets implements HipcallApiSecrets {
+  private readonly cache: SecretCache<HipcallApiSecret>;
 
-  constructor(private readonly options: HipcallApiSecretsOptions) {}
+  constructor(private readonly options: SecretsManagerHipcallApiSecretsOptions) {
+    this.cache = new SecretCache({
+      load: (sourceId, abortSignal) => this.load(sourceId, abortSignal),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  }
 
   /** The source's secret. PermanentError when none is configured or it holds no token; RetryableError when Secrets Manager fails. */
-  async get(sourceId: string, abortSignal?: AbortSignal): Promise<HipcallApiSecret> {
-    const now = (this.options.now ?? Date.now)();
-    const hit = this.cache.get(sourceId);
-    if (hit && hit.expires > now) return hit.value;
-    const value = this.load(sourceId, abortSignal);
-    this.cache.set(sourceId, { value, expires: now + (this.options.cacheMs ?? SECRET_CACHE_MS) });
-    // A failed read is not cached: the next job tries again.
-    value.catch(() => this.cache.get(sourceId)?.value === value && this.cache.delete(sourceId));
-    return value;
+  get(sourceId: string, abortSignal?: AbortSignal): Promise<HipcallApiSecret> {
+    return this.cache.get(sourceId, abortSignal);
   }
 
   /** The bearer token of the source's Hipcall API. */
@@ -101,7 +90,7 @@ export class HipcallApiSecrets implements HipcallApiTokens {
 }
 
 /** Local mode: fixed secrets per source (the stand-in Hipcall API's token), built by the local stack. */
-export class StaticApiSecrets implements HipcallApiTokens {
+export class StaticHipcallApiSecrets implements HipcallApiSecrets {
   private readonly secrets: ReadonlyMap<string, HipcallApiSecret>;
 
   /** `secrets`: source id → a token, or `{token, crmAuthorization}`. */

@@ -1,6 +1,6 @@
 /** The archive bucket's raw/ and quarantine/ writes: every delivery lands in one of them, verbatim. */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { DeliveryArchive, QuarantineEntry, RawMeta } from '#core/ports.ts';
+import type { DeliveryArchive, QuarantineEntry, RawMeta } from '#core/ports/delivery-archive.ts';
 import type { CallRecord } from '#core/types.ts';
 import { putCdrCommand } from './cdr-object.ts';
 

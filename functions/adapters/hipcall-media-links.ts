@@ -6,16 +6,16 @@
  */
 import { discard, httpPools, readText, send } from './node-http.ts';
 import { PermanentError, RetryableError } from '#core/errors.ts';
-import type { MediaLinks } from '#core/ports.ts';
+import type { MediaLinks } from '#core/ports/media-links.ts';
 import type { MediaKind } from '#core/types.ts';
 
 /** Largest API answer read (a call record is a few KB). */
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-export interface HipcallCallsApiOptions {
+export interface HipcallMediaLinksOptions {
   /** The source's API base URL, e.g. https://use.hipcall.com/api/v3 (undefined: the source has none). */
   baseUrlFor: (sourceId: string) => string | undefined;
-  /** The source's bearer token (see secrets.ts). */
+  /** The source's bearer token (see hipcall-api-secrets.ts). */
   tokenFor: (sourceId: string, signal?: AbortSignal) => Promise<string>;
   /** @default 5000 */
   timeoutMs?: number;
@@ -35,10 +35,10 @@ export function mediaUrlFromCall(answer: unknown, media: MediaKind): string | un
   return undefined;
 }
 
-export class HipcallCallsApi implements MediaLinks {
+export class HipcallMediaLinks implements MediaLinks {
   private readonly pools = httpPools({ maxSockets: 4, keepAliveMs: 4_000 });
 
-  constructor(private readonly options: HipcallCallsApiOptions) {}
+  constructor(private readonly options: HipcallMediaLinksOptions) {}
 
   /** True when the source has an API base URL, so a fresh URL can be asked for. */
   canRefresh(sourceId: string): boolean {

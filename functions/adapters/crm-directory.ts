@@ -5,11 +5,9 @@
  * CRM's JSON to contact fields by dot path (`data.0.full_name`). A root array means its first element.
  */
 import { parseAmount, parseUserId, safeLink, standardField, textOf, type Contact, type ContactField } from '#core/contact.ts';
-import type { CrmAnswer, CrmDirectory, CrmSettings } from '#core/ports.ts';
+import type { CrmAnswer, CrmDirectory, CrmSettings } from '#core/ports/crm-directory.ts';
 import { apiMessage } from './hipcall-cards.ts';
 import type { JsonHttp } from './json-http.ts';
-
-export type { CrmAnswer } from '#core/ports.ts';
 
 /** The lookup URL for a number. */
 export function crmUrl(template: string, phone: string): string {
@@ -59,7 +57,7 @@ export function contactFromCrm(json: unknown, mapping: Record<string, string>, p
   return Object.keys(contact).length > 1 ? contact : undefined;
 }
 
-export class CrmLookup implements CrmDirectory {
+export class HttpCrmDirectory implements CrmDirectory {
   constructor(
     private readonly http: JsonHttp,
     /** The header value for a source's CRM, if it has one. */
