@@ -15,7 +15,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { ENV } from '#contract/resources.ts';
-import { BUNDLING, entryOf, type FunctionName } from '#lib/constructs/callvault-function.ts';
+import { BUNDLING, configDefine, entryOf, type FunctionName } from '#lib/constructs/callvault-function.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { median, type BenchRow } from './stats.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -57,14 +58,15 @@ const EVENTS: Record<Measured, unknown> = {
   insight: { Records: [] },
 };
 
-const CONFIG = {
+/** Compiled into each function's bundle as the stack does it (validated, defaults applied). */
+const CONFIG = parseConfig({
   defaultCountry: 'GB',
   sources: [
     { id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3' },
     { id: 'callhippo', provider: 'callhippo' },
     { id: 'postcall', provider: 'postcall' },
   ],
-};
+});
 
 /** What the stack sets, with made-up values: nothing here is ever called. */
 const ENVIRONMENT: Record<string, string> = {
@@ -74,7 +76,6 @@ const ENVIRONMENT: Record<string, string> = {
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
   // As deployed (CallVaultFunction's environment): the source map is read at load, so it is part of the cost.
   NODE_OPTIONS: '--enable-source-maps',
-  [ENV.config]: JSON.stringify(CONFIG),
   [ENV.callsTable]: 'calls',
   [ENV.contactsTable]: 'contacts',
   [ENV.bucket]: 'archive',
@@ -132,6 +133,7 @@ async function bundle(dir: string, name: string, entry: { file: string } | { con
     minify: BUNDLING.minify,
     mainFields: [...BUNDLING.mainFields],
     banner: { js: BUNDLING.banner },
+    ...('file' in entry ? { define: configDefine(CONFIG) } : {}),
     sourcemap: BUNDLING.sourceMap,
     sourcesContent: BUNDLING.sourcesContent,
     metafile: true,

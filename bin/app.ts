@@ -6,7 +6,7 @@
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { CallVaultStack } from '#lib/callvault-stack.ts';
-import { ConfigError, parseConfig } from '#contract/config.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
 
 export interface CreateAppOptions extends AppProps {
   /** Register the cdk-nag packs as validation plugins (synth fails on an unacknowledged finding). @default true */

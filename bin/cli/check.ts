@@ -10,7 +10,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { ENV, PREFIX, S3_KEYS, datePath, pascal } from '#contract/resources.ts';
 import { LOCAL_CREDENTIALS, LOCAL_ENV } from '#bin/local/target.ts';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';

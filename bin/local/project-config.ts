@@ -1,7 +1,7 @@
 /** The project's `callvault` config as `cdk synth` reads it: the block in ./cdk.json, validated. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 
 /** The `callvault` block of ./cdk.json, validated; the defaults when there is no cdk.json. */
 export async function readProjectConfig(cwd = process.cwd()): Promise<CallVaultConfig> {

@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { ENV, INSIGHT_QUEUE, MAX_MEDIA_DELAY_SECONDS, MEDIA_QUEUE, REPLAY_QUEUE } from '#contract/resources.ts';
 import type { LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { StaticSigningSecrets } from '#adapters/signing-secrets.ts';
@@ -210,8 +210,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const api = `http://${host}:${(server.address() as AddressInfo).port}`;
   const hipcallMock = `${api}${HIPCALL_MOCK_PATH}`;
 
-  // The functions get the environment the stack would give them; what only local mode has is passed in.
-  const fnEnv = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN' };
+  // The functions get the environment the stack would give them; what only local mode has (and the
+  // config, which a deployed function has compiled in) is passed in.
+  const fnEnv = { ...emulators.env, POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN' };
   // Each function's own clients go through AWS's limits (and, under test, the call recorder).
   const targetOf = (fn: ContractFunction) => faults.wrap(localFunctionTarget(emulators.target, fn));
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
@@ -227,6 +228,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     `start the local stack with ${LOCAL_ENV.signingSecret}=whsec_... (the secret the sender signs with).`,
   );
   const ingest = ingestDeps(fnEnv, {
+    config,
     target: targetOf('ingest'),
     tokens: new StaticTokens(token),
     signingSecrets,
@@ -235,6 +237,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   });
   const media = createMediaHandler(
     mediaDeps(fnEnv, {
+      config,
       target: targetOf('media'),
       allowHttp: true,
       fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort],
@@ -243,9 +246,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       metricsOut,
     }),
   );
-  const insight = createInsightHandler(insightDeps(fnEnv, { target: targetOf('insight'), hipcall: hipcallApi, metricsOut }));
+  const insight = createInsightHandler(insightDeps(fnEnv, { config, target: targetOf('insight'), hipcall: hipcallApi, metricsOut }));
   loaded.webhook = createWebhookHandler(ingest);
-  const silence = createSilenceHandler(silenceDeps(fnEnv, { history: deliveries, metricsOut }));
+  const silence = createSilenceHandler(silenceDeps(fnEnv, { config, history: deliveries, metricsOut }));
   loaded.silenceCheck = () =>
     silence({ source: 'callvault.local', 'detail-type': 'Scheduled Event' } as never, fakeContext('callvault-silence', 30_000));
   // Deployed, a schedule runs the check every 5 minutes; here every minute, only when some source sets silence.
@@ -257,7 +260,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     : undefined;
   // Each Hipcall source with `reconcile` runs on its own interval, as its EventBridge schedule does deployed.
   const reconciling = config.sources.filter((s) => s.reconcile);
-  const reconcile = reconciling.length ? reconcileDeps(fnEnv, { target: targetOf('reconcile'), hipcall: hipcallApi }) : undefined;
+  const reconcile = reconciling.length ? reconcileDeps(fnEnv, { config, target: targetOf('reconcile'), hipcall: hipcallApi }) : undefined;
   const reconcileHandler = reconcile ? createReconcileHandler(reconcile) : undefined;
   const reconcileTimers = reconciling.map((source) =>
     setInterval(() => {

@@ -237,6 +237,10 @@ export const pascal = (id: string): string => id.replace(/(^|-)([a-z0-9])/g, (_m
 
 /** Environment variable names the functions read at cold start (set by CDK; the local stack passes the same). */
 export const ENV = {
+  /**
+   * A whole callvault config as JSON, read by the local stack and the CLI instead of cdk.json's. Never
+   * set on a deployed function: the stack compiles the validated config into its bundle.
+   */
   config: 'CALLVAULT_CONFIG',
   callsTable: 'CALLS_TABLE',
   contactsTable: 'CONTACTS_TABLE',

@@ -8,7 +8,9 @@ import { ENV } from '#contract/resources.ts';
 import { S3DeliveryArchive } from '#adapters/archive.ts';
 import { FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
-import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { bundledConfig } from '#adapters/bundled-config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
@@ -19,7 +21,6 @@ import type { IngestWiring } from './handler.ts';
 import type { IngestDeps } from './process.ts';
 
 const schema = z.object({
-  [ENV.config]: configJson,
   [ENV.callsTable]: required,
   [ENV.bucket]: required,
   [ENV.mediaQueueUrl]: required,
@@ -34,6 +35,8 @@ const schema = z.object({
 
 /** What the local stack (or a test) builds itself instead of reading it from AWS. */
 export interface IngestLocal {
+  /** The parsed config (the local stack, tests); deployed, the one compiled into the bundle. */
+  config?: CallVaultConfig;
   /** Where the AWS clients connect (the emulators), and how they are instrumented. */
   target?: AwsTarget;
   /** Replaces the Secrets Manager webhook tokens (the local stack: one token for every source). */
@@ -48,12 +51,13 @@ export interface IngestLocal {
 
 export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
   const e = readEnv(local.tokens ? schema : z.required(schema, { [ENV.webhookSecrets]: true }), env, 'ingest');
+  const config = local.config ?? bundledConfig();
   const { logger, log } = powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-ingest', local.metricsOut);
   let secretsManager: ReturnType<typeof secretsClient> | undefined;
   const secrets = () => (secretsManager ??= secretsClient(FAST, local.target));
   const deps: IngestDeps = {
-    config: e[ENV.config],
+    config,
     tokens: local.tokens ?? new SecretsManagerTokens(secrets(), e[ENV.webhookSecrets] ?? {}),
     // Without SIGNING_SECRETS no source has a secret: a signing source then answers 401, never reading AWS.
     signingSecrets: local.signingSecrets ?? new SecretsManagerSigningSecrets(secrets(), e[ENV.signingSecrets] ?? {}),

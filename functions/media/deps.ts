@@ -1,5 +1,5 @@
 /**
- * The media worker's composition root: its environment (resources and config from the stack, and the
+ * The media worker's composition root: its environment (resources from the stack, and the
  * CALLVAULT_MEDIA_* tunables whose defaults are the deployed behaviour), validated once at cold start,
  * and the dependencies built from it. The local stack passes what only it has in `local`: emulator
  * endpoints, http and its demo media server allowed, its stand-in Hipcall API, the emulator's quirk.
@@ -9,7 +9,9 @@ import { ENV, MEDIA_QUEUE } from '#contract/resources.ts';
 import { DEFAULT_RETRY_TIMING, SQS_MAX_VISIBILITY_SECONDS } from '#core/media.ts';
 import { PATIENT, FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
-import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { bundledConfig } from '#adapters/bundled-config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallCallsApi } from '#adapters/hipcall-api.ts';
 import { powertoolsLog } from '#adapters/log.ts';
@@ -29,7 +31,6 @@ const wholeNumber = (fallback: number, min: number, max?: number) =>
   );
 
 const schema = z.object({
-  [ENV.config]: configJson,
   [ENV.callsTable]: required,
   [ENV.bucket]: required,
   /** The function's own queue, so a retry needs no GetQueueUrl. */
@@ -56,6 +57,8 @@ const schema = z.object({
 
 /** What the local stack (or a test) builds itself. */
 export interface MediaLocal {
+  /** The parsed config (the local stack, tests); deployed, the one compiled into the bundle. */
+  config?: CallVaultConfig;
   target?: AwsTarget;
   /** Fetch over http too (never lifts the address rules). */
   allowHttp?: boolean;
@@ -71,7 +74,7 @@ export interface MediaLocal {
 
 export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): MediaWiring {
   const e = readEnv(schema, env, 'media');
-  const config = e[ENV.config];
+  const config = local.config ?? bundledConfig();
   const { logger, log } = powertoolsLog('callvault-media', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-media', local.metricsOut);
   const hipcall = hipcallAccess(

@@ -8,7 +8,9 @@ import { ENV } from '#contract/resources.ts';
 import { PATIENT, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { S3DeliveryArchive } from '#adapters/archive.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
-import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { bundledConfig } from '#adapters/bundled-config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallCallsClient } from '#adapters/hipcall-calls.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
@@ -16,7 +18,6 @@ import { powertoolsLog } from '#adapters/log.ts';
 import type { ReconcileWiring } from './handler.ts';
 
 const schema = z.object({
-  [ENV.config]: configJson,
   [ENV.callsTable]: required,
   [ENV.bucket]: required,
   [ENV.mediaQueueUrl]: required,
@@ -27,6 +28,8 @@ const schema = z.object({
 
 /** What the local stack, the CLI (--local) or a test builds itself. */
 export interface ReconcileLocal {
+  /** The parsed config (the local stack, tests); deployed, the one compiled into the bundle. */
+  config?: CallVaultConfig;
   target?: AwsTarget;
   /** The Hipcall API to ask instead of the sources' configured one and Secrets Manager. */
   hipcall?: LocalHipcallApi;
@@ -36,7 +39,7 @@ export interface ReconcileLocal {
 
 export function reconcileDeps(env: Env = process.env, local: ReconcileLocal = {}): ReconcileWiring {
   const e = readEnv(schema, env, 'reconcile');
-  const config = e[ENV.config];
+  const config = local.config ?? bundledConfig();
   const { logger, log } = powertoolsLog('callvault-reconcile', e.POWERTOOLS_LOG_LEVEL);
   const access = hipcallAccess(
     config,

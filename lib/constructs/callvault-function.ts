@@ -6,8 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ConfigError, withoutDefaults, type CallVaultConfig } from '#contract/config.ts';
-import { ENV } from '#contract/resources.ts';
+import { ConfigError, type CallVaultConfig } from '#contract/config.ts';
 import { DEFAULT_FUNCTION_LOG_RETENTION, logRetentionFor } from './protection.ts';
 import {
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
@@ -29,6 +28,17 @@ export const entryOf = (name: FunctionName): string => fileURLToPath(new URL(`..
 const REQUIRE_BANNER =
   "import { createRequire as __cvCreateRequire } from 'node:module'; const require = __cvCreateRequire(import.meta.url);";
 
+/**
+ * The validated, defaults-applied config compiled into a bundle: esbuild replaces the global
+ * `__CALLVAULT_CONFIG__` (functions/adapters/bundled-config.ts) with its JSON text as a string literal.
+ * A define rather than a file beside the code: nothing to read or find at cold start, the asset hash
+ * follows the config with no extra step, and local bundling passes it to esbuild as one argument
+ * without a shell (so no quoting can change it).
+ */
+export function configDefine(config: CallVaultConfig): Record<string, string> {
+  return { __CALLVAULT_CONFIG__: JSON.stringify(JSON.stringify(config)) };
+}
+
 /** How every function is bundled; bench/coldstart.ts builds with the same options, so what it measures is what deploys. */
 export const BUNDLING = {
   format: OutputFormat.ESM,
@@ -43,7 +53,7 @@ export const BUNDLING = {
 export interface CallVaultFunctionProps {
   /** Which handler to bundle: `functions/{name}/handler.ts`. */
   readonly name: FunctionName;
-  /** The validated deployment config, passed to the handler as `CALLVAULT_CONFIG` without its defaults. */
+  /** The validated deployment config, compiled into the bundle (configDefine). */
   readonly config: CallVaultConfig;
   /** Hard limit of one invocation. */
   readonly timeout: Duration;
@@ -73,10 +83,10 @@ export interface CallVaultFunctionProps {
 export class CallVaultFunction extends NodejsFunction {
   /** The execution role: log writes only, plus whatever the owning construct grants. */
   public readonly executionRole: iam.Role;
+  /** The config compiled into the bundle (configDefine): what the handler reads at cold start. */
+  public readonly bundledConfig: CallVaultConfig;
 
   constructor(scope: Construct, id: string, props: CallVaultFunctionProps) {
-    // As the user would write it, defaults left out: parseConfig puts them back at cold start.
-    const configJson = JSON.stringify(withoutDefaults(props.config));
     // Our own role instead of the default one: AWSLambdaBasicExecutionRole allows logs:* writes on every log group ("*").
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -102,16 +112,17 @@ export class CallVaultFunction extends NodejsFunction {
       logGroup,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        [ENV.config]: configJson,
       },
       bundling: {
         ...BUNDLING,
         mainFields: [...BUNDLING.mainFields],
+        define: configDefine(props.config),
         bundleAwsSDK: true,
         forceDockerBundling: false,
       },
     });
     this.executionRole = role;
+    this.bundledConfig = props.config;
     logGroup.grantWrite(role);
     // A safety net for variables added after the stack's own check (assertEnvironmentFits).
     this.node.addValidation({
@@ -168,7 +179,7 @@ export class CallVaultFunction extends NodejsFunction {
       .join(', ');
     return (
       `the environment of the ${this.node.path} function would be about ${estimate.bytes} bytes once deployed, and Lambda allows under ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} (largest: ${largest}). ` +
-      'Shorten what it carries: card templates and CRM mappings (CALLVAULT_CONFIG), source ids (WEBHOOK_SECRETS, HIPCALL_API_SECRETS) or the stack name; or split the sources across two stacks.'
+      'Shorten what it carries: source ids (WEBHOOK_SECRETS, SIGNING_SECRETS, HIPCALL_API_SECRETS) or the stack name; or split the sources across two stacks.'
     );
   }
 }

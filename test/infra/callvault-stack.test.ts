@@ -11,7 +11,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
 import { webhookTokenSecretName } from '#lib/constructs/webhook-api.ts';
 import {
@@ -106,7 +106,8 @@ describe('functions', () => {
 
   it('gives each function exactly the environment its handler reads', () => {
     const envKeys = (fn: IConstruct) => Object.keys((props(fn).Environment as { Variables: Json }).Variables).sort();
-    const common = ['NODE_OPTIONS', ENV.config];
+    // No config: it is compiled into the bundle (see below), not carried in Lambda's 4 KB.
+    const common = ['NODE_OPTIONS'];
     expect(envKeys(stack.webhookApi.ingestFunction)).toEqual(
       sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.insightQueueUrl, ENV.replayQueueUrl, ENV.webhookSecrets]),
     );
@@ -116,17 +117,6 @@ describe('functions', () => {
     // The allocator setting the media memory benchmark was measured with.
     expect((props(stack.mediaPipeline.worker).Environment as { Variables: Json }).Variables.MALLOC_MMAP_THRESHOLD_).toBe('131072');
     expect(envKeys(stack.insightCards.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.contactsTable, ENV.hipcallApiSecrets]));
-  });
-
-  it('passes the config without its defaults, which every handler parses back to the same value', () => {
-    for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const raw = (props(fn).Environment as { Variables: Json }).Variables[ENV.config] as string;
-      expect(parseConfig(JSON.parse(raw))).toEqual(config);
-      // cdk.json spells out the default retention and media delays: none of it travels.
-      expect(JSON.parse(raw)).not.toHaveProperty('retention');
-      expect(raw).not.toContain('mediaDelaySeconds');
-      expect(raw.length).toBeLessThan(JSON.stringify(config).length);
-    }
   });
 
   it('maps every source to the name of its webhook token secret in WEBHOOK_SECRETS, and names each secret so', () => {
@@ -152,15 +142,39 @@ describe('functions', () => {
     }
   });
 
+  const bundleOf = (fn: IConstruct) => {
+    const key = flatten((props(fn).Code as Json).S3Key);
+    const dir = join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+    const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+    const map = existsSync(join(dir, 'index.mjs.map'))
+      ? (JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] })
+      : undefined;
+    return { code, sources: map?.sources };
+  };
+
   it('bundles minified ESM with a require shim and source maps, without aws-cdk-lib', () => {
     for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const key = flatten((props(fn).Code as Json).S3Key);
-      const dir = join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
-      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      const { code, sources } = bundleOf(fn);
       expect(code.startsWith('import { createRequire as __cvCreateRequire }')).toBe(true);
-      expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
-      const sources = (JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] }).sources;
-      expect(sources.filter((s) => s.includes('aws-cdk-lib') || s.includes('/constructs/'))).toEqual([]);
+      expect(sources).toBeDefined();
+      expect(sources!.filter((s) => s.includes('aws-cdk-lib') || s.includes('/constructs/'))).toEqual([]);
+    }
+  });
+
+  it('compiles the validated config, defaults applied, into every bundle, and leaves the config schema out', () => {
+    for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
+      const { code, sources } = bundleOf(fn);
+      // The JSON text once, as a string literal (cdk.json's config has no character a JS string would escape):
+      // exactly what the handler's JSON.parse reads at cold start.
+      expect(code.split(JSON.stringify(config)), fn.node.path).toHaveLength(2);
+      expect(
+        sources!.filter((s) => s.endsWith('functions/contract/config-schema.ts')),
+        fn.node.path,
+      ).toEqual([]);
+      expect(
+        sources!.filter((s) => s.endsWith('functions/contract/config.ts')),
+        fn.node.path,
+      ).toHaveLength(1);
     }
   });
 });

@@ -13,8 +13,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { ConfigError, parseConfig, withoutDefaults } from '#contract/config.ts';
-import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
 import { hipcallApiSecretName } from '#lib/constructs/insight-cards.ts';
 import { archiveLifecycleRules } from '#lib/constructs/storage.ts';
 import { WorkerQueue } from '#lib/constructs/worker-queue.ts';
@@ -108,115 +107,6 @@ describe('queue retention', () => {
       /media queue keeps messages 3 d.*raise retentionDays to at least 5/,
     );
     expect(queueRetentionProblems({ ...INSIGHT_QUEUE, dlqRetentionDays: 15 }).join('\n')).toMatch(/at most 14 days/);
-  });
-});
-
-describe('the config the functions receive', () => {
-  const full = parseConfig({
-    defaultCountry: 'gb',
-    sources: [
-      {
-        id: 'hipcall',
-        provider: 'hipcall',
-        mediaDelaySeconds: 10,
-        hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
-        insight: { enabled: true, staleSeconds: 20, card: { currency: 'USD', rows: [{ field: 'name', label: 'Name', format: 'text' }] } },
-      },
-      { id: 'callhippo', provider: 'callhippo', mediaDelaySeconds: 30, allowedSourceIps: ['31.192.211.2/32'] },
-      {
-        id: 'postcall',
-        provider: 'postcall',
-        insight: { enabled: false, crm: { urlTemplate: 'https://crm.example.com/?p={phone}', timeoutMs: 1500 } },
-      },
-    ],
-    retention: { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 180, rawExpireDays: 0 },
-    limits: { maxBodyBytes: 2048 },
-  });
-
-  it('parses back to exactly the same config once its defaults are left out', () => {
-    expect(parseConfig(withoutDefaults(full))).toEqual(full);
-    expect(parseConfig(withoutDefaults(parseConfig({})))).toEqual(parseConfig({}));
-  });
-
-  it('leaves out every default, written or not, and keeps every chosen value', () => {
-    expect(withoutDefaults(full)).toEqual({
-      defaultCountry: 'GB',
-      sources: [
-        {
-          id: 'hipcall',
-          provider: 'hipcall',
-          hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
-          insight: { card: { rows: [{ field: 'name', label: 'Name' }] } },
-        },
-        { id: 'callhippo', provider: 'callhippo', mediaDelaySeconds: 30, allowedSourceIps: ['31.192.211.2/32'] },
-        { id: 'postcall', provider: 'postcall', insight: { enabled: false, crm: { urlTemplate: 'https://crm.example.com/?p={phone}' } } },
-      ],
-      limits: { maxBodyBytes: 2048 },
-    });
-    expect(withoutDefaults(parseConfig({}))).toEqual({});
-  });
-});
-
-/** Twenty sources of the three providers: Hipcall ones with their API base URL, two with their own card. */
-const twentySources = Array.from({ length: 20 }, (_, i) => {
-  const provider = (['hipcall', 'callhippo', 'postcall'] as const)[i % 3]!;
-  return {
-    id: `${provider}-${i + 1}`,
-    provider,
-    ...(provider === 'hipcall' ? { hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3' } : {}),
-    ...(i === 0 || i === 9
-      ? {
-          insight: {
-            card: {
-              title: 'Acme CRM',
-              currency: 'GBP',
-              rows: [
-                { field: 'name', label: 'Customer' },
-                { field: 'balance', label: 'Balance', format: 'currency' },
-                { field: 'owner', label: 'Account manager', format: 'user' },
-              ],
-            },
-          },
-        }
-      : {}),
-  };
-});
-
-describe("Lambda's 4 KB environment", () => {
-  const environmentOf = (template: Template, stack: Stack, fn: IConstruct) => {
-    const resources = template.toJSON().Resources as Record<
-      string,
-      TemplateResource & { Properties: { Environment: { Variables: Record<string, unknown> } } }
-    >;
-    const variables = resources[Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement)]!.Properties.Environment.Variables;
-    return estimateEnvironment(variables, { stackName: stack.stackName, resources });
-  };
-
-  it('holds 20 sources of mixed providers, with API base URLs and card templates, in every function', () => {
-    const { stack } = createApp({
-      context: { callvault: { defaultCountry: 'GB', sources: twentySources }, 'aws:cdk:bundling-stacks': [] },
-      nag: false,
-    });
-    const template = Template.fromStack(stack);
-    expect(stack.webhookApi.tokenSecrets.size).toBe(20);
-    for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const estimate = environmentOf(template, stack, fn);
-      expect(estimate.bytes, fn.node.path).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
-      expect(estimate.bytes).toBe(fn.estimateEnvironment().bytes);
-    }
-    // Names, not ARNs: the map grows by a name per source, not by a full ARN.
-    const media = environmentOf(template, stack, stack.mediaPipeline.worker);
-    expect(media.variables.find((v) => v.name === ENV.hipcallApiSecrets)!.bytes).toBeLessThan(400);
-  });
-
-  it('stops synth with a ConfigError naming the function, its size and what to shorten when a config would not fit', () => {
-    const long = twentySources.map((s, i) => ({ ...s, id: `${s.provider}-branch-office-number-${String(i + 1).padStart(3, '0')}` }));
-    const build = () => createApp({ context: { callvault: { sources: long }, 'aws:cdk:bundling-stacks': [] }, nag: false });
-    expect(build).toThrow(ConfigError);
-    expect(build).toThrow(
-      /the environment of the CallVault\/WebhookApi\/IngestFunction function would be about \d{4,} bytes once deployed, and Lambda allows under 4096 \(largest: CALLVAULT_CONFIG \d+ B/,
-    );
-    expect(build).toThrow(/Shorten what it carries: card templates and CRM mappings \(CALLVAULT_CONFIG\), source ids/);
   });
 });
 

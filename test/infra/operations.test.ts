@@ -10,7 +10,8 @@ import { createApp } from '#bin/app.ts';
 import { METRIC, METRICS_NAMESPACE } from '#core/metrics.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { CLIENT_ERROR_SPIKE } from '#lib/constructs/monitoring.ts';
-import { ConfigError, parseConfig, throttleOf, withoutDefaults } from '#contract/config.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
+import { throttleOf } from '#contract/config.ts';
 import { UNKNOWN_SOURCE_THROTTLE } from '#lib/constructs/webhook-api.ts';
 import { REPLAY_QUEUE, queueLifetimeSeconds } from '#contract/resources.ts';
 
@@ -251,8 +252,8 @@ describe('isolation', () => {
 });
 
 describe('the concurrency and throttle config', () => {
-  it('defaults to 50 reserved for the ingest, 5 media and 10 insight executions at most', () => {
-    expect(parseConfig({}).concurrency).toEqual({ ingestReserved: 50, mediaMax: 5, insightMax: 10 });
+  it('defaults to nothing reserved for the ingest (a new account could not deploy a reservation), 5 media and 10 insight executions at most', () => {
+    expect(parseConfig({}).concurrency).toEqual({ ingestReserved: 0, mediaMax: 5, insightMax: 10 });
   });
 
   it("refuses a MaximumConcurrency under AWS's minimum of 2, naming the key", () => {
@@ -276,14 +277,5 @@ describe('the concurrency and throttle config', () => {
     expect(() => parseConfig({ sources: [{ id: 'a', provider: 'postcall', throttle: { rate: 3 } }] })).toThrow(
       /callvault\.sources\[0\]\.throttle/,
     );
-  });
-
-  it('hands the functions the new keys only when they differ from the defaults', () => {
-    const config = parseConfig({ concurrency: { mediaMax: 3 }, sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }] });
-    expect(withoutDefaults(config)).toEqual({
-      concurrency: { mediaMax: 3 },
-      sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }],
-    });
-    expect(withoutDefaults(parseConfig({ concurrency: { ingestReserved: 50 } }))).toEqual({});
   });
 });

@@ -10,7 +10,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { ConfigError, parseConfig } from '#contract/config.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
 import { CALLS_TTL_ATTRIBUTE } from '#lib/constructs/storage.ts';
 
 type Json = Record<string, unknown>;
@@ -227,9 +227,10 @@ describe('a stack with every data protection option on', () => {
     expect(s.propsOf(stack.storage.contactsTable).TimeToLiveSpecification).toBeUndefined();
   });
 
-  it('tells the functions itemTtlDays through CALLVAULT_CONFIG', () => {
+  it('tells the functions itemTtlDays through the config compiled into their bundles, not their environment', () => {
     const variables = (s.propsOf(stack.webhookApi.ingestFunction).Environment as { Variables: Json }).Variables;
-    expect(parseConfig(JSON.parse(String(variables.CALLVAULT_CONFIG))).protection.itemTtlDays).toBe(1095);
+    expect(variables).not.toHaveProperty('CALLVAULT_CONFIG');
+    expect(stack.webhookApi.ingestFunction.bundledConfig.protection.itemTtlDays).toBe(1095);
   });
 });
 

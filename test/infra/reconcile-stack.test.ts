@@ -74,14 +74,7 @@ describe('scheduled reconcile in the stack', () => {
     for (const id of ['hipcall', 'hipcall-tr', 'hipcall-quiet'])
       expect(secrets.resources).toContain(idOf(on.stack.insightCards.hipcallApiSecrets.get(id)!));
     const env = (on.template.toJSON().Resources[idOf(fn)].Properties.Environment as { Variables: Json }).Variables;
-    expect(Object.keys(env).sort()).toEqual([
-      'ARCHIVE_BUCKET',
-      'CALLS_TABLE',
-      'CALLVAULT_CONFIG',
-      'HIPCALL_API_SECRETS',
-      'MEDIA_QUEUE_URL',
-      'NODE_OPTIONS',
-    ]);
+    expect(Object.keys(env).sort()).toEqual(['ARCHIVE_BUCKET', 'CALLS_TABLE', 'HIPCALL_API_SECRETS', 'MEDIA_QUEUE_URL', 'NODE_OPTIONS']);
   });
 
   it('bundles the reconcile function like the others: Node.js 24 on arm64', () => {

@@ -14,7 +14,7 @@ import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListO
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { startPoller } from '#bin/local/poller.ts';
-import { ENV } from '#contract/resources.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
 import { strictAwsTarget } from '#bin/aws-fidelity/aws-contract.ts';
@@ -158,7 +158,6 @@ beforeAll(async () => {
 
   const env = {
     ...em.env,
-    [ENV.config]: JSON.stringify({ limits: { mediaMaxBytes: CAP } }),
     CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: '3',
     CALLVAULT_MEDIA_NOT_YET_BACKOFF_SECONDS: '1',
     CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: '1',
@@ -169,6 +168,7 @@ beforeAll(async () => {
   // As the local stack builds it: http and the media server allowed, a stand-in Hipcall API, the emulator's receive count.
   const handler = createMediaHandler(
     mediaDeps(env, {
+      config: parseConfig({ limits: { mediaMaxBytes: CAP } }),
       // AWS's limits and the media role apply to the worker's own clients (the test's readers stay plain).
       target: strictAwsTarget(em.target, 'media'),
       allowHttp: true,

@@ -19,7 +19,7 @@ import { reconcileCommand } from '#bin/cli/reconcile.ts';
 import { hipcallApiOverride, startLocalStack, type LocalStack } from '#bin/local/stack.ts';
 import { localClientConfig } from '#bin/local/target.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { ReconcileSummary } from '#core/reconcile.ts';

@@ -12,7 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { fakeContext } from '#bin/local/poller.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { ENV } from '#contract/resources.ts';
 import { StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
@@ -135,7 +135,6 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   const sm = options.secretsManager;
   const env = {
     ...emulators.env,
-    [ENV.config]: JSON.stringify(config),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     ...(sm ? { [ENV.webhookSecrets]: JSON.stringify(sm.secretArns) } : {}),
     ...options.env,
@@ -144,7 +143,9 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   // the harness's readers below stay plain, so the contract judges the function, not the test.
   const base = sm ? { ...emulators.target, endpoints: { ...emulators.target.endpoints, secretsmanager: sm.endpoint } } : emulators.target;
   const target = strictAwsTarget(base, 'ingest', options.calls ? teeSink(options.calls, envSink()) : envSink());
-  const handler = createIngestHandler(ingestDeps(env, { ...options.local, target, ...(sm ? {} : { tokens: new StaticTokens(TOKEN) }) }));
+  const handler = createIngestHandler(
+    ingestDeps(env, { config, ...options.local, target, ...(sm ? {} : { tokens: new StaticTokens(TOKEN) }) }),
+  );
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));
   const sqs = new SQSClient(localClientConfig(emulators.endpoints.sqs));

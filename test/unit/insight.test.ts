@@ -19,7 +19,7 @@ import { PermanentError, RetryableError } from '#core/errors.ts';
 import type { PostResult } from '#core/insight.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { InsightInfo } from '#core/types.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 const NOW = Date.parse('2026-03-01T10:00:30.000Z');

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryMetrics } from '#test/support/memory-metrics.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { DEFAULT_RETRY_TIMING } from '#core/media.ts';
 import type { CallsStore, MediaArchive, MediaSource, PutMediaInput } from '#core/ports.ts';
 import type { CallRecord, MediaInfo, MediaJob } from '#core/types.ts';

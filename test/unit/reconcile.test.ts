@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { mergeDelivery } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { ApplyDelivery, ApplyOutcome, CallsStore } from '#core/ports.ts';
@@ -318,7 +318,7 @@ describe('reconcileSource', () => {
 describe('reconcileDeps', () => {
   it('names every missing variable of the reconcile function in one message', () => {
     expect(() => reconcileDeps({})).toThrow(
-      /Environment of the reconcile function: CALLVAULT_CONFIG is not set; CALLS_TABLE is not set; ARCHIVE_BUCKET is not set; MEDIA_QUEUE_URL is not set/,
+      /Environment of the reconcile function: CALLS_TABLE is not set; ARCHIVE_BUCKET is not set; MEDIA_QUEUE_URL is not set/,
     );
   });
 });

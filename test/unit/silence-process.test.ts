@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import type { MetricDims } from '#core/ports.ts';
 import { checkSilence, type DeliveryHistory } from '#functions/silence/process.ts';
 
