@@ -26,6 +26,7 @@ import { createSilenceHandler } from '#functions/silence/handler.ts';
 import { reconcileDeps } from '#functions/reconcile/deps.ts';
 import { createReconcileHandler } from '#functions/reconcile/handler.ts';
 import { summaryLines } from '#core/reconcile.ts';
+import type { DeliveryHistory } from '#core/silence.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { serveWebhook, type HttpHandler } from './http-api.ts';
@@ -43,6 +44,8 @@ export const METRICS_LOG = 'metrics.log';
 export const HIPCALL_MOCK_PATH = '/_local/hipcall/api/v3';
 /** The bearer token the stand-in Hipcall API expects from local mode. */
 export const LOCAL_HIPCALL_API_TOKEN = 'local-hipcall-api-token';
+/** `POST` runs the scheduled reconcile of every source with `reconcile` now, as its schedule would. */
+export const RECONCILE_PATH = '/_local/reconcile';
 
 export interface LocalStackOptions {
   port?: number;
@@ -177,7 +180,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
 
   // The HTTP server starts first so the stand-in Hipcall API's URL is known before the handlers are built.
-  const loaded: { webhook?: HttpHandler; silenceCheck?: () => Promise<unknown> } = {};
+  const loaded: { webhook?: HttpHandler; silenceCheck?: () => Promise<unknown>; reconcile?: () => Promise<unknown> } = {};
   const faults = new LocalFaults();
   const server: Server = createServer((req, res) => {
     void route(req, res).catch(() => {
@@ -196,6 +199,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (path === SILENCE_CHECK_PATH && req.method === 'POST' && loaded.silenceCheck) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(await loaded.silenceCheck()));
+      return;
+    }
+    if (path === RECONCILE_PATH && req.method === 'POST' && loaded.reconcile) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(await loaded.reconcile()));
       return;
     }
     if (path === '/' || path === '/_local/health') {
@@ -248,7 +256,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   );
   const insight = createInsightHandler(insightDeps(fnEnv, { config, target: targetOf('insight'), hipcall: hipcallApi, metricsOut }));
   loaded.webhook = createWebhookHandler(ingest);
-  const silence = createSilenceHandler(silenceDeps(fnEnv, { config, history: deliveries, metricsOut }));
+  // The metrics log stands in for CloudWatch here, so a `cloudwatch` fault (POST /_local/faults) breaks it as an outage would.
+  const history: DeliveryHistory = {
+    lastDeliveryAt: (source, since, until) => {
+      faults.assertUp('cloudwatch');
+      return deliveries.lastDeliveryAt(source, since, until);
+    },
+  };
+  const silence = createSilenceHandler(silenceDeps(fnEnv, { config, history, metricsOut }));
   loaded.silenceCheck = () =>
     silence({ source: 'callvault.local', 'detail-type': 'Scheduled Event' } as never, fakeContext('callvault-silence', 30_000));
   // Deployed, a schedule runs the check every 5 minutes; here every minute, only when some source sets silence.
@@ -260,8 +275,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     : undefined;
   // Each Hipcall source with `reconcile` runs on its own interval, as its EventBridge schedule does deployed.
   const reconciling = config.sources.filter((s) => s.reconcile);
-  const reconcile = reconciling.length ? reconcileDeps(fnEnv, { config, target: targetOf('reconcile'), hipcall: hipcallApi }) : undefined;
+  const reconcile = reconciling.length
+    ? reconcileDeps(fnEnv, { config, target: targetOf('reconcile'), hipcall: hipcallApi, metricsOut })
+    : undefined;
   const reconcileHandler = reconcile ? createReconcileHandler(reconcile) : undefined;
+  // On demand too, as its schedule would run it: every source with `reconcile`, ReconcileFailed counted.
+  if (reconcileHandler) loaded.reconcile = () => reconcileHandler({}, fakeContext('callvault-reconcile', 600_000));
   const reconcileTimers = reconciling.map((source) =>
     setInterval(() => {
       void reconcileHandler!({ reconcileSource: source.id }, fakeContext('callvault-reconcile', 600_000))

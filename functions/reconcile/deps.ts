@@ -15,6 +15,7 @@ import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts
 import { HipcallCallsClient } from '#adapters/hipcall-calls.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { powertoolsLog } from '#adapters/log.ts';
+import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
 import type { ReconcileWiring } from './handler.ts';
 
 const schema = z.object({
@@ -35,12 +36,15 @@ export interface ReconcileLocal {
   hipcall?: LocalHipcallApi;
   /** Overrides the Hipcall client's backoff wait (tests). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Where the EMF metric lines go instead of stdout (the local stack: a file under its data dir). */
+  metricsOut?: MetricsOut;
 }
 
 export function reconcileDeps(env: Env = process.env, local: ReconcileLocal = {}): ReconcileWiring {
   const e = readEnv(schema, env, 'reconcile');
   const config = local.config ?? bundledConfig();
   const { logger, log } = powertoolsLog('callvault-reconcile', e.POWERTOOLS_LOG_LEVEL);
+  const metrics = new EmfMetrics('callvault-reconcile', local.metricsOut);
   const access = hipcallAccess(
     config,
     { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(PATIENT, local.target) },
@@ -60,8 +64,10 @@ export function reconcileDeps(env: Env = process.env, local: ReconcileLocal = {}
       // Only sendMedia is used: the other queues are the ingest's.
       queues: new SqsJobQueues(sqsClient(PATIENT, local.target), { media: e[ENV.mediaQueueUrl], insight: '', replay: '' }),
       log,
+      metrics,
     },
     logger,
+    metrics,
     close: () => hipcall.close(),
   };
 }

@@ -11,7 +11,8 @@ import { deliveryKey } from '#core/call-record.ts';
 import { ValidationError } from '#core/errors.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import { sha256Hex } from '#core/request.ts';
-import type { CallsStore, Clock, DeliveryArchive, JobQueues, Log } from '#core/ports.ts';
+import { METRIC } from '#core/metrics.ts';
+import type { CallsStore, Clock, DeliveryArchive, JobQueues, Log, Metrics } from '#core/ports.ts';
 import {
   RECONCILE_EVENT,
   deliveryOfApiCall,
@@ -37,6 +38,8 @@ export interface ReconcileDeps {
   queues: Pick<JobQueues, 'sendMedia'>;
   /** Log fields only: never numbers, tokens or URLs. */
   log: Log;
+  /** The scheduled run's `ReconcileFailed` per source (core/metrics.ts). */
+  metrics: Metrics;
   now?: Clock;
   /** Archive lookups and backfills in flight at once. @default 8 */
   concurrency?: number;
@@ -233,6 +236,8 @@ export async function reconcileScheduled(deps: ReconcileDeps, sourceId?: string)
       failed.callIds.errors.push({ callId: '', message: (err as Error).message.slice(0, 300) });
       out.push(failed);
     }
+    // Every run counts, 0 included: a run that never reports is the Errors alarm's, one that fails is this one's.
+    deps.metrics.count(METRIC.reconcileFailed, { source: source.id }, out.at(-1)!.errors);
   }
   return out;
 }
