@@ -11,7 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '#bin/app.ts';
+import { createApp, nodeVersionProblem } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { ConfigError, parseConfig } from '#contract/config-schema.ts';
 import { hipcallApiSecretName } from '#lib/constructs/insight-cards.ts';
@@ -48,6 +48,16 @@ describe('a bad config', () => {
     expect(run.stderr).toContain('callvault.defaultCountry: must be a two-letter ISO country code');
     expect(run.stderr).toContain('callvault.throttle.rateLimit');
     expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('the Node.js that runs the app', () => {
+  it('is refused below 24 with a message naming the version, and accepted from 24 on', () => {
+    // Node 20 has no import.meta.main: without this, bin/app.ts built nothing and cdk failed on a missing manifest.json.
+    expect(nodeVersionProblem('v20.20.2')).toMatch(/needs Node\.js 24 or later to synthesise; this is Node\.js v20\.20\.2/);
+    expect(nodeVersionProblem('v23.11.0')).toMatch(/v23\.11\.0/);
+    expect(nodeVersionProblem('v24.0.0')).toBeUndefined();
+    expect(nodeVersionProblem('v26.1.0')).toBeUndefined();
   });
 });
 
