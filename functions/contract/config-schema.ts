@@ -146,6 +146,11 @@ export const concurrencySchema = z.strictObject({
     z.int().check(z.minimum(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)'), z.maximum(1000)),
     10,
   ),
+  /** Most ingest executions the replay queue may take at once, so replays after an outage never crowd out webhooks. */
+  replayMax: z._default(
+    z.int().check(z.minimum(2, 'must be at least 2 (the smallest MaximumConcurrency AWS allows on an SQS event source)'), z.maximum(1000)),
+    2,
+  ),
 });
 
 /**
@@ -309,7 +314,7 @@ export const analyticsSchema = z._default(
         .check(z.regex(/^[a-z0-9_]{1,255}$/, 'must be lowercase letters, digits and "_" (Athena reads other names back differently)')),
       'callvault',
     ),
-    /** Athena workgroup the named queries belong to; its results go to the archive bucket under athena-results/. */
+    /** Athena workgroup the named queries belong to; its results go to a bucket of their own, kept 7 days. */
     workGroup: z._default(
       z.string().check(z.regex(/^[a-zA-Z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, ".", "_" or "-"')),
       'callvault',
@@ -376,7 +381,7 @@ export const configSchema = z
     ),
     /** Default throttle of each source's routes (a source's own `throttle` overrides it). */
     throttle: z._default(throttleSchema, { rateLimit: 50, burstLimit: 100 }),
-    concurrency: z._default(concurrencySchema, { ingestReserved: 0, mediaMax: 5, insightMax: 10 }),
+    concurrency: z._default(concurrencySchema, { ingestReserved: 0, mediaMax: 5, insightMax: 10, replayMax: 2 }),
     protection: protectionSchema,
     analytics: analyticsSchema,
     /** Email address subscribed to every alarm (optional). */
@@ -384,7 +389,14 @@ export const configSchema = z
   })
   .check(
     z.superRefine((config, ctx) => {
-      const { retention, protection } = config;
+      const { retention, protection, concurrency } = config;
+      if (concurrency.ingestReserved > 0 && concurrency.replayMax >= concurrency.ingestReserved) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['concurrency', 'replayMax'],
+          message: `must be less than concurrency.ingestReserved (${concurrency.ingestReserved}): replays run in the ingest's reserved executions, and taking all of them would leave webhooks throttled`,
+        });
+      }
       const expire = protection.recordingsExpireDays;
       const tierDays = Math.max(retention.recordingsInfrequentAccessDays, retention.recordingsGlacierDays);
       if (expire !== undefined && tierDays > 0 && expire <= tierDays) {

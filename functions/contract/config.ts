@@ -105,8 +105,8 @@ export interface CallVaultConfig {
   retention: { recordingsInfrequentAccessDays: number; recordingsGlacierDays: number; rawExpireDays: number };
   limits: { maxBodyBytes: number; mediaMaxBytes: number };
   throttle: Throttle;
-  /** `ingestReserved` 0 reserves nothing; the workers' maxima cap their SQS event sources. */
-  concurrency: { ingestReserved: number; mediaMax: number; insightMax: number };
+  /** `ingestReserved` 0 reserves nothing; the other maxima cap the SQS event sources (workers, replays on the ingest). */
+  concurrency: { ingestReserved: number; mediaMax: number; insightMax: number; replayMax: number };
   protection: ProtectionConfig;
   analytics: { glue: boolean; database: string; workGroup: string; since: string };
   alarmEmail?: string | undefined;

@@ -71,6 +71,11 @@ export interface CallVaultFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Customer-managed key of the function's log group (protection.kms). @default - CloudWatch Logs encryption */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * For a function invoked asynchronously (by a schedule): how many times Lambda retries a failed run,
+   * and why that many. @default - not invoked asynchronously: no EventInvokeConfig
+   */
+  readonly asyncRetries?: { readonly attempts: 0 | 1 | 2; readonly reason: string };
 }
 
 /**
@@ -132,12 +137,24 @@ export class CallVaultFunction extends NodejsFunction {
       },
     });
 
+    // Lambda's default for asynchronous invocations is 2 silent retries: a scheduled function says how many it wants.
+    if (props.asyncRetries) this.configureAsyncInvoke({ retryAttempts: props.asyncRetries.attempts });
     Validations.of(this).acknowledge(
       {
         id: 'Serverless-LambdaDLQ',
-        reason:
-          'No asynchronous invocations: the API invokes it synchronously and SQS through an event source mapping, whose failures go to the queue redrive DLQ.',
+        reason: props.asyncRetries
+          ? `Invoked by a schedule with MaximumRetryAttempts ${props.asyncRetries.attempts}: ${props.asyncRetries.reason} A failed run raises the function's Errors alarm; nothing is left to redeliver.`
+          : 'No asynchronous invocations: the API invokes it synchronously and SQS through an event source mapping, whose failures go to the queue redrive DLQ.',
       },
+      ...(props.asyncRetries
+        ? [
+            {
+              id: 'Serverless-LambdaAsyncFailureDestination',
+              reason:
+                "A failed scheduled run's event says only which run it was, and the next run repeats it: the Errors alarm tells the operator, the logs say why.",
+            },
+          ]
+        : []),
       ...(props.tracing === lambda.Tracing.ACTIVE
         ? []
         : [

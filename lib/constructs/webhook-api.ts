@@ -24,6 +24,9 @@ export const sourceWebhookPath = (sourceId: string): string => `/webhooks/${sour
 /** The methods every webhook route takes. HTTP APIs route HEAD only where a route names it; the handler answers it like GET (URL checks). */
 export const WEBHOOK_METHODS = [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET, apigwv2.HttpMethod.HEAD] as const;
 
+/** Route keys of the generic route, which only unknown sources (and wrong URLs) reach. */
+export const GENERIC_ROUTE_KEYS: readonly string[] = WEBHOOK_METHODS.map((m) => `${m} ${WEBHOOK_PATH}`);
+
 /**
  * Throttle of the generic `{source}` route, which only unknown sources reach (and paths that spell a
  * source id with percent-escapes): small, so a flood of wrong URLs is refused there with 429s and
@@ -120,6 +123,8 @@ export class WebhookApi extends Construct {
       alarmTopic: props.alarmTopic,
       consumer: ingest,
       encryptionKey: storage.encryptionKey,
+      // After a brownout the replay queue is full just when webhooks return: replays must leave them executions.
+      maxConcurrency: config.concurrency.replayMax,
     });
     this.replayQueue.bindProducer(ingest, ENV.replayQueueUrl);
 
@@ -139,6 +144,8 @@ export class WebhookApi extends Construct {
           passwordLength: props.length,
         },
         encryptionKey: storage.encryptionKey,
+        // Pasted into a provider dashboard, or a copy of the sender's: deleting the stack must not break them.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: props.why });
       return secret;
@@ -230,7 +237,9 @@ export class WebhookApi extends Construct {
     });
 
     // One integration for every route; API Gateway picks a source's literal route over the generic one.
-    const integration = new HttpLambdaIntegration('IngestIntegration', ingest);
+    // One Lambda permission for the whole API rather than one per route: 3 routes per source would pass
+    // Lambda's 20 KB resource policy at about 15 sources (lib/deploy-limits.ts estimates it).
+    const integration = new HttpLambdaIntegration('IngestIntegration', ingest, { scopePermissionToRoute: false });
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     const addWebhookRoutes = (path: string, throttle: { rateLimit: number; burstLimit: number }): void => {
       for (const route of this.api.addRoutes({ path, methods: [...WEBHOOK_METHODS], integration })) {
