@@ -82,8 +82,7 @@ const ENVIRONMENT: Record<string, string> = {
   [ENV.mediaQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/media',
   [ENV.insightQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/insight',
   [ENV.replayQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/replay',
-  [ENV.webhookSecrets]: JSON.stringify({ hipcall: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:hipcall' }),
-  [ENV.hipcallApiSecrets]: JSON.stringify({ hipcall: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:api' }),
+  [ENV.secretPrefix]: 'CallVault/',
 };
 
 /** Imports the bundle, invokes its handler once, and prints both moments (ms since the process started). */

@@ -1,6 +1,14 @@
-import { Aws, CfnMapping, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnMapping, CfnOutput, CfnResource, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { CallVaultConfig } from '#contract/config.ts';
+import { ConfigError, type CallVaultConfig } from '#contract/config.ts';
+import {
+  deployLimitProblems,
+  measureDeployLimits,
+  type DeployLimitInput,
+  type LimitMeasurement,
+  type RenderedTemplate,
+} from './deploy-limits.ts';
+import { estimateContextOf } from './constructs/function-environment.ts';
 import { Analytics } from './constructs/analytics.ts';
 import { HIPCALL_API_SECRET_SHAPE, InsightCards } from './constructs/insight-cards.ts';
 import { MediaPipeline } from './constructs/media-pipeline.ts';
@@ -40,6 +48,8 @@ export class CallVaultStack extends Stack {
   public readonly analytics?: Analytics;
   /** The scheduled reconcile with Hipcall, when any source sets `reconcile`. */
   public readonly reconcile?: Reconcile;
+  /** The validated config the stack was built from. */
+  public readonly config: CallVaultConfig;
   /** One `Errors` alarm per function, by function name (ingest, media, insight, silence, reconcile). */
   public readonly errorAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
   /** The scheduled functions' failure alarms (ReconcileFailed, SilenceCheckFailed), by function name. */
@@ -48,6 +58,17 @@ export class CallVaultStack extends Stack {
   constructor(scope: Construct, id: string, props: CallVaultStackProps) {
     super(scope, id, { description: 'CallVault: call records, recordings and transcripts archived in your own AWS account', ...props });
     const { config } = props;
+    this.config = config;
+    // Checked on the finished template at synth (after every construct and aspect), before anything deploys.
+    this.node.addValidation({
+      validate: () => {
+        const problems = deployLimitProblems(this.deployLimitInput());
+        if (problems.length === 0) return [];
+        throw new ConfigError(
+          `CallVault would not deploy: AWS limits would be crossed (estimated at synth, every generated name at its longest):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+        );
+      },
+    });
 
     this.monitoring = new Monitoring(this, 'Monitoring', { alarmEmail: config.alarmEmail });
     const alarmTopic = this.monitoring.alarmTopic;
@@ -83,15 +104,6 @@ export class CallVaultStack extends Stack {
         insightCards: this.insightCards,
       });
     }
-    // Every variable is set by now: a config too big for Lambda's 4 KB environment stops here, as a ConfigError.
-    for (const fn of [
-      this.webhookApi.ingestFunction,
-      this.mediaPipeline.worker,
-      this.insightCards.worker,
-      ...(this.silenceCheck ? [this.silenceCheck.function] : []),
-      ...(this.reconcile ? [this.reconcile.function] : []),
-    ])
-      fn.assertEnvironmentFits();
     const ingest = this.webhookApi.ingestFunction;
     this.errorAlarms = this.alarmOnEveryFunctionError();
     this.scheduledAlarms = this.monitoring.watchScheduled({ reconcile: this.reconcile?.function, silence: this.silenceCheck?.function });
@@ -181,6 +193,24 @@ export class CallVaultStack extends Stack {
    * An `Errors` alarm on every function: an invocation that threw or timed out, a crash at start included
    * (each function catches and answers what it can, so Errors counts only what nobody handled).
    */
+  /** Every deploy-time limit (lib/deploy-limits.ts) as measured on this stack's template now. */
+  public measureDeployLimits(): LimitMeasurement[] {
+    return measureDeployLimits(this.deployLimitInput());
+  }
+
+  private deployLimitInput(): DeployLimitInput {
+    const paths = new Map<string, string>();
+    for (const node of this.node.findAll()) {
+      if (CfnResource.isCfnResource(node) && Stack.of(node) === this) paths.set(this.getLogicalId(node), node.node.path);
+    }
+    return {
+      template: this._toCloudFormation() as RenderedTemplate,
+      context: estimateContextOf(this),
+      pathOf: (id) => paths.get(id) ?? id,
+      config: this.config,
+    };
+  }
+
   private alarmOnEveryFunctionError(): Map<string, cloudwatch.Alarm> {
     const tail = (fn: CallVaultFunction) => `aws logs tail ${fn.logGroup.logGroupName} --since 1h`;
     const functions: [string, CallVaultFunction | undefined, string][] = [

@@ -4,7 +4,7 @@
  * pass what they build themselves in `local` (emulator endpoints, a fixed webhook token, a media delay).
  */
 import * as z from 'zod/mini';
-import { ENV } from '#contract/resources.ts';
+import { ENV, secretNamesOf } from '#contract/resources.ts';
 import { S3DeliveryArchive } from '#adapters/archive.ts';
 import { FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { CallsTable } from '#adapters/calls-table.ts';
@@ -26,9 +26,11 @@ const schema = z.object({
   [ENV.mediaQueueUrl]: required,
   [ENV.insightQueueUrl]: required,
   [ENV.replayQueueUrl]: required,
-  /** `{sourceId: secretArn}` of the webhook tokens; not needed when `local.tokens` replaces them. */
+  /** `{stack}/`: the webhook token and signing secrets are named from it (SECRET_NAMES); not needed when `local.tokens` replaces them. */
+  [ENV.secretPrefix]: z.optional(required),
+  /** `{sourceId: secretArn}` of the webhook tokens, instead of the names the prefix gives. */
   [ENV.webhookSecrets]: z.optional(jsonMap),
-  /** `{sourceId: secretName}` of the signing secrets; set only when a source sets `signature`. */
+  /** `{sourceId: secretName}` of the signing secrets, instead of the names the prefix gives. */
   [ENV.signingSecrets]: z.optional(jsonMap),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
@@ -50,17 +52,32 @@ export interface IngestLocal {
 }
 
 export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
-  const e = readEnv(local.tokens ? schema : z.required(schema, { [ENV.webhookSecrets]: true }), env, 'ingest');
+  const named = local.tokens || env[ENV.webhookSecrets];
+  const e = readEnv(named ? schema : z.required(schema, { [ENV.secretPrefix]: true }), env, 'ingest');
   const config = local.config ?? bundledConfig();
+  const prefix = e[ENV.secretPrefix];
+  const namesOf = (ids: string[], kind: 'webhook' | 'signing') => (prefix === undefined ? {} : secretNamesOf(prefix, ids, kind));
+  const tokenNames =
+    e[ENV.webhookSecrets] ??
+    namesOf(
+      config.sources.map((s) => s.id),
+      'webhook',
+    );
+  const signingNames =
+    e[ENV.signingSecrets] ??
+    namesOf(
+      config.sources.filter((s) => s.signature).map((s) => s.id),
+      'signing',
+    );
   const { logger, log } = powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-ingest', local.metricsOut);
   let secretsManager: ReturnType<typeof secretsClient> | undefined;
   const secrets = () => (secretsManager ??= secretsClient(FAST, local.target));
   const deps: IngestDeps = {
     config,
-    tokens: local.tokens ?? new SecretsManagerTokens(secrets(), e[ENV.webhookSecrets] ?? {}),
-    // Without SIGNING_SECRETS no source has a secret: a signing source then answers 401, never reading AWS.
-    signingSecrets: local.signingSecrets ?? new SecretsManagerSigningSecrets(secrets(), e[ENV.signingSecrets] ?? {}),
+    tokens: local.tokens ?? new SecretsManagerTokens(secrets(), tokenNames),
+    // Without a name a signing source has no secret: it then answers 401, never reading AWS.
+    signingSecrets: local.signingSecrets ?? new SecretsManagerSigningSecrets(secrets(), signingNames),
     calls: new CallsTable(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
     archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
     queues: new SqsJobQueues(sqsClient(FAST, local.target), {

@@ -11,7 +11,7 @@ import { CrmLookup } from '#adapters/crm-lookup.ts';
 import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { bundledConfig } from '#adapters/bundled-config.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
-import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { hipcallAccess, hipcallApiSecretNames, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallCards } from '#adapters/hipcall-cards.ts';
 import { DynamoInsightClaims } from '#adapters/insight-claims.ts';
 import { JsonHttp } from '#adapters/json-http.ts';
@@ -24,7 +24,9 @@ const schema = z.object({
   [ENV.callsTable]: required,
   [ENV.contactsTable]: required,
   /** `{sourceId: secretArn}` of the Hipcall API secrets (token, CRM header). */
-  [ENV.hipcallApiSecrets]: z._default(jsonMap, {}),
+  [ENV.hipcallApiSecrets]: z.optional(jsonMap),
+  /** `{stack}/`: each Hipcall source's API secret is named from it, unless HIPCALL_API_SECRETS names them. */
+  [ENV.secretPrefix]: z.optional(required),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
@@ -48,7 +50,10 @@ export function insightDeps(env: Env = process.env, local: InsightLocal = {}): I
   const http = new JsonHttp();
   const hipcall = hipcallAccess(
     config,
-    { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) },
+    {
+      secretArns: hipcallApiSecretNames(config, e[ENV.hipcallApiSecrets], e[ENV.secretPrefix]),
+      client: () => secretsClient(FAST, local.target),
+    },
     local.hipcall,
   );
   const { logger, log } = powertoolsLog('callvault-insight', e.POWERTOOLS_LOG_LEVEL);

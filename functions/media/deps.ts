@@ -12,7 +12,7 @@ import { CallsTable } from '#adapters/calls-table.ts';
 import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { bundledConfig } from '#adapters/bundled-config.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
-import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { hipcallAccess, hipcallApiSecretNames, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallCallsApi } from '#adapters/hipcall-api.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
@@ -36,7 +36,9 @@ const schema = z.object({
   /** The function's own queue, so a retry needs no GetQueueUrl. */
   [ENV.mediaQueueUrl]: z.optional(z.string()),
   /** `{sourceId: secretArn}`: sources that may ask the Hipcall API for a fresh link. */
-  [ENV.hipcallApiSecrets]: z._default(jsonMap, {}),
+  [ENV.hipcallApiSecrets]: z.optional(jsonMap),
+  /** `{stack}/`: each Hipcall source's API secret is named from it, unless HIPCALL_API_SECRETS names them. */
+  [ENV.secretPrefix]: z.optional(required),
   /** How long after the job was queued a 403/404/410 still means "not uploaded yet" (s). */
   CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: seconds(DEFAULT_RETRY_TIMING.notYetWindowSeconds),
   /** First retry delay while the file may not be uploaded yet (s, doubles per attempt). */
@@ -79,7 +81,10 @@ export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): Media
   const metrics = new EmfMetrics('callvault-media', local.metricsOut);
   const hipcall = hipcallAccess(
     config,
-    { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) },
+    {
+      secretArns: hipcallApiSecretNames(config, e[ENV.hipcallApiSecrets], e[ENV.secretPrefix]),
+      client: () => secretsClient(FAST, local.target),
+    },
     local.hipcall,
   );
   const exemptHostPorts = [...(local.fetchAllow ?? [])];

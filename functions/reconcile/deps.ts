@@ -11,7 +11,7 @@ import { CallsTable } from '#adapters/calls-table.ts';
 import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
 import { bundledConfig } from '#adapters/bundled-config.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
-import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { hipcallAccess, hipcallApiSecretNames, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallCallsClient } from '#adapters/hipcall-calls.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { powertoolsLog } from '#adapters/log.ts';
@@ -23,7 +23,9 @@ const schema = z.object({
   [ENV.bucket]: required,
   [ENV.mediaQueueUrl]: required,
   /** `{sourceId: secretName}` of the Hipcall API secrets (the bearer token). */
-  [ENV.hipcallApiSecrets]: z._default(jsonMap, {}),
+  [ENV.hipcallApiSecrets]: z.optional(jsonMap),
+  /** `{stack}/`: each Hipcall source's API secret is named from it, unless HIPCALL_API_SECRETS names them. */
+  [ENV.secretPrefix]: z.optional(required),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
@@ -47,7 +49,10 @@ export function reconcileDeps(env: Env = process.env, local: ReconcileLocal = {}
   const metrics = new EmfMetrics('callvault-reconcile', local.metricsOut);
   const access = hipcallAccess(
     config,
-    { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(PATIENT, local.target) },
+    {
+      secretArns: hipcallApiSecretNames(config, e[ENV.hipcallApiSecrets], e[ENV.secretPrefix]),
+      client: () => secretsClient(PATIENT, local.target),
+    },
     local.hipcall,
   );
   const hipcall = new HipcallCallsClient({

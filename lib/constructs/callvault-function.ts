@@ -6,14 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ConfigError, type CallVaultConfig } from '#contract/config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { DEFAULT_FUNCTION_LOG_RETENTION, logRetentionFor } from './protection.ts';
-import {
-  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
-  estimateContextOf,
-  estimateEnvironment,
-  type EnvironmentEstimate,
-} from './function-environment.ts';
+import { estimateContextOf, estimateEnvironment, type EnvironmentEstimate } from './function-environment.ts';
 
 /** The three Lambda functions; each one's handler is `functions/{name}/handler.ts`, export `handler`. */
 export type FunctionName = 'ingest' | 'media' | 'insight' | 'silence' | 'reconcile';
@@ -129,13 +124,6 @@ export class CallVaultFunction extends NodejsFunction {
     this.executionRole = role;
     this.bundledConfig = props.config;
     logGroup.grantWrite(role);
-    // A safety net for variables added after the stack's own check (assertEnvironmentFits).
-    this.node.addValidation({
-      validate: () => {
-        const problem = this.environmentProblem();
-        return problem ? [problem] : [];
-      },
-    });
 
     // Lambda's default for asynchronous invocations is 2 silent retries: a scheduled function says how many it wants.
     if (props.asyncRetries) this.configureAsyncInvoke({ retryAttempts: props.asyncRetries.attempts });
@@ -179,24 +167,5 @@ export class CallVaultFunction extends NodejsFunction {
     const cfn = this.node.defaultChild as lambda.CfnFunction;
     const environment = stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined;
     return estimateEnvironment(environment?.variables ?? {}, estimateContextOf(this));
-  }
-
-  /** Throws a ConfigError naming the function, its estimated size and what to shorten when the environment would not fit Lambda's 4 KB. */
-  public assertEnvironmentFits(): void {
-    const problem = this.environmentProblem();
-    if (problem) throw new ConfigError(`Invalid CallVault config:\n  - callvault: ${problem}`);
-  }
-
-  private environmentProblem(): string | undefined {
-    const estimate = this.estimateEnvironment();
-    if (estimate.bytes < LAMBDA_ENVIRONMENT_LIMIT_BYTES) return undefined;
-    const largest = estimate.variables
-      .slice(0, 3)
-      .map((v) => `${v.name} ${v.bytes} B`)
-      .join(', ');
-    return (
-      `the environment of the ${this.node.path} function would be about ${estimate.bytes} bytes once deployed, and Lambda allows under ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} (largest: ${largest}). ` +
-      'Shorten what it carries: source ids (WEBHOOK_SECRETS, SIGNING_SECRETS, HIPCALL_API_SECRETS) or the stack name; or split the sources across two stacks.'
-    );
   }
 }

@@ -50,7 +50,8 @@ export class Reconcile extends Construct {
     });
     // Backfill goes through CallsTable.applyDelivery (GetItem + conditional UpdateItem), the gap rule reads items.
     props.storage.bindCalls(this.function, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    props.storage.bindArchive(this.function, [PREFIX.raw], ['s3:PutObject']);
+    // raw/ for the delivery it writes, cdr/ for the SQL row of a backfilled call without a recording.
+    props.storage.bindArchive(this.function, [PREFIX.raw, PREFIX.cdr], ['s3:PutObject']);
     props.mediaQueue.bindProducer(this.function, ENV.mediaQueueUrl);
     props.insightCards.bindHipcallApiSecrets(this.function);
 

@@ -15,6 +15,7 @@ import { createApp, nodeVersionProblem } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { ConfigError, parseConfig } from '#contract/config-schema.ts';
 import { hipcallApiSecretName } from '#lib/constructs/insight-cards.ts';
+import { hipcallApiSecretNames } from '#adapters/hipcall-access.ts';
 import { archiveLifecycleRules } from '#lib/constructs/storage.ts';
 import { WorkerQueue } from '#lib/constructs/worker-queue.ts';
 import { ENV, INSIGHT_QUEUE, MEDIA_QUEUE, QUEUES, REPLAY_QUEUE, queueRetentionProblems } from '#contract/resources.ts';
@@ -168,11 +169,15 @@ describe('a stack with an alarm email, raw expiry and two Hipcall sources', () =
     expect(outputs.filter((o) => o.startsWith('HipcallApiTokenSecretArn'))).toHaveLength(2);
   });
 
-  it('hands both Hipcall API secrets to the media and insight workers, by name, and lets them read exactly those', () => {
+  it('hands both Hipcall API secrets to the media and insight workers through the prefix their names derive from', () => {
     const resources = template.toJSON().Resources;
     for (const fn of [stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const env = (resources[idOf(fn)].Properties.Environment.Variables as Record<string, unknown>)[ENV.hipcallApiSecrets] as string;
-      expect(JSON.parse(env)).toEqual({ hipcall: 'CallVault/hipcall/hipcall-api', 'hipcall-eu': 'CallVault/hipcall-eu/hipcall-api' });
+      const env = resources[idOf(fn)].Properties.Environment.Variables as Record<string, unknown>;
+      expect(env[ENV.secretPrefix]).toBe('CallVault/');
+      expect(hipcallApiSecretNames(stack.config, undefined, env[ENV.secretPrefix] as string)).toEqual({
+        hipcall: 'CallVault/hipcall/hipcall-api',
+        'hipcall-eu': 'CallVault/hipcall-eu/hipcall-api',
+      });
     }
     for (const [sourceId, secret] of stack.insightCards.hipcallApiSecrets) {
       expect(resources[idOf(secret)].Properties.Name).toBe(hipcallApiSecretName('CallVault', sourceId));

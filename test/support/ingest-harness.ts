@@ -120,10 +120,11 @@ export interface IngestHarnessOptions {
   /** What the local stack would pass (e.g. a media delay). */
   local?: Omit<IngestLocal, 'target' | 'tokens'>;
   /**
-   * Read the webhook tokens from Secrets Manager at this endpoint, as deployed (WEBHOOK_SECRETS maps
-   * each source to `secretArns[source]`), instead of the local stack's one static token.
+   * Read the webhook tokens from Secrets Manager at this endpoint, as deployed (the names derived from
+   * `secretPrefix`, or WEBHOOK_SECRETS mapping each source to `secretArns[source]`), instead of the local
+   * stack's one static token.
    */
-  secretsManager?: { endpoint: string; secretArns: Record<string, string> };
+  secretsManager?: { endpoint: string; secretArns?: Record<string, string>; secretPrefix?: string };
   /** Also gets every AWS call the function makes (they always go to the run's call log too). */
   calls?: CallSink;
 }
@@ -136,7 +137,8 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   const env = {
     ...emulators.env,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
-    ...(sm ? { [ENV.webhookSecrets]: JSON.stringify(sm.secretArns) } : {}),
+    ...(sm?.secretArns ? { [ENV.webhookSecrets]: JSON.stringify(sm.secretArns) } : {}),
+    ...(sm?.secretPrefix ? { [ENV.secretPrefix]: sm.secretPrefix } : {}),
     ...options.env,
   };
   // The function's own clients are held to AWS's limits and its role (recorded for the contract test);

@@ -6,7 +6,9 @@
  *
  * Template resources are named as the local stack names them: the construct ids come from
  * functions/contract/resources.ts (table `calls`, queue `media`, DLQ `media-dlq`), the archive bucket is the local
- * bucket, and a secret is named by its construct id (`WebhookToken-hipcall`).
+ * bucket, and a secret by the name the stack gives it (`CallVault/hipcall/webhook`), as the functions derive it.
+ * Secrets Manager authorises a read by name against the secret's ARN, which ends in `-` and 6 random characters:
+ * a call's name gets such a suffix here, and a secret's own ARN ends in `-??????`.
  */
 import { readFileSync } from 'node:fs';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -87,7 +89,8 @@ function constructPath(r: { Metadata?: Json }): string | undefined {
 }
 
 /** The name the local stack gives a resource, from its construct path. */
-function localName(type: string, path: string): string {
+function localName(type: string, path: string, properties?: Json): string {
+  if (type === 'AWS::SecretsManager::Secret' && typeof properties?.Name === 'string') return properties.Name;
   const parts = path.split('/');
   const id = parts.at(-1)!;
   if (type === 'AWS::SQS::Queue') {
@@ -104,7 +107,7 @@ function resolver(template: CfnTemplate) {
   for (const [logicalId, r] of Object.entries(template.Resources)) {
     const path = constructPath(r);
     if (!path) continue;
-    const name = localName(r.Type, path);
+    const name = localName(r.Type, path, r.Properties);
     if (r.Type === 'AWS::DynamoDB::Table')
       arns.set(logicalId, { ref: name, arn: `arn:${PARTITION}:dynamodb:${LOCAL_REGION}:${ACCOUNT}:table/${name}` });
     if (r.Type === 'AWS::S3::Bucket') arns.set(logicalId, { ref: name, arn: `arn:${PARTITION}:s3:::${name}` });
@@ -115,7 +118,7 @@ function resolver(template: CfnTemplate) {
       });
     }
     if (r.Type === 'AWS::SecretsManager::Secret') {
-      const arn = `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${name}`;
+      const arn = `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${name}-??????`;
       arns.set(logicalId, { ref: arn, arn });
     }
   }
@@ -140,7 +143,7 @@ function resolver(template: CfnTemplate) {
     }
     if (typeof v?.['Fn::Sub'] === 'string') {
       let unresolved = false;
-      const out = (v['Fn::Sub']).replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
+      const out = v['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
         const [id, attr] = name.split('.');
         const r = attr ? resolve({ 'Fn::GetAtt': [id, attr] }) : resolve({ Ref: id });
         if (r === undefined) unresolved = true;
@@ -254,7 +257,8 @@ export function arnOfCall(call: Pick<AwsCall, 'action' | 'resource'>): string {
     case 'sqs':
       return `arn:${PARTITION}:sqs:${LOCAL_REGION}:${ACCOUNT}:${call.resource}`;
     case 'secretsmanager':
-      return `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${call.resource}`;
+      // A name stands for the full ARN, random suffix included.
+      return `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${call.resource}${/-[A-Za-z0-9]{6}$/.test(call.resource) ? '' : '-AbC123'}`;
     default:
       return call.resource;
   }
@@ -266,6 +270,7 @@ export function readableArn(arn: string): string {
     .replace(/^arn:[^:]*:s3:::/, '')
     .replace(/^arn:[^:]*:dynamodb:[^:]*:[^:]*:table\//, '')
     .replace(/^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:/, '')
+    .replace(/-(\?{6}|AbC123)$/, '')
     .replace(/^arn:[^:]*:sqs:[^:]*:[^:]*:/, '');
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ENV } from '#contract/resources.ts';
 import { parseConfig } from '#contract/config-schema.ts';
 import { bundledConfig, parseBundledConfig } from '#adapters/bundled-config.ts';
-import { StaticTokens } from '#adapters/webhook-tokens.ts';
+import { SecretsManagerTokens, StaticTokens } from '#adapters/webhook-tokens.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { insightDeps } from '#functions/insight/deps.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
@@ -21,12 +21,13 @@ const config = parseConfig({});
 describe('ingestDeps', () => {
   it('names every missing variable of the ingest function in one message', () => {
     expect(() => ingestDeps({}, { config })).toThrow(
-      /Environment of the ingest function: CALLS_TABLE is not set; ARCHIVE_BUCKET is not set;.*WEBHOOK_SECRETS is not set/,
+      /Environment of the ingest function: CALLS_TABLE is not set; ARCHIVE_BUCKET is not set;.*CALLVAULT_SECRET_PREFIX is not set/,
     );
   });
 
-  it('needs WEBHOOK_SECRETS deployed, but not when the local stack passes its own token store', () => {
-    expect(() => ingestDeps(resources, { config })).toThrow(/WEBHOOK_SECRETS is not set/);
+  it('needs the secret prefix deployed, but not when the local stack passes its own token store', () => {
+    expect(() => ingestDeps(resources, { config })).toThrow(/CALLVAULT_SECRET_PREFIX is not set/);
+    expect(ingestDeps({ ...resources, [ENV.secretPrefix]: 'CallVault/' }, { config }).deps.tokens).toBeInstanceOf(SecretsManagerTokens);
     expect(ingestDeps(resources, { config, tokens: new StaticTokens('a-local-token') }).deps.tokens).toBeInstanceOf(StaticTokens);
   });
 

@@ -27,7 +27,7 @@ function realisticCalls(): AwsCall[] {
     call('ingest', 's3:PutObject', `callvault-archive/extras/postcall/${day}/uuid-1/analysis-0123456789abcdef.json`),
     call('ingest', 's3:PutObject', `callvault-archive/quarantine/unknown/${day}/2026-04-02T10_00_00Z-abc.json`),
     ...['media', 'insight', 'replay'].map((q) => call('ingest', 'sqs:SendMessage', q)),
-    ...['hipcall', 'callhippo', 'postcall'].map((s) => call('ingest', 'secretsmanager:GetSecretValue', `WebhookToken-${s}`)),
+    ...['hipcall', 'callhippo', 'postcall'].map((s) => call('ingest', 'secretsmanager:GetSecretValue', `CallVault/${s}/webhook`)),
     call('media', 'dynamodb:GetItem', 'calls'),
     call('media', 'dynamodb:UpdateItem', 'calls'),
     ...['recordings', 'voicemails', 'transcripts', 'cdr'].map((p) =>
@@ -36,11 +36,11 @@ function realisticCalls(): AwsCall[] {
     call('media', 's3:AbortMultipartUpload', `callvault-archive/recordings/hipcall/${day}/uuid-2.mp3`),
     call('media', 'sqs:ChangeMessageVisibility', 'media'),
     call('media', 'sqs:GetQueueUrl', 'media'),
-    call('media', 'secretsmanager:GetSecretValue', 'HipcallApiToken-hipcall'),
+    call('media', 'secretsmanager:GetSecretValue', 'CallVault/hipcall/hipcall-api'),
     call('insight', 'dynamodb:GetItem', 'calls'),
     call('insight', 'dynamodb:UpdateItem', 'calls'),
     call('insight', 'dynamodb:GetItem', 'contacts'),
-    call('insight', 'secretsmanager:GetSecretValue', 'HipcallApiToken-hipcall'),
+    call('insight', 'secretsmanager:GetSecretValue', 'CallVault/hipcall/hipcall-api'),
   ];
 }
 
