@@ -50,11 +50,10 @@ export class CallsTable implements CallsStore {
       if (merged.foreign) return { outcome: 'foreign', owner: merged.owner, record, previous };
       if (!merged.changed) return { outcome: 'duplicate', record, previous };
       try {
-        await this.doc.send(
-          this.upsertCommand(record, previous, input.queuedMedia ?? [], input.now, input.rejectedMedia ?? input.event.rejectedMedia ?? []),
-          { abortSignal },
-        );
-        return { outcome: 'stored', record, previous };
+        const rejected = input.rejectedMedia ?? input.event.rejectedMedia ?? [];
+        await this.doc.send(this.upsertCommand(record, previous, input.queuedMedia ?? [], input.now, rejected), { abortSignal });
+        // The item as written: the media maps the update created where `previous` had none (its cdr/ row needs them).
+        return { outcome: 'stored', record: withNewMediaMaps(record, input.queuedMedia ?? [], rejected, input.now), previous };
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException) || attempt >= this.maxConflicts) throw err;
         // Someone else wrote first: back off a little (jittered) and merge again on the fresh item.
@@ -147,4 +146,14 @@ export class CallsTable implements CallsStore {
       throw err;
     }
   }
+}
+
+/** `record` with the `queued` and `rejected` media maps upsertCommand adds when the item has none (a worker's map always wins). */
+export function withNewMediaMaps(record: CallRecord, queuedMedia: MediaKind[], rejected: RejectedMediaRef[], now: string): CallRecord {
+  const out: CallRecord = { ...record };
+  for (const media of new Set(queuedMedia)) out[media] ??= { state: 'queued', attempts: 0, queuedAt: now, updatedAt: now };
+  const queued = new Set(queuedMedia);
+  const reasons = new Map(rejected.filter((ref) => !queued.has(ref.media)).map((ref) => [ref.media, ref.reason]));
+  for (const [media, reason] of reasons) out[media] ??= { state: 'rejected', error: reason, attempts: 0, updatedAt: now };
+  return out;
 }

@@ -30,7 +30,7 @@ import type {
 } from '#core/ports.ts';
 import { callFiledAt, type MediaJob, type NormalisedEvent } from '#core/types.ts';
 import { insightJobOf } from '#core/insight.ts';
-import { callEnded, hasMedia } from '#core/cdr-schema.ts';
+import { callEnded, mediaPending } from '#core/cdr-schema.ts';
 
 export interface IngestDeps {
   config: CallVaultConfig;
@@ -405,7 +405,7 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
         )
         .then(async (r) => {
           outcomes.push(r);
-          await writeCdrIfDone(deps, r, event.media.length > 0, signal);
+          await writeCdrIfDone(deps, r, signal);
         }),
     );
   }
@@ -420,12 +420,14 @@ async function applyAccepted(deps: IngestDeps, accepted: Accepted, signal: Abort
 }
 
 /**
- * A call that ended with no media gets its cdr/ row here (SQL over the archive must see missed calls);
- * a call with media gets it from the media worker, after each outcome, so the two never race. Best
- * effort: the delivery is applied and in raw/, and `callvault replay` can write the row again.
+ * An ended call whose media are all final (none, rejected at once, or already stored, failed or expired)
+ * gets its cdr/ row here, so SQL over the archive sees every call; while a media job is still on its way
+ * the media worker writes the row once it ends, so the two never race. Best effort: the delivery is
+ * applied and in raw/, and `callvault replay` can write the row again.
  */
-async function writeCdrIfDone(deps: IngestDeps, r: ApplyOutcome, mediaQueued: boolean, signal: AbortSignal): Promise<void> {
-  if (r.outcome !== 'stored' || mediaQueued || !callEnded(r.record) || hasMedia(r.record)) return;
+async function writeCdrIfDone(deps: IngestDeps, r: ApplyOutcome, signal: AbortSignal): Promise<void> {
+  // The record carries the media maps as written: one this delivery queued reads `queued` unless already final.
+  if (r.outcome !== 'stored' || !callEnded(r.record) || mediaPending(r.record)) return;
   const { record } = r;
   try {
     await deps.archive.putCallRecord(S3_KEYS.cdr(record.provider, callFiledAt(record, record.createdAt), record.callId), record, signal);

@@ -28,13 +28,14 @@ import {
   type ReconcileSummary,
   type ReconcileWindow,
 } from '#core/reconcile.ts';
-import { callKeyOf, type MediaJob } from '#core/types.ts';
+import { callFiledAt, callKeyOf, type MediaJob } from '#core/types.ts';
+import { callEnded, mediaPending } from '#core/cdr-schema.ts';
 
 export interface ReconcileDeps {
   config: CallVaultConfig;
   hipcall: HipcallCalls;
   calls: Pick<CallsStore, 'get' | 'applyDelivery'>;
-  archive: Pick<DeliveryArchive, 'putRaw'>;
+  archive: Pick<DeliveryArchive, 'putRaw' | 'putCallRecord'>;
   queues: Pick<JobQueues, 'sendMedia'>;
   /** Log fields only: never numbers, tokens or URLs. */
   log: Log;
@@ -192,7 +193,7 @@ async function backfill(
       { source: source.id, receivedAt, contentType: 'application/json' },
       signal,
     );
-    await deps.calls.applyDelivery(
+    const applied = await deps.calls.applyDelivery(
       {
         source: source.id,
         event,
@@ -203,6 +204,18 @@ async function backfill(
       },
       signal,
     );
+    // As the ingest does: an ended call with nothing on its way gets its SQL row now (a recording's comes from the worker).
+    const { record } = applied;
+    if (applied.outcome !== 'stored' || !callEnded(record) || mediaPending(record)) continue;
+    try {
+      await deps.archive.putCallRecord(S3_KEYS.cdr(record.provider, callFiledAt(record, record.createdAt), record.callId), record, signal);
+    } catch (err) {
+      deps.log.warn('reconcile: cdr row not written (the call is stored)', {
+        source: source.id,
+        callId: event.callId,
+        error: (err as Error).name,
+      });
+    }
   }
 }
 

@@ -3,6 +3,7 @@
  * interfaces, so a port that changes shape breaks this file at compile time, and each test checks both
  * the process's answer and what the fakes saw.
  */
+import { withNewMediaMaps } from '#adapters/calls-table.ts';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -82,8 +83,11 @@ class MemoryCalls implements CallsStore {
     const key = callKeyOf(input.event.provider, input.event.callId);
     const previous = this.items.get(key);
     const { record, changed } = mergeDelivery(previous, input);
-    if (changed) this.items.set(key, record);
-    return { outcome: changed ? 'stored' : 'duplicate', record, previous };
+    if (!changed) return { outcome: 'duplicate', record, previous };
+    // As CallsTable answers: the item as written, with the media maps the write created.
+    const written = withNewMediaMaps(record, input.queuedMedia ?? [], input.rejectedMedia ?? input.event.rejectedMedia ?? [], input.now);
+    this.items.set(key, written);
+    return { outcome: 'stored', record: written, previous };
   }
   async setMedia(callKey: string, media: MediaKind, info: MediaInfo, options: { unlessStored?: boolean } = {}): Promise<boolean> {
     const item = this.items.get(callKey);

@@ -205,13 +205,13 @@ class MemoryCalls implements Pick<CallsStore, 'get' | 'applyDelivery'> {
     const key = callKeyOf(input.event.provider, input.event.callId);
     const previous = this.items.get(key);
     const merged = mergeDelivery(previous, input);
-    if (merged.changed) {
-      const record: CallRecord = { ...merged.record };
-      for (const m of input.queuedMedia ?? []) record[m] ??= { state: 'queued', queuedAt: input.now };
-      this.items.set(key, record);
-      this.writes++;
-    }
-    return { outcome: merged.changed ? 'stored' : 'duplicate', record: merged.record, previous };
+    if (!merged.changed) return { outcome: 'duplicate', record: merged.record, previous };
+    // As CallsTable answers: the record as written, with the media maps the write created.
+    const record: CallRecord = { ...merged.record };
+    for (const m of input.queuedMedia ?? []) record[m] ??= { state: 'queued', queuedAt: input.now };
+    this.items.set(key, record);
+    this.writes++;
+    return { outcome: 'stored', record, previous };
   }
 }
 
@@ -251,6 +251,7 @@ function world(n: number) {
   });
   const store = new MemoryCalls();
   const raw: string[] = [];
+  const rows: string[] = [];
   const jobs: MediaJob[] = [];
   const hipcall = fakeHipcall(calls);
   const metrics = new MemoryMetrics();
@@ -258,13 +259,13 @@ function world(n: number) {
     config,
     hipcall,
     calls: store,
-    archive: { putRaw: async (key) => void raw.push(key) },
+    archive: { putRaw: async (key) => void raw.push(key), putCallRecord: async (key) => void rows.push(key) },
     queues: { sendMedia: async (j) => void jobs.push(...j) },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     metrics,
     now: () => Date.parse('2026-04-03T00:00:00Z'),
   };
-  return { calls, store, raw, jobs, hipcall, deps, metrics };
+  return { calls, store, raw, rows, jobs, hipcall, deps, metrics };
 }
 
 const window = { since: '2026-04-02T00:00:00.000Z', until: '2026-04-02T23:59:59.999Z' };
@@ -286,6 +287,8 @@ describe('reconcileSource', () => {
     expect(w.raw.every((k) => /^raw\/hipcall\/2026\/04\/02\/u\d\/.+-reconcile-[0-9a-f]{16}\.json$/.test(k))).toBe(true);
     expect(w.jobs.map((j) => j.url)).toEqual(expect.arrayContaining(['https://files.example/u1.mp3?fresh=1']));
     expect(w.jobs.every((j) => j.url.includes('fresh=1'))).toBe(true);
+    // The calls without a recording (u0, u4) get their SQL row now; the others get theirs from the media worker.
+    expect(w.rows.sort()).toEqual(['cdr/hipcall/2026/04/02/u0.json', 'cdr/hipcall/2026/04/02/u4.json']);
 
     // The worker stores the recordings...
     for (const item of w.store.items.values()) if (item.recording) item.recording = { state: 'stored' };
