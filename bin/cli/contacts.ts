@@ -44,7 +44,7 @@ async function findContactsTable(doc: DynamoDBDocumentClient, stack: string): Pr
   const names: string[] = [];
   let start: string | undefined;
   do {
-    const out = await (doc).send(new ListTablesCommand({ ExclusiveStartTableName: start }));
+    const out = await doc.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
     names.push(...(out.TableNames ?? []));
     start = out.LastEvaluatedTableName;
   } while (start);

@@ -11,6 +11,7 @@ import { createApp } from '#bin/app.ts';
 import { ConfigError } from '#contract/config.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { DEPLOY_LIMITS, MAX_BODY_CAP_BYTES, type LimitMeasurement } from '#lib/deploy-limits.ts';
+import { MIN_BOOTSTRAP_VERSION } from '#bin/cli/check-before-deploy.ts';
 
 type Json = Record<string, unknown>;
 
@@ -90,6 +91,15 @@ describe('a 50-source stack with every option on', () => {
     // The ingest's API permission is one statement, whatever the number of sources.
     const ingest = measured.find((m) => m.limit === 'Lambda resource policy' && m.resource.endsWith('IngestFunction/Resource'))!;
     expect(ingest.value).toBeLessThan(1000);
+  });
+});
+
+describe('what synth leaves to `callvault check --before-deploy`', () => {
+  it('asks for the bootstrap version the template itself requires', () => {
+    const template: Json = Template.fromStack(build({}).stack).toJSON();
+    const rule = JSON.stringify((template.Rules as Json).CheckBootstrapVersion);
+    const refused = Array.from({ length: MIN_BOOTSTRAP_VERSION - 1 }, (_, i) => `"${i + 1}"`).join(',');
+    expect(rule).toContain(`[${refused}]`);
   });
 });
 
