@@ -259,7 +259,7 @@ function world(n: number) {
     config,
     hipcall,
     calls: store,
-    archive: { putRaw: async (key) => void raw.push(key), putCallRecord: async (key) => void rows.push(key) },
+    archive: { putRaw: async (key) => void raw.push(key), putCallRecord: (key) => Promise.resolve(void rows.push(key)) },
     queues: { sendMedia: async (j) => void jobs.push(...j) },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     metrics,
