@@ -13,13 +13,23 @@ const noClimbing = {
  * The layers, bottom up: functions/core → functions/contract → functions/adapters → functions/<name> → lib
  * (the CDK side) → bin/aws-fidelity → bin/local → bin/cli. Each may import only what is below it.
  */
-const layer = (files, forbidden, message, ignores = []) => ({
+const layer = (files, forbidden, message, ignores = [], extra = []) => ({
   files,
   ignores,
   rules: {
-    '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noClimbing, { regex: `^#(${forbidden.join('|')})/`, message }] }],
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      { patterns: [noClimbing, { regex: `^#(${forbidden.join('|')})/`, message }, ...extra] },
+    ],
   },
 });
+
+/** Deployed code reads the config compiled into its bundle: building the zod schema at cold start is what that avoids. */
+const noConfigSchema = {
+  regex: '^#contract/config-schema\\.ts$',
+  allowTypeImports: true,
+  message: 'Deployed code reads #contract/config.ts (types and lookups); the schema is for synth, the CLI and the local stack.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.callvault/', 'coverage/', '.bench/'] },
@@ -107,12 +117,15 @@ export default tseslint.config(
     ['functions/adapters/**/*.ts'],
     ['functions', 'lib', 'bin', 'test', 'bench'],
     'functions/adapters implement the ports for the functions: they import core and contract only.',
+    [],
+    [noConfigSchema],
   ),
   layer(
     ['functions/*/*.ts'],
     ['lib', 'bin', 'test', 'bench'],
     'Deployed code never imports the CDK side (lib/), the programs (bin/) or tests: move what both need into functions/contract.',
     ['functions/core/**', 'functions/contract/**', 'functions/adapters/**'],
+    [noConfigSchema],
   ),
   layer(['lib/**/*.ts'], ['bin', 'test', 'bench'], 'lib/ is the CDK side: it builds on functions/ and never on the programs or tests.'),
   layer(
@@ -133,7 +146,7 @@ export default tseslint.config(
     rules: {
       'vitest/expect-expect': [
         'error',
-        { assertFunctionNames: ['expect', 'expect*', '**.hasResourceProperties', '**.hasResource', '**.resourceCountIs'] },
+        { assertFunctionNames: ['expect', 'expect*', 'stops', '**.hasResourceProperties', '**.hasResource', '**.resourceCountIs'] },
       ],
       'vitest/no-conditional-expect': 'error',
     },

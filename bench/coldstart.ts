@@ -15,7 +15,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { ENV } from '#contract/resources.ts';
-import { BUNDLING, entryOf, type FunctionName } from '#lib/constructs/callvault-function.ts';
+import { BUNDLING, configDefine, entryOf, type FunctionName } from '#lib/constructs/callvault-function.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { median, type BenchRow } from './stats.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -57,14 +58,15 @@ const EVENTS: Record<Measured, unknown> = {
   insight: { Records: [] },
 };
 
-const CONFIG = {
+/** Compiled into each function's bundle as the stack does it (validated, defaults applied). */
+const CONFIG = parseConfig({
   defaultCountry: 'GB',
   sources: [
     { id: 'hipcall', provider: 'hipcall', hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3' },
     { id: 'callhippo', provider: 'callhippo' },
     { id: 'postcall', provider: 'postcall' },
   ],
-};
+});
 
 /** What the stack sets, with made-up values: nothing here is ever called. */
 const ENVIRONMENT: Record<string, string> = {
@@ -74,15 +76,13 @@ const ENVIRONMENT: Record<string, string> = {
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
   // As deployed (CallVaultFunction's environment): the source map is read at load, so it is part of the cost.
   NODE_OPTIONS: '--enable-source-maps',
-  [ENV.config]: JSON.stringify(CONFIG),
   [ENV.callsTable]: 'calls',
   [ENV.contactsTable]: 'contacts',
   [ENV.bucket]: 'archive',
   [ENV.mediaQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/media',
   [ENV.insightQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/insight',
   [ENV.replayQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/replay',
-  [ENV.webhookSecrets]: JSON.stringify({ hipcall: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:hipcall' }),
-  [ENV.hipcallApiSecrets]: JSON.stringify({ hipcall: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:api' }),
+  [ENV.secretPrefix]: 'CallVault/',
 };
 
 /** Imports the bundle, invokes its handler once, and prints both moments (ms since the process started). */
@@ -132,6 +132,7 @@ async function bundle(dir: string, name: string, entry: { file: string } | { con
     minify: BUNDLING.minify,
     mainFields: [...BUNDLING.mainFields],
     banner: { js: BUNDLING.banner },
+    ...('file' in entry ? { define: configDefine(CONFIG) } : {}),
     sourcemap: BUNDLING.sourceMap,
     sourcesContent: BUNDLING.sourcesContent,
     metafile: true,

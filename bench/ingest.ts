@@ -9,7 +9,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { startEmulators } from '#bin/local/emulators.ts';
 import { fakeContext } from '#bin/local/poller.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { FAST, dynamoDocument, s3Client, sqsClient } from '#adapters/aws.ts';
 import { deliveryKey, mergeDelivery, type StoredCallRecord } from '#core/call-record.ts';
 import type { CallRecords, CallWrite, WriteResult } from '#core/ports/calls-store.ts';
@@ -23,7 +23,6 @@ import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
 import type { JobQueues } from '#core/ports/job-queues.ts';
 import { S3DeliveryArchive } from '#adapters/delivery-archive.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
-import { ENV } from '#contract/resources.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
 import { apiEvent, hipcallHangup as hangup } from '#test/support/ingest-harness.ts';
@@ -36,8 +35,8 @@ const event = (body: string): APIGatewayProxyEventV2 => ({ ...apiEvent('hipcall'
 export async function runIngestLatencyBench(n = 300): Promise<BenchRow[]> {
   const emulators = await startEmulators();
   const config = parseConfig({});
-  const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
-  const handler = createIngestHandler(ingestDeps(env, { target: emulators.target, tokens: new StaticWebhookTokens(TOKEN) }));
+  const env = { ...emulators.env, POWERTOOLS_LOG_LEVEL: 'SILENT' };
+  const handler = createIngestHandler(ingestDeps(env, { config, target: emulators.target, tokens: new StaticWebhookTokens(TOKEN) }));
   const doc = dynamoDocument(FAST, emulators.target);
   const s3 = s3Client(FAST, emulators.target);
   const sqs = sqsClient(FAST, emulators.target);

@@ -45,15 +45,22 @@ async function emulatorTarget() {
 
 /** Load everything first (a warm Lambda), then hand back the job to time. */
 async function prepareWorker(): Promise<Run> {
-  const [{ createMediaHandler }, { mediaDeps }, { fakeContext }] = await Promise.all([
+  const [{ createMediaHandler }, { mediaDeps }, { fakeContext }, { parseConfig }] = await Promise.all([
     import('#functions/media/handler.ts'),
     import('#functions/media/deps.ts'),
     import('#bin/local/poller.ts'),
+    import('#contract/config-schema.ts'),
   ]);
   // As the local stack builds it: http and the bench's media server allowed.
   const fetchAllow = (process.env.CALLVAULT_FETCH_ALLOW ?? '').split(',').filter(Boolean);
   const handler = createMediaHandler(
-    mediaDeps(process.env, { target: await emulatorTarget(), allowHttp: true, fetchAllow, visibilityChangeCountsAsReceive: true }),
+    mediaDeps(process.env, {
+      config: parseConfig(JSON.parse(process.env.CALLVAULT_CONFIG ?? '{}')),
+      target: await emulatorTarget(),
+      allowHttp: true,
+      fetchAllow,
+      visibilityChangeCountsAsReceive: true,
+    }),
   );
   const event: SQSEvent = {
     Records: [

@@ -3,10 +3,25 @@
  * builds the `CallVault` stack and runs the cdk-nag AwsSolutions and Serverless packs on it.
  * A bad config stops here with the ConfigError message naming each key, and exit code 1.
  */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { CallVaultStack } from '#lib/callvault-stack.ts';
-import { ConfigError, parseConfig } from '#contract/config.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
+
+/** The oldest Node.js the app runs on (`import.meta.main`, and the functions' runtime). */
+export const MIN_NODE_MAJOR = 24;
+
+/** Why `version` (e.g. `v20.19.0`) cannot build the app, or undefined when it can. */
+export function nodeVersionProblem(version: string = process.version): string | undefined {
+  const major = Number(/^v?(\d+)\./.exec(version)?.[1]);
+  if (major >= MIN_NODE_MAJOR) return undefined;
+  return (
+    `CallVault needs Node.js ${MIN_NODE_MAJOR} or later to synthesise; this is Node.js ${version}. ` +
+    'Run "npm ci" (it installs the Node.js the project pins) and use "npx cdk ...", or install Node.js 24 and run again.'
+  );
+}
 
 export interface CreateAppOptions extends AppProps {
   /** Register the cdk-nag packs as validation plugins (synth fails on an unacknowledged finding). @default true */
@@ -33,9 +48,17 @@ function contextBlock(raw: unknown): unknown {
   }
 }
 
-if (import.meta.main) {
+// Node < 24 has no import.meta.main: compare paths too, so an old Node gets the message, not a silent no-op.
+const isMain = import.meta.main ?? (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url));
+if (isMain) {
+  const tooOld = nodeVersionProblem();
+  if (tooOld) {
+    console.error(tooOld);
+    process.exit(1);
+  }
   try {
-    createApp();
+    // Synthesised here rather than at exit, so a deploy limit (lib/deploy-limits.ts) is a message too.
+    createApp().app.synth();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);

@@ -30,7 +30,8 @@ export const COMMANDS: Record<string, Command> = {
   },
   contacts: { summary: 'contacts import FILE.csv [--local]   load contacts for Insight Cards', run: (argv) => contactsCommand(argv) },
   check: {
-    summary: 'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries',
+    summary:
+      'check [--local] [--source ID] [--json]  send a synthetic call through, then show queues, DLQs, alarms, last deliveries; --before-deploy: will the account take the stack?',
     run: (argv) => checkCommand(argv),
   },
   replay: {

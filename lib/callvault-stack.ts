@@ -1,6 +1,14 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnMapping, CfnOutput, CfnResource, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { CallVaultConfig } from '#contract/config.ts';
+import { ConfigError, type CallVaultConfig } from '#contract/config.ts';
+import {
+  deployLimitProblems,
+  measureDeployLimits,
+  type DeployLimitInput,
+  type LimitMeasurement,
+  type RenderedTemplate,
+} from './deploy-limits.ts';
+import { estimateContextOf } from './constructs/function-environment.ts';
 import { Analytics } from './constructs/analytics.ts';
 import { HIPCALL_API_SECRET_SHAPE, InsightCards } from './constructs/insight-cards.ts';
 import { MediaPipeline } from './constructs/media-pipeline.ts';
@@ -10,8 +18,10 @@ import { Reconcile } from './constructs/reconcile.ts';
 import { SilenceCheck } from './constructs/silence-check.ts';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Storage } from './constructs/storage.ts';
+import type { CallVaultFunction } from './constructs/callvault-function.ts';
 import { WebhookApi } from './constructs/webhook-api.ts';
 import { pascal } from '#contract/resources.ts';
+import { GENERIC_ROUTE_KEYS } from './constructs/webhook-api.ts';
 
 export interface CallVaultStackProps extends StackProps {
   /** The validated `callvault` block of cdk.json (see functions/contract/config.ts). */
@@ -38,10 +48,27 @@ export class CallVaultStack extends Stack {
   public readonly analytics?: Analytics;
   /** The scheduled reconcile with Hipcall, when any source sets `reconcile`. */
   public readonly reconcile?: Reconcile;
+  /** The validated config the stack was built from. */
+  public readonly config: CallVaultConfig;
+  /** One `Errors` alarm per function, by function name (ingest, media, insight, silence, reconcile). */
+  public readonly errorAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
+  /** The scheduled functions' failure alarms (ReconcileFailed, SilenceCheckFailed), by function name. */
+  public readonly scheduledAlarms: ReadonlyMap<string, cloudwatch.Alarm>;
 
   constructor(scope: Construct, id: string, props: CallVaultStackProps) {
     super(scope, id, { description: 'CallVault: call records, recordings and transcripts archived in your own AWS account', ...props });
     const { config } = props;
+    this.config = config;
+    // Checked on the finished template at synth (after every construct and aspect), before anything deploys.
+    this.node.addValidation({
+      validate: () => {
+        const problems = deployLimitProblems(this.deployLimitInput());
+        if (problems.length === 0) return [];
+        throw new ConfigError(
+          `CallVault would not deploy: AWS limits would be crossed (estimated at synth, every generated name at its longest):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+        );
+      },
+    });
 
     this.monitoring = new Monitoring(this, 'Monitoring', { alarmEmail: config.alarmEmail });
     const alarmTopic = this.monitoring.alarmTopic;
@@ -77,26 +104,14 @@ export class CallVaultStack extends Stack {
         insightCards: this.insightCards,
       });
     }
-    // Every variable is set by now: a config too big for Lambda's 4 KB environment stops here, as a ConfigError.
-    for (const fn of [
-      this.webhookApi.ingestFunction,
-      this.mediaPipeline.worker,
-      this.insightCards.worker,
-      ...(this.silenceCheck ? [this.silenceCheck.function] : []),
-      ...(this.reconcile ? [this.reconcile.function] : []),
-    ])
-      fn.assertEnvironmentFits();
     const ingest = this.webhookApi.ingestFunction;
-    // The handler answers every request it can, fallbacks included; Errors counts only invocations that threw or timed out.
-    this.monitoring.alarmOnErrors(
-      'IngestErrorsAlarm',
-      ingest,
-      'The ingest function crashed or timed out (a bug or a hung dependency, not a refused delivery: those are answered, and the API 5xx alarm counts them). ' +
-        `A webhook request it was serving got a 5xx from API Gateway; a replay batch is retried. First: aws logs tail ${ingest.logGroup.logGroupName} --since 1h`,
-    );
+    this.errorAlarms = this.alarmOnEveryFunctionError();
+    this.scheduledAlarms = this.monitoring.watchScheduled({ reconcile: this.reconcile?.function, silence: this.silenceCheck?.function });
     this.pipelineAlarms = this.monitoring.watchPipeline({
       api: this.webhookApi.api,
       accessLogGroupName: this.webhookApi.accessLogGroup.logGroupName,
+      accessLogGroup: this.webhookApi.accessLogGroup,
+      genericRouteKeys: GENERIC_ROUTE_KEYS,
       ingest,
       media: this.mediaPipeline.worker,
       insight: this.insightCards.worker,
@@ -143,6 +158,10 @@ export class CallVaultStack extends Stack {
         description: `Run once after deploy with the sender's Standard Webhooks secret: until then "${sourceId}" refuses every delivery with 401`,
       });
     }
+    new CfnOutput(this, 'IngestFunctionName', {
+      value: ingest.functionName,
+      description: 'The ingest function: "callvault check" invokes it directly for sources that only accept allowedSourceIps',
+    });
     new CfnOutput(this, 'CallsTableName', { value: this.storage.callsTable.tableName });
     new CfnOutput(this, 'ContactsTableName', { value: this.storage.contactsTable.tableName });
     new CfnOutput(this, 'ArchiveBucketName', { value: this.storage.bucket.bucketName });
@@ -156,9 +175,78 @@ export class CallVaultStack extends Stack {
       value: alarmTopic.topicArn,
       description: 'Subscribe here to receive every CallVault alarm (docs/operating.md, "Alarms")',
     });
+    // Each partition has its own console host (China's is not the URL suffix's): looked up at deploy time.
+    const consoles = new CfnMapping(this, 'ConsoleHost', {
+      mapping: {
+        aws: { host: 'console.aws.amazon.com' },
+        'aws-cn': { host: 'console.amazonaws.cn' },
+        'aws-us-gov': { host: 'console.amazonaws-us-gov.com' },
+      },
+    });
     new CfnOutput(this, 'DashboardUrl', {
-      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboardName}`,
+      value: `https://${consoles.findInMap(Aws.PARTITION, 'host')}/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboardName}`,
       description: 'The pipeline end to end, per source',
     });
+  }
+
+  /**
+   * An `Errors` alarm on every function: an invocation that threw or timed out, a crash at start included
+   * (each function catches and answers what it can, so Errors counts only what nobody handled).
+   */
+  /** Every deploy-time limit (lib/deploy-limits.ts) as measured on this stack's template now. */
+  public measureDeployLimits(): LimitMeasurement[] {
+    return measureDeployLimits(this.deployLimitInput());
+  }
+
+  private deployLimitInput(): DeployLimitInput {
+    const paths = new Map<string, string>();
+    for (const node of this.node.findAll()) {
+      if (CfnResource.isCfnResource(node) && Stack.of(node) === this) paths.set(this.getLogicalId(node), node.node.path);
+    }
+    return {
+      template: this._toCloudFormation() as RenderedTemplate,
+      context: estimateContextOf(this),
+      pathOf: (id) => paths.get(id) ?? id,
+      config: this.config,
+    };
+  }
+
+  private alarmOnEveryFunctionError(): Map<string, cloudwatch.Alarm> {
+    const tail = (fn: CallVaultFunction) => `aws logs tail ${fn.logGroup.logGroupName} --since 1h`;
+    const functions: [string, CallVaultFunction | undefined, string][] = [
+      [
+        'ingest',
+        this.webhookApi.ingestFunction,
+        'The ingest function crashed or timed out (a bug or a hung dependency, not a refused delivery: those are answered, and the API 5xx alarm counts them). ' +
+          'A webhook request it was serving got a 5xx from API Gateway; a replay batch is retried.',
+      ],
+      [
+        'media',
+        this.mediaPipeline.worker,
+        'The media worker crashed or timed out. A crash at start (a bad deploy, a broken environment) fails every job within minutes of the first: ' +
+          'the jobs wait on the media queue and are retried (up to 8 receives over days), so fix and redeploy; nothing is lost meanwhile.',
+      ],
+      [
+        'insight',
+        this.insightCards.worker,
+        'The insight worker crashed or timed out: Insight Cards are not posted meanwhile (a card is worthless after staleSeconds), and the jobs go to the insight DLQ after 5 tries.',
+      ],
+      [
+        'silence',
+        this.silenceCheck?.function,
+        "The silence check crashed or timed out: no source's silence alarm can fire until it runs again (every 5 minutes).",
+      ],
+      [
+        'reconcile',
+        this.reconcile?.function,
+        'A scheduled reconcile with Hipcall crashed or ran out of its 10 minutes: it is not retried (the next scheduled run looks back over the same window). If it keeps timing out, lower reconcile.lookBackHours.',
+      ],
+    ];
+    const alarms = new Map<string, cloudwatch.Alarm>();
+    for (const [name, fn, what] of functions) {
+      if (!fn) continue;
+      alarms.set(name, this.monitoring.alarmOnErrors(`${pascal(name)}ErrorsAlarm`, fn, `${what} First: ${tail(fn)}`));
+    }
+    return alarms;
   }
 }

@@ -25,8 +25,8 @@ import { CALL_LOG_ENV } from './aws-call-log.ts';
 import { limitsInstrument, type MiddlewareStackLike } from './aws-limits.ts';
 
 /** The functions whose roles the contract checks. */
-export type ContractFunction = 'ingest' | 'media' | 'insight' | 'reconcile';
-export const CONTRACT_FUNCTIONS: readonly ContractFunction[] = ['ingest', 'media', 'insight', 'reconcile'];
+export type ContractFunction = 'ingest' | 'media' | 'insight' | 'reconcile' | 'silence';
+export const CONTRACT_FUNCTIONS: readonly ContractFunction[] = ['ingest', 'media', 'insight', 'reconcile', 'silence'];
 
 /**
  * One AWS call as IAM authorises it. `resource` is readable and service-relative: DynamoDB

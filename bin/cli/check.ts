@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { ipAllowed } from '#core/source-ip.ts';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { ENV, PREFIX, S3_KEYS, datePath, pascal } from '#contract/resources.ts';
 import { LOCAL_CREDENTIALS, LOCAL_ENV } from '#bin/local/target.ts';
 import { parseTokenSecret } from '#adapters/webhook-tokens.ts';
@@ -19,23 +21,39 @@ import { parseHipcallApiSecret } from '#adapters/hipcall-api-secrets.ts';
 import { SIGNATURE_HEADERS, signingKeyOf, standardWebhookSignature } from '#core/signature.ts';
 import { callKeyOf, type Provider } from '#core/types.ts';
 import { CliError, documentClient, readLocalEndpoints, stackOutputs } from './context.ts';
-import { readProjectConfig } from '#bin/local/project-config.ts';
+import { projectBootstrapQualifier, readProjectConfig } from '#bin/local/project-config.ts';
+import {
+  DEFAULT_BOOTSTRAP_QUALIFIER,
+  beforeDeployLines,
+  checkBeforeDeploy,
+  defaultClients,
+  destroyClients,
+} from './check-before-deploy.ts';
 
 type Out = (line: string) => void;
 
 export const CHECK_USAGE = `Usage: callvault check [--local] [--source ID] [--json] [--stack CallVault] [--region R]
+       callvault check --before-deploy [--json] [--stack CallVault] [--region R] [--qualifier Q]
 Checks that CallVault is taking calls right now, and exits 1 when anything is wrong:
   1. sends a synthetic delivery (call id "callvault-check-<random>", no recording) through the public
      webhook URL of each source (or only --source ID), signed when the source sets "signature"
      (locally with ${LOCAL_ENV.signingSecret}; deployed with the {stack}/{source}/signing secret),
-     expects 200 "stored", reads the call back from the calls table, then deletes the item and its raw/ and cdr/ objects;
+     expects 200 "stored", reads the call back from the calls table, then deletes the item and its raw/ and cdr/ objects
+     (S3 keeps the deleted versions behind delete markers, expired after 30 days; with Object Lock, after the lock).
+     A source with allowedSourceIps would refuse this machine (403): deployed, the check invokes the ingest
+     function directly instead, as if from the first allowed address (needs lambda:InvokeFunction); locally it
+     is skipped, unless allowedSourceIps covers 127.0.0.1;
   2. prints the depth of the media, insight and replay queues and of their DLQs (any DLQ message is a failure:
      inspect it, fix the cause, then "callvault replay --dlq NAME");
   3. lists the stack's CloudWatch alarms in ALARM (deployed only; there are no alarms locally);
   4. shows each source's last delivery: the newest updatedAt among calls of today and yesterday (UTC, byDay index);
   5. shows each Hipcall source's API token state (a placeholder is a failure: Insight Cards and fresh
      recording URLs need it; set it with the HipcallApiTokenCommand stack output).
-  --json   print one JSON object with every check and its result instead of the screen`;
+  --json   print one JSON object with every check and its result instead of the screen
+With --before-deploy, nothing is sent: it reads what "cdk synth" cannot know, with your credentials, and says
+what fits and what to change before "cdk deploy": the account's Lambda concurrency against concurrency.* in
+cdk.json, the CDK bootstrap version (/cdk-bootstrap/{qualifier}/version; --qualifier, default cdk.json's or
+${DEFAULT_BOOTSTRAP_QUALIFIER}), and whether the secrets the stack creates by name already exist.`;
 
 /** One line of the report; `ok: false` makes the command exit 1. */
 export interface CheckItem {
@@ -48,7 +66,12 @@ export interface CheckItem {
   depth?: number;
   /** Last delivery time (ISO-8601), when one was found. */
   at?: string;
+  /** The check could not run here, and why is in `detail`; it does not fail the command. */
+  skipped?: boolean;
 }
+
+/** The address the local stack sees a request from this machine come from. */
+const LOCAL_ADDRESS = '127.0.0.1';
 
 export interface CheckReport {
   ok: boolean;
@@ -72,10 +95,18 @@ interface CheckSource {
   provider: Provider;
   url: string;
   signed: boolean;
+  /** The source's allowedSourceIps: a POST from this machine would be refused (403), so the check goes another way. */
+  allowedSourceIps?: string[];
+}
+
+/** What the ingest answers an API Gateway event. */
+interface IngestAnswer {
+  statusCode: number;
+  body: string;
 }
 
 /** Where the checks run: the local stack or the deployed one, behind the same operations. */
-interface CheckTarget {
+export interface CheckTarget {
   kind: 'local' | 'deployed';
   sources: CheckSource[];
   doc: DynamoDBDocumentClient;
@@ -85,6 +116,8 @@ interface CheckTarget {
   sqs: SQSClient;
   queues: Partial<Record<QueueName, string>>;
   signingSecret(sourceId: string): Promise<string | undefined>;
+  /** Deployed only: invoke the ingest function directly with an API Gateway event (sources with allowedSourceIps). */
+  invokeIngest?(event: Record<string, unknown>): Promise<IngestAnswer>;
   hipcallToken(sourceId: string): Promise<{ ok: boolean; detail: string }>;
   alarms(): Promise<CheckItem[]>;
   close(): void;
@@ -96,7 +129,8 @@ async function localConfig(env: NodeJS.ProcessEnv): Promise<CallVaultConfig> {
   return text ? parseConfig(JSON.parse(text), ENV.config) : readProjectConfig();
 }
 
-async function localTarget(env: NodeJS.ProcessEnv): Promise<CheckTarget> {
+/** The local stack (`npm start`) as a check target, from its endpoints.json. */
+export async function localTarget(env: NodeJS.ProcessEnv): Promise<CheckTarget> {
   const e = await readLocalEndpoints(env);
   const config = await localConfig(env);
   const client = { region: e.region, credentials: LOCAL_CREDENTIALS };
@@ -110,6 +144,7 @@ async function localTarget(env: NodeJS.ProcessEnv): Promise<CheckTarget> {
       provider: s.provider as Provider,
       url: s.url,
       signed: Boolean(config.sources.find((c) => c.id === s.id)?.signature),
+      allowedSourceIps: config.sources.find((c) => c.id === s.id)?.allowedSourceIps,
     })),
     doc,
     table: e.tables.calls,
@@ -154,11 +189,18 @@ async function deployedTarget(stack: string, region: string | undefined): Promis
         `Could not read the webhook token of source "${s.id}": check that your credentials may read ${arn ?? 'its token secret'} (see "callvault urls").`,
       );
     }
-    sources.push({ id: s.id, provider: s.provider, url: `${base}/${s.id}/${token}`, signed: Boolean(s.signature) });
+    sources.push({
+      id: s.id,
+      provider: s.provider,
+      url: `${base}/${s.id}/${token}`,
+      signed: Boolean(s.signature),
+      allowedSourceIps: s.allowedSourceIps,
+    });
   }
   const doc = documentClient({ region });
   const s3 = new S3Client(opts);
   const sqs = new SQSClient(opts);
+  const lambda = new LambdaClient(opts);
   return {
     kind: 'deployed',
     sources,
@@ -169,6 +211,7 @@ async function deployedTarget(stack: string, region: string | undefined): Promis
     sqs,
     queues: Object.fromEntries(QUEUE_NAMES.map((q) => [q, o[OUTPUT_OF_QUEUE[q]]])),
     signingSecret: async (sourceId) => parseSigningSecret((await secret(`${stack}/${sourceId}/signing`)) ?? ''),
+    invokeIngest: (event) => invokeIngest(lambda, o.IngestFunctionName, stack, event),
     async hipcallToken(sourceId) {
       const arn = o[`HipcallApiTokenSecretArn${pascal(sourceId)}`] ?? `${stack}/${sourceId}/hipcall-api`;
       const value = await secret(arn);
@@ -185,9 +228,63 @@ async function deployedTarget(stack: string, region: string | undefined): Promis
       s3.destroy();
       sqs.destroy();
       sm.destroy();
+      lambda.destroy();
     },
   };
 }
+
+/**
+ * Invoke the ingest function itself, as API Gateway would, with the user's credentials (lambda:InvokeFunction):
+ * the only way to check a source that accepts only its provider's addresses from an operator's machine,
+ * and it adds nothing to the API's metrics or the refusals alarm.
+ */
+export async function invokeIngest(
+  lambda: LambdaClient,
+  functionName: string | undefined,
+  stack: string,
+  event: Record<string, unknown>,
+): Promise<IngestAnswer> {
+  if (!functionName)
+    throw new Error(`stack "${stack}" has no IngestFunctionName output: redeploy it with this version of CallVault ("npx cdk deploy")`);
+  const res = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(event)) }));
+  const payload = JSON.parse(Buffer.from(res.Payload ?? new Uint8Array()).toString('utf8') || '{}') as Partial<IngestAnswer> & {
+    errorMessage?: string;
+  };
+  if (res.FunctionError) throw new Error(`the ingest function failed: ${payload.errorMessage ?? res.FunctionError}`);
+  return { statusCode: Number(payload.statusCode), body: String(payload.body ?? '') };
+}
+
+/** An HTTP API (payload v2) event for `url`, as if it came from `sourceIp`. */
+export function apiGatewayEvent(
+  url: string,
+  sourceId: string,
+  sourceIp: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Record<string, unknown> {
+  const path = new URL(url).pathname;
+  const token = path.split('/').pop() ?? '';
+  return {
+    version: '2.0',
+    routeKey: `POST /webhooks/${sourceId}/{token}`,
+    rawPath: path,
+    rawQueryString: '',
+    headers,
+    requestContext: {
+      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp, userAgent: 'callvault-check' },
+      requestId: `callvault-check-${randomBytes(4).toString('hex')}`,
+      routeKey: `POST /webhooks/${sourceId}/{token}`,
+      stage: '$default',
+      timeEpoch: Date.now(),
+    },
+    pathParameters: { token },
+    body: body.toString('utf8'),
+    isBase64Encoded: false,
+  };
+}
+
+/** The first address an allowlist entry covers: `31.192.211.2/32` → 31.192.211.2 (a network's own address is inside it). */
+const firstAllowedAddress = (allowed: readonly string[]): string | undefined => allowed[0]?.split('/')[0];
 
 /** The stack's alarms in ALARM. Their names start with the stack name (CDK names them `{stack}-...`). */
 async function alarmsInAlarm(stack: string, region: string | undefined): Promise<CheckItem[]> {
@@ -269,12 +366,34 @@ async function deliver(t: CheckTarget, source: CheckSource, now: () => Date): Pr
     }
     let status: number;
     let answer: { status?: unknown; message?: unknown } = {};
+    const fenced = source.allowedSourceIps?.length ? source.allowedSourceIps : undefined;
+    const via = fenced && !ipAllowed(LOCAL_ADDRESS, fenced) ? (t.invokeIngest ? 'invoke' : 'skip') : 'url';
+    if (via === 'skip')
+      return {
+        ...item,
+        ok: true,
+        skipped: true,
+        detail: `skipped: the source accepts only ${fenced!.join(', ')} (allowedSourceIps), and the local stack sees this machine as ${LOCAL_ADDRESS}; add ${LOCAL_ADDRESS}/32 to check it locally`,
+      };
     try {
-      const res = await fetch(source.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
-      status = res.status;
-      answer = (await res.json().catch(() => ({}))) as typeof answer;
+      if (via === 'invoke') {
+        // A POST from here would be refused (403): the ingest itself is asked, as from an allowed address.
+        const res = await t.invokeIngest!(apiGatewayEvent(source.url, source.id, firstAllowedAddress(fenced!)!, headers, body));
+        status = res.statusCode;
+        answer = JSON.parse(res.body || '{}') as typeof answer;
+      } else {
+        const res = await fetch(source.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+        status = res.status;
+        answer = (await res.json().catch(() => ({}))) as typeof answer;
+      }
     } catch (err) {
-      return { ...item, detail: `could not reach the webhook URL (${(err as Error).message})` };
+      return {
+        ...item,
+        detail:
+          via === 'invoke'
+            ? `could not invoke the ingest function (${(err as Error).message}); the check needs lambda:InvokeFunction on it for sources with allowedSourceIps`
+            : `could not reach the webhook URL (${(err as Error).message})`,
+      };
     }
     if (status !== 200 || answer.status !== 'stored') {
       return { ...item, detail: `answered ${status} ${JSON.stringify(answer.status ?? answer.message ?? '')}, expected 200 "stored"` };
@@ -283,7 +402,11 @@ async function deliver(t: CheckTarget, source: CheckSource, now: () => Date): Pr
     const { Item } = await t.doc.send(new GetCommand({ TableName: t.table, Key: { callKey }, ConsistentRead: true }));
     if (!Item) return { ...item, detail: `answered "stored", but ${callKey} is not in the calls table` };
     if (Item.source !== source.id) return { ...item, detail: `${callKey} was stored under source "${String(Item.source)}"` };
-    return { ...item, ok: true, detail: `stored and read back (${callKey}), then removed` };
+    return {
+      ...item,
+      ok: true,
+      detail: `stored and read back (${callKey}), then removed${via === 'invoke' ? ' (the ingest function invoked directly: the source accepts only allowedSourceIps)' : ''}`,
+    };
   } finally {
     // Whatever happened, nothing synthetic stays behind.
     await removeSynthetic(t, source.provider, callId, [at, now().toISOString()]);
@@ -408,7 +531,7 @@ function printReport(r: CheckReport, out: Out): void {
       heading = HEADINGS[c.check];
       out(`${heading}:`);
     }
-    out(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.subject.padEnd(14)} ${c.detail}`);
+    out(`  ${c.skipped ? 'skip' : c.ok ? 'ok  ' : 'FAIL'} ${c.subject.padEnd(14)} ${c.detail}`);
   }
   const failed = r.checks.filter((c) => !c.ok);
   out(
@@ -427,11 +550,30 @@ export async function checkCommand(argv: string[], out: Out = console.log, env: 
       region: { type: 'string' },
       source: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'before-deploy': { type: 'boolean', default: false },
+      qualifier: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) return (out(CHECK_USAGE), 0);
+  if (values['before-deploy']) {
+    if (values.local) throw new CliError('--before-deploy reads your AWS account; it has nothing to check locally. Leave out --local.');
+    const clients = defaultClients(values.region);
+    try {
+      const report = await checkBeforeDeploy({
+        config: await readProjectConfig(),
+        stackName: values.stack,
+        qualifier: values.qualifier ?? (await projectBootstrapQualifier()) ?? DEFAULT_BOOTSTRAP_QUALIFIER,
+        clients,
+      });
+      if (values.json) out(JSON.stringify(report, null, 2));
+      else beforeDeployLines(report).forEach((line) => out(line));
+      return report.ok ? 0 : 1;
+    } finally {
+      destroyClients(clients);
+    }
+  }
   const t = values.local ? await localTarget(env) : await deployedTarget(values.stack, values.region);
   try {
     const report = await runChecks(t, values.source);

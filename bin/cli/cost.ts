@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PART_SIZE } from '#adapters/media-store.ts';
-import { ConfigError, parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { ConfigError, parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { CliError, dataDir } from './context.ts';
 import { durationsFor } from './cost/durations.ts';
 import { estimateCost, type CostEstimate } from './cost/model.ts';

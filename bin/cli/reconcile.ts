@@ -5,7 +5,7 @@
  * reconcile function's own process, against the local stack (--local) or the deployed stack.
  */
 import { parseArgs } from 'node:util';
-import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { ENV, pascal } from '#contract/resources.ts';
 import { localTarget } from '#bin/local/target.ts';
 import { localFunctionTarget } from '#bin/aws-fidelity/aws-contract.ts';
@@ -55,13 +55,13 @@ async function localWiring(config: CallVaultConfig, env: NodeJS.ProcessEnv): Pro
   const base = endpoints.hipcallApi ?? endpoints.hipcallMock;
   return reconcileDeps(
     {
-      [ENV.config]: JSON.stringify(config),
       [ENV.callsTable]: endpoints.tables.calls,
       [ENV.bucket]: endpoints.bucket,
       [ENV.mediaQueueUrl]: endpoints.queues.media,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     },
     {
+      config,
       // The function's own calls, under AWS's limits (and, under test, checked against its role's grants).
       target: localFunctionTarget(localTarget(endpoints), 'reconcile'),
       hipcall: {
@@ -87,14 +87,13 @@ async function deployedWiring(
   const secretArn = need(`HipcallApiTokenSecretArn${pascal(sourceId)}`);
   return reconcileDeps(
     {
-      [ENV.config]: JSON.stringify(config),
       [ENV.callsTable]: need('CallsTableName'),
       [ENV.bucket]: need('ArchiveBucketName'),
       [ENV.mediaQueueUrl]: need('MediaQueueUrl'),
       [ENV.hipcallApiSecrets]: JSON.stringify({ [sourceId]: secretArn }),
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     },
-    region ? { target: { region } } : {},
+    region ? { config, target: { region } } : { config },
   );
 }
 

@@ -37,6 +37,11 @@ export class LocalFaults {
     return false;
   }
 
+  /** Throws what a client of `service` would meet while it is down (for the stand-ins that are not SDK clients). */
+  assertUp(service: AwsService): void {
+    if (this.isDown(service)) throw refused(service);
+  }
+
   /** The services down now, with the seconds left. */
   state(): Record<string, number> {
     return Object.fromEntries(

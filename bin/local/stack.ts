@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { ENV, INSIGHT_QUEUE, MAX_MEDIA_DELAY_SECONDS, MEDIA_QUEUE, REPLAY_QUEUE } from '#contract/resources.ts';
 import type { LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
@@ -24,6 +24,7 @@ import { createSilenceHandler } from '#functions/silence/handler.ts';
 import { reconcileDeps } from '#functions/reconcile/deps.ts';
 import { createReconcileHandler } from '#functions/reconcile/handler.ts';
 import { summaryLines } from '#core/reconcile.ts';
+import type { DeliveryHistory } from '#core/ports/delivery-history.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { StaticSigningSecrets, StaticWebhookTokens } from './local-secrets.ts';
@@ -42,6 +43,8 @@ export const METRICS_LOG = 'metrics.log';
 export const HIPCALL_MOCK_PATH = '/_local/hipcall/api/v3';
 /** The bearer token the stand-in Hipcall API expects from local mode. */
 export const LOCAL_HIPCALL_API_TOKEN = 'local-hipcall-api-token';
+/** `POST` runs the scheduled reconcile of every source with `reconcile` now, as its schedule would. */
+export const RECONCILE_PATH = '/_local/reconcile';
 
 export interface LocalStackOptions {
   port?: number;
@@ -176,7 +179,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const hipcall = createHipcallMock({ token: LOCAL_HIPCALL_API_TOKEN });
 
   // The HTTP server starts first so the stand-in Hipcall API's URL is known before the handlers are built.
-  const loaded: { webhook?: HttpHandler; silenceCheck?: () => Promise<unknown> } = {};
+  const loaded: { webhook?: HttpHandler; silenceCheck?: () => Promise<unknown>; reconcile?: () => Promise<unknown> } = {};
   const faults = new LocalFaults();
   const server: Server = createServer((req, res) => {
     void route(req, res).catch(() => {
@@ -197,6 +200,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       res.end(JSON.stringify(await loaded.silenceCheck()));
       return;
     }
+    if (path === RECONCILE_PATH && req.method === 'POST' && loaded.reconcile) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(await loaded.reconcile()));
+      return;
+    }
     if (path === '/' || path === '/_local/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'ok', message: 'CallVault local stack. POST webhooks to /webhooks/{source}/{token}.' }));
@@ -209,8 +217,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const api = `http://${host}:${(server.address() as AddressInfo).port}`;
   const hipcallMock = `${api}${HIPCALL_MOCK_PATH}`;
 
-  // The functions get the environment the stack would give them; what only local mode has is passed in.
-  const fnEnv = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN' };
+  // The functions get the environment the stack would give them; what only local mode has (and the
+  // config, which a deployed function has compiled in) is passed in.
+  const fnEnv = { ...emulators.env, POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN' };
   // Each function's own clients go through AWS's limits (and, under test, the call recorder).
   const targetOf = (fn: ContractFunction) => faults.wrap(localFunctionTarget(emulators.target, fn));
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
@@ -226,6 +235,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     `start the local stack with ${LOCAL_ENV.signingSecret}=whsec_... (the secret the sender signs with).`,
   );
   const ingest = ingestDeps(fnEnv, {
+    config,
     target: targetOf('ingest'),
     tokens: new StaticWebhookTokens(token),
     signingSecrets,
@@ -234,6 +244,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   });
   const media = createMediaHandler(
     mediaDeps(fnEnv, {
+      config,
       target: targetOf('media'),
       allowHttp: true,
       fetchAllow: [...(opts.fetchAllow ?? []), demo.hostPort],
@@ -242,9 +253,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       metricsOut,
     }),
   );
-  const insight = createInsightHandler(insightDeps(fnEnv, { target: targetOf('insight'), hipcall: hipcallApi, metricsOut }));
+  const insight = createInsightHandler(insightDeps(fnEnv, { config, target: targetOf('insight'), hipcall: hipcallApi, metricsOut }));
   loaded.webhook = createWebhookHandler(ingest);
-  const silence = createSilenceHandler(silenceDeps(fnEnv, { history: deliveries, metricsOut }));
+  // The metrics log stands in for CloudWatch here, so a `cloudwatch` fault (POST /_local/faults) breaks it as an outage would.
+  const history: DeliveryHistory = {
+    lastDeliveryAt: (source, since, until) => {
+      faults.assertUp('cloudwatch');
+      return deliveries.lastDeliveryAt(source, since, until);
+    },
+  };
+  const silence = createSilenceHandler(silenceDeps(fnEnv, { config, history, metricsOut }));
   loaded.silenceCheck = () =>
     silence({ source: 'callvault.local', 'detail-type': 'Scheduled Event' } as never, fakeContext('callvault-silence', 30_000));
   // Deployed, a schedule runs the check every 5 minutes; here every minute, only when some source sets silence.
@@ -256,8 +274,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     : undefined;
   // Each Hipcall source with `reconcile` runs on its own interval, as its EventBridge schedule does deployed.
   const reconciling = config.sources.filter((s) => s.reconcile);
-  const reconcile = reconciling.length ? reconcileDeps(fnEnv, { target: targetOf('reconcile'), hipcall: hipcallApi }) : undefined;
+  const reconcile = reconciling.length
+    ? reconcileDeps(fnEnv, { config, target: targetOf('reconcile'), hipcall: hipcallApi, metricsOut })
+    : undefined;
   const reconcileHandler = reconcile ? createReconcileHandler(reconcile) : undefined;
+  // On demand too, as its schedule would run it: every source with `reconcile`, ReconcileFailed counted.
+  if (reconcileHandler) loaded.reconcile = () => reconcileHandler({}, fakeContext('callvault-reconcile', 600_000));
   const reconcileTimers = reconciling.map((source) =>
     setInterval(() => {
       void reconcileHandler!({ reconcileSource: source.id }, fakeContext('callvault-reconcile', 600_000))

@@ -2,12 +2,11 @@
  * Reading a function's environment: the zod pieces every composition root (functions/<name>/deps.ts)
  * builds its one schema from, and the one place that turns a bad variable into a message a person can
  * act on. Validated once, at cold start: a function with a bad environment fails before its first event.
- * zod/mini (a few KB, tree-shaken) rather than zod (about 450 KB parsed at every cold start).
+ * zod/mini (a few KB, tree-shaken) rather than zod (about 450 KB parsed at every cold start). The
+ * config is not in the environment: it comes with the code (adapters/bundled-config.ts).
  */
 import * as z from 'zod/mini';
 import '#core/zod-messages.ts';
-import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
-import { ENV } from '#contract/resources.ts';
 
 /** A variable the stack always sets: present and not empty. */
 export const required = z.string().check(z.minLength(1));
@@ -30,21 +29,6 @@ export const jsonMap = z.pipe(
       // reported below
     }
     return fail(payload, 'must be a JSON object of strings keyed by source id, such as {"hipcall": "..."}');
-  }),
-);
-
-/** The validated callvault config the stack passes as JSON. */
-export const configJson = z.pipe(
-  z.string(),
-  z.transform((text: string, payload): CallVaultConfig => {
-    try {
-      return parseConfig(JSON.parse(text), ENV.config);
-    } catch (err) {
-      return fail(
-        payload,
-        err instanceof SyntaxError ? 'is not JSON: it must hold the callvault config the stack passes' : (err as Error).message,
-      );
-    }
   }),
 );
 

@@ -5,6 +5,7 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CallVaultConfig } from '#contract/config.ts';
+import { secretNamesOf } from '#contract/resources.ts';
 import type { HipcallApiSecret, HipcallApiSecrets } from '#core/ports/hipcall-api-secrets.ts';
 import { hipcallApiBaseUrls } from './hipcall-cards.ts';
 import { SecretsManagerHipcallApiSecrets, StaticHipcallApiSecrets } from './hipcall-api-secrets.ts';
@@ -21,6 +22,18 @@ export interface HipcallAccess {
   baseUrls: Map<string, string>;
   /** Source ids that have both a secret and a base URL (they may ask the API for a fresh media link). */
   reachable: Set<string>;
+}
+
+/** `{sourceId: secretName}` of the Hipcall sources' API secrets: the names given, else those the stack's prefix gives. */
+export function hipcallApiSecretNames(
+  config: CallVaultConfig,
+  names: Record<string, string> | undefined,
+  prefix: string | undefined,
+): Record<string, string> {
+  if (names) return names;
+  if (prefix === undefined) return {};
+  const ids = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
+  return secretNamesOf(prefix, ids, 'hipcallApi');
 }
 
 export function hipcallAccess(

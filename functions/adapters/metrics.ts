@@ -33,7 +33,8 @@ interface Group {
  * One invocation can touch several sources (a replay or media batch), so metrics are grouped by their
  * dimension values, and each group becomes one EMF line with two dimension sets: `[source(, status)]` and
  * `[(status)]`. CloudWatch then files every value under the source and under the total at once, with no
- * second emission. `service` is a plain field, not a dimension, so alarms and the dashboard address a
+ * second emission. A refusal of a configured source is also filed under no dimension: that series counts
+ * what a provider was refused, without the 404s of unknown sources (scanners) that only `[status]` has. `service` is a plain field, not a dimension, so alarms and the dashboard address a
  * metric by the names in core/metrics.ts only.
  */
 export class EmfMetrics implements Metrics {
@@ -76,7 +77,7 @@ export class EmfMetrics implements Metrics {
     if (dims.status !== undefined) dimensions[METRIC_DIMENSION.status] = String(dims.status);
     const group: Group = {
       dimensions,
-      sets: dims.source ? [[METRIC_DIMENSION.source, ...status], status] : [status],
+      sets: dims.source ? [[METRIC_DIMENSION.source, ...status], status, ...(status.length ? [[]] : [])] : [status],
       metrics: new Map(),
       values: 0,
     };

@@ -241,11 +241,30 @@ export const S3_KEYS = {
     `${PREFIX.extras}${provider}/${datePath(at)}/${safeKeyPart(callId)}/${field}-${sha256.slice(0, 16).toLowerCase()}.json`,
 };
 
+/** The secrets a stack creates per source, by kind; the stack names them and the functions derive the same names. */
+export const SECRET_KINDS = { webhook: 'webhook', signing: 'signing', hipcallApi: 'hipcall-api' } as const;
+
+/**
+ * A source's secret name: `{stack}/{source}/{kind}`. Named (not generated) so a function can derive it
+ * from the prefix; it ends in a word, never in `-` plus six characters, which Secrets Manager could
+ * mistake for the random suffix of a partial ARN.
+ */
+export const secretName = (prefix: string, sourceId: string, kind: keyof typeof SECRET_KINDS): string =>
+  `${prefix}${sourceId}/${SECRET_KINDS[kind]}`;
+
+/** `{sourceId: secretName}` of the sources in `ids`, from the stack's prefix (CALLVAULT_SECRET_PREFIX). */
+export const secretNamesOf = (prefix: string, ids: readonly string[], kind: keyof typeof SECRET_KINDS): Record<string, string> =>
+  Object.fromEntries(ids.map((id) => [id, secretName(prefix, id, kind)]));
+
 /** `hipcall-eu` → `HipcallEu`: a source id inside a stack output name (the stack writes them, the CLI reads them). */
 export const pascal = (id: string): string => id.replace(/(^|-)([a-z0-9])/g, (_m, _dash: string, c: string) => c.toUpperCase());
 
 /** Environment variable names the functions read at cold start (set by CDK; the local stack passes the same). */
 export const ENV = {
+  /**
+   * A whole callvault config as JSON, read by the local stack and the CLI instead of cdk.json's. Never
+   * set on a deployed function: the stack compiles the validated config into its bundle.
+   */
   config: 'CALLVAULT_CONFIG',
   callsTable: 'CALLS_TABLE',
   contactsTable: 'CONTACTS_TABLE',
@@ -253,7 +272,12 @@ export const ENV = {
   mediaQueueUrl: 'MEDIA_QUEUE_URL',
   insightQueueUrl: 'INSIGHT_QUEUE_URL',
   replayQueueUrl: 'REPLAY_QUEUE_URL',
-  /** JSON `{sourceId: secretArn}` of the webhook token secrets. */
+  /**
+   * `{stackName}/`: every secret the stack creates is named `{prefix}{sourceId}/{kind}` (SECRET_NAMES), so
+   * one short variable replaces a name per source (Lambda's whole environment is 4 KB).
+   */
+  secretPrefix: 'CALLVAULT_SECRET_PREFIX',
+  /** JSON `{sourceId: secretArn}` of the webhook token secrets (explicit names, instead of the prefix). */
   webhookSecrets: 'WEBHOOK_SECRETS',
   /** JSON `{sourceId: secretName}` of the signing secrets, only for sources that set `signature`. */
   signingSecrets: 'SIGNING_SECRETS',

@@ -4,7 +4,7 @@
  */
 import { mergeDelivery } from './call-record.ts';
 import type { ApplyDelivery, ApplyOutcome, CallRecords, CallWrite } from '#core/ports/calls-store.ts';
-import { callKeyOf } from './types.ts';
+import { callKeyOf, type CallRecord, type MediaKind, type RejectedMediaRef } from './types.ts';
 
 /** How often a write that lost a race is merged again on the fresh item before giving up. */
 export const MAX_WRITE_CONFLICTS = 25;
@@ -39,10 +39,22 @@ export async function applyDelivery(store: CallRecords, input: ApplyDelivery, ab
     if (!merged.changed) return { outcome: 'duplicate', record, previous };
     const write: CallWrite = { record, queuedMedia, rejectedMedia, now: input.now };
     const written = previous ? await store.putIfVersion(write, previous.version, abortSignal) : await store.create(write, abortSignal);
-    if (written === 'written') return { outcome: 'stored', record, previous };
+    // The item as written: with the media maps the write created where `previous` had none (its cdr/ row needs them).
+    if (written === 'written')
+      return { outcome: 'stored', record: withNewMediaMaps(record, queuedMedia, rejectedMedia, input.now), previous };
     if (attempt >= MAX_WRITE_CONFLICTS)
       throw new WriteConflictError(`${callKey}: still written by others after ${attempt + 1} attempts to apply ${input.deliveryKey}`);
     // Someone else wrote first: back off a little (jittered) and merge again on the fresh item.
     if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 5 * attempt)));
   }
+}
+
+/** `record` with the `queued` and `rejected` media maps a write adds when the item has none (a worker's map always wins). */
+export function withNewMediaMaps(record: CallRecord, queuedMedia: MediaKind[], rejected: RejectedMediaRef[], now: string): CallRecord {
+  const out: CallRecord = { ...record };
+  for (const media of new Set(queuedMedia)) out[media] ??= { state: 'queued', attempts: 0, queuedAt: now, updatedAt: now };
+  const queued = new Set(queuedMedia);
+  const reasons = new Map(rejected.filter((ref) => !queued.has(ref.media)).map((ref) => [ref.media, ref.reason]));
+  for (const [media, reason] of reasons) out[media] ??= { state: 'rejected', error: reason, attempts: 0, updatedAt: now };
+  return out;
 }

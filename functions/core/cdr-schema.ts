@@ -206,5 +206,5 @@ const ENDED = new Set(['completed', 'missed', 'failed']);
 /** Whether the call is over, so its cdr/ row is worth writing. */
 export const callEnded = (r: CallRecord | undefined): boolean => Boolean(r && (r.endedAt || ENDED.has(r.status)));
 
-/** Whether the call has, or has had, media: then the media worker writes its cdr/ row after each outcome. */
-export const hasMedia = (r: CallRecord): boolean => MEDIA_KINDS.some((k) => r[k] !== undefined);
+/** Whether any of the call's media is still on its way (`queued`): the media worker then writes its cdr/ row once it ends. */
+export const mediaPending = (r: CallRecord): boolean => MEDIA_KINDS.some((k) => r[k]?.state === 'queued');

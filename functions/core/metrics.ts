@@ -47,6 +47,10 @@ export const METRIC = {
   insightCallInitToCardMs: 'InsightCallInitToCardMs',
   /** 1 when the scheduled check finds the source silent inside its working hours, else 0 (core/silence.ts). */
   sourceSilent: 'SourceSilent',
+  /** A source whose delivery history the silence check could not read: its silence alarm is blind this round. */
+  silenceCheckFailed: 'SilenceCheckFailed',
+  /** Calls a scheduled reconcile could not reconcile (and 1 for a run that failed as a whole), per source; 0 on a clean run. */
+  reconcileFailed: 'ReconcileFailed',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -4,11 +4,13 @@
  * pass what they build themselves in `local` (emulator endpoints, a fixed webhook token, a media delay).
  */
 import * as z from 'zod/mini';
-import { ENV } from '#contract/resources.ts';
+import { ENV, secretNamesOf } from '#contract/resources.ts';
 import { S3DeliveryArchive } from '#adapters/delivery-archive.ts';
 import { FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { DynamoCallsStore } from '#adapters/calls-store.ts';
-import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { bundledConfig } from '#adapters/bundled-config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { SqsJobQueues } from '#adapters/job-queues.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
@@ -20,21 +22,24 @@ import type { IngestWiring } from './handler.ts';
 import type { IngestDeps } from './process.ts';
 
 const schema = z.object({
-  [ENV.config]: configJson,
   [ENV.callsTable]: required,
   [ENV.bucket]: required,
   [ENV.mediaQueueUrl]: required,
   [ENV.insightQueueUrl]: required,
   [ENV.replayQueueUrl]: required,
-  /** `{sourceId: secretArn}` of the webhook tokens; not needed when `local.tokens` replaces them. */
+  /** `{stack}/`: the webhook token and signing secrets are named from it (SECRET_NAMES); not needed when `local.tokens` replaces them. */
+  [ENV.secretPrefix]: z.optional(required),
+  /** `{sourceId: secretArn}` of the webhook tokens, instead of the names the prefix gives. */
   [ENV.webhookSecrets]: z.optional(jsonMap),
-  /** `{sourceId: secretName}` of the signing secrets; set only when a source sets `signature`. */
+  /** `{sourceId: secretName}` of the signing secrets, instead of the names the prefix gives. */
   [ENV.signingSecrets]: z.optional(jsonMap),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
 /** What the local stack (or a test) builds itself instead of reading it from AWS. */
 export interface IngestLocal {
+  /** The parsed config (the local stack, tests); deployed, the one compiled into the bundle. */
+  config?: CallVaultConfig;
   /** Where the AWS clients connect (the emulators), and how they are instrumented. */
   target?: AwsTarget;
   /** Replaces the Secrets Manager webhook tokens (the local stack: one token for every source). */
@@ -48,16 +53,32 @@ export interface IngestLocal {
 }
 
 export function ingestDeps(env: Env = process.env, local: IngestLocal = {}): IngestWiring {
-  const e = readEnv(local.tokens ? schema : z.required(schema, { [ENV.webhookSecrets]: true }), env, 'ingest');
+  const named = local.tokens || env[ENV.webhookSecrets];
+  const e = readEnv(named ? schema : z.required(schema, { [ENV.secretPrefix]: true }), env, 'ingest');
+  const config = local.config ?? bundledConfig();
+  const prefix = e[ENV.secretPrefix];
+  const namesOf = (ids: string[], kind: 'webhook' | 'signing') => (prefix === undefined ? {} : secretNamesOf(prefix, ids, kind));
+  const tokenNames =
+    e[ENV.webhookSecrets] ??
+    namesOf(
+      config.sources.map((s) => s.id),
+      'webhook',
+    );
+  const signingNames =
+    e[ENV.signingSecrets] ??
+    namesOf(
+      config.sources.filter((s) => s.signature).map((s) => s.id),
+      'signing',
+    );
   const { logger, log } = powertoolsLog('callvault-ingest', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-ingest', local.metricsOut);
   let secretsManager: ReturnType<typeof secretsClient> | undefined;
   const secrets = () => (secretsManager ??= secretsClient(FAST, local.target));
   const deps: IngestDeps = {
-    config: e[ENV.config],
-    tokens: local.tokens ?? new SecretsManagerWebhookTokens(secrets(), e[ENV.webhookSecrets] ?? {}),
-    // Without SIGNING_SECRETS no source has a secret: a signing source then answers 401, never reading AWS.
-    signingSecrets: local.signingSecrets ?? new SecretsManagerSigningSecrets(secrets(), e[ENV.signingSecrets] ?? {}),
+    config,
+    tokens: local.tokens ?? new SecretsManagerWebhookTokens(secrets(), tokenNames),
+    // Without a name a signing source has no secret: it then answers 401, never reading AWS.
+    signingSecrets: local.signingSecrets ?? new SecretsManagerSigningSecrets(secrets(), signingNames),
     calls: new DynamoCallsStore(dynamoDocument(FAST, local.target), e[ENV.callsTable]),
     archive: new S3DeliveryArchive(s3Client(FAST, local.target), e[ENV.bucket]),
     queues: new SqsJobQueues(sqsClient(FAST, local.target), {

@@ -7,7 +7,7 @@ import type { CallVaultConfig, SourceConfig } from '#contract/config.ts';
 import { S3_KEYS } from '#contract/resources.ts';
 import { applyDelivery } from '#core/apply-delivery.ts';
 import { deliveryKey } from '#core/call-record.ts';
-import { callEnded, hasMedia } from '#core/cdr-schema.ts';
+import { callEnded, mediaPending } from '#core/cdr-schema.ts';
 import { splitOversized } from '#core/dynamo-values.ts';
 import { isPermanentWriteError } from '#core/errors.ts';
 import { insightJobOf } from '#core/insight.ts';
@@ -70,7 +70,7 @@ export async function writeDelivery(deps: WriteDeps, delivery: Delivery, signal:
         signal,
       ).then(async (r) => {
         outcomes.push(r);
-        await writeCdrIfDone(deps, r, event.media.length > 0, signal);
+        await writeCdrIfDone(deps, r, signal);
       }),
     );
   }
@@ -99,17 +99,14 @@ function mediaJobsOf(event: NormalisedEvent, source: SourceConfig, receivedAt: s
 }
 
 /**
- * A call that ended with no media gets its cdr/ row here (SQL over the archive must see missed calls);
- * a call with media gets it from the media worker, after each outcome, so the two never race. Best
- * effort: the delivery is applied and in raw/, and `callvault replay` can write the row again.
+ * An ended call whose media are all final (none, rejected at once, or already stored, failed or expired)
+ * gets its cdr/ row here, so SQL over the archive sees every call; while a media job is still on its way
+ * the media worker writes the row once it ends, so the two never race. Best effort: the delivery is
+ * applied and in raw/, and `callvault replay` can write the row again.
  */
-async function writeCdrIfDone(
-  deps: Pick<WriteDeps, 'archive' | 'log'>,
-  r: ApplyOutcome,
-  mediaQueued: boolean,
-  signal: AbortSignal,
-): Promise<void> {
-  if (r.outcome !== 'stored' || mediaQueued || !callEnded(r.record) || hasMedia(r.record)) return;
+async function writeCdrIfDone(deps: Pick<WriteDeps, 'archive' | 'log'>, r: ApplyOutcome, signal: AbortSignal): Promise<void> {
+  // The record carries the media maps as written: one this delivery queued reads `queued` unless already final.
+  if (r.outcome !== 'stored' || !callEnded(r.record) || mediaPending(r.record)) return;
   const { record } = r;
   try {
     await deps.archive.putCallRecord(S3_KEYS.cdr(record.provider, callFiledAt(record, record.createdAt), record.callId), record, signal);

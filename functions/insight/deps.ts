@@ -8,8 +8,10 @@ import { ENV } from '#contract/resources.ts';
 import { FAST, dynamoDocument, secretsClient, type AwsTarget } from '#adapters/aws.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { HttpCrmDirectory } from '#adapters/crm-directory.ts';
-import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
-import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { bundledConfig } from '#adapters/bundled-config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { hipcallAccess, hipcallApiSecretNames, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallCardSink } from '#adapters/hipcall-cards.ts';
 import { DynamoInsightClaims } from '#adapters/insight-claims.ts';
 import { JsonHttp } from '#adapters/json-http.ts';
@@ -19,16 +21,19 @@ import type { InsightWiring } from './handler.ts';
 import type { InsightDeps } from './process.ts';
 
 const schema = z.object({
-  [ENV.config]: configJson,
   [ENV.callsTable]: required,
   [ENV.contactsTable]: required,
   /** `{sourceId: secretArn}` of the Hipcall API secrets (token, CRM header). */
-  [ENV.hipcallApiSecrets]: z._default(jsonMap, {}),
+  [ENV.hipcallApiSecrets]: z.optional(jsonMap),
+  /** `{stack}/`: each Hipcall source's API secret is named from it, unless HIPCALL_API_SECRETS names them. */
+  [ENV.secretPrefix]: z.optional(required),
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
 /** What the local stack (or a test) builds itself. */
 export interface InsightLocal {
+  /** The parsed config (the local stack, tests); deployed, the one compiled into the bundle. */
+  config?: CallVaultConfig;
   target?: AwsTarget;
   /** The stand-in Hipcall API, instead of the sources' API and Secrets Manager. */
   hipcall?: LocalHipcallApi;
@@ -38,14 +43,17 @@ export interface InsightLocal {
 
 export function insightDeps(env: Env = process.env, local: InsightLocal = {}): InsightWiring {
   const e = readEnv(schema, env, 'insight');
-  const config = e[ENV.config];
+  const config = local.config ?? bundledConfig();
   const doc = dynamoDocument(FAST, local.target);
   // Recording the outcome is off the card's critical path but must not be lost: a little more patience.
   const settleDoc = dynamoDocument({ connectionTimeoutMs: 1000, requestTimeoutMs: 2000, maxAttempts: 3 }, local.target);
   const http = new JsonHttp();
   const hipcall = hipcallAccess(
     config,
-    { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) },
+    {
+      secretArns: hipcallApiSecretNames(config, e[ENV.hipcallApiSecrets], e[ENV.secretPrefix]),
+      client: () => secretsClient(FAST, local.target),
+    },
     local.hipcall,
   );
   const { logger, log } = powertoolsLog('callvault-insight', e.POWERTOOLS_LOG_LEVEL);

@@ -1,5 +1,5 @@
 /**
- * The media worker's composition root: its environment (resources and config from the stack, and the
+ * The media worker's composition root: its environment (resources from the stack, and the
  * CALLVAULT_MEDIA_* tunables whose defaults are the deployed behaviour), validated once at cold start,
  * and the dependencies built from it. The local stack passes what only it has in `local`: emulator
  * endpoints, http and its demo media server allowed, its stand-in Hipcall API, the emulator's quirk.
@@ -10,8 +10,10 @@ import { DEFAULT_RETRY_TIMING } from '#core/media/retry.ts';
 import { SQS_MAX_VISIBILITY_SECONDS } from '#core/redelivery.ts';
 import { PATIENT, FAST, dynamoDocument, s3Client, secretsClient, sqsClient, type AwsTarget } from '#adapters/aws.ts';
 import { DynamoCallsStore } from '#adapters/calls-store.ts';
-import { configJson, jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
-import { hipcallAccess, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
+import { jsonMap, logLevel, readEnv, required, type Env } from '#adapters/env.ts';
+import { bundledConfig } from '#adapters/bundled-config.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
+import { hipcallAccess, hipcallApiSecretNames, type LocalHipcallApi } from '#adapters/hipcall-access.ts';
 import { HipcallMediaLinks } from '#adapters/hipcall-media-links.ts';
 import { powertoolsLog } from '#adapters/log.ts';
 import { EmfMetrics, type MetricsOut } from '#adapters/metrics.ts';
@@ -30,13 +32,14 @@ const wholeNumber = (fallback: number, min: number, max?: number) =>
   );
 
 const schema = z.object({
-  [ENV.config]: configJson,
   [ENV.callsTable]: required,
   [ENV.bucket]: required,
   /** The function's own queue, so a retry needs no GetQueueUrl. */
   [ENV.mediaQueueUrl]: z.optional(z.string()),
   /** `{sourceId: secretArn}`: sources that may ask the Hipcall API for a fresh link. */
-  [ENV.hipcallApiSecrets]: z._default(jsonMap, {}),
+  [ENV.hipcallApiSecrets]: z.optional(jsonMap),
+  /** `{stack}/`: each Hipcall source's API secret is named from it, unless HIPCALL_API_SECRETS names them. */
+  [ENV.secretPrefix]: z.optional(required),
   /** How long after the job was queued a 403/404/410 still means "not uploaded yet" (s). */
   CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: seconds(DEFAULT_RETRY_TIMING.notYetWindowSeconds),
   /** First retry delay while the file may not be uploaded yet (s, doubles per attempt). */
@@ -57,6 +60,8 @@ const schema = z.object({
 
 /** What the local stack (or a test) builds itself. */
 export interface MediaLocal {
+  /** The parsed config (the local stack, tests); deployed, the one compiled into the bundle. */
+  config?: CallVaultConfig;
   target?: AwsTarget;
   /** Fetch over http too (never lifts the address rules). */
   allowHttp?: boolean;
@@ -72,12 +77,15 @@ export interface MediaLocal {
 
 export function mediaDeps(env: Env = process.env, local: MediaLocal = {}): MediaWiring {
   const e = readEnv(schema, env, 'media');
-  const config = e[ENV.config];
+  const config = local.config ?? bundledConfig();
   const { logger, log } = powertoolsLog('callvault-media', e.POWERTOOLS_LOG_LEVEL);
   const metrics = new EmfMetrics('callvault-media', local.metricsOut);
   const hipcall = hipcallAccess(
     config,
-    { secretArns: e[ENV.hipcallApiSecrets], client: () => secretsClient(FAST, local.target) },
+    {
+      secretArns: hipcallApiSecretNames(config, e[ENV.hipcallApiSecrets], e[ENV.secretPrefix]),
+      client: () => secretsClient(FAST, local.target),
+    },
     local.hipcall,
   );
   const exemptHostPorts = [...(local.fetchAllow ?? [])];

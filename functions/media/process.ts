@@ -143,7 +143,8 @@ export async function processMediaJob(job: MediaJob, delivery: JobDelivery, deps
       }
       say(action.log);
       countOutcome(job, action.then, clock(), deps.metrics);
-      if (action.then.outcome === 'stored') await rewriteCallRecord(job, deps);
+      // Every final outcome, not only a stored file: "recordings not stored" must find the others in SQL.
+      await rewriteCallRecord(job, deps);
       return action.then;
     }
     if (action.action === 'fetch') [outcome, response] = await fetchMedia(action.url, action.policy, delivery.signal, deps);
@@ -236,14 +237,18 @@ async function freshLink(job: MediaJob, sourceId: string, signal: AbortSignal | 
   }
 }
 
-/** Once the call has ended, rewrite its cdr/ JSON with the media maps as they are now. A failure here never fails the job. */
+/** Once the call has ended, rewrite its cdr/ row with the media maps as they are now. A failure here never fails the job. */
 async function rewriteCallRecord(job: MediaJob, deps: MediaWorkerDeps): Promise<void> {
   try {
     const record = await deps.calls.get(callKeyOf(job.provider, job.callId), { consistent: true });
     if (!record || !callEnded(record)) return;
     await deps.store.putCallRecord(S3_KEYS.cdr(record.provider, callFiledAt(record, job.callAt ?? job.queuedAt), record.callId), record);
   } catch (err) {
-    deps.log.error('cdr rewrite failed (the media is stored)', { provider: job.provider, callId: job.callId, error: (err as Error).name });
+    deps.log.error('cdr rewrite failed (the media outcome is recorded on the item)', {
+      provider: job.provider,
+      callId: job.callId,
+      error: (err as Error).name,
+    });
   }
 }
 

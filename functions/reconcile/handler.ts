@@ -5,6 +5,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { flushMetrics, type EmfMetrics } from '#adapters/metrics.ts';
 import type { ReconcileSummary } from '#core/reconcile.ts';
 import { reconcileScheduled, type ReconcileDeps } from './process.ts';
 
@@ -17,13 +18,16 @@ export interface ReconcileEvent {
 export interface ReconcileWiring {
   deps: ReconcileDeps;
   logger: Logger;
+  /** Flushed after every invocation (ReconcileFailed per source). */
+  metrics: Pick<EmfMetrics, 'flush'>;
   /** Releases the Hipcall API connections (the CLI and tests; Lambda keeps them for the next run). */
   close(): Promise<void>;
 }
 
-export function createReconcileHandler({ deps, logger }: Pick<ReconcileWiring, 'deps' | 'logger'>) {
+export function createReconcileHandler({ deps, logger, metrics }: Pick<ReconcileWiring, 'deps' | 'logger' | 'metrics'>) {
   return middy<ReconcileEvent, { sources: ReconcileSummary[] }>()
     .use(injectLambdaContext(logger))
+    .use(flushMetrics(metrics))
     .handler(async (event) => ({
       sources: await reconcileScheduled(deps, typeof event?.reconcileSource === 'string' ? event.reconcileSource : undefined),
     }));

@@ -18,6 +18,8 @@ import type { DeliveryArchive } from '#core/ports/delivery-archive.ts';
 import type { HipcallCalls } from '#core/ports/hipcall-calls.ts';
 import type { JobQueues } from '#core/ports/job-queues.ts';
 import type { Log } from '#core/ports/log.ts';
+import type { Metrics } from '#core/ports/metrics.ts';
+import { METRIC } from '#core/metrics.ts';
 import {
   RECONCILE_EVENT,
   deliveryOfApiCall,
@@ -32,16 +34,19 @@ import {
   type ReconcileSummary,
   type ReconcileWindow,
 } from '#core/reconcile.ts';
-import { callKeyOf, type MediaJob } from '#core/types.ts';
+import { callFiledAt, callKeyOf, type MediaJob } from '#core/types.ts';
+import { callEnded, mediaPending } from '#core/cdr-schema.ts';
 
 export interface ReconcileDeps {
   config: CallVaultConfig;
   hipcall: HipcallCalls;
   calls: CallRecords;
-  archive: Pick<DeliveryArchive, 'putRaw'>;
+  archive: Pick<DeliveryArchive, 'putRaw' | 'putCallRecord'>;
   queues: Pick<JobQueues, 'sendMedia'>;
   /** Log fields only: never numbers, tokens or URLs. */
   log: Log;
+  /** The scheduled run's `ReconcileFailed` per source (core/metrics.ts). */
+  metrics: Metrics;
   now?: Clock;
   /** Archive lookups and backfills in flight at once. @default 8 */
   concurrency?: number;
@@ -194,7 +199,7 @@ async function backfill(
       { source: source.id, receivedAt, contentType: 'application/json' },
       signal,
     );
-    await applyDelivery(
+    const applied = await applyDelivery(
       deps.calls,
       {
         source: source.id,
@@ -206,6 +211,18 @@ async function backfill(
       },
       signal,
     );
+    // As the ingest does: an ended call with nothing on its way gets its SQL row now (a recording's comes from the worker).
+    const { record } = applied;
+    if (applied.outcome !== 'stored' || !callEnded(record) || mediaPending(record)) continue;
+    try {
+      await deps.archive.putCallRecord(S3_KEYS.cdr(record.provider, callFiledAt(record, record.createdAt), record.callId), record, signal);
+    } catch (err) {
+      deps.log.warn('reconcile: cdr row not written (the call is stored)', {
+        source: source.id,
+        callId: event.callId,
+        error: (err as Error).name,
+      });
+    }
   }
 }
 
@@ -239,6 +256,8 @@ export async function reconcileScheduled(deps: ReconcileDeps, sourceId?: string)
       failed.callIds.errors.push({ callId: '', message: (err as Error).message.slice(0, 300) });
       out.push(failed);
     }
+    // Every run counts, 0 included: a run that never reports is the Errors alarm's, one that fails is this one's.
+    deps.metrics.count(METRIC.reconcileFailed, { source: source.id }, out.at(-1)!.errors);
   }
   return out;
 }

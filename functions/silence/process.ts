@@ -45,6 +45,8 @@ export async function checkSilence(deps: SilenceDeps): Promise<SourceVerdict[]> 
         if (silent) deps.log.warn('source silent inside its working hours', { source: id, minutes: schedule.minutes });
         return { source: id, silent, ...(lastDeliveryAt ? { lastDeliveryAt: lastDeliveryAt.toISOString() } : {}) };
       } catch (err) {
+        // AccessDenied or a throttled GetMetricData would otherwise leave the silence alarm blind without a word.
+        deps.metrics.count(METRIC.silenceCheckFailed, { source: id });
         deps.log.error('could not read the delivery history of a source; its silence alarm keeps its state until the next check', {
           source: id,
           error: (err as Error).name,

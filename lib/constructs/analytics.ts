@@ -1,11 +1,12 @@
 /**
  * The archive as a SQL table (optional, `analytics.glue`): a Glue database with one table, `calls`, over
- * the cdr/ objects; an Athena workgroup whose results go to the archive bucket; and the example queries
- * of docs/querying.md as named queries. Partition projection maps `provider` and `day` straight onto DESIGN's key
+ * the cdr/ objects; an Athena workgroup whose results go to a bucket of their own; and the example
+ * queries of docs/querying.md as named queries. Partition projection maps `provider` and `day` straight onto DESIGN's key
  * layout, `cdr/{provider}/{YYYY}/{MM}/{DD}/`, so no crawler or MSCK REPAIR ever runs and new days are
  * queryable as soon as their objects exist.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import { Construct } from 'constructs';
@@ -15,9 +16,8 @@ import type { CallVaultConfig } from '#contract/config.ts';
 import { PREFIX } from '#contract/resources.ts';
 import type { Storage } from './storage.ts';
 
-/** Where the workgroup writes query results, inside the archive bucket (expired after a week). */
-export const ATHENA_RESULTS_PREFIX = 'athena-results/';
-const RESULTS_EXPIRE_DAYS = 7;
+/** How long query results are kept: they hold call data, and are only a cache of the archive. */
+export const ATHENA_RESULTS_EXPIRE_DAYS = 7;
 
 export interface AnalyticsProps {
   readonly analytics: CallVaultConfig['analytics'];
@@ -47,6 +47,11 @@ export class Analytics extends Construct {
   public readonly database: glue.CfnDatabase;
   public readonly table: glue.CfnTable;
   public readonly workGroup: athena.CfnWorkGroup;
+  /**
+   * Where the workgroup writes query results. Not the archive bucket: its Object Lock would keep results
+   * past their expiry (and in COMPLIANCE mode, from everyone), and results are no record worth locking.
+   */
+  public readonly resultsBucket: s3.Bucket;
   public readonly namedQueries: readonly athena.CfnNamedQuery[];
 
   constructor(scope: Construct, id: string, props: AnalyticsProps) {
@@ -79,14 +84,24 @@ export class Analytics extends Construct {
     });
     this.table.addResourceDependency(this.database);
 
-    // Results hold call data: same bucket, same encryption, gone after a week.
-    bucket.addLifecycleRule({
-      id: 'ExpireAthenaResults',
-      prefix: ATHENA_RESULTS_PREFIX,
-      expiration: Duration.days(RESULTS_EXPIRE_DAYS),
-      noncurrentVersionExpiration: Duration.days(1),
-    });
+    // Results hold call data: the archive's encryption and access rules, gone after a week. Retained with
+    // the stack like the archive (a bucket with results in it would fail the delete); it empties itself.
     const key = storage.encryptionKey;
+    this.resultsBucket = new s3.Bucket(this, 'ResultsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      ...(key
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: storage.accessLogsBucket,
+      serverAccessLogsPrefix: 'athena-results/',
+      lifecycleRules: [
+        { id: 'ExpireAthenaResults', expiration: Duration.days(ATHENA_RESULTS_EXPIRE_DAYS) },
+        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: analytics.workGroup,
       description: 'CallVault: queries over the call archive',
@@ -95,7 +110,7 @@ export class Analytics extends Construct {
         enforceWorkGroupConfiguration: true,
         publishCloudWatchMetricsEnabled: true,
         resultConfiguration: {
-          outputLocation: `s3://${bucket.bucketName}/${ATHENA_RESULTS_PREFIX}`,
+          outputLocation: `s3://${this.resultsBucket.bucketName}/`,
           encryptionConfiguration: key ? { encryptionOption: 'SSE_KMS', kmsKey: key.keyArn } : { encryptionOption: 'SSE_S3' },
         },
       },

@@ -6,15 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ConfigError, withoutDefaults, type CallVaultConfig } from '#contract/config.ts';
-import { ENV } from '#contract/resources.ts';
+import type { CallVaultConfig } from '#contract/config.ts';
 import { DEFAULT_FUNCTION_LOG_RETENTION, logRetentionFor } from './protection.ts';
-import {
-  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
-  estimateContextOf,
-  estimateEnvironment,
-  type EnvironmentEstimate,
-} from './function-environment.ts';
+import { estimateContextOf, estimateEnvironment, type EnvironmentEstimate } from './function-environment.ts';
 
 /** The five Lambda functions; each one's entry is `functions/{name}/index.ts`, which exports `handler`. */
 export type FunctionName = 'ingest' | 'media' | 'insight' | 'silence' | 'reconcile';
@@ -28,6 +22,17 @@ export const entryOf = (name: FunctionName): string => fileURLToPath(new URL(`..
 /** Bundled ESM still meets CommonJS dependencies that call `require`: give them one. */
 const REQUIRE_BANNER =
   "import { createRequire as __cvCreateRequire } from 'node:module'; const require = __cvCreateRequire(import.meta.url);";
+
+/**
+ * The validated, defaults-applied config compiled into a bundle: esbuild replaces the global
+ * `__CALLVAULT_CONFIG__` (functions/adapters/bundled-config.ts) with its JSON text as a string literal.
+ * A define rather than a file beside the code: nothing to read or find at cold start, the asset hash
+ * follows the config with no extra step, and local bundling passes it to esbuild as one argument
+ * without a shell (so no quoting can change it).
+ */
+export function configDefine(config: CallVaultConfig): Record<string, string> {
+  return { __CALLVAULT_CONFIG__: JSON.stringify(JSON.stringify(config)) };
+}
 
 /** How every function is bundled; bench/coldstart.ts builds with the same options, so what it measures is what deploys. */
 export const BUNDLING = {
@@ -43,7 +48,7 @@ export const BUNDLING = {
 export interface CallVaultFunctionProps {
   /** Which handler to bundle: `functions/{name}/handler.ts`. */
   readonly name: FunctionName;
-  /** The validated deployment config, passed to the handler as `CALLVAULT_CONFIG` without its defaults. */
+  /** The validated deployment config, compiled into the bundle (configDefine). */
   readonly config: CallVaultConfig;
   /** Hard limit of one invocation. */
   readonly timeout: Duration;
@@ -61,6 +66,11 @@ export interface CallVaultFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Customer-managed key of the function's log group (protection.kms). @default - CloudWatch Logs encryption */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * For a function invoked asynchronously (by a schedule): how many times Lambda retries a failed run,
+   * and why that many. @default - not invoked asynchronously: no EventInvokeConfig
+   */
+  readonly asyncRetries?: { readonly attempts: 0 | 1 | 2; readonly reason: string };
 }
 
 /**
@@ -73,10 +83,10 @@ export interface CallVaultFunctionProps {
 export class CallVaultFunction extends NodejsFunction {
   /** The execution role: log writes only, plus whatever the owning construct grants. */
   public readonly executionRole: iam.Role;
+  /** The config compiled into the bundle (configDefine): what the handler reads at cold start. */
+  public readonly bundledConfig: CallVaultConfig;
 
   constructor(scope: Construct, id: string, props: CallVaultFunctionProps) {
-    // As the user would write it, defaults left out: parseConfig puts them back at cold start.
-    const configJson = JSON.stringify(withoutDefaults(props.config));
     // Our own role instead of the default one: AWSLambdaBasicExecutionRole allows logs:* writes on every log group ("*").
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -102,31 +112,37 @@ export class CallVaultFunction extends NodejsFunction {
       logGroup,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        [ENV.config]: configJson,
       },
       bundling: {
         ...BUNDLING,
         mainFields: [...BUNDLING.mainFields],
+        define: configDefine(props.config),
         bundleAwsSDK: true,
         forceDockerBundling: false,
       },
     });
     this.executionRole = role;
+    this.bundledConfig = props.config;
     logGroup.grantWrite(role);
-    // A safety net for variables added after the stack's own check (assertEnvironmentFits).
-    this.node.addValidation({
-      validate: () => {
-        const problem = this.environmentProblem();
-        return problem ? [problem] : [];
-      },
-    });
 
+    // Lambda's default for asynchronous invocations is 2 silent retries: a scheduled function says how many it wants.
+    if (props.asyncRetries) this.configureAsyncInvoke({ retryAttempts: props.asyncRetries.attempts });
     Validations.of(this).acknowledge(
       {
         id: 'Serverless-LambdaDLQ',
-        reason:
-          'No asynchronous invocations: the API invokes it synchronously and SQS through an event source mapping, whose failures go to the queue redrive DLQ.',
+        reason: props.asyncRetries
+          ? `Invoked by a schedule with MaximumRetryAttempts ${props.asyncRetries.attempts}: ${props.asyncRetries.reason} A failed run raises the function's Errors alarm; nothing is left to redeliver.`
+          : 'No asynchronous invocations: the API invokes it synchronously and SQS through an event source mapping, whose failures go to the queue redrive DLQ.',
       },
+      ...(props.asyncRetries
+        ? [
+            {
+              id: 'Serverless-LambdaAsyncFailureDestination',
+              reason:
+                "A failed scheduled run's event says only which run it was, and the next run repeats it: the Errors alarm tells the operator, the logs say why.",
+            },
+          ]
+        : []),
       ...(props.tracing === lambda.Tracing.ACTIVE
         ? []
         : [
@@ -151,24 +167,5 @@ export class CallVaultFunction extends NodejsFunction {
     const cfn = this.node.defaultChild as lambda.CfnFunction;
     const environment = stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined;
     return estimateEnvironment(environment?.variables ?? {}, estimateContextOf(this));
-  }
-
-  /** Throws a ConfigError naming the function, its estimated size and what to shorten when the environment would not fit Lambda's 4 KB. */
-  public assertEnvironmentFits(): void {
-    const problem = this.environmentProblem();
-    if (problem) throw new ConfigError(`Invalid CallVault config:\n  - callvault: ${problem}`);
-  }
-
-  private environmentProblem(): string | undefined {
-    const estimate = this.estimateEnvironment();
-    if (estimate.bytes < LAMBDA_ENVIRONMENT_LIMIT_BYTES) return undefined;
-    const largest = estimate.variables
-      .slice(0, 3)
-      .map((v) => `${v.name} ${v.bytes} B`)
-      .join(', ');
-    return (
-      `the environment of the ${this.node.path} function would be about ${estimate.bytes} bytes once deployed, and Lambda allows under ${LAMBDA_ENVIRONMENT_LIMIT_BYTES} (largest: ${largest}). ` +
-      'Shorten what it carries: card templates and CRM mappings (CALLVAULT_CONFIG), source ids (WEBHOOK_SECRETS, HIPCALL_API_SECRETS) or the stack name; or split the sources across two stacks.'
-    );
   }
 }

@@ -40,7 +40,13 @@ const NAMES: Record<string, { max: number; property: string }> = {
   'AWS::S3::Bucket': { max: 63, property: 'BucketName' },
   'AWS::SecretsManager::Secret': { max: 512, property: 'Name' },
   'AWS::SNS::Topic': { max: 256, property: 'TopicName' },
+  'AWS::Lambda::Function': { max: 64, property: 'FunctionName' },
+  'AWS::Logs::LogGroup': { max: 512, property: 'LogGroupName' },
+  'AWS::Events::Rule': { max: 64, property: 'Name' },
 };
+
+/** Lengths of ids AWS generates whatever the stack: an HTTP API id, a KMS key id (a UUID). */
+const GENERATED_ID = { httpApi: 10, kmsKey: 36 } as const;
 
 /** A template resource as the estimator needs it. */
 export interface TemplateResource {
@@ -112,7 +118,14 @@ function ref(logicalId: string, ctx: EstimateContext): string {
       return `arn:${x(LONGEST.partition)}:sns:${region}:${account}:${physicalName(logicalId, ctx)}`;
     case 'AWS::DynamoDB::Table':
     case 'AWS::S3::Bucket':
+    case 'AWS::Lambda::Function':
+    case 'AWS::Logs::LogGroup':
+    case 'AWS::Events::Rule':
       return physicalName(logicalId, ctx);
+    case 'AWS::ApiGatewayV2::Api':
+      return x(GENERATED_ID.httpApi);
+    case 'AWS::KMS::Key':
+      return x(GENERATED_ID.kmsKey);
     default:
       return x(LONGEST.unknown);
   }
@@ -127,6 +140,11 @@ function getAtt(logicalId: string, attribute: string, ctx: EstimateContext): str
     if (type === 'AWS::SQS::Queue') return `arn:${partition}:sqs:${region}:${account}:${physicalName(logicalId, ctx)}`;
     if (type === 'AWS::DynamoDB::Table') return `arn:${partition}:dynamodb:${region}:${account}:table/${physicalName(logicalId, ctx)}`;
     if (type === 'AWS::S3::Bucket') return `arn:${partition}:s3:::${physicalName(logicalId, ctx)}`;
+    if (type === 'AWS::Lambda::Function') return `arn:${partition}:lambda:${region}:${account}:function:${physicalName(logicalId, ctx)}`;
+    if (type === 'AWS::Logs::LogGroup') return `arn:${partition}:logs:${region}:${account}:log-group:${physicalName(logicalId, ctx)}:*`;
+    if (type === 'AWS::Events::Rule') return `arn:${partition}:events:${region}:${account}:rule/${physicalName(logicalId, ctx)}`;
+    if (type === 'AWS::KMS::Key') return `arn:${partition}:kms:${region}:${account}:key/${x(GENERATED_ID.kmsKey)}`;
+    if (type === 'AWS::SecretsManager::Secret') return ref(logicalId, ctx);
   }
   if (type === 'AWS::SQS::Queue' && attribute === 'QueueName') return physicalName(logicalId, ctx);
   if (type === 'AWS::SQS::Queue' && attribute === 'QueueUrl') return ref(logicalId, ctx);

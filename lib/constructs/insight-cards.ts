@@ -1,12 +1,12 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CallVaultConfig } from '#contract/config.ts';
-import { ENV, INSIGHT_QUEUE } from '#contract/resources.ts';
+import { ENV, INSIGHT_QUEUE, SECRET_KINDS, secretName } from '#contract/resources.ts';
+import { stackSecretsArn } from './webhook-api.ts';
 import type { CallVaultFunction } from './callvault-function.ts';
 import { grantKeyUse } from './protection.ts';
 import type { Storage } from './storage.ts';
@@ -22,7 +22,7 @@ export interface InsightCardsProps {
 }
 
 /** Name of a Hipcall source's API token secret (see webhookTokenSecretName for why it is named). */
-export const hipcallApiSecretName = (stackName: string, sourceId: string): string => `${stackName}/${sourceId}/hipcall-api`;
+export const hipcallApiSecretName = (stackName: string, sourceId: string): string => secretName(`${stackName}/`, sourceId, 'hipcallApi');
 
 /** The value a Hipcall API token secret must be given after deploy. */
 export const HIPCALL_API_SECRET_SHAPE = '{"token":"<your Hipcall API token>"}';
@@ -86,23 +86,22 @@ export class InsightCards extends Construct {
   }
 
   /**
-   * Let `fn` read the Hipcall API token secrets (GetSecretValue on exactly those ARNs) and set
-   * HIPCALL_API_SECRETS (`{sourceId: secretName}`: names, not ARNs, to keep Lambda's 4 KB environment).
+   * Let `fn` read the Hipcall API token secrets (GetSecretValue on this stack's `hipcall-api` secrets, by
+   * name pattern) and set CALLVAULT_SECRET_PREFIX, from which the function derives each Hipcall source's name.
    */
-  public bindHipcallApiSecrets(fn: lambda.Function): void {
+  public bindHipcallApiSecrets(fn: CallVaultFunction): void {
+    const stackName = Stack.of(this).stackName;
     if (this.hipcallApiSecrets.size > 0) {
       fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [...this.hipcallApiSecrets.values()].map((s) => s.secretArn),
-        }),
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [stackSecretsArn(this, 'hipcallApi')] }),
       );
+      Validations.of(fn.executionRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${stackName}/*/${SECRET_KINDS.hipcallApi}-??????]`,
+        reason:
+          "Every Hipcall API token secret of this stack by its name pattern ({stack}/{source}/hipcall-api plus Secrets Manager's 6-character suffix): one statement instead of an ARN per source.",
+      });
       if (this.encryptionKey) grantKeyUse(fn, this.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
     }
-    const stackName = Stack.of(this).stackName;
-    fn.addEnvironment(
-      ENV.hipcallApiSecrets,
-      JSON.stringify(Object.fromEntries([...this.hipcallApiSecrets.keys()].map((id) => [id, hipcallApiSecretName(stackName, id)]))),
-    );
+    fn.addEnvironment(ENV.secretPrefix, `${stackName}/`);
   }
 }

@@ -10,6 +10,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -25,10 +26,18 @@ const ALARM_PERIOD = Duration.minutes(5);
 const SILENCE_PERIOD = Duration.minutes(10);
 
 /**
- * A 4xx spike: Hipcall stops after 2-3 failed deliveries, so a wrong URL shows as a handful of 4xx, not
- * a flood; 10 in 5 minutes stays above the odd scanner's 404s and still catches a busy misconfigured source.
+ * Refusals of configured sources (`DeliveryRefused` without dimensions: a wrong token 404, a failing
+ * signature 401, a disallowed address 403, an invalid or oversized body 400/413/415). Hipcall stops after
+ * 2-3 failed deliveries, so one refusal is already worth a look; an unknown source's 404 (a scanner on a
+ * public hostname) is not in this series, so it never pages.
  */
-export const CLIENT_ERROR_SPIKE = { threshold: 10, period: Duration.minutes(5) } as const;
+export const REFUSALS = { threshold: 1, period: Duration.minutes(5) } as const;
+
+/**
+ * Requests API Gateway throttled (429) on a configured source's own route, counted from the access log:
+ * the ingest never sees them, and the generic route's 429s (a flood of wrong URLs) are left out.
+ */
+export const SOURCE_ROUTE_THROTTLED_METRIC = 'SourceRouteThrottled';
 
 /** A CallVault metric from its namespace: the whole pipeline (no dimension), or one source (`[source]`). */
 export function pipelineMetric(
@@ -54,14 +63,21 @@ export interface PipelineWatchProps {
   readonly media: lambda.Function;
   readonly insight: lambda.Function;
   readonly replayQueue: sqs.Queue;
-  /** When the 4xx alarm fires. @default CLIENT_ERROR_SPIKE */
-  readonly clientErrorSpike?: { readonly threshold: number; readonly period: Duration };
+  /** The API's access log group, from which throttled requests on the sources' own routes are counted. */
+  readonly accessLogGroup: logs.ILogGroup;
+  /** Route keys of the generic route (unknown sources only): their 429s are a flood of wrong URLs, not a provider. */
+  readonly genericRouteKeys: readonly string[];
+  /** When the refusals alarm fires. @default REFUSALS */
+  readonly refusals?: { readonly threshold: number; readonly period: Duration };
 }
 
 /** The alarms `watchPipeline` creates. */
 export interface PipelineAlarms {
   readonly apiServerErrors: cloudwatch.Alarm;
-  readonly apiClientErrorSpike: cloudwatch.Alarm;
+  /** Deliveries of configured sources refused with a 4xx by the ingest. */
+  readonly deliveryRefused: cloudwatch.Alarm;
+  /** Requests API Gateway throttled on a configured source's route. */
+  readonly sourceRouteThrottled: cloudwatch.Alarm;
   /** By function: ingest, media, insight. */
   readonly throttles: ReadonlyMap<string, cloudwatch.Alarm>;
   readonly deliveryQueuedForReplay: cloudwatch.Alarm;
@@ -152,6 +168,45 @@ export class Monitoring extends Construct {
   }
 
   /**
+   * The scheduled functions' own failures, which their handlers catch (so Errors never sees them): a
+   * reconcile that could not reconcile some calls or a whole source, and a silence check that could not
+   * read a source's delivery history (its silence alarm is then blind).
+   */
+  public watchScheduled(props: {
+    readonly reconcile?: lambda.Function;
+    readonly silence?: lambda.Function;
+  }): Map<string, cloudwatch.Alarm> {
+    const tail = (fn: lambda.Function) => `aws logs tail ${fn.logGroup.logGroupName} --since 1h`;
+    const count = (name: MetricName) => pipelineMetric(name, { statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
+    const alarms = new Map<string, cloudwatch.Alarm>();
+    if (props.reconcile) {
+      alarms.set(
+        'reconcile',
+        this.alarm(
+          'ReconcileFailedAlarm',
+          count(METRIC.reconcileFailed),
+          1,
+          'A scheduled reconcile with Hipcall could not reconcile some calls, or a whole source (the Hipcall API token never set, Hipcall down, AccessDenied). ' +
+            `Calls Hipcall never delivered stay missing until a run succeeds. First: ${tail(props.reconcile)}; then npx callvault reconcile hipcall --source ID --since <day> to close the gap by hand`,
+        ),
+      );
+    }
+    if (props.silence) {
+      alarms.set(
+        'silence',
+        this.alarm(
+          'SilenceCheckFailedAlarm',
+          count(METRIC.silenceCheckFailed),
+          1,
+          "The silence check could not read a source's delivery metrics from CloudWatch (AccessDenied, throttling): that source's silence alarm cannot fire until it can. " +
+            `First: ${tail(props.silence)}`,
+        ),
+      );
+    }
+    return alarms;
+  }
+
+  /**
    * The pipeline's alarms, each to the topic, each saying what it means and the first command to run:
    * API 5xx and a 4xx spike, throttles of each function, ingest fallbacks, the replay queue's age,
    * media failed/expired/rejected and insight failed. (DLQ alarms belong to each WorkerQueue.)
@@ -159,7 +214,18 @@ export class Monitoring extends Construct {
   public watchPipeline(props: PipelineWatchProps): PipelineAlarms {
     const { api, ingest, media, insight, replayQueue } = props;
     const tail = (fn: lambda.Function) => `aws logs tail ${fn.logGroup.logGroupName} --since 1h`;
-    const spike = props.clientErrorSpike ?? CLIENT_ERROR_SPIKE;
+    const refusals = props.refusals ?? REFUSALS;
+    // Access log lines are JSON whose values are all strings (lib/constructs/webhook-api.ts's format).
+    const throttled = new logs.MetricFilter(this, 'SourceRouteThrottledFilter', {
+      logGroup: props.accessLogGroup,
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.status', '=', '429'),
+        ...props.genericRouteKeys.map((key) => logs.FilterPattern.stringValue('$.routeKey', '!=', key)),
+      ),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: SOURCE_ROUTE_THROTTLED_METRIC,
+      metricValue: '1',
+    });
     const replayAgeSeconds = queueLifetimeSeconds(REPLAY_QUEUE);
     const count = (name: MetricName) => pipelineMetric(name, { statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD });
 
@@ -201,12 +267,19 @@ export class Monitoring extends Construct {
         'The webhook API answered a 5xx: a provider may have lost a delivery (Hipcall never retries, and marks the integration Broken after 2-3 failures). ' +
           `First: ${tail(ingest)}. Then re-enable any integration the provider dashboard shows as Broken.`,
       ),
-      apiClientErrorSpike: this.alarm(
-        'ApiClientErrorSpikeAlarm',
-        api.metricClientError({ period: spike.period, statistic: cloudwatch.Stats.SUM }),
-        spike.threshold,
-        `The webhook API answered ${spike.threshold} or more 4xx within ${spike.period.toMinutes()} minutes: a provider probably has a wrong webhook URL or token (404), a signature fails (401), or a source is throttled (429). ` +
-          `First: npx callvault urls, and compare each URL with the provider dashboard; the access log (status, routeKey) is ${props.accessLogGroupName}.`,
+      deliveryRefused: this.alarm(
+        'DeliveryRefusedAlarm',
+        pipelineMetric(METRIC.deliveryRefused, { statistic: cloudwatch.Stats.SUM, period: refusals.period }),
+        refusals.threshold,
+        'A configured source had a delivery refused (Hipcall marks an integration Broken after 2-3): a wrong webhook token (404), a failing signature (401), an address outside allowedSourceIps (403), or a body that is not a delivery (400/413/415, kept in quarantine/). ' +
+          `The dashboard's "refused" graph shows the status per source. First: npx callvault urls, and compare each URL with the provider dashboard; then ${tail(ingest)}`,
+      ),
+      sourceRouteThrottled: this.alarm(
+        'SourceRouteThrottledAlarm',
+        throttled.metric({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
+        1,
+        "API Gateway throttled (429) requests on a configured source's route: that provider sent more than its throttle allows, and Hipcall never retries. " +
+          `Raise the source's "throttle" (or the global "throttle") in cdk.json and redeploy. First, to see which route: aws logs tail ${props.accessLogGroupName} --since 1h --filter-pattern '{ $.status = "429" }'`,
       ),
       throttles,
       deliveryQueuedForReplay: this.alarm(

@@ -181,5 +181,16 @@ export class PipelineDashboard extends Construct {
       }),
       graph('call_init to card (ms)', percentiles(METRIC.insightCallInitToCardMs), HALF),
     );
+    // The scheduled functions' own failures: what their handlers caught (their crashes are in Errors).
+    this.dashboard.addWidgets(
+      graph(
+        'Scheduled runs: failures',
+        [
+          pipelineMetric(METRIC.reconcileFailed, { period: PERIOD, label: 'reconcile: calls not reconciled' }),
+          pipelineMetric(METRIC.silenceCheckFailed, { period: PERIOD, label: 'silence check: sources not read' }),
+        ],
+        FULL,
+      ),
+    );
   }
 }

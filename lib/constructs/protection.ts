@@ -44,7 +44,8 @@ export class DataKey extends Construct {
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchLogsOfThisAccount',
-        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        // The regional Logs principal ends in the partition's suffix (amazonaws.com.cn in China).
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.${stack.urlSuffix}`)],
         actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
         resources: ['*'],
         conditions: {
@@ -78,7 +79,7 @@ export function grantKeyUse(fn: lambda.Function, key: kms.IKey, service: KeyServ
     new iam.PolicyStatement({
       actions: [...actions],
       resources: [key.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `${service}.${Stack.of(fn).region}.amazonaws.com` } },
+      conditions: { StringEquals: { 'kms:ViaService': `${service}.${Stack.of(fn).region}.${Stack.of(fn).urlSuffix}` } },
     }),
   );
 }

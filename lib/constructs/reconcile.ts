@@ -42,10 +42,16 @@ export class Reconcile extends Construct {
       timeout: Duration.minutes(10),
       memorySize: 512,
       encryptionKey: props.storage.encryptionKey,
+      asyncRetries: {
+        attempts: 0,
+        reason:
+          'a retried 10-minute run would page the same window again, and the next scheduled run (every everyMinutes, looking back lookBackHours) covers it anyway.',
+      },
     });
     // Backfill goes through CallsTable.applyDelivery (GetItem + conditional UpdateItem), the gap rule reads items.
     props.storage.bindCalls(this.function, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    props.storage.bindArchive(this.function, [PREFIX.raw], ['s3:PutObject']);
+    // raw/ for the delivery it writes, cdr/ for the SQL row of a backfilled call without a recording.
+    props.storage.bindArchive(this.function, [PREFIX.raw, PREFIX.cdr], ['s3:PutObject']);
     props.mediaQueue.bindProducer(this.function, ENV.mediaQueueUrl);
     props.insightCards.bindHipcallApiSecrets(this.function);
 

@@ -34,6 +34,10 @@ export class SilenceCheck extends Construct {
       timeout: Duration.seconds(60),
       memorySize: 256,
       encryptionKey: props.encryptionKey,
+      asyncRetries: {
+        attempts: 0,
+        reason: 'the next run, 5 minutes later, checks the same window again; a retry would only publish a late verdict.',
+      },
     });
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     Validations.of(this.function.executionRole).acknowledge({

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -9,7 +9,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { throttleOf, type CallVaultConfig } from '#contract/config.ts';
-import { ENV, INGEST_TIMEOUT_SECONDS, PREFIX, REPLAY_QUEUE } from '#contract/resources.ts';
+import { ENV, INGEST_TIMEOUT_SECONDS, PREFIX, REPLAY_QUEUE, SECRET_KINDS, secretName } from '#contract/resources.ts';
 import { CallVaultFunction } from './callvault-function.ts';
 import { DEFAULT_ACCESS_LOG_RETENTION, grantKeyUse, logRetentionFor } from './protection.ts';
 import type { Storage } from './storage.ts';
@@ -24,6 +24,9 @@ export const sourceWebhookPath = (sourceId: string): string => `/webhooks/${sour
 /** The methods every webhook route takes. HTTP APIs route HEAD only where a route names it; the handler answers it like GET (URL checks). */
 export const WEBHOOK_METHODS = [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET, apigwv2.HttpMethod.HEAD] as const;
 
+/** Route keys of the generic route, which only unknown sources (and wrong URLs) reach. */
+export const GENERIC_ROUTE_KEYS: readonly string[] = WEBHOOK_METHODS.map((m) => `${m} ${WEBHOOK_PATH}`);
+
 /**
  * Throttle of the generic `{source}` route, which only unknown sources reach (and paths that spell a
  * source id with percent-escapes): small, so a flood of wrong URLs is refused there with 429s and
@@ -31,15 +34,26 @@ export const WEBHOOK_METHODS = [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET,
  */
 export const UNKNOWN_SOURCE_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
 
-/**
- * Name of a source's webhook token secret. Named (not generated) so WEBHOOK_SECRETS can hold short
- * names; it ends in `/webhook`, never in `-` plus six characters, which Secrets Manager could
- * mistake for the random suffix of a partial ARN.
- */
-export const webhookTokenSecretName = (stackName: string, sourceId: string): string => `${stackName}/${sourceId}/webhook`;
+/** Name of a source's webhook token secret (functions/contract/resources.ts secretName: the ingest derives the same). */
+export const webhookTokenSecretName = (stackName: string, sourceId: string): string => secretName(`${stackName}/`, sourceId, 'webhook');
 
 /** Name of a signing source's Standard Webhooks secret (the sender's `whsec_…`), named like the token secret. */
-export const signingSecretName = (stackName: string, sourceId: string): string => `${stackName}/${sourceId}/signing`;
+export const signingSecretName = (stackName: string, sourceId: string): string => secretName(`${stackName}/`, sourceId, 'signing');
+
+/**
+ * The ARN pattern of every secret of one kind this stack names (`{stack}/*\/{kind}` plus Secrets Manager's
+ * 6-character suffix): one statement whatever the number of sources, where an ARN per source made the
+ * ingest's policy outgrow IAM's limits at about 50 sources. It matches this stack's secrets and no other.
+ */
+export function stackSecretsArn(scope: Construct, kind: keyof typeof SECRET_KINDS): string {
+  const stack = Stack.of(scope);
+  return stack.formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: `${stack.stackName}/*/${SECRET_KINDS[kind]}-??????`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
 
 export interface WebhookApiProps {
   /** The validated config: sources, throttle, and what the function reads at cold start. */
@@ -120,6 +134,8 @@ export class WebhookApi extends Construct {
       alarmTopic: props.alarmTopic,
       consumer: ingest,
       encryptionKey: storage.encryptionKey,
+      // After a brownout the replay queue is full just when webhooks return: replays must leave them executions.
+      maxConcurrency: config.concurrency.replayMax,
     });
     this.replayQueue.bindProducer(ingest, ENV.replayQueueUrl);
 
@@ -139,6 +155,8 @@ export class WebhookApi extends Construct {
           passwordLength: props.length,
         },
         encryptionKey: storage.encryptionKey,
+        // Pasted into a provider dashboard, or a copy of the sender's: deleting the stack must not break them.
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: props.why });
       return secret;
@@ -177,21 +195,18 @@ export class WebhookApi extends Construct {
     ingest.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [...this.tokenSecrets.values(), ...this.signingSecrets.values()].map((s) => s.secretArn),
+        resources: [stackSecretsArn(this, 'webhook'), ...(this.signingSecrets.size > 0 ? [stackSecretsArn(this, 'signing')] : [])],
       }),
     );
-    if (storage.encryptionKey) grantKeyUse(ingest, storage.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
-    // Names, not ARNs: GetSecretValue takes either, and a full ARN per source would outgrow Lambda's 4 KB environment.
-    ingest.addEnvironment(
-      ENV.webhookSecrets,
-      JSON.stringify(Object.fromEntries(config.sources.map((source) => [source.id, webhookTokenSecretName(stackName, source.id)]))),
+    Validations.of(ingest.executionRole).acknowledge(
+      ...(this.signingSecrets.size > 0 ? (['webhook', 'signing'] as const) : (['webhook'] as const)).map((kind) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${stackName}/*/${SECRET_KINDS[kind]}-??????]`,
+        reason: `Every ${kind} secret of this stack by its name pattern ({stack}/{source}/${SECRET_KINDS[kind]} plus the 6-character suffix Secrets Manager adds): one statement instead of an ARN per source, which outgrew IAM's policy limits.`,
+      })),
     );
-    // Only sources that sign: the others pay nothing of the 4 KB.
-    if (this.signingSecrets.size > 0)
-      ingest.addEnvironment(
-        ENV.signingSecrets,
-        JSON.stringify(Object.fromEntries([...this.signingSecrets.keys()].map((id) => [id, signingSecretName(stackName, id)]))),
-      );
+    if (storage.encryptionKey) grantKeyUse(ingest, storage.encryptionKey, 'secretsmanager', ['kms:Decrypt']);
+    // One prefix, not a name per source: the ingest derives every secret's name from it and the config.
+    ingest.addEnvironment(ENV.secretPrefix, `${stackName}/`);
 
     this.api = new apigwv2.HttpApi(this, 'HttpApi', {
       description: 'CallVault webhooks: POST /webhooks/{source}/{token}',
@@ -230,7 +245,9 @@ export class WebhookApi extends Construct {
     });
 
     // One integration for every route; API Gateway picks a source's literal route over the generic one.
-    const integration = new HttpLambdaIntegration('IngestIntegration', ingest);
+    // One Lambda permission for the whole API rather than one per route: 3 routes per source would pass
+    // Lambda's 20 KB resource policy at about 15 sources (lib/deploy-limits.ts estimates it).
+    const integration = new HttpLambdaIntegration('IngestIntegration', ingest, { scopePermissionToRoute: false });
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     const addWebhookRoutes = (path: string, throttle: { rateLimit: number; burstLimit: number }): void => {
       for (const route of this.api.addRoutes({ path, methods: [...WEBHOOK_METHODS], integration })) {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC, METRICS_NAMESPACE, type MetricName } from '#core/metrics.ts';
-import { METRICS_LOG } from '#bin/local/stack.ts';
+import { METRICS_LOG, RECONCILE_PATH } from '#bin/local/stack.ts';
 import { FAULTS_PATH } from '#bin/local/faults.ts';
 import { SILENCE_CHECK_PATH } from '#bin/local/silence.ts';
 import { filedBySourceAndTotal, readEmfFile, type EmfMetric } from '#test/support/emf.ts';
@@ -72,7 +72,13 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     // Two Hipcall sources, so a call one owns can be delivered through the other (DeliveryIgnored); and
     // a source that never delivers, watched all day every day, for the silence check.
     const sources = [
-      { id: 'hipcall', provider: 'hipcall', mediaHostAllowlist: ['127.0.0.1'] },
+      {
+        id: 'hipcall',
+        provider: 'hipcall',
+        mediaHostAllowlist: ['127.0.0.1'],
+        hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+        reconcile: { everyMinutes: 60, lookBackHours: 1 },
+      },
       { id: 'hipcall-b', provider: 'hipcall', mediaHostAllowlist: ['127.0.0.1'] },
       { id: 'callhippo', provider: 'callhippo', mediaHostAllowlist: ['127.0.0.1'] },
       { id: 'postcall', provider: 'postcall', mediaHostAllowlist: ['127.0.0.1'] },
@@ -172,6 +178,13 @@ describe('local stack metrics (npm start + npm run demo)', () => {
       ).status,
     ).toBeLessThan(300);
     expect((await post('hipcall', init('metrics-card-refused', '+442045205757', new Date()))).status).toBe(200);
+    // The scheduled functions' own failures: a silence check that cannot read CloudWatch (here, its stand-in),
+    // and a reconcile run, on demand as its schedule runs it (a clean run counts ReconcileFailed 0).
+    expect((await local(FAULTS_PATH, 'POST', { services: ['cloudwatch'], seconds: 30 })).status).toBe(200);
+    expect((await local(SILENCE_CHECK_PATH, 'POST')).json).toEqual({ sources: [] });
+    await local(FAULTS_PATH, 'DELETE');
+    const reconciled = await local(RECONCILE_PATH, 'POST');
+    expect(reconciled.json).toMatchObject({ sources: [{ source: 'hipcall', errors: 0 }] });
 
     const expected: [MetricName, string | undefined, string?][] = [
       [METRIC.deliveryStored, 'hipcall'],
@@ -199,6 +212,8 @@ describe('local stack metrics (npm start + npm run demo)', () => {
       [METRIC.deliveryUnapplied, 'hipcall'],
       [METRIC.replayApplied, 'hipcall'],
       [METRIC.sourceSilent, 'quiet'],
+      [METRIC.silenceCheckFailed, 'quiet'],
+      [METRIC.reconcileFailed, 'hipcall'],
     ];
     const has = (ms: EmfMetric[], [name, source, status]: (typeof expected)[number]) =>
       ms.some(
@@ -221,9 +236,9 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     expect(units.get(METRIC.mediaHangupToStoredSeconds)).toBe('Seconds');
     expect(units.get(METRIC.insightCallInitToCardMs)).toBe('Milliseconds');
     expect(units.get(METRIC.deliveryStored)).toBe('Count');
-    // A refusal carries its status in both dimension sets.
+    // A refusal carries its status in both dimension sets; a configured source's is in the total (the alarm's series) too.
     const refusal = metrics.find((m) => m.name === METRIC.deliveryRefused && m.fields.status === '400')!;
-    expect(refusal.dimensionSets).toEqual([['source', 'status'], ['status']]);
+    expect(refusal.dimensionSets).toEqual([['source', 'status'], ['status'], []]);
     // Every metric CallVault names was found.
     expect(Object.values(METRIC).filter((name) => !expected.some(([n]) => n === name))).toEqual([]);
     // The source that never delivered is silent (1); and only sources with silence config are checked.

@@ -6,8 +6,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
 import { fakeContext, startPoller } from '#bin/local/poller.ts';
-import { parseConfig } from '#contract/config.ts';
-import { ENV } from '#contract/resources.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
@@ -74,9 +73,9 @@ export async function runDynamoOutage(options: DynamoOutageOptions = {}): Promis
   let mark = Date.now();
   const lap = (name: string) => ((phases[name] = Date.now() - mark), (mark = Date.now()));
   const config = parseConfig({});
-  const env = { ...stack.env, [ENV.config]: JSON.stringify(config) };
   const handler = createIngestHandler(
-    ingestDeps(env, {
+    ingestDeps(stack.env, {
+      config,
       target: strictAwsTarget(stack.target, 'ingest'),
       tokens: new StaticWebhookTokens(TOKEN),
       mediaDelaySeconds: 0,

@@ -7,8 +7,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { fakeContext, startPoller } from '#bin/local/poller.ts';
-import { parseConfig } from '#contract/config.ts';
-import { ENV } from '#contract/resources.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { parseContactsCsv } from '#core/contacts-csv.ts';
@@ -86,15 +85,16 @@ async function againstDownApi(
   calls: number,
 ): Promise<HipcallDownResult> {
   const config = parseConfig({ defaultCountry: 'GB' });
-  const env = { ...stack.env, [ENV.config]: JSON.stringify(config) };
+  const env = stack.env;
   const { contacts } = parseContactsCsv('phone,name,company\n+44 20 4520 5757,Jane Smith,Acme Corp\n', { defaultCountry: 'GB' });
   await new ContactsTable(stack.doc, 'contacts').putAll(contacts);
   const ingest = createIngestHandler(
-    ingestDeps(env, { target: stack.target, tokens: new StaticWebhookTokens(TOKEN), metricsOut: () => undefined }),
+    ingestDeps(env, { config, target: stack.target, tokens: new StaticWebhookTokens(TOKEN), metricsOut: () => undefined }),
   );
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
   const insight = createInsightHandler(
     insightDeps(env, {
+      config,
       target: strictAwsTarget(stack.target, 'insight'),
       hipcall: {
         baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, api.base])),

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startPoller } from '#bin/local/poller.ts';
 import { fakeContext } from '#bin/local/poller.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { ENV, MEDIA_FUNCTION_ENV } from '#contract/resources.ts';
 import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
@@ -115,6 +115,7 @@ export async function startRecordingServer(
 function mediaEnv(stack: FaultStack, fetchAllow: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     ...stack.env,
+    // The worker child reads it, as the local stack does.
     [ENV.config]: JSON.stringify(parseConfig({})),
     CALLVAULT_FETCH_ALLOW: fetchAllow,
     CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: '3',
@@ -130,9 +131,14 @@ function mediaEnv(stack: FaultStack, fetchAllow: string, extra: Record<string, s
 
 /** Deliver one hangup per recording through the real ingest (media delay 0); returns the call keys by name. */
 async function deliverHangups(stack: FaultStack, server: RecordingServer, names: string[]): Promise<Map<string, string>> {
-  const env = { ...stack.env, [ENV.config]: JSON.stringify(parseConfig({})) };
   const handler = createIngestHandler(
-    ingestDeps(env, { target: stack.target, tokens: new StaticWebhookTokens(TOKEN), mediaDelaySeconds: 0, metricsOut: () => undefined }),
+    ingestDeps(stack.env, {
+      config: parseConfig({}),
+      target: stack.target,
+      tokens: new StaticWebhookTokens(TOKEN),
+      mediaDelaySeconds: 0,
+      metricsOut: () => undefined,
+    }),
   );
   const keys = new Map<string, string>();
   for (const name of names) {
@@ -152,6 +158,7 @@ async function deliverHangups(stack: FaultStack, server: RecordingServer, names:
 function inProcessWorker(stack: FaultStack, env: Record<string, string>, fetchAllow: string) {
   const handler = createMediaHandler(
     mediaDeps(env, {
+      config: parseConfig({}),
       target: strictAwsTarget(stack.target, 'media'),
       allowHttp: true,
       fetchAllow: [fetchAllow],

@@ -14,6 +14,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig, localTarget } from '#bin/local/target.ts';
 import { startPoller } from '#bin/local/poller.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
+import { parseConfig } from '#contract/config-schema.ts';
+import { ENV } from '#contract/resources.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
 
 process.stdout.write('loaded\n');
@@ -31,7 +33,14 @@ const env = process.env;
 const target = localTarget({ dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB!, s3: env.AWS_ENDPOINT_URL_S3!, sqs: env.AWS_ENDPOINT_URL_SQS! });
 const fetchAllow = (env.CALLVAULT_FETCH_ALLOW ?? '').split(',').filter(Boolean);
 const handler = createMediaHandler(
-  mediaDeps(env, { target, allowHttp: true, fetchAllow, visibilityChangeCountsAsReceive: true, metricsOut: () => undefined }),
+  mediaDeps(env, {
+    config: parseConfig(JSON.parse(env[ENV.config] ?? '{}')),
+    target,
+    allowHttp: true,
+    fetchAllow,
+    visibilityChangeCountsAsReceive: true,
+    metricsOut: () => undefined,
+  }),
 );
 const sqs = new SQSClient(localClientConfig(env.AWS_ENDPOINT_URL_SQS!));
 const stop = startPoller({

@@ -78,31 +78,44 @@ describe('analytics: the Glue table and Athena', () => {
     for (const q of named) expect(q).toMatchObject({ Database: 'callvault', WorkGroup: 'callvault' });
   });
 
-  it("writes query results encrypted into the archive bucket, with the workgroup's settings enforced", () => {
+  it("writes query results encrypted into a bucket of their own, with the workgroup's settings enforced", () => {
     const config = only(on.template, 'AWS::Athena::WorkGroup').WorkGroupConfiguration as Json;
     expect(config).toMatchObject({
       EnforceWorkGroupConfiguration: true,
       ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } },
     });
-    expect((config.ResultConfiguration as Json).OutputLocation).toEqual({
-      'Fn::Join': ['', ['s3://', bucketRef(on.stack), '/athena-results/']],
-    });
+    const results = { Ref: on.stack.getLogicalId(on.stack.analytics!.resultsBucket.node.defaultChild as never) };
+    expect(results).not.toEqual(bucketRef(on.stack));
+    expect((config.ResultConfiguration as Json).OutputLocation).toEqual({ 'Fn::Join': ['', ['s3://', results, '/']] });
     const withKey = only(kms.template, 'AWS::Athena::WorkGroup').WorkGroupConfiguration as Json;
-    expect(withKey).toMatchObject({
-      ResultConfiguration: {
-        EncryptionConfiguration: {
-          EncryptionOption: 'SSE_KMS',
-          KmsKey: { 'Fn::GetAtt': [Stack.of(kms.stack).getLogicalId(kms.stack.storage.encryptionKey!.node.defaultChild as never), 'Arn'] },
-        },
-      },
+    const keyArn = { 'Fn::GetAtt': [Stack.of(kms.stack).getLogicalId(kms.stack.storage.encryptionKey!.node.defaultChild as never), 'Arn'] };
+    expect(withKey).toMatchObject({ ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: keyArn } } });
+    const kmsResults = (kms.template.toJSON().Resources as Record<string, { Properties: Json }>)[
+      kms.stack.getLogicalId(kms.stack.analytics!.resultsBucket.node.defaultChild as never)
+    ] as {
+      Properties: Json;
+    };
+    expect(kmsResults.Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [
+        { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } },
+      ],
     });
   });
 
-  it('expires query results after a week', () => {
-    const resources = on.template.toJSON().Resources as Record<string, { Properties: Json }>;
-    const archive = resources[bucketRef(on.stack).Ref]!;
-    const rules = (archive.Properties.LifecycleConfiguration as { Rules: Json[] } | undefined)?.Rules ?? [];
-    expect(rules.find((r) => r.Prefix === 'athena-results/')).toMatchObject({ ExpirationInDays: 7, Status: 'Enabled' });
+  it('expires query results after a week, outside any Object Lock: the archive bucket keeps no athena-results/ rule', () => {
+    const locked = synth({ analytics: { glue: true }, protection: { objectLock: { mode: 'COMPLIANCE', days: 30 } } });
+    const resources = locked.template.toJSON().Resources as Record<string, { Properties: Json }>;
+    const results = resources[locked.stack.getLogicalId(locked.stack.analytics!.resultsBucket.node.defaultChild as never)]!.Properties;
+    expect(results.ObjectLockEnabled).toBeUndefined();
+    expect((results.LifecycleConfiguration as { Rules: Json[] }).Rules).toContainEqual({
+      Id: 'ExpireAthenaResults',
+      ExpirationInDays: 7,
+      Status: 'Enabled',
+    });
+    expect(results.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+    const archive = resources[bucketRef(locked.stack).Ref]!.Properties;
+    expect(archive.ObjectLockEnabled).toBe(true);
+    expect(((archive.LifecycleConfiguration as { Rules: Json[] }).Rules ?? []).filter((r) => r.Prefix === 'athena-results/')).toEqual([]);
   });
 
   it('passes cdk-nag', () => {

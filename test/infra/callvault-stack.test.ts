@@ -11,7 +11,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
 import { webhookTokenSecretName } from '#lib/constructs/webhook-api.ts';
 import {
@@ -26,6 +26,7 @@ import {
   REPLAY_QUEUE,
   SQS_MAX_RETENTION_DAYS,
   queueLifetimeSeconds,
+  secretNamesOf,
 } from '#contract/resources.ts';
 import { match } from '#test/support/match.ts';
 
@@ -110,33 +111,25 @@ describe('functions', () => {
 
   it('gives each function exactly the environment its handler reads', () => {
     const envKeys = (fn: IConstruct) => Object.keys((props(fn).Environment as { Variables: Json }).Variables).sort();
-    const common = ['NODE_OPTIONS', ENV.config];
+    // No config: it is compiled into the bundle (see below), not carried in Lambda's 4 KB.
+    const common = ['NODE_OPTIONS'];
     expect(envKeys(stack.webhookApi.ingestFunction)).toEqual(
-      sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.insightQueueUrl, ENV.replayQueueUrl, ENV.webhookSecrets]),
+      sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.insightQueueUrl, ENV.replayQueueUrl, ENV.secretPrefix]),
     );
     expect(envKeys(stack.mediaPipeline.worker)).toEqual(
-      sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.hipcallApiSecrets, 'MALLOC_MMAP_THRESHOLD_']),
+      sorted([...common, ENV.callsTable, ENV.bucket, ENV.mediaQueueUrl, ENV.secretPrefix, 'MALLOC_MMAP_THRESHOLD_']),
     );
     // The allocator setting the media memory benchmark was measured with.
     expect((props(stack.mediaPipeline.worker).Environment as { Variables: Json }).Variables.MALLOC_MMAP_THRESHOLD_).toBe('131072');
-    expect(envKeys(stack.insightCards.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.contactsTable, ENV.hipcallApiSecrets]));
+    expect(envKeys(stack.insightCards.worker)).toEqual(sorted([...common, ENV.callsTable, ENV.contactsTable, ENV.secretPrefix]));
   });
 
-  it('passes the config without its defaults, which every handler parses back to the same value', () => {
+  it('gives the functions the prefix every secret name derives from, and names each secret so, whatever the number of sources', () => {
     for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const raw = (props(fn).Environment as { Variables: Json }).Variables[ENV.config] as string;
-      expect(parseConfig(JSON.parse(raw))).toEqual(config);
-      // cdk.json spells out the default retention and media delays: none of it travels.
-      expect(JSON.parse(raw)).not.toHaveProperty('retention');
-      expect(raw).not.toContain('mediaDelaySeconds');
-      expect(raw.length).toBeLessThan(JSON.stringify(config).length);
+      expect((props(fn).Environment as { Variables: Json }).Variables[ENV.secretPrefix], fn.node.path).toBe('CallVault/');
     }
-  });
-
-  it('maps every source to the name of its webhook token secret in WEBHOOK_SECRETS, and names each secret so', () => {
-    const env = (props(stack.webhookApi.ingestFunction).Environment as { Variables: Json }).Variables;
-    const names = JSON.parse(env[ENV.webhookSecrets] as string) as Record<string, string>;
-    expect(names).toEqual(Object.fromEntries(config.sources.map((s) => [s.id, `CallVault/${s.id}/webhook`])));
+    // What the ingest derives from the prefix is what the stack named.
+    expect(secretNamesOf('CallVault/', ['hipcall'], 'webhook')).toEqual({ hipcall: webhookTokenSecretName(stack.stackName, 'hipcall') });
     for (const source of config.sources) {
       expect(props(stack.webhookApi.tokenSecrets.get(source.id)!).Name).toBe(webhookTokenSecretName(stack.stackName, source.id));
     }
@@ -156,15 +149,39 @@ describe('functions', () => {
       expect(estimateOf(fn).variables.find((v) => v.name === ENV.mediaQueueUrl)?.bytes, fn.node.path).toBeGreaterThan(100);
   });
 
+  const bundleOf = (fn: IConstruct) => {
+    const key = flatten((props(fn).Code as Json).S3Key);
+    const dir = join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+    const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+    const map = existsSync(join(dir, 'index.mjs.map'))
+      ? (JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] })
+      : undefined;
+    return { code, sources: map?.sources };
+  };
+
   it('bundles minified ESM with a require shim and source maps, without aws-cdk-lib', () => {
     for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const key = flatten((props(fn).Code as Json).S3Key);
-      const dir = join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
-      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      const { code, sources } = bundleOf(fn);
       expect(code.startsWith('import { createRequire as __cvCreateRequire }')).toBe(true);
-      expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
-      const sources = (JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] }).sources;
-      expect(sources.filter((s) => s.includes('aws-cdk-lib') || s.includes('/constructs/'))).toEqual([]);
+      expect(sources).toBeDefined();
+      expect(sources!.filter((s) => s.includes('aws-cdk-lib') || s.includes('/constructs/'))).toEqual([]);
+    }
+  });
+
+  it('compiles the validated config, defaults applied, into every bundle, and leaves the config schema out', () => {
+    for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
+      const { code, sources } = bundleOf(fn);
+      // The JSON text once, as a string literal (cdk.json's config has no character a JS string would escape):
+      // exactly what the handler's JSON.parse reads at cold start.
+      expect(code.split(JSON.stringify(config)), fn.node.path).toHaveLength(2);
+      expect(
+        sources!.filter((s) => s.endsWith('functions/contract/config-schema.ts')),
+        fn.node.path,
+      ).toEqual([]);
+      expect(
+        sources!.filter((s) => s.endsWith('functions/contract/config.ts')),
+        fn.node.path,
+      ).toHaveLength(1);
     }
   });
 });
@@ -417,6 +434,7 @@ describe('least privilege', () => {
     ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'].map(
       (a) => `${a} ${idOf(queue)}.Arn`,
     );
+  const secretsOf = (kind: string) => `arn:AWS::Partition:secretsmanager:AWS::Region:AWS::AccountId:secret:CallVault/*/${kind}-??????`;
   const logGroupOf = (fn: IConstruct) => flatten((props(fn).LoggingConfig as Json).LogGroup);
 
   it('lets the ingest upsert calls, write raw/, quarantine/, extras/ and cdr/, read raw/ back, enqueue, consume replays and read webhook tokens: nothing else', () => {
@@ -437,7 +455,8 @@ describe('least privilege', () => {
           (w) => `sqs:SendMessage ${idOf(w.queue)}.Arn`,
         ),
         ...consume(stack.webhookApi.replayQueue.queue),
-        ...[...stack.webhookApi.tokenSecrets.values()].map((s) => `secretsmanager:GetSecretValue ${idOf(s)}`),
+        // This stack's webhook token secrets by name pattern: one statement, whatever the number of sources.
+        `secretsmanager:GetSecretValue ${secretsOf('webhook')}`,
       ]),
     );
   });
@@ -455,7 +474,7 @@ describe('least privilege', () => {
         // The cdr/ record is a single PutObject, never a multipart upload.
         `s3:PutObject ${bucket()}.Arn/cdr/*`,
         ...consume(stack.mediaPipeline.jobs.queue),
-        ...[...stack.insightCards.hipcallApiSecrets.values()].map((s) => `secretsmanager:GetSecretValue ${idOf(s)}`),
+        `secretsmanager:GetSecretValue ${secretsOf('hipcall-api')}`,
       ]),
     );
   });
@@ -470,7 +489,7 @@ describe('least privilege', () => {
         `dynamodb:UpdateItem ${calls()}`,
         `dynamodb:GetItem ${idOf(stack.storage.contactsTable)}.Arn`,
         ...consume(stack.insightCards.jobs.queue),
-        ...[...stack.insightCards.hipcallApiSecrets.values()].map((s) => `secretsmanager:GetSecretValue ${idOf(s)}`),
+        `secretsmanager:GetSecretValue ${secretsOf('hipcall-api')}`,
       ]),
     );
   });

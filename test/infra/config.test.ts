@@ -11,11 +11,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '#bin/app.ts';
+import { createApp, nodeVersionProblem } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { ConfigError, parseConfig, withoutDefaults } from '#contract/config.ts';
-import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment, type TemplateResource } from '#lib/constructs/function-environment.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
 import { hipcallApiSecretName } from '#lib/constructs/insight-cards.ts';
+import { hipcallApiSecretNames } from '#adapters/hipcall-access.ts';
 import { archiveLifecycleRules } from '#lib/constructs/storage.ts';
 import { WorkerQueue } from '#lib/constructs/worker-queue.ts';
 import { ENV, INSIGHT_QUEUE, MEDIA_QUEUE, QUEUES, REPLAY_QUEUE, queueRetentionProblems } from '#contract/resources.ts';
@@ -50,6 +50,16 @@ describe('a bad config', () => {
     expect(run.stderr).toContain('callvault.defaultCountry: must be a two-letter ISO country code');
     expect(run.stderr).toContain('callvault.throttle.rateLimit');
     expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('the Node.js that runs the app', () => {
+  it('is refused below 24 with a message naming the version, and accepted from 24 on', () => {
+    // Node 20 has no import.meta.main: without this, bin/app.ts built nothing and cdk failed on a missing manifest.json.
+    expect(nodeVersionProblem('v20.20.2')).toMatch(/needs Node\.js 24 or later to synthesise; this is Node\.js v20\.20\.2/);
+    expect(nodeVersionProblem('v23.11.0')).toMatch(/v23\.11\.0/);
+    expect(nodeVersionProblem('v24.0.0')).toBeUndefined();
+    expect(nodeVersionProblem('v26.1.0')).toBeUndefined();
   });
 });
 
@@ -112,115 +122,6 @@ describe('queue retention', () => {
   });
 });
 
-describe('the config the functions receive', () => {
-  const full = parseConfig({
-    defaultCountry: 'gb',
-    sources: [
-      {
-        id: 'hipcall',
-        provider: 'hipcall',
-        mediaDelaySeconds: 10,
-        hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
-        insight: { enabled: true, staleSeconds: 20, card: { currency: 'USD', rows: [{ field: 'name', label: 'Name', format: 'text' }] } },
-      },
-      { id: 'callhippo', provider: 'callhippo', mediaDelaySeconds: 30, allowedSourceIps: ['31.192.211.2/32'] },
-      {
-        id: 'postcall',
-        provider: 'postcall',
-        insight: { enabled: false, crm: { urlTemplate: 'https://crm.example.com/?p={phone}', timeoutMs: 1500 } },
-      },
-    ],
-    retention: { recordingsInfrequentAccessDays: 30, recordingsGlacierDays: 180, rawExpireDays: 0 },
-    limits: { maxBodyBytes: 2048 },
-  });
-
-  it('parses back to exactly the same config once its defaults are left out', () => {
-    expect(parseConfig(withoutDefaults(full))).toEqual(full);
-    expect(parseConfig(withoutDefaults(parseConfig({})))).toEqual(parseConfig({}));
-  });
-
-  it('leaves out every default, written or not, and keeps every chosen value', () => {
-    expect(withoutDefaults(full)).toEqual({
-      defaultCountry: 'GB',
-      sources: [
-        {
-          id: 'hipcall',
-          provider: 'hipcall',
-          hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
-          insight: { card: { rows: [{ field: 'name', label: 'Name' }] } },
-        },
-        { id: 'callhippo', provider: 'callhippo', mediaDelaySeconds: 30, allowedSourceIps: ['31.192.211.2/32'] },
-        { id: 'postcall', provider: 'postcall', insight: { enabled: false, crm: { urlTemplate: 'https://crm.example.com/?p={phone}' } } },
-      ],
-      limits: { maxBodyBytes: 2048 },
-    });
-    expect(withoutDefaults(parseConfig({}))).toEqual({});
-  });
-});
-
-/** Twenty sources of the three providers: Hipcall ones with their API base URL, two with their own card. */
-const twentySources = Array.from({ length: 20 }, (_, i) => {
-  const provider = (['hipcall', 'callhippo', 'postcall'] as const)[i % 3]!;
-  return {
-    id: `${provider}-${i + 1}`,
-    provider,
-    ...(provider === 'hipcall' ? { hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3' } : {}),
-    ...(i === 0 || i === 9
-      ? {
-          insight: {
-            card: {
-              title: 'Acme CRM',
-              currency: 'GBP',
-              rows: [
-                { field: 'name', label: 'Customer' },
-                { field: 'balance', label: 'Balance', format: 'currency' },
-                { field: 'owner', label: 'Account manager', format: 'user' },
-              ],
-            },
-          },
-        }
-      : {}),
-  };
-});
-
-describe("Lambda's 4 KB environment", () => {
-  const environmentOf = (template: Template, stack: Stack, fn: IConstruct) => {
-    const resources = template.toJSON().Resources as Record<
-      string,
-      TemplateResource & { Properties: { Environment: { Variables: Record<string, unknown> } } }
-    >;
-    const variables = resources[Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement)]!.Properties.Environment.Variables;
-    return estimateEnvironment(variables, { stackName: stack.stackName, resources });
-  };
-
-  it('holds 20 sources of mixed providers, with API base URLs and card templates, in every function', () => {
-    const { stack } = createApp({
-      context: { callvault: { defaultCountry: 'GB', sources: twentySources }, 'aws:cdk:bundling-stacks': [] },
-      nag: false,
-    });
-    const template = Template.fromStack(stack);
-    expect(stack.webhookApi.tokenSecrets.size).toBe(20);
-    for (const fn of [stack.webhookApi.ingestFunction, stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const estimate = environmentOf(template, stack, fn);
-      expect(estimate.bytes, fn.node.path).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
-      expect(estimate.bytes).toBe(fn.estimateEnvironment().bytes);
-    }
-    // Names, not ARNs: the map grows by a name per source, not by a full ARN.
-    const media = environmentOf(template, stack, stack.mediaPipeline.worker);
-    expect(media.variables.find((v) => v.name === ENV.hipcallApiSecrets)!.bytes).toBeLessThan(400);
-  });
-
-  it('stops synth with a ConfigError naming the function, its size and what to shorten when a config would not fit', () => {
-    const long = twentySources.map((s, i) => ({ ...s, id: `${s.provider}-branch-office-number-${String(i + 1).padStart(3, '0')}` }));
-    const build = () => createApp({ context: { callvault: { sources: long }, 'aws:cdk:bundling-stacks': [] }, nag: false });
-    expect(build).toThrow(ConfigError);
-    expect(build).toThrow(
-      /the environment of the CallVault\/WebhookApi\/IngestFunction function would be about \d{4,} bytes once deployed, and Lambda allows under 4096 \(largest: CALLVAULT_CONFIG \d+ B/,
-    );
-    expect(build).toThrow(/Shorten what it carries: card templates and CRM mappings \(CALLVAULT_CONFIG\), source ids/);
-  });
-});
-
 describe('a stack with an alarm email, raw expiry and two Hipcall sources', () => {
   let app: App;
   let stack: CallVaultStack;
@@ -269,14 +170,18 @@ describe('a stack with an alarm email, raw expiry and two Hipcall sources', () =
     expect(outputs.filter((o) => o.startsWith('HipcallApiTokenSecretArn'))).toHaveLength(2);
   });
 
-  it('hands both Hipcall API secrets to the media and insight workers, by name, and lets them read exactly those', () => {
+  it('hands both Hipcall API secrets to the media and insight workers through the prefix their names derive from', () => {
     const resources = template.toJSON().Resources as Record<
       string,
-      { Properties: { Environment?: { Variables: Record<string, string> }; Name?: string } }
+      { Properties: { Environment?: { Variables: Record<string, unknown> }; Name?: string } }
     >;
     for (const fn of [stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      const env = resources[idOf(fn)]!.Properties.Environment!.Variables[ENV.hipcallApiSecrets]!;
-      expect(JSON.parse(env)).toEqual({ hipcall: 'CallVault/hipcall/hipcall-api', 'hipcall-eu': 'CallVault/hipcall-eu/hipcall-api' });
+      const env = resources[idOf(fn)]!.Properties.Environment!.Variables;
+      expect(env[ENV.secretPrefix]).toBe('CallVault/');
+      expect(hipcallApiSecretNames(stack.config, undefined, env[ENV.secretPrefix] as string)).toEqual({
+        hipcall: 'CallVault/hipcall/hipcall-api',
+        'hipcall-eu': 'CallVault/hipcall-eu/hipcall-api',
+      });
     }
     for (const [sourceId, secret] of stack.insightCards.hipcallApiSecrets) {
       expect(resources[idOf(secret)]!.Properties.Name).toBe(hipcallApiSecretName('CallVault', sourceId));

@@ -9,8 +9,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import { METRIC, METRICS_NAMESPACE } from '#core/metrics.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { CLIENT_ERROR_SPIKE } from '#lib/constructs/monitoring.ts';
-import { ConfigError, parseConfig, throttleOf, withoutDefaults } from '#contract/config.ts';
+import { REFUSALS, SOURCE_ROUTE_THROTTLED_METRIC } from '#lib/constructs/monitoring.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
+import { throttleOf } from '#contract/config.ts';
 import { UNKNOWN_SOURCE_THROTTLE } from '#lib/constructs/webhook-api.ts';
 import { REPLAY_QUEUE, queueLifetimeSeconds } from '#contract/resources.ts';
 import { match } from '#test/support/match.ts';
@@ -49,8 +50,8 @@ beforeAll(() => {
 describe('alarms', () => {
   it('sends every alarm to the alarm topic, and to nothing else', () => {
     const topic = { Ref: idOf(stack.monitoring.alarmTopic) };
-    // 3 DLQs, ingest errors, API 5xx and 4xx, 3 throttles, 2 fallbacks, replay age, 3 media, 1 insight.
-    expect(alarms()).toHaveLength(16);
+    // 3 DLQs, 3 function errors, API 5xx, refusals, source-route 429s, 3 throttles, 2 fallbacks, replay age, 3 media, 1 insight.
+    expect(alarms()).toHaveLength(19);
     for (const [id, alarm] of alarms()) {
       expect(alarm.Properties?.AlarmActions, id).toEqual([topic]);
       expect(alarm.Properties?.TreatMissingData, id).toBe('notBreaching');
@@ -77,17 +78,116 @@ describe('alarms', () => {
     });
   });
 
-  it('alarms on a spike of API 4xx (a provider with a wrong URL), at the documented threshold and period', () => {
-    expect(alarmOf(stack.pipelineAlarms.apiClientErrorSpike)).toMatchObject({
-      Namespace: 'AWS/ApiGateway',
-      MetricName: '4xx',
-      Dimensions: [{ Name: 'ApiId', Value: { Ref: idOf(stack.webhookApi.api) } }],
+  it("alarms on a configured source's refused deliveries (the series without dimensions), not on the API's 4xx a scanner makes", () => {
+    expect(alarmOf(stack.pipelineAlarms.deliveryRefused)).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.deliveryRefused,
       Statistic: 'Sum',
-      Period: CLIENT_ERROR_SPIKE.period.toSeconds(),
-      Threshold: CLIENT_ERROR_SPIKE.threshold,
+      Period: REFUSALS.period.toSeconds(),
+      Threshold: REFUSALS.threshold,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
-    expect(JSON.stringify(alarmOf(stack.pipelineAlarms.apiClientErrorSpike).AlarmDescription)).toContain('npx callvault urls');
+    expect(alarmOf(stack.pipelineAlarms.deliveryRefused).Dimensions ?? []).toEqual([]);
+    expect(JSON.stringify(alarmOf(stack.pipelineAlarms.deliveryRefused).AlarmDescription)).toContain('npx callvault urls');
+    expect(
+      alarms()
+        .filter(([, a]) => a.Properties?.Namespace === 'AWS/ApiGateway')
+        .map(([, a]) => a.Properties?.MetricName),
+    ).toEqual(['5xx']);
+  });
+
+  it("alarms on 429s of a configured source's own routes, counted from the access log without the generic route's", () => {
+    const filters = Object.values(resources).filter((r) => r.Type === 'AWS::Logs::MetricFilter');
+    expect(filters).toHaveLength(1);
+    expect(filters[0]!.Properties).toMatchObject({
+      LogGroupName: { Ref: idOf(stack.webhookApi.accessLogGroup) },
+      MetricTransformations: [{ MetricNamespace: METRICS_NAMESPACE, MetricName: SOURCE_ROUTE_THROTTLED_METRIC, MetricValue: '1' }],
+    });
+    expect(filters[0]!.Properties?.FilterPattern).toBe(
+      '{ ($.status = "429") && ($.routeKey != "POST /webhooks/{source}/{token}") && ($.routeKey != "GET /webhooks/{source}/{token}") && ($.routeKey != "HEAD /webhooks/{source}/{token}") }',
+    );
+    expect(alarmOf(stack.pipelineAlarms.sourceRouteThrottled)).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: SOURCE_ROUTE_THROTTLED_METRIC,
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+  });
+
+  it('alarms on the errors of every function, the scheduled ones included', () => {
+    const withScheduled = synth({
+      sources: [
+        {
+          id: 'hipcall',
+          provider: 'hipcall',
+          hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+          reconcile: {},
+          silence: { minutes: 30, hours: '09:00-17:00', timeZone: 'Europe/London' },
+        },
+      ],
+    });
+    const s = withScheduled.stack;
+    const functions = {
+      ingest: s.webhookApi.ingestFunction,
+      media: s.mediaPipeline.worker,
+      insight: s.insightCards.worker,
+      silence: s.silenceCheck!.function,
+      reconcile: s.reconcile!.function,
+    };
+    expect([...s.errorAlarms.keys()].sort()).toEqual(Object.keys(functions).sort());
+    const errorAlarms = Object.values(withScheduled.resources).filter(
+      (r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.MetricName === 'Errors',
+    );
+    expect(errorAlarms).toHaveLength(5);
+    for (const [name, fn] of Object.entries(functions)) {
+      expect(withScheduled.resources[idOf(s.errorAlarms.get(name)!)]?.Properties, name).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: idOf(fn) } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [{ Ref: idOf(s.monitoring.alarmTopic) }],
+      });
+    }
+    // A media worker that crashes at start is heard of within one 5-minute period.
+    expect(withScheduled.resources[idOf(s.errorAlarms.get('media')!)]?.Properties).toMatchObject({ Period: 300, EvaluationPeriods: 1 });
+  });
+
+  it('gives each scheduled function an EventInvokeConfig without retries, and alarms on its caught failures', () => {
+    const withScheduled = synth({
+      sources: [
+        {
+          id: 'hipcall',
+          provider: 'hipcall',
+          hipcallApiBaseUrl: 'https://use.hipcall.com/api/v3',
+          reconcile: {},
+          silence: { minutes: 30, hours: '09:00-17:00', timeZone: 'Europe/London' },
+        },
+      ],
+    });
+    const s = withScheduled.stack;
+    const configs = Object.values(withScheduled.resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(configs.map((c) => c.Properties?.FunctionName).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      [{ Ref: idOf(s.reconcile!.function) }, { Ref: idOf(s.silenceCheck!.function) }].sort((a, b) =>
+        JSON.stringify(a).localeCompare(JSON.stringify(b)),
+      ),
+    );
+    for (const c of configs) expect(c.Properties).toMatchObject({ MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
+    for (const [name, metric] of [
+      ['reconcile', METRIC.reconcileFailed],
+      ['silence', METRIC.silenceCheckFailed],
+    ] as const) {
+      expect(withScheduled.resources[idOf(s.scheduledAlarms.get(name)!)]?.Properties, name).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: metric,
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [{ Ref: idOf(s.monitoring.alarmTopic) }],
+      });
+    }
+    // No schedule, no EventInvokeConfig and no failure alarm: the default stack has neither function.
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig')).toEqual([]);
+    expect(stack.scheduledAlarms.size).toBe(0);
   });
 
   it('alarms on any throttle of each function', () => {
@@ -199,13 +299,33 @@ describe('isolation', () => {
     expect(off.resources[idOf(off.stack.webhookApi.ingestFunction)]?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
-  it('caps the media and insight event sources at their configured MaximumConcurrency, and leaves the replay source to the reserved ingest', () => {
+  it('caps the media, insight and replay event sources at their configured MaximumConcurrency', () => {
     const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(3);
     const capOf = (fn: IConstruct) =>
       mappings.find((m) => JSON.stringify(m.Properties?.FunctionName) === JSON.stringify({ Ref: idOf(fn) }))?.Properties?.ScalingConfig;
     expect(capOf(stack.mediaPipeline.worker)).toEqual({ MaximumConcurrency: 3 });
     expect(capOf(stack.insightCards.worker)).toEqual({ MaximumConcurrency: 7 });
-    expect(capOf(stack.webhookApi.ingestFunction)).toBeUndefined();
+    // Replays after a brownout share the ingest with returning webhooks: by default 2 at most.
+    expect(capOf(stack.webhookApi.ingestFunction)).toEqual({ MaximumConcurrency: 2 });
+  });
+
+  it('refuses a replay cap that would take every reserved ingest execution, naming both keys', () => {
+    expect(() => parseConfig({ concurrency: { ingestReserved: 4, replayMax: 4 } })).toThrow(
+      /callvault\.concurrency\.replayMax: must be less than concurrency\.ingestReserved \(4\)/,
+    );
+    expect(parseConfig({ concurrency: { ingestReserved: 5, replayMax: 4 } }).concurrency.replayMax).toBe(4);
+  });
+
+  it('gives the API one Lambda permission, for any route of this API, however many sources there are', () => {
+    const permissions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]!.Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [idOf(stack.webhookApi.ingestFunction), 'Arn'] },
+      Principal: 'apigateway.amazonaws.com',
+    });
+    expect(JSON.stringify(permissions[0]!.Properties?.SourceArn)).toContain(`{"Ref":"${idOf(stack.webhookApi.api)}"},"/*/*/*"`);
   });
 
   it('gives each source its own POST, GET and HEAD routes, and keeps the generic route for unknown sources', () => {
@@ -253,8 +373,8 @@ describe('isolation', () => {
 });
 
 describe('the concurrency and throttle config', () => {
-  it('defaults to 50 reserved for the ingest, 5 media and 10 insight executions at most', () => {
-    expect(parseConfig({}).concurrency).toEqual({ ingestReserved: 50, mediaMax: 5, insightMax: 10 });
+  it('defaults to nothing reserved for the ingest (a new account could not deploy a reservation), 5 media, 10 insight and 2 replay executions at most', () => {
+    expect(parseConfig({}).concurrency).toEqual({ ingestReserved: 0, mediaMax: 5, insightMax: 10, replayMax: 2 });
   });
 
   it("refuses a MaximumConcurrency under AWS's minimum of 2, naming the key", () => {
@@ -278,14 +398,5 @@ describe('the concurrency and throttle config', () => {
     expect(() => parseConfig({ sources: [{ id: 'a', provider: 'postcall', throttle: { rate: 3 } }] })).toThrow(
       /callvault\.sources\[0\]\.throttle/,
     );
-  });
-
-  it('hands the functions the new keys only when they differ from the defaults', () => {
-    const config = parseConfig({ concurrency: { mediaMax: 3 }, sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }] });
-    expect(withoutDefaults(config)).toEqual({
-      concurrency: { mediaMax: 3 },
-      sources: [{ id: 'a', provider: 'postcall', throttle: { rateLimit: 3 } }],
-    });
-    expect(withoutDefaults(parseConfig({ concurrency: { ingestReserved: 50 } }))).toEqual({});
   });
 });

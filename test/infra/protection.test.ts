@@ -10,7 +10,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
-import { ConfigError, parseConfig } from '#contract/config.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
 import { CALLS_TTL_ATTRIBUTE } from '#lib/constructs/storage.ts';
 import { match } from '#test/support/match.ts';
 
@@ -34,13 +34,14 @@ const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.i
 function synth(callvault: Json) {
   // Bundling skipped: these tests read resource properties, not code. cdk-nag runs as in `cdk synth`.
   const { app, stack } = createApp({ context: { 'aws:cdk:bundling-stacks': [], callvault } });
-  const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
+  const template: Json = Template.fromStack(stack).toJSON();
+  const resources = template.Resources as Record<string, Resource>;
   const idOf = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const propsOf = (c: IConstruct): Json => resources[idOf(c)]?.Properties ?? {};
   const nagFindings = () =>
     [new AwsSolutionsChecks(), new ServerlessChecks()].flatMap((pack) => pack.validateScope(app).violations.map((v) => v.ruleName));
-  return { stack, resources, idOf, ofType, propsOf, nagFindings };
+  return { stack, template, resources, idOf, ofType, propsOf, nagFindings };
 }
 
 /** `{"Fn::GetAtt": ["Key", "Arn"]}` → the logical id it points at. */
@@ -201,6 +202,47 @@ describe('a stack with every data protection option on', () => {
     expect(s.nagFindings()).toEqual([]);
   });
 
+  it("names regional service endpoints by the partition's URL suffix (aws-cn is amazonaws.com.cn), and the console by partition", () => {
+    // As CloudFormation would resolve them in Beijing.
+    const china: Record<string, string> = { 'AWS::URLSuffix': 'amazonaws.com.cn', 'AWS::Region': 'cn-north-1', 'AWS::Partition': 'aws-cn' };
+    const resolve = (value: unknown): string => {
+      if (typeof value === 'string') return value;
+      const v = value as Json;
+      if (typeof v.Ref === 'string') return china[v.Ref] ?? `<${v.Ref}>`;
+      if (Array.isArray(v['Fn::Join'])) {
+        const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+        return parts.map(resolve).join(sep);
+      }
+      if (Array.isArray(v['Fn::FindInMap'])) {
+        const [map, key, attr] = (v['Fn::FindInMap'] as unknown[]).map(resolve);
+        return String((s.template.Mappings as Record<string, Record<string, Json>>)[map!]![key!]![attr!]);
+      }
+      return `<${JSON.stringify(value)}>`;
+    };
+    const vias = s
+      .ofType('AWS::IAM::Policy')
+      .flatMap(([, r]) => list((r.Properties?.PolicyDocument as Json).Statement as Json[]))
+      .map((st) => (st.Condition as { StringEquals?: Json } | undefined)?.StringEquals?.['kms:ViaService'])
+      .filter((v) => v !== undefined)
+      .map(resolve);
+    expect(new Set(vias)).toEqual(
+      new Set(['dynamodb', 's3', 'sqs', 'secretsmanager'].map((service) => `${service}.cn-north-1.amazonaws.com.cn`)),
+    );
+    const keyPolicy = s.propsOf(stack.storage.encryptionKey!).KeyPolicy as Json;
+    const logs = list(keyPolicy.Statement as Json[]).find((st) => JSON.stringify(st.Principal).includes('logs.'))!;
+    expect(resolve((logs.Principal as Json).Service)).toBe('logs.cn-north-1.amazonaws.com.cn');
+    const dashboard = resolve((s.template.Outputs as Record<string, Json>).DashboardUrl!.Value);
+    expect(dashboard).toMatch(/^https:\/\/console\.amazonaws\.cn\/cloudwatch\/home\?region=cn-north-1#dashboards:name=/);
+  });
+
+  it('keeps the webhook token and signing secrets when the stack is deleted: they are pasted into provider dashboards', () => {
+    const secrets = [...stack.webhookApi.tokenSecrets.values(), ...stack.webhookApi.signingSecrets.values()];
+    expect(secrets).toHaveLength(3);
+    for (const secret of secrets) {
+      expect(s.resources[s.idOf(secret)], secret.node.path).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
   it('turns on Object Lock with the default retention asked for', () => {
     expect(s.propsOf(stack.storage.bucket)).toMatchObject({
       ObjectLockEnabled: true,
@@ -226,9 +268,10 @@ describe('a stack with every data protection option on', () => {
     expect(s.propsOf(stack.storage.contactsTable).TimeToLiveSpecification).toBeUndefined();
   });
 
-  it('tells the functions itemTtlDays through CALLVAULT_CONFIG', () => {
+  it('tells the functions itemTtlDays through the config compiled into their bundles, not their environment', () => {
     const variables = (s.propsOf(stack.webhookApi.ingestFunction).Environment as { Variables: Json }).Variables;
-    expect(parseConfig(JSON.parse(String(variables.CALLVAULT_CONFIG))).protection.itemTtlDays).toBe(1095);
+    expect(variables).not.toHaveProperty('CALLVAULT_CONFIG');
+    expect(stack.webhookApi.ingestFunction.bundledConfig.protection.itemTtlDays).toBe(1095);
   });
 });
 

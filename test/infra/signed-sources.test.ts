@@ -11,7 +11,8 @@ import { createApp } from '#bin/app.ts';
 import type { CallVaultStack } from '#lib/callvault-stack.ts';
 import { LAMBDA_ENVIRONMENT_LIMIT_BYTES, estimateEnvironment } from '#lib/constructs/function-environment.ts';
 import { signingSecretName, webhookTokenSecretName } from '#lib/constructs/webhook-api.ts';
-import { ENV } from '#contract/resources.ts';
+import { ENV, secretNamesOf } from '#contract/resources.ts';
+import { iamMatch } from '#test/support/permissions-contract.ts';
 
 type Json = Record<string, unknown>;
 type Resource = { Type: string; Properties?: Json };
@@ -25,17 +26,20 @@ function synth(sources: unknown[]) {
   return { app, stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
 }
 
-/** The secrets (logical ids) a role may GetSecretValue on. */
+/** The secret name patterns (the ARN after `secret:`) a role may GetSecretValue on. */
 function readableSecrets(resources: Record<string, Resource>, roleId: string): string[] {
-  const refs: string[] = [];
+  const patterns: string[] = [];
   for (const r of Object.values(resources)) {
     if (r.Type !== 'AWS::IAM::Policy' || !list(r.Properties?.Roles as Json[]).some((ref) => ref.Ref === roleId)) continue;
     for (const st of list((r.Properties?.PolicyDocument as Json).Statement as Json[])) {
-      if (list(st.Action as string[]).includes('secretsmanager:GetSecretValue'))
-        refs.push(...list(st.Resource as Json[]).map((res) => String(res.Ref)));
+      if (!list(st.Action as string[]).includes('secretsmanager:GetSecretValue')) continue;
+      for (const res of list(st.Resource as Json[])) {
+        const parts = (res['Fn::Join'] as [string, unknown[]])[1];
+        patterns.push(String(parts.at(-1)).replace(/^:secret:/, ''));
+      }
     }
   }
-  return refs.sort();
+  return patterns.sort();
 }
 
 const ingestEnv = (s: { stack: CallVaultStack; resources: Record<string, Resource> }) =>
@@ -71,20 +75,27 @@ describe('a stack with one signing source among others', () => {
     expect(names.filter((n) => String(n).endsWith('/signing'))).toEqual(['CallVault/relay/signing']);
   });
 
-  it('lets the ingest read exactly the webhook tokens and the one signing secret', () => {
-    expect(readableSecrets(resources, idOf(stack.webhookApi.ingestFunction.executionRole))).toEqual(
-      [...stack.webhookApi.tokenSecrets.values(), stack.webhookApi.signingSecrets.get('relay')!].map(idOf).sort(),
-    );
+  it("lets the ingest read this stack's webhook tokens and signing secrets, and nothing else", () => {
+    const patterns = readableSecrets(resources, idOf(stack.webhookApi.ingestFunction.executionRole));
+    expect(patterns).toEqual(['CallVault/*/signing-??????', 'CallVault/*/webhook-??????']);
+    // As AWS authorises a read by name: against the secret's ARN, whose name ends in a 6-character suffix.
+    const readable = (name: string) => patterns.some((p) => iamMatch(p, `${name}-AbC123`));
+    expect(readable(signingSecretName('CallVault', 'relay'))).toBe(true);
+    expect(readable(webhookTokenSecretName('CallVault', 'hipcall'))).toBe(true);
+    expect(readable('CallVault/hipcall/hipcall-api')).toBe(false);
+    expect(readable('OtherStack/relay/signing')).toBe(false);
     // The workers never read it.
     for (const fn of [stack.mediaPipeline.worker, stack.insightCards.worker]) {
-      expect(readableSecrets(resources, idOf(fn.executionRole))).not.toContain(idOf(stack.webhookApi.signingSecrets.get('relay')!));
+      expect(readableSecrets(resources, idOf(fn.executionRole))).toEqual(['CallVault/*/hipcall-api-??????']);
     }
   });
 
-  it('maps only the signing source to its secret name in SIGNING_SECRETS', () => {
+  it("gives the ingest the prefix the signing source's secret name derives from, not a name per source", () => {
     const env = ingestEnv({ stack, resources });
-    expect(JSON.parse(env[ENV.signingSecrets] as string)).toEqual({ relay: 'CallVault/relay/signing' });
-    expect(Object.keys(JSON.parse(env[ENV.webhookSecrets] as string) as object)).toEqual(['relay', 'hipcall']);
+    expect(env[ENV.secretPrefix]).toBe('CallVault/');
+    expect(env).not.toHaveProperty(ENV.signingSecrets);
+    expect(env).not.toHaveProperty(ENV.webhookSecrets);
+    expect(secretNamesOf('CallVault/', ['relay'], 'signing')).toEqual({ relay: signingSecretName('CallVault', 'relay') });
     expect(webhookTokenSecretName('CallVault', 'relay')).toBe('CallVault/relay/webhook');
   });
 
@@ -112,14 +123,12 @@ describe('a stack where no source signs', () => {
       Object.values(s.resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret' && String(r.Properties?.Name).endsWith('/signing')),
     ).toEqual([]);
     expect(ingestEnv(s)).not.toHaveProperty(ENV.signingSecrets);
-    expect(readableSecrets(s.resources, idOf(s.stack.webhookApi.ingestFunction.executionRole))).toEqual(
-      [...s.stack.webhookApi.tokenSecrets.values()].map(idOf).sort(),
-    );
+    expect(readableSecrets(s.resources, idOf(s.stack.webhookApi.ingestFunction.executionRole))).toEqual(['CallVault/*/webhook-??????']);
   });
 });
 
 describe("Lambda's 4 KB environment with signing sources", () => {
-  it('holds ten signing sources among twenty', () => {
+  it('holds twenty sources, ten of them signing, in the same environment as two', () => {
     const sources = Array.from({ length: 20 }, (_, i) => {
       const provider = (['hipcall', 'callhippo', 'postcall'] as const)[i % 3]!;
       return { id: `${provider}-${i + 1}`, provider, ...(i % 2 === 0 ? { signature: 'standard-webhooks' } : {}) };
@@ -130,6 +139,7 @@ describe("Lambda's 4 KB environment with signing sources", () => {
       resources: s.resources,
     });
     expect(estimate.bytes).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
-    expect(Object.keys(JSON.parse(ingestEnv(s)[ENV.signingSecrets] as string) as object)).toHaveLength(10);
+    const two = synth(sources.slice(0, 2));
+    expect(estimate.bytes).toBe(estimateEnvironment(ingestEnv(two), { stackName: two.stack.stackName, resources: two.resources }).bytes);
   });
 });

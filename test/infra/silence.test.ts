@@ -5,7 +5,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { Monitoring } from '#lib/constructs/monitoring.ts';
 import { match } from '#test/support/match.ts';
 

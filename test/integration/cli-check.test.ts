@@ -15,7 +15,7 @@ import { checkCommand, type CheckReport } from '#bin/cli/check.ts';
 import { documentClient } from '#bin/cli/context.ts';
 import { startLocalStack, type LocalStack } from '#bin/local/stack.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { hipcallHangup } from '#test/support/ingest-harness.ts';
 import { match } from '#test/support/match.ts';
 

@@ -11,7 +11,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext, startPoller, type SqsHandler } from '#bin/local/poller.ts';
-import { ENV } from '#contract/resources.ts';
 import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
@@ -81,9 +80,9 @@ beforeAll(async () => {
       { id: 'postcall', provider: 'postcall' },
     ],
   });
-  const env = { ...h.emulators.env, [ENV.config]: JSON.stringify(h.config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
+  const env = { ...h.emulators.env, POWERTOOLS_LOG_LEVEL: 'SILENT' };
   handler = createIngestHandler(
-    ingestDeps(env, { target: strictAwsTarget(h.emulators.target, 'ingest'), tokens: new StaticWebhookTokens(TOKEN) }),
+    ingestDeps(env, { config: h.config, target: strictAwsTarget(h.emulators.target, 'ingest'), tokens: new StaticWebhookTokens(TOKEN) }),
   );
 });
 

@@ -9,8 +9,8 @@ import { startFakeSecretsManager, type FakeSecretsManager } from '#test/support/
 import { fixture, hipcallHangup, startIngestHarness, type IngestHarness } from '#test/support/ingest-harness.ts';
 import { checkPermissions, synthTemplate } from '#test/support/permissions-contract.ts';
 
-/** The secrets as the local template names them (construct id `WebhookToken-{source}`). */
-const arnOf = (source: string) => `arn:aws:secretsmanager:us-east-1:000000000000:secret:WebhookToken-${source}`;
+/** The secrets as the stack names them, and as the ingest derives their names from CALLVAULT_SECRET_PREFIX. */
+const nameOf = (source: string) => `CallVault/${source}/webhook`;
 const SOURCES = ['hipcall', 'callhippo', 'postcall'] as const;
 const tokenOf = (source: string) => `${source}-token-0123456789abcdef0123456789abcdef`;
 
@@ -22,7 +22,7 @@ describe('ingest: webhook tokens from Secrets Manager', () => {
     sm = await startFakeSecretsManager(
       Object.fromEntries(
         SOURCES.map((s) => [
-          arnOf(s),
+          nameOf(s),
           JSON.stringify(
             s === 'postcall' ? { current: tokenOf(s), previous: 'old-postcall-token-0123456789abcdef' } : { current: tokenOf(s) },
           ),
@@ -31,7 +31,8 @@ describe('ingest: webhook tokens from Secrets Manager', () => {
     );
     h = await startIngestHarness(
       { sources: SOURCES.map((id) => ({ id, provider: id })) },
-      { secretsManager: { endpoint: sm.endpoint, secretArns: Object.fromEntries(SOURCES.map((s) => [s, arnOf(s)])) }, calls: sink },
+      // As deployed: the prefix only, every name derived from it and the config.
+      { secretsManager: { endpoint: sm.endpoint, secretPrefix: 'CallVault/' }, calls: sink },
     );
   });
   afterAll(async () => {
@@ -53,9 +54,9 @@ describe('ingest: webhook tokens from Secrets Manager', () => {
     // During a rotation the previous token still works.
     expect((await h.post('postcall', bodies.postcall, { token: 'old-postcall-token-0123456789abcdef' })).status).toBe(200);
 
-    expect(new Set(sm.reads)).toEqual(new Set(SOURCES.map(arnOf)));
+    expect(new Set(sm.reads)).toEqual(new Set(SOURCES.map(nameOf)));
     const reads = sink.calls.filter((c) => c.action === 'secretsmanager:GetSecretValue');
-    expect(new Set(reads.map((c) => c.resource))).toEqual(new Set(SOURCES.map((s) => `WebhookToken-${s}`)));
+    expect(new Set(reads.map((c) => c.resource))).toEqual(new Set(SOURCES.map(nameOf)));
     expect(checkPermissions(synthTemplate(), sink.calls).violations).toEqual([]);
   }, 60_000);
 });

@@ -14,7 +14,7 @@ import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListO
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { startPoller } from '#bin/local/poller.ts';
-import { ENV } from '#contract/resources.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
 import { strictAwsTarget } from '#bin/aws-fidelity/aws-contract.ts';
@@ -159,7 +159,6 @@ beforeAll(async () => {
 
   const env = {
     ...em.env,
-    [ENV.config]: JSON.stringify({ limits: { mediaMaxBytes: CAP } }),
     CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: '3',
     CALLVAULT_MEDIA_NOT_YET_BACKOFF_SECONDS: '1',
     CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: '1',
@@ -170,6 +169,7 @@ beforeAll(async () => {
   // As the local stack builds it: http and the media server allowed, a stand-in Hipcall API, the emulator's receive count.
   const handler = createMediaHandler(
     mediaDeps(env, {
+      config: parseConfig({ limits: { mediaMaxBytes: CAP } }),
       // AWS's limits and the media role apply to the worker's own clients (the test's readers stay plain).
       target: strictAwsTarget(em.target, 'media'),
       allowHttp: true,
@@ -277,6 +277,20 @@ async function keysFor(callId: string): Promise<string[]> {
   return (res.Contents ?? []).map((o) => o.Key!).filter((k) => k.includes(callId));
 }
 
+/** The call's objects other than its cdr/ row: the media the worker stored, if any. */
+const mediaKeysFor = async (callId: string) => (await keysFor(callId)).filter((k) => !k.startsWith('cdr/'));
+
+/** The call's cdr/ row, once the worker has written it (a moment after the item says the outcome). */
+async function cdrRowOf(provider: Provider, callId: string): Promise<Record<string, unknown>> {
+  const key = `cdr/${provider}/2026/04/02/${callId}.json`;
+  const deadline = Date.now() + 5000;
+  while (!(await keysFor(callId)).includes(key)) {
+    if (Date.now() > deadline) throw new Error(`no cdr/ row for ${provider}/${callId}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return JSON.parse((await objectBytes(key)).toString('utf8')) as Record<string, unknown>;
+}
+
 describe('media worker', () => {
   it('stores a recording under its key with the bytes and SHA-256 of the source, and rewrites the cdr', async () => {
     await seedCall('hipcall', 'hc-1');
@@ -364,7 +378,9 @@ describe('media worker', () => {
     expect(info.state).toBe('expired');
     expect(info.error).toMatch(/answered 403 .*the link has expired/);
     expect(media.hits('/forbidden.mp3')).toBeGreaterThan(1);
-    expect(await keysFor('ch-403')).toEqual([]);
+    expect(await mediaKeysFor('ch-403')).toEqual([]);
+    // The ended call's SQL row says so: "recordings not stored" finds it.
+    expect(await cdrRowOf('callhippo', 'ch-403')).toMatchObject({ call_id: 'ch-403', recording_state: 'expired', recording_stored: false });
     expect(await metricOf(METRIC.mediaExpired, 'callhippo')).toMatchObject({ unit: 'Count', values: [1] });
   });
 
@@ -396,8 +412,9 @@ describe('media worker', () => {
       expect(info.error).toMatch(new RegExp(`over the ${CAP}-byte limit \\(limits.mediaMaxBytes.*raise the limit`));
       expect(info.s3Key).toBeUndefined();
     }
-    expect(await keysFor('hc-huge')).toEqual([]);
-    expect(await keysFor('hc-announced')).toEqual([]);
+    expect(await mediaKeysFor('hc-huge')).toEqual([]);
+    expect(await mediaKeysFor('hc-announced')).toEqual([]);
+    for (const id of ['hc-huge', 'hc-announced']) expect(await cdrRowOf('hipcall', id), id).toMatchObject({ recording_state: 'failed' });
     expect(await openUploads()).toBe(0);
     expect(media.hits('/huge.mp3')).toBe(1);
     // No second download: the failed messages go on to the DLQ.

@@ -10,8 +10,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext } from '#bin/local/poller.ts';
-import { parseConfig } from '#contract/config.ts';
-import { ENV } from '#contract/resources.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
@@ -208,8 +207,10 @@ describe('a call_init through a source that does not own the call', () => {
     };
     ih = await startInsightHarness(() => raw, contacts, { POWERTOOLS_LOG_LEVEL: 'SILENT' });
     // The ingest on the same emulators writes the call and queues the insight jobs, as in AWS.
-    const env = { ...ih.emulators.env, [ENV.config]: JSON.stringify(parseConfig(raw)), POWERTOOLS_LOG_LEVEL: 'SILENT' };
-    const ingest = createIngestHandler(ingestDeps(env, { target: ih.emulators.target, tokens: new StaticWebhookTokens(TOKEN) }));
+    const env = { ...ih.emulators.env, POWERTOOLS_LOG_LEVEL: 'SILENT' };
+    const ingest = createIngestHandler(
+      ingestDeps(env, { config: parseConfig(raw), target: ih.emulators.target, tokens: new StaticWebhookTokens(TOKEN) }),
+    );
     post = async (source, body) =>
       ((await ingest(apiEvent(source, body), fakeContext('ingest', 6000))) as APIGatewayProxyStructuredResultV2).statusCode ?? 0;
     sqs = new SQSClient(localClientConfig(ih.emulators.endpoints.sqs));

@@ -20,7 +20,7 @@ import { hipcallApiOverride, startLocalStack, type LocalStack } from '#bin/local
 import { localClientConfig } from '#bin/local/target.ts';
 import { DynamoCallsStore } from '#adapters/calls-store.ts';
 import { applyDelivery } from '#core/apply-delivery.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { deliveryKey } from '#core/call-record.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { ReconcileSummary } from '#core/reconcile.ts';

@@ -12,7 +12,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { replayCommand } from '#bin/cli/archive.ts';
 import { localClientConfig } from '#bin/local/emulators.ts';
 import { fakeContext, startPoller, type SqsHandler } from '#bin/local/poller.ts';
-import { ENV, S3_KEYS } from '#contract/resources.ts';
+import { S3_KEYS } from '#contract/resources.ts';
 import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { createIngestHandler } from '#functions/ingest/handler.ts';
@@ -68,9 +68,10 @@ beforeAll(async () => {
       { id: 'postcall-eu', provider: 'postcall' },
     ],
   });
-  const env = { ...h.emulators.env, [ENV.config]: JSON.stringify(h.config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
+  const env = { ...h.emulators.env, POWERTOOLS_LOG_LEVEL: 'SILENT' };
   handler = createIngestHandler(
     ingestDeps(env, {
+      config: h.config,
       target: strictAwsTarget(h.emulators.target, 'ingest', teeSink(sink, envSink())),
       tokens: new StaticWebhookTokens(TOKEN),
     }),

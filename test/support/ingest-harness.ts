@@ -12,7 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { fakeContext } from '#bin/local/poller.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { ENV } from '#contract/resources.ts';
 import { StaticWebhookTokens } from '#bin/local/local-secrets.ts';
 import { ingestDeps, type IngestLocal } from '#functions/ingest/deps.ts';
@@ -120,10 +120,11 @@ export interface IngestHarnessOptions {
   /** What the local stack would pass (e.g. a media delay). */
   local?: Omit<IngestLocal, 'target' | 'tokens'>;
   /**
-   * Read the webhook tokens from Secrets Manager at this endpoint, as deployed (WEBHOOK_SECRETS maps
-   * each source to `secretArns[source]`), instead of the local stack's one static token.
+   * Read the webhook tokens from Secrets Manager at this endpoint, as deployed (the names derived from
+   * `secretPrefix`, or WEBHOOK_SECRETS mapping each source to `secretArns[source]`), instead of the local
+   * stack's one static token.
    */
-  secretsManager?: { endpoint: string; secretArns: Record<string, string> };
+  secretsManager?: { endpoint: string; secretArns?: Record<string, string>; secretPrefix?: string };
   /** Also gets every AWS call the function makes (they always go to the run's call log too). */
   calls?: CallSink;
 }
@@ -135,9 +136,9 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   const sm = options.secretsManager;
   const env = {
     ...emulators.env,
-    [ENV.config]: JSON.stringify(config),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
-    ...(sm ? { [ENV.webhookSecrets]: JSON.stringify(sm.secretArns) } : {}),
+    ...(sm?.secretArns ? { [ENV.webhookSecrets]: JSON.stringify(sm.secretArns) } : {}),
+    ...(sm?.secretPrefix ? { [ENV.secretPrefix]: sm.secretPrefix } : {}),
     ...options.env,
   };
   // The function's own clients are held to AWS's limits and its role (recorded for the contract test);
@@ -145,7 +146,7 @@ export async function startIngestHarness(rawConfig: unknown = {}, options: Inges
   const base = sm ? { ...emulators.target, endpoints: { ...emulators.target.endpoints, secretsmanager: sm.endpoint } } : emulators.target;
   const target = strictAwsTarget(base, 'ingest', options.calls ? teeSink(options.calls, envSink()) : envSink());
   const handler = createIngestHandler(
-    ingestDeps(env, { ...options.local, target, ...(sm ? {} : { tokens: new StaticWebhookTokens(TOKEN) }) }),
+    ingestDeps(env, { config, ...options.local, target, ...(sm ? {} : { tokens: new StaticWebhookTokens(TOKEN) }) }),
   );
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(emulators.endpoints.dynamodb)));
   const s3 = new S3Client(localClientConfig(emulators.endpoints.s3));

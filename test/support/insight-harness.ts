@@ -12,7 +12,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { localClientConfig, startEmulators, type Emulators } from '#bin/local/emulators.ts';
 import { createHipcallMock, type HipcallMock } from '#bin/local/hipcall-mock.ts';
 import { fakeContext, toSqsRecord } from '#bin/local/poller.ts';
-import { ENV } from '#contract/resources.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { insightDeps } from '#functions/insight/deps.ts';
 import { createInsightHandler } from '#functions/insight/handler.ts';
@@ -125,9 +125,9 @@ export async function startInsightHarness(
   });
   const crmBase = await listen(crmServer);
 
-  const config = rawConfig({ crmBase }) as { sources: { id: string; provider: string }[] };
+  const config = parseConfig(rawConfig({ crmBase }));
   const hipcallSources = config.sources.filter((s) => s.provider === 'hipcall').map((s) => s.id);
-  const env = { ...emulators.env, [ENV.config]: JSON.stringify(config), POWERTOOLS_LOG_LEVEL: 'INFO', ...extraEnv };
+  const env = { ...emulators.env, POWERTOOLS_LOG_LEVEL: 'INFO', ...extraEnv };
   const hipcall = {
     baseUrls: Object.fromEntries(hipcallSources.map((id) => [id, apiBase])),
     secrets: Object.fromEntries(hipcallSources.map((id) => [id, { token: API_TOKEN, crmAuthorization: CRM_SECRET }])),
@@ -155,7 +155,7 @@ export async function startInsightHarness(
   // Only the function's clients are strict and recorded; the harness's own setup and readers stay plain.
   const emf: string[] = [];
   const handler = createInsightHandler(
-    insightDeps(env, { target: strictAwsTarget(emulators.target, 'insight'), hipcall, metricsOut: (line) => emf.push(line) }),
+    insightDeps(env, { config, target: strictAwsTarget(emulators.target, 'insight'), hipcall, metricsOut: (line) => emf.push(line) }),
   );
   const arn = 'arn:aws:sqs:us-east-1:000000000000:insight';
   let n = 0;

@@ -11,7 +11,6 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClientConfig, type Emulators } from '#bin/local/emulators.ts';
 import { startPoller } from '#bin/local/poller.ts';
-import { ENV } from '#contract/resources.ts';
 import type { CallVaultConfig } from '#contract/config.ts';
 import { mediaDeps } from '#functions/media/deps.ts';
 import { createMediaHandler } from '#functions/media/handler.ts';
@@ -83,7 +82,6 @@ export interface MediaWorker {
 export function startMediaWorker(emulators: Emulators, config: CallVaultConfig, options: MediaWorkerOptions): MediaWorker {
   const env = {
     ...emulators.env,
-    [ENV.config]: JSON.stringify(config),
     CALLVAULT_MEDIA_NOT_YET_WINDOW_SECONDS: '3',
     CALLVAULT_MEDIA_NOT_YET_BACKOFF_SECONDS: '1',
     CALLVAULT_MEDIA_BACKOFF_BASE_SECONDS: '1',
@@ -93,6 +91,7 @@ export function startMediaWorker(emulators: Emulators, config: CallVaultConfig, 
   };
   const handler = createMediaHandler(
     mediaDeps(env, {
+      config,
       target: strictAwsTarget(emulators.target, 'media'),
       allowHttp: true,
       fetchAllow: options.fetchAllow,

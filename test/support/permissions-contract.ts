@@ -6,7 +6,9 @@
  *
  * Template resources are named as the local stack names them: the construct ids come from
  * functions/contract/resources.ts (table `calls`, queue `media`, DLQ `media-dlq`), the archive bucket is the local
- * bucket, and a secret is named by its construct id (`WebhookToken-hipcall`).
+ * bucket, and a secret by the name the stack gives it (`CallVault/hipcall/webhook`), as the functions derive it.
+ * Secrets Manager authorises a read by name against the secret's ARN, which ends in `-` and 6 random characters:
+ * a call's name gets such a suffix here, and a secret's own ARN ends in `-??????`.
  */
 import { readFileSync } from 'node:fs';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -28,13 +30,14 @@ const PARTITION = 'aws';
 
 /** Construct path (below the stack) of each function: construct ids are a contract of the stack. */
 /** Functions only some configs deploy (reconcile needs a source with `reconcile`). */
-const OPTIONAL_FUNCTIONS: ReadonlySet<ContractFunction> = new Set(['reconcile']);
+const OPTIONAL_FUNCTIONS: ReadonlySet<ContractFunction> = new Set(['reconcile', 'silence']);
 
 export const FUNCTION_PATHS: Record<ContractFunction, string> = {
   ingest: 'WebhookApi/IngestFunction',
   media: 'MediaPipeline/Worker',
   insight: 'InsightCards/Worker',
   reconcile: 'Reconcile/Function',
+  silence: 'SilenceCheck/Function',
 };
 
 /**
@@ -63,6 +66,8 @@ export interface ResolvedStatement {
   /** ARN patterns; `undefined` entries could not be resolved (they match nothing) and are shown raw. */
   resources: { arn: string | undefined; raw: string }[];
   notResources: boolean;
+  /** The statement's `kms:ViaService` condition (StringEquals), resolved; undefined when it has none. */
+  viaService?: string;
   /** Policy logical id and statement index, for messages. */
   source: string;
 }
@@ -87,7 +92,8 @@ function constructPath(r: { Metadata?: Json }): string | undefined {
 }
 
 /** The name the local stack gives a resource, from its construct path. */
-function localName(type: string, path: string): string {
+function localName(type: string, path: string, properties?: Json): string {
+  if (type === 'AWS::SecretsManager::Secret' && typeof properties?.Name === 'string') return properties.Name;
   const parts = path.split('/');
   const id = parts.at(-1)!;
   if (type === 'AWS::SQS::Queue') {
@@ -104,7 +110,7 @@ function resolver(template: CfnTemplate) {
   for (const [logicalId, r] of Object.entries(template.Resources)) {
     const path = constructPath(r);
     if (!path) continue;
-    const name = localName(r.Type, path);
+    const name = localName(r.Type, path, r.Properties);
     if (r.Type === 'AWS::DynamoDB::Table')
       arns.set(logicalId, { ref: name, arn: `arn:${PARTITION}:dynamodb:${LOCAL_REGION}:${ACCOUNT}:table/${name}` });
     if (r.Type === 'AWS::S3::Bucket') arns.set(logicalId, { ref: name, arn: `arn:${PARTITION}:s3:::${name}` });
@@ -114,8 +120,9 @@ function resolver(template: CfnTemplate) {
         arn: `arn:${PARTITION}:sqs:${LOCAL_REGION}:${ACCOUNT}:${name}`,
       });
     }
+    if (r.Type === 'AWS::KMS::Key') arns.set(logicalId, { ref: name, arn: `arn:${PARTITION}:kms:${LOCAL_REGION}:${ACCOUNT}:key/${name}` });
     if (r.Type === 'AWS::SecretsManager::Secret') {
-      const arn = `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${name}`;
+      const arn = `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${name}-??????`;
       arns.set(logicalId, { ref: arn, arn });
     }
   }
@@ -227,6 +234,7 @@ export function roleStatements(template: CfnTemplate, roleId: string): ResolvedS
         notActions: st.NotAction !== undefined,
         resources: rawResources.map((r) => ({ arn: resolve(r), raw: describeRaw(r) })),
         notResources: st.NotResource !== undefined,
+        ...viaServiceOf(st, resolve),
         source: `${source}#${i}`,
       } satisfies ResolvedStatement;
     }),
@@ -254,7 +262,8 @@ export function arnOfCall(call: Pick<AwsCall, 'action' | 'resource'>): string {
     case 'sqs':
       return `arn:${PARTITION}:sqs:${LOCAL_REGION}:${ACCOUNT}:${call.resource}`;
     case 'secretsmanager':
-      return `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${call.resource}`;
+      // A name stands for the full ARN, random suffix included.
+      return `arn:${PARTITION}:secretsmanager:${LOCAL_REGION}:${ACCOUNT}:secret:${call.resource}${/-[A-Za-z0-9]{6}$/.test(call.resource) ? '' : '-AbC123'}`;
     default:
       return call.resource;
   }
@@ -266,13 +275,63 @@ export function readableArn(arn: string): string {
     .replace(/^arn:[^:]*:s3:::/, '')
     .replace(/^arn:[^:]*:dynamodb:[^:]*:[^:]*:table\//, '')
     .replace(/^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:/, '')
+    .replace(/-(\?{6}|AbC123)$/, '')
     .replace(/^arn:[^:]*:sqs:[^:]*:[^:]*:/, '');
 }
 
-function statementMatches(st: ResolvedStatement, action: string, arn: string): boolean {
+/** The `kms:ViaService` a statement's StringEquals condition names, resolved (the only condition the checker evaluates). */
+function viaServiceOf(st: Json, resolve: (v: unknown) => string | undefined): { viaService?: string } {
+  const via = ((st.Condition as Json | undefined)?.StringEquals as Json | undefined)?.['kms:ViaService'];
+  return via === undefined ? {} : { viaService: resolve(via) ?? '(unresolved)' };
+}
+
+function statementMatches(st: ResolvedStatement, action: string, arn: string, via?: string): boolean {
   const actionHit = st.actions.some((a) => iamMatch(a, action, true));
   const resourceHit = st.resources.some((r) => r.arn !== undefined && iamMatch(r.arn, arn));
-  return (st.notActions ? !actionHit : actionHit) && (st.notResources ? !resourceHit : resourceHit);
+  // A ViaService condition holds only for a call that service makes on the role's behalf.
+  const conditionHolds = st.viaService === undefined || st.viaService === via;
+  return (st.notActions ? !actionHit : actionHit) && (st.notResources ? !resourceHit : resourceHit) && conditionHolds;
+}
+
+/**
+ * What KMS each service asks of the caller's role when its data is under CallVault's key (protection.kms):
+ * S3 SSE-KMS (a multipart upload also reads its parts back), DynamoDB tables, SQS messages and Secrets Manager
+ * values. The emulators use no key, so these calls are never recorded: they are derived from the calls that were.
+ */
+const KEY_USE: Record<string, string[]> = {
+  's3:PutObject': ['kms:GenerateDataKey', 'kms:Decrypt'],
+  's3:GetObject': ['kms:Decrypt'],
+  'dynamodb:GetItem': ['kms:Decrypt', 'kms:DescribeKey'],
+  'dynamodb:Query': ['kms:Decrypt', 'kms:DescribeKey'],
+  'dynamodb:UpdateItem': ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+  'dynamodb:PutItem': ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+  'sqs:SendMessage': ['kms:GenerateDataKey', 'kms:Decrypt'],
+  'sqs:ReceiveMessage': ['kms:Decrypt'],
+  'secretsmanager:GetSecretValue': ['kms:Decrypt'],
+};
+
+/** The data key's ARN as the checker resolves it, when the template has one (protection.kms). */
+function dataKeyArn(template: CfnTemplate): string | undefined {
+  const found = Object.values(template.Resources).find((r) => r.Type === 'AWS::KMS::Key' && constructPath(r) === 'Storage/DataKey/Key');
+  return found ? `arn:${PARTITION}:kms:${LOCAL_REGION}:${ACCOUNT}:key/Key` : undefined;
+}
+
+/** The KMS calls a service makes as the role for each of `calls` (see KEY_USE), with the service they come through. */
+export function impliedKeyCalls(
+  keyArn: string,
+  calls: readonly Pick<AwsCall, 'fn' | 'action' | 'resource'>[],
+): (AwsCall & { via: string })[] {
+  const implied = new Map<string, AwsCall & { via: string }>();
+  for (const c of calls) {
+    const service = c.action.split(':')[0]!;
+    for (const action of KEY_USE[c.action] ?? []) {
+      const via = `${service}.${LOCAL_REGION}.amazonaws.com`;
+      const key = `${c.fn} ${action} ${via}`;
+      if (!implied.has(key))
+        implied.set(key, { fn: c.fn, action, resource: keyArn, command: `(${service} for ${c.action})`, ok: true, via });
+    }
+  }
+  return [...implied.values()];
 }
 
 /**
@@ -314,6 +373,16 @@ export function checkPermissions(template: CfnTemplate, calls: readonly AwsCall[
     const mine = calls.filter((c) => c.fn === fn);
     const used: Pick<AwsCall, 'action' | 'resource'>[] = [...mine, ...eventSourceUses(template, functionId)];
     const seen = new Set<string>();
+    const keyArn = dataKeyArn(template);
+    const keyCalls = keyArn ? impliedKeyCalls(keyArn, [...mine, ...eventSourceUses(template, functionId).map((u) => ({ ...u, fn }))]) : [];
+    for (const call of keyCalls) {
+      const allowed = statements.some((st) => st.effect === 'Allow' && statementMatches(st, call.action, call.resource, call.via));
+      if (!allowed)
+        violations.push(
+          `${fn}: ${call.action} on the data key through ${call.via} ${call.command} is not granted by the ${fn} role (${roleId}): with protection.kms, AWS refuses the ${call.command.slice(1, -1)}. Grant it with grantKeyUse in the construct that binds the resource.`,
+        );
+    }
+    used.push(...keyCalls);
     for (const call of mine) {
       const key = `${call.action} ${call.resource}`;
       if (seen.has(key)) continue;

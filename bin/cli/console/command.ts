@@ -3,7 +3,7 @@
  * the user's own AWS credentials (or the local stack's), so there is no hosted UI to secure.
  */
 import { parseArgs } from 'node:util';
-import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
+import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { ENV } from '#contract/resources.ts';
 import { CliError, readLocalEndpoints, stackOutputs } from '#bin/cli/context.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';

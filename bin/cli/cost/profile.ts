@@ -22,7 +22,7 @@ import { CALL_LOG_ENV, readCallLog, type AwsCall, type ContractFunction } from '
 import { itemBytes } from '#bin/aws-fidelity/aws-limits.ts';
 import { METRICS_LOG, startLocalStack } from '#bin/local/stack.ts';
 import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 
 /** Where the checked-in profile lives. */
 export const PROFILE_PATH = fileURLToPath(new URL('./profile.json', import.meta.url));

@@ -27,12 +27,13 @@ describe('EmfMetrics', () => {
     expect(lines[0]).toMatchObject({ source: 'hipcall', DeliveryStored: 1, service: 'callvault-test' });
   });
 
-  it("keeps a refusal's status in both dimension sets", () => {
+  it("keeps a refusal's status in both dimension sets, and files a configured source's refusal under no dimension too", () => {
     const { lines, metrics } = capture();
     metrics.count(METRIC.deliveryRefused, { source: 'hipcall', status: 413 });
     metrics.count(METRIC.deliveryRefused, { status: 404 });
     metrics.flush();
-    expect(lines.map((l) => l._aws.CloudWatchMetrics[0]!.Dimensions)).toEqual([[['source', 'status'], ['status']], [['status']]]);
+    // The no-dimension series is what the refusals alarm reads: an unknown source's 404 (a scanner) is not in it.
+    expect(lines.map((l) => l._aws.CloudWatchMetrics[0]!.Dimensions)).toEqual([[['source', 'status'], ['status'], []], [['status']]]);
     expect(lines.map((l) => l.status)).toEqual(['413', '404']);
   });
 

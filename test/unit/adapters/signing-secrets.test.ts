@@ -11,6 +11,7 @@ import { StaticSigningSecrets, StaticWebhookTokens } from '#bin/local/local-secr
 import { ingestDeps } from '#functions/ingest/deps.ts';
 import { ENV } from '#contract/resources.ts';
 import { match } from '#test/support/match.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 /** What the stack's generated placeholder looks like once Secrets Manager has filled it in. */
@@ -144,8 +145,8 @@ describe('StaticSigningSecrets', () => {
 });
 
 describe('the ingest composition root', () => {
+  const config = parseConfig({ sources: [{ id: 'relay', provider: 'postcall', signature: 'standard-webhooks' }] });
   const env = {
-    [ENV.config]: JSON.stringify({ sources: [{ id: 'relay', provider: 'postcall', signature: 'standard-webhooks' }] }),
     [ENV.callsTable]: 'calls',
     [ENV.bucket]: 'archive',
     [ENV.mediaQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/media',
@@ -155,7 +156,7 @@ describe('the ingest composition root', () => {
   };
 
   it('refuses a SIGNING_SECRETS that is not a JSON object of strings, naming it', () => {
-    expect(() => ingestDeps({ ...env, [ENV.signingSecrets]: '["CallVault/relay/signing"]' })).toThrow(
+    expect(() => ingestDeps({ ...env, [ENV.signingSecrets]: '["CallVault/relay/signing"]' }, { config })).toThrow(
       /SIGNING_SECRETS must be a JSON object of strings keyed by source id/,
     );
   });
@@ -167,16 +168,18 @@ describe('the ingest composition root', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     };
-    const { deps } = ingestDeps({ ...env, [ENV.signingSecrets]: '{"relay": "CallVault/relay/signing"}' }, { target });
+    const { deps } = ingestDeps({ ...env, [ENV.signingSecrets]: '{"relay": "CallVault/relay/signing"}' }, { config, target });
     expect(await deps.signingSecrets!.get('relay')).toEqual({ secret: SECRET });
     expect(requests).toEqual(['secretsmanager.GetSecretValue CallVault/relay/signing']);
   });
 
   it('without SIGNING_SECRETS, answers a signing source unset without asking AWS; the local stack passes its own', async () => {
-    const { deps } = ingestDeps(env, { target: { endpoints: { secretsmanager: endpoint } } });
+    const { deps } = ingestDeps(env, { config, target: { endpoints: { secretsmanager: endpoint } } });
     expect(await deps.signingSecrets!.get('relay')).toMatchObject({ unset: match.stringMatching(/redeploy/) });
     expect(requests).toEqual([]);
     const local = new StaticSigningSecrets(SECRET, 'set it');
-    expect(ingestDeps(env, { tokens: new StaticWebhookTokens('a-local-token'), signingSecrets: local }).deps.signingSecrets).toBe(local);
+    expect(ingestDeps(env, { config, tokens: new StaticWebhookTokens('a-local-token'), signingSecrets: local }).deps.signingSecrets).toBe(
+      local,
+    );
   });
 });

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { CallVaultConfig } from '#contract/config.ts';
 import type { AwsCall, ContractFunction } from '#bin/aws-fidelity/aws-contract.ts';
 import { checkPermissions, iamMatch, synthTemplate, type CfnTemplate } from '#test/support/permissions-contract.ts';
 import { match } from '#test/support/match.ts';
@@ -28,7 +30,7 @@ function realisticCalls(): AwsCall[] {
     call('ingest', 's3:PutObject', `callvault-archive/extras/postcall/${day}/uuid-1/analysis-0123456789abcdef.json`),
     call('ingest', 's3:PutObject', `callvault-archive/quarantine/unknown/${day}/2026-04-02T10_00_00Z-abc.json`),
     ...['media', 'insight', 'replay'].map((q) => call('ingest', 'sqs:SendMessage', q)),
-    ...['hipcall', 'callhippo', 'postcall'].map((s) => call('ingest', 'secretsmanager:GetSecretValue', `WebhookToken-${s}`)),
+    ...['hipcall', 'callhippo', 'postcall'].map((s) => call('ingest', 'secretsmanager:GetSecretValue', `CallVault/${s}/webhook`)),
     call('media', 'dynamodb:GetItem', 'calls'),
     call('media', 'dynamodb:UpdateItem', 'calls'),
     ...['recordings', 'voicemails', 'transcripts', 'cdr'].map((p) =>
@@ -37,11 +39,11 @@ function realisticCalls(): AwsCall[] {
     call('media', 's3:AbortMultipartUpload', `callvault-archive/recordings/hipcall/${day}/uuid-2.mp3`),
     call('media', 'sqs:ChangeMessageVisibility', 'media'),
     call('media', 'sqs:GetQueueUrl', 'media'),
-    call('media', 'secretsmanager:GetSecretValue', 'HipcallApiToken-hipcall'),
+    call('media', 'secretsmanager:GetSecretValue', 'CallVault/hipcall/hipcall-api'),
     call('insight', 'dynamodb:GetItem', 'calls'),
     call('insight', 'dynamodb:UpdateItem', 'calls'),
     call('insight', 'dynamodb:GetItem', 'contacts'),
-    call('insight', 'secretsmanager:GetSecretValue', 'HipcallApiToken-hipcall'),
+    call('insight', 'secretsmanager:GetSecretValue', 'CallVault/hipcall/hipcall-api'),
   ];
 }
 
@@ -166,5 +168,53 @@ describe('iamMatch', () => {
     expect(iamMatch('arn:aws:s3:::b/raw/*', 'arn:aws:s3:::b/raw')).toBe(false);
     expect(iamMatch('arn:aws:s3:::b/r?w/x', 'arn:aws:s3:::b/raw/x')).toBe(true);
     expect(iamMatch('arn:aws:s3:::b/a.c', 'arn:aws:s3:::b/abc')).toBe(false);
+  });
+});
+
+describe('checkPermissions with protection.kms on', () => {
+  let kms: CfnTemplate;
+  beforeAll(() => {
+    const cdkJson = JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')) as {
+      context: { callvault: CallVaultConfig };
+    };
+    kms = synthTemplate({ ...cdkJson.context.callvault, protection: { kms: true } });
+  }, 120_000);
+
+  /** A copy of `kms` without the KMS statement of the ingest role whose kms:ViaService names `service`. */
+  function withoutKeyUse(service: string, replaceWith?: string): CfnTemplate {
+    const copy = structuredClone(kms);
+    for (const [id, r] of Object.entries(copy.Resources)) {
+      if (!id.startsWith('WebhookApiIngestFunctionRole') || r.Type !== 'AWS::IAM::Policy') continue;
+      const doc = r.Properties!.PolicyDocument as { Statement: Json[] };
+      const via = (st: Json) => JSON.stringify((st.Condition as Json | undefined)?.StringEquals ?? {});
+      doc.Statement = replaceWith
+        ? doc.Statement.map((st) =>
+            via(st).includes(`"${service}.`) ? (JSON.parse(JSON.stringify(st).replace(`"${service}.`, `"${replaceWith}.`)) as Json) : st,
+          )
+        : doc.Statement.filter((st) => !via(st).includes(`"${service}.`));
+    }
+    return copy;
+  }
+
+  it('passes a realistic run, every KMS use those calls imply granted through its service', () => {
+    expect(checkPermissions(kms, realisticCalls()).violations).toEqual([]);
+    // And the implied uses count as using the KMS grants: none is left unexercised for the ingest.
+    expect(checkPermissions(kms, realisticCalls()).unexercised.filter((u) => u.startsWith('ingest: kms:'))).toEqual([]);
+  });
+
+  it('fails when the ingest may not use the key through S3: its archive writes would be refused', () => {
+    const { violations } = checkPermissions(withoutKeyUse('s3'), realisticCalls());
+    // kms:Decrypt stays allowed: consuming the replay queue grants it on the key without a ViaService condition.
+    expect(violations).toEqual([
+      match.stringMatching(
+        /^ingest: kms:GenerateDataKey on the data key through s3\.us-east-1\.amazonaws\.com \(s3 for s3:PutObject\) is not granted by the ingest role/,
+      ),
+    ]);
+  });
+
+  it('fails when a grant names the wrong service in kms:ViaService', () => {
+    const { violations } = checkPermissions(withoutKeyUse('sqs', 'sns'), realisticCalls());
+    expect(violations.length).toBeGreaterThan(0);
+    expect(violations.every((v) => /^ingest: kms:\w+ on the data key through sqs\./.test(v))).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, withoutDefaults } from '#contract/config.ts';
+import { ConfigError, parseConfig } from '#contract/config-schema.ts';
 
 const withSilence = (silence: unknown) => ({
   sources: [
@@ -19,9 +19,11 @@ describe('the silence config of a source', () => {
     expect(config.sources[1]!.silence).toBeUndefined();
   });
 
-  it('survives the compaction the stack applies before passing the config to the functions', () => {
+  it('survives the JSON the stack compiles into the functions, and parses back to itself', () => {
     const config = parseConfig(withSilence({ minutes: 45, days: 'Mon,Wed,Sat', hours: '22:00-06:00', timeZone: 'America/New_York' }));
-    expect(parseConfig(withoutDefaults(config))).toEqual(config);
+    const shipped = JSON.parse(JSON.stringify(config)) as unknown;
+    expect(shipped).toEqual(config);
+    expect(parseConfig(shipped)).toEqual(config);
   });
 
   it.each([

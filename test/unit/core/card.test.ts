@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cardTemplateSchema, type CardTemplate } from '#contract/config.ts';
+import { cardTemplateSchema } from '#contract/config-schema.ts';
+import type { CardTemplate } from '#contract/config.ts';
 import { allowedRowFields, buildCard, disallowedFields, formatCurrency, hasContent, sanitiseCard } from '#core/card.ts';
 import type { Contact } from '#core/contact.ts';
 

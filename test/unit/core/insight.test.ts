@@ -20,7 +20,7 @@ import { PermanentError, RetryableError } from '#core/errors.ts';
 import type { PostResult } from '#core/insight.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import type { InsightInfo } from '#core/types.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { match } from '#test/support/match.ts';
 

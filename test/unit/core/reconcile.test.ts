@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import type { HipcallCalls } from '#core/ports/hipcall-calls.ts';
 import { normaliseDelivery } from '#core/providers/index.ts';
 import {
@@ -21,7 +21,10 @@ import {
 import type { CallRecord, MediaJob } from '#core/types.ts';
 import type { Context } from 'aws-lambda';
 import { powertoolsLog } from '#adapters/log.ts';
+import { EmfMetrics } from '#adapters/metrics.ts';
 import { reconcileDeps } from '#functions/reconcile/deps.ts';
+import { METRIC } from '#core/metrics.ts';
+import { MemoryMetrics } from '#test/support/memory-metrics.ts';
 import { createReconcileHandler } from '#functions/reconcile/handler.ts';
 import { reconcileScheduled, reconcileSource, type ReconcileDeps } from '#functions/reconcile/process.ts';
 import { match } from '#test/support/match.ts';
@@ -229,8 +232,10 @@ function world(n: number) {
   });
   const store = new MemoryCallsStore();
   const raw: string[] = [];
+  const rows: string[] = [];
   const jobs: MediaJob[] = [];
   const hipcall = fakeHipcall(calls);
+  const metrics = new MemoryMetrics();
   const deps: ReconcileDeps = {
     config,
     hipcall,
@@ -238,6 +243,10 @@ function world(n: number) {
     archive: {
       putRaw: (key) => {
         raw.push(key);
+        return Promise.resolve();
+      },
+      putCallRecord: (key) => {
+        rows.push(key);
         return Promise.resolve();
       },
     },
@@ -248,9 +257,10 @@ function world(n: number) {
       },
     },
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    metrics,
     now: () => Date.parse('2026-04-03T00:00:00Z'),
   };
-  return { calls, store, raw, jobs, hipcall, deps };
+  return { calls, store, raw, rows, jobs, hipcall, deps, metrics };
 }
 
 const window = { since: '2026-04-02T00:00:00.000Z', until: '2026-04-02T23:59:59.999Z' };
@@ -272,6 +282,8 @@ describe('reconcileSource', () => {
     expect(w.raw.every((k) => /^raw\/hipcall\/2026\/04\/02\/u\d\/.+-reconcile-[0-9a-f]{16}\.json$/.test(k))).toBe(true);
     expect(w.jobs.map((j) => j.url)).toEqual(match.arrayContaining(['https://files.example/u1.mp3?fresh=1']));
     expect(w.jobs.every((j) => j.url.includes('fresh=1'))).toBe(true);
+    // The calls without a recording (u0, u4) get their SQL row now; the others get theirs from the media worker.
+    expect(w.rows.sort()).toEqual(['cdr/hipcall/2026/04/02/u0.json', 'cdr/hipcall/2026/04/02/u4.json']);
 
     // The worker stores the recordings...
     for (const item of w.store.items.values()) if (item.recording) item.recording = { state: 'stored' };
@@ -304,12 +316,37 @@ describe('reconcileSource', () => {
     expect(seen).toEqual([{ since: '2026-04-02T00:00:00.000Z', until: '2026-04-03T00:00:00.000Z' }]);
     expect(summary).toMatchObject({ source: 'hipcall', backfilled: 2 });
   });
+
+  it('on schedule, counts ReconcileFailed for the source: 0 on a clean run', async () => {
+    const w = world(2);
+    await reconcileScheduled(w.deps, 'hipcall');
+    expect(w.metrics.recorded).toEqual([{ name: METRIC.reconcileFailed, value: 0, unit: 'Count', dims: { source: 'hipcall' } }]);
+  });
+
+  it('on schedule, counts each call it could not reconcile as ReconcileFailed', async () => {
+    const w = world(4);
+    w.deps.hipcall.get = (_s, uuid) =>
+      uuid === 'u1' || uuid === 'u2' ? Promise.reject(new Error('Hipcall answered 500')) : Promise.resolve({ uuid });
+    const [summary] = await reconcileScheduled(w.deps, 'hipcall');
+    expect(summary!.errors).toBe(2);
+    expect(w.metrics.recorded).toEqual([{ name: METRIC.reconcileFailed, value: 2, unit: 'Count', dims: { source: 'hipcall' } }]);
+  });
+
+  it('on schedule, counts a run that failed as a whole (a token never set, AccessDenied) as one ReconcileFailed', async () => {
+    const w = world(2);
+    w.deps.hipcall.list = () => {
+      throw new Error('The Hipcall API token of source "hipcall" is still the placeholder');
+    };
+    const [summary] = await reconcileScheduled(w.deps, 'hipcall');
+    expect(summary!.errors).toBe(1);
+    expect(w.metrics.recorded).toEqual([{ name: METRIC.reconcileFailed, value: 1, unit: 'Count', dims: { source: 'hipcall' } }]);
+  });
 });
 
 describe('reconcileDeps', () => {
   it('names every missing variable of the reconcile function in one message', () => {
     expect(() => reconcileDeps({})).toThrow(
-      /Environment of the reconcile function: CALLVAULT_CONFIG is not set; CALLS_TABLE is not set; ARCHIVE_BUCKET is not set; MEDIA_QUEUE_URL is not set/,
+      /Environment of the reconcile function: CALLS_TABLE is not set; ARCHIVE_BUCKET is not set; MEDIA_QUEUE_URL is not set/,
     );
   });
 });
@@ -318,10 +355,14 @@ describe('the reconcile handler', () => {
   it('reconciles the source its schedule names and returns the summaries', async () => {
     const w = world(3);
     const { logger } = powertoolsLog('callvault-reconcile-test', 'SILENT');
-    const handler = createReconcileHandler({ deps: w.deps, logger });
+    const lines: string[] = [];
+    const metrics = new EmfMetrics('callvault-reconcile', (line) => void lines.push(line));
+    const handler = createReconcileHandler({ deps: { ...w.deps, metrics }, logger, metrics });
     const context = { functionName: 'reconcile', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
     const answer = await handler({ reconcileSource: 'hipcall' }, context);
     expect(answer.sources.map((s) => [s.source, s.backfilled])).toEqual([['hipcall', 3]]);
+    // Flushed by the handler, as EMF: what the ReconcileFailed alarm reads.
+    expect(lines.map((l) => (JSON.parse(l) as Record<string, unknown>)[METRIC.reconcileFailed])).toEqual([0]);
     expect((await handler({ reconcileSource: 'elsewhere' }, context)).sources).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MemoryMetrics } from '#test/support/memory-metrics.ts';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import { DEFAULT_RETRY_TIMING } from '#core/media/retry.ts';
 import type { CallsStore } from '#core/ports/calls-store.ts';
 import type { MediaFetcher } from '#core/ports/media-fetcher.ts';

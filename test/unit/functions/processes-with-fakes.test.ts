@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import type { Contact } from '#core/contact.ts';
 import type { PendingInsight, PostResult } from '#core/insight.ts';
 import type { CardPost, CardSink } from '#core/ports/card-sink.ts';

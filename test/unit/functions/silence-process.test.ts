@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '#contract/config.ts';
+import { parseConfig } from '#contract/config-schema.ts';
 import type { MetricDims } from '#core/ports/metrics.ts';
 import type { DeliveryHistory } from '#core/ports/delivery-history.ts';
 import { checkSilence } from '#functions/silence/process.ts';
@@ -78,13 +78,17 @@ describe('checkSilence', () => {
     expect(counted.map((c) => c.value)).toEqual([0, 0]);
   });
 
-  it('publishes nothing for a source whose history cannot be read, logs why, and still checks the others', async () => {
+  it('publishes no verdict for a source whose history cannot be read, counts SilenceCheckFailed for it, logs why, and still checks the others', async () => {
     const { result, counted, logged } = run(
       '2026-11-27T09:00:00Z',
       new FakeHistory({ hipcall: Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }) }),
     );
     expect(await result).toEqual([{ source: 'night', silent: false }]);
-    expect(counted.map((c) => c.dims?.source)).toEqual(['night']);
+    // The failure is the alarm's to tell: the source's own silence alarm cannot see anything this round.
+    expect(counted).toEqual([
+      { name: 'SilenceCheckFailed', dims: { source: 'hipcall' }, value: undefined },
+      { name: 'SourceSilent', dims: { source: 'night' }, value: 0 },
+    ]);
     expect(logged).toContainEqual(
       match.objectContaining({ level: 'error', fields: match.objectContaining({ source: 'hipcall', error: 'ThrottlingException' }) }),
     );
