@@ -4,7 +4,6 @@
  * each source's last delivery and the Hipcall API tokens' state. Exits 1 when anything is wrong.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -20,8 +19,8 @@ import { SIGNATURE_HEADERS, signingKeyOf, standardWebhookSignature } from '#core
 import { callKeyOf, type Provider } from '#core/types.ts';
 import { CliError, documentClient, readLocalEndpoints, stackOutputs } from './context.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
-
-type Out = (line: string) => void;
+import { parseCommand, TARGET_OPTIONS } from './front.ts';
+import { jsonText, print, type Out } from './output.ts';
 
 export const CHECK_USAGE = `Usage: callvault check [--local] [--source ID] [--json] [--stack CallVault] [--region R]
 Checks that CallVault is taking calls right now, and exits 1 when anything is wrong:
@@ -418,24 +417,13 @@ function printReport(r: CheckReport, out: Out): void {
   );
 }
 
-export async function checkCommand(argv: string[], out: Out = console.log, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      local: { type: 'boolean', default: false },
-      stack: { type: 'string', default: 'CallVault' },
-      region: { type: 'string' },
-      source: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+export async function checkCommand(argv: string[], out: Out = print, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values } = parseCommand(argv, CHECK_USAGE, { ...TARGET_OPTIONS, source: { type: 'string' } });
   if (values.help) return (out(CHECK_USAGE), 0);
   const t = values.local ? await localTarget(env) : await deployedTarget(values.stack, values.region);
   try {
     const report = await runChecks(t, values.source);
-    if (values.json) out(JSON.stringify(report, null, 2));
+    if (values.json) out(jsonText(report));
     else printReport(report, out);
     return report.ok ? 0 : 1;
   } finally {

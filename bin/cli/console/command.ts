@@ -2,16 +2,16 @@
  * `callvault console [--local] [--port N]`: a local web page over the archive, served on 127.0.0.1 with
  * the user's own AWS credentials (or the local stack's), so there is no hosted UI to secure.
  */
-import { parseArgs } from 'node:util';
 import { parseConfig, type CallVaultConfig } from '#contract/config.ts';
 import { ENV } from '#contract/resources.ts';
 import { CliError, readLocalEndpoints, stackOutputs } from '#bin/cli/context.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
+import { whenOrphaned } from '#bin/local/parent-watch.ts';
 import { ArchiveReader } from '#bin/cli/archive-reader.ts';
 import { ConsoleArchive } from './reader.ts';
 import { startConsoleServer, type ConsoleServer } from './server.ts';
-
-type Out = (line: string) => void;
+import { parseCommand, TARGET_OPTIONS, wholeNumber } from '#bin/cli/front.ts';
+import { print, type Out } from '#bin/cli/output.ts';
 
 export const CONSOLE_USAGE = `Usage: callvault console [--local] [--port N] [--json] [--stack CallVault] [--region R]
 Serves a web page over the archive at http://127.0.0.1:N/ (only on this machine) until Ctrl-C:
@@ -77,23 +77,10 @@ export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer &
   }
 }
 
-export async function consoleCommand(argv: string[], out: Out = console.log, stop: Promise<unknown> = interrupted()): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      local: { type: 'boolean', default: false },
-      port: { type: 'string', default: '0' },
-      json: { type: 'boolean', default: false },
-      stack: { type: 'string', default: 'CallVault' },
-      region: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+export async function consoleCommand(argv: string[], out: Out = print, stop: Promise<unknown> = interrupted()): Promise<number> {
+  const { values } = parseCommand(argv, CONSOLE_USAGE, { ...TARGET_OPTIONS, port: { type: 'string', default: '0' } });
   if (values.help) return (out(CONSOLE_USAGE), 0);
-  const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535)
-    throw new CliError(`--port must be a port number (1-65535), or 0 for a free one, not "${values.port}".`);
+  const port = wholeNumber('--port', values.port, { min: 0, max: 65535 });
   const server = await openConsole({ local: values.local, port, stack: values.stack, ...(values.region ? { region: values.region } : {}) });
   out(values.json ? JSON.stringify({ url: server.url }) : `Console: ${server.url}\nOpen it in your browser; Ctrl-C stops it.`);
   await stop;
@@ -101,15 +88,16 @@ export async function consoleCommand(argv: string[], out: Out = console.log, sto
   return 0;
 }
 
-/** Resolves on Ctrl-C or SIGTERM. */
+/** Resolves on Ctrl-C, SIGTERM or SIGHUP, or when the process that started the console goes away (npx, npm). */
 function interrupted(): Promise<void> {
   return new Promise((resolve) => {
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
+      for (const s of signals) process.off(s, done);
+      unwatch();
       resolve();
     };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    const unwatch = whenOrphaned(done);
+    for (const s of signals) process.once(s, done);
   });
 }
