@@ -31,6 +31,7 @@ import type {
 import { callFiledAt, type MediaJob, type NormalisedEvent } from '#core/types.ts';
 import { insightJobOf } from '#core/insight.ts';
 import { callEnded, hasMedia } from '#core/cdr-schema.ts';
+import { unrecognisedWarnings } from '#core/unrecognised.ts';
 
 export interface IngestDeps {
   config: CallVaultConfig;
@@ -208,7 +209,14 @@ async function answerWebhook(event: APIGatewayProxyEventV2, deps: IngestDeps): P
           'This call was first delivered through another CallVault source, which owns it: the delivery was archived as received and changed nothing.',
       });
     }
-    return json(200, { status, event: accepted.eventType, callIds: accepted.events.map((e) => e.callId) });
+    const warnings = unrecognisedWarnings(accepted.events);
+    if (warnings.length) deps.metrics.count(METRIC.deliveryUnrecognised, { source: source.id });
+    return json(200, {
+      status,
+      event: accepted.eventType,
+      callIds: accepted.events.map((e) => e.callId),
+      ...(warnings.length ? { warnings } : {}),
+    });
   });
 }
 
