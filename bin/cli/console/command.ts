@@ -15,8 +15,10 @@ import { print, type Out } from '#bin/cli/output.ts';
 
 export const CONSOLE_USAGE = `Usage: callvault console [--local] [--port N] [--json] [--stack CallVault] [--region R]
 Serves a web page over the archive at http://127.0.0.1:N/ (only on this machine) until Ctrl-C:
-calls newest first, filtered by number, day, source and status; each call with its recording or
-voicemail player, transcript, AI analysis, Insight Card outcome and delivery history.
+calls newest first, 50 a page, with the contact's name, the agent, UTC and local times, filtered by
+number, day, source and status, or found by call id; each call with its recording or voicemail player,
+transcript, AI analysis, Insight Card outcome and delivery history (each delivery as it was sent);
+and the deliveries CallVault refused, with the reason.
 It reads with your AWS credentials (default chain), or the local stack's with --local.
   --port N   listen on port N (default: a free port, printed)
   --json     print {"url": "..."} on one line when ready, instead of "Console: URL"`;
@@ -46,7 +48,10 @@ export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer &
   let sources: string[];
   if (opts.local) {
     const e = await readLocalEndpoints();
-    reader = new ConsoleArchive(new ArchiveReader({ table: e.tables.calls, bucket: e.bucket, local: e }), { hipcallMock: e.hipcallMock });
+    reader = new ConsoleArchive(new ArchiveReader({ table: e.tables.calls, bucket: e.bucket, local: e }), {
+      hipcallMock: e.hipcallMock,
+      contactsTable: e.tables.contacts,
+    });
     sources = e.sources.map((s) => s.id);
   } else {
     const outputs = await stackOutputs(opts.stack, opts.region);
@@ -56,7 +61,9 @@ export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer &
       throw new CliError(
         `Stack "${opts.stack}" has no CallsTableName or ArchiveBucketName output: is it a CallVault stack? Pass --stack NAME.`,
       );
-    reader = new ConsoleArchive(new ArchiveReader({ table, bucket, ...(opts.region ? { region: opts.region } : {}) }));
+    reader = new ConsoleArchive(new ArchiveReader({ table, bucket, ...(opts.region ? { region: opts.region } : {}) }), {
+      ...(outputs.ContactsTableName ? { contactsTable: outputs.ContactsTableName } : {}),
+    });
     sources = config.sources.map((s) => s.id);
   }
   try {
