@@ -6,7 +6,7 @@
  *
  * Both invocations do no network I/O (an unknown webhook source answers 404 before any AWS call; an
  * empty SQS batch), so the time is loading and building, not the emulators' latency, and the same for both.
- * Run alone: `npx tsx bench/coldstart.ts` or `npm run bench -- coldstart`; COLDSTART_RUNS sets N (default 31: on a shared 2-core VM an 11-run median of the same code moved by ±0.25×).
+ * Run alone: `npx tsx bench/coldstart.ts` or `npm run bench -- coldstart`; COLDSTART_RUNS sets N (default 31: on a busy 2-core machine an 11-run median of the same code can move by ±0.25×).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * The load benchmark (issue 11): Hipcall `call_hangup` deliveries against the running local stack, as a
+ * The load benchmark: Hipcall `call_hangup` deliveries against the running local stack, as a
  * provider sends them in a busy hour: 2,000 deliveries for 1,600 calls (20% are repeats of a delivery
  * already sent, in a shuffled order so a repeat may race its first copy), at 16 and at 64 concurrent
  * keep-alive connections. Each delivery's record_url points at the stack's demo media server.
@@ -26,7 +26,7 @@ import { hipcallHangup } from '#test/support/ingest-harness.ts';
 import { join } from 'node:path';
 import { percentile, type BenchRow } from './stats.ts';
 
-/** Hipcall's own demo receiver, sending the same workload one at a time on this machine (issue 11). */
+/** Hipcall's own demo receiver's best, sending the same workload one at a time on a 2-core machine. */
 export const DEMO_SEQUENTIAL_BEST_PER_SECOND = 556;
 const GOAL_P99_MS = 100;
 

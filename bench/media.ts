@@ -8,7 +8,7 @@
  * worker bundled as CDK bundles it and started with the flags Lambda's Node.js runtime passes for the
  * function's memory size (--expose-gc, --max-semi-space-size=M/20, --max-old-space-size=0.9M), so its
  * `maxRSS` is what Lambda would report as "Max Memory Used" for the worker alone.
- * Run alone: `npx tsx bench/media.ts` (or `npm run bench -- media` once bench/run.ts lists it).
+ * Run alone: `npx tsx bench/media.ts` or `npm run bench -- media`.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';

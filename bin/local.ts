@@ -1,7 +1,7 @@
 /**
  * `npm start`: CallVault on this machine, no AWS account needed.
  * Environment: PORT, DYNAMODB_PORT, S3_PORT, SQS_PORT, CALLVAULT_DATA_DIR, CALLVAULT_LOCAL_TOKEN,
- * CALLVAULT_FETCH_ALLOW, CALLVAULT_MEDIA_DELAY_SECONDS, CALLVAULT_LOCAL_SIGNING_SECRET (see README).
+ * CALLVAULT_FETCH_ALLOW, CALLVAULT_MEDIA_DELAY_SECONDS, CALLVAULT_LOCAL_SIGNING_SECRET (docs/local-stack.md).
  * It stops, with everything it started, on Ctrl-C, SIGTERM or SIGHUP, or when the process that started
  * it goes away (npm passes a SIGTERM only to the shell it runs this under).
  */

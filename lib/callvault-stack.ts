@@ -154,7 +154,7 @@ export class CallVaultStack extends Stack {
     new CfnOutput(this, 'ReplayDlqUrl', { value: this.webhookApi.replayQueue.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: alarmTopic.topicArn,
-      description: 'Subscribe here to receive every CallVault alarm (README: "Operating CallVault")',
+      description: 'Subscribe here to receive every CallVault alarm (docs/operating.md, "Alarms")',
     });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.dashboard.dashboardName}`,

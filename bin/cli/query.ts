@@ -24,7 +24,7 @@ import { parseCommand, UsageError } from './front.ts';
 import { jsonText, print, printError, type Out } from './output.ts';
 
 export const QUERY_USAGE = `Usage: callvault query "<SQL>" --local [--json]
-Runs SQL over the archive's table "${CDR_TABLE}" (one row per call; columns in the README, "Query the archive").
+Runs SQL over the archive's table "${CDR_TABLE}" (one row per call; columns in docs/querying.md).
   --local   run it with DuckDB over the local stack's cdr/ objects (npm start)
   --json    print the rows as a JSON array
 Without --local, prints how to run the same SQL in Athena (enable "analytics": {"glue": true} and deploy).
@@ -120,7 +120,7 @@ export async function runLocalQuery(sql: string, dir: string | undefined): Promi
       reader = await connection.runAndReadAll(sql);
     } catch (err) {
       throw new CliError(
-        `The query failed: ${(err as Error).message}\nThe table is "${CDR_TABLE}"; its columns are listed in the README ("Query the archive") and by: callvault query "DESCRIBE ${CDR_TABLE}" --local`,
+        `The query failed: ${(err as Error).message}\nThe table is "${CDR_TABLE}"; its columns are listed in docs/querying.md and by: callvault query "DESCRIBE ${CDR_TABLE}" --local`,
       );
     }
     const js = reader.getRowObjectsJS();

@@ -263,7 +263,7 @@ async function replayFolder(
   }
   const out: CallReplay[] = [];
   for (const [callKey, record] of rebuilt.records) {
-    const previous = (await table.get(callKey));
+    const previous = await table.get(callKey);
     const base = { callKey, deliveries: found.length };
     const missing = (previous?.events ?? []).filter((e) => !record.events?.includes(e));
     if (archive.refused.length) {

@@ -3,11 +3,8 @@
  * decides how metrics are grouped, writes each group's line, and sends the lines where they go (stdout in
  * Lambda, where CloudWatch Logs turns them into metrics; a file locally).
  *
- * It writes the EMF document itself (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)
- * rather than through Powertools Metrics: a Powertools instance gives all its metrics the same dimensions,
- * so the grouping below needed an instance per group, its warnings silenced and its own flush at 100
- * values pre-empted; what was left for it was one JSON document, and its 13 KB in every function's bundle.
- * Names and units are typed (core/metrics.ts, core/ports.ts), so nothing is left to validate at run time.
+ * It writes the EMF document itself rather than through Powertools Metrics, whose one dimension set per
+ * instance does not fit the grouping below (docs/decisions.md, "Metrics are EMF lines the adapter writes itself").
  */
 import type { MiddlewareObj } from '@middy/core';
 import { METRIC_DIMENSION, METRICS_NAMESPACE, type MetricName } from '#core/metrics.ts';

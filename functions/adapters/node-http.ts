@@ -1,5 +1,5 @@
 /**
- * One HTTP request over Node's own http/https stack (no undici: it was about 720 KB of every worker's
+ * One HTTP request over Node's own http/https stack (no undici: it adds about 720 KB to every worker's
  * bundle, parsed at every cold start). Keep-alive pools per caller, a connect timeout, a socket idle
  * timeout that fails the request or the body with ETIMEDOUT, and an optional check of the connected peer.
  */

@@ -2,7 +2,7 @@
  * The deployment config: the `callvault` block of cdk.json context, validated with zod.
  * It is read by the CDK app at synth time and, as the JSON the stack passes to each function
  * (`CALLVAULT_CONFIG`), by the handlers at cold start. No aws-cdk-lib here: functions bundle it.
- * zod/mini, not zod: the functions parse this at every cold start, and full zod was about 450 KB of
+ * zod/mini, not zod: the functions parse this at every cold start, and full zod adds about 450 KB to
  * each bundle (measured with `npm run bench -- coldstart`).
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -98,7 +98,7 @@ function parsedBy(parse: (s: string) => unknown) {
 }
 
 /**
- * Silence detection (see README, Operating CallVault): alarm when the source has delivered nothing for
+ * Silence detection (docs/operating.md, Silence detection): alarm when the source has delivered nothing for
  * `minutes`, all of them inside its working hours. Absent: off.
  */
 export const silenceSchema = z.strictObject({
@@ -145,7 +145,7 @@ export const concurrencySchema = z.strictObject({
 });
 
 /**
- * Scheduled reconciliation with Hipcall's calls list (see README, Reconciling with Hipcall): every
+ * Scheduled reconciliation with Hipcall's calls list (docs/operating.md, Reconciling with Hipcall): every
  * `everyMinutes`, the calls of the last `lookBackHours` are compared with the archive and the gaps
  * filled. Absent: off.
  */
@@ -234,7 +234,7 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** Data protection options, all off by default (see README, Configure: Data protection). */
+/** Data protection options, all off by default (docs/data-protection.md). */
 export const protectionSchema = z._default(
   z.strictObject({
     /**

@@ -1,7 +1,7 @@
 /**
  * The cdr/ object's schema, defined once: the columns of the SQL table `calls` that Athena (through the
  * Glue table) and `callvault query --local` (through DuckDB) both read, and the pure mapping from a call
- * record to one row. The Glue columns, the DuckDB `read_json` columns and the README's schema table are
+ * record to one row. The Glue columns, the DuckDB `read_json` columns and the schema table in docs/querying.md are
  * all generated from CDR_COLUMNS, so the two engines cannot drift apart.
  *
  * Names are snake_case because Glue lowercases column names: `customerNumber` would come back as
@@ -156,7 +156,7 @@ export function cdrRow(record: CallRecord, day?: string): CdrRow {
   return row;
 }
 
-/** The README's schema table (markdown), generated so it cannot fall behind the columns. */
+/** The schema table of docs/querying.md (markdown), generated so it cannot fall behind the columns. */
 export function cdrSchemaMarkdown(): string {
   const lines = ['| column | type | meaning |', '|---|---|---|'];
   for (const c of CDR_COLUMNS) lines.push(`| \`${c.name}\` | ${c.type} | ${c.description} |`);
@@ -165,14 +165,14 @@ export function cdrSchemaMarkdown(): string {
 }
 
 export interface CdrExampleQuery {
-  /** Athena named query name, and the README's heading. */
+  /** Athena named query name. */
   name: string;
   description: string;
   /** Runs unchanged in Athena and in `callvault query --local` (DuckDB). */
   sql: string;
 }
 
-/** The README's example queries, also created as Athena named queries; tests run them locally. */
+/** The example queries of docs/querying.md, also created as Athena named queries; tests run them locally. */
 export const CDR_EXAMPLE_QUERIES: readonly CdrExampleQuery[] = [
   {
     name: 'calls-per-day-per-direction',

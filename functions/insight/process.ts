@@ -74,7 +74,7 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
 /** The job from an SQS message body; ValidationError when it is not one (it will never succeed). */
 export function parseInsightJob(body: string): InsightJob {
   const o = (messageJson(body, 'insight job') ?? {}) as Record<string, unknown>;
-  const str = (k: string) => (typeof o[k] === 'string' && o[k] ? (o[k]) : undefined);
+  const str = (k: string) => (typeof o[k] === 'string' && o[k] ? o[k] : undefined);
   const provider = str('provider');
   const source = str('source');
   const callId = str('callId');

@@ -1,7 +1,7 @@
 /**
  * The archive as a SQL table (optional, `analytics.glue`): a Glue database with one table, `calls`, over
- * the cdr/ objects; an Athena workgroup whose results go to the archive bucket; and the README's example
- * queries as named queries. Partition projection maps `provider` and `day` straight onto DESIGN's key
+ * the cdr/ objects; an Athena workgroup whose results go to the archive bucket; and the example queries
+ * of docs/querying.md as named queries. Partition projection maps `provider` and `day` straight onto DESIGN's key
  * layout, `cdr/{provider}/{YYYY}/{MM}/{DD}/`, so no crawler or MSCK REPAIR ever runs and new days are
  * queryable as soon as their objects exist.
  */
@@ -64,7 +64,7 @@ export class Analytics extends Construct {
       databaseName: analytics.database,
       tableInput: {
         name: CDR_TABLE,
-        description: 'One row per call: the cdr/ objects of the archive bucket (see the README, Query the archive)',
+        description: 'One row per call: the cdr/ objects of the archive bucket (columns: docs/querying.md)',
         tableType: 'EXTERNAL_TABLE',
         parameters: projectionParameters(bucket.bucketName, analytics.since),
         partitionKeys: CDR_PARTITIONS.map(glueColumn),

@@ -16,7 +16,7 @@ import {
   type EnvironmentEstimate,
 } from './function-environment.ts';
 
-/** The three Lambda functions; each one's handler is `functions/{name}/handler.ts`, export `handler`. */
+/** The five Lambda functions; each one's entry is `functions/{name}/index.ts`, which exports `handler`. */
 export type FunctionName = 'ingest' | 'media' | 'insight' | 'silence' | 'reconcile';
 
 /** The repository root: entries, the lock file and tsconfig are resolved from here, whatever the cwd. */

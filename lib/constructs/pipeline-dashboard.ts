@@ -91,7 +91,7 @@ export class PipelineDashboard extends Construct {
       new cloudwatch.TextWidget({
         markdown:
           '# CallVault pipeline\nprovider → **API** → **ingest** → calls table + raw/ → media and insight queues → **workers** → recordings in S3, Insight Cards in Hipcall. ' +
-          'Alarms and what to do first: README, "Operating CallVault".',
+          'Alarms and what to do first: docs/operating.md, "Alarms".',
         width: FULL,
         height: 2,
       }),

@@ -1,8 +1,8 @@
 /**
- * Issue 10 item 4 in the real stack: with `analytics.glue`, a Glue table `calls` whose columns and
+ * SQL over the archive in the real stack: with `analytics.glue`, a Glue table `calls` whose columns and
  * partition keys are CDR_COLUMNS and CDR_PARTITIONS (the schema the cdr/ writer and `callvault query
  * --local` use), partition projection onto DESIGN's cdr/ key layout, an encrypted Athena workgroup and the
- * README's example queries as named queries; without it, none of that. cdk-nag stays clean.
+ * example queries of docs/querying.md as named queries; without it, none of that. cdk-nag stays clean.
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { Stack, type App } from 'aws-cdk-lib';
@@ -72,7 +72,7 @@ describe('analytics: the Glue table and Athena', () => {
     expect(params['storage.location.template']).toEqual({ 'Fn::Join': ['', ['s3://', bucketRef(on.stack), '/cdr/${provider}/${day}/']] });
   });
 
-  it('saves each README example query, word for word, in the workgroup and database', () => {
+  it('saves each example query, word for word, in the workgroup and database', () => {
     const named = Object.values(on.template.findResources('AWS::Athena::NamedQuery')).map((r) => (r as { Properties: Json }).Properties);
     expect(named.map((q) => q.QueryString).sort()).toEqual(CDR_EXAMPLE_QUERIES.map((q) => q.sql).sort());
     for (const q of named) expect(q).toMatchObject({ Database: 'callvault', WorkGroup: 'callvault' });

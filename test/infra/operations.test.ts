@@ -1,5 +1,5 @@
 /**
- * Running CallVault in production (issue 9): the alarms and their SNS action, the dashboard, the
+ * Running CallVault in production: the alarms and their SNS action, the dashboard, the
  * concurrency limits and a throttle per source, on synthesised stacks.
  */
 import { Stack, type CfnElement } from 'aws-cdk-lib';

@@ -1,5 +1,5 @@
 /**
- * Data protection options in the synthesised stack (issue 9 item 8): with them on, one rotated, retained
+ * Data protection options in the synthesised stack: with them on, one rotated, retained
  * customer-managed key on every store, Object Lock, recording expiry, the calls table's TTL and log
  * retention; with them off, none of it. Both stacks run the cdk-nag packs at synthesis.
  */

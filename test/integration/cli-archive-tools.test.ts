@@ -1,5 +1,5 @@
 /**
- * Issue 10 items 2 and 3 against the emulators: `calls get|download|export` and `replay --since`.
+ * The archive tools against the emulators: `calls get|download|export` and `replay --since`.
  * Deliveries go through the real ingest; recordings are seeded as the media worker leaves them (the
  * object in S3, the item's map with bytes and sha256). Every command runs in-process with --local
  * --json, as the CLI would against the local stack, and the tests assert on what it printed and on

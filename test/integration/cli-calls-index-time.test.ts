@@ -1,5 +1,5 @@
 /**
- * Issue 7, "both GSIs cover every call": a post-call delivery carries no start time, yet `callvault
+ * Both indexes cover every call: a post-call delivery carries no start time, yet `callvault
  * calls --day` and `calls --customer` find it (indexed by callAt, its first delivery's time). The
  * delivery goes through the real ingest; the CLI command runs in-process against the same emulators
  * through an endpoints.json, as `--local` reads the local stack's.

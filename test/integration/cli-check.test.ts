@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 7, `callvault check --local`: against the local stack (run in-process, its HTTP API and
+ * `callvault check --local`: against the local stack (run in-process, its HTTP API and
  * endpoints.json as `npm start` makes them), a healthy stack passes and keeps nothing synthetic; a message
  * in a DLQ fails the check and names the DLQ.
  */

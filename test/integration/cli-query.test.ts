@@ -1,5 +1,5 @@
 /**
- * Issue 10 item 4: `callvault query --local` runs the README's example queries (CDR_EXAMPLE_QUERIES, the
+ * `callvault query --local` runs the example queries of docs/querying.md (CDR_EXAMPLE_QUERIES, the
  * same text Athena gets as named queries) over the local archive's cdr/ objects. The calls go in through
  * the real ingest (the providers' seed payloads plus three missed inbound Hipcall calls); each item is
  * then written to cdr/ by the real writer (MediaStore.putCallRecord, as the media worker does once a call

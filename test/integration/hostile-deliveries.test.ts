@@ -1,6 +1,6 @@
 /**
- * Issue 7, "no 2xx for a delivery that can't be stored": every delivery the review found stranded in the
- * replay DLQ, or aliased, is either stored (the call item present, oversized parts retrievable from S3,
+ * No 2xx for a delivery that can't be stored: every hostile delivery (one that could strand in the replay
+ * DLQ, or alias another call) is either stored (the call item present, oversized parts retrievable from S3,
  * exact numbers kept as strings) or refused with a 4xx and quarantined. None is queued for a replay.
  * The ingest here is built with the strict AWS layer (bin/aws-fidelity/aws-contract.ts), so a write AWS
  * would refuse fails here as it would in AWS, even though dynalite accepts it.

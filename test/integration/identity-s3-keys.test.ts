@@ -1,6 +1,6 @@
 /**
- * Issue 7, identities: S3 keys are one-to-one with call ids. Ids that sanitising or truncating would
- * once have merged (`a/b`, `a_b`, `a b`, `a#b`; `通话一` and `电话二`; two ids equal in their first 200
+ * S3 keys are one-to-one with call ids. Ids that sanitising or truncating alone would
+ * merge (`a/b`, `a_b`, `a b`, `a#b`; `通话一` and `电话二`; two ids equal in their first 200
  * characters) each get their own recording object with their own bytes, through the real ingest and the
  * real media worker (strict AWS layer on) on the emulators.
  */
@@ -10,7 +10,7 @@ import { startIngestHarness, type IngestHarness } from '#test/support/ingest-har
 import { sha256, startFileServer, startMediaWorker, type FileServer, type MediaWorker } from '#test/support/media-harness.ts';
 
 const LONG = 'x'.repeat(200);
-/** Ids that collided before issue 7, in groups of ids that shared one key. */
+/** Ids that sanitising or truncating alone would send to one key. */
 const IDS = ['a/b', 'a_b', 'a b', 'a#b', 'a.b', '通话一', '电话二', `${LONG}-first`, `${LONG}-second`];
 
 /** A body per id that no other id's body equals (a different length too, so a mix-up shows in `bytes`). */

@@ -1,5 +1,5 @@
 /**
- * Replays under the AWS contract (issue 7): a delivery kept in raw/ as `*.unapplied.json` and a
+ * Replays under the AWS contract: a delivery kept in raw/ as `*.unapplied.json` and a
  * delivery too big to travel inline on the replay queue both reach the calls table, and the ingest's
  * read of raw/ is a call its role allows. The ingest's clients go through the strict layer (AWS's
  * limits, every call recorded); each test checks its own calls against the synthesised role.

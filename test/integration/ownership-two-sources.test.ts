@@ -1,5 +1,5 @@
 /**
- * Issue 7, identities: a call belongs to the source that first delivered it. Two Hipcall sources
+ * A call belongs to the source that first delivered it. Two Hipcall sources
  * (`hipcall` and `hipcall-tr`, each with its own mediaHostAllowlist) deliver the same uuid: the second
  * one is answered `ignored`, changes nothing on the item, its delivery stays in raw/, its media job is
  * skipped by the media worker and its call_init sends no Insight Card. Real ingest, media and insight

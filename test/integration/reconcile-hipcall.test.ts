@@ -1,5 +1,5 @@
 /**
- * Issue 10 item 1, `callvault reconcile hipcall --local` against the local stack (in-process, as `npm
+ * `callvault reconcile hipcall --local` against the local stack (in-process, as `npm
  * start` runs it) pointed by CALLVAULT_HIPCALL_API at a Hipcall-shaped server of this test: 250 calls in
  * Hipcall, 17 of them missing from the archive and 5 archived without their recording. A dry run lists
  * exactly those 22 and changes nothing; a run backfills the 17 (through the webhook adapter and merge),

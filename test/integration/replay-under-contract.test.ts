@@ -1,5 +1,5 @@
 /**
- * Issue 7, deliveries stranded: a replay reads raw/ back, which the ingest role once could not. A
+ * Replays that read raw/ back are allowed by the ingest role. A
  * 300 KiB body (too large for an inline replay message) and a `callvault replay --unapplied` both apply
  * here through an ingest built with the strict AWS layer, so every call it makes is recorded for the
  * permissions contract (the `contract` project checks them against the synthesised ingest role).

@@ -143,12 +143,12 @@ export async function startInsightHarness(
   const writes = streams.map((stream) => stream.write);
   for (const stream of streams) {
     const original = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stream.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       if (!text.startsWith('{"level"')) return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
       logged += text; // kept for the assertions, not echoed: the test output stays readable
       return true;
-    });
+    };
   }
 
   // Only the function's clients are strict and recorded; the harness's own setup and readers stay plain.

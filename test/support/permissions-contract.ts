@@ -140,7 +140,7 @@ function resolver(template: CfnTemplate) {
     }
     if (typeof v?.['Fn::Sub'] === 'string') {
       let unresolved = false;
-      const out = (v['Fn::Sub']).replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
+      const out = v['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (_m, name: string) => {
         const [id, attr] = name.split('.');
         const r = attr ? resolve({ 'Fn::GetAtt': [id, attr] }) : resolve({ Ref: id });
         if (r === undefined) unresolved = true;

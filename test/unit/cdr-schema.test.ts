@@ -4,7 +4,7 @@ import { CDR_COLUMNS, CDR_EXAMPLE_QUERIES, CDR_PARTITIONS, cdrDay, cdrRow, cdrSc
 import type { CallRecord } from '#core/types.ts';
 import { duckdbCallsDdl } from '#bin/cli/query.ts';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const querying = readFileSync(new URL('../../docs/querying.md', import.meta.url), 'utf8');
 
 const record = (over: Partial<CallRecord> = {}): CallRecord => ({
   callKey: 'hipcall#c1',
@@ -128,15 +128,15 @@ describe('the schema, written once', () => {
   });
 });
 
-describe('README', () => {
+describe('docs/querying.md', () => {
   it('shows the schema table exactly as generated from the columns', () => {
-    expect(readme).toContain(cdrSchemaMarkdown());
+    expect(querying).toContain(cdrSchemaMarkdown());
   });
 
   it.each(CDR_EXAMPLE_QUERIES.map((q) => [q.name, q.sql] as const))(
     'shows the example query %s with the exact SQL the tests run',
     (_name, sql) => {
-      expect(readme).toContain(`\`\`\`sql\n${sql}\n\`\`\``);
+      expect(querying).toContain(`\`\`\`sql\n${sql}\n\`\`\``);
     },
   );
 });

@@ -51,8 +51,8 @@ export function measuredDurations(benchDir: string): Record<string, Duration> {
       if (Array.isArray(v)) return v.forEach(visit);
       if (!v || typeof v !== 'object') return;
       const o = v as Json;
-      const fn = (o.function ?? o.fn);
-      const ms = (o.p50Ms ?? o.durationMs);
+      const fn = o.function ?? o.fn;
+      const ms = o.p50Ms ?? o.durationMs;
       if (typeof fn === 'string' && typeof ms === 'number' && ms > 0 && fn in DEFAULT_DURATIONS) {
         found[fn] = { ms, ...(typeof o.msPerMb === 'number' ? { msPerMb: o.msPerMb } : {}), source: `${join(benchDir, file)}` };
       }

@@ -2,7 +2,7 @@
  * Building blocks shared by the provider adapters: strict identity fields, lenient everything else.
  * A lenient field never fails a delivery: a wrongly typed or unparseable value reads as absent,
  * because a provider that changes a field must not lose us a call (the raw body is archived anyway).
- * zod/mini, not zod: the ingest parses every delivery with these, and full zod was about 450 KB of its
+ * zod/mini, not zod: the ingest parses every delivery with these, and full zod adds about 450 KB to its
  * bundle, parsed at every cold start.
  */
 import * as z from 'zod/mini';
