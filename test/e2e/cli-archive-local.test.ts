@@ -11,6 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '#bin/cli/context.ts';
 import { demoMediaBytes } from '#bin/local/demo-media.ts';
 import { projectRoot, startLocalStackProcess, type LocalStackProcess } from '#test/support/local-stack-process.ts';
 
@@ -430,12 +432,27 @@ describe('archive commands against npm start (--local --json)', () => {
       });
       expect(reg.status).toBeLessThan(300);
 
+      // A call raw/ holds and the table lost: replay names it (created) in its report.
+      const lost = `${hostile.id}-lost`;
+      const lostRes = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event: 'call_hangup', data: { ...data, uuid: lost } }),
+      });
+      expect(lostRes.status).toBe(200);
+      const doc = documentClient({ local: stack.endpoints });
+      try {
+        await doc.send(new DeleteCommand({ TableName: stack.endpoints.tables.calls, Key: { callKey: `hipcall#${lost}` } }));
+      } finally {
+        doc.destroy();
+      }
+
       const runs = [
         await callvault(stack, 'calls', 'list', '--local'),
         await callvault(stack, 'calls', 'get', `hipcall#${hostile.id}`, '--local'),
         await callvault(stack, 'query', `SELECT call_id, hangup_by, customer_number FROM calls WHERE call_id LIKE 'hostile-%'`, '--local'),
         await callvault(stack, 'reconcile', 'hipcall', '--source', 'hipcall', '--since', today, '--dry-run', '--local', '--json'),
-        await callvault(stack, 'replay', '--since', today, '--until', today, '--local'),
+        await callvault(stack, 'replay', '--since', today, '--until', today, '--dry-run', '--local'),
       ];
       // Control characters: C0 but newline and tab, DEL, and C1 as UTF-8 (0xC2 0x80-0x9F).
       const raw = (b: Buffer) =>
@@ -446,6 +463,9 @@ describe('archive commands against npm start (--local --json)', () => {
       expect(runs[0]!.out).toContain('\\u001b]52;c;cm0gLXJmIH4=\\u0007');
       expect(runs[1]!.out).toContain('\\u001b]0;pwned title\\u0007user');
       expect(runs[1]!.out).toContain('\\u009b31m\\u007f');
+      expect(runs[4]!.out).toContain(
+        `hipcall#hostile-${run}-\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u001b[2J\\u009b31m\\u007f-lost  created (dry run: not written)`,
+      );
       // The summary names the call Hipcall lists and the archive lacks: its C1 escaped too (JSON.stringify leaves C1 raw).
       expect(runs[3]!.out).toContain(`hostile-${run}-\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u001b[2J\\u009b31m\\u007f-missing`);
 

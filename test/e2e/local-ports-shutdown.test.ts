@@ -149,6 +149,8 @@ describe('npm start on non-default ports and data dir', () => {
     for (const block of blocks) {
       const r = await shell(block, env);
       expect(r.code, `${block}\n${r.out}`).toBe(0);
+      // An answer with a "message" is a refusal: every sample delivery must be taken.
+      expect(r.out, block).not.toContain('"message"');
     }
   });
 
