@@ -21,7 +21,7 @@ import { CliError, readLocalEndpoints } from './context.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 
 import { parseCommand, UsageError } from './front.ts';
-import { jsonText, print, printError, type Out } from './output.ts';
+import { jsonText, print, printError, Progress, type Out } from './output.ts';
 
 export const QUERY_USAGE = `Usage: callvault query "<SQL>" --local [--json]
 Runs SQL over the archive's table "${CDR_TABLE}" (one row per call; columns in docs/querying.md).
@@ -172,9 +172,11 @@ export async function queryCommand(argv: string[], out: Out = print, err: Out = 
   const e = await readLocalEndpoints();
   const s3 = new S3Client({ endpoint: e.s3, region: e.region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 });
   const dir = await mkdtemp(join(tmpdir(), 'callvault-query-'));
+  const progress = new Progress();
   try {
     let copied: CopiedCdr;
     try {
+      progress.update("Reading the archive's cdr/ objects ...");
       copied = await copyCdrObjects({ s3, bucket: e.bucket }, dir);
     } catch (cause) {
       throw new CliError(
@@ -182,15 +184,19 @@ export async function queryCommand(argv: string[], out: Out = print, err: Out = 
       );
     }
     // Said on stderr, so --json output stays one JSON document.
+    progress.done();
     if (copied.skipped.length)
       err(
         `${copied.skipped.length} cdr/ object(s) left out: not a row of the current schema (written before it; the next media update of the call rewrites it).`,
       );
+    progress.update(`Running the query over ${copied.rows} call(s) ...`);
     const result = await runLocalQuery(sql, copied.rows ? dir : undefined);
+    progress.done();
     if (values.json) out(jsonText(result.rows));
     else printTable(result.columns, result.rows, out);
     return 0;
   } finally {
+    progress.done();
     s3.destroy();
     await rm(dir, { recursive: true, force: true });
   }

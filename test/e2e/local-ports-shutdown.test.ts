@@ -152,6 +152,18 @@ describe('npm start on non-default ports and data dir', () => {
       // An answer with a "message" is a refusal: every sample delivery must be taken.
       expect(r.out, block).not.toContain('"message"');
     }
+    // The stack logged each sample delivery as one readable line, without the token or a phone number.
+    const lines = output.split('\n').filter((l) => l.startsWith('delivery '));
+    for (const [source, event] of [
+      ['postcall', 'post_call'],
+      ['hipcall', 'call_hangup'],
+      ['callhippo', 'call_activity'],
+    ])
+      expect(
+        lines.some((l) => new RegExp(`^delivery ${source} +200 stored ${event} \\d+ ms$`).test(l)),
+        `${source}:\n${lines.join('\n')}`,
+      ).toBe(true);
+    expect(lines.filter((l) => l.includes(env.CALLVAULT_LOCAL_TOKEN!) || /\+44|2045205757/.test(l))).toEqual([]);
   });
 
   it('frees every port it opened within 15 s of a SIGTERM to the npm process', async () => {
