@@ -9,11 +9,13 @@ import { resolve } from 'node:path';
 import { optionsFromEnv, startLocalStack } from './local/stack.ts';
 import { banner } from './local/banner.ts';
 import { whenOrphaned } from './local/parent-watch.ts';
+import { terminalSafe } from '#core/terminal-text.ts';
 
 try {
   // Inside the try: a bad variable is a message, not a stack trace.
   const options = optionsFromEnv();
-  const stack = await startLocalStack({ ...options, log: (line) => console.error(line) });
+  // Its log carries text from providers (reasons, reconcile's call ids): no escape sequence reaches the terminal.
+  const stack = await startLocalStack({ ...options, log: (line) => console.error(terminalSafe(line)) });
   console.log(banner(stack.endpoints, resolve(options.dataDir ?? '.callvault')));
   let stopping = false;
   const stop = async () => {
