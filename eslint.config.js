@@ -173,5 +173,5 @@ export default tseslint.config(
     rules: { 'import-graph/no-import-cycle': 'error' },
   },
   // The config files are plain JavaScript outside the TypeScript project.
-  { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
+  { files: ['**/*.js', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
 );

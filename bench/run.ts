@@ -32,5 +32,6 @@ if (want('insight')) {
 }
 if (want('fault')) rows.push(...(await (await import('./fault.ts')).runFaultBench()));
 if (want('load')) rows.push(...(await (await import('./load.ts')).runLoadGroup()));
+if (want('cli')) rows.push(...(await import('./cli.ts')).runCliBench());
 printTable(rows);
 process.exit(rows.every((r) => r.pass) ? 0 : 1);

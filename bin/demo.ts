@@ -3,13 +3,13 @@
  * local stack (`npm start`), wait until every recording, voicemail and transcript is stored, print a
  * table and exit 0 only if all of them are, byte for byte (SHA-256 checked against the demo media server).
  *
- *   --once          play the flows once and exit (without it: again every --every seconds until Ctrl-C)
- *   --timeout=S     how long to wait for the media (default 60)
- *   --every=S       pause between rounds without --once (default 30)
+ * Options: DEMO_USAGE below.
  *
  * Reads `${CALLVAULT_DATA_DIR:-.callvault}/endpoints.json`, written by the local stack when it is ready.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { whenOrphaned } from './local/parent-watch.ts';
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, readLocalEndpoints, type LocalEndpoints } from './cli/context.ts';
 import { demoMediaBytes } from './local/demo-media.ts';
@@ -33,12 +33,34 @@ interface Expected {
   path: string;
 }
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'] as const;
-  }),
-);
+export const DEMO_USAGE = `Usage: npm run demo -- [--once] [--timeout=60] [--every=30]
+Plays the Hipcall, CallHippo and post-call sample flows against the running local stack (npm start),
+waits until every recording, voicemail, transcript and Insight Card is where it belongs, prints a table.
+  --once         play the flows once and exit: 0 when everything landed, 1 when not
+                 (without it: a round every --every seconds until Ctrl-C)
+  --timeout=S    how long to wait for the media, in seconds (default 60)
+  --every=S      the pause between rounds without --once, in seconds (default 30)
+It finds the stack through \${CALLVAULT_DATA_DIR:-.callvault}/endpoints.json.`;
+
+/** The demo's options, checked; a mistake is a message and the usage. */
+function demoArgs(argv: string[]): { once: boolean; timeoutS: number; everyS: number; help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      once: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '60' },
+      every: { type: 'string', default: '30' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const seconds = (flag: string, v: string) => {
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!(n >= 1 && n <= 3600)) throw new Error(`--${flag} must be whole seconds from 1 to 3600, not "${v}".`);
+    return n;
+  };
+  return { once: values.once, timeoutS: seconds('timeout', values.timeout), everyS: seconds('every', values.every), help: values.help };
+}
 
 /** The seeds' flows for all three providers, with fresh call ids and media URLs on the demo media server. */
 function flows(media: string): { deliveries: Delivery[]; expected: Expected[]; cards: string[] } {
@@ -291,20 +313,30 @@ function printTable(rows: Row[]): void {
 }
 
 async function main(): Promise<number> {
+  let opts;
+  try {
+    opts = demoArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message.replace(/^Unknown option '([^']+)'.*/s, 'Unknown option $1.')}\n\n${DEMO_USAGE}`);
+    return 2;
+  }
+  if (opts.help) return (console.log(DEMO_USAGE), 0);
   const endpoints = await readLocalEndpoints();
   const doc = documentClient({ local: endpoints });
-  const timeoutS = Number(args.get('timeout') ?? 60);
   try {
-    if (args.has('once')) {
+    if (opts.once) {
       console.log(`Playing the Hipcall, CallHippo and post-call sample flows against ${endpoints.api} ...`);
-      return (await round(endpoints, doc, timeoutS)) ? 0 : 1;
+      return (await round(endpoints, doc, opts.timeoutS)) ? 0 : 1;
     }
-    const every = Number(args.get('every') ?? 30);
-    for (let n = 1; ; n++) {
+    // Endless rounds stop with Ctrl-C, or when whoever started them (npm) goes away.
+    let stopped = false;
+    whenOrphaned(() => (stopped = true));
+    for (let n = 1; !stopped; n++) {
       console.log(`\nRound ${n}: playing the sample flows against ${endpoints.api} ... (Ctrl-C to stop)`);
-      await round(endpoints, doc, timeoutS).catch((err: Error) => console.error(err.message));
-      await new Promise((r) => setTimeout(r, every * 1000));
+      await round(endpoints, doc, opts.timeoutS).catch((err: Error) => console.error(err.message));
+      for (let waited = 0; waited < opts.everyS * 1000 && !stopped; waited += 250) await new Promise((r) => setTimeout(r, 250));
     }
+    return 0;
   } finally {
     doc.destroy();
   }

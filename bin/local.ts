@@ -2,24 +2,21 @@
  * `npm start`: CallVault on this machine, no AWS account needed.
  * Environment: PORT, DYNAMODB_PORT, S3_PORT, SQS_PORT, CALLVAULT_DATA_DIR, CALLVAULT_LOCAL_TOKEN,
  * CALLVAULT_FETCH_ALLOW, CALLVAULT_MEDIA_DELAY_SECONDS, CALLVAULT_LOCAL_SIGNING_SECRET (docs/local-stack.md).
+ * It stops, with everything it started, on Ctrl-C, SIGTERM or SIGHUP, or when the process that started
+ * it goes away (npm passes a SIGTERM only to the shell it runs this under).
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { optionsFromEnv, startLocalStack } from './local/stack.ts';
+import { banner } from './local/banner.ts';
+import { whenOrphaned } from './local/parent-watch.ts';
+import { terminalSafe } from '#core/terminal-text.ts';
 
 try {
   // Inside the try: a bad variable is a message, not a stack trace.
   const options = optionsFromEnv();
-  const stack = await startLocalStack({ ...options, log: (line) => console.error(line) });
-  const e = stack.endpoints;
-  console.log(`CallVault local stack is ready.
-
-Webhook URLs (POST; GET answers 200):
-${e.sources.map((s) => `  ${s.id.padEnd(10)} ${s.url}`).join('\n')}
-
-Stand-in Hipcall API: ${e.hipcallMock}  (cards received: GET ${e.hipcallMock}/_cards)
-DynamoDB ${e.dynamodb}   S3 ${e.s3} (bucket ${e.bucket})   SQS ${e.sqs}
-Endpoints written to ${join(resolve(options.dataDir ?? '.callvault'), 'endpoints.json')}
-Try it: npm run demo -- --once      Stop: Ctrl-C`);
+  // Its log carries text from providers (reasons, reconcile's call ids): no escape sequence reaches the terminal.
+  const stack = await startLocalStack({ ...options, log: (line) => console.error(terminalSafe(line)) });
+  console.log(banner(stack.endpoints, resolve(options.dataDir ?? '.callvault')));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -27,8 +24,8 @@ Try it: npm run demo -- --once      Stop: Ctrl-C`);
     await stack.close();
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop());
+  whenOrphaned(() => void stop());
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') {

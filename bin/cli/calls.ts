@@ -9,14 +9,15 @@ import { createReadStream } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { CALL_INDEX_TIME } from '#contract/resources.ts';
 import type { CallRecord } from '#core/types.ts';
 import { ArchiveReader, isProvider, sha256Hasher, storedMedia, type ReaderClient, type StoredMedia } from './archive-reader.ts';
 import { CliError, readLocalEndpoints, stackOutputs } from './context.ts';
+import { dayFlag, parseCommand, TARGET_OPTIONS, timeFlag, today, UsageError, wholeNumber } from './front.ts';
+import { jsonText, print, printError, type Out, type ProgressStream } from './output.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 
-type Out = (line: string) => void;
+export { dayFlag } from './front.ts';
 
 /** What a test (or a caller embedding the CLI) may pass in besides the arguments. */
 export interface CallsIo {
@@ -24,35 +25,33 @@ export interface CallsIo {
   signal?: AbortSignal;
   /** Called after each exported file is written and verified. */
   onFile?: (file: ExportedFile) => void;
+  /** Where notes beside a --json result go (stderr by default). */
+  notice?: Out;
   /** Gets every SDK client the command builds (tests count requests). */
   instrument?: (client: ReaderClient) => void;
   /** Where progress goes (default stderr); never used with --json. */
-  progress?: { write(text: string): unknown; isTTY?: boolean };
+  progress?: ProgressStream;
 }
 
-const common = {
-  local: { type: 'boolean', default: false },
-  stack: { type: 'string', default: 'CallVault' },
-  region: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
+const common = TARGET_OPTIONS;
 
 const TARGET = '[--json] [--local] [--stack CallVault] [--region R]';
 
-export const CALLS_LIST_USAGE = `Usage: callvault calls list (--day YYYY-MM-DD | --customer NUMBER) [--from TIME] [--to TIME] [--newest] [--limit 50] ${TARGET}
-Lists calls of one day (byDay index) or of one customer (byCustomerNumber index), oldest first, by callAt:
-the call's start time, or when it has none (post-call deliveries, status-only calls) its first delivery's time.
-Reads only the index: one query per page, whatever the size of the archive.
+export const CALLS_LIST_USAGE = `Usage: callvault calls list [--day YYYY-MM-DD | --customer NUMBER] [--from TIME] [--to TIME] [--newest] [--limit 50] ${TARGET}
+Lists calls of one day (byDay index; default today, UTC) or of one customer (byCustomerNumber index), oldest
+first, by callAt: the call's start time, or when it has none (post-call deliveries, status-only calls) its
+first delivery's time. Reads only the index: one query per page, whatever the size of the archive.
   --from, --to   only calls with callAt in [from, to] (ISO-8601 UTC, e.g. 2026-04-02T09:00:00Z, or a day)
   --newest       newest first
+  --limit N      at most N calls (default 50); the list says when there were more
+The first column, PROVIDER#CALL_ID, is what "callvault calls get" takes.
 ("callvault calls --day ..." without "list" works too.)`;
 
-export const CALLS_GET_USAGE = `Usage: callvault calls get PROVIDER CALL_ID [--expires 3600] ${TARGET}
-Prints the call's record and a pre-signed link to each stored media file (valid --expires seconds).
-PROVIDER is hipcall, callhippo or postcall.`;
+export const CALLS_GET_USAGE = `Usage: callvault calls get PROVIDER#CALL_ID | PROVIDER CALL_ID [--expires 3600] ${TARGET}
+Prints a summary of the call and a pre-signed link to each stored media file (valid --expires seconds);
+--json prints {"call": the item, "media": [the links]}. PROVIDER is hipcall, callhippo or postcall.`;
 
-export const CALLS_DOWNLOAD_USAGE = `Usage: callvault calls download PROVIDER CALL_ID [--out DIR] ${TARGET}
+export const CALLS_DOWNLOAD_USAGE = `Usage: callvault calls download PROVIDER#CALL_ID | PROVIDER CALL_ID [--out DIR] ${TARGET}
 Saves the call's stored recording, voicemail and transcript into DIR (default: the current directory)
 as {callId}.{media}.{ext}, each checked against the sha256 recorded when it was stored.`;
 
@@ -92,7 +91,7 @@ export async function openReader(
   });
 }
 
-export async function callsCommand(argv: string[], out: Out = console.log, io: CallsIo = {}): Promise<number> {
+export async function callsCommand(argv: string[], out: Out = print, io: CallsIo = {}): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'list':
@@ -104,112 +103,99 @@ export async function callsCommand(argv: string[], out: Out = console.log, io: C
     case 'export':
       return exportCommand(rest, out, io);
     case undefined:
+      throw new UsageError('Give a subcommand: list, get, download or export.', CALLS_USAGE);
     case '--help':
     case '-h':
       out(CALLS_USAGE);
-      return sub === undefined ? 1 : 0;
+      return 0;
     default:
       // `calls --day D` predates the subcommands: still a list.
       if (sub.startsWith('-')) return listCommand(argv, out, io);
-      throw new CliError(`Unknown subcommand "calls ${sub}".\n\n${CALLS_USAGE}`);
+      throw new UsageError(`Unknown subcommand "calls ${sub}".`, CALLS_USAGE);
   }
 }
 
-/** An ISO-8601 UTC time as the items store it (`2026-04-02T09:00:00.000Z`), for comparing with callAt as text. */
-function isoBound(flag: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const t = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)
-    ? Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value)
-    : NaN;
-  if (Number.isNaN(t))
-    throw new CliError(`${flag} must be an ISO-8601 time such as 2026-04-02T09:00:00Z or a day such as 2026-04-02, not "${value}".`);
-  return new Date(t).toISOString();
-}
-
-/** A `YYYY-MM-DD` flag, checked to be a real day. */
-export function dayFlag(flag: string, value: string | undefined): string {
-  if (value === undefined) throw new CliError(`${flag} is required (a day such as 2026-04-02).`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value)
-    throw new CliError(`${flag} must be a day such as 2026-04-02, not "${value}".`);
-  return value;
-}
-
 async function listCommand(argv: string[], out: Out, io: CallsIo): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...common,
-      day: { type: 'string' },
-      customer: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      newest: { type: 'boolean', default: false },
-      limit: { type: 'string', default: '50' },
-    },
-    strict: true,
+  const { values } = parseCommand(argv, CALLS_LIST_USAGE, {
+    ...common,
+    day: { type: 'string' },
+    customer: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    newest: { type: 'boolean', default: false },
+    limit: { type: 'string', default: '50' },
   });
   if (values.help) return (out(CALLS_LIST_USAGE), 0);
-  if (!values.day === !values.customer) throw new CliError(`Give exactly one of --day or --customer.\n\n${CALLS_LIST_USAGE}`);
-  if (values.day) dayFlag('--day', values.day);
-  const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a whole number of at least 1.');
-  const from = isoBound('--from', values.from);
+  if (values.day !== undefined && values.customer !== undefined) throw new UsageError('Give --day or --customer, not both.');
+  const day = values.customer === undefined ? dayFlag('--day', values.day ?? today()) : undefined;
+  const limit = wholeNumber('--limit', values.limit, { min: 1 });
+  const from = values.from === undefined ? undefined : timeFlag('--from', values.from);
   // A bare day as --to means up to the end of that day.
-  const to = values.to !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(values.to) ? `${values.to}T23:59:59.999Z` : isoBound('--to', values.to);
-  if (from && to && from > to) throw new CliError(`--from (${from}) is after --to (${to}): swap them.`);
+  const to = values.to === undefined ? undefined : timeFlag('--to', values.to, { endOfDay: true });
+  if (from && to && from > to) throw new UsageError(`--from (${from}) is after --to (${to}): swap them.`);
   let customer = values.customer;
-  if (customer) {
+  if (customer !== undefined) {
+    if (!customer.trim() || customer.length > 64) throw new UsageError(`--customer must be a phone number, not "${customer}".`);
     const { toE164 } = await import('#core/phone.ts');
     customer = toE164(customer, (await readProjectConfig()).defaultCountry) ?? customer;
   }
   const reader = await openReader(values, io);
   try {
-    const items = await reader.listCalls(
-      {
-        ...(values.day ? { day: values.day } : { customer: customer! }),
-        ...(from ? { from } : {}),
-        ...(to ? { to } : {}),
-        newestFirst: values.newest,
-      },
-      limit,
+    // One more than asked for: the list can then say that it was cut.
+    const found = await reader.listCalls(
+      { ...(day ? { day } : { customer: customer! }), ...(from ? { from } : {}), ...(to ? { to } : {}), newestFirst: values.newest },
+      limit + 1,
     );
-    if (values.json) return (out(JSON.stringify(items, null, 2)), 0);
-    if (!items.length) return (out('No calls found.'), 0);
-    out(
-      [
-        CALL_INDEX_TIME.padEnd(24),
-        'call'.padEnd(44),
-        'dir'.padEnd(9),
-        'status'.padEnd(10),
-        'secs'.padStart(5),
-        ' customer'.padEnd(17),
-        ' recording',
-      ].join(' '),
-    );
-    for (const i of items) {
-      out(
-        [
-          String(i.callAt ?? i.startedAt ?? '').padEnd(24),
-          String(i.callKey).slice(0, 44).padEnd(44),
-          String(i.direction).padEnd(9),
-          String(i.status).padEnd(10),
-          String(i.durationSec ?? '').padStart(5),
-          ` ${String(i.customerNumber ?? '').padEnd(16)}`,
-          ` ${i.recording?.state ?? '-'}`,
-        ].join(' '),
-      );
+    const items = found.slice(0, limit);
+    const cut = found.length > limit;
+    const more = `More than ${limit} calls matched: only the ${values.newest ? 'newest' : 'oldest'} ${limit} are shown. Raise --limit, or narrow with --from/--to.`;
+    if (values.json) {
+      if (cut) (io.notice ?? printError)(more);
+      return (out(jsonText(items)), 0);
     }
+    if (!items.length) return (out(`No calls ${day ? `on ${day} (UTC)` : `for ${customer}`}.`), 0);
+    for (const line of callTable(items)) out(line);
+    out(cut ? more : `${items.length} call${items.length === 1 ? '' : 's'}.`);
     return 0;
   } finally {
     reader.destroy();
   }
 }
 
-/** PROVIDER CALL_ID from the positionals, checked. */
-function callRef(positionals: string[], usage: string): { provider: Parameters<ArchiveReader['getCall']>[0]; callId: string } {
-  const [provider, callId, ...extra] = positionals;
-  if (!provider || !callId || extra.length) throw new CliError(`Give a provider and a call id.\n\n${usage}`);
-  if (!isProvider(provider)) throw new CliError(`"${provider}" is not a provider: use hipcall, callhippo or postcall.`);
+/** The columns of `calls list`: the call key first, as `calls get` takes it. */
+export function callTable(items: CallRecord[]): string[] {
+  const media = (m: { state?: string } | undefined) => m?.state ?? '-';
+  const rows = items.map((i) => [
+    String(i.callKey),
+    String(i.callAt ?? i.startedAt ?? ''),
+    String(i.direction ?? ''),
+    String(i.status ?? ''),
+    i.durationSec === undefined || i.durationSec === null ? '' : String(i.durationSec),
+    String(i.customerNumber ?? i.customerNumberAsSent ?? ''),
+    String(i.agent?.name ?? i.agent?.email ?? i.agent?.id ?? ''),
+    media(i.recording),
+    media(i.voicemail),
+  ]);
+  const head = ['call', CALL_INDEX_TIME, 'dir', 'status', 'secs', 'customer', 'agent', 'recording', 'voicemail'];
+  const widths = head.map((h, c) => Math.min(c === 0 ? 48 : 32, Math.max(h.length, ...rows.map((r) => r[c]!.length))));
+  const line = (cells: string[]) =>
+    cells
+      .map((v, c) => {
+        const cell = v.length > widths[c]! ? `${v.slice(0, widths[c]! - 1)}…` : v;
+        return c === 4 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!);
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
+/** The call named by `PROVIDER#CALL_ID` (as `calls list` prints it) or by `PROVIDER CALL_ID`, checked. */
+export function callRef(positionals: string[]): { provider: Parameters<ArchiveReader['getCall']>[0]; callId: string } {
+  const hash = positionals.length === 1 ? positionals[0]!.indexOf('#') : -1;
+  const [provider, callId, ...extra] = hash > 0 ? [positionals[0]!.slice(0, hash), positionals[0]!.slice(hash + 1)] : positionals;
+  if (!provider || !callId || extra.length)
+    throw new UsageError('Give the call as PROVIDER#CALL_ID (the first column of "callvault calls list"), or as PROVIDER CALL_ID.');
+  if (!isProvider(provider)) throw new UsageError(`"${provider}" is not a provider: use hipcall, callhippo or postcall.`);
   return { provider, callId };
 }
 
@@ -222,31 +208,66 @@ async function foundCall(reader: ArchiveReader, provider: Parameters<ArchiveRead
   return call;
 }
 
+/** `1:05 (65 s)` */
+const duration = (sec: number) => `${Math.floor(sec / 60)}:${String(Math.round(sec) % 60).padStart(2, '0')} (${sec} s)`;
+
+/** A call as a person reads it: what happened, who, when, and where its media is. */
+export function callSummary(call: CallRecord): string[] {
+  const fields: [string, unknown][] = [
+    ['Status', call.status],
+    ['Direction', call.direction],
+    ['Kind', call.kind],
+    ['Customer', call.customerNumber ?? call.customerNumberAsSent],
+    ['From', call.fromNumber],
+    ['To', call.toNumber],
+    ['Started', call.startedAt],
+    ['Answered', call.answeredAt],
+    ['Ended', call.endedAt],
+    ['Duration', typeof call.durationSec === 'number' ? duration(call.durationSec) : undefined],
+    ['Hung up by', call.hangupBy],
+    ['Agent', call.agent ? [call.agent.name, call.agent.email, call.agent.id].filter(Boolean).join(' · ') : undefined],
+    ['Source', call.source],
+    ...(['recording', 'voicemail', 'transcript'] as const).map((m): [string, unknown] => {
+      const info = call[m];
+      return [
+        m[0]!.toUpperCase() + m.slice(1),
+        info
+          ? [info.state, info.bytes !== undefined ? `${info.bytes} bytes` : '', info.contentType ?? '', info.error ?? '']
+              .filter(Boolean)
+              .join(' · ')
+          : undefined,
+      ];
+    }),
+    ['Insight Card', call.insight ? [call.insight.state, call.insight.httpStatus, call.insight.at].filter(Boolean).join(' · ') : undefined],
+    ['Deliveries', `${call.events?.length ?? 0} applied · first ${call.createdAt} · last ${call.updatedAt}`],
+  ];
+  const shown = fields.filter(([, v]) => v !== undefined && v !== null && v !== '');
+  const width = Math.max(...shown.map(([k]) => k.length));
+  const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  return [call.callKey, ...shown.map(([k, v]) => `  ${k.padEnd(width)}  ${text(v)}`)];
+}
+
 async function getCommand(argv: string[], out: Out, io: CallsIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { ...common, expires: { type: 'string', default: '3600' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseCommand(
+    argv,
+    CALLS_GET_USAGE,
+    { ...common, expires: { type: 'string', default: '3600' } },
+    { positionals: true },
+  );
   if (values.help) return (out(CALLS_GET_USAGE), 0);
-  const { provider, callId } = callRef(positionals, CALLS_GET_USAGE);
-  const expires = Number(values.expires);
+  const { provider, callId } = callRef(positionals);
   // S3 refuses a SigV4 link valid for more than 7 days.
-  if (!Number.isInteger(expires) || expires < 1 || expires > 604_800)
-    throw new CliError('--expires must be a whole number of seconds from 1 to 604800 (7 days, the most S3 allows).');
+  const expires = wholeNumber('--expires', values.expires, { min: 1, max: 604_800 });
   const reader = await openReader(values, io);
   try {
     const call = await foundCall(reader, provider, callId);
     const media = await reader.mediaLinks(call, expires);
-    if (values.json) return (out(JSON.stringify({ call, media }, null, 2)), 0);
-    out(JSON.stringify(call, null, 2));
-    if (!media.length)
-      out(
-        `\nNo stored media (${['recording', 'voicemail', 'transcript'].map((m) => `${m}: ${call[m as 'recording']?.state ?? 'none'}`).join(', ')}).`,
-      );
+    if (values.json) return (out(jsonText({ call, media })), 0);
+    for (const line of callSummary(call)) out(line);
     for (const m of media)
       out(`\n${m.media} (${m.contentType ?? 'unknown type'}, ${m.bytes ?? '?'} bytes, link valid until ${m.expiresAt}):\n${m.url}`);
+    if (!media.length) out('\nNo stored media to link to.');
+    out(`\nThe whole item: callvault calls get ${call.callKey} --json${values.local ? ' --local' : ''}`);
     return 0;
   } finally {
     reader.destroy();
@@ -330,14 +351,14 @@ function downloadName(m: StoredMedia): string {
 }
 
 async function downloadCommand(argv: string[], out: Out, io: CallsIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { ...common, out: { type: 'string', default: '.' } },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseCommand(
+    argv,
+    CALLS_DOWNLOAD_USAGE,
+    { ...common, out: { type: 'string', default: '.' } },
+    { positionals: true },
+  );
   if (values.help) return (out(CALLS_DOWNLOAD_USAGE), 0);
-  const { provider, callId } = callRef(positionals, CALLS_DOWNLOAD_USAGE);
+  const { provider, callId } = callRef(positionals);
   const dir = resolve(values.out);
   const reader = await openReader(values, io);
   try {
@@ -355,7 +376,7 @@ async function downloadCommand(argv: string[], out: Out, io: CallsIo): Promise<n
       const got = await fetchVerified(reader, m, join(dir, name), io.signal);
       files.push({ callKey: call.callKey, media: m.media, path: name, ...got });
     }
-    if (values.json) return (out(JSON.stringify({ callKey: call.callKey, dir, files }, null, 2)), 0);
+    if (values.json) return (out(jsonText({ callKey: call.callKey, dir, files })), 0);
     for (const f of files)
       out(
         `${f.media.padEnd(11)} ${join(dir, f.path)} (${f.bytes} bytes, ${f.verified ? 'sha256 verified' : 'no sha256 recorded to verify'})`,
@@ -488,17 +509,17 @@ function bar(done: number, total: number, bytes: number): string {
 }
 
 async function exportCommand(argv: string[], out: Out, io: CallsIo): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { ...common, since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' } },
-    strict: true,
+  const { values } = parseCommand(argv, CALLS_EXPORT_USAGE, {
+    ...common,
+    since: { type: 'string' },
+    until: { type: 'string' },
+    out: { type: 'string' },
   });
   if (values.help) return (out(CALLS_EXPORT_USAGE), 0);
   const since = dayFlag('--since', values.since);
   const until = dayFlag('--until', values.until);
-  if (since > until) throw new CliError(`--since (${since}) is after --until (${until}): swap them.`);
-  if (!values.out)
-    throw new CliError(`--out DIR is required: the directory the export is written to (created if missing).\n\n${CALLS_EXPORT_USAGE}`);
+  if (since > until) throw new UsageError(`--since (${since}) is after --until (${until}): swap them.`);
+  if (!values.out) throw new UsageError('--out DIR is required: the directory the export is written to (created if missing).');
   const progress = io.progress ?? process.stderr;
   const tty = Boolean(progress.isTTY);
   // A bar redrawn in place on a terminal; a line per file otherwise; nothing but the result with --json.
@@ -511,7 +532,7 @@ async function exportCommand(argv: string[], out: Out, io: CallsIo): Promise<num
   try {
     const result = await exportArchive(reader, { since, until, dir: resolve(values.out), io, ...(onProgress ? { onProgress } : {}) });
     if (tty && !values.json) progress.write('\n');
-    if (values.json) return (out(JSON.stringify(result, null, 2)), 0);
+    if (values.json) return (out(jsonText(result)), 0);
     out(
       `Exported ${result.calls} call(s) to ${join(result.dir, 'calls.jsonl')} and ${result.files.length} media file(s) (${result.downloaded} downloaded, ${result.skipped} already there), every file checked against its sha256${result.files.some((f) => !f.verified) ? ' where one was recorded' : ''}.`,
     );

@@ -4,7 +4,6 @@
  * each source's last delivery and the Hipcall API tokens' state. Exits 1 when anything is wrong.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ipAllowed } from '#core/source-ip.ts';
@@ -29,8 +28,8 @@ import {
   defaultClients,
   destroyClients,
 } from './check-before-deploy.ts';
-
-type Out = (line: string) => void;
+import { parseCommand, TARGET_OPTIONS } from './front.ts';
+import { jsonText, print, type Out } from './output.ts';
 
 export const CHECK_USAGE = `Usage: callvault check [--local] [--source ID] [--json] [--stack CallVault] [--region R]
        callvault check --before-deploy [--json] [--stack CallVault] [--region R] [--qualifier Q]
@@ -541,20 +540,12 @@ function printReport(r: CheckReport, out: Out): void {
   );
 }
 
-export async function checkCommand(argv: string[], out: Out = console.log, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      local: { type: 'boolean', default: false },
-      stack: { type: 'string', default: 'CallVault' },
-      region: { type: 'string' },
-      source: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'before-deploy': { type: 'boolean', default: false },
-      qualifier: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
+export async function checkCommand(argv: string[], out: Out = print, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values } = parseCommand(argv, CHECK_USAGE, {
+    ...TARGET_OPTIONS,
+    source: { type: 'string' },
+    'before-deploy': { type: 'boolean', default: false },
+    qualifier: { type: 'string' },
   });
   if (values.help) return (out(CHECK_USAGE), 0);
   if (values['before-deploy']) {
@@ -567,7 +558,7 @@ export async function checkCommand(argv: string[], out: Out = console.log, env: 
         qualifier: values.qualifier ?? (await projectBootstrapQualifier()) ?? DEFAULT_BOOTSTRAP_QUALIFIER,
         clients,
       });
-      if (values.json) out(JSON.stringify(report, null, 2));
+      if (values.json) out(jsonText(report));
       else beforeDeployLines(report).forEach((line) => out(line));
       return report.ok ? 0 : 1;
     } finally {
@@ -577,7 +568,7 @@ export async function checkCommand(argv: string[], out: Out = console.log, env: 
   const t = values.local ? await localTarget(env) : await deployedTarget(values.stack, values.region);
   try {
     const report = await runChecks(t, values.source);
-    if (values.json) out(JSON.stringify(report, null, 2));
+    if (values.json) out(jsonText(report));
     else printReport(report, out);
     return report.ok ? 0 : 1;
   } finally {

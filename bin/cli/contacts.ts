@@ -5,13 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ContactsTable } from '#adapters/contacts-table.ts';
 import { parseContactsCsv, type ContactsCsv } from '#core/contacts-csv.ts';
 import { ValidationError } from '#core/errors.ts';
 import { CliError, documentClient, readLocalEndpoints } from './context.ts';
+import { parseCommand, UsageError } from './front.ts';
+import { jsonText, print, type Out } from './output.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 
 export const CONTACTS_USAGE = `Usage: callvault contacts import FILE.csv [options]
@@ -26,7 +27,8 @@ Options:
   --region REGION    AWS region (default: your AWS configuration)
   --country CC       country for numbers written without +country code (default: cdk.json defaultCountry)
   --dry-run          read and check the file, write nothing
-  --strict           exit with code 2 when any row was rejected`;
+  --strict           exit with code 2 when any row was rejected
+  --json             print {file, encoding, rows, imported (or wouldImport), table, rejected: [{line, reason}]}`;
 
 /** The text of a CSV file as spreadsheets save it: UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1252. */
 export function decodeCsv(bytes: Buffer): { text: string; encoding: string } {
@@ -67,44 +69,39 @@ export function formatReport(file: string, result: ContactsCsv, written: number 
   return lines.join('\n');
 }
 
-export async function contactsCommand(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+export async function contactsCommand(argv: string[], out: Out = print): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === 'help' || sub === '--help' || sub === '-h') {
+  if (sub === 'help' || sub === '--help' || sub === '-h') {
     out(CONTACTS_USAGE);
-    return sub ? 0 : 1;
+    return 0;
   }
-  if (sub !== 'import') throw new CliError(`Unknown command "contacts ${sub}".\n\n${CONTACTS_USAGE}`);
+  if (sub === undefined) throw new UsageError('Give a subcommand: contacts import FILE.csv.', CONTACTS_USAGE);
+  if (sub !== 'import') throw new UsageError(`Unknown command "contacts ${sub}".`, CONTACTS_USAGE);
 
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        local: { type: 'boolean', default: false },
-        table: { type: 'string' },
-        stack: { type: 'string', default: 'CallVault' },
-        region: { type: 'string' },
-        country: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        strict: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\n\n${CONTACTS_USAGE}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommand(
+    rest,
+    CONTACTS_USAGE,
+    {
+      local: { type: 'boolean', default: false },
+      table: { type: 'string' },
+      stack: { type: 'string', default: 'CallVault' },
+      region: { type: 'string' },
+      country: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+    },
+    { positionals: true },
+  );
   if (values.help) {
     out(CONTACTS_USAGE);
     return 0;
   }
-  if (positionals.length !== 1) throw new CliError(`contacts import needs exactly one CSV file.\n\n${CONTACTS_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError('contacts import needs exactly one CSV file.');
   const file = positionals[0]!;
 
   const country = (values.country ?? (await readProjectConfig()).defaultCountry).toUpperCase();
   if (!/^[A-Z]{2}$/.test(country))
-    throw new CliError(`--country must be a two-letter ISO country code such as GB or US (got "${values.country}").`);
+    throw new UsageError(`--country must be a two-letter ISO country code such as GB or US (got "${values.country}").`);
 
   let bytes: Buffer;
   try {
@@ -120,15 +117,16 @@ export async function contactsCommand(argv: string[], out: (line: string) => voi
     if (err instanceof ValidationError) throw new CliError(`${file}: ${err.message}`);
     throw err;
   }
-  if (encoding !== 'UTF-8') out(`(${basename(file)} read as ${encoding})`);
+  if (encoding !== 'UTF-8' && !values.json) out(`(${basename(file)} read as ${encoding})`);
 
   let written: number | undefined;
   let where = '';
+  let table: string | undefined;
   if (!values['dry-run']) {
     const local = values.local ? await readLocalEndpoints() : undefined;
     const doc = documentClient(local ? { local } : { region: values.region });
     try {
-      const table = values.table ?? (local ? local.tables.contacts : await findContactsTable(doc, values.stack));
+      table = values.table ?? (local ? local.tables.contacts : await findContactsTable(doc, values.stack));
       where = local ? `"${table}" (local stack)` : `"${table}"`;
       written = await new ContactsTable(doc, table).putAll(result.contacts);
     } catch (err) {
@@ -142,6 +140,16 @@ export async function contactsCommand(argv: string[], out: (line: string) => voi
       doc.destroy();
     }
   }
-  out(formatReport(basename(file), result, written, where));
+  if (values.json)
+    out(
+      jsonText({
+        file: basename(file),
+        encoding,
+        rows: result.rows,
+        ...(written === undefined ? { wouldImport: result.contacts.length, dryRun: true } : { imported: written, table }),
+        rejected: result.rejected,
+      }),
+    );
+  else out(formatReport(basename(file), result, written, where));
   return values.strict && result.rejected.length ? 2 : 0;
 }

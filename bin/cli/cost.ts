@@ -5,7 +5,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_PART_SIZE } from '#adapters/media-store.ts';
 import { ConfigError, parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { CliError, dataDir } from './context.ts';
@@ -13,6 +12,8 @@ import { durationsFor } from './cost/durations.ts';
 import { estimateCost, type CostEstimate } from './cost/model.ts';
 import { PRICES, PRICES_AS_OF, PRICES_REGION } from './cost/prices.ts';
 import { readProfile } from './cost/profile.ts';
+import { parseCommand, UsageError } from './front.ts';
+import { jsonText, print, Progress, type Out } from './output.ts';
 
 export const COST_USAGE = `Usage: callvault cost --calls-per-month N [--avg-recording-mb M] [--share-with-recording R] [--months-kept K] [--json] [--config FILE]
 Prints the monthly AWS cost of CallVault per service, from the stack's settings (cdk.json, or the
@@ -59,6 +60,16 @@ export async function costEstimate(
 
 const usd = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : n >= 1 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`);
 
+/** A unit price in plain decimals, however small (`$0.0000166667`, never `$1.6667e-5`), to 6 significant digits. */
+export function unitPrice(usd: number): string {
+  if (usd === 0 || !Number.isFinite(usd)) return `$${usd}`;
+  const digits = Math.min(20, Math.max(2, 5 - Math.floor(Math.log10(Math.abs(usd)))));
+  return `$${usd
+    .toFixed(digits)
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '')}`;
+}
+
 /** The estimate as the screen shows it. */
 export function formatEstimate(e: CostEstimate & { durations: Record<string, string> }): string {
   const i = e.inputs;
@@ -75,7 +86,7 @@ export function formatEstimate(e: CostEstimate & { durations: Record<string, str
     ...Object.entries(e.durations).map(([fn, d]) => `  ${fn.padEnd(8)} ${d}`),
     '',
     `Unit prices (AWS list prices, ${PRICES_REGION}, as of ${PRICES_AS_OF}; check https://aws.amazon.com/pricing/):`,
-    ...Object.values(PRICES).map((p) => `  ${p.unit.padEnd(52)} $${p.usd >= 0.01 || p.usd === 0 ? p.usd : p.usd.toExponential(4)}`),
+    ...Object.values(PRICES).map((p) => `  ${p.unit.padEnd(52)} ${unitPrice(p.usd)}`),
     '',
     'Assumptions:',
     ...e.assumptions.map((a) => `  - ${a}`),
@@ -85,36 +96,32 @@ export function formatEstimate(e: CostEstimate & { durations: Record<string, str
 
 const positive = (name: string, v: string | undefined, fallback: number | undefined, max = Infinity): number => {
   if (v === undefined) {
-    if (fallback === undefined) throw new CliError(`--${name} is required.\n\n${COST_USAGE}`);
+    if (fallback === undefined) throw new UsageError(`--${name} is required.`);
     return fallback;
   }
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > max) throw new CliError(`--${name} must be a number between 0 and ${max} (got "${v}").`);
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`--${name} must be a number between 0 and ${max} (got "${v}").`);
   return n;
 };
 
-export async function costCommand(argv: string[], out: (line: string) => void = console.log): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'calls-per-month': { type: 'string' },
-        'avg-recording-mb': { type: 'string' },
-        'share-with-recording': { type: 'string' },
-        'months-kept': { type: 'string' },
-        config: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\n\n${COST_USAGE}`);
-  }
+export async function costCommand(argv: string[], out: Out = print): Promise<number> {
+  const { values } = parseCommand(argv, COST_USAGE, {
+    'calls-per-month': { type: 'string' },
+    'avg-recording-mb': { type: 'string' },
+    'share-with-recording': { type: 'string' },
+    'months-kept': { type: 'string' },
+    config: { type: 'string' },
+  });
   if (values.help) {
     out(COST_USAGE);
     return 0;
   }
+  const inputs = {
+    callsPerMonth: positive('calls-per-month', values['calls-per-month'], undefined),
+    avgRecordingMb: positive('avg-recording-mb', values['avg-recording-mb'], 1),
+    shareWithRecording: positive('share-with-recording', values['share-with-recording'], 0.7, 1),
+    monthsKept: Math.max(1, Math.round(positive('months-kept', values['months-kept'], 12, 120))),
+  };
   let config: CallVaultConfig | undefined;
   if (values.config) {
     let text: string;
@@ -131,16 +138,17 @@ export async function costCommand(argv: string[], out: (line: string) => void = 
       throw new CliError(err instanceof ConfigError ? err.message : `${values.config} is not valid JSON (${(err as Error).message}).`);
     }
   }
-  const estimate = await costEstimate({
-    callsPerMonth: positive('calls-per-month', values['calls-per-month'], undefined),
-    avgRecordingMb: positive('avg-recording-mb', values['avg-recording-mb'], 1),
-    shareWithRecording: positive('share-with-recording', values['share-with-recording'], 0.7, 1),
-    monthsKept: Math.max(1, Math.round(positive('months-kept', values['months-kept'], 12, 120))),
-    ...(config ? { config } : {}),
-  });
+  const progress = new Progress();
+  progress.update('Synthesising the stack to read its settings (a few seconds) ...');
+  let estimate;
+  try {
+    estimate = await costEstimate({ ...inputs, ...(config ? { config } : {}) });
+  } finally {
+    progress.done();
+  }
   out(
     values.json
-      ? JSON.stringify({ ...estimate, prices: { region: PRICES_REGION, asOf: PRICES_AS_OF, units: PRICES } }, null, 2)
+      ? jsonText({ ...estimate, prices: { region: PRICES_REGION, asOf: PRICES_AS_OF, units: PRICES } })
       : formatEstimate(estimate),
   );
   return 0;

@@ -11,7 +11,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CDR_COLUMNS, CDR_EXAMPLE_QUERIES, CDR_PARTITIONS, CDR_TABLE, DUCKDB_TYPE } from '#core/cdr-schema.ts';
@@ -21,7 +20,8 @@ import { LOCAL_CREDENTIALS } from '#bin/local/target.ts';
 import { CliError, readLocalEndpoints } from './context.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 
-type Out = (line: string) => void;
+import { parseCommand, UsageError } from './front.ts';
+import { jsonText, print, printError, Progress, type Out } from './output.ts';
 
 export const QUERY_USAGE = `Usage: callvault query "<SQL>" --local [--json]
 Runs SQL over the archive's table "${CDR_TABLE}" (one row per call; columns in docs/querying.md).
@@ -169,28 +169,21 @@ function printTable(columns: string[], rows: QueryRow[], out: Out): void {
   out(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
 }
 
-export async function queryCommand(argv: string[], out: Out = console.log, err: Out = console.error): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      local: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+export async function queryCommand(argv: string[], out: Out = print, err: Out = printError): Promise<number> {
+  const { values, positionals } = parseCommand(argv, QUERY_USAGE, { local: { type: 'boolean', default: false } }, { positionals: true });
   if (values.help) return (out(QUERY_USAGE), 0);
-  if (positionals.length !== 1 || !positionals[0]!.trim()) throw new CliError(`Give the SQL as one quoted argument.\n\n${QUERY_USAGE}`);
+  if (positionals.length !== 1 || !positionals[0]!.trim()) throw new UsageError('Give the SQL as one quoted argument.');
   const sql = positionals[0]!;
   if (!values.local) throw new CliError(await athenaHint(sql));
 
   const e = await readLocalEndpoints();
   const s3 = new S3Client({ endpoint: e.s3, region: e.region, credentials: LOCAL_CREDENTIALS, forcePathStyle: true, maxAttempts: 3 });
   const dir = await mkdtemp(join(tmpdir(), 'callvault-query-'));
+  const progress = new Progress();
   try {
     let copied: CopiedCdr;
     try {
+      progress.update("Reading the archive's cdr/ objects ...");
       copied = await copyCdrObjects({ s3, bucket: e.bucket }, dir);
     } catch (cause) {
       throw new CliError(
@@ -198,15 +191,19 @@ export async function queryCommand(argv: string[], out: Out = console.log, err: 
       );
     }
     // Said on stderr, so --json output stays one JSON document.
+    progress.done();
     if (copied.skipped.length)
       err(
         `${copied.skipped.length} cdr/ object(s) left out: not a row of the current schema (written before it; the next media update of the call rewrites it).`,
       );
+    progress.update(`Running the query over ${copied.rows} call(s) ...`);
     const result = await runLocalQuery(sql, copied.rows ? dir : undefined);
-    if (values.json) out(JSON.stringify(result.rows, null, 2));
+    progress.done();
+    if (values.json) out(jsonText(result.rows));
     else printTable(result.columns, result.rows, out);
     return 0;
   } finally {
+    progress.done();
     s3.destroy();
     await rm(dir, { recursive: true, force: true });
   }

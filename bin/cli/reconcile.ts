@@ -4,7 +4,6 @@
  * this is how calls lost to an outage, a deploy or a "Broken" integration come back. It runs the
  * reconcile function's own process, against the local stack (--local) or the deployed stack.
  */
-import { parseArgs } from 'node:util';
 import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { ENV, pascal } from '#contract/resources.ts';
 import { localTarget } from '#bin/local/target.ts';
@@ -17,7 +16,8 @@ import { reconcileSource } from '#functions/reconcile/process.ts';
 import { CliError, readLocalEndpoints, stackOutputs } from './context.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 
-type Out = (line: string) => void;
+import { parseCommand, timeFlag, TARGET_OPTIONS, UsageError } from './front.ts';
+import { jsonText, print, Progress, type Out } from './output.ts';
 
 export const RECONCILE_USAGE = `Usage: callvault reconcile hipcall --source ID --since TIME [--until TIME] [--dry-run] [--json] [--local] [--stack CallVault] [--region R]
 Pages Hipcall's calls list (GET /calls, started_at in [since, until]) and compares it with the archive:
@@ -33,12 +33,7 @@ A second run changes nothing. Exits 0 when every call was reconciled, 2 when som
 
 /** A --since/--until value as ISO-8601 UTC; a bare day is its first (since) or last (until) millisecond. */
 export function windowBound(flag: '--since' | '--until', value: string): string {
-  const day = /^\d{4}-\d{2}-\d{2}$/.test(value);
-  const ok = day || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
-  const t = ok ? Date.parse(day ? `${value}T${flag === '--since' ? '00:00:00.000' : '23:59:59.999'}Z` : value) : NaN;
-  if (Number.isNaN(t))
-    throw new CliError(`${flag} must be an ISO-8601 UTC time such as 2026-04-02T09:00:00Z or a day such as 2026-04-02, not "${value}".`);
-  return new Date(t).toISOString();
+  return timeFlag(flag, value, { endOfDay: flag === '--until' });
 }
 
 /** The config the local stack runs: CALLVAULT_CONFIG when set (as `npm start` reads it), else cdk.json. */
@@ -97,45 +92,35 @@ async function deployedWiring(
   );
 }
 
-export async function reconcileCommand(argv: string[], out: Out = console.log, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        source: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        local: { type: 'boolean', default: false },
-        stack: { type: 'string', default: 'CallVault' },
-        region: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\n\n${RECONCILE_USAGE}`);
-  }
-  const { values, positionals } = parsed;
+export async function reconcileCommand(argv: string[], out: Out = print, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values, positionals } = parseCommand(
+    argv,
+    RECONCILE_USAGE,
+    {
+      ...TARGET_OPTIONS,
+      source: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+    { positionals: true },
+  );
   if (values.help) return (out(RECONCILE_USAGE), 0);
   if (positionals[0] !== 'hipcall' || positionals.length !== 1)
-    throw new CliError(`Only Hipcall can be reconciled: run "callvault reconcile hipcall --source ID --since TIME".\n\n${RECONCILE_USAGE}`);
-  if (!values.source) throw new CliError(`--source is required: the id of a Hipcall source in the callvault config.\n\n${RECONCILE_USAGE}`);
+    throw new UsageError('Only Hipcall can be reconciled: run "callvault reconcile hipcall --source ID --since TIME".');
+  if (!values.source) throw new UsageError('--source is required: the id of a Hipcall source in the callvault config.');
   if (!values.since)
-    throw new CliError(
-      `--since is required, e.g. --since ${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}.\n\n${RECONCILE_USAGE}`,
-    );
+    throw new UsageError(`--since is required, e.g. --since ${new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)}.`);
   const since = windowBound('--since', values.since);
   const until = values.until ? windowBound('--until', values.until) : new Date().toISOString();
-  if (since > until) throw new CliError(`--since (${since}) is after --until (${until}): swap them.`);
+  if (since > until) throw new UsageError(`--since (${since}) is after --until (${until}): swap them.`);
 
   const config = values.local ? await localConfig(env) : await readProjectConfig();
   const wiring = values.local ? await localWiring(config, env) : await deployedWiring(config, values.source, values.stack, values.region);
   let summary: ReconcileSummary;
+  const progress = new Progress();
   try {
+    progress.update(`Reading Hipcall's calls list for ${since} .. ${until} ...`);
     summary = await reconcileSource(wiring.deps, { source: values.source, since, until, dryRun: values['dry-run'] });
   } catch (err) {
     if (err instanceof ValidationError || err instanceof PermanentError) throw new CliError(err.message);
@@ -143,9 +128,10 @@ export async function reconcileCommand(argv: string[], out: Out = console.log, e
       throw new CliError(`${err.message} Nothing after this point was reconciled; run the same command again (it is safe to repeat).`);
     throw err;
   } finally {
+    progress.done();
     await wiring.close();
   }
-  if (values.json) out(JSON.stringify(summary, null, 2));
+  if (values.json) out(jsonText(summary));
   else for (const line of summaryLines(summary)) out(line);
   return summary.errors > 0 ? 2 : 0;
 }

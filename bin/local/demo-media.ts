@@ -1,15 +1,21 @@
 /**
- * The local stack's demo media server: deterministic fake recordings (mp3, ogg, wav) and transcript
- * JSON by path, so the seeds' flows store a real file. The same path always serves the same bytes
- * (`demoMediaBytes`), so a tool can check the SHA-256 the worker recorded against the source.
+ * The local stack's demo media server: recordings of real speech (mp3, ogg, wav: bin/local/demo-audio/,
+ * made by its generate.sh with espeak-ng, sox and lame) and transcript JSON by path, so the seeds' flows
+ * store a file a browser plays. The same path always serves the same bytes (`demoMediaBytes`), so a tool
+ * can check the SHA-256 the worker recorded against the source.
  *
- *   GET /{anything}/{name}.mp3|.ogg|.wav|.m4a   audio (~256 KiB; `?kb=N` for N KiB, at most 64 MiB)
- *   GET /{anything}/{name}.json                 a transcript
+ *   GET /{anything}/{name}.mp3|.ogg|.wav   the recording (7 s of speech)
+ *   GET ...?kb=N                           exactly N KiB (at most 64 MiB), for size tests: a WAV loops the
+ *                                          speech (always playable); mp3 and ogg are the recording cut or
+ *                                          padded with zero bytes (players stop at the end of the audio)
+ *   GET /{anything}/{name}.m4a             N KiB (default 256) of noise behind an MP4 header: a size, not audio
+ *   GET /{anything}/{name}.json            a transcript
  *
  * It listens on 127.0.0.1 (a private address): bin/local.ts adds its `host:port` to CALLVAULT_FETCH_ALLOW,
  * the only way local mode lets the worker fetch from it.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -33,9 +39,24 @@ function noise(seed: string, size: number): Buffer {
   return out;
 }
 
-/** A playable 8 kHz mono 16-bit WAV: a tone whose pitch depends on the path, filling `size` bytes. */
-function wav(seed: string, size: number): Buffer {
-  const dataBytes = Math.max(0, size - 44) & ~1;
+/** The committed recordings, read once. */
+const speech = (ext: 'wav' | 'ogg' | 'mp3') => readFileSync(new URL(`./demo-audio/speech.${ext}`, import.meta.url));
+let recordings: { pcm: Buffer; ogg: Buffer; mp3: Buffer } | undefined;
+function recorded() {
+  if (!recordings) {
+    const wav = speech('wav');
+    // The PCM samples of the 8 kHz mono 16-bit WAV: its "data" chunk.
+    let at = 12;
+    while (at + 8 <= wav.length && wav.toString('latin1', at, at + 4) !== 'data') at += 8 + wav.readUInt32LE(at + 4);
+    recordings = { pcm: wav.subarray(at + 8, at + 8 + wav.readUInt32LE(at + 4)), ogg: speech('ogg'), mp3: speech('mp3') };
+  }
+  return recordings;
+}
+
+/** An 8 kHz mono 16-bit WAV of the recorded speech, looped to `size` bytes (the whole recording when undefined). */
+function wav(size: number | undefined): Buffer {
+  const { pcm } = recorded();
+  const dataBytes = size === undefined ? pcm.length : Math.max(0, size - 44) & ~1;
   const b = Buffer.alloc(44 + dataBytes);
   b.write('RIFF', 0);
   b.writeUInt32LE(36 + dataBytes, 4);
@@ -49,8 +70,15 @@ function wav(seed: string, size: number): Buffer {
   b.writeUInt16LE(16, 34);
   b.write('data', 36);
   b.writeUInt32LE(dataBytes, 40);
-  const hz = 300 + (createHash('sha256').update(seed).digest()[0]! % 8) * 60;
-  for (let i = 0; i < dataBytes / 2; i++) b.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)), 44 + i * 2);
+  for (let off = 0; off < dataBytes; off += pcm.length) pcm.copy(b, 44 + off, 0, Math.min(pcm.length, dataBytes - off));
+  return b;
+}
+
+/** A compressed recording as it is, or cut or padded with zero bytes to exactly `size`. */
+function sized(file: Buffer, size: number | undefined): Buffer {
+  if (size === undefined) return file;
+  const b = Buffer.alloc(size);
+  file.copy(b, 0, 0, Math.min(file.length, size));
   return b;
 }
 
@@ -85,18 +113,14 @@ export function demoMediaBytes(pathAndQuery: string): { body: Buffer; contentTyp
   const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
   if (ext === 'json') return { body: transcript(path), contentType: 'application/json; charset=utf-8' };
   if (!ext || !AUDIO[ext]) return undefined;
-  const kb = Math.min(MAX_KB, Math.max(1, Number(url.searchParams.get('kb')) || DEFAULT_KB));
-  const size = kb * 1024;
-  if (ext === 'wav') return { body: wav(path, size), contentType: AUDIO.wav! };
-  // Recognisable headers, then deterministic noise: enough for a file browser to call it audio.
-  const magic =
-    ext === 'mp3'
-      ? Buffer.from('ID3\x04\x00\x00\x00\x00\x00\x00', 'latin1')
-      : ext === 'ogg'
-        ? Buffer.from('OggS\x00\x02', 'latin1')
-        : Buffer.from('\x00\x00\x00\x18ftypM4A ', 'latin1');
-  const body = noise(path, size);
-  magic.copy(body, 0);
+  const kb = url.searchParams.get('kb');
+  const size = kb === null ? undefined : Math.min(MAX_KB, Math.max(1, Number(kb) || DEFAULT_KB)) * 1024;
+  if (ext === 'wav') return { body: wav(size), contentType: AUDIO.wav! };
+  if (ext === 'mp3') return { body: sized(recorded().mp3, size), contentType: AUDIO.mp3! };
+  if (ext === 'ogg') return { body: sized(recorded().ogg, size), contentType: AUDIO.ogg! };
+  // No encoder for AAC here: an m4a is a size to store, noise behind a recognisable header.
+  const body = noise(path, size ?? DEFAULT_KB * 1024);
+  Buffer.from('\x00\x00\x00\x18ftypM4A ', 'latin1').copy(body, 0);
   return { body, contentType: AUDIO[ext] };
 }
 

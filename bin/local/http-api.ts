@@ -28,7 +28,23 @@ export async function readRequestBody(req: IncomingMessage, limit: number): Prom
   return Buffer.concat(chunks);
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+/** One answer to a webhook request, as the local stack logs it. */
+export interface WebhookAnswer {
+  /** The source segment of the path, as sent. */
+  source: string;
+  method: string;
+  status: number;
+  /** The answer's body (JSON with `status` or `message`). */
+  body: string;
+  ms: number;
+}
+
+function sendRaw(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
   res.writeHead(status, headers);
   res.end(body);
 }
@@ -56,10 +72,18 @@ export async function serveWebhook(
   res: ServerResponse,
   handler: HttpHandler,
   routedSources: ReadonlySet<string> = new Set(),
+  onAnswer?: (answer: WebhookAnswer) => void,
 ): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const match = ROUTE.exec(url.pathname);
   if (!match) return false;
+  const started = Date.now();
+  const method0 = (req.method ?? 'GET').toUpperCase();
+  // Every answer passes here once, for the stack's one line per delivery (never the token in the path).
+  const send = (r: ServerResponse, status: number, body: string, headers?: Record<string, string>) => {
+    sendRaw(r, status, body, headers);
+    onAnswer?.({ source: match[1]!, method: method0, status, body, ms: Date.now() - started });
+  };
   const method = (req.method ?? 'GET').toUpperCase();
   if (!ROUTED_METHODS.has(method)) {
     send(res, 404, JSON.stringify({ message: 'Not Found' }));

@@ -28,7 +28,8 @@ import type { DeliveryHistory } from '#core/ports/delivery-history.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { StaticSigningSecrets, StaticWebhookTokens } from './local-secrets.ts';
-import { serveWebhook, type HttpHandler } from './http-api.ts';
+import { serveWebhook, type HttpHandler, type WebhookAnswer } from './http-api.ts';
+import { deliveryLine } from './delivery-log.ts';
 import { fakeContext, startPoller } from './poller.ts';
 import { createHipcallMock } from './hipcall-mock.ts';
 import { startDemoMedia } from './demo-media.ts';
@@ -189,10 +190,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   });
   // Each configured source has its own route, as in the deployed API (lib/constructs/webhook-api.ts).
   const routedSources = new Set(config.sources.map((s) => s.id));
+  const logDelivery = (answer: WebhookAnswer) => {
+    const line = deliveryLine(answer);
+    if (line) log(line);
+  };
   const route = async (req: Parameters<typeof serveWebhook>[0], res: Parameters<typeof serveWebhook>[1]) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path.startsWith(HIPCALL_MOCK_PATH + '/') && (await hipcall.handle(req, res, path.slice(HIPCALL_MOCK_PATH.length)))) return;
-    if (loaded.webhook && (await serveWebhook(req, res, loaded.webhook, routedSources))) return;
+    if (loaded.webhook && (await serveWebhook(req, res, loaded.webhook, routedSources, logDelivery))) return;
     // Outages on demand, and the silence check on demand: to see the fallbacks and alarms locally.
     if (path === FAULTS_PATH) return faults.handle(req, res);
     if (path === SILENCE_CHECK_PATH && req.method === 'POST' && loaded.silenceCheck) {

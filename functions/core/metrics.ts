@@ -29,6 +29,8 @@ export const METRIC = {
   deliveryUnapplied: 'DeliveryUnapplied',
   /** A delivery refused with a 4xx (dimension `status`), or a 503 when nothing could be made durable. */
   deliveryRefused: 'DeliveryRefused',
+  /** A delivery stored although none of its call fields (numbers, times, status, direction) were recognised; answered with `warnings`. */
+  deliveryUnrecognised: 'DeliveryUnrecognised',
   /** A delivery from the replay queue applied. */
   replayApplied: 'ReplayApplied',
   mediaStored: 'MediaStored',

@@ -233,7 +233,7 @@ export function summaryLines(s: ReconcileSummary): string[] {
     `Reconciled source "${s.source}" with Hipcall, calls started ${s.since} .. ${s.until}${would}`,
     `  seen ${s.seen}, present ${s.present}`,
     `  missing ${s.missing}${s.dryRun ? '' : ` → backfilled ${s.backfilled}`}`,
-    `  recordings missing ${s.recordingsMissing}${s.dryRun ? '' : ` → queued ${s.recordingsQueued} (backfilled calls' included)`}`,
+    `  recordings missing ${s.recordingsMissing} (the missing calls' included)${s.dryRun ? '' : ` → queued ${s.recordingsQueued}`}`,
     `  errors ${s.errors}`,
   ];
   for (const e of s.callIds.errors.slice(0, 20)) lines.push(`    ${e.callId}: ${e.message}`);

@@ -4,6 +4,7 @@ import { METRIC } from '#core/metrics.ts';
 import type { ApplyOutcome } from '#core/ports/calls-store.ts';
 import type { Log } from '#core/ports/log.ts';
 import type { Metrics } from '#core/ports/metrics.ts';
+import { unrecognisedWarnings } from '#core/unrecognised.ts';
 import type { Delivery } from './delivery.ts';
 
 export type Answer = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
@@ -41,7 +42,11 @@ export function answerApplied(deps: { log: Log; metrics: Metrics }, delivery: De
   deps.log.info('delivery applied', { source: source.id, eventType, status, ms: Date.now() - started });
   deps.metrics.count(STATUS_METRIC[status], { source: source.id });
   const callIds = delivery.events.map((e) => e.callId);
-  if (status !== 'ignored') return json(200, { status, event: eventType, callIds });
+  if (status !== 'ignored') {
+    const warnings = unrecognisedWarnings(delivery.events);
+    if (warnings.length) deps.metrics.count(METRIC.deliveryUnrecognised, { source: source.id });
+    return json(200, { status, event: eventType, callIds, ...(warnings.length ? { warnings } : {}) });
+  }
   deps.log.warn('delivery for a call another source owns: archived, not applied', {
     source: source.id,
     owners: [...new Set(outcomes.map((o) => (o.outcome === 'foreign' ? o.owner : undefined)))],

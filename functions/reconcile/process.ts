@@ -122,6 +122,8 @@ export async function reconcileSource(deps: ReconcileDeps, req: ReconcileRequest
   // Stable order for people and tests: by start time, then id.
   gaps.sort((a, b) => (a.call.startedAt ?? '').localeCompare(b.call.startedAt ?? '') || a.call.uuid.localeCompare(b.call.uuid));
   for (const { call, gap } of gaps) (gap === 'missing' ? summary.callIds.missing : summary.callIds.recordingsMissing).push(call.uuid);
+  // A missing call's recording is fetched with it: a dry run counts it as the real run will queue it.
+  for (const { call, gap } of gaps) if (gap === 'missing' && call.recording === 'yes') summary.callIds.recordingsMissing.push(call.uuid);
   summary.missing = summary.callIds.missing.length;
   summary.recordingsMissing = summary.callIds.recordingsMissing.length;
   if (dryRun) return summary;

@@ -32,6 +32,7 @@ const DELIVERY_OUTCOMES: readonly [MetricName, string][] = [
   [METRIC.deliveryIgnored, 'ignored'],
   [METRIC.deliveryQueuedForReplay, 'queued for replay'],
   [METRIC.deliveryUnapplied, 'unapplied'],
+  [METRIC.deliveryUnrecognised, 'unrecognised'],
   [METRIC.replayApplied, 'replay applied'],
 ];
 const MEDIA_OUTCOMES: readonly [MetricName, string][] = [

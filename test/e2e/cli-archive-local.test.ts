@@ -1,14 +1,18 @@
 /**
- * The archive commands as a user runs them against `npm start`: each `npx callvault ... --local --json`
- * is its own process, reading the stack's endpoints.json, over calls that came in through the stack's
- * webhook URLs (an answered call with a recording the media worker stored, and a missed call).
+ * The CLI as a user runs it against `npm start`: each `npx callvault ...` is its own process (the
+ * launcher, bin/callvault.mjs), reading the stack's endpoints.json, over calls that came in through the
+ * stack's webhook URLs (an answered call with a recording the media worker stored, and a missed call).
+ * Then the CLI front: every command's mistakes, --json on every command, and provider text with
+ * terminal escape sequences printed harmlessly.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '#bin/cli/context.ts';
 import { demoMediaBytes } from '#bin/local/demo-media.ts';
 import { projectRoot, startLocalStackProcess, type LocalStackProcess } from '#test/support/local-stack-process.ts';
 import { match } from '#test/support/match.ts';
@@ -16,18 +20,21 @@ import { match } from '#test/support/match.ts';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Run the CLI as `npx callvault` would, against the stack's data dir; resolves with exit code and output. */
-function callvault(stack: LocalStackProcess, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function callvault(stack: LocalStackProcess, ...args: string[]): Promise<{ code: number | null; out: string; err: string; bytes: Buffer }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/callvault.ts', ...args], {
+    const child = spawn(process.execPath, ['bin/callvault.mjs', ...args], {
       cwd: projectRoot,
       env: { ...process.env, CALLVAULT_DATA_DIR: stack.dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
+    const chunks: Buffer[] = [];
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => resolve({ code, out, err }));
+    child.once('close', (code) => {
+      const bytes = Buffer.concat(chunks);
+      resolve({ code, out: bytes.toString('utf8'), err, bytes: Buffer.concat([bytes, Buffer.from(err)]) });
+    });
   });
 }
 
@@ -214,5 +221,260 @@ describe('archive commands against npm start (--local --json)', () => {
     expect(summary.callIds.missing).toEqual([unknown]);
     const after = await callvault(stack, 'calls', 'get', 'hipcall', unknown, '--local', '--json');
     expect(after.code).toBe(1);
+  });
+
+  describe('the CLI front', () => {
+    /** A message, and never a stack frame: "    at foo (file:...)". */
+    const noStack = (r: { err: string; out: string }) => expect(`${r.out}\n${r.err}`).not.toMatch(/^\s+at \S/m);
+
+    it('refuses an unknown option and every bad value with a message, the usage and exit 2, never a stack trace', async () => {
+      const mistakes: string[][] = [
+        ['urls', '--bogus'],
+        ['calls', 'list', '--bogus'],
+        ['calls', 'list', '--day', '2026-02-30'],
+        ['calls', 'list', '--day', 'yesterday'],
+        ['calls', 'list', '--limit', '0'],
+        ['calls', 'list', '--limit', 'ten'],
+        ['calls', 'list', '--from', '2026-13-01'],
+        ['calls', 'list', '--to', '2026-04-02T25:00:00Z'],
+        ['calls', 'list', '--from', '2026-04-03', '--to', '2026-04-02'],
+        ['calls', 'list', '--day', today, '--customer', '+442045205757'],
+        ['calls', 'list', '--local=yes'],
+        ['calls', 'get'],
+        ['calls', 'get', 'zoom#abc'],
+        ['calls', 'get', `hipcall#${answered}`, '--expires', '0'],
+        ['calls', 'get', `hipcall#${answered}`, '--expires', '604801'],
+        ['calls', 'get', '--bogus'],
+        ['calls', 'download'],
+        ['calls', 'download', '--bogus'],
+        ['calls', 'export', '--since', '2026-04-31', '--until', '2026-05-01', '--out', '/tmp/x'],
+        ['calls', 'export', '--since', today, '--until', today],
+        ['calls', 'export', '--bogus'],
+        ['calls', 'play'],
+        ['calls'],
+        ['deliveries'],
+        ['deliveries', 'ignored'],
+        ['deliveries', 'refused', '--since', '2026-02-30'],
+        ['deliveries', 'refused', '--limit', '0'],
+        ['deliveries', 'refused', '--bogus'],
+        ['deliveries', 'show'],
+        ['deliveries', 'show', 'recordings/hipcall/2026/04/02/x.mp3'],
+        ['contacts'],
+        ['contacts', 'export'],
+        ['contacts', 'import'],
+        ['contacts', 'import', 'x.csv', '--country', 'GBR'],
+        ['contacts', 'import', '--bogus'],
+        ['check', '--bogus'],
+        ['check', '--source'],
+        ['replay'],
+        ['replay', '--bogus'],
+        ['replay', '--dlq', 'nope'],
+        ['replay', '--dlq', 'media', '--max', '0'],
+        ['replay', '--dlq', 'media', '--unapplied'],
+        ['replay', '--dlq', 'media', '--source', 'hipcall'],
+        ['replay', '--since', '2026-02-30', '--until', today],
+        ['replay', '--since', today],
+        ['query'],
+        ['query', '--bogus', 'SELECT 1'],
+        ['console', '--port', '70000'],
+        ['console', '--port', 'eighty'],
+        ['console', '--bogus'],
+        ['reconcile'],
+        ['reconcile', 'callhippo', '--source', 'hipcall', '--since', today],
+        ['reconcile', 'hipcall', '--since', today],
+        ['reconcile', 'hipcall', '--source', 'hipcall'],
+        ['reconcile', 'hipcall', '--source', 'hipcall', '--since', 'yesterday'],
+        ['reconcile', 'hipcall', '--source', 'hipcall', '--since', today, '--until', '2020-01-01'],
+        ['reconcile', '--bogus'],
+        ['cost'],
+        ['cost', '--calls-per-month', '-5'],
+        ['cost', '--calls-per-month', 'many'],
+        ['cost', '--calls-per-month', '10', '--share-with-recording', '1.5'],
+        ['cost', '--bogus'],
+        ['nope'],
+      ];
+      // Each runs against the local stack, but for the commands that take no --local and the bare subcommand-less ones.
+      const local = (argv: string[]) =>
+        !['nope', 'cost'].includes(argv[0]!) && !(argv.length === 1 && ['calls', 'deliveries', 'contacts'].includes(argv[0]!));
+      const results = await Promise.all(mistakes.map((argv) => callvault(stack, ...argv, ...(local(argv) ? ['--local'] : []))));
+      expect(results).toHaveLength(mistakes.length);
+      for (const [i, r] of results.entries()) {
+        const what = `callvault ${mistakes[i]!.join(' ')}\n${r.out}\n${r.err}`;
+        expect(r.code, what).toBe(2);
+        expect(r.err, what).toMatch(/^callvault( \w+)?: \S/);
+        expect(r.err, what).toContain('Usage: callvault');
+        noStack(r);
+      }
+    });
+
+    it('says what to do, without a stack trace, when the local stack is not there', async () => {
+      const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+        const child = spawn(process.execPath, ['bin/callvault.mjs', 'calls', 'list', '--local'], {
+          cwd: projectRoot,
+          env: { ...process.env, CALLVAULT_DATA_DIR: tempDir() },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        child.once('close', (code) => resolve({ code, err }));
+      });
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('No local stack found');
+      expect(r.err).not.toMatch(/^\s+at \S/m);
+    });
+
+    it('prints JSON that parses from every command with --json', async () => {
+      // A refused delivery (not JSON), for the deliveries commands.
+      const postcall = stack.endpoints.sources.find((x) => x.id === 'postcall')!.url;
+      const refused = await fetch(postcall, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"callId": ' });
+      expect(refused.status).toBe(400);
+      const csv = join(tempDir(), 'contacts.csv');
+      writeFileSync(csv, 'phone,name\n+442045205757,Jane Smith\n');
+      const exportDir = tempDir();
+      const commands: string[][] = [
+        ['urls'],
+        ['calls', 'list'],
+        ['calls', 'list', '--customer', '020 4520 5757'],
+        ['calls', 'get', `hipcall#${answered}`],
+        ['calls', 'download', `hipcall#${answered}`, '--out', tempDir()],
+        ['calls', 'export', '--since', today, '--until', today, '--out', exportDir],
+        ['deliveries', 'refused'],
+        ['deliveries', 'quarantined', '--source', 'postcall'],
+        ['contacts', 'import', csv],
+        ['contacts', 'import', csv, '--dry-run'],
+        ['check'],
+        ['replay', '--dlq', 'media', '--dry-run'],
+        ['replay', '--dlq', 'insight'],
+        ['replay', '--unapplied', '--dry-run'],
+        ['replay', '--since', today, '--until', today, '--dry-run'],
+        ['query', 'SELECT count(*) AS n FROM calls'],
+        ['reconcile', 'hipcall', '--source', 'hipcall', '--since', today, '--dry-run'],
+        ['cost', '--calls-per-month', '1000'],
+      ];
+      const parsed: unknown[] = [];
+      for (const argv of commands) {
+        const r = await callvault(stack, ...argv, ...(argv[0] === 'cost' ? [] : ['--local']), '--json');
+        const what = `callvault ${argv.join(' ')} --json\n${r.out}\n${r.err}`;
+        // check exits 1 when a check fails (no alarms locally, but a queue may hold a message): its JSON still parses.
+        expect(argv[0] === 'check' ? [0, 1] : [0], what).toContain(r.code);
+        parsed.push(JSON.parse(r.out));
+        noStack(r);
+      }
+      expect(parsed).toHaveLength(commands.length);
+      const [urls, , byCustomer, got, , , refusedList] = parsed as [
+        { id: string; url: string }[],
+        unknown,
+        { callKey: string }[],
+        { call: { callKey: string } },
+        unknown,
+        unknown,
+        { key: string; status: number; reason: string }[],
+      ];
+      expect(urls.map((u) => u.id)).toEqual(stack.endpoints.sources.map((x) => x.id));
+      expect(byCustomer.map((c) => c.callKey)).toContain(`hipcall#${answered}`);
+      expect(got.call.callKey).toBe(`hipcall#${answered}`);
+      expect(refusedList[0]).toMatchObject({ status: 400 });
+      const shown = await callvault(stack, 'deliveries', 'show', refusedList[0]!.key, '--local', '--json');
+      expect(JSON.parse(shown.out)).toMatchObject({ kind: 'refused', status: 400, body: '{"callId": ' });
+
+      // The console prints {"url"} when it is ready, and stops on SIGTERM.
+      const child = spawn(process.execPath, ['bin/callvault.mjs', 'console', '--local', '--json'], {
+        cwd: projectRoot,
+        env: { ...process.env, CALLVAULT_DATA_DIR: stack.dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0]!);
+        });
+        child.once('exit', (code) => reject(new Error(`console exited ${code}: ${out}`)));
+      });
+      expect((JSON.parse(line) as { url: string }).url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    });
+
+    it('prints provider text with terminal escape sequences harmlessly, in text and in JSON', async () => {
+      const ESC = '\u001b';
+      const BEL = '\u0007';
+      const hostile = {
+        // OSC 52 writes the clipboard; OSC 8 is a link; OSC 0 sets the window title; CSI 2J clears the screen; C1 CSI and DEL.
+        id: `hostile-${run}-${ESC}]52;c;cm0gLXJmIH4=${BEL}${ESC}[2J\u009b31m\u007f`,
+        hangupBy: `${ESC}]0;pwned title${BEL}user`,
+        number: `+44${ESC}]8;;https://evil.example/${ESC}\\2045205757${ESC}]8;;${ESC}\\`,
+        agent: `agent${ESC}[2J\r\u0085`,
+      };
+      const url = stack.endpoints.sources.find((x) => x.id === 'hipcall')!.url;
+      const data = {
+        uuid: hostile.id,
+        direction: 'inbound',
+        caller_number: hostile.number,
+        callee_number: '+441234567890',
+        user_id: hostile.agent,
+        started_at: new Date(Date.now() - 20_000).toISOString(),
+        ended_at: new Date().toISOString(),
+        call_duration: 20,
+        hangup_by: hostile.hangupBy,
+        missing_call: false,
+      };
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event: 'call_hangup', data }),
+      });
+      expect(res.status).toBe(200);
+      // Hipcall's own list names a hostile call too: reconcile's summary shows its id.
+      const reg = await fetch(`${stack.endpoints.hipcallMock}/_calls`, {
+        method: 'POST',
+        body: JSON.stringify({ ...data, uuid: `${hostile.id}-missing` }),
+      });
+      expect(reg.status).toBeLessThan(300);
+
+      // A call raw/ holds and the table lost: replay names it (created) in its report.
+      const lost = `${hostile.id}-lost`;
+      const lostRes = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ event: 'call_hangup', data: { ...data, uuid: lost } }),
+      });
+      expect(lostRes.status).toBe(200);
+      const doc = documentClient({ local: stack.endpoints });
+      try {
+        await doc.send(new DeleteCommand({ TableName: stack.endpoints.tables.calls, Key: { callKey: `hipcall#${lost}` } }));
+      } finally {
+        doc.destroy();
+      }
+
+      const runs = [
+        await callvault(stack, 'calls', 'list', '--local'),
+        await callvault(stack, 'calls', 'get', `hipcall#${hostile.id}`, '--local'),
+        await callvault(stack, 'query', `SELECT call_id, hangup_by, customer_number FROM calls WHERE call_id LIKE 'hostile-%'`, '--local'),
+        await callvault(stack, 'reconcile', 'hipcall', '--source', 'hipcall', '--since', today, '--dry-run', '--local', '--json'),
+        await callvault(stack, 'replay', '--since', today, '--until', today, '--dry-run', '--local'),
+      ];
+      // Control characters: C0 but newline and tab, DEL, and C1 as UTF-8 (0xC2 0x80-0x9F).
+      const raw = (b: Buffer) =>
+        [...b.entries()].filter(
+          ([i, c]) => (c < 0x20 && c !== 0x0a && c !== 0x09) || c === 0x7f || (c === 0xc2 && b[i + 1]! >= 0x80 && b[i + 1]! <= 0x9f),
+        );
+      for (const r of runs) expect(raw(r.bytes), r.out + r.err).toEqual([]);
+      expect(runs[0]!.out).toContain('\\u001b]52;c;cm0gLXJmIH4=\\u0007');
+      expect(runs[1]!.out).toContain('\\u001b]0;pwned title\\u0007user');
+      expect(runs[1]!.out).toContain('\\u009b31m\\u007f');
+      expect(runs[4]!.out).toContain(
+        `hipcall#hostile-${run}-\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u001b[2J\\u009b31m\\u007f-lost  created (dry run: not written)`,
+      );
+      // The summary names the call Hipcall lists and the archive lacks: its C1 escaped too (JSON.stringify leaves C1 raw).
+      expect(runs[3]!.out).toContain(`hostile-${run}-\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u001b[2J\\u009b31m\\u007f-missing`);
+
+      // JSON stays JSON, and carries the exact values.
+      const json = await callvault(stack, 'calls', 'get', `hipcall#${hostile.id}`, '--local', '--json');
+      expect(raw(json.bytes)).toEqual([]);
+      const call = (JSON.parse(json.out) as { call: { callId: string; hangupBy: string } }).call;
+      expect(call).toMatchObject({ callId: hostile.id, hangupBy: hostile.hangupBy });
+    });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `callvault console --local` against the local stack (npm start) seeded over its webhook URLs, driven
- * in headless Chromium: filter by a number, open a call, play its recording. Screenshots land in
- * .test-output/console/.
+ * in headless Chromium: filter by a number, see the contact's name, open a call, play its recording and
+ * each demo recording (WAV, OGG, MP3), open a delivery as it was sent, page through 120 calls of a day.
+ * Screenshots land in .test-output/console/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -33,6 +34,11 @@ describe('callvault console --local in a browser', () => {
   const other = `console-${run}-other`;
   const postcall = `console${run}`;
   const recordingPath = `/hipcall/${answered}/recording.wav?kb=64`;
+  /** One call per format the demo media server records speech in, each with its recording as the demo serves it. */
+  const formats = ['wav', 'ogg', 'mp3'].map((ext) => ({ ext, uuid: `console-${run}-speech-${ext}` }));
+  /** A past day holding 120 calls, to page through. */
+  const busyDay = '2026-01-15';
+  const busy = Array.from({ length: 120 }, (_, i) => `console-${run}-busy-${String(i).padStart(3, '0')}`);
 
   beforeAll(async () => {
     // The browser starts while the stack does: both take seconds on a busy machine.
@@ -116,6 +122,21 @@ describe('callvault console --local in a browser', () => {
         },
       ],
     ];
+    for (const f of formats)
+      deliveries.push([
+        'hipcall',
+        {
+          event: 'call_hangup',
+          data: hipcall(f.uuid, OTHER, {
+            answered_at: iso(-1),
+            ended_at: iso(0),
+            hangup_by: 'user',
+            call_duration: 7,
+            missing_call: false,
+            record_url: `${s.endpoints.demoMedia}/hipcall/${f.uuid}/recording.${f.ext}`,
+          }),
+        },
+      ]);
     for (const [source, body] of deliveries) {
       const res = await fetch(url(source), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       // 202: durable on the replay queue (a loaded machine can miss the 3 s answer budget); applied shortly.
@@ -123,13 +144,42 @@ describe('callvault console --local in a browser', () => {
     }
     // Ready when the hangup is applied, the recording and the post-call media are stored and the card has an outcome (sent, or
     // stale when a loaded machine delayed its call_init past the staleness limit).
-    const keys = [`hipcall#${answered}`, `postcall#${postcall}`].map((callKey) => ({ callKey }));
+    // The busy day: 120 calls at a minute apart, 8 deliveries at a time.
+    const busyCall = (uuid: string, i: number) => ({
+      event: 'call_hangup',
+      data: hipcall(uuid, OTHER, {
+        started_at: new Date(Date.parse(`${busyDay}T09:00:00Z`) + i * 60_000).toISOString(),
+        ended_at: new Date(Date.parse(`${busyDay}T09:00:30Z`) + i * 60_000).toISOString(),
+        call_duration: 30,
+        missing_call: false,
+        hangup_by: 'user',
+      }),
+    });
+    for (let i = 0; i < busy.length; i += 8)
+      await Promise.all(
+        busy.slice(i, i + 8).map(async (uuid, j) => {
+          const res = await fetch(url('hipcall'), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(busyCall(uuid, i + j)),
+          });
+          expect([200, 202], 'busy-day delivery').toContain(res.status);
+        }),
+      );
+    const keys = [`hipcall#${answered}`, `postcall#${postcall}`, ...formats.map((f) => `hipcall#${f.uuid}`)].map((callKey) => ({
+      callKey,
+    }));
     for (;;) {
       const out = await d.send(new BatchGetCommand({ RequestItems: { [s.endpoints.tables.calls]: { Keys: keys, ConsistentRead: true } } }));
       const items = new Map(((out.Responses?.[s.endpoints.tables.calls] ?? []) as CallRecord[]).map((i) => [i.callKey, i]));
       const a = items.get(`hipcall#${answered}`);
       const p = items.get(`postcall#${postcall}`);
-      const media = [a?.recording?.state, p?.recording?.state, p?.transcript?.state];
+      const media = [
+        a?.recording?.state,
+        p?.recording?.state,
+        p?.transcript?.state,
+        ...formats.map((f) => items.get(`hipcall#${f.uuid}`)?.recording?.state),
+      ];
       if (media.some((st) => st && st !== 'queued' && st !== 'stored')) throw new Error(`seeding failed: ${JSON.stringify(media)}`);
       const insight = a?.insight?.state as string | undefined;
       // The worker can store a recording before a hangup that was answered 202 is applied from the replay queue.
@@ -200,6 +250,98 @@ describe('callvault console --local in a browser', () => {
     expect(html).toContain('I would like to schedule a product demo.');
     expect(html).toContain('Customer called to schedule a product demo.');
     expect(html).toContain(`<audio controls preload="metadata" src="/calls/postcall/${postcall}/recording"`);
+  });
+
+  it("shows the contact's name on the call, opens a delivery as it was sent, and plays each demo recording", async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(20_000);
+    try {
+      await page.goto(consoleUrl);
+      const row = page.locator('tbody tr', { has: page.locator(`a[href="/calls/hipcall/${answered}"]`) });
+      expect(await row.innerText()).toContain('Jane Smith');
+      await page.screenshot({ path: join(SHOTS, 'list-with-names.png'), fullPage: true });
+
+      await page.locator(`a[href="/calls/hipcall/${answered}"]`).click();
+      expect(await page.locator('main').innerText()).toContain('Jane Smith');
+      const history = page.locator('section[aria-labelledby="h-deliveries"] tbody a');
+      expect(await history.count()).toBe(2);
+      await history.last().click();
+      await page.waitForURL(new RegExp(`/calls/hipcall/${answered}/deliveries/`));
+      const delivery = await page.locator('main').innerText();
+      expect(delivery).toContain('Delivery as sent');
+      expect(delivery).toContain('accepted and applied');
+      expect(delivery).toContain(`"uuid": "${answered}"`);
+      expect(delivery).toContain('"event": "call_hangup"');
+      await page.screenshot({ path: join(SHOTS, 'delivery.png'), fullPage: true });
+
+      const played: Record<string, { readyState: number; duration: number; error?: number }> = {};
+      for (const f of formats) {
+        await page.goto(new URL(`/calls/hipcall/${f.uuid}`, consoleUrl).toString());
+        played[f.ext] = await page.locator('audio').evaluate(
+          (a: AudioElement) =>
+            new Promise<{ readyState: number; duration: number; error?: number }>((resolve) => {
+              const done = () => resolve({ readyState: a.readyState, duration: a.duration, ...(a.error ? { error: a.error.code } : {}) });
+              a.addEventListener('canplay', done, { once: true });
+              a.addEventListener('error', done, { once: true });
+              a.load();
+            }),
+        );
+        await page.screenshot({ path: join(SHOTS, `recording-${f.ext}.png`), fullPage: true });
+      }
+      // The demo's speech lasts 6.98 s in every format.
+      expect(Object.keys(played)).toEqual(['wav', 'ogg', 'mp3']);
+      for (const [ext, p] of Object.entries(played)) {
+        expect(p.error, ext).toBeUndefined();
+        expect(p.readyState, ext).toBeGreaterThanOrEqual(3);
+        expect(p.duration, ext).toBeGreaterThan(6.5);
+        expect(p.duration, ext).toBeLessThan(7.5);
+      }
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('pages through the 120 calls of a day with the next link, 50 at a time', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(20_000);
+    try {
+      await page.goto(new URL(`/?day=${busyDay}`, consoleUrl).toString());
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      for (;;) {
+        const links = await page
+          .locator('tbody tr td:first-child a')
+          .evaluateAll((as: { getAttribute(name: string): string | null }[]) => as.map((a) => a.getAttribute('href') ?? ''));
+        sizes.push(links.length);
+        seen.push(...links);
+        const next = page.getByRole('link', { name: 'Next page' });
+        if ((await next.count()) === 0) break;
+        if (sizes.length === 2) await page.screenshot({ path: join(SHOTS, 'list-page-2.png'), fullPage: true });
+        await next.click();
+        await page.waitForURL(/after=/);
+      }
+      expect(sizes).toEqual([50, 50, 20]);
+      expect(new Set(seen).size).toBe(120);
+      expect([...seen].sort()).toEqual(busy.map((id) => `/calls/hipcall/${id}`).sort());
+      // Newest first across pages.
+      expect(seen[0]).toBe(`/calls/hipcall/${busy[119]}`);
+      expect(seen[119]).toBe(`/calls/hipcall/${busy[0]}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('finds a call by its id and opens it', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(consoleUrl);
+      await page.getByLabel('Call id').fill(other);
+      await page.getByRole('button', { name: 'Open call' }).click();
+      await page.waitForURL(new RegExp(`/calls/hipcall/${other}$`));
+      expect(await page.locator('h1').innerText()).toBe(`hipcall call ${other}`);
+    } finally {
+      await page.close();
+    }
   });
 
   it('stops on SIGTERM with exit code 0', async () => {

@@ -136,6 +136,11 @@ describe('local stack metrics (npm start + npm run demo)', () => {
     expect((await post('hipcall-b', fixture('hipcall/call_hangup.json'))).json.status).toBe('ignored');
     expect((await fetch(url('callhippo').replace(/[^/]+$/, 'not-the-token'), { method: 'POST', body: '{}' })).status).toBe(404);
     expect((await post('postcall', 'not json')).status).toBe(400);
+    // A CallHippo body with a call id and nothing else CallVault recognises: stored, with a warning.
+    expect((await post('callhippo', JSON.stringify({ callSid: 'metrics-unrecognised' }))).json).toMatchObject({
+      status: 'stored',
+      warnings: [match.stringContaining('No call fields were recognised')],
+    });
     // A call_init from a number no contact has, and one from long ago: no card, and a card too late to show.
     const init = (uuid: string, caller: string, at: Date) => {
       const seconds = Math.floor(at.getTime() / 1000);
@@ -193,6 +198,7 @@ describe('local stack metrics (npm start + npm run demo)', () => {
       [METRIC.deliveryDuplicate, 'hipcall'],
       [METRIC.deliveryArchived, 'hipcall'],
       [METRIC.deliveryIgnored, 'hipcall-b'],
+      [METRIC.deliveryUnrecognised, 'callhippo'],
       [METRIC.deliveryRefused, 'callhippo', '404'],
       [METRIC.deliveryRefused, 'postcall', '400'],
       [METRIC.mediaStored, 'hipcall'],

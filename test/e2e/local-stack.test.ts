@@ -102,8 +102,8 @@ describe('local stack (npm start) over HTTP', () => {
     const items = JSON.parse(customer.stdout) as { callKey: string }[];
     expect(items.map((i) => i.callKey)).toContain('hipcall#call_abc123');
     const bad = cli('calls', '--local', '--day', 'yesterday');
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/--day must be a day such as 2026-04-02, not "yesterday"/);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--day must be a day such as \d{4}-\d{2}-\d{2}, not "yesterday"/);
   });
 
   it('callvault replay --dlq moves dead-lettered jobs back to their queue', async () => {

@@ -340,8 +340,10 @@ describe('replay --since --until', () => {
     });
   });
 
-  it('refuses a source that is not configured, and --dry-run without a window', async () => {
+  it('refuses a source that is not configured, and --source without a window', async () => {
     await expect(replay('--source', 'nope')).rejects.toThrow(/No source "nope"/);
-    await expect(replayCommand(['--dlq', 'media', '--dry-run', '--local'], () => {})).rejects.toThrow(/go with --since\/--until/);
+    await expect(replayCommand(['--dlq', 'media', '--source', 'hipcall', '--local'], () => {})).rejects.toThrow(
+      /goes with --since\/--until/,
+    );
   });
 });

@@ -6,7 +6,7 @@
  * has ended), one recording marked stored as the media worker would. The command runs in-process with
  * --local --json against the same emulators.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -212,16 +212,13 @@ describe('callvault query --local', () => {
 
   it('is registered as "callvault query" and prints JSON rows through the CLI entry point', async () => {
     const printed: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
-    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
-    try {
-      expect(
-        await main(['query', "SELECT call_id FROM calls WHERE customer_number = '+442079460123' ORDER BY call_id", '--local', '--json']),
-      ).toBe(0);
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
+    const errors: string[] = [];
+    expect(
+      await main(['query', "SELECT call_id FROM calls WHERE customer_number = '+442079460123' ORDER BY call_id", '--local', '--json'], {
+        out: (line) => void printed.push(line),
+        err: (line) => void errors.push(line),
+      }),
+    ).toBe(0);
     expect(JSON.parse(printed.join('\n'))).toEqual([{ call_id: 'missed-1' }, { call_id: 'missed-2' }]);
   });
 });

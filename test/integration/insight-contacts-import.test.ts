@@ -128,7 +128,7 @@ describe('callvault contacts import --local', () => {
     const noPhone = await cli(['contacts', 'import', fixture('no-phone.csv'), '--local']);
     expect(noPhone).toMatchObject({ code: 1, stderr: match.stringContaining('no "phone" column') });
     const usage = await cli(['contacts', 'export']);
-    expect(usage).toMatchObject({ code: 1, stderr: match.stringContaining('Usage: callvault contacts import') });
+    expect(usage).toMatchObject({ code: 2, stderr: match.stringContaining('Usage: callvault contacts import') });
   });
 
   describe('without --local (the default AWS credential chain)', () => {

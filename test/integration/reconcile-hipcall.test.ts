@@ -215,7 +215,7 @@ afterAll(async () => {
 });
 
 describe('callvault reconcile hipcall --local against a Hipcall-shaped server', () => {
-  it('on --dry-run lists exactly the 17 missing calls and the 5 without a recording, and changes nothing', async () => {
+  it('on --dry-run lists exactly the 17 missing calls and the 22 recordings a run will fetch (5 of archived calls), and changes nothing', async () => {
     const before = await snapshot();
     const { code, summary } = await reconcile('--dry-run');
     expect(code).toBe(0);
@@ -224,13 +224,13 @@ describe('callvault reconcile hipcall --local against a Hipcall-shaped server', 
       seen: 250,
       present: 233,
       missing: 17,
-      recordingsMissing: 5,
+      recordingsMissing: 22,
       backfilled: 0,
       recordingsQueued: 0,
       errors: 0,
     });
     expect(summary.callIds.missing).toEqual(MISSING.map(uuidOf));
-    expect(summary.callIds.recordingsMissing).toEqual(NO_RECORDING.map(uuidOf));
+    expect(summary.callIds.recordingsMissing).toEqual([...NO_RECORDING, ...MISSING].map(uuidOf));
     expect(await snapshot()).toEqual(before);
     expect(hipcall.requests.filter((r) => /^GET \/api\/v3\/calls\//.test(r))).toEqual([]);
     // Paged as Hipcall pages: the day's window, 100 at a time.
@@ -251,7 +251,7 @@ describe('callvault reconcile hipcall --local against a Hipcall-shaped server', 
       present: 233,
       missing: 17,
       backfilled: 17,
-      recordingsMissing: 5,
+      recordingsMissing: 22,
       recordingsQueued: 22,
       errors: 0,
     });

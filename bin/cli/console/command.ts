@@ -2,21 +2,23 @@
  * `callvault console [--local] [--port N]`: a local web page over the archive, served on 127.0.0.1 with
  * the user's own AWS credentials (or the local stack's), so there is no hosted UI to secure.
  */
-import { parseArgs } from 'node:util';
 import { parseConfig, type CallVaultConfig } from '#contract/config-schema.ts';
 import { ENV } from '#contract/resources.ts';
 import { CliError, readLocalEndpoints, stackOutputs } from '#bin/cli/context.ts';
 import { readProjectConfig } from '#bin/local/project-config.ts';
+import { whenOrphaned } from '#bin/local/parent-watch.ts';
 import { ArchiveReader } from '#bin/cli/archive-reader.ts';
 import { ConsoleArchive } from './reader.ts';
 import { startConsoleServer, type ConsoleServer } from './server.ts';
-
-type Out = (line: string) => void;
+import { parseCommand, TARGET_OPTIONS, wholeNumber } from '#bin/cli/front.ts';
+import { print, type Out } from '#bin/cli/output.ts';
 
 export const CONSOLE_USAGE = `Usage: callvault console [--local] [--port N] [--json] [--stack CallVault] [--region R]
 Serves a web page over the archive at http://127.0.0.1:N/ (only on this machine) until Ctrl-C:
-calls newest first, filtered by number, day, source and status; each call with its recording or
-voicemail player, transcript, AI analysis, Insight Card outcome and delivery history.
+calls newest first, 50 a page, with the contact's name, the agent, UTC and local times, filtered by
+number, day, source and status, or found by call id; each call with its recording or voicemail player,
+transcript, AI analysis, Insight Card outcome and delivery history (each delivery as it was sent);
+and the deliveries CallVault refused, with the reason.
 It reads with your AWS credentials (default chain), or the local stack's with --local.
   --port N   listen on port N (default: a free port, printed)
   --json     print {"url": "..."} on one line when ready, instead of "Console: URL"`;
@@ -46,7 +48,10 @@ export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer &
   let sources: string[];
   if (opts.local) {
     const e = await readLocalEndpoints();
-    reader = new ConsoleArchive(new ArchiveReader({ table: e.tables.calls, bucket: e.bucket, local: e }), { hipcallMock: e.hipcallMock });
+    reader = new ConsoleArchive(new ArchiveReader({ table: e.tables.calls, bucket: e.bucket, local: e }), {
+      hipcallMock: e.hipcallMock,
+      contactsTable: e.tables.contacts,
+    });
     sources = e.sources.map((s) => s.id);
   } else {
     const outputs = await stackOutputs(opts.stack, opts.region);
@@ -56,7 +61,9 @@ export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer &
       throw new CliError(
         `Stack "${opts.stack}" has no CallsTableName or ArchiveBucketName output: is it a CallVault stack? Pass --stack NAME.`,
       );
-    reader = new ConsoleArchive(new ArchiveReader({ table, bucket, ...(opts.region ? { region: opts.region } : {}) }));
+    reader = new ConsoleArchive(new ArchiveReader({ table, bucket, ...(opts.region ? { region: opts.region } : {}) }), {
+      ...(outputs.ContactsTableName ? { contactsTable: outputs.ContactsTableName } : {}),
+    });
     sources = config.sources.map((s) => s.id);
   }
   try {
@@ -77,23 +84,10 @@ export async function openConsole(opts: ConsoleOptions): Promise<ConsoleServer &
   }
 }
 
-export async function consoleCommand(argv: string[], out: Out = console.log, stop: Promise<unknown> = interrupted()): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      local: { type: 'boolean', default: false },
-      port: { type: 'string', default: '0' },
-      json: { type: 'boolean', default: false },
-      stack: { type: 'string', default: 'CallVault' },
-      region: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+export async function consoleCommand(argv: string[], out: Out = print, stop: Promise<unknown> = interrupted()): Promise<number> {
+  const { values } = parseCommand(argv, CONSOLE_USAGE, { ...TARGET_OPTIONS, port: { type: 'string', default: '0' } });
   if (values.help) return (out(CONSOLE_USAGE), 0);
-  const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535)
-    throw new CliError(`--port must be a port number (1-65535), or 0 for a free one, not "${values.port}".`);
+  const port = wholeNumber('--port', values.port, { min: 0, max: 65535 });
   const server = await openConsole({ local: values.local, port, stack: values.stack, ...(values.region ? { region: values.region } : {}) });
   out(values.json ? JSON.stringify({ url: server.url }) : `Console: ${server.url}\nOpen it in your browser; Ctrl-C stops it.`);
   await stop;
@@ -101,15 +95,16 @@ export async function consoleCommand(argv: string[], out: Out = console.log, sto
   return 0;
 }
 
-/** Resolves on Ctrl-C or SIGTERM. */
+/** Resolves on Ctrl-C, SIGTERM or SIGHUP, or when the process that started the console goes away (npx, npm). */
 function interrupted(): Promise<void> {
   return new Promise((resolve) => {
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
+      for (const s of signals) process.off(s, done);
+      unwatch();
       resolve();
     };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    const unwatch = whenOrphaned(done);
+    for (const s of signals) process.once(s, done);
   });
 }

@@ -7,10 +7,11 @@
  */
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey } from '@aws-sdk/client-s3';
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { PREFIX, datePath, safeKeyPart } from '#contract/resources.ts';
 import type { CallRecord, CallStatus, MediaInfo, Provider } from '#core/types.ts';
 import { callsQueryInput, type ArchiveReader } from '#bin/cli/archive-reader.ts';
+import { listRefused, readDelivery, type RefusedDelivery, type StoredDelivery } from '#bin/cli/deliveries-reader.ts';
 
 /** The list page's filters; every one optional. `number` is already E.164 (or as sent) when it gets here. */
 export interface CallFilter {
@@ -23,10 +24,42 @@ export interface CallFilter {
 
 export interface CallList {
   calls: CallRecord[];
-  /** True when more calls matched than the page shows. */
-  truncated: boolean;
+  /** The cursor of the next page (opaque, for the `after` parameter), when there are more calls. */
+  next?: string;
   /** The days searched when no day or number was given (newest first). */
   days?: string[];
+  /** Contact names by E.164 number, for the calls on the page that have one in the contacts table. */
+  names: Record<string, string>;
+}
+
+/** A cursor the console did not write (edited by hand, or from another version). */
+export class BadCursor extends Error {
+  override readonly name = 'BadCursor';
+}
+
+/** Where the next page starts: the day (index into the recent days) and DynamoDB's LastEvaluatedKey. */
+interface Cursor {
+  d?: number;
+  k?: Record<string, string>;
+}
+
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+function decodeCursor(text: string): Cursor {
+  let c: unknown;
+  try {
+    c = text.length <= 4096 ? JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) : undefined;
+  } catch {
+    c = undefined;
+  }
+  const ok =
+    typeof c === 'object' &&
+    c !== null &&
+    ((c as Cursor).d === undefined || (Number.isInteger((c as Cursor).d) && (c as Cursor).d! >= 0 && (c as Cursor).d! < RECENT_DAYS)) &&
+    ((c as Cursor).k === undefined ||
+      (typeof (c as Cursor).k === 'object' && Object.values((c as Cursor).k!).every((v) => typeof v === 'string')));
+  if (!ok) throw new BadCursor('That page link is not one the console made: start again from the first page.');
+  return c as Cursor;
 }
 
 /** One verbatim delivery of a call, from its raw/ object's key. */
@@ -60,10 +93,12 @@ export interface ConsoleArchiveOptions {
   hipcallMock?: string;
   /** Today, for the recent-days list (tests pin it). */
   now?: () => Date;
+  /** The contacts table, for the names of the numbers on a page. */
+  contactsTable?: string;
 }
 
 /** Most calls one list page shows. */
-export const PAGE_SIZE = 100;
+export const PAGE_SIZE = 50;
 /** Days the unfiltered list walks back from today. */
 export const RECENT_DAYS = 31;
 /** Largest transcript or extras object the console renders (larger ones are linked to, not read). */
@@ -77,24 +112,40 @@ export class ConsoleArchive {
     private readonly o: ConsoleArchiveOptions = {},
   ) {}
 
-  /** Calls newest first: by number (byCustomerNumber), else by day (byDay), else the recent days one by one. */
-  async listCalls(f: CallFilter): Promise<CallList> {
-    // With a number, the day narrows the sort key; with the byDay index it is the partition already.
-    if (f.number)
-      return this.queryAll(
-        this.indexQuery(f, { customer: f.number, ...(f.day ? { from: `${f.day}T00:00:00.000Z`, to: `${f.day}T23:59:59.999Z` } : {}) }),
-        PAGE_SIZE,
-      );
-    if (f.day) return this.queryAll(this.indexQuery(f, { day: f.day }), PAGE_SIZE);
+  /**
+   * A page of calls, newest first: by number (byCustomerNumber), else by day (byDay), else the recent
+   * days one after the other; `after` is the cursor of the page before (CallList.next).
+   */
+  async listCalls(f: CallFilter, after?: string): Promise<CallList> {
+    const cursor = after ? decodeCursor(after) : {};
+    let page: { calls: CallRecord[]; next?: Cursor; days?: string[] };
+    if (f.number) {
+      // With a number, the day narrows the sort key; with the byDay index it is the partition already.
+      const range = f.day ? { from: `${f.day}T00:00:00.000Z`, to: `${f.day}T23:59:59.999Z` } : {};
+      page = await this.queryPage(this.indexQuery(f, { customer: f.number, ...range }), cursor.k, PAGE_SIZE);
+    } else if (f.day) page = await this.queryPage(this.indexQuery(f, { day: f.day }), cursor.k, PAGE_SIZE);
+    else page = await this.recentPage(f, cursor);
+    return {
+      calls: page.calls,
+      ...(page.next ? { next: encodeCursor(page.next) } : {}),
+      ...(page.days ? { days: page.days } : {}),
+      names: await this.contactNames(page.calls),
+    };
+  }
+
+  /** The recent days one by one from the cursor's day, until the page is full. */
+  private async recentPage(f: CallFilter, cursor: Cursor): Promise<{ calls: CallRecord[]; next?: Cursor; days: string[] }> {
     const today = (this.o.now ?? (() => new Date()))();
     const days = Array.from({ length: RECENT_DAYS }, (_, i) => dayOf(new Date(today.getTime() - i * 86_400_000)));
     const calls: CallRecord[] = [];
-    // A week at a time in parallel: most archives fill the page from the first few days.
-    for (let i = 0; i < days.length && calls.length < PAGE_SIZE; i += 7) {
-      const pages = await Promise.all(days.slice(i, i + 7).map((day) => this.queryAll(this.indexQuery(f, { day }), PAGE_SIZE)));
-      for (const p of pages) calls.push(...p.calls);
+    let start = cursor.k;
+    for (let d = cursor.d ?? 0; d < days.length; d++, start = undefined) {
+      const page = await this.queryPage(this.indexQuery(f, { day: days[d]! }), start, PAGE_SIZE - calls.length);
+      calls.push(...page.calls);
+      if (page.next) return { calls, next: { d, k: page.next.k! }, days };
+      if (calls.length >= PAGE_SIZE) return { calls, ...(d + 1 < days.length ? { next: { d: d + 1 } } : {}), days };
     }
-    return { calls: calls.slice(0, PAGE_SIZE), truncated: calls.length > PAGE_SIZE, days };
+    return { calls, days };
   }
 
   /** The CLI's index query, newest first, with the page's source and status filters. */
@@ -108,16 +159,77 @@ export class ConsoleArchive {
     });
   }
 
-  /** Follows LastEvaluatedKey until `limit` + 1 items (to know there are more) or the end. */
-  private async queryAll(input: QueryCommandInput, limit: number): Promise<CallList> {
+  /**
+   * Up to `limit` items from `start`, and a cursor when more follow: each request asks for no more than
+   * the page still needs, so LastEvaluatedKey marks exactly where this page stops.
+   */
+  private async queryPage(
+    input: QueryCommandInput,
+    start: Record<string, unknown> | undefined,
+    limit: number,
+  ): Promise<{ calls: CallRecord[]; next?: Cursor }> {
     const calls: CallRecord[] = [];
-    let start: Record<string, unknown> | undefined;
+    let key = start;
     do {
-      const page = await this.archive.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      const page = await this.archive.doc.send(new QueryCommand({ ...input, Limit: limit - calls.length, ExclusiveStartKey: key }));
       calls.push(...((page.Items ?? []) as CallRecord[]));
-      start = page.LastEvaluatedKey;
-    } while (start && calls.length <= limit);
-    return { calls: calls.slice(0, limit), truncated: calls.length > limit || Boolean(start) };
+      key = page.LastEvaluatedKey;
+    } while (key && calls.length < limit);
+    if (!key) return { calls };
+    // A full page may end exactly at the last call: look one ahead, so no link leads to an empty page.
+    const ahead = await this.archive.doc.send(new QueryCommand({ ...input, Limit: 1, ExclusiveStartKey: key }));
+    return (ahead.Items?.length ?? 0) > 0 || ahead.LastEvaluatedKey ? { calls, next: { k: key as Record<string, string> } } : { calls };
+  }
+
+  /** Names from the contacts table for the customer numbers of `calls` (none when there is no table or on a read failure). */
+  private async contactNames(calls: CallRecord[]): Promise<Record<string, string>> {
+    const table = this.o.contactsTable;
+    const numbers = [...new Set(calls.map((c) => c.customerNumber).filter((n): n is string => typeof n === 'string' && n.startsWith('+')))];
+    if (!table || !numbers.length) return {};
+    const names: Record<string, string> = {};
+    try {
+      for (let i = 0; i < numbers.length; i += 100) {
+        const out = await this.archive.doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [table]: {
+                Keys: numbers.slice(i, i + 100).map((phone) => ({ phone })),
+                ProjectionExpression: '#p, #n, #c',
+                ExpressionAttributeNames: { '#p': 'phone', '#n': 'name', '#c': 'company' },
+              },
+            },
+          }),
+        );
+        for (const item of out.Responses?.[table] ?? []) {
+          const name = [item.name, item.company].filter((v): v is string => typeof v === 'string' && v !== '').join(', ');
+          if (typeof item.phone === 'string' && name) names[item.phone] = name;
+        }
+      }
+    } catch {
+      // Names are a convenience: the list shows the numbers without them.
+    }
+    return names;
+  }
+
+  /** The name of one number from the contacts table, for a call's page. */
+  async contactName(number: string | undefined): Promise<string | undefined> {
+    if (!number) return undefined;
+    return (await this.contactNames([{ customerNumber: number } as CallRecord]))[number];
+  }
+
+  /** The deliveries CallVault refused in the last `days` days (quarantine/), newest first. */
+  refused(o: {
+    since: string;
+    until: string;
+    source?: string;
+    limit: number;
+  }): Promise<{ deliveries: RefusedDelivery[]; truncated: boolean }> {
+    return listRefused(this.archive, o);
+  }
+
+  /** One stored delivery with its body (the key is checked by the caller). */
+  delivery(key: string): Promise<StoredDelivery | undefined> {
+    return readDelivery(this.archive, key);
   }
 
   /** One call by provider and id, as `callvault calls get` shows it; undefined when the archive has none. */

@@ -9,8 +9,20 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { toE164 } from '#core/phone.ts';
 import { PROVIDERS, type CallRecord, type CallStatus, type Provider } from '#core/types.ts';
-import { RangeNotSatisfiable, type CallFilter, type ConsoleArchive } from './reader.ts';
-import { PLAYABLE, STATUSES, STYLESHEET, callPage, errorPage, listPage, type Playable } from './views.ts';
+import { BadCursor, RangeNotSatisfiable, type CallFilter, type ConsoleArchive } from './reader.ts';
+import {
+  PLAYABLE,
+  STATUSES,
+  STYLESHEET,
+  callPage,
+  callPath,
+  deliveryPage,
+  errorPage,
+  listPage,
+  refusedPage,
+  type Playable,
+} from './views.ts';
+import { isDeliveryKey } from '#bin/cli/deliveries-reader.ts';
 
 export interface ConsoleServerOptions {
   reader: ConsoleArchive;
@@ -88,12 +100,18 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     if (url.pathname === '/favicon.ico') return void res.writeHead(204, SECURITY_HEADERS).end();
     if (url.pathname === '/console.css') return send(res, 200, 'text/css; charset=utf-8', STYLESHEET, head);
     if (url.pathname === '/') return send(res, 200, 'text/html; charset=utf-8', await listView(url.searchParams), head);
+    if (url.pathname === '/find') return find(res, url.searchParams, head);
+    if (url.pathname === '/deliveries') return send(res, 200, 'text/html; charset=utf-8', await refusedView(url.searchParams), head);
+    if (url.pathname === '/deliveries/show')
+      return send(res, 200, 'text/html; charset=utf-8', await refusedDelivery(url.searchParams), head);
     const parts = url.pathname.split('/');
-    if (parts[1] === 'calls' && (parts.length === 4 || parts.length === 5)) {
+    if (parts[1] === 'calls' && parts.length >= 4 && parts.length <= 6) {
       const call = await callOf(parts[2]!, parts[3]!);
       if (parts.length === 4) return send(res, 200, 'text/html; charset=utf-8', await callView(call), head);
-      if ((PLAYABLE as readonly string[]).includes(parts[4]!))
+      if (parts.length === 5 && (PLAYABLE as readonly string[]).includes(parts[4]!))
         return media(req, res, call, parts[4] as Playable, url.searchParams.has('download'));
+      if (parts.length === 6 && parts[4] === 'deliveries')
+        return send(res, 200, 'text/html; charset=utf-8', await callDelivery(call, parts[5]!), head);
     }
     throw new HttpProblem(404, 'There is no such page in the console.');
   }
@@ -113,7 +131,75 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     if (day) filter.day = day;
     if (source) filter.source = source;
     if (status) filter.status = status as CallStatus;
-    return listPage({ ...base, list: await o.reader.listCalls(filter) });
+    const after = q.get('after') ?? undefined;
+    try {
+      return listPage({ ...base, list: await o.reader.listCalls(filter, after), ...(after ? { after } : {}) });
+    } catch (err) {
+      if (err instanceof BadCursor) return listPage({ ...base, problem: err.message });
+      throw err;
+    }
+  }
+
+  /** `/find?call=PROVIDER#ID` or a bare id: to the call's page when there is one call with that id. */
+  async function find(res: ServerResponse, q: URLSearchParams, head: boolean): Promise<void> {
+    const typed = (q.get('call') ?? '').trim();
+    const base = { filter: {}, sources: o.sources, callAsTyped: typed };
+    const problem = (message: string) => send(res, 200, 'text/html; charset=utf-8', listPage({ ...base, problem: message }), head);
+    if (!typed || typed.length > 1024) return problem('Type a call id, as the provider sent it or as PROVIDER#ID.');
+    const hash = typed.indexOf('#');
+    const named = hash > 0 && (PROVIDERS as readonly string[]).includes(typed.slice(0, hash));
+    const candidates: [Provider, string][] = named
+      ? [[typed.slice(0, hash) as Provider, typed.slice(hash + 1)]]
+      : PROVIDERS.map((p): [Provider, string] => [p, typed]);
+    const found = (await Promise.all(candidates.map(([p, id]) => o.reader.getCall(p, id)))).filter((c): c is CallRecord => !!c);
+    if (found.length === 1) {
+      res.writeHead(303, { ...SECURITY_HEADERS, location: callPath(found[0]!) }).end();
+      return;
+    }
+    if (!found.length) return problem(`The archive has no call with the id "${typed}".`);
+    return problem(`Several providers have a call "${typed}": ${found.map((c) => c.callKey).join(', ')}. Type it as PROVIDER#ID.`);
+  }
+
+  async function refusedView(q: URLSearchParams): Promise<string> {
+    const today = new Date().toISOString().slice(0, 10);
+    const until = (q.get('until') ?? '').trim() || today;
+    const since = (q.get('since') ?? '').trim() || new Date(Date.parse(`${until}T00:00:00Z`) - 6 * 86_400_000).toISOString().slice(0, 10);
+    const day = /^\d{4}-\d{2}-\d{2}$/;
+    if (!day.test(since) || !day.test(until) || Number.isNaN(Date.parse(since)) || Number.isNaN(Date.parse(until)))
+      return refusedPage({ since, until, list: [], truncated: false, problem: 'The days must look like 2026-04-02.' });
+    if (since > until || Date.parse(until) - Date.parse(since) > 92 * 86_400_000)
+      return refusedPage({
+        since,
+        until,
+        list: [],
+        truncated: false,
+        problem: 'Pick a window of at most 92 days, the first day before the last.',
+      });
+    const { deliveries, truncated } = await o.reader.refused({ since, until, limit: 200 });
+    return refusedPage({ since, until, list: deliveries, truncated });
+  }
+
+  async function refusedDelivery(q: URLSearchParams): Promise<string> {
+    const key = q.get('key') ?? '';
+    if (!key.startsWith('quarantine/') || !isDeliveryKey(key))
+      throw new HttpProblem(404, 'That is not a refused delivery: open one from the list.');
+    const d = await o.reader.delivery(key);
+    if (!d) throw new HttpProblem(404, 'There is no such refused delivery (any more).');
+    return deliveryPage(d, { href: '/deliveries', label: 'Back to the refused deliveries' });
+  }
+
+  /** One of the call's own deliveries, by its raw/ object's name: only a key the call's history lists is read. */
+  async function callDelivery(call: CallRecord, rawName: string): Promise<string> {
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      throw new HttpProblem(404, 'That delivery address is not well-formed: open it from the call page.');
+    }
+    const entry = (await o.reader.deliveries(call)).find((d) => d.key.split('/').pop() === name);
+    const d = entry && (await o.reader.delivery(entry.key));
+    if (!d) throw new HttpProblem(404, 'This call has no such delivery: open one from its delivery history.');
+    return deliveryPage(d, { href: callPath(call), label: `Back to ${call.callKey}` });
   }
 
   async function callOf(rawProvider: string, rawId: string): Promise<CallRecord> {
@@ -141,14 +227,15 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
       const key = pointer(v);
       return key ? o.reader.json(key) : Promise.resolve(v);
     };
-    const [transcript, analysis, caller, card, deliveries] = await Promise.all([
+    const [transcript, analysis, caller, card, deliveries, contact] = await Promise.all([
       call.transcript?.state === 'stored' && call.transcript.s3Key ? o.reader.json(call.transcript.s3Key) : undefined,
       extras(call.analysis),
       extras(call.caller),
       o.reader.sentCard(call),
       o.reader.deliveries(call),
+      o.reader.contactName(call.customerNumber),
     ]);
-    return callPage({ call, transcript, analysis, caller, card, deliveries });
+    return callPage({ call, transcript, analysis, caller, card, deliveries, ...(contact ? { contact } : {}) });
   }
 
   async function media(req: IncomingMessage, res: ServerResponse, call: CallRecord, kind: Playable, download: boolean): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { CallRecord, CallStatus, MediaInfo } from '#core/types.ts';
 import type { CallFilter, CallList, DeliveryEntry, SentCard } from './reader.ts';
+import type { RefusedDelivery, StoredDelivery } from '#bin/cli/deliveries-reader.ts';
 
 export const STATUSES: readonly CallStatus[] = ['ringing', 'answered', 'completed', 'missed', 'failed', 'unknown'];
 /** The media an `<audio>` player is shown for. */
@@ -46,6 +47,11 @@ audio { width: 100%; max-width: 40rem; display: block; margin: .4rem 0; }
 pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #8881; padding: .6rem; }
 .muted { opacity: .75; }
 .state-failed, .state-expired, .state-rejected { color: #c33; }
+header nav { display: flex; gap: 1.25rem; align-items: baseline; }
+header nav a:first-child { font-weight: 600; }
+nav.pages { display: flex; gap: 1rem; margin: 1rem 0; }
+.local { display: block; font-size: .85rem; opacity: .75; }
+td.reason { max-width: 32rem; overflow-wrap: anywhere; }
 ol.transcript { padding-left: 0; list-style: none; }
 ol.transcript li { margin: .3rem 0; }
 `;
@@ -61,7 +67,7 @@ function page(title: string, body: string): string {
 <link rel="stylesheet" href="/console.css">
 </head>
 <body>
-<header><p><a href="/">CallVault console</a></p></header>
+<header><nav aria-label="Console"><a href="/">CallVault console</a><a href="/">Calls</a><a href="/deliveries">Refused deliveries</a></nav></header>
 <main>
 ${body}
 </main>
@@ -80,6 +86,10 @@ export interface ListView {
   filter: CallFilter;
   sources: string[];
   list?: CallList;
+  /** The cursor this page started from, when it is not the first. */
+  after?: string;
+  /** The call id typed into the search, shown back. */
+  callAsTyped?: string;
   /** A filter the user must correct (shown instead of the list). */
   problem?: string;
 }
@@ -93,6 +103,10 @@ export function listPage(v: ListView): string {
 <label for="status">Status<select id="status" name="status">${option('', 'any', !f.status)}${STATUSES.map((s) => option(s, s, f.status === s)).join('')}</select></label>
 <button type="submit">Show calls</button>
 <a href="/">Clear</a>
+</form>
+<form class="filters" method="get" action="/find" role="search" aria-label="Find a call by id">
+<label for="call">Call id<input id="call" name="call" type="search" autocomplete="off" value="${esc(v.callAsTyped ?? '')}" placeholder="hipcall#9b3a… or the id alone"></label>
+<button type="submit">Open call</button>
 </form>`;
   if (v.problem) return page('Calls', `<h1>Calls</h1>\n${form}\n<p role="alert">${esc(v.problem)}</p>`);
   const list = v.list!;
@@ -101,28 +115,77 @@ export function listPage(v: ListView): string {
     : f.day
       ? `on ${f.day}`
       : `of the last ${list.days?.length ?? 0} days`;
-  const caption = `${list.calls.length}${list.truncated ? '+' : ''} call${list.calls.length === 1 ? '' : 's'} ${scope}, newest first`;
-  const rows = list.calls.map(
-    (c) => `<tr>
-<td><a href="${esc(callPath(c))}"><time datetime="${esc(c.callAt ?? c.startedAt ?? '')}">${esc(shortTime(c.callAt ?? c.startedAt))}</time></a></td>
+  const from = v.after ? ' (continued)' : '';
+  const caption = `${list.calls.length} call${list.calls.length === 1 ? '' : 's'} ${scope}, newest first${from}`;
+  const rows = list.calls.map((c) => {
+    const name = c.customerNumber ? list.names[c.customerNumber] : undefined;
+    return `<tr>
+<td><a href="${esc(callPath(c))}">${timeCell(c.callAt ?? c.startedAt)}</a></td>
 <td>${esc(c.direction)}</td>
-<td>${esc(c.customerNumber ?? c.customerNumberAsSent ?? '')}</td>
+<td>${name ? `<strong>${esc(name)}</strong><span class="local">${esc(c.customerNumber)}</span>` : esc(c.customerNumber ?? c.customerNumberAsSent ?? '')}</td>
+<td>${esc(agentOf(c))}</td>
 <td>${esc(c.status)}</td>
 <td class="num">${esc(duration(c.durationSec))}</td>
 <td>${esc(c.source)}</td>
 <td>${mediaBadge(c)}</td>
-</tr>`,
-  );
+</tr>`;
+  });
+  const query = new URLSearchParams();
+  if (v.numberAsTyped) query.set('number', v.numberAsTyped);
+  for (const [k, val] of [
+    ['day', f.day],
+    ['source', f.source],
+    ['status', f.status],
+  ] as const)
+    if (val) query.set(k, val);
+  const first = `/${query.size ? `?${query.toString()}` : ''}`;
+  if (list.next) query.set('after', list.next);
+  const pages = [
+    v.after ? `<a href="${esc(first)}">First page</a>` : '',
+    list.next ? `<a href="/?${esc(query.toString())}" rel="next">Next page</a>` : '',
+  ].filter(Boolean);
+  const nav = pages.length ? `\n<nav class="pages" aria-label="Pages">${pages.join('')}</nav>` : '';
   const table = list.calls.length
     ? `<table>
 <caption>${esc(caption)}</caption>
-<thead><tr><th scope="col">When (UTC)</th><th scope="col">Direction</th><th scope="col">Customer</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Source</th><th scope="col">Media</th></tr></thead>
+<thead><tr><th scope="col">When (UTC · ${esc(localZone())})</th><th scope="col">Direction</th><th scope="col">Customer</th><th scope="col">Agent</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Source</th><th scope="col">Media</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
-</table>${list.truncated ? `\n<p class="muted">Only the newest ${list.calls.length} are shown: narrow the filters (a day, a number) to see the rest.</p>` : ''}`
-    : `<p>No calls ${esc(scope)}.${!f.number && !f.day ? ' Pick a day to look further back.' : ''}</p>`;
+</table>${nav}`
+    : `<p>No ${v.after ? 'more ' : ''}calls ${esc(scope)}.${!f.number && !f.day ? ' Pick a day to look further back.' : ''}</p>${nav}`;
   return page('Calls', `<h1>Calls</h1>\n${form}\n${table}`);
+}
+
+/** Who handled the call: the agent's name, else email, else id. */
+const agentOf = (c: CallRecord) => c.agent?.name ?? c.agent?.email ?? c.agent?.id ?? '';
+
+/** A moment in this machine's time zone: `2 Apr 2026, 10:00:05 BST`. */
+const LOCAL_TIME = new Intl.DateTimeFormat('en-GB', {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  timeZoneName: 'short',
+});
+
+/** The machine's own time zone, as the console shows local times in it. */
+export function localZone(): string {
+  return (
+    new Intl.DateTimeFormat('en-GB', { timeZoneName: 'short' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value ??
+    'local'
+  );
+}
+
+/** `2026-04-02 09:00:05` UTC and, below it, the same moment in this machine's time zone. */
+function timeCell(iso: string | undefined): string {
+  if (!iso) return '';
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return esc(iso);
+  const local = LOCAL_TIME.format(t);
+  return `<time datetime="${esc(iso)}">${esc(shortTime(iso))}</time><span class="local">${esc(local)}</span>`;
 }
 
 function mediaBadge(c: CallRecord): string {
@@ -141,6 +204,8 @@ function duration(sec: number | undefined): string {
 /** What a call's page shows beyond the item itself. */
 export interface CallView {
   call: CallRecord;
+  /** The customer's name from the contacts table. */
+  contact?: string;
   transcript?: unknown;
   analysis?: unknown;
   caller?: unknown;
@@ -157,10 +222,10 @@ export function callPage(v: CallView): string {
     ['Kind', c.kind],
     ['From', c.fromNumber],
     ['To', c.toNumber],
-    ['Customer', c.customerNumber ?? c.customerNumberAsSent],
-    ['Started', c.startedAt],
-    ['Answered', c.answeredAt],
-    ['Ended', c.endedAt],
+    ['Customer', [v.contact, c.customerNumber ?? c.customerNumberAsSent].filter(Boolean).join(' · ')],
+    ['Started', withLocal(c.startedAt)],
+    ['Answered', withLocal(c.answeredAt)],
+    ['Ended', withLocal(c.endedAt)],
     ['Duration', c.durationSec !== undefined ? `${duration(c.durationSec)} (${c.durationSec} s)` : undefined],
     ['Hung up by', c.hangupBy],
     ['Agent', c.agent ? [c.agent.name, c.agent.email, c.agent.id].filter(Boolean).join(' · ') : undefined],
@@ -179,6 +244,14 @@ export function callPage(v: CallView): string {
     deliveriesSection(c, v.deliveries),
   ];
   return page(title, sections.filter(Boolean).join('\n'));
+}
+
+/** An ISO time and the same moment in this machine's time zone. */
+function withLocal(iso: string | undefined): string | undefined {
+  if (!iso) return undefined;
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  return `${iso} (${LOCAL_TIME.format(t)})`;
 }
 
 function definitionList(fields: [string, unknown][]): string {
@@ -266,18 +339,71 @@ function insightSection(c: CallRecord, card: SentCard | undefined): string {
   return `<section aria-labelledby="h-insight"><h2 id="h-insight">Insight Card</h2>\n${outcome}\n${rows}</section>`;
 }
 
+/** The path of one of a call's deliveries (its raw/ object's file name), under the call's page. */
+export const deliveryPath = (c: { provider: string; callId: string }, d: { key: string }): string =>
+  `${callPath(c)}/deliveries/${encodeURIComponent(d.key.split('/').pop()!)}`;
+
 function deliveriesSection(c: CallRecord, deliveries: DeliveryEntry[]): string {
   const rows = deliveries.map(
     (d) =>
-      `<tr><td><time datetime="${esc(d.receivedAt)}">${esc(shortTime(d.receivedAt))}</time></td><td>${esc(d.eventType)}</td><td class="num">${esc(d.bytes)}</td><td>${d.unapplied ? 'kept, not applied yet' : 'applied'}</td></tr>`,
+      `<tr><td><a href="${esc(deliveryPath(c, d))}">${timeCell(d.receivedAt)}</a></td><td>${esc(d.eventType)}</td><td class="num">${esc(d.bytes)}</td><td>${d.unapplied ? 'kept, not applied yet' : 'applied'}</td></tr>`,
   );
   const table = deliveries.length
-    ? `<table><caption>${deliveries.length} deliver${deliveries.length === 1 ? 'y' : 'ies'} kept verbatim in raw/</caption><thead><tr><th scope="col">Received (UTC)</th><th scope="col">Event</th><th scope="col">Bytes</th><th scope="col">State</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    ? `<table><caption>${deliveries.length} deliver${deliveries.length === 1 ? 'y' : 'ies'} kept verbatim in raw/: open one to see it as it was sent</caption><thead><tr><th scope="col">Received</th><th scope="col">Event</th><th scope="col">Bytes</th><th scope="col">State</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
     : '<p>No verbatim deliveries found under raw/ for this call.</p>';
   const applied = c.events?.length
     ? `<p class="muted">${c.events.length} delivery key${c.events.length === 1 ? '' : 's'} applied to the record · first written ${esc(c.createdAt)} · last updated ${esc(c.updatedAt)}</p>`
     : '';
   return `<section aria-labelledby="h-deliveries"><h2 id="h-deliveries">Delivery history</h2>\n${table}\n${applied}</section>`;
+}
+
+/** One delivery as it was sent, with what CallVault made of it. */
+export function deliveryPage(d: StoredDelivery, back: { href: string; label: string }): string {
+  const state = {
+    refused: 'refused',
+    applied: 'accepted and applied',
+    unapplied: 'accepted, not applied yet',
+    event: 'non-call event, archived',
+  }[d.kind];
+  const fields: [string, unknown][] = [
+    ['State', state],
+    ['Source', d.source],
+    ['Received', withLocal(d.receivedAt)],
+    ['Answered', d.status],
+    ['Reason', d.reason],
+    ['Content-Type', d.contentType],
+    ['Key', d.key],
+  ];
+  const body =
+    d.bodyBase64 !== undefined
+      ? `<p>The body is not UTF-8 text; base64:</p><pre>${esc(d.bodyBase64)}</pre>`
+      : `<pre>${esc(typeof d.body === 'string' ? d.body : JSON.stringify(d.body, null, 2))}</pre>`;
+  return page(
+    'Delivery',
+    `<h1>Delivery as sent</h1>
+<p><a href="${esc(back.href)}">${esc(back.label)}</a></p>
+<section aria-labelledby="h-about"><h2 id="h-about">About it</h2>\n${definitionList(fields)}</section>
+<section aria-labelledby="h-body"><h2 id="h-body">Body</h2>\n${body}</section>`,
+  );
+}
+
+/** The deliveries CallVault refused (quarantine/), newest first. */
+export function refusedPage(v: { since: string; until: string; list: RefusedDelivery[]; truncated: boolean; problem?: string }): string {
+  const form = `<form class="filters" method="get" action="/deliveries" aria-label="Received between">
+<label for="since">From (UTC)<input id="since" name="since" type="date" value="${esc(v.since)}"></label>
+<label for="until">To (UTC)<input id="until" name="until" type="date" value="${esc(v.until)}"></label>
+<button type="submit">Show</button>
+</form>`;
+  if (v.problem) return page('Refused deliveries', `<h1>Refused deliveries</h1>\n${form}\n<p role="alert">${esc(v.problem)}</p>`);
+  const rows = v.list.map(
+    (d) =>
+      `<tr><td><a href="/deliveries/show?key=${esc(encodeURIComponent(d.key))}">${timeCell(d.receivedAt)}</a></td><td>${esc(d.source)}</td><td class="num">${esc(d.status)}</td><td class="reason">${esc(d.reason)}</td><td class="num">${esc(d.bytes)}</td></tr>`,
+  );
+  const table = v.list.length
+    ? `<table><caption>${v.list.length}${v.truncated ? '+' : ''} refused deliver${v.list.length === 1 ? 'y' : 'ies'} from ${esc(v.since)} to ${esc(v.until)}, newest first: each is kept in quarantine/ with the reason</caption>
+<thead><tr><th scope="col">Received</th><th scope="col">Source</th><th scope="col">Answered</th><th scope="col">Reason</th><th scope="col">Bytes</th></tr></thead><tbody>${rows.join('')}</tbody></table>${v.truncated ? '\n<p class="muted">Only the newest are shown: narrow the days to see the rest.</p>' : ''}`
+    : `<p>No refused deliveries from ${esc(v.since)} to ${esc(v.until)}.</p>`;
+  return page('Refused deliveries', `<h1>Refused deliveries</h1>\n${form}\n${table}`);
 }
 
 export function errorPage(status: number, message: string): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { callsCommand, dayFlag } from '#bin/cli/calls.ts';
 import { replayCommand } from '#bin/cli/archive.ts';
+import { UsageError } from '#bin/cli/front.ts';
 import { describeReplay, recordDiff } from '#bin/cli/replay-raw.ts';
 import { daysBetween, storedMedia } from '#bin/cli/archive-reader.ts';
 import type { CallRecord } from '#core/types.ts';
@@ -46,8 +47,10 @@ describe('calls and replay arguments', () => {
     }
   });
 
-  it('exits 1 with the usage when no subcommand is given, and refuses an unknown one', async () => {
-    expect(await callsCommand([], () => {})).toBe(1);
+  it('refuses a missing or unknown subcommand as a usage mistake', async () => {
+    await expect(callsCommand([], () => {})).rejects.toThrow(UsageError);
+    await expect(callsCommand([], () => {})).rejects.toThrow(/Give a subcommand: list, get, download or export/);
+    await expect(callsCommand(['play'], () => {})).rejects.toThrow(UsageError);
     await expect(callsCommand(['play'], () => {})).rejects.toThrow(/Unknown subcommand "calls play"/);
   });
 
