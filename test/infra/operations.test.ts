@@ -59,7 +59,7 @@ describe('alarms', () => {
   });
 
   it('tells the operator in every alarm what it means and the first command to run', () => {
-    expect(alarms()).toHaveLength(16);
+    expect(alarms()).toHaveLength(19);
     for (const [id, alarm] of alarms()) {
       const text = JSON.stringify(alarm.Properties?.AlarmDescription);
       expect(text.length, id).toBeGreaterThan(80);
